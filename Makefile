@@ -1,0 +1,69 @@
+# ringvm build.  `make` builds build/ringvm; `make check` runs every test;
+# `make run` boots the default guest.  See README.md.
+
+CC      ?= gcc
+BUILD   := build
+ASAN    := $(BUILD)/asan
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALLCFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Isrc $(CFLAGS)
+ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+LDLIBS  := -lfdt -lz -lm -lpthread
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+SRCS     := $(shell find src -name '*.c' | sort)
+LIBSRCS  := $(filter-out src/cli/main.c,$(SRCS))
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
+LIBOBJS  := $(LIBSRCS:%.c=$(BUILD)/%.o)
+AOBJS    := $(SRCS:%.c=$(ASAN)/%.o)
+ALIBOBJS := $(LIBSRCS:%.c=$(ASAN)/%.o)
+UNITSRCS := $(wildcard tests/unit/test_*.c)
+UNITBINS := $(UNITSRCS:tests/unit/%.c=$(ASAN)/tests/%)
+
+.PHONY: all asan deps guest run check unit isa system fuzz bench clean
+all: $(BUILD)/ringvm
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -DRINGVM_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(ASAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(ASANFLAGS) -DRINGVM_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(BUILD)/ringvm: $(OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(ASAN)/ringvm: $(AOBJS)
+	$(CC) $(ASANFLAGS) $^ -o $@ $(LDLIBS)
+
+$(ASAN)/tests/%: tests/unit/%.c $(ALIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(ASANFLAGS) $< $(ALIBOBJS) -o $@ $(LDLIBS) -lcmocka
+
+asan: $(ASAN)/ringvm
+
+deps:
+	@scripts/install-deps.sh
+
+guest: deps
+	@guest/build.sh $(BUILD)/guest
+
+run: deps all guest
+	$(BUILD)/ringvm run
+
+unit: $(UNITBINS)
+isa: $(ASAN)/ringvm
+check: deps
+	@$(MAKE) --no-print-directory all asan unit
+	@$(MAKE) --no-print-directory guest
+	@tests/run-all.sh
+
+bench: deps all guest
+	bench/cpu.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJS:.o=.d) $(AOBJS:.o=.d)

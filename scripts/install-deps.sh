@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian packages ringvm needs to build and test, only if missing.
+set -e
+PKGS="gcc make pkg-config libfdt-dev zlib1g-dev libcmocka-dev gcc-riscv64-linux-gnu
+      qemu-system-misc opensbi qemu-utils e2fsprogs cpio kmod xz-utils gzip
+      ca-certificates debian-archive-keyring device-tree-compiler python3"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "ringvm: installing build dependencies:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null

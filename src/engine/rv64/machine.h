@@ -1,0 +1,82 @@
+/* The RV64 "virt" platform as the interpreter sees it: RAM, the MMIO bus,
+ * harts, CLINT, PLIC, and the built-in SBI firmware.  Layout follows QEMU's
+ * `-M virt` so that stock kernels and OpenSBI find what they expect. */
+#ifndef RINGVM_RV64_MACHINE_H
+#define RINGVM_RV64_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../core/bus.h"
+#include "../../core/guest_mem.h"
+
+#define RV_MAX_HARTS 8
+
+/* Physical memory map (bytes). */
+#define RV_TEST_BASE     0x00100000ULL /* sifive,test0 poweroff/reboot */
+#define RV_TEST_SIZE     0x1000ULL
+#define RV_CLINT_BASE    0x02000000ULL
+#define RV_CLINT_SIZE    0x10000ULL
+#define RV_PLIC_BASE     0x0c000000ULL
+#define RV_PLIC_SIZE     0x600000ULL
+#define RV_UART0_BASE    0x10000000ULL
+#define RV_UART0_SIZE    0x100ULL
+#define RV_UART0_IRQ     10
+#define RV_VIRTIO_BASE   0x10001000ULL /* slot i at BASE + i * SIZE */
+#define RV_VIRTIO_SIZE   0x1000ULL
+#define RV_VIRTIO_SLOTS  8
+#define RV_VIRTIO_IRQ    1             /* slot i uses IRQ 1 + i */
+#define RV_RAM_BASE      0x80000000ULL
+
+#define RV_TIMEBASE_HZ   10000000ULL   /* mtime ticks per second */
+#define RV_PLIC_NDEV     31            /* interrupt sources 1..31 */
+
+struct rv_hart;
+struct rv_clint;
+struct rv_plic;
+
+/* Why the machine stopped running. */
+enum rv_exit {
+	RV_EXIT_NONE = 0,
+	RV_EXIT_POWEROFF,   /* SBI SRST shutdown, sifive_test pass */
+	RV_EXIT_REBOOT,     /* SBI SRST cold/warm reboot */
+	RV_EXIT_HTIF,       /* bare-metal test wrote tohost */
+	RV_EXIT_USER,       /* Ctrl-A x */
+	RV_EXIT_ERROR,      /* host-side failure (message in exit_msg) */
+};
+
+struct rv_machine {
+	struct guest_mem mem;
+	struct bus bus;
+
+	unsigned nharts;
+	struct rv_hart *harts[RV_MAX_HARTS];
+	struct rv_clint *clint;
+	struct rv_plic *plic;
+
+	/* true: ringvm is the M-mode firmware and answers SBI ecalls from
+	 * S-mode itself; false: a real firmware (--bios) runs in M-mode. */
+	bool sbi;
+
+	/* HTIF (riscv-tests convention), 0 when the ELF has no tohost. */
+	uint64_t tohost, fromhost;
+
+	/* Set (from any place in the run loop) to stop all harts at the next
+	 * slice boundary; exit_code is the process exit status for HTIF. */
+	volatile int exit_request;
+	enum rv_exit exit_reason;
+	int exit_code;
+
+	/* Host CLOCK_MONOTONIC ns at which mtime was 0. */
+	uint64_t mtime_epoch_ns;
+};
+
+/* mtime in RV_TIMEBASE_HZ ticks, from the host monotonic clock. */
+uint64_t rv_mtime(const struct rv_machine *m);
+
+/* Ask every hart to leave its run loop and the machine to stop with
+ * `reason` (code: exit status for RV_EXIT_HTIF).  The first request wins. */
+void rv_machine_request_exit(struct rv_machine *m, enum rv_exit reason,
+			     int code);
+
+#endif
