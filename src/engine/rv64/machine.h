@@ -5,6 +5,7 @@
 #define RINGVM_RV64_MACHINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../../core/bus.h"
@@ -69,6 +70,13 @@ struct rv_machine {
 
 	/* Host CLOCK_MONOTONIC ns at which mtime was 0. */
 	uint64_t mtime_epoch_ns;
+
+	/* The console that SBI DBCN and the legacy putchar/getchar calls use
+	 * (the same one the UART drives).  write must take all len bytes;
+	 * read returns a byte (0..255) or -1 when none is waiting. */
+	void (*console_write)(void *opaque, const uint8_t *buf, size_t len);
+	int (*console_read)(void *opaque);
+	void *console_opaque;
 };
 
 /* mtime in RV_TIMEBASE_HZ ticks, from the host monotonic clock. */
