@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		  struct err *errp)
@@ -17,9 +18,14 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		    m->r[i].gpa < gpa + size)
 			return err_set(errp, EINVAL,
 				       "guest memory regions overlap");
-	if (size > SIZE_MAX)
-		return err_set(errp, ENOMEM, "cannot map %" PRIu64
-			       " bytes of guest memory", size);
+	/* MAP_NORESERVE would let an absurd size "succeed" and fail later
+	 * at a random guest access; refuse what the host cannot back. */
+	uint64_t host = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+			(uint64_t)sysconf(_SC_PAGE_SIZE);
+	if (size > SIZE_MAX || (host && size > host))
+		return err_set(errp, ENOMEM, "guest memory of %" PRIu64
+			       " MiB is more than this host's %" PRIu64
+			       " MiB", size >> 20, host >> 20);
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)

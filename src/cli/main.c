@@ -1,0 +1,43 @@
+/* ringvm: one command, one verb per file (src/cli/<verb>.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef RINGVM_VERSION
+#define RINGVM_VERSION "0.1"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ringvm <command> [options]\n"
+"\n"
+"Commands:\n"
+"  run        boot a virtual machine (RISC-V virt, emulated)\n"
+"\n"
+"  ringvm <command> --help   options of a command\n"
+"  ringvm --version          print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("ringvm %s\n", RINGVM_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cli_run(argc - 1, argv + 1);
+	fprintf(stderr, "ringvm: unknown command `%s` (try `ringvm --help`)\n",
+		cmd);
+	return 1;
+}

@@ -1,0 +1,328 @@
+/* Machine assembly and run loop for the emulated RISC-V `virt` board.
+ *
+ * One host thread runs every hart round-robin in slices of guest
+ * instructions (docs/ARCHITECTURE.md explains why: LR/SC, TLB shootdowns and
+ * code-cache invalidation stay trivially coherent).  Between slices the loop
+ * updates timers, moves console input into the UART, watches the HTIF
+ * tohost word and host events; when every hart sleeps in WFI it blocks in
+ * epoll until the next timer deadline or input. */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "block/block.h"
+#include "core/evloop.h"
+#include "engine/rv64/clint.h"
+#include "engine/rv64/fdt.h"
+#include "engine/rv64/hart.h"
+#include "engine/rv64/loader.h"
+#include "engine/rv64/plic.h"
+#include "hw/sifive_test.h"
+#include "hw/uart8250.h"
+#include "hw/virtio_blk.h"
+#include "vmm/console.h"
+#include "vmm/vm.h"
+
+struct rv_virt {
+	struct rv_machine m;
+	struct evloop loop;
+	struct console con;
+	struct uart8250 uart;
+	struct sifive_test test;
+	unsigned ndisks;
+	struct block_dev *bd[VM_MAX_DISKS];
+	struct virtio_blk blk[VM_MAX_DISKS];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void test_device(void *opaque, int kind, int code)
+{
+	struct rv_machine *m = opaque;
+	if (kind == SIFIVE_TEST_PASS)
+		rv_machine_request_exit(m, RV_EXIT_POWEROFF, 0);
+	else if (kind == SIFIVE_TEST_FAIL)
+		rv_machine_request_exit(m, RV_EXIT_POWEROFF, code ? code : 1);
+	else
+		rv_machine_request_exit(m, RV_EXIT_REBOOT, 0);
+}
+
+/* riscv-tests HTIF: bit 0 set = exit with code >> 1; device 1 command 1
+ * = console putchar.  Anything else is acknowledged and ignored. */
+static void htif_poll(struct rv_virt *v)
+{
+	struct rv_machine *m = &v->m;
+	uint64_t *to = gpa_ptr(&m->mem, m->tohost, 8);
+	if (!to || !*to)
+		return;
+	uint64_t val = *to;
+	*to = 0;
+	unsigned dev = val >> 56, cmd = (val >> 48) & 0xff;
+	if (dev == 0 && cmd == 0 && (val & 1)) {
+		uint64_t code = (val & 0xffffffffffffULL) >> 1;
+		rv_machine_request_exit(m, RV_EXIT_HTIF,
+					code > INT_MAX ? INT_MAX : (int)code);
+		return;
+	}
+	if (dev == 1 && cmd == 1) {
+		uint8_t ch = val;
+		console_write(&v->con, &ch, 1);
+	}
+	uint64_t *from = gpa_ptr(&m->mem, m->fromhost, 8);
+	if (from)
+		*from = (uint64_t)dev << 56 | (uint64_t)cmd << 48;
+}
+
+static size_t uart_put(void *opaque, const uint8_t *buf, size_t n)
+{
+	return uart8250_receive(opaque, buf, n);
+}
+
+static int resolve_default_guest(struct vm_config *cfg, char *kbuf,
+				 char *ibuf, size_t len, struct err *errp)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *home = getenv("HOME");
+	char dirs[2][PATH_MAX];
+	unsigned nd = 0;
+	const char *env = getenv("RINGVM_GUEST_DIR");
+
+	if (env)
+		snprintf(dirs[nd++], PATH_MAX, "%s", env);
+	else if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(dirs[nd++], PATH_MAX, "%s/guest", exe);
+		}
+	}
+	if (!env && home)
+		snprintf(dirs[nd++], PATH_MAX, "%s/.cache/ringvm/guest", home);
+	for (unsigned i = 0; i < nd; i++) {
+		snprintf(kbuf, len, "%s/Image", dirs[i]);
+		if (access(kbuf, R_OK) == 0) {
+			cfg->kernel = kbuf;
+			if (!cfg->initrd) {
+				snprintf(ibuf, len, "%s/initrd.img", dirs[i]);
+				cfg->initrd = ibuf;
+			}
+			return 0;
+		}
+	}
+	return err_set(errp, ENOENT, "no --kernel given and the default guest "
+		       "is not built (run `make guest`)");
+}
+
+static int build(struct rv_virt *v, const struct vm_config *cfg,
+		 struct err *errp)
+{
+	struct rv_machine *m = &v->m;
+	int rc;
+
+	m->mtime_epoch_ns = now_ns();
+	m->sbi = cfg->bios == NULL;
+	m->nharts = cfg->cpus;
+	m->console_write = console_write;
+	m->console_read = console_getc;
+	m->console_opaque = &v->con;
+
+	rc = guest_mem_add(&m->mem, RV_RAM_BASE, cfg->mem, errp);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < cfg->cpus; i++) {
+		m->harts[i] = rv_hart_new(m, i, errp);
+		if (!m->harts[i])
+			return -ENOMEM;
+	}
+	if ((rc = rv_clint_init(m, errp)) < 0 ||
+	    (rc = rv_plic_init(m, errp)) < 0)
+		return rc;
+	rc = sifive_test_init(&v->test, &m->bus, RV_TEST_BASE, test_device, m,
+			      errp);
+	if (rc < 0)
+		return rc;
+	rc = uart8250_init(&v->uart, &m->bus, RV_UART0_BASE,
+			   rv_plic_irq(m, RV_UART0_IRQ), console_write,
+			   &v->con, errp);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		const struct vm_disk *d = &cfg->disks[i];
+		rc = block_open(d->path, d->read_only, &v->bd[i], errp);
+		if (rc < 0)
+			return rc;
+		v->ndisks = i + 1;
+		rc = virtio_blk_init(&v->blk[i], &m->bus,
+				     RV_VIRTIO_BASE + i * RV_VIRTIO_SIZE,
+				     &m->mem,
+				     rv_plic_irq(m, RV_VIRTIO_IRQ + i),
+				     v->bd[i], errp);
+		if (rc < 0)
+			return err_prefix(errp, "disk `%s`", d->path);
+	}
+
+	/* Load images, then describe the board to the guest. */
+	char cmdline[4096];
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0%s%s",
+		 cfg->cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
+	struct rv_boot boot;
+	struct rv_boot_params bp = {
+		.kernel = cfg->kernel,
+		.initrd = cfg->initrd,
+		.bios = cfg->bios,
+		.cmdline = cmdline,
+		.nvirtio = cfg->ndisks,
+	};
+	rc = rv_boot_load(m, &bp, &boot, errp);
+	if (rc < 0)
+		return rc;
+
+	for (unsigned i = 0; i < m->nharts; i++) {
+		struct rv_hart *h = m->harts[i];
+		if (i == 0 || !m->sbi) {
+			rv_hart_reset(h, boot.entry, boot.priv, boot.fdt);
+			h->x[12] = boot.a2;
+		}
+	}
+	return 0;
+}
+
+static void teardown(struct rv_virt *v)
+{
+	for (unsigned i = 0; i < v->ndisks; i++) {
+		virtio_blk_free(&v->blk[i]);
+		block_close(v->bd[i]);
+	}
+	for (unsigned i = 0; i < v->m.nharts; i++)
+		if (v->m.harts[i])
+			rv_hart_free(v->m.harts[i]);
+	rv_plic_free(&v->m);
+	rv_clint_free(&v->m);
+	bus_free(&v->m.bus);
+	guest_mem_free(&v->m.mem);
+}
+
+static void run(struct rv_virt *v)
+{
+	struct rv_machine *m = &v->m;
+	/* Smaller slices with several harts bound how long one spins on a
+	 * lock its sibling holds. */
+	const uint64_t slice = m->nharts > 1 ? 20000 : 200000;
+
+	while (!m->exit_request) {
+		bool busy = false;
+		for (unsigned i = 0; i < m->nharts; i++) {
+			struct rv_hart *h = m->harts[i];
+			if (h->state != RV_HART_STARTED)
+				continue;
+			if (h->wfi && rv_hart_irq_pending(h))
+				h->wfi = false;
+			if (h->wfi)
+				continue;
+			rv_hart_run(h, slice);
+			busy = true;
+		}
+		rv_clint_update(m);
+		if (m->tohost)
+			htif_poll(v);
+		uint64_t t = now_ns();
+		console_pump(&v->con, uart8250_rx_space(&v->uart), uart_put,
+			     &v->uart, t);
+		if (v->con.quit)
+			rv_machine_request_exit(m, RV_EXIT_USER, 0);
+		if (m->exit_request)
+			break;
+
+		int timeout = 0;
+		if (!busy) {
+			for (unsigned i = 0; i < m->nharts; i++) {
+				struct rv_hart *h = m->harts[i];
+				if (h->state == RV_HART_STARTED && !h->wfi)
+					busy = true;
+			}
+		}
+		if (!busy) {
+			uint64_t dl = rv_clint_next_deadline(m), mt = rv_mtime(m);
+			uint64_t ticks = dl > mt ? dl - mt : 0;
+			/* Round up so we never spin on a sub-ms deadline. */
+			uint64_t ms = (ticks * 1000 + RV_TIMEBASE_HZ - 1) /
+				      RV_TIMEBASE_HZ;
+			timeout = ms > 100 ? 100 : (int)ms;
+			/* Input that cannot be delivered yet (full FIFO)
+			 * must not make the poll return at once forever. */
+			if (v->con.head != v->con.tail || !v->con.pollable)
+				timeout = timeout > 10 ? 10 : timeout;
+		}
+		evloop_poll(&v->loop, timeout);
+	}
+}
+
+int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
+{
+	struct vm_config cfg = *cfg_in;
+	char kbuf[PATH_MAX], ibuf[PATH_MAX];
+	int rc;
+
+	if (!cfg.kernel) {
+		if (cfg.bios && !strcmp(cfg.bios, "none"))
+			return err_set(errp, EINVAL, "--bios none needs --kernel");
+		rc = resolve_default_guest(&cfg, kbuf, ibuf, sizeof(kbuf), errp);
+		if (rc < 0)
+			return rc;
+	}
+
+	struct rv_virt *v = calloc(1, sizeof(*v));
+	if (!v)
+		return err_set(errp, ENOMEM, "out of memory");
+	rc = evloop_init(&v->loop, errp);
+	if (rc == 0)
+		rc = build(v, &cfg, errp);
+	if (rc == 0)
+		rc = console_open(&v->con, &v->loop, errp);
+	if (rc < 0) {
+		teardown(v);
+		evloop_free(&v->loop);
+		free(v);
+		return rc;
+	}
+
+	uint64_t t0 = now_ns();
+	run(v);
+	uint64_t t1 = now_ns();
+	console_close(&v->con);
+
+	switch (v->m.exit_reason) {
+	case RV_EXIT_POWEROFF:
+	case RV_EXIT_HTIF:
+		*status = v->m.exit_code ? 3 : 0;
+		if (v->m.exit_code)
+			fprintf(stderr, "ringvm: guest reported failure "
+				"(code %d)\n", v->m.exit_code);
+		break;
+	default:
+		*status = 0;
+		break;
+	}
+	if (cfg.stats) {
+		uint64_t insns = 0;
+		for (unsigned i = 0; i < v->m.nharts; i++)
+			insns += v->m.harts[i]->instret;
+		double s = (t1 - t0) / 1e9;
+		fprintf(stderr, "ringvm: %" PRIu64 " instructions in %.3f s "
+			"(%.1f MIPS)\n", insns, s, s > 0 ? insns / s / 1e6 : 0);
+	}
+	teardown(v);
+	evloop_free(&v->loop);
+	free(v);
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* What `ringvm run` asks for, independent of the CPU engine, and the entry
+ * point that builds and runs such a machine. */
+#ifndef RINGVM_VMM_VM_H
+#define RINGVM_VMM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define VM_MAX_DISKS 8
+#define VM_MAX_CPUS 8
+#define VM_DEFAULT_MEM (512ULL << 20)
+
+struct vm_disk {
+	const char *path;
+	bool read_only;
+};
+
+struct vm_config {
+	const char *arch;     /* "riscv64" */
+	const char *kernel;   /* NULL: the default guest */
+	const char *initrd;   /* NULL: none (or the default guest's) */
+	const char *cmdline;  /* appended to ringvm's own arguments */
+	const char *bios;     /* NULL: built-in SBI; "none": bare M-mode */
+	uint64_t mem;         /* bytes */
+	unsigned cpus;        /* harts */
+	unsigned ndisks;
+	struct vm_disk disks[VM_MAX_DISKS];
+	bool stats;           /* print run statistics on stderr at exit */
+};
+
+/* Build the machine described by cfg, run it until the guest powers off,
+ * reboots, a bare-metal test reports, or the user quits, then tear it down
+ * (disks flushed).  *status receives the process exit status the run
+ * implies (0 poweroff/reboot/pass, 3 guest-reported failure).
+ * Returns 0, or -errno with errp naming the problem (bad kernel, disk...). */
+int vm_run(const struct vm_config *cfg, int *status, struct err *errp);
+
+#endif
