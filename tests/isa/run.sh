@@ -1,0 +1,199 @@
+#!/bin/sh
+# Build and run ringvm's ISA tests (tests/isa/*.c, *.S), one PASS/FAIL line
+# per test program.
+#
+#   tests/isa/run.sh [--qemu] [name...]
+#
+# RINGVM      ringvm binary (default build/asan/ringvm)
+# ISA_OUT     build directory (default build/isa)
+# --qemu      run under qemu-system-riscv64 -M virt instead (to validate the
+#             tests themselves); tests then exit through sifive_test/SRST.
+#
+# Conventions: tests named sbi*.c run in S-mode under ringvm's built-in SBI
+# (no --bios) and are linked at 0x80200000; the others run bare in M-mode
+# (--bios none).  A line "RINGVM-ARGS: ..." in a test's source adds ringvm
+# options (e.g. --cpus 2).  hostile-spin runs under a pseudo-terminal and
+# must be stopped with Ctrl-A x.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 1
+
+CROSS=${CROSS:-riscv64-linux-gnu-}
+CC=${CROSS}gcc
+RINGVM=${RINGVM:-build/asan/ringvm}
+OUT=${ISA_OUT:-build/isa}
+QEMU=
+if [ "${1:-}" = "--qemu" ]; then
+	QEMU=qemu-system-riscv64
+	shift
+fi
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+	echo "SKIP isa: ${CC} missing"
+	exit 0
+fi
+if [ -z "$QEMU" ] && [ ! -x "$RINGVM" ]; then
+	echo "SKIP isa: $RINGVM not built"
+	exit 0
+fi
+
+mkdir -p "$OUT"
+
+CFLAGS="-O2 -g -march=rv64gc_zba_zbb_zbs_zicsr_zifencei -mabi=lp64d \
+ -mcmodel=medany -nostdlib -nostartfiles -static -fno-pie -no-pie \
+ -ffreestanding -fno-builtin -fno-stack-protector \
+ -fno-asynchronous-unwind-tables -Wall -Werror -I$here/rt \
+ -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T $here/link.ld"
+
+fails=0
+
+# run_pty ELF LOG: start ringvm (or QEMU) on a pseudo-terminal, send
+# Ctrl-A x after 2 s, require an exit within 5 s and the terminal settings
+# restored.  Prints "ok" or a reason.
+run_pty() {
+	python3 - "$@" <<'EOF'
+import os, sys, time, termios, select, signal, pty
+argv = sys.argv[3:]
+log = open(sys.argv[2], "wb")
+master, slave = os.openpty()
+before = termios.tcgetattr(slave)
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    import fcntl
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(master)
+    os.close(slave)
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+
+def drain(t):
+    end = time.time() + t
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            return
+        r, _, _ = select.select([master], [], [], left)
+        if r:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                time.sleep(left if left < 0.05 else 0.05)
+                continue
+            log.write(d)
+
+def reaped():
+    p, st = os.waitpid(pid, os.WNOHANG)
+    return (p != 0), st
+
+drain(2.0)
+done, st = reaped()
+if done:
+    print("exited before Ctrl-A x (status %d)" % st)
+    sys.exit(0)
+os.write(master, b"\x01x")
+t0 = time.time()
+while time.time() - t0 < 5.0:
+    drain(0.1)
+    done, st = reaped()
+    if done:
+        break
+if not done:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    print("did not exit within 5 s of Ctrl-A x")
+    sys.exit(0)
+after = termios.tcgetattr(slave)
+if before[:6] != after[:6]:
+    print("terminal settings not restored (before %r after %r)" % (before[:4], after[:4]))
+    sys.exit(0)
+if os.WIFSIGNALED(st):
+    print("killed by signal %d" % os.WTERMSIG(st))
+    sys.exit(0)
+print("ok (exit status %d after %.2f s)" % (os.WEXITSTATUS(st), time.time() - t0))
+EOF
+}
+
+# first FAIL message of a log, on one line
+first_fail() {
+	grep -a -m1 -E 'FAIL|rt: ' "$1" 2>/dev/null | tr -d '\r' | cut -c1-200
+}
+
+tests=
+for src in "$here"/*.c "$here"/*.S; do
+	[ -e "$src" ] || continue
+	name=$(basename "$src")
+	name=${name%.*}
+	if [ $# -gt 0 ]; then
+		want=0
+		for n in "$@"; do [ "$n" = "$name" ] && want=1; done
+		[ $want = 1 ] || continue
+	fi
+	tests="$tests $src"
+done
+
+for src in $tests; do
+	name=$(basename "$src")
+	name=${name%.*}
+	elf="$OUT/$name.elf"
+	log="$OUT/$name.log"
+	sbi=0
+	case "$name" in sbi*) sbi=1 ;; esac
+	defs=
+	[ $sbi = 1 ] && defs="-DRT_SBI -Wl,--defsym=RT_BASE=0x80200000"
+	# shellcheck disable=SC2086
+	if ! $CC $CFLAGS $defs "$here/rt/crt0.S" "$here/rt/rt.c" \
+		"$here/rt/vm.c" "$src" -o "$elf" >"$OUT/$name.build.log" 2>&1; then
+		echo "FAIL isa/$name: build failed (see $OUT/$name.build.log)"
+		fails=$((fails + 1))
+		continue
+	fi
+	extra=$(sed -n 's/.*RINGVM-ARGS:[[:space:]]*//p' "$src" | head -n1)
+	if [ -n "$QEMU" ]; then
+		cpus=$(echo "$extra" | sed -n 's/.*--cpus[ =]\([0-9]*\).*/\1/p')
+		bios=none
+		[ $sbi = 1 ] && bios=default
+		set -- $QEMU -M virt -m 64M -smp "${cpus:-1}" -nographic \
+			-bios $bios -kernel "$elf"
+	else
+		if [ $sbi = 1 ]; then
+			set -- "$RINGVM" run --kernel "$elf" --mem 64M
+		else
+			set -- "$RINGVM" run --bios none --kernel "$elf" --mem 64M
+		fi
+		# shellcheck disable=SC2086
+		set -- "$@" $extra
+	fi
+
+	if [ "$name" = hostile-spin ]; then
+		res=$(run_pty "$elf" "$log" "$@")
+		case "$res" in
+		ok*) echo "PASS isa/$name" ;;
+		*) echo "FAIL isa/$name: $res"; fails=$((fails + 1)) ;;
+		esac
+		continue
+	fi
+
+	timeout 60 "$@" </dev/null >"$log" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "PASS isa/$name"
+		continue
+	fi
+	fails=$((fails + 1))
+	case $rc in
+	124) why="timeout after 60 s" ;;
+	3) why="test failed" ;;
+	*) why="exit status $rc" ;;
+	esac
+	msg=$(first_fail "$log")
+	echo "FAIL isa/$name: $why${msg:+: $msg} (log $log)"
+done
+
+[ $fails = 0 ]
