@@ -1,0 +1,49 @@
+/* SiFive PLIC (platform-level interrupt controller) at RV_PLIC_BASE, laid
+ * out as in QEMU's `-M virt` (RISC-V PLIC spec 1.0.0 §3-§8):
+ *
+ *   0x000000 + 4*src              priority of source src (0..7, 0 = never)
+ *   0x001000                      pending bits, sources 0..31
+ *   0x002000 + 0x80*ctx           enable bits of context ctx
+ *   0x200000 + 0x1000*ctx         priority threshold of ctx
+ *   0x200004 + 0x1000*ctx         claim (read) / complete (write)
+ *
+ * Context 2*hart is the hart's M-mode context (drives mip.MEIP), context
+ * 2*hart+1 its S-mode context (drives mip.SEIP).  Sources are
+ * 1..RV_PLIC_NDEV with level-triggered gateways: a claimed source is not
+ * pending again until it is completed, and if its line is still high at
+ * completion it becomes pending again.  Only aligned 32-bit accesses are
+ * accepted; reserved registers read as 0 and ignore writes.
+ *
+ * Devices may raise lines from any host thread: the state is locked. */
+#ifndef RINGVM_RV64_PLIC_H
+#define RINGVM_RV64_PLIC_H
+
+#include "../../core/err.h"
+#include "../../core/irq.h"
+#include "machine.h"
+
+#define RV_PLIC_PRIORITY   0x000000
+#define RV_PLIC_PENDING    0x001000
+#define RV_PLIC_ENABLE     0x002000
+#define RV_PLIC_ENABLE_STRIDE  0x80
+#define RV_PLIC_CONTEXT    0x200000
+#define RV_PLIC_CONTEXT_STRIDE 0x1000
+#define RV_PLIC_MAX_PRIO   7
+
+/* Allocate m->plic with 2 * m->nharts contexts and register it on m->bus at
+ * RV_PLIC_BASE.  Call after m->nharts and m->harts[] are set.  All
+ * priorities, enables and thresholds start at 0.  Returns 0, -ENOMEM, or
+ * the bus error; m is unchanged on failure. */
+int rv_plic_init(struct rv_machine *m, struct err *errp);
+
+/* Unregister and free m->plic (NULL-safe; m->plic becomes NULL).  No
+ * device may use an irq_line from rv_plic_irq() afterwards. */
+void rv_plic_free(struct rv_machine *m);
+
+/* The interrupt line a device holds for PLIC source `src`
+ * (1..RV_PLIC_NDEV; e.g. RV_UART0_IRQ).  An out-of-range src yields a line
+ * without backend, which irq_set_level() ignores.  The line stays valid
+ * until rv_plic_free(). */
+struct irq_line rv_plic_irq(struct rv_machine *m, unsigned src);
+
+#endif
