@@ -27,6 +27,7 @@ OUT=${ISA_OUT:-build/isa}
 QEMU=
 if [ "${1:-}" = "--qemu" ]; then
 	QEMU=qemu-system-riscv64
+	OUT=${ISA_OUT:-build/isa-qemu}
 	shift
 fi
 
@@ -146,7 +147,8 @@ for src in $tests; do
 	sbi=0
 	case "$name" in sbi*) sbi=1 ;; esac
 	defs=
-	[ $sbi = 1 ] && defs="-DRT_SBI -Wl,--defsym=RT_BASE=0x80200000"
+	[ -n "$QEMU" ] && defs="-DRT_QEMU"
+	[ $sbi = 1 ] && defs="$defs -DRT_SBI -Wl,--defsym=RT_BASE=0x80200000"
 	# shellcheck disable=SC2086
 	if ! $CC $CFLAGS $defs "$here/rt/crt0.S" "$here/rt/rt.c" \
 		"$here/rt/vm.c" "$src" -o "$elf" >"$OUT/$name.build.log" 2>&1; then

@@ -375,6 +375,7 @@ void rt_trap(struct rt_frame *f, int mode)
 		rt_last.status = f->status;
 		rt_last.mode = mode;
 		rt_last.count++;
+		if (rt_last.count > 3) rt_printf("rt: trap cause %lx epc %lx tval %lx\n", f->cause, f->epc, f->tval);
 		if (rt_last.count > 20) {
 			rt_puts("rt: trap loop\n");
 			unexpected(f, mode);
