@@ -1,0 +1,110 @@
+/* Block devices: disk images behind one small interface.
+ *
+ * A format driver (raw now, qcow2 later) implements struct block_driver;
+ * block_open() picks the driver by probing the image and returns a
+ * struct block_dev.  Device models (virtio-blk) only call the block_*()
+ * wrappers below, which check ranges and the read-only flag before the
+ * driver sees a request, so a driver can trust its arguments.
+ *
+ * Calls are synchronous and not thread-safe per device. */
+#ifndef RINGVM_BLOCK_BLOCK_H
+#define RINGVM_BLOCK_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct block_dev;
+
+struct block_driver {
+	const char *name;  /* format name: "raw", "qcow2" */
+
+	/* How well the first bytes of an image match this format: 0 = not
+	 * this format, higher wins.  head: the first head_len bytes (fewer
+	 * than 512 only for tiny files).  raw answers 1 for anything. */
+	int (*probe)(const uint8_t *head, size_t head_len);
+
+	/* Take over fd (opened, locked, and for read_only O_RDONLY) and set
+	 * *out.  On failure the driver leaves fd open (the caller closes
+	 * it) and records a message. */
+	int (*open)(int fd, const char *path, bool read_only,
+		    struct block_dev **out, struct err *errp);
+
+	/* Requests already checked: off + len <= size, len > 0, writes
+	 * only on a writable device.  Return 0 after transferring all len
+	 * bytes, or a negative errno. */
+	int (*pread)(struct block_dev *bd, void *buf, size_t len,
+		     uint64_t off);
+	int (*pwrite)(struct block_dev *bd, const void *buf, size_t len,
+		      uint64_t off);
+	/* Make completed writes durable. */
+	int (*flush)(struct block_dev *bd);
+	/* Deallocate [off, off+len) if the format can; contents become
+	 * unspecified.  Optional. */
+	int (*discard)(struct block_dev *bd, uint64_t off, uint64_t len);
+	/* Make [off, off+len) read as zeros, deallocating if unmap allows.
+	 * Optional: without it block_write_zeroes() writes zero buffers;
+	 * -EOPNOTSUPP also falls back to that. */
+	int (*write_zeroes)(struct block_dev *bd, uint64_t off, uint64_t len,
+			    bool unmap);
+	/* Release everything, including bd itself (no flush: block_close
+	 * has done it). */
+	void (*close)(struct block_dev *bd);
+};
+
+/* Drivers embed this as the first member of their own state. */
+struct block_dev {
+	const struct block_driver *drv;
+	uint64_t size;    /* virtual disk size, bytes */
+	bool read_only;
+};
+
+/* Open the image at path, probing its format.  read_only opens the file
+ * O_RDONLY and takes a shared lock; otherwise an exclusive one, so two
+ * VMs never write one image (flock, non-blocking).  Directories are
+ * refused.  On success *out owns the file; release with block_close().
+ * Errors (message names the file): -ENOENT, -EACCES, ... from open
+ * ("cannot open disk `x.img`: No such file or directory"), -EISDIR,
+ * -EBUSY when another process holds a conflicting lock, -EINVAL when no
+ * driver recognises the image. */
+int block_open(const char *path, bool read_only, struct block_dev **out,
+	       struct err *errp);
+
+/* Like block_open() with the format named (e.g. "raw"), skipping the
+ * probe; format NULL probes.  Naming the format keeps a raw image whose
+ * guest wrote a qcow2 header from being reinterpreted on the next open.
+ * Unknown format: -EINVAL. */
+int block_open_format(const char *path, const char *format, bool read_only,
+		      struct block_dev **out, struct err *errp);
+
+/* Flush, then release the device.  NULL is accepted. */
+void block_close(struct block_dev *bd);
+
+/* Read len bytes at byte offset off into buf.  -EINVAL if the range is
+ * not inside [0, size), otherwise 0 or the driver's -errno (-EIO). */
+int block_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
+
+/* Write len bytes from buf at byte offset off.  -EROFS on a read-only
+ * device, -EINVAL outside [0, size), otherwise 0 or -errno (-ENOSPC). */
+int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
+		 uint64_t off);
+
+/* Make completed writes durable (fdatasync for raw).  0 or -errno; a
+ * read-only device succeeds without doing anything. */
+int block_flush(struct block_dev *bd);
+
+/* Deallocate the byte range [off, off+len); a hint: succeeds doing nothing
+ * when the format or filesystem cannot.  -EROFS, -EINVAL as for writes. */
+int block_discard(struct block_dev *bd, uint64_t off, uint64_t len);
+
+/* Zero the byte range [off, off+len); unmap allows deallocating it
+ * (reads still return zeros).  -EROFS, -EINVAL as for writes. */
+int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
+		       bool unmap);
+
+/* The raw format driver (src/block/raw.c). */
+extern const struct block_driver block_raw;
+
+#endif

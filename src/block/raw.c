@@ -1,0 +1,156 @@
+/* Raw images: the disk is the file (or host block device) byte for byte. */
+#include "block.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct raw {
+	struct block_dev bd;  /* first: block_dev * <-> struct raw * */
+	int fd;
+};
+
+static struct raw *to_raw(struct block_dev *bd)
+{
+	return (struct raw *)bd;
+}
+
+static int raw_probe(const uint8_t *head, size_t head_len)
+{
+	return 1;  /* anything is a raw image; real formats score higher */
+}
+
+static int raw_pread(struct block_dev *bd, void *buf, size_t len,
+		     uint64_t off)
+{
+	struct raw *r = to_raw(bd);
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(r->fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			/* The file shrank under us: what is gone reads as
+			 * zeros, as a sparse tail would. */
+			memset(p, 0, len);
+			return 0;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int raw_pwrite(struct block_dev *bd, const void *buf, size_t len,
+		      uint64_t off)
+{
+	struct raw *r = to_raw(bd);
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(r->fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int raw_flush(struct block_dev *bd)
+{
+	while (fdatasync(to_raw(bd)->fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int punch(int fd, int mode, uint64_t off, uint64_t len)
+{
+	while (fallocate(fd, mode | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			 (off_t)len) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int raw_discard(struct block_dev *bd, uint64_t off, uint64_t len)
+{
+	int rc = punch(to_raw(bd)->fd, FALLOC_FL_PUNCH_HOLE, off, len);
+	/* Discard is a hint: a filesystem that cannot punch holes is fine. */
+	if (rc == -EOPNOTSUPP || rc == -ENOSYS)
+		return 0;
+	return rc;
+}
+
+static int raw_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
+			    bool unmap)
+{
+	int fd = to_raw(bd)->fd;
+	/* A punched hole reads as zeros; ZERO_RANGE keeps the space. */
+	int rc = punch(fd, unmap ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE,
+		       off, len);
+	if (rc == -ENOSYS || rc == -EINVAL || rc == -ENODEV)
+		rc = -EOPNOTSUPP;  /* let block_write_zeroes write zeros */
+	return rc;
+}
+
+static int raw_open(int fd, const char *path, bool read_only,
+		    struct block_dev **out, struct err *errp)
+{
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(fd, &st) < 0)
+		return err_sys(errp, errno, "cannot open disk `%s`", path);
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return err_sys(errp, errno, "disk `%s`: cannot get the "
+				       "size of the block device", path);
+	} else {
+		size = st.st_size;
+	}
+	struct raw *r = calloc(1, sizeof(*r));
+	if (!r)
+		return err_set(errp, ENOMEM, "disk `%s`: out of memory", path);
+	r->bd.drv = &block_raw;
+	r->bd.size = size;
+	r->bd.read_only = read_only;
+	r->fd = fd;
+	*out = &r->bd;
+	return 0;
+}
+
+static void raw_close(struct block_dev *bd)
+{
+	struct raw *r = to_raw(bd);
+	close(r->fd);
+	free(r);
+}
+
+const struct block_driver block_raw = {
+	.name = "raw",
+	.probe = raw_probe,
+	.open = raw_open,
+	.pread = raw_pread,
+	.pwrite = raw_pwrite,
+	.flush = raw_flush,
+	.discard = raw_discard,
+	.write_zeroes = raw_write_zeroes,
+	.close = raw_close,
+};

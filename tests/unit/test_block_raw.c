@@ -1,0 +1,255 @@
+/* Unit tests for the block layer and the raw driver, on temporary files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/block.h"
+
+struct fx {
+	char dir[64];
+	char img[96];
+};
+
+static void make_file(const char *path, size_t size, uint8_t fill)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	uint8_t buf[4096];
+	memset(buf, fill, sizeof(buf));
+	for (size_t done = 0; done < size;) {
+		size_t n = size - done < sizeof(buf) ? size - done : sizeof(buf);
+		assert_int_equal(write(fd, buf, n), (ssize_t)n);
+		done += n;
+	}
+	close(fd);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/ringvm-test-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->img, sizeof(f->img), "%s/disk.img", f->dir);
+	make_file(f->img, 1 << 20, 0xab);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	unlink(f->img);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void open_errors_name_the_file(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd = (void *)1;
+	struct err e = { 0 };
+	char path[128];
+	snprintf(path, sizeof(path), "%s/missing.img", f->dir);
+	assert_int_equal(block_open(path, false, &bd, &e), -ENOENT);
+	assert_null(bd);
+	char want[200];
+	snprintf(want, sizeof(want),
+		 "cannot open disk `%s`: No such file or directory", path);
+	assert_string_equal(e.msg, want);
+
+	/* a directory, read-only and read-write */
+	err_clear(&e);
+	assert_int_equal(block_open(f->dir, true, &bd, &e), -EISDIR);
+	snprintf(want, sizeof(want), "cannot open disk `%s`: Is a directory",
+		 f->dir);
+	assert_string_equal(e.msg, want);
+	assert_int_equal(block_open(f->dir, false, &bd, NULL), -EISDIR);
+
+	/* neither a file nor a block device */
+	err_clear(&e);
+	assert_int_equal(block_open("/dev/null", true, &bd, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "/dev/null"));
+
+	/* unknown format name */
+	err_clear(&e);
+	assert_int_equal(block_open_format(f->img, "qcow9", true, &bd, &e),
+			 -EINVAL);
+	assert_non_null(strstr(e.msg, "qcow9"));
+	block_close(NULL);
+}
+
+static void read_write_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+	assert_string_equal(bd->drv->name, "raw");
+	assert_int_equal(bd->size, 1 << 20);
+	assert_false(bd->read_only);
+
+	uint8_t buf[8192], back[8192];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7);
+	assert_int_equal(block_pwrite(bd, buf, sizeof(buf), 4096), 0);
+	assert_int_equal(block_pread(bd, back, sizeof(back), 4096), 0);
+	assert_memory_equal(buf, back, sizeof(buf));
+	/* unaligned offsets and lengths are the driver's business, fine */
+	assert_int_equal(block_pread(bd, back, 3, 4095), 0);
+	assert_int_equal(back[0], 0xab);
+	assert_int_equal(back[1], 0);
+	assert_int_equal(back[2], 7);
+	/* the last byte, and nothing beyond */
+	assert_int_equal(block_pwrite(bd, "z", 1, (1 << 20) - 1), 0);
+	assert_int_equal(block_pread(bd, back, 1, (1 << 20) - 1), 0);
+	assert_int_equal(back[0], 'z');
+	assert_int_equal(block_pread(bd, back, 2, (1 << 20) - 1), -EINVAL);
+	assert_int_equal(block_pwrite(bd, buf, 1, 1 << 20), -EINVAL);
+	assert_int_equal(block_pread(bd, back, 1, UINT64_MAX), -EINVAL);
+	assert_int_equal(block_pread(bd, back, 0, 1 << 20), 0);
+	assert_int_equal(block_flush(bd), 0);
+	block_close(bd);
+
+	/* the data is in the file, and the file did not grow */
+	struct stat st;
+	assert_int_equal(stat(f->img, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	assert_int_equal(block_open_format(f->img, "raw", true, &bd, NULL), 0);
+	assert_int_equal(block_pread(bd, back, sizeof(back), 4096), 0);
+	assert_memory_equal(buf, back, sizeof(buf));
+	block_close(bd);
+}
+
+static void read_only_refuses_writes(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	uint8_t buf[512] = { 0 };
+	assert_int_equal(block_open(f->img, true, &bd, NULL), 0);
+	assert_true(bd->read_only);
+	assert_int_equal(block_pwrite(bd, buf, 512, 0), -EROFS);
+	assert_int_equal(block_discard(bd, 0, 512), -EROFS);
+	assert_int_equal(block_write_zeroes(bd, 0, 512, false), -EROFS);
+	assert_int_equal(block_flush(bd), 0);
+	assert_int_equal(block_pread(bd, buf, 512, 0), 0);
+	assert_int_equal(buf[0], 0xab);
+	block_close(bd);
+}
+
+static void locking(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *a, *b, *c;
+	struct err e = { 0 };
+	/* one writer excludes everyone */
+	assert_int_equal(block_open(f->img, false, &a, NULL), 0);
+	assert_int_equal(block_open(f->img, false, &c, &e), -EBUSY);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, f->img));
+	assert_non_null(strstr(e.msg, "in use"));
+	assert_int_equal(block_open(f->img, true, &c, NULL), -EBUSY);
+	block_close(a);
+	/* readers share, and exclude a writer */
+	assert_int_equal(block_open(f->img, true, &a, NULL), 0);
+	assert_int_equal(block_open(f->img, true, &b, NULL), 0);
+	assert_int_equal(block_open(f->img, false, &c, NULL), -EBUSY);
+	block_close(a);
+	assert_int_equal(block_open(f->img, false, &c, NULL), -EBUSY);
+	block_close(b);
+	assert_int_equal(block_open(f->img, false, &a, NULL), 0);
+	block_close(a);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static void discard_and_write_zeroes(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	static uint8_t buf[256 * 1024];
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+
+	/* write zeroes, keeping or dropping the space */
+	assert_int_equal(block_write_zeroes(bd, 8192, 8192, false), 0);
+	assert_int_equal(block_write_zeroes(bd, 65536, 4096, true), 0);
+	assert_int_equal(block_pread(bd, buf, 8192, 8192), 0);
+	assert_true(all_zero(buf, 8192));
+	assert_int_equal(block_pread(bd, buf, 4096, 65536), 0);
+	assert_true(all_zero(buf, 4096));
+	assert_int_equal(block_pread(bd, buf, 1, 8191), 0);
+	assert_int_equal(buf[0], 0xab);
+	assert_int_equal(block_pread(bd, buf, 1, 16384), 0);
+	assert_int_equal(buf[0], 0xab);
+	/* unaligned and larger than the fallback's zero buffer */
+	assert_int_equal(block_write_zeroes(bd, 100001, 200000, false), 0);
+	assert_int_equal(block_pread(bd, buf, 200002, 100000), 0);
+	assert_int_equal(buf[0], 0xab);
+	assert_true(all_zero(buf + 1, 200000));
+	assert_int_equal(buf[200001], 0xab);
+
+	/* discard: a hint that must not fail or change the size */
+	assert_int_equal(block_discard(bd, 0, 4096), 0);
+	assert_int_equal(block_discard(bd, 0, 0), 0);
+	assert_int_equal(block_discard(bd, 4096, 1 << 20), -EINVAL);
+	assert_int_equal(block_write_zeroes(bd, 1 << 20, 1, false), -EINVAL);
+	block_close(bd);
+	struct stat st;
+	assert_int_equal(stat(f->img, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+}
+
+static void file_shrinks_under_us(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	uint8_t buf[1024];
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+	assert_int_equal(truncate(f->img, 512), 0);
+	/* what is gone reads as zeros */
+	assert_int_equal(block_pread(bd, buf, 1024, 0), 0);
+	assert_int_equal(buf[511], 0xab);
+	assert_true(all_zero(buf + 512, 512));
+	block_close(bd);
+}
+
+static void empty_image(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	uint8_t c;
+	make_file(f->img, 0, 0);
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+	assert_int_equal(bd->size, 0);
+	assert_int_equal(block_pread(bd, &c, 0, 0), 0);
+	assert_int_equal(block_pread(bd, &c, 1, 0), -EINVAL);
+	block_close(bd);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(open_errors_name_the_file),
+		T(read_write_round_trip),
+		T(read_only_refuses_writes),
+		T(locking),
+		T(discard_and_write_zeroes),
+		T(file_shrinks_under_us),
+		T(empty_image),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
