@@ -1,0 +1,141 @@
+#!/bin/bash
+# Run every ringvm test and summarize (called by `make check` after it built
+# build/ringvm, build/asan/ringvm, build/asan/tests/test_* and build/guest).
+#
+#   tests/run-all.sh [unit|isa|system]...    (default: all three, in that order)
+#
+# 1. each cmocka unit test binary build/asan/tests/test_* (every cmocka test
+#    case counts as one test; a binary that crashes or stops early adds a FAIL),
+# 2. tests/isa/run.sh, if present,
+# 3. each tests/system/*.sh.
+# Every script prints "PASS <name>", "FAIL <name>: <why>" or
+# "SKIP <name>: <reason>" lines (other lines pass through uncounted); a script
+# that exits non-zero without a FAIL line, or prints no result at all, counts
+# as one failure.  The last line is "N passed, N failed, N skipped"; the exit
+# status is 1 if anything failed.
+# Environment: RINGVM_UNIT_TIMEOUT (per unit binary, default 300 s),
+# RINGVM_SCRIPT_TIMEOUT (per script, default 1200 s).
+set -eu
+cd "$(dirname "$0")/.."
+
+unit_timeout=${RINGVM_UNIT_TIMEOUT:-300}
+script_timeout=${RINGVM_SCRIPT_TIMEOUT:-1200}
+npass=0 nfail=0 nskip=0
+out=$(mktemp "${TMPDIR:-/tmp}/ringvm-run-all.XXXXXX")
+trap 'rm -f "$out" "$out.tap"' EXIT
+
+result() {   # result PASS|FAIL|SKIP LINE
+	echo "$2"
+	case $1 in
+	PASS) npass=$((npass + 1)) ;;
+	FAIL) nfail=$((nfail + 1)) ;;
+	SKIP) nskip=$((nskip + 1)) ;;
+	esac
+}
+
+secs() { echo $(($(date +%s) - $1)); }
+
+# A cmocka binary, run with TAP output; each test case is one result.
+run_unit() {
+	local bin=$1 name st planned=0 seen=0 nfail_before=$nfail line t0
+	name=unit/$(basename "$bin")
+	t0=$(date +%s)
+	set +e
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$unit_timeout" "$bin" >"$out.tap" 2>"$out"
+	st=$?
+	set -e
+	while IFS= read -r line || [ -n "$line" ]; do
+		case $line in
+		[0-9]*..[0-9]*) planned=$((planned + ${line#*..})) ;;
+		"ok "[0-9]*" - "*) seen=$((seen + 1)); result PASS "PASS $name/${line#* - }" ;;
+		"not ok "[0-9]*" # SKIP"*)
+			seen=$((seen + 1))
+			line=${line#*# SKIP}; result SKIP "SKIP $name/${line# }: skipped" ;;
+		"not ok "[0-9]*" - "*)
+			seen=$((seen + 1)); result FAIL "FAIL $name/${line#* - }: see the messages below" ;;
+		"# not ok - "*|"# ok - "*) ;;
+		"#"*) echo "  $line" ;;
+		esac
+	done <"$out.tap"
+	if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
+		result FAIL "FAIL $name: timed out after ${unit_timeout}s"
+	elif [ "$seen" -lt "$planned" ]; then
+		result FAIL "FAIL $name: stopped after $seen of $planned tests (exit status $st)"
+	elif [ "$st" -ne 0 ] && [ "$nfail" -eq "$nfail_before" ]; then
+		result FAIL "FAIL $name: exit status $st without a failed test"
+	elif [ "$seen" -eq 0 ] && [ "$st" -eq 0 ]; then
+		result FAIL "FAIL $name: ran no tests"
+	fi
+	if [ "$nfail" -ne "$nfail_before" ] && [ -s "$out" ]; then
+		sed -n '1,40s/^/  | /p' "$out"
+	fi
+	echo "# $name: $(secs "$t0")s"
+}
+
+# A script following the PASS/FAIL/SKIP convention.
+run_script() {
+	local script=$1 st nfail_before=$nfail counted_before t0 line
+	counted_before=$((npass + nfail + nskip))
+	t0=$(date +%s)
+	echo "# $script"
+	set +e
+	if [ -x "$script" ]; then
+		timeout -k 10 "$script_timeout" "$script" </dev/null >"$out"
+	else
+		timeout -k 10 "$script_timeout" bash "$script" </dev/null >"$out"
+	fi
+	st=$?
+	set -e
+	while IFS= read -r line || [ -n "$line" ]; do
+		case $line in
+		"PASS "*) result PASS "$line" ;;
+		"FAIL "*) result FAIL "$line" ;;
+		"SKIP "*) result SKIP "$line" ;;
+		*) echo "$line" ;;
+		esac
+	done <"$out"
+	if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
+		result FAIL "FAIL $script: timed out after ${script_timeout}s"
+	elif [ "$st" -ne 0 ] && [ "$nfail" -eq "$nfail_before" ]; then
+		result FAIL "FAIL $script: exited with status $st without reporting a failure"
+	elif [ $((npass + nfail + nskip)) -eq "$counted_before" ]; then
+		result FAIL "FAIL $script: reported no results"
+	fi
+	echo "# $script: $(secs "$t0")s"
+}
+
+sections=${*:-unit isa system}
+for section in $sections; do
+	case $section in
+	unit)
+		found=0
+		for bin in build/asan/tests/test_*; do
+			[ -x "$bin" ] && [ -f "$bin" ] || continue
+			case $bin in *.d|*.o) continue ;; esac
+			found=1
+			run_unit "$bin"
+		done
+		[ "$found" = 1 ] || result SKIP "SKIP unit: no build/asan/tests/test_* binaries"
+		;;
+	isa)
+		if [ -f tests/isa/run.sh ]; then
+			run_script tests/isa/run.sh
+		else
+			result SKIP "SKIP isa: tests/isa/run.sh does not exist yet"
+		fi
+		;;
+	system)
+		for script in tests/system/*.sh; do
+			[ -f "$script" ] || continue
+			run_script "$script"
+		done
+		;;
+	*)
+		echo "tests/run-all.sh: unknown section '$section' (want unit, isa or system)" >&2
+		exit 2
+		;;
+	esac
+done
+
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" -eq 0 ]

@@ -1,0 +1,98 @@
+#!/bin/bash
+# Bad command lines and files: each must make `ringvm run` exit 1 with exactly
+# one line on stderr naming the culprit (file name, option name or "mem" /
+# "cpus"), quickly, and never crash (status >= 128) or boot anyway.
+# Runs against build/ringvm, and again against build/asan/ringvm when it exists.
+set -eu
+# shellcheck source=tests/system/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+CASE_TIMEOUT=${RINGVM_BAD_INPUT_TIMEOUT:-20}
+need_ringvm bad-input/binary
+need_guest bad-input/guest
+
+# Files for the cases.
+printf 'not a kernel\n' >"$scratch/garbage.bin"
+head -c 65536 /dev/urandom >"$scratch/random.bin"
+: >"$scratch/empty.bin"
+mkdir -p "$scratch/a-directory"
+x86_elf=$(command -v true)
+x86_elf=$(readlink -f "$x86_elf")
+truncate -s 1M "$scratch/ok-disk.img"
+
+# case NAME KEYWORD ARGS...: `ringvm ARGS...` must exit 1 with one stderr line
+# containing KEYWORD (case-insensitive).
+bin_label=
+hangs=0
+run_case() {
+	local name=$1 key=$2 st lines
+	shift 2
+	if [ "$hangs" -ge 3 ]; then
+		fail "bad-input$bin_label/$name" "not run: $hangs earlier bad inputs were not rejected in time"
+		return 0
+	fi
+	set +e
+	timeout -k 5 "$CASE_TIMEOUT" "$bin" "$@" </dev/null >"$scratch/out" 2>"$scratch/err"
+	st=$?
+	set -e
+	lines=$(grep -c '' "$scratch/err" || true)
+	name=bad-input$bin_label/$name
+	if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
+		hangs=$((hangs + 1))
+		fail "$name" "not rejected: still running after ${CASE_TIMEOUT}s (ringvm $*)"
+	elif [ "$st" -ge 128 ]; then
+		fail "$name" "crashed with status $st (ringvm $*): $(head -c 300 "$scratch/err" | tr '\n' ' ')"
+	elif [ "$st" -ne 1 ]; then
+		fail "$name" "exit status $st, want 1 (ringvm $*): $(head -n 2 "$scratch/err" | tr '\n' ' ')"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$name" "$lines lines on stderr, want 1: $(head -n 3 "$scratch/err" | tr '\n' ' ')"
+	elif ! grep -qiF -- "$key" "$scratch/err"; then
+		fail "$name" "message does not mention '$key': $(cat "$scratch/err")"
+	else
+		pass "$name"
+	fi
+}
+
+all_cases() {
+	local k=$GUEST/Image
+	run_case missing-kernel no-such-vmlinux run --kernel "$scratch/no-such-vmlinux"
+	run_case kernel-is-directory a-directory run --kernel "$scratch/a-directory"
+	if [ "$(id -u)" -ne 0 ]; then
+		cp "$scratch/garbage.bin" "$scratch/unreadable.bin"
+		chmod 000 "$scratch/unreadable.bin"
+		run_case unreadable-kernel unreadable.bin run --kernel "$scratch/unreadable.bin"
+	fi
+	run_case kernel-x86-elf "$x86_elf" run --kernel "$x86_elf"
+	run_case kernel-garbage garbage.bin run --kernel "$scratch/garbage.bin"
+	run_case kernel-random random.bin run --kernel "$scratch/random.bin"
+	run_case kernel-empty empty.bin run --kernel "$scratch/empty.bin"
+	run_case missing-initrd no-such-initrd run --kernel "$k" --initrd "$scratch/no-such-initrd"
+	run_case initrd-is-directory a-directory run --kernel "$k" --initrd "$scratch/a-directory"
+	run_case mem-0 mem run --mem 0
+	run_case mem-abc mem run --mem abc
+	run_case mem-negative mem run --mem -1G
+	run_case mem-100T mem run --mem 100T
+	run_case mem-overflow mem run --mem 99999999999999999999999G
+	run_case mem-missing-value mem run --mem
+	run_case cpus-0 cpus run --cpus 0
+	run_case cpus-99 cpus run --cpus 99
+	run_case cpus-abc cpus run --cpus abc
+	run_case cpus-negative cpus run --cpus -2
+	run_case cpus-missing-value cpus run --cpus
+	run_case unknown-option frobnicate run --frobnicate
+	run_case unknown-verb frobnicate frobnicate
+	run_case missing-disk no-such-disk.img run --disk "$scratch/no-such-disk.img"
+	run_case disk-is-directory a-directory run --disk "$scratch/a-directory"
+	run_case disk-bad-flag frob run --disk "$scratch/ok-disk.img,frob"
+	run_case missing-bios no-such-bios run --bios "$scratch/no-such-bios"
+	run_case unknown-arch sparc run --arch sparc
+}
+
+bin=$RINGVM
+all_cases
+if [ -x build/asan/ringvm ]; then
+	bin=build/asan/ringvm bin_label=-asan hangs=0
+	all_cases
+else
+	skip bad-input-asan "build/asan/ringvm not built (make asan)"
+fi

@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# Shared helpers for tests/system/*.sh (sourced; bash).
+#
+# Every test prints PASS <name> / FAIL <name>: <why> / SKIP <name>: <reason>.
+# RINGVM (default build/ringvm) and GUEST (default build/guest) may be
+# overridden; paths are relative to the repository root, where tests run.
+# RINGVM_TEST_TIMEOUT bounds each guest boot (seconds, default 300).
+# RINGVM_TEST_KEEP=1 keeps the scratch directory and logs for inspection.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.." || exit 1
+RINGVM=${RINGVM:-build/ringvm}
+GUEST=${GUEST:-build/guest}
+BOOT_TIMEOUT=${RINGVM_TEST_TIMEOUT:-300}
+
+failed=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+skip() { echo "SKIP $1: $2"; }
+
+# check NAME CONDITION-WORDS... WHY: PASS if the command succeeds.
+check() {
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
+
+# A scratch directory removed at exit (unless RINGVM_TEST_KEEP=1).
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-test.XXXXXX") || exit 1
+cleanup_scratch() {
+	if [ "${RINGVM_TEST_KEEP:-0}" = 1 ]; then
+		echo "# kept $scratch" >&2
+	else
+		rm -rf "$scratch"
+	fi
+}
+# Exit 1 when any check failed (or the script died: status kept).
+trap 'st=$?; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+
+# need_ringvm NAME...: FAIL every NAME and exit if the binary is missing.
+need_ringvm() {
+	local n
+	if [ ! -x "$RINGVM" ]; then
+		for n in "$@"; do fail "$n" "$RINGVM is missing (build it with make)"; done
+		exit 1
+	fi
+}
+
+# need_guest NAME...: FAIL every NAME and exit if the default guest is missing.
+need_guest() {
+	local n
+	if [ ! -s "$GUEST/Image" ] || [ ! -s "$GUEST/initrd.img" ]; then
+		for n in "$@"; do fail "$n" "$GUEST/Image or initrd.img missing (make guest)"; done
+		exit 1
+	fi
+}
+
+# run_guest LOG ARGS...: boot `ringvm run ARGS...` with stdin from /dev/null
+# (or from $GUEST_STDIN), console to LOG (CRs stripped into LOG.txt), under a
+# timeout.  Sets run_status (124 = timed out) and run_secs.
+run_guest() {
+	local log=$1 t0 t1
+	shift
+	t0=$(date +%s.%N)
+	set +e
+	timeout -k 10 "$BOOT_TIMEOUT" "$RINGVM" run "$@" \
+		<"${GUEST_STDIN:-/dev/null}" >"$log" 2>"$log.err"
+	run_status=$?
+	set -e
+	t1=$(date +%s.%N)
+	run_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	tr -d '\r' <"$log" >"$log.txt"
+}
+
+# status_ok NAME: PASS when run_status is 0, else FAIL with a reason.
+status_ok() {
+	case $run_status in
+	0) pass "$1" ;;
+	124|137) fail "$1" "timed out after ${BOOT_TIMEOUT}s" ;;
+	*) fail "$1" "exit status $run_status$( [ "$run_status" -ge 128 ] && echo ' (crashed)'): $(tail -n 2 "$2.err" 2>/dev/null | tr '\n' ' ')" ;;
+	esac
+}
+
+# has LOG REGEX: the (CR-stripped) console log has a line matching REGEX.
+has() { grep -qE "$2" "$1.txt"; }
