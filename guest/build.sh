@@ -58,7 +58,7 @@ outdir=$(cd "$outdir" && pwd)
 
 # The Debian mirror the host already uses (first non-security Debian source).
 host_mirror() {
-	local f uri
+	local f
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] || continue
 		# deb822: print the URIs of stanzas whose suites are plain Debian suites.
