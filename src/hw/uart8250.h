@@ -55,7 +55,8 @@ int uart8250_init(struct uart8250 *u, struct bus *bus, uint64_t base,
 		  struct irq_line irq, uart8250_tx_fn *tx, void *tx_opaque,
 		  struct err *errp);
 
-/* Unregister the window and lower the interrupt line. */
+/* Unregister the window and lower the interrupt line.  Safe after a failed
+ * uart8250_init() and when called twice. */
 void uart8250_exit(struct uart8250 *u);
 
 /* Host input: copy up to len bytes into the receive FIFO and raise the

@@ -316,5 +316,5 @@ int virtio_blk_init(struct virtio_blk *b, struct bus *bus, uint64_t base,
 int virtio_blk_exit(struct virtio_blk *b)
 {
 	virtio_mmio_exit(&b->t);
-	return block_flush(b->bd);
+	return b->bd ? block_flush(b->bd) : 0;
 }

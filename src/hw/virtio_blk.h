@@ -92,7 +92,8 @@ int virtio_blk_init(struct virtio_blk *b, struct bus *bus, uint64_t base,
 		    struct err *errp);
 
 /* At VM exit: unregister the window and flush the disk.  Returns 0 or the
- * flush error (-EIO, ...).  bd is not closed. */
+ * flush error (-EIO, ...).  bd is not closed.  Safe after a failed
+ * virtio_blk_init() (it then only flushes). */
 int virtio_blk_exit(struct virtio_blk *b);
 
 #endif

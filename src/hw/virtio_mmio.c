@@ -286,6 +286,9 @@ int virtio_mmio_init(struct virtio_mmio *t, struct bus *bus, uint64_t base,
 		     struct err *errp)
 {
 	const char *name = ops->name ? ops->name : "virtio-mmio";
+	/* Zeroed first so that virtio_mmio_exit() is safe after a failure. */
+	memset(t, 0, sizeof(*t));
+	t->ops = ops;
 	if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES)
 		return err_set(errp, EINVAL, "%s: %u queues (1..%u supported)",
 			       name, ops->num_queues, VIRTIO_MMIO_MAX_QUEUES);
@@ -295,12 +298,10 @@ int virtio_mmio_init(struct virtio_mmio *t, struct bus *bus, uint64_t base,
 			       "of 2 up to %u", name, ops->queue_max,
 			       VIRTQ_MAX_SIZE);
 
-	memset(t, 0, sizeof(*t));
 	t->bus = bus;
 	t->base = base;
 	t->mem = mem;
 	t->irq = irq;
-	t->ops = ops;
 	t->dev = dev;
 	t->offered = ops->features | VIRTIO_TRANSPORT_FEATURES;
 	for (unsigned i = 0; i < ops->num_queues; i++)

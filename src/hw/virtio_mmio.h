@@ -135,7 +135,8 @@ int virtio_mmio_init(struct virtio_mmio *t, struct bus *bus, uint64_t base,
 		     const struct virtio_dev_ops *ops, void *dev,
 		     struct err *errp);
 
-/* Unregister the window and lower the interrupt. */
+/* Unregister the window and lower the interrupt.  Safe after a failed
+ * virtio_mmio_init() and when called twice. */
 void virtio_mmio_exit(struct virtio_mmio *t);
 
 /* The bus callbacks, exposed for tests that bypass a struct bus; t is the

@@ -516,6 +516,13 @@ static void init_errors(void **state)
 	assert_int_equal(virtio_mmio_init(&t2, &f->bus, BASE + 0x100, &f->mem,
 					  none, &fake_ops, NULL, NULL), -EINVAL);
 	assert_int_equal(f->bus.nr, 1);
+	/* exit after a failed init must not unregister someone else */
+	virtio_mmio_exit(&t2);
+	assert_int_equal(f->bus.nr, 1);
+	ops.num_queues = 0;
+	virtio_mmio_init(&t2, &f->bus, BASE, &f->mem, none, &ops, NULL, NULL);
+	virtio_mmio_exit(&t2);
+	assert_int_equal(f->bus.nr, 1);
 }
 
 int main(void)
