@@ -91,7 +91,7 @@ echo "bench/cpu.sh: $runs run(s) each, workload $mode, kernel $(cat "$GUEST/VERS
 echo "host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs"
 for i in $(seq 1 "$runs"); do
 	echo "  run $i/$runs" >&2
-	boot ringvm "$i" "$RINGVM" run --mem 512M --cpus 1 --cmdline "ringvm.cmd=$wcmd"
+	boot ringvm "$i" "$RINGVM" run --stats --mem 512M --cpus 1 --cmdline "ringvm.cmd=$wcmd"
 	if [ "$use_qemu" = 1 ]; then
 		boot qemu "$i" "$QEMU" -M virt -bios default -m 512M -smp 1 -nographic \
 			-kernel "$GUEST/Image" -initrd "$GUEST/initrd.img" \

@@ -16,8 +16,7 @@ printf 'not a kernel\n' >"$scratch/garbage.bin"
 head -c 65536 /dev/urandom >"$scratch/random.bin"
 : >"$scratch/empty.bin"
 mkdir -p "$scratch/a-directory"
-x86_elf=$(command -v true)
-x86_elf=$(readlink -f "$x86_elf")
+x86_elf=$(readlink -f "$(type -P true)")   # a host (x86-64) ELF executable
 truncate -s 1M "$scratch/ok-disk.img"
 
 # case NAME KEYWORD ARGS...: `ringvm ARGS...` must exit 1 with one stderr line
