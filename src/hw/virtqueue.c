@@ -114,8 +114,8 @@ unsigned virtq_pending(const struct virtqueue *vq)
 }
 
 /* Walk the chain starting at head.  Indirect tables are followed once, and
- * each table (the ring's, then the indirect one) may be visited at most
- * its own length of times, which bounds loops. */
+ * at most queue-size descriptors are visited in each table (the ring's,
+ * then the indirect one), which bounds loops. */
 static int walk_chain(struct virtqueue *vq, uint16_t head,
 		      struct virtq_buf *bufs, unsigned max_bufs,
 		      struct virtq_chain *c)
@@ -141,7 +141,11 @@ static int walk_chain(struct virtqueue *vq, uint16_t head,
 			if (!t)
 				return -EFAULT;
 			table = t;
-			table_len = budget = d.len / 16;
+			table_len = d.len / 16;
+			/* §2.7.5.3.1: no chain longer than the queue size,
+			 * however large the table; this also bounds the time
+			 * a huge table of empty descriptors can cost. */
+			budget = table_len < vq->size ? table_len : vq->size;
 			in_indirect = true;
 			i = 0;
 			continue;

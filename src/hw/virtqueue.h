@@ -89,7 +89,8 @@ void virtq_reset(struct virtqueue *vq);
  *   0        chain in *c and bufs[0..c->n)
  *   -EAGAIN  nothing available (or the queue is not ready)
  *   -EINVAL  malformed chain: descriptor index out of range, loop or chain
- *            longer than the queue (or indirect table), indirect misuse
+ *            longer than the queue size (in the ring or in an indirect
+ *            table, §2.7.5.3.1), indirect misuse
  *            (feature not negotiated, nested, with NEXT, len 0 or not a
  *            multiple of 16), readable after writable, > 4 GiB in total
  *   -EFAULT  a buffer or indirect table is not wholly inside RAM

@@ -318,14 +318,23 @@ static void indirect_misuse(void **state)
 	put_desc_at(f, ITABLE, 1, DATA, 16, 0, 0);
 	offer(f, 0);
 	assert_int_equal(pop(f), -EINVAL);
-	/* a long but finite indirect table (more entries than the ring) */
+	/* a table may be larger than the ring, but the chain in it may not
+	 * be longer than the queue size (§2.7.5.3.1) */
 	for (unsigned i = 0; i < 12; i++)
 		put_desc_at(f, ITABLE, i, DATA + i, 1,
 			    i < 11 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
 	put_desc(f, 0, ITABLE, 12 * 16, VIRTQ_DESC_F_INDIRECT, 0);
 	offer(f, 0);
+	assert_int_equal(pop(f), -EINVAL);
+	put_desc_at(f, ITABLE, 4, DATA + 4, 1, VIRTQ_DESC_F_NEXT, 11);
+	offer(f, 0);  /* 0..4, 11: six descriptors */
 	assert_int_equal(pop(f), 0);
-	assert_int_equal(f->c.n, 12);
+	assert_int_equal(f->c.n, 6);
+	put_desc_at(f, ITABLE, 4, DATA + 4, 1, VIRTQ_DESC_F_NEXT, 5);
+	put_desc_at(f, ITABLE, 7, DATA + 7, 1, 0, 0);
+	offer(f, 0);  /* exactly QSIZE */
+	assert_int_equal(pop(f), 0);
+	assert_int_equal(f->c.n, QSIZE);
 }
 
 static void chain_over_4g(void **state)
@@ -333,16 +342,24 @@ static void chain_over_4g(void **state)
 	struct fx *f = *state;
 	const unsigned n = 4097;  /* 4097 x 1 MiB > 4 GiB */
 	const uint64_t table = RAM + 0x20000;
+	/* A ring big enough for such a chain: 8192 entries. */
+	const uint64_t desc = RAM + 0x40000, avail = RAM + 0x60000,
+		       used = RAM + 0x70000;
+	virtq_init(&f->vq, &f->mem, 8192);
+	assert_int_equal(virtq_enable(&f->vq, 8192, desc, avail, used, F_IND),
+			 0);
 	struct virtq_buf *bufs = calloc(n, sizeof(*bufs));
 	for (unsigned i = 0; i < n; i++)
 		put_desc_at(f, table, i, RAM, (uint32_t)RAMSZ,
 			    i + 1 < n ? VIRTQ_DESC_F_NEXT : 0, (uint16_t)(i + 1));
-	put_desc(f, 0, table, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+	put_desc_at(f, desc, 0, table, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+	put16(f, avail + 4, 0);
+	put16(f, avail + 6, 0);
+	put16(f, avail + 2, 1);
 	assert_int_equal(virtq_pop(&f->vq, bufs, n, &f->c), -EINVAL);
-	/* one fewer fits in 32 bits */
+	/* one byte less fits in 32 bits */
 	put_desc_at(f, table, n - 2, RAM, (uint32_t)RAMSZ - 1, 0, 0);
-	offer(f, 0);
+	put16(f, avail + 2, 2);
 	assert_int_equal(virtq_pop(&f->vq, bufs, n, &f->c), 0);
 	assert_int_equal(f->c.rd_bytes, 4096 * RAMSZ - 1);
 	free(bufs);
