@@ -86,39 +86,51 @@ static size_t uart_put(void *opaque, const uint8_t *buf, size_t n)
 	return uart8250_receive(opaque, buf, n);
 }
 
-static int resolve_default_guest(struct vm_config *cfg, char *kbuf,
-				 char *ibuf, size_t len, struct err *errp)
+/* The default guest lives beside the binary (build/guest, made by
+ * `make guest`), in $RINGVM_GUEST_DIR, or in ~/.cache/ringvm/guest.
+ * On success cfg->kernel/initrd point at strings owned by the caller's
+ * process lifetime (leaked on purpose: one per run). */
+static int resolve_default_guest(struct vm_config *cfg, struct err *errp)
 {
 	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *home = getenv("HOME");
-	char dirs[2][PATH_MAX];
-	unsigned nd = 0;
+	char *dirs[2] = { NULL, NULL };
 	const char *env = getenv("RINGVM_GUEST_DIR");
+	const char *home = getenv("HOME");
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int rc = -1;
 
-	if (env)
-		snprintf(dirs[nd++], PATH_MAX, "%s", env);
-	else if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(dirs[nd++], PATH_MAX, "%s/guest", exe);
+	if (env) {
+		rc = asprintf(&dirs[0], "%s", env);
+	} else {
+		if (n > 0) {
+			exe[n] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			rc = asprintf(&dirs[0], "%s/guest", exe);
 		}
+		if (home && asprintf(&dirs[1], "%s/.cache/ringvm/guest",
+				     home) < 0)
+			dirs[1] = NULL;
 	}
-	if (!env && home)
-		snprintf(dirs[nd++], PATH_MAX, "%s/.cache/ringvm/guest", home);
-	for (unsigned i = 0; i < nd; i++) {
-		snprintf(kbuf, len, "%s/Image", dirs[i]);
-		if (access(kbuf, R_OK) == 0) {
-			cfg->kernel = kbuf;
-			if (!cfg->initrd) {
-				snprintf(ibuf, len, "%s/initrd.img", dirs[i]);
-				cfg->initrd = ibuf;
-			}
+	(void)rc;
+	for (unsigned i = 0; i < 2; i++) {
+		char *k = NULL, *ini = NULL;
+		if (!dirs[i] || asprintf(&k, "%s/Image", dirs[i]) < 0)
+			continue;
+		if (access(k, R_OK) == 0 &&
+		    asprintf(&ini, "%s/initrd.img", dirs[i]) >= 0) {
+			cfg->kernel = k;
+			if (!cfg->initrd)
+				cfg->initrd = ini;
+			free(dirs[0]);
+			free(dirs[1]);
 			return 0;
 		}
+		free(k);
 	}
+	free(dirs[0]);
+	free(dirs[1]);
 	return err_set(errp, ENOENT, "no --kernel given and the default guest "
 		       "is not built (run `make guest`)");
 }
@@ -166,32 +178,55 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 				     RV_VIRTIO_BASE + i * RV_VIRTIO_SIZE,
 				     &m->mem,
 				     rv_plic_irq(m, RV_VIRTIO_IRQ + i),
-				     v->bd[i], errp);
+				     v->bd[i], NULL, errp);
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
 	}
 
 	/* Load images, then describe the board to the guest. */
+	enum rv_boot_mode mode = !cfg->bios ? RV_BOOT_SBI :
+				 !strcmp(cfg->bios, "none") ? RV_BOOT_BARE :
+				 RV_BOOT_FIRMWARE;
+	struct rv_boot boot;
+	rv_boot_init(&boot, mode, RV_RAM_BASE, cfg->mem);
+	if (mode == RV_BOOT_FIRMWARE &&
+	    (rc = rv_load_firmware(&boot, &m->mem, cfg->bios, errp)) < 0)
+		return rc;
+	if ((rc = rv_load_kernel(&boot, &m->mem, cfg->kernel, errp)) < 0 ||
+	    (rc = rv_boot_reserve_fdt(&boot, RV_FDT_DEFAULT_SIZE, errp)) < 0)
+		return rc;
+	if (cfg->initrd &&
+	    (rc = rv_load_initrd(&boot, &m->mem, cfg->initrd, errp)) < 0)
+		return rc;
+	m->tohost = boot.tohost;
+	m->fromhost = boot.fromhost;
+
 	char cmdline[4096];
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0%s%s",
 		 cfg->cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
-	struct rv_boot boot;
-	struct rv_boot_params bp = {
-		.kernel = cfg->kernel,
-		.initrd = cfg->initrd,
-		.bios = cfg->bios,
-		.cmdline = cmdline,
-		.nvirtio = cfg->ndisks,
+	struct rv_fdt_params fp = {
+		.nharts = m->nharts,
+		.isa = rv_isa_string(),
+		.extensions = rv_isa_extensions(&fp.nextensions),
+		.ram_base = RV_RAM_BASE,
+		.ram_size = cfg->mem,
+		.bootargs = cmdline,
+		.initrd_start = boot.initrd_start,
+		.initrd_end = boot.initrd_end,
+		.virtio_mask = (1u << cfg->ndisks) - 1,
+		.uart = true,
 	};
-	rc = rv_boot_load(m, &bp, &boot, errp);
-	if (rc < 0)
+	static uint8_t fdt[RV_FDT_DEFAULT_SIZE];
+	if ((rc = rv_fdt_build(&fp, fdt, sizeof(fdt), errp)) < 0 ||
+	    (rc = rv_boot_finish(&boot, &m->mem, fdt, errp)) < 0)
 		return rc;
 
 	for (unsigned i = 0; i < m->nharts; i++) {
 		struct rv_hart *h = m->harts[i];
 		if (i == 0 || !m->sbi) {
-			rv_hart_reset(h, boot.entry, boot.priv, boot.fdt);
-			h->x[12] = boot.a2;
+			rv_hart_reset(h, boot.entry, boot.priv,
+				      boot.fdt_addr);
+			h->x[12] = boot.fw_info_addr;
 		}
 	}
 	return 0;
@@ -200,12 +235,14 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 static void teardown(struct rv_virt *v)
 {
 	for (unsigned i = 0; i < v->ndisks; i++) {
-		virtio_blk_free(&v->blk[i]);
+		virtio_blk_exit(&v->blk[i]);
 		block_close(v->bd[i]);
 	}
 	for (unsigned i = 0; i < v->m.nharts; i++)
 		if (v->m.harts[i])
 			rv_hart_free(v->m.harts[i]);
+	uart8250_exit(&v->uart);
+	sifive_test_exit(&v->test);
 	rv_plic_free(&v->m);
 	rv_clint_free(&v->m);
 	bus_free(&v->m.bus);
@@ -270,13 +307,12 @@ static void run(struct rv_virt *v)
 int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 {
 	struct vm_config cfg = *cfg_in;
-	char kbuf[PATH_MAX], ibuf[PATH_MAX];
 	int rc;
 
 	if (!cfg.kernel) {
 		if (cfg.bios && !strcmp(cfg.bios, "none"))
 			return err_set(errp, EINVAL, "--bios none needs --kernel");
-		rc = resolve_default_guest(&cfg, kbuf, ibuf, sizeof(kbuf), errp);
+		rc = resolve_default_guest(&cfg, errp);
 		if (rc < 0)
 			return rc;
 	}
