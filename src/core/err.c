@@ -51,6 +51,15 @@ int err_prefix(struct err *errp, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	memcpy(old, errp->msg, sizeof(old));
-	snprintf(errp->msg, sizeof(errp->msg), "%s: %s", head, old);
+	/* Join by hand: "head: old", truncated to fit. */
+	size_t cap = sizeof(errp->msg) - 1, n = strnlen(head, cap);
+	memcpy(errp->msg, head, n);
+	if (n + 2 <= cap) {
+		memcpy(errp->msg + n, ": ", 2);
+		n += 2;
+	}
+	size_t k = strnlen(old, cap - n);
+	memcpy(errp->msg + n, old, k);
+	errp->msg[n + k] = '\0';
 	return -errp->code;
 }

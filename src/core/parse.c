@@ -15,10 +15,11 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out,
 	if (!s)
 		return err_set(errp, EINVAL, "%s: missing size", what);
 	while (isdigit((unsigned char)*p)) {
-		if (whole > (UINT64_MAX - 9) / 10)
+		unsigned d = *p++ - '0';
+		if (whole > (UINT64_MAX - d) / 10)
 			return err_set(errp, ERANGE, "%s: size `%s` is too large",
 				       what, s);
-		whole = whole * 10 + (*p++ - '0');
+		whole = whole * 10 + d;
 		digits++;
 	}
 	if (*p == '.') {
@@ -76,10 +77,11 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 		if (!isdigit((unsigned char)*p))
 			return err_set(errp, EINVAL, "%s: `%s` is not a number",
 				       what, s);
-		if (v > (UINT64_MAX - 9) / 10)
+		unsigned d = *p - '0';
+		if (v > (UINT64_MAX - d) / 10)
 			return err_set(errp, ERANGE, "%s: `%s` is too large",
 				       what, s);
-		v = v * 10 + (*p - '0');
+		v = v * 10 + d;
 	}
 	if (v < min || v > max)
 		return err_set(errp, ERANGE, "%s: %s is out of range "
