@@ -210,6 +210,8 @@ void rt_exit(int code)
 	if (code)
 		rt_printf("rt: exit code %d (%d checks, %d failed)\n", code,
 			  rt_checks, rt_failures);
+	else
+		rt_printf("rt: pass (%d checks)\n", rt_checks);
 #ifdef RT_SBI
 	if (code) {
 		tohost = ((u64)code << 1) | 1;
