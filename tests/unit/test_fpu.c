@@ -9,9 +9,9 @@
  * and below half an ulp, negative operands (RDN vs RUP), results at the
  * overflow and underflow boundaries.
  *
- * Beyond the tables: the hardware (SSE) path is checked against the
- * software path on pseudo-random operands in the four modes both support,
- * and the host's MXCSR (rounding mode and sticky flags) must survive. */
+ * Beyond the tables: the fast integer paths and the SSE path are checked
+ * against the general software path on pseudo-random operands, and the
+ * host's MXCSR (rounding mode, masks, sticky flags) must survive. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,6 +115,36 @@ static const struct fcase t_add_sub[] = {
 	{ D, ADD, RDN, 0x3fb999999999999a, 0x3fc999999999999a, 0, 0x3fd3333333333333ull, NX },
 	{ D, ADD, RUP, 0x3fb999999999999a, 0x3fc999999999999a, 0, 0x3fd3333333333334ull, NX },
 	{ D, ADD, RMM, 0x3fb999999999999a, 0x3fc999999999999a, 0, 0x3fd3333333333334ull, NX },
+	{ D, ADD, RNE, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
+	{ D, ADD, RTZ, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
+	{ D, ADD, RDN, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
+	{ D, ADD, RUP, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000001ull, NX },
+	{ D, ADD, RMM, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
+	{ D, ADD, RNE, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000000ull, NX },
+	{ D, ADD, RTZ, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000000ull, NX },
+	{ D, ADD, RDN, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000001ull, NX },
+	{ D, ADD, RUP, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000000ull, NX },
+	{ D, ADD, RMM, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000000ull, NX },
+	{ D, SUB, RNE, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ D, SUB, RTZ, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3fefffffffffffffull, NX },
+	{ D, SUB, RDN, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3fefffffffffffffull, NX },
+	{ D, SUB, RUP, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ D, SUB, RMM, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ D, ADD, RNE, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ D, ADD, RTZ, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ D, ADD, RDN, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ D, ADD, RUP, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000001ull, NX },
+	{ D, ADD, RMM, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
+	{ S, SUB, RNE, 0x3f800000, 0x0d800000, 0, 0x3f800000ull, NX },
+	{ S, SUB, RTZ, 0x3f800000, 0x0d800000, 0, 0x3f7fffffull, NX },
+	{ S, SUB, RDN, 0x3f800000, 0x0d800000, 0, 0x3f7fffffull, NX },
+	{ S, SUB, RUP, 0x3f800000, 0x0d800000, 0, 0x3f800000ull, NX },
+	{ S, SUB, RMM, 0x3f800000, 0x0d800000, 0, 0x3f800000ull, NX },
+	{ S, ADD, RNE, 0xbf800000, 0x8d800000, 0, 0xbf800000ull, NX },
+	{ S, ADD, RTZ, 0xbf800000, 0x8d800000, 0, 0xbf800000ull, NX },
+	{ S, ADD, RDN, 0xbf800000, 0x8d800000, 0, 0xbf800001ull, NX },
+	{ S, ADD, RUP, 0xbf800000, 0x8d800000, 0, 0xbf800000ull, NX },
+	{ S, ADD, RMM, 0xbf800000, 0x8d800000, 0, 0xbf800000ull, NX },
 	{ D, SUB, RNE, 0x4341c37937e08000, 0x3ff8000000000000, 0, 0x4341c37937e07fffull, NX },
 	{ D, SUB, RTZ, 0x4341c37937e08000, 0x3ff8000000000000, 0, 0x4341c37937e07fffull, NX },
 	{ D, SUB, RDN, 0x4341c37937e08000, 0x3ff8000000000000, 0, 0x4341c37937e07fffull, NX },
@@ -2183,16 +2213,17 @@ static uint64_t hw_op(int op, int dbl, uint64_t a, uint64_t b, uint64_t c,
 	}
 }
 
-/* The SSE path (RNE/RTZ/RDN/RUP) and the software path (which also
- * serves RMM) are independent implementations; they must agree bit for
- * bit, flags included. */
-static void test_hw_matches_soft(void **state)
+/* The public functions take the fast integer paths (add, sub, mul, div,
+ * narrowing) or SSE (sqrt, fma) where they can; the general software path
+ * is an independent implementation of the same operations.  They must
+ * agree bit for bit, flags included, in every rounding mode. */
+static void test_paths_agree(void **state)
 {
 	int bad = 0;
 
 	(void)state;
 	for (int i = 0; i < 300000; i++) {
-		int dbl = rng() & 1, op = rng() % (dbl ? 7 : 6), rm = rng() % 4;
+		int dbl = rng() & 1, op = rng() % (dbl ? 7 : 6), rm = rng() % 5;
 		uint64_t a = rand_operand(dbl), b = rand_operand(dbl);
 		uint64_t c = rand_operand(dbl), sign = dbl ? 1ull << 63 : 1u << 31;
 		uint32_t fh = 0, fs = 0;
@@ -2241,14 +2272,16 @@ static void test_host_fp_state_kept(void **state)
 	feraiseexcept(FE_INEXACT);
 	before = __builtin_ia32_stmxcsr();
 
-	f64_div(0x3ff0000000000000ull, 0, RNE, &ff);                  /* DZ */
-	f64_div(0, 0, RTZ, &ff);                                      /* NV */
-	f64_mul(0x7fefffffffffffffull, 0x4000000000000000ull, RDN, &ff); /* OF */
-	f32_mul(0x00000001, 0x3f000000, RUP, &ff);                    /* UF */
-	f64_muladd(0x0000000000000001ull, 0x3fe0000000000000ull, 0, 0, 0,
-		   RNE, &ff);
+	/* the operations that run on SSE, raising each MXCSR flag */
+	f32_sqrt(0xbf800000, RDN, &ff);                               /* IE */
+	f64_sqrt(0x0000000000000003ull, RTZ, &ff);                    /* DE PE */
+	f64_muladd(0x7fefffffffffffffull, 0x4000000000000000ull, 0, 0, 0,
+		   RUP, &ff);                                         /* OE PE */
+	f32_muladd(0x00000001, 0x3f000000, 0, 0, 0, RNE, &ff);       /* UE PE */
+	assert_int_equal(ff, NV | OF | UF | NX);
+	/* and the integer paths */
+	f64_div(0x3ff0000000000000ull, 0, RNE, &ff);
 	f64_to_f32(0x7ff0000000000001ull, RNE, &ff);
-	f32_sqrt(0xbf800000, RDN, &ff);
 	assert_int_equal(ff, NV | DZ | OF | UF | NX);
 
 	after = __builtin_ia32_stmxcsr();
@@ -2270,6 +2303,12 @@ static void test_host_rounding_ignored(void **state)
 	assert_int_equal(f64_div(0x3ff0000000000000ull, 0x4008000000000000ull,
 				 RUP, &ff), 0x3fd5555555555556ull);
 	assert_int_equal(f32_add(0x3f800000, 0x33800000, RMM, &ff), 0x3f800001);
+	assert_int_equal(f64_sqrt(0x4000000000000000ull, RNE, &ff),
+			 0x3ff6a09e667f3bcdull);
+	assert_int_equal(f64_sqrt(0x4000000000000000ull, RUP, &ff),
+			 0x3ff6a09e667f3bcdull);
+	assert_int_equal(f64_sqrt(0x4000000000000000ull, RTZ, &ff),
+			 0x3ff6a09e667f3bccull);
 	fesetround(FE_TONEAREST);
 	assert_int_equal(ff, NX);
 }
@@ -2295,7 +2334,7 @@ int main(void)
 		cmocka_unit_test(test_from_int),
 		cmocka_unit_test(test_f32_f64),
 		cmocka_unit_test(test_subnormal),
-		cmocka_unit_test(test_hw_matches_soft),
+		cmocka_unit_test(test_paths_agree),
 		cmocka_unit_test(test_host_fp_state_kept),
 		cmocka_unit_test(test_host_rounding_ignored),
 	};
