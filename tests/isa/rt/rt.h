@@ -145,9 +145,9 @@ int rt_check_eq(u64 got, u64 want, const char *file, int line,
 /* A check where QEMU 7.2 (used to validate these tests) disagrees with
  * the spec: skipped, with a note, when built for QEMU (-DRT_QEMU). */
 #ifdef RT_QEMU
-#define QEMU_DIVERGES(why, stmt) rt_printf("note: skipped on QEMU: %s\n", why)
+#define QEMU_DIVERGES(why, ...) rt_printf("note: skipped on QEMU: %s\n", why)
 #else
-#define QEMU_DIVERGES(why, stmt) do { stmt; } while (0)
+#define QEMU_DIVERGES(why, ...) do { __VA_ARGS__; } while (0)
 #endif
 /* Exit code for main: 0 when every check passed, else the first failing
  * line (never 0). */
