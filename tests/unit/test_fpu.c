@@ -55,31 +55,37 @@ struct fcase {
 
 /* add/sub: ties and near-ties, every rounding mode */
 static const struct fcase t_add_sub[] = {
+	/* exact tie, even below */
 	{ S, ADD, RNE, 0x3f800000, 0x33800000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RTZ, 0x3f800000, 0x33800000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RDN, 0x3f800000, 0x33800000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RUP, 0x3f800000, 0x33800000, 0, 0x3f800001ull, NX },
 	{ S, ADD, RMM, 0x3f800000, 0x33800000, 0, 0x3f800001ull, NX },
+	/* exact tie, even above */
 	{ S, ADD, RNE, 0x3f800001, 0x33800000, 0, 0x3f800002ull, NX },
 	{ S, ADD, RTZ, 0x3f800001, 0x33800000, 0, 0x3f800001ull, NX },
 	{ S, ADD, RDN, 0x3f800001, 0x33800000, 0, 0x3f800001ull, NX },
 	{ S, ADD, RUP, 0x3f800001, 0x33800000, 0, 0x3f800002ull, NX },
 	{ S, ADD, RMM, 0x3f800001, 0x33800000, 0, 0x3f800002ull, NX },
+	/* above half */
 	{ S, ADD, RNE, 0x3f800000, 0x33c00000, 0, 0x3f800001ull, NX },
 	{ S, ADD, RTZ, 0x3f800000, 0x33c00000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RDN, 0x3f800000, 0x33c00000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RUP, 0x3f800000, 0x33c00000, 0, 0x3f800001ull, NX },
 	{ S, ADD, RMM, 0x3f800000, 0x33c00000, 0, 0x3f800001ull, NX },
+	/* below half */
 	{ S, ADD, RNE, 0x3f800000, 0x33000000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RTZ, 0x3f800000, 0x33000000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RDN, 0x3f800000, 0x33000000, 0, 0x3f800000ull, NX },
 	{ S, ADD, RUP, 0x3f800000, 0x33000000, 0, 0x3f800001ull, NX },
 	{ S, ADD, RMM, 0x3f800000, 0x33000000, 0, 0x3f800000ull, NX },
+	/* negative tie */
 	{ S, ADD, RNE, 0xbf800000, 0xb3800000, 0, 0xbf800000ull, NX },
 	{ S, ADD, RTZ, 0xbf800000, 0xb3800000, 0, 0xbf800000ull, NX },
 	{ S, ADD, RDN, 0xbf800000, 0xb3800000, 0, 0xbf800001ull, NX },
 	{ S, ADD, RUP, 0xbf800000, 0xb3800000, 0, 0xbf800000ull, NX },
 	{ S, ADD, RMM, 0xbf800000, 0xb3800000, 0, 0xbf800001ull, NX },
+	/* 1 - 2^-25 */
 	{ S, SUB, RNE, 0x3f800000, 0x33000000, 0, 0x3f800000ull, NX },
 	{ S, SUB, RTZ, 0x3f800000, 0x33000000, 0, 0x3f7fffffull, NX },
 	{ S, SUB, RDN, 0x3f800000, 0x33000000, 0, 0x3f7fffffull, NX },
@@ -115,6 +121,7 @@ static const struct fcase t_add_sub[] = {
 	{ D, ADD, RDN, 0x3fb999999999999a, 0x3fc999999999999a, 0, 0x3fd3333333333333ull, NX },
 	{ D, ADD, RUP, 0x3fb999999999999a, 0x3fc999999999999a, 0, 0x3fd3333333333334ull, NX },
 	{ D, ADD, RMM, 0x3fb999999999999a, 0x3fc999999999999a, 0, 0x3fd3333333333334ull, NX },
+	/* carry out; lowest bit decides NX */
 	{ D, ADD, RNE, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
 	{ D, ADD, RTZ, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
 	{ D, ADD, RDN, 0x3ffffc0000000000, 0x3f50000000000001, 0, 0x4000000000000000ull, NX },
@@ -125,6 +132,7 @@ static const struct fcase t_add_sub[] = {
 	{ D, ADD, RDN, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000001ull, NX },
 	{ D, ADD, RUP, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000000ull, NX },
 	{ D, ADD, RMM, 0xbffffc0000000000, 0xbf50000000000001, 0, 0xc000000000000000ull, NX },
+	/* far operand only sticky */
 	{ D, SUB, RNE, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3ff0000000000000ull, NX },
 	{ D, SUB, RTZ, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3fefffffffffffffull, NX },
 	{ D, SUB, RDN, 0x3ff0000000000000, 0x39b0000000000000, 0, 0x3fefffffffffffffull, NX },
@@ -213,6 +221,7 @@ static const struct fcase t_zeros[] = {
 
 /* mul: rounding modes, ties (RMM differs from RNE) */
 static const struct fcase t_mul[] = {
+	/* (1+2^-12)^2: tie */
 	{ S, MUL, RNE, 0x3f800800, 0x3f800800, 0, 0x3f801000ull, NX },
 	{ S, MUL, RTZ, 0x3f800800, 0x3f800800, 0, 0x3f801000ull, NX },
 	{ S, MUL, RDN, 0x3f800800, 0x3f800800, 0, 0x3f801000ull, NX },
@@ -233,6 +242,7 @@ static const struct fcase t_mul[] = {
 	{ S, MUL, RDN, 0x3dcccccd, 0x40400000, 0, 0x3e999999ull, NX },
 	{ S, MUL, RUP, 0x3dcccccd, 0x40400000, 0, 0x3e99999aull, NX },
 	{ S, MUL, RMM, 0x3dcccccd, 0x40400000, 0, 0x3e99999aull, NX },
+	/* tie */
 	{ D, MUL, RNE, 0x3ff0000004000000, 0x3ff0000004000000, 0, 0x3ff0000008000001ull, 0 },
 	{ D, MUL, RTZ, 0x3ff0000004000000, 0x3ff0000004000000, 0, 0x3ff0000008000001ull, 0 },
 	{ D, MUL, RDN, 0x3ff0000004000000, 0x3ff0000004000000, 0, 0x3ff0000008000001ull, 0 },
@@ -267,11 +277,13 @@ static const struct fcase t_div[] = {
 	{ S, DIV, RDN, 0xc0000000, 0x40400000, 0, 0xbf2aaaabull, NX },
 	{ S, DIV, RUP, 0xc0000000, 0x40400000, 0, 0xbf2aaaaaull, NX },
 	{ S, DIV, RMM, 0xc0000000, 0x40400000, 0, 0xbf2aaaabull, NX },
+	/* overflow */
 	{ S, DIV, RNE, 0x7149f2ca, 0x0da24260, 0, 0x7f800000ull, OF|NX },
 	{ S, DIV, RTZ, 0x7149f2ca, 0x0da24260, 0, 0x7f7fffffull, OF|NX },
 	{ S, DIV, RDN, 0x7149f2ca, 0x0da24260, 0, 0x7f7fffffull, OF|NX },
 	{ S, DIV, RUP, 0x7149f2ca, 0x0da24260, 0, 0x7f800000ull, OF|NX },
 	{ S, DIV, RMM, 0x7149f2ca, 0x0da24260, 0, 0x7f800000ull, OF|NX },
+	/* subnormal tie */
 	{ S, DIV, RNE, 0x00800001, 0x40000000, 0, 0x400000ull, UF|NX },
 	{ S, DIV, RTZ, 0x00800001, 0x40000000, 0, 0x400000ull, UF|NX },
 	{ S, DIV, RDN, 0x00800001, 0x40000000, 0, 0x400000ull, UF|NX },
@@ -384,6 +396,7 @@ static const struct fcase t_sqrt[] = {
 
 /* fused multiply-add: one rounding */
 static const struct fcase t_fma_round[] = {
+	/* separate mul+add gives 0 */
 	{ S, FMADD, RNE, 0x3f800001, 0x3f7ffffe, 0xbf800000, 0xa8800000ull, 0 },
 	{ S, FMADD, RTZ, 0x3f800001, 0x3f7ffffe, 0xbf800000, 0xa8800000ull, 0 },
 	{ S, FMADD, RDN, 0x3f800001, 0x3f7ffffe, 0xbf800000, 0xa8800000ull, 0 },
@@ -414,16 +427,19 @@ static const struct fcase t_fma_round[] = {
 	{ D, FNMADD, RDN, 0x3ff0000000000001, 0x3feffffffffffffe, 0xbff0000000000000, 0x3970000000000000ull, 0 },
 	{ D, FNMADD, RUP, 0x3ff0000000000001, 0x3feffffffffffffe, 0xbff0000000000000, 0x3970000000000000ull, 0 },
 	{ D, FNMADD, RMM, 0x3ff0000000000001, 0x3feffffffffffffe, 0xbff0000000000000, 0x3970000000000000ull, 0 },
+	/* tie in product */
 	{ S, FMADD, RNE, 0x3f800800, 0x3f800800, 0x00000000, 0x3f801000ull, NX },
 	{ S, FMADD, RTZ, 0x3f800800, 0x3f800800, 0x00000000, 0x3f801000ull, NX },
 	{ S, FMADD, RDN, 0x3f800800, 0x3f800800, 0x00000000, 0x3f801000ull, NX },
 	{ S, FMADD, RUP, 0x3f800800, 0x3f800800, 0x00000000, 0x3f801001ull, NX },
 	{ S, FMADD, RMM, 0x3f800800, 0x3f800800, 0x00000000, 0x3f801001ull, NX },
+	/* just above the tie */
 	{ S, FMADD, RNE, 0x3f800800, 0x3f800800, 0x21800000, 0x3f801001ull, NX },
 	{ S, FMADD, RTZ, 0x3f800800, 0x3f800800, 0x21800000, 0x3f801000ull, NX },
 	{ S, FMADD, RDN, 0x3f800800, 0x3f800800, 0x21800000, 0x3f801000ull, NX },
 	{ S, FMADD, RUP, 0x3f800800, 0x3f800800, 0x21800000, 0x3f801001ull, NX },
 	{ S, FMADD, RMM, 0x3f800800, 0x3f800800, 0x21800000, 0x3f801001ull, NX },
+	/* just below the tie */
 	{ S, FMADD, RNE, 0x3f800800, 0x3f800800, 0xa1800000, 0x3f801000ull, NX },
 	{ S, FMADD, RTZ, 0x3f800800, 0x3f800800, 0xa1800000, 0x3f801000ull, NX },
 	{ S, FMADD, RDN, 0x3f800800, 0x3f800800, 0xa1800000, 0x3f801000ull, NX },
@@ -464,33 +480,40 @@ static const struct fcase t_fma_round[] = {
 	{ D, FNMADD, RDN, 0x3fd5555555555555, 0x4008000000000000, 0x3ff0000000000000, 0xc000000000000000ull, NX },
 	{ D, FNMADD, RUP, 0x3fd5555555555555, 0x4008000000000000, 0x3ff0000000000000, 0xbfffffffffffffffull, NX },
 	{ D, FNMADD, RMM, 0x3fd5555555555555, 0x4008000000000000, 0x3ff0000000000000, 0xc000000000000000ull, NX },
+	/* product far below addend */
 	{ D, FMADD, RNE, 0x1a70000000000000, 0x1a70000000000000, 0x3ff0000000000000, 0x3ff0000000000000ull, NX },
 	{ D, FMADD, RTZ, 0x1a70000000000000, 0x1a70000000000000, 0x3ff0000000000000, 0x3ff0000000000000ull, NX },
 	{ D, FMADD, RDN, 0x1a70000000000000, 0x1a70000000000000, 0x3ff0000000000000, 0x3ff0000000000000ull, NX },
 	{ D, FMADD, RUP, 0x1a70000000000000, 0x1a70000000000000, 0x3ff0000000000000, 0x3ff0000000000001ull, NX },
 	{ D, FMADD, RMM, 0x1a70000000000000, 0x1a70000000000000, 0x3ff0000000000000, 0x3ff0000000000000ull, NX },
+	/* addend far below product */
 	{ D, FMADD, RNE, 0x3ff0000000000000, 0x3ff0000000000000, 0x1a70000000000000, 0x3ff0000000000000ull, NX },
 	{ D, FMADD, RTZ, 0x3ff0000000000000, 0x3ff0000000000000, 0x1a70000000000000, 0x3ff0000000000000ull, NX },
 	{ D, FMADD, RDN, 0x3ff0000000000000, 0x3ff0000000000000, 0x1a70000000000000, 0x3ff0000000000000ull, NX },
 	{ D, FMADD, RUP, 0x3ff0000000000000, 0x3ff0000000000000, 0x1a70000000000000, 0x3ff0000000000001ull, NX },
 	{ D, FMADD, RMM, 0x3ff0000000000000, 0x3ff0000000000000, 0x1a70000000000000, 0x3ff0000000000000ull, NX },
+	/* product underflows, addend subnormal */
 	{ D, FMADD, RNE, 0x1a70000000000000, 0x1a70000000000000, 0x0000000000000000, 0x0ull, UF|NX },
 	{ D, FMADD, RTZ, 0x1a70000000000000, 0x1a70000000000000, 0x0000000000000000, 0x0ull, UF|NX },
 	{ D, FMADD, RDN, 0x1a70000000000000, 0x1a70000000000000, 0x0000000000000000, 0x0ull, UF|NX },
 	{ D, FMADD, RUP, 0x1a70000000000000, 0x1a70000000000000, 0x0000000000000000, 0x1ull, UF|NX },
 	{ D, FMADD, RMM, 0x1a70000000000000, 0x1a70000000000000, 0x0000000000000000, 0x0ull, UF|NX },
+	/* intermediate beyond range, exact result */
 	{ S, FMADD, RNE, 0x7f7fffff, 0x40000000, 0xff7fffff, 0x7f7fffffull, 0 },
 	{ D, FMADD, RNE, 0x7fefffffffffffff, 0x4000000000000000, 0xffefffffffffffff, 0x7fefffffffffffffull, 0 },
+	/* overflow */
 	{ D, FMADD, RNE, 0x7fefffffffffffff, 0x4000000000000000, 0x7fefffffffffffff, 0x7ff0000000000000ull, OF|NX },
 	{ D, FMADD, RTZ, 0x7fefffffffffffff, 0x4000000000000000, 0x7fefffffffffffff, 0x7fefffffffffffffull, OF|NX },
 	{ D, FMADD, RDN, 0x7fefffffffffffff, 0x4000000000000000, 0x7fefffffffffffff, 0x7fefffffffffffffull, OF|NX },
 	{ D, FMADD, RUP, 0x7fefffffffffffff, 0x4000000000000000, 0x7fefffffffffffff, 0x7ff0000000000000ull, OF|NX },
 	{ D, FMADD, RMM, 0x7fefffffffffffff, 0x4000000000000000, 0x7fefffffffffffff, 0x7ff0000000000000ull, OF|NX },
+	/* subnormal result, exact */
 	{ S, FMADD, RNE, 0x00800000, 0x3f000000, 0x00000001, 0x400001ull, 0 },
 	{ S, FMADD, RTZ, 0x00800000, 0x3f000000, 0x00000001, 0x400001ull, 0 },
 	{ S, FMADD, RDN, 0x00800000, 0x3f000000, 0x00000001, 0x400001ull, 0 },
 	{ S, FMADD, RUP, 0x00800000, 0x3f000000, 0x00000001, 0x400001ull, 0 },
 	{ S, FMADD, RMM, 0x00800000, 0x3f000000, 0x00000001, 0x400001ull, 0 },
+	/* underflow, inexact */
 	{ S, FMADD, RNE, 0x1c800000, 0x1c800000, 0x00000000, 0x200ull, 0 },
 	{ S, FMADD, RTZ, 0x1c800000, 0x1c800000, 0x00000000, 0x200ull, 0 },
 	{ S, FMADD, RDN, 0x1c800000, 0x1c800000, 0x00000000, 0x200ull, 0 },
@@ -536,6 +559,7 @@ static const struct fcase t_fma_special[] = {
 	{ D, FNMSUB, RDN, 0x4000000000000000, 0x4008000000000000, 0x4018000000000000, 0x8000000000000000ull, 0 },
 	{ D, FNMSUB, RUP, 0x4000000000000000, 0x4008000000000000, 0x4018000000000000, 0x0ull, 0 },
 	{ D, FNMSUB, RMM, 0x4000000000000000, 0x4008000000000000, 0x4018000000000000, 0x0ull, 0 },
+	/* NV even with a qNaN addend */
 	{ S, FMADD, RNE, 0x7f800000, 0x00000000, 0x7fc00000, 0x7fc00000ull, NV },
 	{ S, FMADD, RNE, 0x00000000, 0xff800000, 0xffc12345, 0x7fc00000ull, NV },
 	{ D, FMADD, RNE, 0x7ff0000000000000, 0x0000000000000000, 0x7ff8000000000000, 0x7ff8000000000000ull, NV },
@@ -589,6 +613,7 @@ static const struct fcase t_flags[] = {
 	{ D, MUL, RDN, 0xffefffffffffffff, 0x4000000000000000, 0, 0xfff0000000000000ull, OF|NX },
 	{ D, MUL, RUP, 0xffefffffffffffff, 0x4000000000000000, 0, 0xffefffffffffffffull, OF|NX },
 	{ D, MUL, RMM, 0xffefffffffffffff, 0x4000000000000000, 0, 0xfff0000000000000ull, OF|NX },
+	/* max + half ulp: tie */
 	{ S, ADD, RNE, 0x7f7fffff, 0x73800000, 0, 0x7f800000ull, OF|NX },
 	{ S, ADD, RTZ, 0x7f7fffff, 0x73800000, 0, 0x7f7fffffull, OF|NX },
 	{ S, ADD, RDN, 0x7f7fffff, 0x73800000, 0, 0x7f7fffffull, OF|NX },
@@ -634,6 +659,7 @@ static const struct fcase t_flags[] = {
 	{ D, MUL, RDN, 0x0000000000000001, 0x3fe8000000000000, 0, 0x0ull, UF|NX },
 	{ D, MUL, RUP, 0x0000000000000001, 0x3fe8000000000000, 0, 0x1ull, UF|NX },
 	{ D, MUL, RMM, 0x0000000000000001, 0x3fe8000000000000, 0, 0x1ull, UF|NX },
+	/* tiny but exact: no UF */
 	{ S, MUL, RNE, 0x00800000, 0x3f000000, 0, 0x400000ull, 0 },
 	{ D, MUL, RNE, 0x0010000000000000, 0x3fe0000000000000, 0, 0x8000000000000ull, 0 },
 	{ D, DIV, RNE, 0x0010000000000003, 0x4010000000000000, 0, 0x4000000000001ull, UF|NX },
@@ -645,6 +671,7 @@ static const struct fcase t_flags[] = {
 
 /* underflow is detected after rounding */
 static const struct fcase t_tininess[] = {
+	/* 2^-1022(1-2^-104) */
 	{ D, MUL, RNE, 0x3feffffffffffffe, 0x0010000000000001, 0, 0x10000000000000ull, NX },
 	{ D, MUL, RTZ, 0x3feffffffffffffe, 0x0010000000000001, 0, 0xfffffffffffffull, UF|NX },
 	{ D, MUL, RDN, 0x3feffffffffffffe, 0x0010000000000001, 0, 0xfffffffffffffull, UF|NX },
@@ -655,6 +682,7 @@ static const struct fcase t_tininess[] = {
 	{ D, MUL, RDN, 0xbfeffffffffffffe, 0x0010000000000001, 0, 0x8010000000000000ull, NX },
 	{ D, MUL, RUP, 0xbfeffffffffffffe, 0x0010000000000001, 0, 0x800fffffffffffffull, UF|NX },
 	{ D, MUL, RMM, 0xbfeffffffffffffe, 0x0010000000000001, 0, 0x8010000000000000ull, NX },
+	/* 2^-126(1-2^-46) */
 	{ S, MUL, RNE, 0x3f7ffffe, 0x00800001, 0, 0x800000ull, NX },
 	{ S, MUL, RTZ, 0x3f7ffffe, 0x00800001, 0, 0x7fffffull, UF|NX },
 	{ S, MUL, RDN, 0x3f7ffffe, 0x00800001, 0, 0x7fffffull, UF|NX },
@@ -665,16 +693,19 @@ static const struct fcase t_tininess[] = {
 	{ S, MUL, RDN, 0x3f7ffffe, 0x80800001, 0, 0x80800000ull, NX },
 	{ S, MUL, RUP, 0x3f7ffffe, 0x80800001, 0, 0x807fffffull, UF|NX },
 	{ S, MUL, RMM, 0x3f7ffffe, 0x80800001, 0, 0x80800000ull, NX },
+	/* 2^-126(1-2^-24): tie at p bits */
 	{ S, MUL, RNE, 0x3f7fffff, 0x00800000, 0, 0x800000ull, UF|NX },
 	{ S, MUL, RTZ, 0x3f7fffff, 0x00800000, 0, 0x7fffffull, UF|NX },
 	{ S, MUL, RDN, 0x3f7fffff, 0x00800000, 0, 0x7fffffull, UF|NX },
 	{ S, MUL, RUP, 0x3f7fffff, 0x00800000, 0, 0x800000ull, UF|NX },
 	{ S, MUL, RMM, 0x3f7fffff, 0x00800000, 0, 0x800000ull, UF|NX },
+	/* exact at p bits, inexact subnormal */
 	{ D, MUL, RNE, 0x3fefffffffffffff, 0x0010000000000000, 0, 0x10000000000000ull, UF|NX },
 	{ D, MUL, RTZ, 0x3fefffffffffffff, 0x0010000000000000, 0, 0xfffffffffffffull, UF|NX },
 	{ D, MUL, RDN, 0x3fefffffffffffff, 0x0010000000000000, 0, 0xfffffffffffffull, UF|NX },
 	{ D, MUL, RUP, 0x3fefffffffffffff, 0x0010000000000000, 0, 0x10000000000000ull, UF|NX },
 	{ D, MUL, RMM, 0x3fefffffffffffff, 0x0010000000000000, 0, 0x10000000000000ull, UF|NX },
+	/* 2^-126(1+2^-24-2^-47) */
 	{ S, MUL, RNE, 0x3f7fffff, 0x00800001, 0, 0x800000ull, NX },
 	{ S, MUL, RTZ, 0x3f7fffff, 0x00800001, 0, 0x800000ull, NX },
 	{ S, MUL, RDN, 0x3f7fffff, 0x00800001, 0, 0x800000ull, NX },
@@ -690,6 +721,7 @@ static const struct fcase t_tininess[] = {
 	{ D, FMADD, RDN, 0x3feffffffffffffe, 0x0010000000000001, 0x8000000000000000, 0xfffffffffffffull, UF|NX },
 	{ D, FMADD, RUP, 0x3feffffffffffffe, 0x0010000000000001, 0x8000000000000000, 0x10000000000000ull, NX },
 	{ D, FMADD, RMM, 0x3feffffffffffffe, 0x0010000000000001, 0x8000000000000000, 0x10000000000000ull, NX },
+	/* 2^-126/(1+2^-23) */
 	{ S, DIV, RNE, 0x00800000, 0x3f800001, 0, 0x7fffffull, UF|NX },
 	{ S, DIV, RTZ, 0x00800000, 0x3f800001, 0, 0x7fffffull, UF|NX },
 	{ S, DIV, RDN, 0x00800000, 0x3f800001, 0, 0x7fffffull, UF|NX },
@@ -700,6 +732,7 @@ static const struct fcase t_tininess[] = {
 	{ D, DIV, RDN, 0x0010000000000000, 0x3ff0000000000001, 0, 0xfffffffffffffull, UF|NX },
 	{ D, DIV, RUP, 0x0010000000000000, 0x3ff0000000000001, 0, 0x10000000000000ull, UF|NX },
 	{ D, DIV, RMM, 0x0010000000000000, 0x3ff0000000000001, 0, 0xfffffffffffffull, UF|NX },
+	/* exact subnormal difference */
 	{ S, SUB, RNE, 0x00ffffff, 0x00ffffff, 0, 0x0ull, 0 },
 	{ S, SUB, RTZ, 0x00ffffff, 0x00ffffff, 0, 0x0ull, 0 },
 	{ S, SUB, RDN, 0x00ffffff, 0x00ffffff, 0, 0x80000000ull, 0 },
@@ -916,6 +949,7 @@ static const struct fcase t_classify[] = {
 
 /* float -> int32/uint32: saturation and boundaries */
 static const struct fcase t_to_int32[] = {
+	/* 2147483648.0 */
 	{ D, TO_W, RNE, 0x41e0000000000000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x41e0000000000000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RDN, 0x41e0000000000000, 0, 0, 0x7fffffffull, NV },
@@ -926,6 +960,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41e0000000000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ D, TO_WU, RUP, 0x41e0000000000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ D, TO_WU, RMM, 0x41e0000000000000, 0, 0, 0xffffffff80000000ull, 0 },
+	/* 2147483647.5 */
 	{ D, TO_W, RNE, 0x41dfffffffe00000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x41dfffffffe00000, 0, 0, 0x7fffffffull, NX },
 	{ D, TO_W, RDN, 0x41dfffffffe00000, 0, 0, 0x7fffffffull, NX },
@@ -936,6 +971,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41dfffffffe00000, 0, 0, 0x7fffffffull, NX },
 	{ D, TO_WU, RUP, 0x41dfffffffe00000, 0, 0, 0xffffffff80000000ull, NX },
 	{ D, TO_WU, RMM, 0x41dfffffffe00000, 0, 0, 0xffffffff80000000ull, NX },
+	/* 2147483647.0 */
 	{ D, TO_W, RNE, 0x41dfffffffc00000, 0, 0, 0x7fffffffull, 0 },
 	{ D, TO_W, RTZ, 0x41dfffffffc00000, 0, 0, 0x7fffffffull, 0 },
 	{ D, TO_W, RDN, 0x41dfffffffc00000, 0, 0, 0x7fffffffull, 0 },
@@ -946,6 +982,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41dfffffffc00000, 0, 0, 0x7fffffffull, 0 },
 	{ D, TO_WU, RUP, 0x41dfffffffc00000, 0, 0, 0x7fffffffull, 0 },
 	{ D, TO_WU, RMM, 0x41dfffffffc00000, 0, 0, 0x7fffffffull, 0 },
+	/* -2147483648.0 */
 	{ D, TO_W, RNE, 0xc1e0000000000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ D, TO_W, RTZ, 0xc1e0000000000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ D, TO_W, RDN, 0xc1e0000000000000, 0, 0, 0xffffffff80000000ull, 0 },
@@ -956,6 +993,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xc1e0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xc1e0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xc1e0000000000000, 0, 0, 0x0ull, NV },
+	/* -2147483649.0 */
 	{ D, TO_W, RNE, 0xc1e0000000200000, 0, 0, 0xffffffff80000000ull, NV },
 	{ D, TO_W, RTZ, 0xc1e0000000200000, 0, 0, 0xffffffff80000000ull, NV },
 	{ D, TO_W, RDN, 0xc1e0000000200000, 0, 0, 0xffffffff80000000ull, NV },
@@ -966,6 +1004,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xc1e0000000200000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xc1e0000000200000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xc1e0000000200000, 0, 0, 0x0ull, NV },
+	/* -2147483648.5 */
 	{ D, TO_W, RNE, 0xc1e0000000100000, 0, 0, 0xffffffff80000000ull, NX },
 	{ D, TO_W, RTZ, 0xc1e0000000100000, 0, 0, 0xffffffff80000000ull, NX },
 	{ D, TO_W, RDN, 0xc1e0000000100000, 0, 0, 0xffffffff80000000ull, NV },
@@ -976,6 +1015,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xc1e0000000100000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xc1e0000000100000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xc1e0000000100000, 0, 0, 0x0ull, NV },
+	/* 4294967296.0 */
 	{ D, TO_W, RNE, 0x41f0000000000000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x41f0000000000000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RDN, 0x41f0000000000000, 0, 0, 0x7fffffffull, NV },
@@ -986,6 +1026,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41f0000000000000, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_WU, RUP, 0x41f0000000000000, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_WU, RMM, 0x41f0000000000000, 0, 0, 0xffffffffffffffffull, NV },
+	/* 4294967295.0 */
 	{ D, TO_W, RNE, 0x41efffffffe00000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x41efffffffe00000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RDN, 0x41efffffffe00000, 0, 0, 0x7fffffffull, NV },
@@ -996,6 +1037,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41efffffffe00000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ D, TO_WU, RUP, 0x41efffffffe00000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ D, TO_WU, RMM, 0x41efffffffe00000, 0, 0, 0xffffffffffffffffull, 0 },
+	/* 4294967295.5 */
 	{ D, TO_W, RNE, 0x41effffffff00000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x41effffffff00000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RDN, 0x41effffffff00000, 0, 0, 0x7fffffffull, NV },
@@ -1006,6 +1048,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41effffffff00000, 0, 0, 0xffffffffffffffffull, NX },
 	{ D, TO_WU, RUP, 0x41effffffff00000, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_WU, RMM, 0x41effffffff00000, 0, 0, 0xffffffffffffffffull, NV },
+	/* -0.5 */
 	{ D, TO_W, RNE, 0xbfe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RTZ, 0xbfe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RDN, 0xbfe0000000000000, 0, 0, 0xffffffffffffffffull, NX },
@@ -1016,6 +1059,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xbfe0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xbfe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_WU, RMM, 0xbfe0000000000000, 0, 0, 0x0ull, NV },
+	/* -1.0 */
 	{ D, TO_W, RNE, 0xbff0000000000000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ D, TO_W, RTZ, 0xbff0000000000000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ D, TO_W, RDN, 0xbff0000000000000, 0, 0, 0xffffffffffffffffull, 0 },
@@ -1026,6 +1070,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xbff0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xbff0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xbff0000000000000, 0, 0, 0x0ull, NV },
+	/* -0.0 */
 	{ D, TO_W, RNE, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_W, RTZ, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_W, RDN, 0x8000000000000000, 0, 0, 0x0ull, 0 },
@@ -1036,6 +1081,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_WU, RUP, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_WU, RMM, 0x8000000000000000, 0, 0, 0x0ull, 0 },
+	/* 0.5 */
 	{ D, TO_W, RNE, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RTZ, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RDN, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
@@ -1046,6 +1092,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_WU, RUP, 0x3fe0000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_WU, RMM, 0x3fe0000000000000, 0, 0, 0x1ull, NX },
+	/* 1.5 */
 	{ D, TO_W, RNE, 0x3ff8000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_W, RTZ, 0x3ff8000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_W, RDN, 0x3ff8000000000000, 0, 0, 0x1ull, NX },
@@ -1056,6 +1103,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x3ff8000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_WU, RUP, 0x3ff8000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_WU, RMM, 0x3ff8000000000000, 0, 0, 0x2ull, NX },
+	/* 2.5 */
 	{ D, TO_W, RNE, 0x4004000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_W, RTZ, 0x4004000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_W, RDN, 0x4004000000000000, 0, 0, 0x2ull, NX },
@@ -1066,6 +1114,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x4004000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_WU, RUP, 0x4004000000000000, 0, 0, 0x3ull, NX },
 	{ D, TO_WU, RMM, 0x4004000000000000, 0, 0, 0x3ull, NX },
+	/* -1.5 */
 	{ D, TO_W, RNE, 0xbff8000000000000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ D, TO_W, RTZ, 0xbff8000000000000, 0, 0, 0xffffffffffffffffull, NX },
 	{ D, TO_W, RDN, 0xbff8000000000000, 0, 0, 0xfffffffffffffffeull, NX },
@@ -1076,6 +1125,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xbff8000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xbff8000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xbff8000000000000, 0, 0, 0x0ull, NV },
+	/* -2.5 */
 	{ D, TO_W, RNE, 0xc004000000000000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ D, TO_W, RTZ, 0xc004000000000000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ D, TO_W, RDN, 0xc004000000000000, 0, 0, 0xfffffffffffffffdull, NX },
@@ -1086,6 +1136,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xc004000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xc004000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xc004000000000000, 0, 0, 0x0ull, NV },
+	/* 0.49999999999999994 */
 	{ D, TO_W, RNE, 0x3fdfffffffffffff, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RTZ, 0x3fdfffffffffffff, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RDN, 0x3fdfffffffffffff, 0, 0, 0x0ull, NX },
@@ -1096,6 +1147,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x3fdfffffffffffff, 0, 0, 0x0ull, NX },
 	{ D, TO_WU, RUP, 0x3fdfffffffffffff, 0, 0, 0x1ull, NX },
 	{ D, TO_WU, RMM, 0x3fdfffffffffffff, 0, 0, 0x0ull, NX },
+	/* 5e-324 */
 	{ D, TO_W, RNE, 0x0000000000000001, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RTZ, 0x0000000000000001, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RDN, 0x0000000000000001, 0, 0, 0x0ull, NX },
@@ -1106,6 +1158,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x0000000000000001, 0, 0, 0x0ull, NX },
 	{ D, TO_WU, RUP, 0x0000000000000001, 0, 0, 0x1ull, NX },
 	{ D, TO_WU, RMM, 0x0000000000000001, 0, 0, 0x0ull, NX },
+	/* -5e-324 */
 	{ D, TO_W, RNE, 0x8000000000000001, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RTZ, 0x8000000000000001, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RDN, 0x8000000000000001, 0, 0, 0xffffffffffffffffull, NX },
@@ -1116,6 +1169,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x8000000000000001, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0x8000000000000001, 0, 0, 0x0ull, NX },
 	{ D, TO_WU, RMM, 0x8000000000000001, 0, 0, 0x0ull, NX },
+	/* 1e+300 */
 	{ D, TO_W, RNE, 0x7e37e43c8800759c, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x7e37e43c8800759c, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RDN, 0x7e37e43c8800759c, 0, 0, 0x7fffffffull, NV },
@@ -1126,6 +1180,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x7e37e43c8800759c, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_WU, RUP, 0x7e37e43c8800759c, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_WU, RMM, 0x7e37e43c8800759c, 0, 0, 0xffffffffffffffffull, NV },
+	/* -1e+300 */
 	{ D, TO_W, RNE, 0xfe37e43c8800759c, 0, 0, 0xffffffff80000000ull, NV },
 	{ D, TO_W, RTZ, 0xfe37e43c8800759c, 0, 0, 0xffffffff80000000ull, NV },
 	{ D, TO_W, RDN, 0xfe37e43c8800759c, 0, 0, 0xffffffff80000000ull, NV },
@@ -1136,6 +1191,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xfe37e43c8800759c, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xfe37e43c8800759c, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RMM, 0xfe37e43c8800759c, 0, 0, 0x0ull, NV },
+	/* 4294967295.75 */
 	{ D, TO_W, RNE, 0x41effffffff80000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RTZ, 0x41effffffff80000, 0, 0, 0x7fffffffull, NV },
 	{ D, TO_W, RDN, 0x41effffffff80000, 0, 0, 0x7fffffffull, NV },
@@ -1146,6 +1202,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0x41effffffff80000, 0, 0, 0xffffffffffffffffull, NX },
 	{ D, TO_WU, RUP, 0x41effffffff80000, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_WU, RMM, 0x41effffffff80000, 0, 0, 0xffffffffffffffffull, NV },
+	/* -0.75 */
 	{ D, TO_W, RNE, 0xbfe8000000000000, 0, 0, 0xffffffffffffffffull, NX },
 	{ D, TO_W, RTZ, 0xbfe8000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_W, RDN, 0xbfe8000000000000, 0, 0, 0xffffffffffffffffull, NX },
@@ -1156,6 +1213,7 @@ static const struct fcase t_to_int32[] = {
 	{ D, TO_WU, RDN, 0xbfe8000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_WU, RUP, 0xbfe8000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_WU, RMM, 0xbfe8000000000000, 0, 0, 0x0ull, NV },
+	/* 2147483648.0 */
 	{ S, TO_W, RNE, 0x4f000000, 0, 0, 0x7fffffffull, NV },
 	{ S, TO_W, RTZ, 0x4f000000, 0, 0, 0x7fffffffull, NV },
 	{ S, TO_W, RDN, 0x4f000000, 0, 0, 0x7fffffffull, NV },
@@ -1166,6 +1224,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0x4f000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ S, TO_WU, RUP, 0x4f000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ S, TO_WU, RMM, 0x4f000000, 0, 0, 0xffffffff80000000ull, 0 },
+	/* -2147483648.0 */
 	{ S, TO_W, RNE, 0xcf000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ S, TO_W, RTZ, 0xcf000000, 0, 0, 0xffffffff80000000ull, 0 },
 	{ S, TO_W, RDN, 0xcf000000, 0, 0, 0xffffffff80000000ull, 0 },
@@ -1176,6 +1235,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0xcf000000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RUP, 0xcf000000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RMM, 0xcf000000, 0, 0, 0x0ull, NV },
+	/* 2147483520.0 */
 	{ S, TO_W, RNE, 0x4effffff, 0, 0, 0x7fffff80ull, 0 },
 	{ S, TO_W, RTZ, 0x4effffff, 0, 0, 0x7fffff80ull, 0 },
 	{ S, TO_W, RDN, 0x4effffff, 0, 0, 0x7fffff80ull, 0 },
@@ -1186,6 +1246,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0x4effffff, 0, 0, 0x7fffff80ull, 0 },
 	{ S, TO_WU, RUP, 0x4effffff, 0, 0, 0x7fffff80ull, 0 },
 	{ S, TO_WU, RMM, 0x4effffff, 0, 0, 0x7fffff80ull, 0 },
+	/* 4294967296.0 */
 	{ S, TO_W, RNE, 0x4f800000, 0, 0, 0x7fffffffull, NV },
 	{ S, TO_W, RTZ, 0x4f800000, 0, 0, 0x7fffffffull, NV },
 	{ S, TO_W, RDN, 0x4f800000, 0, 0, 0x7fffffffull, NV },
@@ -1196,6 +1257,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0x4f800000, 0, 0, 0xffffffffffffffffull, NV },
 	{ S, TO_WU, RUP, 0x4f800000, 0, 0, 0xffffffffffffffffull, NV },
 	{ S, TO_WU, RMM, 0x4f800000, 0, 0, 0xffffffffffffffffull, NV },
+	/* 4294967040.0 */
 	{ S, TO_W, RNE, 0x4f7fffff, 0, 0, 0x7fffffffull, NV },
 	{ S, TO_W, RTZ, 0x4f7fffff, 0, 0, 0x7fffffffull, NV },
 	{ S, TO_W, RDN, 0x4f7fffff, 0, 0, 0x7fffffffull, NV },
@@ -1206,6 +1268,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0x4f7fffff, 0, 0, 0xffffffffffffff00ull, 0 },
 	{ S, TO_WU, RUP, 0x4f7fffff, 0, 0, 0xffffffffffffff00ull, 0 },
 	{ S, TO_WU, RMM, 0x4f7fffff, 0, 0, 0xffffffffffffff00ull, 0 },
+	/* -0.5 */
 	{ S, TO_W, RNE, 0xbf000000, 0, 0, 0x0ull, NX },
 	{ S, TO_W, RTZ, 0xbf000000, 0, 0, 0x0ull, NX },
 	{ S, TO_W, RDN, 0xbf000000, 0, 0, 0xffffffffffffffffull, NX },
@@ -1216,6 +1279,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0xbf000000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RUP, 0xbf000000, 0, 0, 0x0ull, NX },
 	{ S, TO_WU, RMM, 0xbf000000, 0, 0, 0x0ull, NV },
+	/* -1.0 */
 	{ S, TO_W, RNE, 0xbf800000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ S, TO_W, RTZ, 0xbf800000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ S, TO_W, RDN, 0xbf800000, 0, 0, 0xffffffffffffffffull, 0 },
@@ -1226,6 +1290,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0xbf800000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RUP, 0xbf800000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RMM, 0xbf800000, 0, 0, 0x0ull, NV },
+	/* 2.5 */
 	{ S, TO_W, RNE, 0x40200000, 0, 0, 0x2ull, NX },
 	{ S, TO_W, RTZ, 0x40200000, 0, 0, 0x2ull, NX },
 	{ S, TO_W, RDN, 0x40200000, 0, 0, 0x2ull, NX },
@@ -1236,6 +1301,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0x40200000, 0, 0, 0x2ull, NX },
 	{ S, TO_WU, RUP, 0x40200000, 0, 0, 0x3ull, NX },
 	{ S, TO_WU, RMM, 0x40200000, 0, 0, 0x3ull, NX },
+	/* -2.5 */
 	{ S, TO_W, RNE, 0xc0200000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ S, TO_W, RTZ, 0xc0200000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ S, TO_W, RDN, 0xc0200000, 0, 0, 0xfffffffffffffffdull, NX },
@@ -1246,6 +1312,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0xc0200000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RUP, 0xc0200000, 0, 0, 0x0ull, NV },
 	{ S, TO_WU, RMM, 0xc0200000, 0, 0, 0x0ull, NV },
+	/* 0.75 */
 	{ S, TO_W, RNE, 0x3f400000, 0, 0, 0x1ull, NX },
 	{ S, TO_W, RTZ, 0x3f400000, 0, 0, 0x0ull, NX },
 	{ S, TO_W, RDN, 0x3f400000, 0, 0, 0x0ull, NX },
@@ -1256,6 +1323,7 @@ static const struct fcase t_to_int32[] = {
 	{ S, TO_WU, RDN, 0x3f400000, 0, 0, 0x0ull, NX },
 	{ S, TO_WU, RUP, 0x3f400000, 0, 0, 0x1ull, NX },
 	{ S, TO_WU, RMM, 0x3f400000, 0, 0, 0x1ull, NX },
+	/* 1.401298464324817e-45 */
 	{ S, TO_W, RNE, 0x00000001, 0, 0, 0x0ull, NX },
 	{ S, TO_W, RTZ, 0x00000001, 0, 0, 0x0ull, NX },
 	{ S, TO_W, RDN, 0x00000001, 0, 0, 0x0ull, NX },
@@ -1310,6 +1378,7 @@ static const struct fcase t_to_int32[] = {
 
 /* float -> int64/uint64: saturation and boundaries */
 static const struct fcase t_to_int64[] = {
+	/* 9.223372036854776e+18 */
 	{ D, TO_L, RNE, 0x43e0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RTZ, 0x43e0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RDN, 0x43e0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1320,6 +1389,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x43e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ D, TO_LU, RUP, 0x43e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ D, TO_LU, RMM, 0x43e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
+	/* -9.223372036854776e+18 */
 	{ D, TO_L, RNE, 0xc3e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ D, TO_L, RTZ, 0xc3e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ D, TO_L, RDN, 0xc3e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
@@ -1330,6 +1400,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0xc3e0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RUP, 0xc3e0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RMM, 0xc3e0000000000000, 0, 0, 0x0ull, NV },
+	/* 1.8446744073709552e+19 */
 	{ D, TO_L, RNE, 0x43f0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RTZ, 0x43f0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RDN, 0x43f0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1340,6 +1411,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x43f0000000000000, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_LU, RUP, 0x43f0000000000000, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_LU, RMM, 0x43f0000000000000, 0, 0, 0xffffffffffffffffull, NV },
+	/* -9.223372036854778e+18 */
 	{ D, TO_L, RNE, 0xc3e0000000000001, 0, 0, 0x8000000000000000ull, NV },
 	{ D, TO_L, RTZ, 0xc3e0000000000001, 0, 0, 0x8000000000000000ull, NV },
 	{ D, TO_L, RDN, 0xc3e0000000000001, 0, 0, 0x8000000000000000ull, NV },
@@ -1350,6 +1422,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0xc3e0000000000001, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RUP, 0xc3e0000000000001, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RMM, 0xc3e0000000000001, 0, 0, 0x0ull, NV },
+	/* 9.223372036854776e+18 */
 	{ D, TO_L, RNE, 0x43e0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RTZ, 0x43e0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RDN, 0x43e0000000000000, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1360,6 +1433,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x43e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ D, TO_LU, RUP, 0x43e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ D, TO_LU, RMM, 0x43e0000000000000, 0, 0, 0x8000000000000000ull, 0 },
+	/* 1.844674407370955e+19 */
 	{ D, TO_L, RNE, 0x43efffffffffffff, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RTZ, 0x43efffffffffffff, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RDN, 0x43efffffffffffff, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1370,6 +1444,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x43efffffffffffff, 0, 0, 0xfffffffffffff800ull, 0 },
 	{ D, TO_LU, RUP, 0x43efffffffffffff, 0, 0, 0xfffffffffffff800ull, 0 },
 	{ D, TO_LU, RMM, 0x43efffffffffffff, 0, 0, 0xfffffffffffff800ull, 0 },
+	/* -0.5 */
 	{ D, TO_L, RNE, 0xbfe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_L, RTZ, 0xbfe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_L, RDN, 0xbfe0000000000000, 0, 0, 0xffffffffffffffffull, NX },
@@ -1380,6 +1455,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0xbfe0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RUP, 0xbfe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_LU, RMM, 0xbfe0000000000000, 0, 0, 0x0ull, NV },
+	/* -1.0 */
 	{ D, TO_L, RNE, 0xbff0000000000000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ D, TO_L, RTZ, 0xbff0000000000000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ D, TO_L, RDN, 0xbff0000000000000, 0, 0, 0xffffffffffffffffull, 0 },
@@ -1390,6 +1466,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0xbff0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RUP, 0xbff0000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RMM, 0xbff0000000000000, 0, 0, 0x0ull, NV },
+	/* -0.0 */
 	{ D, TO_L, RNE, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_L, RTZ, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_L, RDN, 0x8000000000000000, 0, 0, 0x0ull, 0 },
@@ -1400,6 +1477,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_LU, RUP, 0x8000000000000000, 0, 0, 0x0ull, 0 },
 	{ D, TO_LU, RMM, 0x8000000000000000, 0, 0, 0x0ull, 0 },
+	/* 0.5 */
 	{ D, TO_L, RNE, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_L, RTZ, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_L, RDN, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
@@ -1410,6 +1488,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_LU, RUP, 0x3fe0000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_LU, RMM, 0x3fe0000000000000, 0, 0, 0x1ull, NX },
+	/* 1.5 */
 	{ D, TO_L, RNE, 0x3ff8000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_L, RTZ, 0x3ff8000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_L, RDN, 0x3ff8000000000000, 0, 0, 0x1ull, NX },
@@ -1420,6 +1499,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x3ff8000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_LU, RUP, 0x3ff8000000000000, 0, 0, 0x2ull, NX },
 	{ D, TO_LU, RMM, 0x3ff8000000000000, 0, 0, 0x2ull, NX },
+	/* -2.5 */
 	{ D, TO_L, RNE, 0xc004000000000000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ D, TO_L, RTZ, 0xc004000000000000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ D, TO_L, RDN, 0xc004000000000000, 0, 0, 0xfffffffffffffffdull, NX },
@@ -1430,6 +1510,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0xc004000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RUP, 0xc004000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RMM, 0xc004000000000000, 0, 0, 0x0ull, NV },
+	/* 4503599627370496.0 */
 	{ D, TO_L, RNE, 0x4330000000000000, 0, 0, 0x10000000000000ull, 0 },
 	{ D, TO_L, RTZ, 0x4330000000000000, 0, 0, 0x10000000000000ull, 0 },
 	{ D, TO_L, RDN, 0x4330000000000000, 0, 0, 0x10000000000000ull, 0 },
@@ -1440,6 +1521,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x4330000000000000, 0, 0, 0x10000000000000ull, 0 },
 	{ D, TO_LU, RUP, 0x4330000000000000, 0, 0, 0x10000000000000ull, 0 },
 	{ D, TO_LU, RMM, 0x4330000000000000, 0, 0, 0x10000000000000ull, 0 },
+	/* -4503599627370496.0 */
 	{ D, TO_L, RNE, 0xc330000000000000, 0, 0, 0xfff0000000000000ull, 0 },
 	{ D, TO_L, RTZ, 0xc330000000000000, 0, 0, 0xfff0000000000000ull, 0 },
 	{ D, TO_L, RDN, 0xc330000000000000, 0, 0, 0xfff0000000000000ull, 0 },
@@ -1450,6 +1532,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0xc330000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RUP, 0xc330000000000000, 0, 0, 0x0ull, NV },
 	{ D, TO_LU, RMM, 0xc330000000000000, 0, 0, 0x0ull, NV },
+	/* 1e+300 */
 	{ D, TO_L, RNE, 0x7e37e43c8800759c, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RTZ, 0x7e37e43c8800759c, 0, 0, 0x7fffffffffffffffull, NV },
 	{ D, TO_L, RDN, 0x7e37e43c8800759c, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1460,6 +1543,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x7e37e43c8800759c, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_LU, RUP, 0x7e37e43c8800759c, 0, 0, 0xffffffffffffffffull, NV },
 	{ D, TO_LU, RMM, 0x7e37e43c8800759c, 0, 0, 0xffffffffffffffffull, NV },
+	/* 4503599627370497.0 */
 	{ D, TO_L, RNE, 0x4330000000000001, 0, 0, 0x10000000000001ull, 0 },
 	{ D, TO_L, RTZ, 0x4330000000000001, 0, 0, 0x10000000000001ull, 0 },
 	{ D, TO_L, RDN, 0x4330000000000001, 0, 0, 0x10000000000001ull, 0 },
@@ -1470,6 +1554,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x4330000000000001, 0, 0, 0x10000000000001ull, 0 },
 	{ D, TO_LU, RUP, 0x4330000000000001, 0, 0, 0x10000000000001ull, 0 },
 	{ D, TO_LU, RMM, 0x4330000000000001, 0, 0, 0x10000000000001ull, 0 },
+	/* 0.5 */
 	{ D, TO_L, RNE, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_L, RTZ, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_L, RDN, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
@@ -1480,6 +1565,7 @@ static const struct fcase t_to_int64[] = {
 	{ D, TO_LU, RDN, 0x3fe0000000000000, 0, 0, 0x0ull, NX },
 	{ D, TO_LU, RUP, 0x3fe0000000000000, 0, 0, 0x1ull, NX },
 	{ D, TO_LU, RMM, 0x3fe0000000000000, 0, 0, 0x1ull, NX },
+	/* 9.223372036854776e+18 */
 	{ S, TO_L, RNE, 0x5f000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ S, TO_L, RTZ, 0x5f000000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ S, TO_L, RDN, 0x5f000000, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1490,6 +1576,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0x5f000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ S, TO_LU, RUP, 0x5f000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ S, TO_LU, RMM, 0x5f000000, 0, 0, 0x8000000000000000ull, 0 },
+	/* -9.223372036854776e+18 */
 	{ S, TO_L, RNE, 0xdf000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ S, TO_L, RTZ, 0xdf000000, 0, 0, 0x8000000000000000ull, 0 },
 	{ S, TO_L, RDN, 0xdf000000, 0, 0, 0x8000000000000000ull, 0 },
@@ -1500,6 +1587,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0xdf000000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RUP, 0xdf000000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RMM, 0xdf000000, 0, 0, 0x0ull, NV },
+	/* 1.8446744073709552e+19 */
 	{ S, TO_L, RNE, 0x5f800000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ S, TO_L, RTZ, 0x5f800000, 0, 0, 0x7fffffffffffffffull, NV },
 	{ S, TO_L, RDN, 0x5f800000, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1510,6 +1598,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0x5f800000, 0, 0, 0xffffffffffffffffull, NV },
 	{ S, TO_LU, RUP, 0x5f800000, 0, 0, 0xffffffffffffffffull, NV },
 	{ S, TO_LU, RMM, 0x5f800000, 0, 0, 0xffffffffffffffffull, NV },
+	/* 9.223371487098962e+18 */
 	{ S, TO_L, RNE, 0x5effffff, 0, 0, 0x7fffff8000000000ull, 0 },
 	{ S, TO_L, RTZ, 0x5effffff, 0, 0, 0x7fffff8000000000ull, 0 },
 	{ S, TO_L, RDN, 0x5effffff, 0, 0, 0x7fffff8000000000ull, 0 },
@@ -1520,6 +1609,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0x5effffff, 0, 0, 0x7fffff8000000000ull, 0 },
 	{ S, TO_LU, RUP, 0x5effffff, 0, 0, 0x7fffff8000000000ull, 0 },
 	{ S, TO_LU, RMM, 0x5effffff, 0, 0, 0x7fffff8000000000ull, 0 },
+	/* 1.8446742974197924e+19 */
 	{ S, TO_L, RNE, 0x5f7fffff, 0, 0, 0x7fffffffffffffffull, NV },
 	{ S, TO_L, RTZ, 0x5f7fffff, 0, 0, 0x7fffffffffffffffull, NV },
 	{ S, TO_L, RDN, 0x5f7fffff, 0, 0, 0x7fffffffffffffffull, NV },
@@ -1530,6 +1620,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0x5f7fffff, 0, 0, 0xffffff0000000000ull, 0 },
 	{ S, TO_LU, RUP, 0x5f7fffff, 0, 0, 0xffffff0000000000ull, 0 },
 	{ S, TO_LU, RMM, 0x5f7fffff, 0, 0, 0xffffff0000000000ull, 0 },
+	/* -9.223373136366404e+18 */
 	{ S, TO_L, RNE, 0xdf000001, 0, 0, 0x8000000000000000ull, NV },
 	{ S, TO_L, RTZ, 0xdf000001, 0, 0, 0x8000000000000000ull, NV },
 	{ S, TO_L, RDN, 0xdf000001, 0, 0, 0x8000000000000000ull, NV },
@@ -1540,6 +1631,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0xdf000001, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RUP, 0xdf000001, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RMM, 0xdf000001, 0, 0, 0x0ull, NV },
+	/* -0.5 */
 	{ S, TO_L, RNE, 0xbf000000, 0, 0, 0x0ull, NX },
 	{ S, TO_L, RTZ, 0xbf000000, 0, 0, 0x0ull, NX },
 	{ S, TO_L, RDN, 0xbf000000, 0, 0, 0xffffffffffffffffull, NX },
@@ -1550,6 +1642,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0xbf000000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RUP, 0xbf000000, 0, 0, 0x0ull, NX },
 	{ S, TO_LU, RMM, 0xbf000000, 0, 0, 0x0ull, NV },
+	/* -1.0 */
 	{ S, TO_L, RNE, 0xbf800000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ S, TO_L, RTZ, 0xbf800000, 0, 0, 0xffffffffffffffffull, 0 },
 	{ S, TO_L, RDN, 0xbf800000, 0, 0, 0xffffffffffffffffull, 0 },
@@ -1560,6 +1653,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0xbf800000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RUP, 0xbf800000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RMM, 0xbf800000, 0, 0, 0x0ull, NV },
+	/* 8388608.5 */
 	{ S, TO_L, RNE, 0x4b000000, 0, 0, 0x800000ull, 0 },
 	{ S, TO_L, RTZ, 0x4b000000, 0, 0, 0x800000ull, 0 },
 	{ S, TO_L, RDN, 0x4b000000, 0, 0, 0x800000ull, 0 },
@@ -1570,6 +1664,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0x4b000000, 0, 0, 0x800000ull, 0 },
 	{ S, TO_LU, RUP, 0x4b000000, 0, 0, 0x800000ull, 0 },
 	{ S, TO_LU, RMM, 0x4b000000, 0, 0, 0x800000ull, 0 },
+	/* -1.5 */
 	{ S, TO_L, RNE, 0xbfc00000, 0, 0, 0xfffffffffffffffeull, NX },
 	{ S, TO_L, RTZ, 0xbfc00000, 0, 0, 0xffffffffffffffffull, NX },
 	{ S, TO_L, RDN, 0xbfc00000, 0, 0, 0xfffffffffffffffeull, NX },
@@ -1580,6 +1675,7 @@ static const struct fcase t_to_int64[] = {
 	{ S, TO_LU, RDN, 0xbfc00000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RUP, 0xbfc00000, 0, 0, 0x0ull, NV },
 	{ S, TO_LU, RMM, 0xbfc00000, 0, 0, 0x0ull, NV },
+	/* 8388609.0 */
 	{ S, TO_L, RNE, 0x4b000001, 0, 0, 0x800001ull, 0 },
 	{ S, TO_L, RTZ, 0x4b000001, 0, 0, 0x800001ull, 0 },
 	{ S, TO_L, RDN, 0x4b000001, 0, 0, 0x800001ull, 0 },
@@ -1594,51 +1690,61 @@ static const struct fcase t_to_int64[] = {
 
 /* int -> float: rounding in every mode */
 static const struct fcase t_from_int[] = {
+	/* 16777217 */
 	{ S, FROM_W, RNE, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_W, RTZ, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_W, RDN, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_W, RUP, 0x0000000001000001, 0, 0, 0x4b800001ull, NX },
 	{ S, FROM_W, RMM, 0x0000000001000001, 0, 0, 0x4b800001ull, NX },
+	/* 16777219 */
 	{ S, FROM_W, RNE, 0x0000000001000003, 0, 0, 0x4b800002ull, NX },
 	{ S, FROM_W, RTZ, 0x0000000001000003, 0, 0, 0x4b800001ull, NX },
 	{ S, FROM_W, RDN, 0x0000000001000003, 0, 0, 0x4b800001ull, NX },
 	{ S, FROM_W, RUP, 0x0000000001000003, 0, 0, 0x4b800002ull, NX },
 	{ S, FROM_W, RMM, 0x0000000001000003, 0, 0, 0x4b800002ull, NX },
+	/* -16777217 */
 	{ S, FROM_W, RNE, 0xfffffffffeffffff, 0, 0, 0xcb800000ull, NX },
 	{ S, FROM_W, RTZ, 0xfffffffffeffffff, 0, 0, 0xcb800000ull, NX },
 	{ S, FROM_W, RDN, 0xfffffffffeffffff, 0, 0, 0xcb800001ull, NX },
 	{ S, FROM_W, RUP, 0xfffffffffeffffff, 0, 0, 0xcb800000ull, NX },
 	{ S, FROM_W, RMM, 0xfffffffffeffffff, 0, 0, 0xcb800001ull, NX },
+	/* 2147483647 */
 	{ S, FROM_W, RNE, 0x000000007fffffff, 0, 0, 0x4f000000ull, NX },
 	{ S, FROM_W, RTZ, 0x000000007fffffff, 0, 0, 0x4effffffull, NX },
 	{ S, FROM_W, RDN, 0x000000007fffffff, 0, 0, 0x4effffffull, NX },
 	{ S, FROM_W, RUP, 0x000000007fffffff, 0, 0, 0x4f000000ull, NX },
 	{ S, FROM_W, RMM, 0x000000007fffffff, 0, 0, 0x4f000000ull, NX },
+	/* -2147483648 */
 	{ S, FROM_W, RNE, 0xffffffff80000000, 0, 0, 0xcf000000ull, 0 },
 	{ S, FROM_W, RTZ, 0xffffffff80000000, 0, 0, 0xcf000000ull, 0 },
 	{ S, FROM_W, RDN, 0xffffffff80000000, 0, 0, 0xcf000000ull, 0 },
 	{ S, FROM_W, RUP, 0xffffffff80000000, 0, 0, 0xcf000000ull, 0 },
 	{ S, FROM_W, RMM, 0xffffffff80000000, 0, 0, 0xcf000000ull, 0 },
+	/* 2147483584 */
 	{ S, FROM_W, RNE, 0x000000007fffffc0, 0, 0, 0x4f000000ull, NX },
 	{ S, FROM_W, RTZ, 0x000000007fffffc0, 0, 0, 0x4effffffull, NX },
 	{ S, FROM_W, RDN, 0x000000007fffffc0, 0, 0, 0x4effffffull, NX },
 	{ S, FROM_W, RUP, 0x000000007fffffc0, 0, 0, 0x4f000000ull, NX },
 	{ S, FROM_W, RMM, 0x000000007fffffc0, 0, 0, 0x4f000000ull, NX },
+	/* 16777217 */
 	{ S, FROM_W, RNE, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_W, RTZ, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_W, RDN, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_W, RUP, 0x0000000001000001, 0, 0, 0x4b800001ull, NX },
 	{ S, FROM_W, RMM, 0x0000000001000001, 0, 0, 0x4b800001ull, NX },
+	/* 0 */
 	{ S, FROM_W, RNE, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_W, RTZ, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_W, RDN, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_W, RUP, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_W, RMM, 0x0000000000000000, 0, 0, 0x0ull, 0 },
+	/* -1 */
 	{ S, FROM_W, RNE, 0xffffffffffffffff, 0, 0, 0xbf800000ull, 0 },
 	{ S, FROM_W, RTZ, 0xffffffffffffffff, 0, 0, 0xbf800000ull, 0 },
 	{ S, FROM_W, RDN, 0xffffffffffffffff, 0, 0, 0xbf800000ull, 0 },
 	{ S, FROM_W, RUP, 0xffffffffffffffff, 0, 0, 0xbf800000ull, 0 },
 	{ S, FROM_W, RMM, 0xffffffffffffffff, 0, 0, 0xbf800000ull, 0 },
+	/* 33554435 */
 	{ S, FROM_W, RNE, 0x0000000002000003, 0, 0, 0x4c000001ull, NX },
 	{ S, FROM_W, RTZ, 0x0000000002000003, 0, 0, 0x4c000000ull, NX },
 	{ S, FROM_W, RDN, 0x0000000002000003, 0, 0, 0x4c000000ull, NX },
@@ -1664,6 +1770,7 @@ static const struct fcase t_from_int[] = {
 	{ S, FROM_WU, RDN, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_WU, RUP, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_WU, RMM, 0x0000000000000000, 0, 0, 0x0ull, 0 },
+	/* 9223372036854775807 */
 	{ S, FROM_L, RNE, 0x7fffffffffffffff, 0, 0, 0x5f000000ull, NX },
 	{ S, FROM_L, RTZ, 0x7fffffffffffffff, 0, 0, 0x5effffffull, NX },
 	{ S, FROM_L, RDN, 0x7fffffffffffffff, 0, 0, 0x5effffffull, NX },
@@ -1674,6 +1781,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x7fffffffffffffff, 0, 0, 0x43dfffffffffffffull, NX },
 	{ D, FROM_L, RUP, 0x7fffffffffffffff, 0, 0, 0x43e0000000000000ull, NX },
 	{ D, FROM_L, RMM, 0x7fffffffffffffff, 0, 0, 0x43e0000000000000ull, NX },
+	/* -9223372036854775808 */
 	{ S, FROM_L, RNE, 0x8000000000000000, 0, 0, 0xdf000000ull, 0 },
 	{ S, FROM_L, RTZ, 0x8000000000000000, 0, 0, 0xdf000000ull, 0 },
 	{ S, FROM_L, RDN, 0x8000000000000000, 0, 0, 0xdf000000ull, 0 },
@@ -1684,6 +1792,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x8000000000000000, 0, 0, 0xc3e0000000000000ull, 0 },
 	{ D, FROM_L, RUP, 0x8000000000000000, 0, 0, 0xc3e0000000000000ull, 0 },
 	{ D, FROM_L, RMM, 0x8000000000000000, 0, 0, 0xc3e0000000000000ull, 0 },
+	/* 9007199254740993 */
 	{ S, FROM_L, RNE, 0x0020000000000001, 0, 0, 0x5a000000ull, NX },
 	{ S, FROM_L, RTZ, 0x0020000000000001, 0, 0, 0x5a000000ull, NX },
 	{ S, FROM_L, RDN, 0x0020000000000001, 0, 0, 0x5a000000ull, NX },
@@ -1694,6 +1803,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x0020000000000001, 0, 0, 0x4340000000000000ull, NX },
 	{ D, FROM_L, RUP, 0x0020000000000001, 0, 0, 0x4340000000000001ull, NX },
 	{ D, FROM_L, RMM, 0x0020000000000001, 0, 0, 0x4340000000000001ull, NX },
+	/* -9007199254740993 */
 	{ S, FROM_L, RNE, 0xffdfffffffffffff, 0, 0, 0xda000000ull, NX },
 	{ S, FROM_L, RTZ, 0xffdfffffffffffff, 0, 0, 0xda000000ull, NX },
 	{ S, FROM_L, RDN, 0xffdfffffffffffff, 0, 0, 0xda000001ull, NX },
@@ -1704,6 +1814,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0xffdfffffffffffff, 0, 0, 0xc340000000000001ull, NX },
 	{ D, FROM_L, RUP, 0xffdfffffffffffff, 0, 0, 0xc340000000000000ull, NX },
 	{ D, FROM_L, RMM, 0xffdfffffffffffff, 0, 0, 0xc340000000000001ull, NX },
+	/* 16777217 */
 	{ S, FROM_L, RNE, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_L, RTZ, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
 	{ S, FROM_L, RDN, 0x0000000001000001, 0, 0, 0x4b800000ull, NX },
@@ -1714,6 +1825,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x0000000001000001, 0, 0, 0x4170000010000000ull, 0 },
 	{ D, FROM_L, RUP, 0x0000000001000001, 0, 0, 0x4170000010000000ull, 0 },
 	{ D, FROM_L, RMM, 0x0000000001000001, 0, 0, 0x4170000010000000ull, 0 },
+	/* 9223371487098961921 */
 	{ S, FROM_L, RNE, 0x7fffff8000000001, 0, 0, 0x5effffffull, NX },
 	{ S, FROM_L, RTZ, 0x7fffff8000000001, 0, 0, 0x5effffffull, NX },
 	{ S, FROM_L, RDN, 0x7fffff8000000001, 0, 0, 0x5effffffull, NX },
@@ -1724,6 +1836,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x7fffff8000000001, 0, 0, 0x43dfffffe0000000ull, NX },
 	{ D, FROM_L, RUP, 0x7fffff8000000001, 0, 0, 0x43dfffffe0000001ull, NX },
 	{ D, FROM_L, RMM, 0x7fffff8000000001, 0, 0, 0x43dfffffe0000000ull, NX },
+	/* -9223371487098961921 */
 	{ S, FROM_L, RNE, 0x8000007fffffffff, 0, 0, 0xdeffffffull, NX },
 	{ S, FROM_L, RTZ, 0x8000007fffffffff, 0, 0, 0xdeffffffull, NX },
 	{ S, FROM_L, RDN, 0x8000007fffffffff, 0, 0, 0xdf000000ull, NX },
@@ -1734,6 +1847,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x8000007fffffffff, 0, 0, 0xc3dfffffe0000001ull, NX },
 	{ D, FROM_L, RUP, 0x8000007fffffffff, 0, 0, 0xc3dfffffe0000000ull, NX },
 	{ D, FROM_L, RMM, 0x8000007fffffffff, 0, 0, 0xc3dfffffe0000000ull, NX },
+	/* 1099511693313 */
 	{ S, FROM_L, RNE, 0x0000010000010001, 0, 0, 0x53800001ull, NX },
 	{ S, FROM_L, RTZ, 0x0000010000010001, 0, 0, 0x53800000ull, NX },
 	{ S, FROM_L, RDN, 0x0000010000010001, 0, 0, 0x53800000ull, NX },
@@ -1744,6 +1858,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_L, RDN, 0x0000010000010001, 0, 0, 0x4270000010001000ull, 0 },
 	{ D, FROM_L, RUP, 0x0000010000010001, 0, 0, 0x4270000010001000ull, 0 },
 	{ D, FROM_L, RMM, 0x0000010000010001, 0, 0, 0x4270000010001000ull, 0 },
+	/* 18446744073709551615 */
 	{ S, FROM_LU, RNE, 0xffffffffffffffff, 0, 0, 0x5f800000ull, NX },
 	{ S, FROM_LU, RTZ, 0xffffffffffffffff, 0, 0, 0x5f7fffffull, NX },
 	{ S, FROM_LU, RDN, 0xffffffffffffffff, 0, 0, 0x5f7fffffull, NX },
@@ -1754,6 +1869,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_LU, RDN, 0xffffffffffffffff, 0, 0, 0x43efffffffffffffull, NX },
 	{ D, FROM_LU, RUP, 0xffffffffffffffff, 0, 0, 0x43f0000000000000ull, NX },
 	{ D, FROM_LU, RMM, 0xffffffffffffffff, 0, 0, 0x43f0000000000000ull, NX },
+	/* 9223372036854775809 */
 	{ S, FROM_LU, RNE, 0x8000000000000001, 0, 0, 0x5f000000ull, NX },
 	{ S, FROM_LU, RTZ, 0x8000000000000001, 0, 0, 0x5f000000ull, NX },
 	{ S, FROM_LU, RDN, 0x8000000000000001, 0, 0, 0x5f000000ull, NX },
@@ -1764,6 +1880,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_LU, RDN, 0x8000000000000001, 0, 0, 0x43e0000000000000ull, NX },
 	{ D, FROM_LU, RUP, 0x8000000000000001, 0, 0, 0x43e0000000000001ull, NX },
 	{ D, FROM_LU, RMM, 0x8000000000000001, 0, 0, 0x43e0000000000000ull, NX },
+	/* 9007199254740993 */
 	{ S, FROM_LU, RNE, 0x0020000000000001, 0, 0, 0x5a000000ull, NX },
 	{ S, FROM_LU, RTZ, 0x0020000000000001, 0, 0, 0x5a000000ull, NX },
 	{ S, FROM_LU, RDN, 0x0020000000000001, 0, 0, 0x5a000000ull, NX },
@@ -1774,6 +1891,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_LU, RDN, 0x0020000000000001, 0, 0, 0x4340000000000000ull, NX },
 	{ D, FROM_LU, RUP, 0x0020000000000001, 0, 0, 0x4340000000000001ull, NX },
 	{ D, FROM_LU, RMM, 0x0020000000000001, 0, 0, 0x4340000000000001ull, NX },
+	/* 9007199254740995 */
 	{ S, FROM_LU, RNE, 0x0020000000000003, 0, 0, 0x5a000000ull, NX },
 	{ S, FROM_LU, RTZ, 0x0020000000000003, 0, 0, 0x5a000000ull, NX },
 	{ S, FROM_LU, RDN, 0x0020000000000003, 0, 0, 0x5a000000ull, NX },
@@ -1784,6 +1902,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_LU, RDN, 0x0020000000000003, 0, 0, 0x4340000000000001ull, NX },
 	{ D, FROM_LU, RUP, 0x0020000000000003, 0, 0, 0x4340000000000002ull, NX },
 	{ D, FROM_LU, RMM, 0x0020000000000003, 0, 0, 0x4340000000000002ull, NX },
+	/* 18446739675663040512 */
 	{ S, FROM_LU, RNE, 0xfffffc0000000000, 0, 0, 0x5f7ffffcull, 0 },
 	{ S, FROM_LU, RTZ, 0xfffffc0000000000, 0, 0, 0x5f7ffffcull, 0 },
 	{ S, FROM_LU, RDN, 0xfffffc0000000000, 0, 0, 0x5f7ffffcull, 0 },
@@ -1794,6 +1913,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_LU, RDN, 0xfffffc0000000000, 0, 0, 0x43efffff80000000ull, 0 },
 	{ D, FROM_LU, RUP, 0xfffffc0000000000, 0, 0, 0x43efffff80000000ull, 0 },
 	{ D, FROM_LU, RMM, 0xfffffc0000000000, 0, 0, 0x43efffff80000000ull, 0 },
+	/* 18446737476639784960 */
 	{ S, FROM_LU, RNE, 0xfffffa0000000000, 0, 0, 0x5f7ffffaull, 0 },
 	{ S, FROM_LU, RTZ, 0xfffffa0000000000, 0, 0, 0x5f7ffffaull, 0 },
 	{ S, FROM_LU, RDN, 0xfffffa0000000000, 0, 0, 0x5f7ffffaull, 0 },
@@ -1804,6 +1924,7 @@ static const struct fcase t_from_int[] = {
 	{ D, FROM_LU, RDN, 0xfffffa0000000000, 0, 0, 0x43efffff40000000ull, 0 },
 	{ D, FROM_LU, RUP, 0xfffffa0000000000, 0, 0, 0x43efffff40000000ull, 0 },
 	{ D, FROM_LU, RMM, 0xfffffa0000000000, 0, 0, 0x43efffff40000000ull, 0 },
+	/* 0 */
 	{ S, FROM_LU, RNE, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_LU, RTZ, 0x0000000000000000, 0, 0, 0x0ull, 0 },
 	{ S, FROM_LU, RDN, 0x0000000000000000, 0, 0, 0x0ull, 0 },
@@ -1824,101 +1945,121 @@ static const struct fcase t_from_int[] = {
 
 /* f64 -> f32 narrowing, f32 -> f64 widening */
 static const struct fcase t_f32_f64[] = {
+	/* 1e+300 */
 	{ D, D2S, RNE, 0x7e37e43c8800759c, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RTZ, 0x7e37e43c8800759c, 0, 0, 0x7f7fffffull, OF|NX },
 	{ D, D2S, RDN, 0x7e37e43c8800759c, 0, 0, 0x7f7fffffull, OF|NX },
 	{ D, D2S, RUP, 0x7e37e43c8800759c, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RMM, 0x7e37e43c8800759c, 0, 0, 0x7f800000ull, OF|NX },
+	/* -1e+300 */
 	{ D, D2S, RNE, 0xfe37e43c8800759c, 0, 0, 0xff800000ull, OF|NX },
 	{ D, D2S, RTZ, 0xfe37e43c8800759c, 0, 0, 0xff7fffffull, OF|NX },
 	{ D, D2S, RDN, 0xfe37e43c8800759c, 0, 0, 0xff800000ull, OF|NX },
 	{ D, D2S, RUP, 0xfe37e43c8800759c, 0, 0, 0xff7fffffull, OF|NX },
 	{ D, D2S, RMM, 0xfe37e43c8800759c, 0, 0, 0xff800000ull, OF|NX },
+	/* 3.4028235677973366e+38 */
 	{ D, D2S, RNE, 0x47effffff0000000, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RTZ, 0x47effffff0000000, 0, 0, 0x7f7fffffull, NX },
 	{ D, D2S, RDN, 0x47effffff0000000, 0, 0, 0x7f7fffffull, NX },
 	{ D, D2S, RUP, 0x47effffff0000000, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RMM, 0x47effffff0000000, 0, 0, 0x7f800000ull, OF|NX },
+	/* 1e-300 */
 	{ D, D2S, RNE, 0x01a56e1fc2f8f359, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RTZ, 0x01a56e1fc2f8f359, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RDN, 0x01a56e1fc2f8f359, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RUP, 0x01a56e1fc2f8f359, 0, 0, 0x1ull, UF|NX },
 	{ D, D2S, RMM, 0x01a56e1fc2f8f359, 0, 0, 0x0ull, UF|NX },
+	/* -1e-300 */
 	{ D, D2S, RNE, 0x81a56e1fc2f8f359, 0, 0, 0x80000000ull, UF|NX },
 	{ D, D2S, RTZ, 0x81a56e1fc2f8f359, 0, 0, 0x80000000ull, UF|NX },
 	{ D, D2S, RDN, 0x81a56e1fc2f8f359, 0, 0, 0x80000001ull, UF|NX },
 	{ D, D2S, RUP, 0x81a56e1fc2f8f359, 0, 0, 0x80000000ull, UF|NX },
 	{ D, D2S, RMM, 0x81a56e1fc2f8f359, 0, 0, 0x80000000ull, UF|NX },
+	/* 1.0000000596046448 */
 	{ D, D2S, RNE, 0x3ff0000010000000, 0, 0, 0x3f800000ull, NX },
 	{ D, D2S, RTZ, 0x3ff0000010000000, 0, 0, 0x3f800000ull, NX },
 	{ D, D2S, RDN, 0x3ff0000010000000, 0, 0, 0x3f800000ull, NX },
 	{ D, D2S, RUP, 0x3ff0000010000000, 0, 0, 0x3f800001ull, NX },
 	{ D, D2S, RMM, 0x3ff0000010000000, 0, 0, 0x3f800001ull, NX },
+	/* 1.0000000596046457 */
 	{ D, D2S, RNE, 0x3ff0000010000004, 0, 0, 0x3f800001ull, NX },
 	{ D, D2S, RTZ, 0x3ff0000010000004, 0, 0, 0x3f800000ull, NX },
 	{ D, D2S, RDN, 0x3ff0000010000004, 0, 0, 0x3f800000ull, NX },
 	{ D, D2S, RUP, 0x3ff0000010000004, 0, 0, 0x3f800001ull, NX },
 	{ D, D2S, RMM, 0x3ff0000010000004, 0, 0, 0x3f800001ull, NX },
+	/* -1.0000000596046448 */
 	{ D, D2S, RNE, 0xbff0000010000000, 0, 0, 0xbf800000ull, NX },
 	{ D, D2S, RTZ, 0xbff0000010000000, 0, 0, 0xbf800000ull, NX },
 	{ D, D2S, RDN, 0xbff0000010000000, 0, 0, 0xbf800001ull, NX },
 	{ D, D2S, RUP, 0xbff0000010000000, 0, 0, 0xbf800000ull, NX },
 	{ D, D2S, RMM, 0xbff0000010000000, 0, 0, 0xbf800001ull, NX },
+	/* 0.3333333333333333 */
 	{ D, D2S, RNE, 0x3fd5555555555555, 0, 0, 0x3eaaaaabull, NX },
 	{ D, D2S, RTZ, 0x3fd5555555555555, 0, 0, 0x3eaaaaaaull, NX },
 	{ D, D2S, RDN, 0x3fd5555555555555, 0, 0, 0x3eaaaaaaull, NX },
 	{ D, D2S, RUP, 0x3fd5555555555555, 0, 0, 0x3eaaaaabull, NX },
 	{ D, D2S, RMM, 0x3fd5555555555555, 0, 0, 0x3eaaaaabull, NX },
+	/* 1.401298464324817e-45 */
 	{ D, D2S, RNE, 0x36a0000000000000, 0, 0, 0x1ull, 0 },
 	{ D, D2S, RTZ, 0x36a0000000000000, 0, 0, 0x1ull, 0 },
 	{ D, D2S, RDN, 0x36a0000000000000, 0, 0, 0x1ull, 0 },
 	{ D, D2S, RUP, 0x36a0000000000000, 0, 0, 0x1ull, 0 },
 	{ D, D2S, RMM, 0x36a0000000000000, 0, 0, 0x1ull, 0 },
+	/* 7.006492321624085e-46 */
 	{ D, D2S, RNE, 0x3690000000000000, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RTZ, 0x3690000000000000, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RDN, 0x3690000000000000, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RUP, 0x3690000000000000, 0, 0, 0x1ull, UF|NX },
 	{ D, D2S, RMM, 0x3690000000000000, 0, 0, 0x1ull, UF|NX },
+	/* 7.006492321624092e-46 */
 	{ D, D2S, RNE, 0x3690000000000004, 0, 0, 0x1ull, UF|NX },
 	{ D, D2S, RTZ, 0x3690000000000004, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RDN, 0x3690000000000004, 0, 0, 0x0ull, UF|NX },
 	{ D, D2S, RUP, 0x3690000000000004, 0, 0, 0x1ull, UF|NX },
 	{ D, D2S, RMM, 0x3690000000000004, 0, 0, 0x1ull, UF|NX },
+	/* 1.1754943157898259e-38 */
 	{ D, D2S, RNE, 0x380ffffff0000000, 0, 0, 0x800000ull, NX },
 	{ D, D2S, RTZ, 0x380ffffff0000000, 0, 0, 0x7fffffull, UF|NX },
 	{ D, D2S, RDN, 0x380ffffff0000000, 0, 0, 0x7fffffull, UF|NX },
 	{ D, D2S, RUP, 0x380ffffff0000000, 0, 0, 0x800000ull, NX },
 	{ D, D2S, RMM, 0x380ffffff0000000, 0, 0, 0x800000ull, NX },
+	/* 1.1754942807573643e-38 */
 	{ D, D2S, RNE, 0x380fffffe0000000, 0, 0, 0x800000ull, UF|NX },
 	{ D, D2S, RTZ, 0x380fffffe0000000, 0, 0, 0x7fffffull, UF|NX },
 	{ D, D2S, RDN, 0x380fffffe0000000, 0, 0, 0x7fffffull, UF|NX },
 	{ D, D2S, RUP, 0x380fffffe0000000, 0, 0, 0x800000ull, UF|NX },
 	{ D, D2S, RMM, 0x380fffffe0000000, 0, 0, 0x800000ull, UF|NX },
+	/* -1.1754943157898259e-38 */
 	{ D, D2S, RNE, 0xb80ffffff0000000, 0, 0, 0x80800000ull, NX },
 	{ D, D2S, RTZ, 0xb80ffffff0000000, 0, 0, 0x807fffffull, UF|NX },
 	{ D, D2S, RDN, 0xb80ffffff0000000, 0, 0, 0x80800000ull, NX },
 	{ D, D2S, RUP, 0xb80ffffff0000000, 0, 0, 0x807fffffull, UF|NX },
 	{ D, D2S, RMM, 0xb80ffffff0000000, 0, 0, 0x80800000ull, NX },
+	/* 5.877471754111438e-39 */
 	{ D, D2S, RNE, 0x3800000000000000, 0, 0, 0x400000ull, 0 },
 	{ D, D2S, RTZ, 0x3800000000000000, 0, 0, 0x400000ull, 0 },
 	{ D, D2S, RDN, 0x3800000000000000, 0, 0, 0x400000ull, 0 },
 	{ D, D2S, RUP, 0x3800000000000000, 0, 0, 0x400000ull, 0 },
 	{ D, D2S, RMM, 0x3800000000000000, 0, 0, 0x400000ull, 0 },
+	/* 5.877472104436054e-39 */
 	{ D, D2S, RNE, 0x3800000010000000, 0, 0, 0x400000ull, UF|NX },
 	{ D, D2S, RTZ, 0x3800000010000000, 0, 0, 0x400000ull, UF|NX },
 	{ D, D2S, RDN, 0x3800000010000000, 0, 0, 0x400000ull, UF|NX },
 	{ D, D2S, RUP, 0x3800000010000000, 0, 0, 0x400001ull, UF|NX },
 	{ D, D2S, RMM, 0x3800000010000000, 0, 0, 0x400000ull, UF|NX },
+	/* 3.4028235677973366e+38 */
 	{ D, D2S, RNE, 0x47effffff0000000, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RTZ, 0x47effffff0000000, 0, 0, 0x7f7fffffull, NX },
 	{ D, D2S, RDN, 0x47effffff0000000, 0, 0, 0x7f7fffffull, NX },
 	{ D, D2S, RUP, 0x47effffff0000000, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RMM, 0x47effffff0000000, 0, 0, 0x7f800000ull, OF|NX },
+	/* 3.4028234663852886e+38 */
 	{ D, D2S, RNE, 0x47efffffe0000000, 0, 0, 0x7f7fffffull, 0 },
 	{ D, D2S, RTZ, 0x47efffffe0000000, 0, 0, 0x7f7fffffull, 0 },
 	{ D, D2S, RDN, 0x47efffffe0000000, 0, 0, 0x7f7fffffull, 0 },
 	{ D, D2S, RUP, 0x47efffffe0000000, 0, 0, 0x7f7fffffull, 0 },
 	{ D, D2S, RMM, 0x47efffffe0000000, 0, 0, 0x7f7fffffull, 0 },
+	/* 1.7976931348623157e+308 */
 	{ D, D2S, RNE, 0x7fefffffffffffff, 0, 0, 0x7f800000ull, OF|NX },
 	{ D, D2S, RTZ, 0x7fefffffffffffff, 0, 0, 0x7f7fffffull, OF|NX },
 	{ D, D2S, RDN, 0x7fefffffffffffff, 0, 0, 0x7f7fffffull, OF|NX },

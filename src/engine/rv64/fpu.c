@@ -60,20 +60,32 @@ struct fmt {
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-static inline uint64_t f_sign(struct fmt f) { return 1ull << (f.p - 1 + f.ebits); }
+static inline uint64_t f_sign(struct fmt f)
+{
+	return 1ull << (f.p - 1 + f.ebits);
+}
+
 static inline uint64_t f_inf(struct fmt f)
 {
 	return ((1ull << f.ebits) - 1) << (f.p - 1);
 }
-static inline uint64_t f_cnan(struct fmt f) { return f_inf(f) | 1ull << (f.p - 2); }
-static inline int f_isnan(struct fmt f, uint64_t x) { return (x & ~f_sign(f)) > f_inf(f); }
+static inline uint64_t f_cnan(struct fmt f)
+{
+	return f_inf(f) | 1ull << (f.p - 2);
+}
+
+static inline int f_isnan(struct fmt f, uint64_t x)
+{
+	return (x & ~f_sign(f)) > f_inf(f);
+}
+
 static inline int f_issnan(struct fmt f, uint64_t x)
 {
 	return f_isnan(f, x) && !(x & 1ull << (f.p - 2));
 }
 
 /* ---------------------------------------------------------------------
- * Software path
+ * General software path
  * ------------------------------------------------------------------- */
 
 enum { K_ZERO, K_FIN, K_INF, K_QNAN, K_SNAN };
@@ -155,8 +167,8 @@ static uint64_t round_pack(struct fmt f, int s, int e, uint64_t m, int rm,
 			kept = m >> sh;
 			rem = m & ((1ull << sh) - 1);
 			half = 1ull << (sh - 1);
-			if (kept + round_up(rm, s, kept, rem, half) == 1ull << f.p)
-				tiny = 0;
+			kept += round_up(rm, s, kept, rem, half);
+			tiny = kept != 1ull << f.p;
 		}
 		sh += f.emin - e;
 	}
@@ -175,8 +187,9 @@ static uint64_t round_pack(struct fmt f, int s, int e, uint64_t m, int rm,
 	kept += round_up(rm, s, kept, rem, half);
 	if (rem)
 		*ff |= RV_FF_NX | (tiny ? RV_FF_UF : 0);
+	/* a subnormal that rounded up to 2^(p-1) encodes the min normal */
 	if (e < f.emin)
-		return sign | kept;  /* kept == 2^(p-1) encodes the min normal */
+		return sign | kept;
 	if (kept >> f.p) {
 		kept >>= 1;
 		e++;
@@ -396,7 +409,8 @@ static uint64_t soft_fma(struct fmt f, uint64_t a, uint64_t b, uint64_t c,
 		return c;
 	if (x.k == K_ZERO || y.k == K_ZERO) {
 		if (z.k == K_ZERO)
-			return (sp == z.s ? sp : rm == RV_RM_RDN) ? f_sign(f) : 0;
+			return (sp == z.s ? sp : rm == RV_RM_RDN) ? f_sign(f)
+								  : 0;
 		return c;
 	}
 	/* The exact product has at most 106 significant bits, so moving its
@@ -707,12 +721,43 @@ static const uint8_t mxcsr_to_fflags[64] = { XF16(0), XF16(16), XF16(32),
 		*(ff) |= mxcsr_to_fflags[st_ & 63];                      \
 	} while (0)
 
-static inline double d_of(uint64_t x) { double d; memcpy(&d, &x, 8); return d; }
-static inline float f_of(uint32_t x) { float d; memcpy(&d, &x, 4); return d; }
-static inline uint64_t d_bits(double d) { uint64_t x; memcpy(&x, &d, 8); return x; }
-static inline uint32_t f_bits(float d) { uint32_t x; memcpy(&x, &d, 4); return x; }
+static inline double d_of(uint64_t x)
+{
+	double d;
 
-static inline uint32_t canon32(uint32_t x) { return (x << 1) > 0xff000000u ? CNAN32 : x; }
+	memcpy(&d, &x, 8);
+	return d;
+}
+
+static inline float f_of(uint32_t x)
+{
+	float d;
+
+	memcpy(&d, &x, 4);
+	return d;
+}
+
+static inline uint64_t d_bits(double d)
+{
+	uint64_t x;
+
+	memcpy(&x, &d, 8);
+	return x;
+}
+
+static inline uint32_t f_bits(float d)
+{
+	uint32_t x;
+
+	memcpy(&x, &d, 4);
+	return x;
+}
+
+static inline uint32_t canon32(uint32_t x)
+{
+	return (x << 1) > 0xff000000u ? CNAN32 : x;
+}
+
 static inline uint64_t canon64(uint64_t x)
 {
 	return (x << 1) > 0xffe0000000000000ull ? CNAN64 : x;
@@ -937,16 +982,56 @@ static inline uint32_t classify(struct fmt f, uint64_t x)
 	return s ? 1u << 1 : 1u << 6;
 }
 
-uint32_t f32_min(uint32_t a, uint32_t b, uint32_t *ff) { return (uint32_t)minmax(FMT32, a, b, 0, ff); }
-uint32_t f32_max(uint32_t a, uint32_t b, uint32_t *ff) { return (uint32_t)minmax(FMT32, a, b, 1, ff); }
-uint64_t f64_min(uint64_t a, uint64_t b, uint32_t *ff) { return minmax(FMT64, a, b, 0, ff); }
-uint64_t f64_max(uint64_t a, uint64_t b, uint32_t *ff) { return minmax(FMT64, a, b, 1, ff); }
-int f32_eq(uint32_t a, uint32_t b, uint32_t *ff) { return cmp_eq(FMT32, a, b, ff); }
-int f32_lt(uint32_t a, uint32_t b, uint32_t *ff) { return cmp_lt(FMT32, a, b, ff); }
-int f32_le(uint32_t a, uint32_t b, uint32_t *ff) { return cmp_le(FMT32, a, b, ff); }
-int f64_eq(uint64_t a, uint64_t b, uint32_t *ff) { return cmp_eq(FMT64, a, b, ff); }
-int f64_lt(uint64_t a, uint64_t b, uint32_t *ff) { return cmp_lt(FMT64, a, b, ff); }
-int f64_le(uint64_t a, uint64_t b, uint32_t *ff) { return cmp_le(FMT64, a, b, ff); }
+uint32_t f32_min(uint32_t a, uint32_t b, uint32_t *ff)
+{
+	return (uint32_t)minmax(FMT32, a, b, 0, ff);
+}
+
+uint32_t f32_max(uint32_t a, uint32_t b, uint32_t *ff)
+{
+	return (uint32_t)minmax(FMT32, a, b, 1, ff);
+}
+
+uint64_t f64_min(uint64_t a, uint64_t b, uint32_t *ff)
+{
+	return minmax(FMT64, a, b, 0, ff);
+}
+
+uint64_t f64_max(uint64_t a, uint64_t b, uint32_t *ff)
+{
+	return minmax(FMT64, a, b, 1, ff);
+}
+
+int f32_eq(uint32_t a, uint32_t b, uint32_t *ff)
+{
+	return cmp_eq(FMT32, a, b, ff);
+}
+
+int f32_lt(uint32_t a, uint32_t b, uint32_t *ff)
+{
+	return cmp_lt(FMT32, a, b, ff);
+}
+
+int f32_le(uint32_t a, uint32_t b, uint32_t *ff)
+{
+	return cmp_le(FMT32, a, b, ff);
+}
+
+int f64_eq(uint64_t a, uint64_t b, uint32_t *ff)
+{
+	return cmp_eq(FMT64, a, b, ff);
+}
+
+int f64_lt(uint64_t a, uint64_t b, uint32_t *ff)
+{
+	return cmp_lt(FMT64, a, b, ff);
+}
+
+int f64_le(uint64_t a, uint64_t b, uint32_t *ff)
+{
+	return cmp_le(FMT64, a, b, ff);
+}
+
 uint32_t f32_classify(uint32_t a) { return classify(FMT32, a); }
 uint32_t f64_classify(uint64_t a) { return classify(FMT64, a); }
 
@@ -957,25 +1042,90 @@ uint32_t f64_classify(uint64_t a) { return classify(FMT64, a); }
 /* W results are sign-extended from bit 31, also for the unsigned forms. */
 static inline int64_t sext32(uint64_t x) { return (int32_t)(uint32_t)x; }
 
-int64_t f32_to_i32(uint32_t a, int rm, uint32_t *ff) { return sext32(soft_f2i(FMT32, a, rm, ff, 1, 32)); }
-int64_t f32_to_u32(uint32_t a, int rm, uint32_t *ff) { return sext32(soft_f2i(FMT32, a, rm, ff, 0, 32)); }
-int64_t f32_to_i64(uint32_t a, int rm, uint32_t *ff) { return (int64_t)soft_f2i(FMT32, a, rm, ff, 1, 64); }
-uint64_t f32_to_u64(uint32_t a, int rm, uint32_t *ff) { return soft_f2i(FMT32, a, rm, ff, 0, 64); }
-int64_t f64_to_i32(uint64_t a, int rm, uint32_t *ff) { return sext32(soft_f2i(FMT64, a, rm, ff, 1, 32)); }
-int64_t f64_to_u32(uint64_t a, int rm, uint32_t *ff) { return sext32(soft_f2i(FMT64, a, rm, ff, 0, 32)); }
-int64_t f64_to_i64(uint64_t a, int rm, uint32_t *ff) { return (int64_t)soft_f2i(FMT64, a, rm, ff, 1, 64); }
-uint64_t f64_to_u64(uint64_t a, int rm, uint32_t *ff) { return soft_f2i(FMT64, a, rm, ff, 0, 64); }
+int64_t f32_to_i32(uint32_t a, int rm, uint32_t *ff)
+{
+	return sext32(soft_f2i(FMT32, a, rm, ff, 1, 32));
+}
 
-static inline uint64_t mag64(int64_t a) { return a < 0 ? -(uint64_t)a : (uint64_t)a; }
+int64_t f32_to_u32(uint32_t a, int rm, uint32_t *ff)
+{
+	return sext32(soft_f2i(FMT32, a, rm, ff, 0, 32));
+}
 
-uint32_t i32_to_f32(int32_t a, int rm, uint32_t *ff) { return (uint32_t)soft_i2f(FMT32, a < 0, mag64(a), rm, ff); }
-uint32_t u32_to_f32(uint32_t a, int rm, uint32_t *ff) { return (uint32_t)soft_i2f(FMT32, 0, a, rm, ff); }
-uint32_t i64_to_f32(int64_t a, int rm, uint32_t *ff) { return (uint32_t)soft_i2f(FMT32, a < 0, mag64(a), rm, ff); }
-uint32_t u64_to_f32(uint64_t a, int rm, uint32_t *ff) { return (uint32_t)soft_i2f(FMT32, 0, a, rm, ff); }
-uint64_t i32_to_f64(int32_t a, int rm, uint32_t *ff) { return exact_i2f64(a < 0, mag64(a)); }
-uint64_t u32_to_f64(uint32_t a, int rm, uint32_t *ff) { return exact_i2f64(0, a); }
-uint64_t i64_to_f64(int64_t a, int rm, uint32_t *ff) { return soft_i2f(FMT64, a < 0, mag64(a), rm, ff); }
-uint64_t u64_to_f64(uint64_t a, int rm, uint32_t *ff) { return soft_i2f(FMT64, 0, a, rm, ff); }
+int64_t f32_to_i64(uint32_t a, int rm, uint32_t *ff)
+{
+	return (int64_t)soft_f2i(FMT32, a, rm, ff, 1, 64);
+}
+
+uint64_t f32_to_u64(uint32_t a, int rm, uint32_t *ff)
+{
+	return soft_f2i(FMT32, a, rm, ff, 0, 64);
+}
+
+int64_t f64_to_i32(uint64_t a, int rm, uint32_t *ff)
+{
+	return sext32(soft_f2i(FMT64, a, rm, ff, 1, 32));
+}
+
+int64_t f64_to_u32(uint64_t a, int rm, uint32_t *ff)
+{
+	return sext32(soft_f2i(FMT64, a, rm, ff, 0, 32));
+}
+
+int64_t f64_to_i64(uint64_t a, int rm, uint32_t *ff)
+{
+	return (int64_t)soft_f2i(FMT64, a, rm, ff, 1, 64);
+}
+
+uint64_t f64_to_u64(uint64_t a, int rm, uint32_t *ff)
+{
+	return soft_f2i(FMT64, a, rm, ff, 0, 64);
+}
+
+static inline uint64_t mag64(int64_t a)
+{
+	return a < 0 ? -(uint64_t)a : (uint64_t)a;
+}
+
+uint32_t i32_to_f32(int32_t a, int rm, uint32_t *ff)
+{
+	return (uint32_t)soft_i2f(FMT32, a < 0, mag64(a), rm, ff);
+}
+
+uint32_t u32_to_f32(uint32_t a, int rm, uint32_t *ff)
+{
+	return (uint32_t)soft_i2f(FMT32, 0, a, rm, ff);
+}
+
+uint32_t i64_to_f32(int64_t a, int rm, uint32_t *ff)
+{
+	return (uint32_t)soft_i2f(FMT32, a < 0, mag64(a), rm, ff);
+}
+
+uint32_t u64_to_f32(uint64_t a, int rm, uint32_t *ff)
+{
+	return (uint32_t)soft_i2f(FMT32, 0, a, rm, ff);
+}
+
+uint64_t i32_to_f64(int32_t a, int rm, uint32_t *ff)
+{
+	return exact_i2f64(a < 0, mag64(a));
+}
+
+uint64_t u32_to_f64(uint32_t a, int rm, uint32_t *ff)
+{
+	return exact_i2f64(0, a);
+}
+
+uint64_t i64_to_f64(int64_t a, int rm, uint32_t *ff)
+{
+	return soft_i2f(FMT64, a < 0, mag64(a), rm, ff);
+}
+
+uint64_t u64_to_f64(uint64_t a, int rm, uint32_t *ff)
+{
+	return soft_i2f(FMT64, 0, a, rm, ff);
+}
 
 /* ---------------------------------------------------------------------
  * Test hook: the software path for any rounding mode.  Not in fpu.h
