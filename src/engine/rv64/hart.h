@@ -51,7 +51,9 @@ struct rv_hart {
 	/* Supervisor-level CSRs (sstatus/sie/sip are views of m*) */
 	uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren;
 	uint64_t senvcfg, stimecmp;
-	/* Counters */
+	/* Counters.  instret counts every instruction this hart has retired
+	 * (whole blocks at a time); mcycle/minstret as software sees them
+	 * are derived from it (cpu_csr.c), so `cycle` is unused. */
 	uint64_t cycle, instret;
 	/* PMP is a stub that permits everything but keeps its values. */
 	uint64_t pmpcfg[16], pmpaddr[64];
@@ -105,5 +107,15 @@ void rv_hart_flush_code(struct rv_hart *h);
 /* True if an interrupt is pending and enabled for the current mode, i.e.
  * WFI should wake (priv 1.12 §3.3.3: ignores global enables). */
 bool rv_hart_irq_pending(const struct rv_hart *h);
+
+/* Cache-block size of Zicbom/Zicboz (bytes), for riscv,cbo[mz]-block-size. */
+#define RV_CBO_BLOCK_SIZE 64
+
+/* The ISA this interpreter implements, for the FDT: the riscv,isa string
+ * (canonical order, e.g. "rv64imafdc_zicbom_..._svpbmt") ... */
+const char *rv_isa_string(void);
+/* ... and the same as riscv,isa-extensions entries ("i", "m", ...);
+ * *n receives the number of entries.  Both are static, never freed. */
+const char *const *rv_isa_extensions(unsigned *n);
 
 #endif

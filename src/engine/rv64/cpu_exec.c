@@ -1,0 +1,570 @@
+/* The RV64 interpreter loop (rv_hart_run).
+ *
+ * Design, and why:
+ *  - Decode once.  Guest code is translated a basic block at a time into
+ *    arrays of pre-decoded ops (cpu_block.c); executing an op is one
+ *    indirect jump to its handler, with the operands already unpacked.
+ *    Blocks are cached by host address of the code, i.e. by guest
+ *    physical address, so they survive satp switches and are shared by
+ *    every virtual alias.
+ *  - Threaded dispatch with GCC's labels-as-values: each handler ends in
+ *    its own `goto *op->h`, which gives the host branch predictor one
+ *    indirect branch per handler instead of one shared switch jump.
+ *  - State that changes rarely is checked rarely.  The budget, h->kick
+ *    (set by anyone who needs the hart's attention: an interrupt line,
+ *    an exit request) and hence interrupts are looked at only between
+ *    blocks.  Anything that can change privilege, translation or the code
+ *    itself (CSR writes, xRET, fences, ecall, traps) ends its block and
+ *    re-enters through `slow`, which reloads the cached mode-dependent
+ *    pointers.  Everything else stays in registers.
+ *  - Memory: a software TLB per access type and mode (cpu_mmu.c).  A hit
+ *    is one compare (the tag of the access's last byte against the entry
+ *    of its first byte, which also rejects page-crossing accesses) and one
+ *    add; misses, MMIO, misaligned page-crossers and stores to pages that
+ *    hold code take out-of-line slow paths (cpu_mem.c).
+ *  - Block chaining: a block's direct successors inside the same page are
+ *    linked on first use, so loops run block to block without a lookup.
+ *    Same page only: the page was fetchable when the block was entered,
+ *    and the successor's host address is fixed by its offset, so no TLB
+ *    check is needed; cross-page successors go through the fetch TLB.
+ *  - Precise state: ops carry their offset in the block and their index,
+ *    so a trap mid-block can rebuild pc and instret without per-op
+ *    bookkeeping.  instret is added per block on entry and corrected on
+ *    a trap.
+ *  - x0: ops that only write rd are dropped at translation when rd is x0,
+ *    and the few with side effects have x0 variants, so handlers write
+ *    x[rd] unconditionally and x[0] stays 0.
+ * Unprivileged ISA 20191213 (RV64GC, Zba/Zbb/Zbs, Zicbom/Zicboz) and
+ * privileged 1.12 semantics are implemented by the handlers and helpers. */
+#include "cpu_internal.h"
+
+#include <string.h>
+
+#include "sbi.h"
+
+static void run(struct rv_hart *h, uint64_t budget,
+		const void *const **table);
+
+const void *const *rv_exec_labels(void)
+{
+	const void *const *t = NULL;
+	run(NULL, 0, &t);
+	return t;
+}
+
+void rv_hart_run(struct rv_hart *h, uint64_t budget)
+{
+	run(h, budget, NULL);
+}
+
+static inline uint64_t sext32(uint64_t v)
+{
+	return (uint64_t)(int64_t)(int32_t)v;
+}
+
+static inline uint64_t rotl64(uint64_t v, unsigned s)
+{
+	return (v << (s & 63)) | (v >> ((64 - s) & 63));
+}
+
+static inline uint32_t rotl32(uint32_t v, unsigned s)
+{
+	return (v << (s & 31)) | (v >> ((32 - s) & 31));
+}
+
+static inline uint64_t orc_b(uint64_t v)
+{
+	uint64_t r = 0;
+	for (unsigned i = 0; i < 64; i += 8)
+		if ((v >> i) & 0xff)
+			r |= 0xffULL << i;
+	return r;
+}
+
+static void run(struct rv_hart *h, uint64_t budget,
+		const void *const **table)
+{
+	static const void *const labels[RV_OP_COUNT] = {
+#define RV_X_LABEL(name, handler, flags) [RV_OP_##name] = &&L_##handler,
+		RV_OP_LIST(RV_X_LABEL)
+#undef RV_X_LABEL
+	};
+	if (table) {
+		*table = labels;
+		return;
+	}
+
+	struct rv_cpu *const c = rv_cpu(h);
+	uint64_t *const x = h->x;
+	int64_t left = budget > INT64_MAX ? INT64_MAX : (int64_t)budget;
+	uint64_t pc;                       /* vaddr of the current block */
+	struct rv_block *blk;
+	const struct rv_op *op;
+	const struct rv_tlb *ltlb, *stlb;
+	/* A miss on a chainable successor: link it once it is found. */
+	struct rv_block *chain_from;
+	unsigned chain_k = 0;
+	uint64_t chain_gen = 0;
+
+	if (h->state != RV_HART_STARTED)
+		return;
+	h->kick = 0;
+	if (h->wfi) {
+		if (!rv_hart_irq_pending(h))
+			return;
+		h->wfi = false;
+	}
+	rv_trap_irq(h);
+
+slow:
+	/* h->pc is authoritative here; privilege, mstatus or the hart's
+	 * state may have changed in any way. */
+	if (unlikely(left <= 0 || h->kick || h->wfi ||
+		     h->state != RV_HART_STARTED))
+		return;
+	ltlb = c->ltlb;
+	stlb = c->stlb;
+	pc = h->pc;
+	chain_from = NULL;
+
+lookup: {
+	const struct rv_tlbe *e = &c->itlb->e[(pc >> 12) & RV_TLB_MASK];
+	struct rv_block *b;
+	if (likely(e->tag == pc >> 12)) {
+		uintptr_t key = (uintptr_t)(pc + e->addend);
+		for (b = c->bhash[rv_bhash(key)]; b; b = b->hnext)
+			if (b->key == key)
+				goto found;
+	}
+	h->pc = pc;
+	b = rv_block_lookup(h, pc);
+	if (!b) {
+		/* Fetch fault, already taken: count it so that a guest
+		 * faulting on its own trap vector still ends the slice. */
+		left--;
+		goto slow;
+	}
+found:
+	if (chain_from) {
+		if (c->cache_gen == chain_gen && b != c->scratch)
+			chain_from->succ[chain_k] = b;
+		chain_from = NULL;
+	}
+	blk = b;
+}
+enter:
+	left -= blk->ninsn;
+	h->instret += blk->ninsn;
+	op = blk->ops;
+	goto *op->h;
+
+#define NEXT do { op++; goto *op->h; } while (0)
+#define RD  x[op->rd]
+#define RS1 x[op->rs1]
+#define RS2 x[op->rs2]
+#define IMM ((int64_t)op->imm)
+#define RAISE(cause, tval) do { c->exc_cause = (cause); \
+		c->exc_tval = (tval); goto exc; } while (0)
+/* To a successor at pc: directly if linked, else look it up (and link
+ * it if it is in this block's page). */
+#define CHAIN(k) do {                                                    \
+		if (unlikely(left <= 0 || h->kick))                      \
+			goto out;                                        \
+		struct rv_block *nb_ = blk->succ[k];                     \
+		if (likely(nb_ != NULL)) {                               \
+			blk = nb_;                                       \
+			goto enter;                                      \
+		}                                                        \
+		if (blk->flags & (RV_BLK_SAME_PAGE0 << (k))) {           \
+			chain_from = blk;                                \
+			chain_k = (k);                                   \
+			chain_gen = c->cache_gen;                        \
+		}                                                        \
+		goto lookup;                                             \
+	} while (0)
+#define INDIRECT do {                                                    \
+		if (unlikely(left <= 0 || h->kick))                      \
+			goto out;                                        \
+		goto lookup;                                             \
+	} while (0)
+/* pc of the instruction after the current op, for ops that end their
+ * block out of line. */
+#define NEXT_PC (pc + op->pc_off + op->len)
+
+	/* ---- integer register-immediate and register-register ---- */
+L_LUI:   RD = (uint64_t)IMM; NEXT;
+L_AUIPC: RD = pc + op->pc_off + (uint64_t)IMM; NEXT;
+L_ADDI:  RD = RS1 + (uint64_t)IMM; NEXT;
+L_SLTI:  RD = (int64_t)RS1 < IMM; NEXT;
+L_SLTIU: RD = RS1 < (uint64_t)IMM; NEXT;
+L_XORI:  RD = RS1 ^ (uint64_t)IMM; NEXT;
+L_ORI:   RD = RS1 | (uint64_t)IMM; NEXT;
+L_ANDI:  RD = RS1 & (uint64_t)IMM; NEXT;
+L_SLLI:  RD = RS1 << op->imm; NEXT;
+L_SRLI:  RD = RS1 >> op->imm; NEXT;
+L_SRAI:  RD = (uint64_t)((int64_t)RS1 >> op->imm); NEXT;
+L_ADD:   RD = RS1 + RS2; NEXT;
+L_SUB:   RD = RS1 - RS2; NEXT;
+L_SLL:   RD = RS1 << (RS2 & 63); NEXT;
+L_SLT:   RD = (int64_t)RS1 < (int64_t)RS2; NEXT;
+L_SLTU:  RD = RS1 < RS2; NEXT;
+L_XOR:   RD = RS1 ^ RS2; NEXT;
+L_SRL:   RD = RS1 >> (RS2 & 63); NEXT;
+L_SRA:   RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT;
+L_OR:    RD = RS1 | RS2; NEXT;
+L_AND:   RD = RS1 & RS2; NEXT;
+L_ADDIW: RD = sext32(RS1 + (uint64_t)IMM); NEXT;
+L_SLLIW: RD = sext32((uint32_t)RS1 << op->imm); NEXT;
+L_SRLIW: RD = sext32((uint32_t)RS1 >> op->imm); NEXT;
+L_SRAIW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> op->imm); NEXT;
+L_ADDW:  RD = sext32(RS1 + RS2); NEXT;
+L_SUBW:  RD = sext32(RS1 - RS2); NEXT;
+L_SLLW:  RD = sext32((uint32_t)RS1 << (RS2 & 31)); NEXT;
+L_SRLW:  RD = sext32((uint32_t)RS1 >> (RS2 & 31)); NEXT;
+L_SRAW:  RD = (uint64_t)(int64_t)((int32_t)RS1 >> (RS2 & 31)); NEXT;
+
+	/* ---- M (division never traps: §7.2 table 7.1) ---- */
+L_MUL:   RD = RS1 * RS2; NEXT;
+L_MULH:
+	RD = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64);
+	NEXT;
+L_MULHSU:
+	RD = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)RS2) >> 64);
+	NEXT;
+L_MULHU:
+	RD = (uint64_t)(((unsigned __int128)RS1 * RS2) >> 64);
+	NEXT;
+L_DIV: {
+	int64_t a = (int64_t)RS1, b = (int64_t)RS2;
+	RD = b == 0 ? ~0ULL : (a == INT64_MIN && b == -1) ? (uint64_t)a :
+	     (uint64_t)(a / b);
+	NEXT;
+}
+L_DIVU: RD = RS2 == 0 ? ~0ULL : RS1 / RS2; NEXT;
+L_REM: {
+	int64_t a = (int64_t)RS1, b = (int64_t)RS2;
+	RD = b == 0 ? (uint64_t)a : (a == INT64_MIN && b == -1) ? 0 :
+	     (uint64_t)(a % b);
+	NEXT;
+}
+L_REMU: RD = RS2 == 0 ? RS1 : RS1 % RS2; NEXT;
+L_MULW: RD = sext32(RS1 * RS2); NEXT;
+L_DIVW: {
+	int32_t a = (int32_t)RS1, b = (int32_t)RS2;
+	RD = b == 0 ? ~0ULL : (a == INT32_MIN && b == -1) ? sext32((uint32_t)a) :
+	     (uint64_t)(int64_t)(a / b);
+	NEXT;
+}
+L_DIVUW: {
+	uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
+	RD = b == 0 ? ~0ULL : sext32(a / b);
+	NEXT;
+}
+L_REMW: {
+	int32_t a = (int32_t)RS1, b = (int32_t)RS2;
+	RD = b == 0 ? sext32((uint32_t)a) : (a == INT32_MIN && b == -1) ? 0 :
+	     (uint64_t)(int64_t)(a % b);
+	NEXT;
+}
+L_REMUW: {
+	uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
+	RD = b == 0 ? sext32(a) : sext32(a % b);
+	NEXT;
+}
+
+	/* ---- Zba, Zbb, Zbs ---- */
+L_ADD_UW:    RD = RS2 + (uint32_t)RS1; NEXT;
+L_SH1ADD:    RD = RS2 + (RS1 << 1); NEXT;
+L_SH2ADD:    RD = RS2 + (RS1 << 2); NEXT;
+L_SH3ADD:    RD = RS2 + (RS1 << 3); NEXT;
+L_SH1ADD_UW: RD = RS2 + ((uint64_t)(uint32_t)RS1 << 1); NEXT;
+L_SH2ADD_UW: RD = RS2 + ((uint64_t)(uint32_t)RS1 << 2); NEXT;
+L_SH3ADD_UW: RD = RS2 + ((uint64_t)(uint32_t)RS1 << 3); NEXT;
+L_SLLI_UW:   RD = (uint64_t)(uint32_t)RS1 << op->imm; NEXT;
+L_ANDN:  RD = RS1 & ~RS2; NEXT;
+L_ORN:   RD = RS1 | ~RS2; NEXT;
+L_XNOR:  RD = ~(RS1 ^ RS2); NEXT;
+L_CLZ:   RD = RS1 ? (uint64_t)__builtin_clzll(RS1) : 64; NEXT;
+L_CLZW:  RD = (uint32_t)RS1 ? (uint64_t)__builtin_clz((uint32_t)RS1) : 32; NEXT;
+L_CTZ:   RD = RS1 ? (uint64_t)__builtin_ctzll(RS1) : 64; NEXT;
+L_CTZW:  RD = (uint32_t)RS1 ? (uint64_t)__builtin_ctz((uint32_t)RS1) : 32; NEXT;
+L_CPOP:  RD = (uint64_t)__builtin_popcountll(RS1); NEXT;
+L_CPOPW: RD = (uint64_t)__builtin_popcount((uint32_t)RS1); NEXT;
+L_MAX:   RD = (int64_t)RS1 > (int64_t)RS2 ? RS1 : RS2; NEXT;
+L_MAXU:  RD = RS1 > RS2 ? RS1 : RS2; NEXT;
+L_MIN:   RD = (int64_t)RS1 < (int64_t)RS2 ? RS1 : RS2; NEXT;
+L_MINU:  RD = RS1 < RS2 ? RS1 : RS2; NEXT;
+L_SEXT_B: RD = (uint64_t)(int64_t)(int8_t)RS1; NEXT;
+L_SEXT_H: RD = (uint64_t)(int64_t)(int16_t)RS1; NEXT;
+L_ZEXT_H: RD = (uint16_t)RS1; NEXT;
+L_ROL:   RD = rotl64(RS1, (unsigned)RS2 & 63); NEXT;
+L_ROLW:  RD = sext32(rotl32((uint32_t)RS1, (unsigned)RS2 & 31)); NEXT;
+L_ROR:   RD = rotl64(RS1, (64 - ((unsigned)RS2 & 63)) & 63); NEXT;
+L_RORI:  RD = rotl64(RS1, (64 - (unsigned)op->imm) & 63); NEXT;
+L_RORIW: RD = sext32(rotl32((uint32_t)RS1, (32 - (unsigned)op->imm) & 31)); NEXT;
+L_RORW:  RD = sext32(rotl32((uint32_t)RS1, (32 - ((unsigned)RS2 & 31)) & 31)); NEXT;
+L_ORC_B: RD = orc_b(RS1); NEXT;
+L_REV8:  RD = __builtin_bswap64(RS1); NEXT;
+L_BCLR:  RD = RS1 & ~(1ULL << (RS2 & 63)); NEXT;
+L_BCLRI: RD = RS1 & ~(1ULL << op->imm); NEXT;
+L_BEXT:  RD = (RS1 >> (RS2 & 63)) & 1; NEXT;
+L_BEXTI: RD = (RS1 >> op->imm) & 1; NEXT;
+L_BINV:  RD = RS1 ^ (1ULL << (RS2 & 63)); NEXT;
+L_BINVI: RD = RS1 ^ (1ULL << op->imm); NEXT;
+L_BSET:  RD = RS1 | (1ULL << (RS2 & 63)); NEXT;
+L_BSETI: RD = RS1 | (1ULL << op->imm); NEXT;
+
+	/* ---- control transfer (offsets are from the block start) ---- */
+#define BRANCH(name, cond)                                               \
+L_##name:                                                                \
+	if (cond) {                                                      \
+		pc += (uint64_t)IMM;                                     \
+		CHAIN(0);                                                \
+	}                                                                \
+	pc += (uint64_t)(int64_t)op->imm2;                               \
+	CHAIN(1);
+BRANCH(BEQ, RS1 == RS2)
+BRANCH(BNE, RS1 != RS2)
+BRANCH(BLT, (int64_t)RS1 < (int64_t)RS2)
+BRANCH(BGE, (int64_t)RS1 >= (int64_t)RS2)
+BRANCH(BLTU, RS1 < RS2)
+BRANCH(BGEU, RS1 >= RS2)
+#undef BRANCH
+L_JAL:
+	RD = pc + (uint64_t)(int64_t)op->imm2;
+	pc += (uint64_t)IMM;
+	CHAIN(0);
+L_J:
+	pc += (uint64_t)IMM;
+	CHAIN(0);
+L_JALR: {
+	/* IALIGN = 16 (C is always on): only bit 0 is cleared and no
+	 * target can be misaligned. */
+	uint64_t t = (RS1 + (uint64_t)IMM) & ~1ULL;
+	RD = pc + (uint64_t)(int64_t)op->imm2;
+	pc = t;
+	INDIRECT;
+}
+L_JR:
+	pc = (RS1 + (uint64_t)IMM) & ~1ULL;
+	INDIRECT;
+L_END:
+	pc += (uint64_t)IMM;
+	CHAIN(0);
+
+	/* ---- loads and stores: TLB fast path inline ---- */
+#define LOAD(name, type, size)                                           \
+L_##name: {                                                              \
+	uint64_t va_ = RS1 + (uint64_t)IMM;                              \
+	const struct rv_tlbe *e_ = &ltlb->e[(va_ >> 12) & RV_TLB_MASK];  \
+	type v_;                                                         \
+	if (likely(e_->tag == (va_ + (size) - 1) >> 12)) {               \
+		memcpy(&v_, (const void *)(uintptr_t)(va_ + e_->addend), \
+		       size);                                            \
+	} else {                                                         \
+		uint64_t w_;                                             \
+		if (rv_load_slow(h, va_, size, &w_))                     \
+			goto exc;                                        \
+		v_ = (type)w_;                                           \
+	}                                                                \
+	RD = (uint64_t)(int64_t)v_;                                      \
+	NEXT;                                                            \
+}
+LOAD(LB, int8_t, 1)
+LOAD(LH, int16_t, 2)
+LOAD(LW, int32_t, 4)
+LOAD(LD, int64_t, 8)
+LOAD(LBU, uint8_t, 1)
+LOAD(LHU, uint16_t, 2)
+LOAD(LWU, uint32_t, 4)
+#undef LOAD
+L_LOADX0: {
+	uint64_t w;
+	if (rv_load_slow(h, RS1 + (uint64_t)IMM, op->aux, &w))
+		goto exc;
+	NEXT;
+}
+#define STORE(name, type, size)                                          \
+L_##name: {                                                              \
+	uint64_t va_ = RS1 + (uint64_t)IMM;                              \
+	const struct rv_tlbe *e_ = &stlb->e[(va_ >> 12) & RV_TLB_MASK];  \
+	if (likely(e_->tag == (va_ + (size) - 1) >> 12)) {               \
+		type v_ = (type)RS2;                                     \
+		memcpy((void *)(uintptr_t)(va_ + e_->addend), &v_, size);\
+	} else {                                                         \
+		int r_ = rv_store_slow(h, va_, size, RS2);               \
+		if (unlikely(r_ < 0))                                    \
+			goto exc;                                        \
+		if (unlikely(r_ > 0))                                    \
+			goto code_changed;                               \
+	}                                                                \
+	NEXT;                                                            \
+}
+STORE(SB, uint8_t, 1)
+STORE(SH, uint16_t, 2)
+STORE(SW, uint32_t, 4)
+STORE(SD, uint64_t, 8)
+#undef STORE
+
+	/* ---- F/D loads and stores; arithmetic is out of line ---- */
+#define FS_CHECK do { if (unlikely(!(h->mstatus & MSTATUS_FS))) \
+			goto illegal; } while (0)
+L_FLW: {
+	FS_CHECK;
+	uint64_t va = RS1 + (uint64_t)IMM, w;
+	const struct rv_tlbe *e = &ltlb->e[(va >> 12) & RV_TLB_MASK];
+	uint32_t v;
+	if (likely(e->tag == (va + 3) >> 12)) {
+		memcpy(&v, (const void *)(uintptr_t)(va + e->addend), 4);
+	} else {
+		if (rv_load_slow(h, va, 4, &w))
+			goto exc;
+		v = (uint32_t)w;
+	}
+	h->f[op->rd] = rv_f32_box(v);
+	rv_fs_dirty(h);
+	NEXT;
+}
+L_FLD: {
+	FS_CHECK;
+	uint64_t va = RS1 + (uint64_t)IMM, v;
+	const struct rv_tlbe *e = &ltlb->e[(va >> 12) & RV_TLB_MASK];
+	if (likely(e->tag == (va + 7) >> 12)) {
+		memcpy(&v, (const void *)(uintptr_t)(va + e->addend), 8);
+	} else if (rv_load_slow(h, va, 8, &v)) {
+		goto exc;
+	}
+	h->f[op->rd] = v;
+	rv_fs_dirty(h);
+	NEXT;
+}
+L_FSW: {
+	FS_CHECK;
+	/* The raw low 32 bits are stored, boxed or not (§11.5). */
+	int r = rv_store_slow(h, RS1 + (uint64_t)IMM, 4, (uint32_t)h->f[op->rs2]);
+	if (unlikely(r < 0))
+		goto exc;
+	if (unlikely(r > 0))
+		goto code_changed;
+	NEXT;
+}
+L_FSD: {
+	FS_CHECK;
+	uint64_t va = RS1 + (uint64_t)IMM, v = h->f[op->rs2];
+	const struct rv_tlbe *e = &stlb->e[(va >> 12) & RV_TLB_MASK];
+	if (likely(e->tag == (va + 7) >> 12)) {
+		memcpy((void *)(uintptr_t)(va + e->addend), &v, 8);
+	} else {
+		int r = rv_store_slow(h, va, 8, v);
+		if (unlikely(r < 0))
+			goto exc;
+		if (unlikely(r > 0))
+			goto code_changed;
+	}
+	NEXT;
+}
+#undef FS_CHECK
+L_FP:
+	if (unlikely(rv_fp_op(h, op)))
+		goto exc;
+	NEXT;
+
+	/* ---- A, Zicbom/Zicboz (out of line) ---- */
+L_AMO: {
+	int r = rv_amo(h, op);
+	if (unlikely(r < 0))
+		goto exc;
+	if (unlikely(r > 0))
+		goto code_changed;
+	NEXT;
+}
+L_CBO: {
+	int r = rv_cbo(h, op);
+	if (unlikely(r < 0))
+		goto exc;
+	if (unlikely(r > 0))
+		goto code_changed;
+	NEXT;
+}
+
+	/* ---- system: every one of these ends its block ---- */
+L_CSR:
+	h->pc = pc + op->pc_off;
+	if (rv_csr_insn(h, op))
+		goto exc;
+	h->pc = NEXT_PC;
+	goto slow_irq;
+L_ECALL:
+	if (h->m->sbi && h->priv == RV_PRIV_S) {
+		/* ringvm is the SEE: answer in place (sbi.h contract:
+		 * pc is the ecall's on entry, we advance it after). */
+		h->pc = pc + op->pc_off;
+		rv_sbi_ecall(h);
+		h->pc += 4;
+		goto slow;
+	}
+	RAISE(h->priv == RV_PRIV_U ? RV_EXC_ECALL_U :
+	      h->priv == RV_PRIV_S ? RV_EXC_ECALL_S : RV_EXC_ECALL_M, 0);
+L_EBREAK:
+	RAISE(RV_EXC_BREAKPOINT, pc + op->pc_off);
+L_MRET:
+	if (h->priv != RV_PRIV_M)
+		goto illegal;
+	rv_trap_mret(h);
+	goto slow_irq;
+L_SRET:
+	if (h->priv == RV_PRIV_U ||
+	    (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TSR)))
+		goto illegal;
+	rv_trap_sret(h);
+	goto slow_irq;
+L_WFI:
+	/* TW's time limit is 0, and in U-mode WFI always traps (§3.1.6.5). */
+	if (h->priv == RV_PRIV_U ||
+	    (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TW)))
+		goto illegal;
+	h->pc = NEXT_PC;
+	/* Nothing pending: return so the host can sleep; rv_hart_set_mip
+	 * clears h->wfi when an enabled interrupt arrives. */
+	if (!rv_hart_irq_pending(h))
+		h->wfi = true;
+	goto slow;
+L_SFENCE_VMA:
+	if (h->priv == RV_PRIV_U ||
+	    (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TVM)))
+		goto illegal;
+	rv_tlb_flush_va(h, op->rs1 ? &x[op->rs1] : NULL);
+	h->pc = NEXT_PC;
+	goto slow;
+L_FENCE_I:
+	rv_hart_flush_code(h);
+	h->pc = NEXT_PC;
+	goto slow;
+L_NONE:
+	NEXT;
+L_ILLEGAL:
+illegal:
+	RAISE(RV_EXC_ILLEGAL, (uint32_t)op->imm2);
+
+	/* ---- leaving a block out of line ---- */
+exc:
+	/* The op at `op` did not retire. */
+	h->pc = pc + op->pc_off;
+	h->instret -= blk->ninsn - op->idx;
+	rv_trap_exception(h, c->exc_cause, c->exc_tval);
+	goto slow;
+slow_irq:
+	rv_trap_irq(h);
+	goto slow;
+code_changed:
+	/* A store (retired) overwrote cached code.  If that code is this
+	 * block's page, the rest of this block may be stale: stop here. */
+	if ((blk->key >> RV_PAGE_SHIFT) != c->inval_page || blk == c->scratch)
+		NEXT;
+	h->pc = NEXT_PC;
+	h->instret -= blk->ninsn - op->idx - 1u;
+	goto slow;
+out:
+	h->pc = pc;
+	return;
+}

@@ -1,0 +1,186 @@
+/* Hart lifecycle and the entry points the platform uses (CLINT, PLIC,
+ * SBI, run loop): reset state, interrupt lines, timers, flushes, and the
+ * ISA description for the FDT (priv 1.12 §3.4 reset; §3.1.9 mip/mie;
+ * Sstc 1.0; SBI 2.0 §9.1 boot register convention). */
+#include "cpu_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* misa: MXL = 64 and the letters I M A F D C S U (§3.1.1). */
+#define MISA_RV64 ((2ULL << 62) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | \
+		   (1u << ('A' - 'A')) | (1u << ('F' - 'A')) |               \
+		   (1u << ('D' - 'A')) | (1u << ('C' - 'A')) |               \
+		   (1u << ('S' - 'A')) | (1u << ('U' - 'A')))
+
+/* With the built-in SBI every exception but the ecalls that reach the
+ * firmware goes to S-mode: 0-8, 12, 13, 15 (§3.1.8). */
+#define SBI_MEDELEG 0xb1ffULL
+
+static const char *const isa_extensions[] = {
+	"i", "m", "a", "f", "d", "c",
+	"zicbom", "zicboz", "zicntr", "zicsr", "zifencei", "zihintpause",
+	"zba", "zbb", "zbs",
+	"sstc", "svpbmt",
+};
+
+const char *rv_isa_string(void)
+{
+	/* Multi-letter extensions in canonical order: Z by category
+	 * (i, then b), alphabetical within; then S (unpriv ch. 27). */
+	return "rv64imafdc_zicbom_zicboz_zicntr_zicsr_zifencei_zihintpause"
+	       "_zba_zbb_zbs_sstc_svpbmt";
+}
+
+const char *const *rv_isa_extensions(unsigned *n)
+{
+	*n = sizeof(isa_extensions) / sizeof(isa_extensions[0]);
+	return isa_extensions;
+}
+
+static void tlb_init(struct rv_cpu *c)
+{
+	for (unsigned a = 0; a < 3; a++)
+		for (unsigned s = 0; s < RV_TLBSET_COUNT; s++) {
+			struct rv_tlb *t = &c->tlb[a][s];
+			for (unsigned i = 0; i < RV_TLB_SIZE; i++)
+				t->e[i].tag = RV_TLB_INVALID;
+			t->nused = 0;
+			t->overflow = false;
+		}
+	c->super_lo = ~0ULL;
+	c->super_hi = 0;
+}
+
+struct rv_hart *rv_hart_new(struct rv_machine *m, unsigned hartid,
+			    struct err *errp)
+{
+	struct rv_hart *h = calloc(1, sizeof(*h));
+	struct rv_cpu *c = calloc(1, sizeof(*c));
+	if (!h || !c) {
+		free(h);
+		free(c);
+		err_set(errp, ENOMEM, "cannot allocate hart %u", hartid);
+		return NULL;
+	}
+	if (rv_block_cache_init(c, errp)) {
+		free(h);
+		free(c);
+		return NULL;
+	}
+	c->labels = rv_exec_labels();
+	h->priv_ = c;
+	h->m = m;
+	h->hartid = hartid;
+	tlb_init(c);
+	rv_hart_reset(h, 0, RV_PRIV_M, 0);
+	h->state = RV_HART_STOPPED;
+	return h;
+}
+
+void rv_hart_free(struct rv_hart *h)
+{
+	if (!h)
+		return;
+	struct rv_cpu *c = rv_cpu(h);
+	if (c) {
+		rv_block_cache_free(c);
+		free(c);
+	}
+	free(h);
+}
+
+void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
+{
+	struct rv_cpu *c = rv_cpu(h);
+	/* Interrupt lines driven by devices (CLINT MTIP/MSIP, PLIC
+	 * MEIP/SEIP) keep their level across a reset of the hart. */
+	uint64_t lines = h->mip & (RV_MIP_MSIP | RV_MIP_MTIP | RV_MIP_MEIP);
+
+	memset(h->x, 0, sizeof(h->x));
+	memset(h->f, 0, sizeof(h->f));
+	h->fflags = h->frm = 0;
+	h->pc = pc;
+	h->priv = priv;
+	h->mstatus = MSTATUS_UXL_64 | MSTATUS_SXL_64;
+	h->misa = MISA_RV64;
+	h->medeleg = h->mideleg = h->mie = 0;
+	h->mip = lines;
+	h->mtvec = h->mscratch = h->mepc = h->mcause = h->mtval = 0;
+	h->mcounteren = h->menvcfg = h->mcountinhibit = 0;
+	h->stvec = h->sscratch = h->sepc = h->scause = h->stval = 0;
+	h->satp = h->scounteren = h->senvcfg = 0;
+	h->stimecmp = ~0ULL;
+	h->cycle = h->instret = 0;
+	memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
+	memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
+	h->reservation = ~0ULL;
+	h->x[10] = h->hartid;
+	h->x[11] = arg1;
+	h->state = RV_HART_STARTED;
+	h->wfi = false;
+	h->kick = 0;
+
+	c->seip_sw = false;
+	if (c->seip_hw)
+		h->mip |= RV_MIP_SEIP;
+	c->cycle_off = c->instret_off = 0;
+	c->cycle_frozen = c->instret_frozen = 0;
+	c->resv_size = 0;
+
+	if (h->m && h->m->sbi) {
+		/* ringvm is the firmware: nothing may ever need M-mode. */
+		h->medeleg = SBI_MEDELEG;
+		h->mideleg = RV_MIP_SSIP | RV_MIP_STIP | RV_MIP_SEIP;
+		h->menvcfg = ENVCFG_STCE | ENVCFG_PBMTE | ENVCFG_CBCFE |
+			     ENVCFG_CBZE | (1ULL << ENVCFG_CBIE_SHIFT);
+		h->mcounteren = 0xffffffffULL;
+	}
+	rv_mmu_set_mode(h);
+	rv_tlb_flush_va(h, NULL);
+	rv_hart_flush_code(h);
+}
+
+void rv_hart_set_mip(struct rv_hart *h, uint64_t mask, int level)
+{
+	struct rv_cpu *c = rv_cpu(h);
+	uint64_t old = h->mip;
+	if (mask & RV_MIP_SEIP) {
+		c->seip_hw = level != 0;
+		mask &= ~RV_MIP_SEIP;
+		if (c->seip_hw || c->seip_sw)
+			h->mip |= RV_MIP_SEIP;
+		else
+			h->mip &= ~RV_MIP_SEIP;
+	}
+	if (level)
+		h->mip |= mask;
+	else
+		h->mip &= ~mask;
+	uint64_t rising = h->mip & h->mie & ~old;
+	if (rising || (h->wfi && (h->mip & h->mie))) {
+		h->wfi = false;
+		__atomic_store_n(&h->kick, 1, __ATOMIC_RELEASE);
+	}
+}
+
+void rv_hart_update_timer(struct rv_hart *h, uint64_t mtime)
+{
+	/* The built-in SBI's set_timer writes stimecmp, so in that mode
+	 * STIP follows stimecmp even if the guest never set STCE. */
+	if (!(h->menvcfg & ENVCFG_STCE) && !h->m->sbi)
+		return;
+	bool level = mtime >= h->stimecmp;
+	if (level != ((h->mip & RV_MIP_STIP) != 0))
+		rv_hart_set_mip(h, RV_MIP_STIP, level);
+}
+
+void rv_hart_flush_tlb(struct rv_hart *h)
+{
+	rv_tlb_flush_va(h, NULL);
+}
+
+bool rv_hart_irq_pending(const struct rv_hart *h)
+{
+	return (h->mip & h->mie) != 0;
+}

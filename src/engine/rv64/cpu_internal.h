@@ -1,0 +1,362 @@
+/* Private state and internal interfaces of the RV64 interpreter
+ * (src/engine/rv64/cpu*.c).  Nothing outside those files includes this,
+ * except the unit tests, which reach the decoder and the MMU through it.
+ *
+ * Pieces:
+ *   cpu_decode.c  instruction bits -> struct rv_dec (cpu_ops.h)
+ *   cpu_block.c   decoded-block cache keyed by host address of the code
+ *   cpu_exec.c    the threaded-code interpreter loop (rv_hart_run)
+ *   cpu_mmu.c     Sv39/Sv48 translation and the software TLB
+ *   cpu_mem.c     load/store slow paths (misaligned, MMIO, code pages)
+ *   cpu_amo.c     LR/SC, AMOs and the cache-block operations
+ *   cpu_fp.c      F/D glue around fpu.h
+ *   cpu_csr.c     CSR access
+ *   cpu_trap.c    exceptions, interrupts, xRET
+ *   cpu_hart.c    hart lifecycle, mip/timer entry points, ISA string */
+#ifndef RINGVM_RV64_CPU_INTERNAL_H
+#define RINGVM_RV64_CPU_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_ops.h"
+#include "hart.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- architectural constants (priv 1.12) ---- */
+
+/* mstatus (§3.1.6) */
+#define MSTATUS_SIE   (1ULL << 1)
+#define MSTATUS_MIE   (1ULL << 3)
+#define MSTATUS_SPIE  (1ULL << 5)
+#define MSTATUS_MPIE  (1ULL << 7)
+#define MSTATUS_SPP   (1ULL << 8)
+#define MSTATUS_MPP_SHIFT 11
+#define MSTATUS_MPP   (3ULL << 11)
+#define MSTATUS_FS    (3ULL << 13)
+#define MSTATUS_FS_INITIAL (1ULL << 13)
+#define MSTATUS_MPRV  (1ULL << 17)
+#define MSTATUS_SUM   (1ULL << 18)
+#define MSTATUS_MXR   (1ULL << 19)
+#define MSTATUS_TVM   (1ULL << 20)
+#define MSTATUS_TW    (1ULL << 21)
+#define MSTATUS_TSR   (1ULL << 22)
+#define MSTATUS_UXL   (3ULL << 32)
+#define MSTATUS_SXL   (3ULL << 34)
+#define MSTATUS_UXL_64 (2ULL << 32)
+#define MSTATUS_SXL_64 (2ULL << 34)
+#define MSTATUS_SD    (1ULL << 63)
+
+/* Exception causes (table 3.6) */
+enum {
+	RV_EXC_INSN_MISALIGNED = 0,
+	RV_EXC_INSN_ACCESS = 1,
+	RV_EXC_ILLEGAL = 2,
+	RV_EXC_BREAKPOINT = 3,
+	RV_EXC_LOAD_MISALIGNED = 4,
+	RV_EXC_LOAD_ACCESS = 5,
+	RV_EXC_STORE_MISALIGNED = 6,
+	RV_EXC_STORE_ACCESS = 7,
+	RV_EXC_ECALL_U = 8,
+	RV_EXC_ECALL_S = 9,
+	RV_EXC_ECALL_M = 11,
+	RV_EXC_INSN_PAGE = 12,
+	RV_EXC_LOAD_PAGE = 13,
+	RV_EXC_STORE_PAGE = 15,
+};
+
+/* Interrupt numbers (table 3.6) */
+enum { RV_IRQ_SSI = 1, RV_IRQ_MSI = 3, RV_IRQ_STI = 5, RV_IRQ_MTI = 7,
+       RV_IRQ_SEI = 9, RV_IRQ_MEI = 11 };
+
+/* menvcfg/senvcfg (§3.1.18, §4.1.4; Zicbom, Svpbmt, Sstc) */
+#define ENVCFG_FIOM       (1ULL << 0)
+#define ENVCFG_CBIE_SHIFT 4
+#define ENVCFG_CBIE       (3ULL << 4)
+#define ENVCFG_CBCFE      (1ULL << 6)
+#define ENVCFG_CBZE       (1ULL << 7)
+#define ENVCFG_PBMTE      (1ULL << 62)
+#define ENVCFG_STCE       (1ULL << 63)
+
+/* satp (§4.1.11) */
+#define SATP_MODE_SHIFT 60
+#define SATP_MODE_BARE  0
+#define SATP_MODE_SV39  8
+#define SATP_MODE_SV48  9
+#define SATP_ASID_MASK  (0xffffULL << 44)
+#define SATP_PPN_MASK   ((1ULL << 44) - 1)
+
+/* PTE bits (§4.3.1, Svpbmt) */
+#define PTE_V (1ULL << 0)
+#define PTE_R (1ULL << 1)
+#define PTE_W (1ULL << 2)
+#define PTE_X (1ULL << 3)
+#define PTE_U (1ULL << 4)
+#define PTE_G (1ULL << 5)
+#define PTE_A (1ULL << 6)
+#define PTE_D (1ULL << 7)
+#define PTE_PPN_SHIFT 10
+#define PTE_PPN_MASK  ((1ULL << 44) - 1)
+#define PTE_RSVD_MASK (0x7fULL << 54)
+#define PTE_PBMT_SHIFT 61
+#define PTE_PBMT_MASK (3ULL << 61)
+#define PTE_N         (1ULL << 63)
+
+#define RV_PAGE_SHIFT 12
+#define RV_PAGE_SIZE  4096ULL
+#define RV_PAGE_MASK  (RV_PAGE_SIZE - 1)
+
+/* ---- software TLB ----
+ * Direct-mapped by virtual page number, one entry per 4 KiB page even for
+ * superpages.  A hit is `tag == va >> 12`, and then host = va + addend.
+ * Only RAM pages are ever entered; MMIO always takes the slow path. */
+#define RV_TLB_BITS 10
+#define RV_TLB_SIZE (1u << RV_TLB_BITS)
+#define RV_TLB_MASK (RV_TLB_SIZE - 1)
+#define RV_TLB_INVALID (~0ULL)
+
+struct rv_tlbe {
+	uint64_t tag;      /* va >> 12, or RV_TLB_INVALID */
+	uintptr_t addend;  /* host address of the page minus its va */
+};
+
+/* One TLB array plus the list of slots filled since the last flush, so
+ * that flushing (frequent: sfence.vma) costs what was used, not the size. */
+struct rv_tlb {
+	struct rv_tlbe e[RV_TLB_SIZE];
+	uint16_t used[RV_TLB_SIZE];
+	unsigned nused;
+	bool overflow;     /* `used` lost track: flush must sweep all */
+};
+
+/* TLB sets by effective data mode: translations differ between U, S and
+ * S with SUM, and M is untranslated, so keeping one set per mode lets
+ * traps, xRET and SUM toggles switch sets instead of flushing. */
+enum { RV_TLBSET_U, RV_TLBSET_S, RV_TLBSET_SSUM, RV_TLBSET_M,
+       RV_TLBSET_COUNT };
+enum rv_access { RV_ACC_FETCH, RV_ACC_LOAD, RV_ACC_STORE };
+
+/* ---- decoded blocks ---- */
+#define RV_BLOCK_MAX_INSNS 64
+
+/* One pre-decoded instruction.  Offsets are relative to the block's first
+ * instruction so that the same physical code runs at any virtual alias. */
+struct rv_op {
+	const void *h;     /* interpreter label (computed goto) */
+	int32_t imm;       /* immediate; or target offset for jumps/branches;
+			    * or enum rv_opc for shared handlers; or CSR no. */
+	int32_t imm2;      /* branch/jal: fall-through/link offset;
+			    * otherwise the raw instruction bits */
+	uint8_t rd, rs1, rs2;
+	uint8_t aux;       /* FP rm; CSR op kind; LOADX0 size */
+	uint16_t pc_off;   /* byte offset of this instruction in the block */
+	uint8_t idx;       /* instructions before this one in the block */
+	uint8_t len;       /* instruction length in bytes */
+};
+
+#define RV_BLK_SAME_PAGE0 1u  /* succ[0] target lies in the block's page */
+#define RV_BLK_SAME_PAGE1 2u
+
+struct rv_block {
+	uintptr_t key;             /* host address of the first instruction */
+	struct rv_block *hnext;    /* hash chain */
+	/* Direct successors (block chaining), only ever within the same
+	 * page: the page that was fetchable for this block is fetchable for
+	 * its successor, and the host address is fixed by the offset. */
+	struct rv_block *succ[2];
+	uint16_t ninsn;            /* guest instructions */
+	uint16_t nops;
+	uint16_t flags;
+	struct rv_op ops[];
+};
+
+/* Block hash: 2^RV_BHASH_GROUP_BITS groups of 64 buckets; all blocks of a
+ * host page fall in one group, so a page is invalidated by sweeping 64
+ * buckets. */
+#define RV_BHASH_GROUP_BITS 10
+#define RV_BHASH_SIZE (64u << RV_BHASH_GROUP_BITS)
+#define RV_CODE_PAGES_BITS 15  /* open-addressed set of code pages */
+
+static inline unsigned rv_bhash(uintptr_t key)
+{
+	uint64_t g = ((uint64_t)(key >> 12) * 0x9E3779B97F4A7C15ULL) >>
+		     (64 - RV_BHASH_GROUP_BITS);
+	return (unsigned)(g << 6 | ((key >> 1) & 63));
+}
+
+/* Per-hart interpreter state (h->priv_). */
+struct rv_cpu {
+	/* Current TLB sets for fetch / load / store (see rv_mmu_set_mode). */
+	struct rv_tlb *itlb, *ltlb, *stlb;
+	struct rv_tlb tlb[3][RV_TLBSET_COUNT];  /* [enum rv_access][set] */
+	/* Virtual range covered by TLB entries of superpages, so that an
+	 * address-specific sfence.vma knows when a page flush is enough. */
+	uint64_t super_lo, super_hi;
+
+	/* Pending synchronous exception, filled by slow paths. */
+	uint64_t exc_cause, exc_tval;
+
+	/* LR/SC: value seen by the LR and its size in bytes
+	 * (h->reservation holds the physical address). */
+	uint64_t resv_val;
+	unsigned resv_size;
+
+	/* mip.SEIP = software-written bit | PLIC line (§3.1.9). */
+	bool seip_sw, seip_hw;
+
+	/* mcycle/minstret = h->instret + off, or the frozen value while
+	 * mcountinhibit holds them. */
+	uint64_t cycle_off, instret_off, cycle_frozen, instret_frozen;
+
+	/* Decoded-block cache: bump arena + hash. */
+	struct rv_block **bhash;
+	uint8_t *arena;
+	size_t arena_size, arena_used;
+	/* Host page numbers (host address >> 12) holding cached code; the
+	 * store TLB never maps them so stores there reach the slow path. */
+	uintptr_t *code_pages;
+	unsigned code_used;       /* occupied slots (incl. tombstones) */
+	/* Bumped on every flush or invalidation; a chain link is only
+	 * written if no flush happened since its source was looked up. */
+	uint64_t cache_gen;
+	uintptr_t inval_page;     /* last host page invalidated by a store */
+	/* A block for an instruction that straddles two pages: decoded
+	 * afresh each time, never cached (its bytes live in two pages). */
+	struct rv_block *scratch;
+
+	const void *const *labels; /* handler of each enum rv_opc */
+};
+
+static inline struct rv_cpu *rv_cpu(const struct rv_hart *h)
+{
+	return (struct rv_cpu *)h->priv_;
+}
+
+/* Record a synchronous exception for the interpreter to raise; returns -1
+ * so slow paths can `return rv_exc(...)`. */
+static inline int rv_exc(struct rv_hart *h, uint64_t cause, uint64_t tval)
+{
+	struct rv_cpu *c = rv_cpu(h);
+	c->exc_cause = cause;
+	c->exc_tval = tval;
+	return -1;
+}
+
+/* ---- cpu_mmu.c: translation (priv 1.12 §4.3, §4.4; Svpbmt) ---- */
+
+/* Privilege used for data accesses: MPP when M-mode sets MPRV (§3.1.6.3). */
+static inline int rv_data_priv(const struct rv_hart *h)
+{
+	if (h->priv == RV_PRIV_M && (h->mstatus & MSTATUS_MPRV))
+		return (int)((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+	return h->priv;
+}
+
+/* Translate va for `acc` in the current mode (fetch: h->priv; load/store:
+ * rv_data_priv).  Sets A (and D for stores) in the leaf PTE atomically.
+ * On success returns 0, stores the physical address in *pa and, if
+ * `super` is not NULL, whether a superpage mapped it.  On failure returns
+ * -1 with the page fault (12/13/15) or, if the walk touched non-RAM, the
+ * access fault (1/5/7) recorded via rv_exc() with tval = va. */
+int rv_mmu_translate(struct rv_hart *h, uint64_t va, enum rv_access acc,
+		     uint64_t *pa, bool *super);
+
+/* Choose the TLB sets for the current privilege and mstatus; call after
+ * any change of priv, MPRV, MPP or SUM. */
+void rv_mmu_set_mode(struct rv_hart *h);
+
+/* Enter va -> host page into the current set for `acc` (caller checked
+ * that the page is RAM and, for stores, not code). */
+void rv_tlb_fill(struct rv_hart *h, enum rv_access acc, uint64_t va,
+		 uint8_t *host_page, bool super);
+
+/* sfence.vma semantics: va == NULL flushes everything, else only what
+ * can map *va (priv 1.12 §4.2.1; ASIDs are not distinguished). */
+void rv_tlb_flush_va(struct rv_hart *h, const uint64_t *va);
+
+/* Drop every store-TLB entry that maps host page `hpage` (it became code). */
+void rv_tlb_drop_store_page(struct rv_hart *h, uintptr_t hpage);
+
+/* ---- cpu_mem.c: slow paths ----
+ * All take a virtual address and return 0, or -1 with the exception
+ * recorded (rv_exc).  Stores return 1 instead of 0 when they overwrote
+ * cached code; c->inval_page then names the host page. */
+int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size,
+		 uint64_t *val);
+int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
+		  uint64_t val);
+/* Host pointer for a naturally aligned RAM access of `size` bytes at va,
+ * translated for `acc` (used by LR/SC/AMO and cbo.*); non-RAM gives the
+ * access fault of `acc`. */
+int rv_ram_ptr(struct rv_hart *h, uint64_t va, unsigned size,
+	       enum rv_access acc, uint8_t **host, uint64_t *pa);
+/* After writing RAM at pa..pa+len directly: invalidate code there and
+ * watch HTIF tohost.  Returns 1 if cached code was dropped, else 0. */
+int rv_ram_written(struct rv_hart *h, uint64_t pa, uint8_t *host,
+		   unsigned len);
+
+/* ---- cpu_amo.c ---- */
+int rv_amo(struct rv_hart *h, const struct rv_op *op);
+int rv_cbo(struct rv_hart *h, const struct rv_op *op);
+
+/* ---- cpu_fp.c: executes the FP op (imm = enum rv_opc, aux = rm,
+ * imm2 = raw bits); returns 0 or -1 (illegal instruction recorded). */
+int rv_fp_op(struct rv_hart *h, const struct rv_op *op);
+
+/* NaN-boxing of singles in the 64-bit f registers (unpriv 20191213
+ * §12.2): a value that is not properly boxed reads as the canonical NaN. */
+static inline uint32_t rv_f32_unbox(uint64_t v)
+{
+	return (v >> 32) == 0xffffffffu ? (uint32_t)v : 0x7fc00000u;
+}
+static inline uint64_t rv_f32_box(uint32_t v)
+{
+	return 0xffffffff00000000ULL | v;
+}
+static inline void rv_fs_dirty(struct rv_hart *h)
+{
+	h->mstatus |= MSTATUS_FS;
+}
+
+/* ---- cpu_csr.c (priv 1.12 §2, ch. 3, ch. 4; Zicsr, Zicntr, Sstc) ---- */
+
+/* Execute a CSR instruction (op: imm = csr, aux = enum rv_opc, rs1 =
+ * register or uimm, imm2 = raw bits).  Returns 0 or -1 with an illegal
+ * instruction recorded. */
+int rv_csr_insn(struct rv_hart *h, const struct rv_op *op);
+/* Plain read/write with all access checks of the current privilege, as
+ * a CSR instruction would do; return 0 or -1 (illegal instruction). */
+int rv_csr_read(struct rv_hart *h, unsigned csr, uint64_t *val);
+int rv_csr_write(struct rv_hart *h, unsigned csr, uint64_t val);
+/* mstatus as software reads it (with SD). */
+uint64_t rv_mstatus_read(const struct rv_hart *h);
+
+/* ---- cpu_trap.c (priv 1.12 §3.1.6.1, §3.1.9, §3.3.1, §3.3.2) ---- */
+
+/* Take exception `cause` at h->pc (the faulting instruction). */
+void rv_trap_exception(struct rv_hart *h, uint64_t cause, uint64_t tval);
+/* Take the highest-priority pending and enabled interrupt, if any;
+ * returns true if one was taken. */
+bool rv_trap_irq(struct rv_hart *h);
+void rv_trap_mret(struct rv_hart *h);
+void rv_trap_sret(struct rv_hart *h);
+
+/* ---- cpu_block.c ---- */
+
+/* Find or translate the block at virtual pc (h->pc == pc).  Returns NULL
+ * when the fetch faults; the exception is then already taken. */
+struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc);
+/* Drop all blocks whose code lies in host page hpage (host addr >> 12). */
+void rv_block_invalidate_page(struct rv_hart *h, uintptr_t hpage);
+/* Whether host page hpage holds cached code in this hart. */
+bool rv_block_is_code_page(const struct rv_hart *h, uintptr_t hpage);
+int rv_block_cache_init(struct rv_cpu *c, struct err *errp);
+void rv_block_cache_free(struct rv_cpu *c);
+
+/* The interpreter's handler table, built on first use. */
+const void *const *rv_exec_labels(void);
+
+#endif
