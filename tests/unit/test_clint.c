@@ -144,6 +144,7 @@ static void test_update(void **state)
 {
 	struct rv_machine *m = *state;
 	struct rv_hart *h = m->harts[1];
+	h->mie = RV_MIP_MTIP;      /* harts are only kicked for enabled bits */
 	uint64_t now = rv_mtime(m);
 	wr(m, MTIMECMP(1), 8, now + 1000);     /* 100 us ahead */
 	assert_false(h->mip & RV_MIP_MTIP);

@@ -1,6 +1,7 @@
 #include "plic.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -22,6 +23,10 @@ struct rv_plic {
 	uint32_t claimed;   /* claimed, not yet completed */
 	uint32_t enable[NCTX];
 	uint8_t threshold[NCTX];
+	/* Level last driven into each context's mip bit.  Kept here rather
+	 * than read back from mip: M-mode software may also set mip.SEIP,
+	 * and the hart ORs the two sources. */
+	bool out[NCTX];
 };
 
 /* Highest-priority pending source enabled for ctx above its threshold;
@@ -48,11 +53,13 @@ static void update_outputs(struct rv_plic *p)
 		struct rv_hart *h = p->m->harts[ctx / 2];
 		if (!h)
 			continue;
-		uint64_t bit = ctx & 1 ? RV_MIP_SEIP : RV_MIP_MEIP;
-		int want = best_source(p, ctx) != 0;
-		/* Only real changes: rv_hart_set_mip() kicks the hart. */
-		if (!!(__atomic_load_n(&h->mip, __ATOMIC_RELAXED) & bit) != want)
-			rv_hart_set_mip(h, bit, want);
+		bool want = best_source(p, ctx) != 0;
+		/* Only real changes: rv_hart_set_mip() may kick the hart. */
+		if (p->out[ctx] != want) {
+			p->out[ctx] = want;
+			rv_hart_set_mip(h, ctx & 1 ? RV_MIP_SEIP : RV_MIP_MEIP,
+					want);
+		}
 	}
 }
 
