@@ -12,8 +12,11 @@
 # Conventions: tests named sbi*.c run in S-mode under ringvm's built-in SBI
 # (no --bios) and are linked at 0x80200000; the others run bare in M-mode
 # (--bios none).  A line "RINGVM-ARGS: ..." in a test's source adds ringvm
-# options (e.g. --cpus 2).  hostile-spin runs under a pseudo-terminal and
-# must be stopped with Ctrl-A x.
+# options (e.g. --cpus 2); "RINGVM-EXPECT-OUTPUT: text" requires that text
+# on the console.  A test exiting 0 must have printed "rt: pass" (so an early
+# clean shutdown is not a pass).  Tests marked RINGVM-PTY (hostile-*) run
+# under a pseudo-terminal and must be stopped with Ctrl-A x within 5 s,
+# leaving the terminal settings as they were.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -156,7 +159,7 @@ for src in $tests; do
 		fails=$((fails + 1))
 		continue
 	fi
-	extra=$(sed -n 's/.*RINGVM-ARGS:[[:space:]]*//p' "$src" | head -n1)
+	extra=$(sed -n 's/.*RINGVM-ARGS:[[:space:]]*//p' "$src" | sed 's/[[:space:]]*\*\/.*//' | head -n1)
 	if [ -n "$QEMU" ]; then
 		cpus=$(echo "$extra" | sed -n 's/.*--cpus[ =]\([0-9]*\).*/\1/p')
 		bios=none
@@ -173,7 +176,7 @@ for src in $tests; do
 		set -- "$@" $extra
 	fi
 
-	if [ "$name" = hostile-spin ]; then
+	if grep -q 'RINGVM-PTY' "$src"; then
 		res=$(run_pty "$elf" "$log" "$@")
 		case "$res" in
 		ok*) echo "PASS isa/$name" ;;
@@ -184,8 +187,18 @@ for src in $tests; do
 
 	timeout 60 "$@" </dev/null >"$log" 2>&1
 	rc=$?
+	expect=$(sed -n 's/.*RINGVM-EXPECT-OUTPUT:[[:space:]]*//p' "$src" | sed 's/[[:space:]]*\*\/.*//' | head -n1)
 	if [ $rc = 0 ]; then
-		echo "PASS isa/$name"
+		# a clean exit only counts once the runtime has reported a pass
+		if ! grep -aq '^rt: pass' "$log"; then
+			echo "FAIL isa/$name: exited 0 before the test finished (log $log)"
+			fails=$((fails + 1))
+		elif [ -n "$expect" ] && ! grep -aqF "$expect" "$log"; then
+			echo "FAIL isa/$name: output lacks \"$expect\" (log $log)"
+			fails=$((fails + 1))
+		else
+			echo "PASS isa/$name"
+		fi
 		continue
 	fi
 	fails=$((fails + 1))

@@ -50,7 +50,9 @@ _start:
 #else
 	mv	s0, a0
 	mv	s1, a1
-	la	sp, rt_stack + STACK_SIZE
+	/* the boot hart takes the last stack slot; HSM-started harts take
+	 * slot hartid (see rt_secondary_entry) */
+	la	sp, rt_stack + STACK_SIZE * (MAX_HARTS + 1)
 	la	t0, rt_trap_entry_s
 	csrw	stvec, t0
 	csrw	sie, zero
