@@ -16,7 +16,9 @@
 # on the console.  A test exiting 0 must have printed "rt: pass" (so an early
 # clean shutdown is not a pass).  Tests marked RINGVM-PTY (hostile-*) run
 # under a pseudo-terminal and must be stopped with Ctrl-A x within 5 s,
-# leaving the terminal settings as they were.
+# leaving the terminal settings as they were.  "RINGVM-EXPECT-EXIT: N"
+# (and "QEMU-EXPECT-EXIT: N") make the exit status the result (htif-fail
+# checks the failure path itself).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -187,6 +189,26 @@ for src in $tests; do
 
 	timeout 60 "$@" </dev/null >"$log" 2>&1
 	rc=$?
+	if [ -n "$QEMU" ]; then
+		want_rc=$(sed -n 's/.*QEMU-EXPECT-EXIT:[[:space:]]*\([0-9]*\).*/\1/p' "$src" | head -n1)
+	else
+		want_rc=$(sed -n 's/.*RINGVM-EXPECT-EXIT:[[:space:]]*\([0-9]*\).*/\1/p' "$src" | head -n1)
+	fi
+	if [ -n "$want_rc" ]; then
+		# a test of the failure path: the exit status (and, for ringvm,
+		# the failure code on stderr) is the result
+		code=$(sed -n 's/.*return \([0-9][0-9]*\);.*/\1/p' "$src" | tail -n1)
+		if [ "$rc" != "$want_rc" ]; then
+			echo "FAIL isa/$name: exit status $rc, want $want_rc (log $log)"
+			fails=$((fails + 1))
+		elif [ -z "$QEMU" ] && ! grep -aiqE "fail.*[^0-9]$code([^0-9]|\$)" "$log"; then
+			echo "FAIL isa/$name: failure code $code not reported (log $log)"
+			fails=$((fails + 1))
+		else
+			echo "PASS isa/$name"
+		fi
+		continue
+	fi
 	expect=$(sed -n 's/.*RINGVM-EXPECT-OUTPUT:[[:space:]]*//p' "$src" | sed 's/[[:space:]]*\*\/.*//' | head -n1)
 	if [ $rc = 0 ]; then
 		# a clean exit only counts once the runtime has reported a pass

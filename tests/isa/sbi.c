@@ -241,10 +241,3 @@ int main(void)
 	/* rt_exit: SRST shutdown, reason 0 (none) -> exit status 0 */
 	return rt_result();
 }
-
-/* not used here: only sbi-hsm starts other harts */
-void secondary_main(u64 hartid, u64 opaque)
-{
-	for (;;)
-		__asm__ volatile("wfi");
-}

@@ -443,6 +443,16 @@ size_t strlen(const char *s)
 
 /* -------------------------------------------------------------------- SBI */
 
+#ifdef RT_SBI
+/* Entry of harts started through SBI HSM at rt_secondary_entry; tests that
+ * start harts define their own. */
+__attribute__((weak)) void secondary_main(u64 hartid, u64 opaque)
+{
+	for (;;)
+		__asm__ volatile("wfi");
+}
+#endif
+
 struct sbiret sbi_call(long ext, long fid, long a0, long a1, long a2,
 		       long a3, long a4, long a5)
 {

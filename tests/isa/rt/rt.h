@@ -268,6 +268,9 @@ static inline void sfence_vma(void) { __asm__ volatile("sfence.vma" ::: "memory"
 
 /* ---- SBI (S-mode tests) ---- */
 struct sbiret { long error; long value; };
+/* Entry for harts started through HSM at rt_secondary_entry (weak default
+ * in rt.c: park). */
+void secondary_main(u64 hartid, u64 opaque);
 struct sbiret sbi_call(long ext, long fid, long a0, long a1, long a2,
 		       long a3, long a4, long a5);
 
