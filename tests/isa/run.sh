@@ -179,6 +179,11 @@ for src in $tests; do
 	fi
 
 	if grep -q 'RINGVM-PTY' "$src"; then
+		if ! command -v python3 >/dev/null 2>&1; then
+			echo "FAIL isa/$name: python3 (needed for the pseudo-terminal) missing"
+			fails=$((fails + 1))
+			continue
+		fi
 		res=$(run_pty "$elf" "$log" "$@")
 		case "$res" in
 		ok*) echo "PASS isa/$name" ;;
