@@ -19,7 +19,7 @@
 _start:
 #ifndef RT_SBI
 	csrr	t0, mhartid
-	bnez	t0, rt_park
+	bnez	t0, rt_secondary_m
 	/* Any trap during set-up (e.g. no PMP) just continues at 1f. */
 	la	t0, 1f
 	csrw	mtvec, t0
@@ -80,10 +80,59 @@ _start:
 4:	j	4b
 
 #ifndef RT_SBI
-rt_park:
-	csrw	mie, zero
-5:	wfi
+/* Other harts (bare M-mode: all harts start at _start): own stack (slot
+ * hartid; hart 0 uses slot 0 as well, its trap stack is separate) with
+ * the lower half as trap stack, then wait in WFI (MSIE on, MIE off) until
+ * rt_start_hart() stores a function in rt_hart_entry[hartid] and sends an
+ * msip; call it with a0 = hartid, then park. */
+rt_secondary_m:
+	la	t1, 8f
+	csrw	mtvec, t1
+	li	t1, -1
+	csrw	pmpaddr0, t1
+	li	t1, 0x1f
+	csrw	pmpcfg0, t1
+	.align 2
+8:
+	li	t1, MAX_HARTS
+	bgeu	t0, t1, 9f
+	la	sp, rt_stack
+	addi	t1, t0, 1
+	li	t2, STACK_SIZE
+	mul	t1, t1, t2
+	add	sp, sp, t1
+	li	t2, STACK_SIZE / 2
+	sub	t1, sp, t2
+	csrw	mscratch, t1
+	la	t1, rt_trap_entry_m
+	csrw	mtvec, t1
+	li	t1, (1 << 13) | (3 << 11)
+	csrw	mstatus, t1
+	li	t1, 1 << 3
+	csrw	mie, t1
+5:	la	t1, rt_hart_entry
+	slli	t2, t0, 3
+	add	t1, t1, t2
+	ld	t3, 0(t1)
+	bnez	t3, 6f
+	wfi
 	j	5b
+6:	sd	zero, 0(t1)
+	li	t1, 0x2000000
+	slli	t2, t0, 2
+	add	t1, t1, t2
+	sw	zero, 0(t1)
+	csrw	mie, zero
+	fence	rw, rw
+	mv	a0, t0
+	jalr	t3
+	csrr	t0, mhartid
+	li	t1, 1 << 3
+	csrw	mie, t1
+	j	5b
+9:	csrw	mie, zero
+	wfi
+	j	9b
 #else
 	/* HSM start target: a0 = hartid, a1 = opaque, S-mode, satp = 0. */
 	.globl rt_secondary_entry
@@ -304,6 +353,12 @@ rt_mtrap_stack:
 	.space STACK_SIZE
 rt_strap_stack:
 	.space STACK_SIZE
+
+	.data
+	.align 3
+	.globl rt_hart_entry
+rt_hart_entry:
+	.space 8 * MAX_HARTS
 
 	.section .tohost, "aw", @progbits
 	.align 6

@@ -388,6 +388,19 @@ void rt_trap(struct rt_frame *f, int mode)
 	unexpected(f, mode);
 }
 
+/* ------------------------------------------------------------- more harts */
+
+#ifndef RT_SBI
+extern void (*volatile rt_hart_entry[])(u64 hartid);
+
+void rt_start_hart(unsigned hartid, void (*fn)(u64 hartid))
+{
+	rt_hart_entry[hartid] = fn;
+	__asm__ volatile("fence rw, rw" ::: "memory");
+	mmio_w32(CLINT_MSIP(hartid), 1);
+}
+#endif
+
 /* ----------------------------------------------------------------- memory */
 
 static char *pool;

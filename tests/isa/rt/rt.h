@@ -228,6 +228,11 @@ u64 rt_run(int mode, rt_fn fn, u64 arg);
 /* Re-initialise the trap stacks (after tests that abandon a handler). */
 void rt_reset_scratch(void);
 
+/* Bare M-mode: make parked hart `hartid` (all harts start at _start) call
+ * fn(hartid) on its own stack; it parks again when fn returns.  Other
+ * harts must not trap: the trap log and rt_arm() are shared. */
+void rt_start_hart(unsigned hartid, void (*fn)(u64 hartid));
+
 /* ---- memory ---- */
 extern char _end[];
 /* A zeroed, 4 KiB aligned page from the pool after the image. */
