@@ -106,9 +106,19 @@ static void t_console(void)
 	CHECK_EQ(r.error, SBI_SUCCESS);
 	CHECK_EQ(r.value, 0);
 
-	rt_section("legacy console_putchar");
+	/* read with no input waiting (stdin is not a terminal): 0 bytes */
+	{
+		static char in[8];
+		r = sbi_call(EXT_DBCN, 1, sizeof(in), (long)in, 0, 0, 0, 0);
+		CHECK_EQ(r.error, SBI_SUCCESS);
+		CHECK_EQ(r.value, 0);
+	}
+
+	rt_section("legacy console_putchar/getchar");
 	sbi_call(0x01, 0, '<', 0, 0, 0, 0, 0);
 	sbi_call(0x01, 0, '\n', 0, 0, 0, 0, 0);
+	r = sbi_call(0x02, 0, 0, 0, 0, 0, 0, 0);
+	CHECK_EQ(r.error, -1);                 /* a0 = -1: nothing to read */
 }
 
 static void t_timer(void)
@@ -204,6 +214,18 @@ static void t_ipi(void)
 	CHECK_EQ(r.error, SBI_SUCCESS);
 	r = sbi_call(EXT_RFENCE, 2, 1L << me, 0, 0, -1L, 0, 0);          /* sfence.vma.asid */
 	CHECK_EQ(r.error, SBI_SUCCESS);
+
+	rt_section("legacy remote fences");
+	{
+		static unsigned long mask;
+		mask = 1UL << me;
+		r = sbi_call(0x05, 0, (long)&mask, 0, 0, 0, 0, 0);
+		CHECK_EQ(r.error, 0);
+		r = sbi_call(0x06, 0, (long)&mask, 0, -1L, 0, 0, 0);
+		CHECK_EQ(r.error, 0);
+		r = sbi_call(0x07, 0, (long)&mask, 0, -1L, 0, 0, 0);
+		CHECK_EQ(r.error, 0);
+	}
 }
 
 static void t_hsm(void)
