@@ -33,39 +33,47 @@ static void usage(FILE *f)
 "3 when a bare-metal test reports failure.\n", VM_MAX_CPUS);
 }
 
-static int fail(const char *msg)
-{
-	fprintf(stderr, "ringvm: %s\n", msg);
-	return 1;
-}
-
 static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 {
 	if (cfg->ndisks == VM_MAX_DISKS)
 		return err_set(e, EINVAL, "--disk: at most %d disks",
 			       VM_MAX_DISKS);
-	char *s = strdup(arg);  /* lives as long as the process */
+	char *s = strdup(arg);
 	if (!s)
 		return err_set(e, ENOMEM, "out of memory");
-	struct vm_disk *d = &cfg->disks[cfg->ndisks];
-	char *save = NULL;
-	*d = (struct vm_disk){ .path = strtok_r(s, ",", &save) };
-	if (!d->path || arg[0] == ',')
-		return err_set(e, EINVAL, "--disk: missing file name");
-	for (char *opt; (opt = strtok_r(NULL, ",", &save));) {
+	char *save = NULL, *path = strtok_r(s, ",", &save);
+	bool ro = false;
+	int rc = 0;
+	if (!path || arg[0] == ',')
+		rc = err_set(e, EINVAL, "--disk: missing file name");
+	for (char *opt; !rc && (opt = strtok_r(NULL, ",", &save));) {
 		if (!strcmp(opt, "ro") || !strcmp(opt, "readonly"))
-			d->read_only = true;
+			ro = true;
 		else if (!strcmp(opt, "rw"))
-			d->read_only = false;
+			ro = false;
 		else
-			return err_set(e, EINVAL, "--disk: unknown option `%s` "
-				       "(expected ro)", opt);
+			rc = err_set(e, EINVAL, "--disk: unknown option `%s` "
+				     "(expected ro)", opt);
 	}
-	cfg->ndisks++;
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	/* path points at the start of s: the config owns s from here on. */
+	cfg->disks[cfg->ndisks++] = (struct vm_disk){ path, ro };
 	return 0;
 }
 
-int cli_run(int argc, char **argv)
+static void free_disks(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		free((char *)cfg->disks[i].path);
+	cfg->ndisks = 0;
+}
+
+/* Returns 0 to run, 1 when --help was printed, or -errno. */
+static int parse_args(int argc, char **argv, struct vm_config *cfg,
+		      struct err *e)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS };
@@ -84,74 +92,77 @@ int cli_run(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
+	uint64_t v;
+	int rc = 0;
+
+	opterr = 0;
+	optind = 1;
+	for (int c; rc >= 0 && (c = getopt_long(argc, argv, ":h", opts,
+						NULL)) != -1;) {
+		switch (c) {
+		case O_KERNEL: cfg->kernel = optarg; break;
+		case O_INITRD: cfg->initrd = optarg; break;
+		case O_CMDLINE: cfg->cmdline = optarg; break;
+		case O_BIOS: cfg->bios = optarg; break;
+		case O_STATS: cfg->stats = true; break;
+		case O_ARCH:
+			if (strcmp(optarg, "riscv64"))
+				rc = err_set(e, EINVAL, "--arch: `%s` is not "
+					     "supported (only riscv64)", optarg);
+			break;
+		case O_MEM:
+			rc = parse_size(optarg, 1ULL << 20, &v, "--mem", e);
+			if (rc == 0 && v < (16ULL << 20))
+				rc = err_set(e, EINVAL, "--mem: %s is too small "
+					     "(at least 16M)", optarg);
+			cfg->mem = v;
+			break;
+		case O_CPUS:
+			rc = parse_uint(optarg, 1, VM_MAX_CPUS, &v, "--cpus", e);
+			cfg->cpus = v;
+			break;
+		case O_DISK:
+			rc = parse_disk(cfg, optarg, e);
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ':':
+			rc = err_set(e, EINVAL, "option `%s` needs a value",
+				     argv[optind - 1]);
+			break;
+		default:
+			rc = err_set(e, EINVAL, "unknown option `%s` (try "
+				     "`ringvm run --help`)", argv[optind - 1]);
+			break;
+		}
+	}
+	if (rc == 0 && optind < argc)
+		rc = err_set(e, EINVAL, "unexpected argument `%s`",
+			     argv[optind]);
+	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
+	    !cfg->kernel)
+		rc = err_set(e, EINVAL, "--bios none needs --kernel");
+	return rc;
+}
+
+int cli_run(int argc, char **argv)
+{
 	struct vm_config cfg = {
 		.arch = "riscv64",
 		.mem = VM_DEFAULT_MEM,
 		.cpus = 1,
 	};
 	struct err e = { 0 };
-	uint64_t v;
-
-	opterr = 0;
-	optind = 1;
-	for (;;) {
-		int c = getopt_long(argc, argv, ":h", opts, NULL);
-		if (c == -1)
-			break;
-		switch (c) {
-		case O_KERNEL: cfg.kernel = optarg; break;
-		case O_INITRD: cfg.initrd = optarg; break;
-		case O_CMDLINE: cfg.cmdline = optarg; break;
-		case O_BIOS: cfg.bios = optarg; break;
-		case O_STATS: cfg.stats = true; break;
-		case O_ARCH:
-			if (strcmp(optarg, "riscv64"))
-				return fprintf(stderr, "ringvm: --arch: `%s` is "
-					       "not supported (only riscv64)\n",
-					       optarg), 1;
-			cfg.arch = optarg;
-			break;
-		case O_MEM:
-			if (parse_size(optarg, 1ULL << 20, &v, "--mem", &e) < 0)
-				return fail(e.msg);
-			if (v < (16ULL << 20))
-				return fprintf(stderr, "ringvm: --mem: %s is too "
-					       "small (at least 16M)\n", optarg), 1;
-			cfg.mem = v;
-			break;
-		case O_CPUS:
-			if (parse_uint(optarg, 1, VM_MAX_CPUS, &v, "--cpus",
-				       &e) < 0)
-				return fail(e.msg);
-			cfg.cpus = v;
-			break;
-		case O_DISK:
-			if (parse_disk(&cfg, optarg, &e) < 0)
-				return fail(e.msg);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case ':':
-			fprintf(stderr, "ringvm: option `%s` needs a value\n",
-				argv[optind - 1]);
-			return 1;
-		default:
-			fprintf(stderr, "ringvm: unknown option `%s` (try "
-				"`ringvm run --help`)\n", argv[optind - 1]);
-			return 1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "ringvm: unexpected argument `%s`\n",
-			argv[optind]);
-		return 1;
-	}
-	if (cfg.bios && !strcmp(cfg.bios, "none") && !cfg.kernel)
-		return fail("--bios none needs --kernel");
-
 	int status = 1;
-	if (vm_run(&cfg, &status, &e) < 0)
-		return fail(e.msg);
+
+	int rc = parse_args(argc, argv, &cfg, &e);
+	if (rc == 1)
+		status = 0;
+	else if (rc == 0 && vm_run(&cfg, &status, &e) == 0)
+		; /* status set by the run */
+	else
+		fprintf(stderr, "ringvm: %s\n", e.msg);
+	free_disks(&cfg);
 	return status;
 }

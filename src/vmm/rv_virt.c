@@ -86,53 +86,61 @@ static size_t uart_put(void *opaque, const uint8_t *buf, size_t n)
 	return uart8250_receive(opaque, buf, n);
 }
 
-/* The default guest lives beside the binary (build/guest, made by
- * `make guest`), in $RINGVM_GUEST_DIR, or in ~/.cache/ringvm/guest.
- * On success cfg->kernel/initrd point at strings owned by the caller's
- * process lifetime (leaked on purpose: one per run). */
-static int resolve_default_guest(struct vm_config *cfg, struct err *errp)
+/* The default guest: $RINGVM_GUEST_DIR, else guest/ beside the binary or
+ * one level up (build/guest for build/ringvm and build/asan/ringvm, made by
+ * `make guest`), else ~/.cache/ringvm/guest.  The paths are stored in
+ * paths[0..1] (kernel, initrd), which the caller frees. */
+static int resolve_default_guest(struct vm_config *cfg, char *paths[2],
+				 struct err *errp)
 {
 	char exe[PATH_MAX];
-	char *dirs[2] = { NULL, NULL };
+	char *dirs[4] = { 0 };
+	unsigned nd = 0;
 	const char *env = getenv("RINGVM_GUEST_DIR");
 	const char *home = getenv("HOME");
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	int rc = -1;
+	int rc = -ENOENT;
 
-	if (env) {
-		rc = asprintf(&dirs[0], "%s", env);
-	} else {
-		if (n > 0) {
-			exe[n] = '\0';
-			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-			rc = asprintf(&dirs[0], "%s/guest", exe);
-		}
-		if (home && asprintf(&dirs[1], "%s/.cache/ringvm/guest",
-				     home) < 0)
-			dirs[1] = NULL;
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
 	}
-	(void)rc;
-	for (unsigned i = 0; i < 2; i++) {
+	if (env) {
+		if (asprintf(&dirs[nd], "%s", env) >= 0)
+			nd++;
+	} else {
+		if (n > 0 && asprintf(&dirs[nd], "%s/guest", exe) >= 0)
+			nd++;
+		if (n > 0 && asprintf(&dirs[nd], "%s/../guest", exe) >= 0)
+			nd++;
+		if (home && asprintf(&dirs[nd], "%s/.cache/ringvm/guest",
+				     home) >= 0)
+			nd++;
+	}
+	for (unsigned i = 0; i < nd && rc < 0; i++) {
 		char *k = NULL, *ini = NULL;
-		if (!dirs[i] || asprintf(&k, "%s/Image", dirs[i]) < 0)
+		if (asprintf(&k, "%s/Image", dirs[i]) < 0)
 			continue;
 		if (access(k, R_OK) == 0 &&
 		    asprintf(&ini, "%s/initrd.img", dirs[i]) >= 0) {
+			paths[0] = k;
+			paths[1] = ini;
 			cfg->kernel = k;
 			if (!cfg->initrd)
 				cfg->initrd = ini;
-			free(dirs[0]);
-			free(dirs[1]);
-			return 0;
+			rc = 0;
+		} else {
+			free(k);
 		}
-		free(k);
 	}
-	free(dirs[0]);
-	free(dirs[1]);
-	return err_set(errp, ENOENT, "no --kernel given and the default guest "
-		       "is not built (run `make guest`)");
+	for (unsigned i = 0; i < nd; i++)
+		free(dirs[i]);
+	if (rc < 0)
+		return err_set(errp, ENOENT, "no --kernel given and the default "
+			       "guest is not built (run `make guest`)");
+	return 0;
 }
 
 static int build(struct rv_virt *v, const struct vm_config *cfg,
@@ -307,19 +315,23 @@ static void run(struct rv_virt *v)
 int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 {
 	struct vm_config cfg = *cfg_in;
+	char *paths[2] = { NULL, NULL };
 	int rc;
 
 	if (!cfg.kernel) {
 		if (cfg.bios && !strcmp(cfg.bios, "none"))
 			return err_set(errp, EINVAL, "--bios none needs --kernel");
-		rc = resolve_default_guest(&cfg, errp);
+		rc = resolve_default_guest(&cfg, paths, errp);
 		if (rc < 0)
 			return rc;
 	}
 
 	struct rv_virt *v = calloc(1, sizeof(*v));
-	if (!v)
+	if (!v) {
+		free(paths[0]);
+		free(paths[1]);
 		return err_set(errp, ENOMEM, "out of memory");
+	}
 	rc = evloop_init(&v->loop, errp);
 	if (rc == 0)
 		rc = build(v, &cfg, errp);
@@ -329,6 +341,8 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		teardown(v);
 		evloop_free(&v->loop);
 		free(v);
+		free(paths[0]);
+		free(paths[1]);
 		return rc;
 	}
 
@@ -360,5 +374,7 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 	teardown(v);
 	evloop_free(&v->loop);
 	free(v);
+	free(paths[0]);
+	free(paths[1]);
 	return 0;
 }
