@@ -55,7 +55,7 @@ now_ns() { date +%s%N; }
 # ms, ms, ms) to $tmp/ENGINE.dat, or records a failure.
 nfailed=0
 boot() {
-	local engine=$1 run=$2 log=$tmp/$1.$2 t0 t1 tr st
+	local engine=$1 run=$2 log=$tmp/$1.$2 t0 t1 tr st ok
 	shift 2
 	rm -f "$log.ready"
 	t0=$(now_ns)
@@ -71,17 +71,23 @@ boot() {
 	st=${PIPESTATUS[0]}
 	set -e
 	t1=$(now_ns)
-	if [ "$st" -ne 0 ] || [ ! -s "$log.ready" ] || ! grep -q '^RINGVM-CMD-EXIT 0$' "$log"; then
+	tr=-
+	[ ! -s "$log.ready" ] || tr=$(cat "$log.ready")
+	ok=1
+	if [ "$st" -ne 0 ] || [ "$tr" = - ] || ! grep -q '^RINGVM-CMD-EXIT 0$' "$log"; then
 		echo "  $engine run $run failed (exit status $st$([ "$st" = 124 ] && echo ', timed out')); log tail:" >&2
 		tail -n 5 "$log" "$log.err" | sed 's/^/    /' >&2
 		nfailed=$((nfailed + 1))
-		return 0
+		ok=0
 	fi
-	tr=$(cat "$log.ready")
-	awk -v t0="$t0" -v tr="$tr" -v t1="$t1" '
+	# A failed run still contributes its boot time if it got that far.
+	awk -v t0="$t0" -v tr="$tr" -v t1="$t1" -v ok="$ok" '
 		$1 == "crc32" { c = $3 } $1 == "sieve" { s = $3 } $1 == "total" { t = $2 }
-		END { printf "%.3f %.3f %s %s %s\n", (tr - t0) / 1e9, (t1 - t0) / 1e9, c, s, t }' \
-		"$log" >>"$tmp/$engine.dat"
+		END {
+			if (!ok) { c = s = t = "-" }
+			printf "%s %s %s %s %s\n", tr == "-" ? "-" : sprintf("%.3f", (tr - t0) / 1e9),
+				ok ? sprintf("%.3f", (t1 - t0) / 1e9) : "-", c, s, t
+		}' "$log" >>"$tmp/$engine.dat"
 	# Optional MIPS figure from ringvm's stderr.
 	sed -n 's/.*[^0-9.]\([0-9][0-9]*\(\.[0-9]*\)\{0,1\}\) *MIPS.*/\1/p' "$log.err" | tail -n1 \
 		>>"$tmp/$engine.mips"
@@ -136,5 +142,6 @@ row "workload total (ms)" 5
 if [ -s "$tmp/ringvm.mips" ]; then
 	echo "ringvm MIPS (median): $(sort -g "$tmp/ringvm.mips" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
 fi
-echo "successful runs: ringvm $(wc -l 2>/dev/null <"$tmp/ringvm.dat" || echo 0)/$runs$([ "$use_qemu" = 1 ] && echo ", QEMU $(wc -l 2>/dev/null <"$tmp/qemu.dat" || echo 0)/$runs")"
+ok_runs() { awk '$5 != "-" { n++ } END { print n + 0 }' "$tmp/$1.dat" 2>/dev/null || echo 0; }
+echo "successful runs: ringvm $(ok_runs ringvm)/$runs$([ "$use_qemu" = 1 ] && echo ", QEMU $(ok_runs qemu)/$runs")"
 [ "$nfailed" -eq 0 ] || die "$nfailed run(s) failed"
