@@ -276,6 +276,11 @@ size_t uart8250_rx_space(const struct uart8250 *u)
 	return rx_capacity(u) - u->rx_count;
 }
 
+bool uart8250_rx_listening(const struct uart8250 *u)
+{
+	return u->ier & IER_RDI;
+}
+
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len)
 {
 	size_t n = uart8250_rx_space(u);

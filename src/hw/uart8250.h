@@ -20,6 +20,7 @@
 #ifndef RINGVM_HW_UART8250_H
 #define RINGVM_HW_UART8250_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,12 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len);
 
 /* Bytes the receive FIFO can take now. */
 size_t uart8250_rx_space(const struct uart8250 *u);
+
+/* True while the guest has the received-data interrupt enabled (IER.ERBFI),
+ * i.e. a driver is listening.  Linux clears the RX FIFO when it opens the
+ * port, so the console holds host input until this is true instead of
+ * letting it be thrown away. */
+bool uart8250_rx_listening(const struct uart8250 *u);
 
 /* The bus callbacks, exposed for tests; u is the opaque.  offset: bytes
  * from base; size 1 or 4.  Same contract as struct bus_ops. */

@@ -281,8 +281,9 @@ static void run(struct rv_virt *v)
 		if (m->tohost)
 			htif_poll(v);
 		uint64_t t = now_ns();
-		console_pump(&v->con, uart8250_rx_space(&v->uart), uart_put,
-			     &v->uart, t);
+		size_t space = uart8250_rx_listening(&v->uart) ?
+			       uart8250_rx_space(&v->uart) : 0;
+		console_pump(&v->con, space, uart_put, &v->uart, t);
 		if (v->con.quit)
 			rv_machine_request_exit(m, RV_EXIT_USER, 0);
 		if (m->exit_request)

@@ -318,10 +318,23 @@ static void overlapping_window_refused(void **state)
 	assert_true(e.msg[0] != 0);
 }
 
+/* The console only feeds the FIFO while a driver listens (IER.ERBFI). */
+static void rx_listening_follows_ier(void **state)
+{
+	struct fixture *f = *state;
+	assert_false(uart8250_rx_listening(&f->u));
+	wr(f, IER, 0x01);
+	assert_true(uart8250_rx_listening(&f->u));
+	wr(f, IER, 0x02);
+	assert_false(uart8250_rx_listening(&f->u));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(thr_reaches_tx, setup, teardown),
+		cmocka_unit_test_setup_teardown(rx_listening_follows_ier, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(reset_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(dlab_divisor_latch, setup, teardown),
 		cmocka_unit_test_setup_teardown(rx_fifo, setup, teardown),
