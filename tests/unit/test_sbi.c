@@ -137,7 +137,7 @@ static void test_base(void **state)
 		assert_int_equal(r.error, 0);
 		assert_int_equal(r.value, 1);
 	}
-	static const uint64_t lack[] = { 0x09, 0x504D55 /* PMU */,
+	static const uint64_t lack[] = { 0x09,
 		0x53555350 /* SUSP */, 0x4E41434C /* NACL */, ~0ULL };
 	for (unsigned i = 0; i < sizeof(lack) / sizeof(lack[0]); i++) {
 		r = CALL1(h, SBI_EXT_BASE, 3, lack[i]);
@@ -532,6 +532,46 @@ static void test_legacy(void **state)
 	assert_false(h1->mip & RV_MIP_SSIP);
 }
 
+/* PMU: what Linux's riscv-pmu-sbi probes before it enables user rdtime. */
+static void test_pmu(void **state)
+{
+	struct rv_hart *h = H(state, 0);
+	assert_int_equal(CALL1(h, SBI_EXT_BASE, 3, SBI_EXT_PMU).value, 1);
+	struct ret r = CALL0(h, SBI_EXT_PMU, 0);
+	assert_int_equal(r.error, SBI_SUCCESS);
+	assert_int_equal(r.value, 3);
+	r = CALL1(h, SBI_EXT_PMU, 1, 0);   /* cycle: csr 0xc00, 64 bits */
+	assert_int_equal(r.error, SBI_SUCCESS);
+	assert_int_equal(r.value, 0xc00 | (63 << 12));
+	r = CALL1(h, SBI_EXT_PMU, 1, 2);
+	assert_int_equal(r.value, 0xc02 | (63 << 12));
+	assert_int_equal(CALL1(h, SBI_EXT_PMU, 1, 1).error,
+			 SBI_ERR_INVALID_PARAM);   /* time is no event counter */
+	assert_int_equal(CALL1(h, SBI_EXT_PMU, 1, 3).error,
+			 SBI_ERR_INVALID_PARAM);
+	/* config_matching(base, mask, flags, event): cycles -> 0, instret -> 2 */
+	r = call(h, SBI_EXT_PMU, 2, 0, 0x7, 0, 1, 0);
+	assert_int_equal(r.error, SBI_SUCCESS);
+	assert_int_equal(r.value, 0);
+	r = call(h, SBI_EXT_PMU, 2, 0, 0x7, 0, 2, 0);
+	assert_int_equal(r.value, 2);
+	r = call(h, SBI_EXT_PMU, 2, 0, 0x3, 0, 2, 0);   /* 2 not in mask */
+	assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+	r = call(h, SBI_EXT_PMU, 2, 0, 0x7, 0, 3, 0);   /* cache refs */
+	assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+	r = call(h, SBI_EXT_PMU, 2, 0, 0x7, 0, 0x10001, 0); /* cache type */
+	assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+	/* start/stop accept real counters only */
+	assert_int_equal(CALL3(h, SBI_EXT_PMU, 3, 0, 0x5, 0).error, 0);
+	assert_int_equal(CALL3(h, SBI_EXT_PMU, 4, 0, 0x5, 0).error, 0);
+	assert_int_equal(CALL3(h, SBI_EXT_PMU, 3, 0, 0x2, 0).error,
+			 SBI_ERR_INVALID_PARAM);
+	assert_int_equal(CALL1(h, SBI_EXT_PMU, 5, 0).error,
+			 SBI_ERR_INVALID_PARAM);
+	assert_int_equal(CALL0(h, SBI_EXT_PMU, 99).error,
+			 SBI_ERR_NOT_SUPPORTED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_srst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dbcn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmu, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

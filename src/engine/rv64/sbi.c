@@ -77,7 +77,7 @@ static bool ext_available(uint64_t eid)
 	case SBI_EXT_LEGACY_SET_TIMER ... SBI_EXT_LEGACY_SHUTDOWN:
 	case SBI_EXT_BASE: case SBI_EXT_TIME: case SBI_EXT_IPI:
 	case SBI_EXT_RFNC: case SBI_EXT_HSM: case SBI_EXT_SRST:
-	case SBI_EXT_DBCN:
+	case SBI_EXT_DBCN: case SBI_EXT_PMU:
 		return true;
 	}
 	return false;
@@ -337,6 +337,11 @@ static struct sbiret dispatch(struct rv_hart *h, uint32_t eid, uint32_t fid,
 		return srst(h, fid, a);
 	case SBI_EXT_DBCN:
 		return dbcn(h, fid, a);
+	case SBI_EXT_PMU: {
+		long value;
+		long error = rv_sbi_pmu(h, fid, a, &value);
+		return ret(error, value);
+	}
 	}
 	return ret(SBI_ERR_NOT_SUPPORTED, 0);
 }

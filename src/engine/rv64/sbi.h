@@ -41,6 +41,7 @@
 #define SBI_EXT_HSM   0x48534D     /* "HSM" */
 #define SBI_EXT_SRST  0x53525354   /* "SRST" */
 #define SBI_EXT_DBCN  0x4442434E   /* "DBCN" */
+#define SBI_EXT_PMU   0x504D55     /* "PMU" */
 
 /* Base extension answers.  The implementation id is not in the SBI
  * registry (§4.9 lists 0-11 at the time of writing); 0x52494E47 is
@@ -80,5 +81,11 @@
  *
  * Returns 0 (the outcome for the guest is in a0/a1). */
 int rv_sbi_ecall(struct rv_hart *h);
+
+/* SBI PMU extension (SBI 2.0 §11), internal to the SBI: fid and args
+ * a[0..5] as in the ecall; stores the return value in *value and returns
+ * the SBI error code. */
+long rv_sbi_pmu(struct rv_hart *h, uint32_t fid, const uint64_t *a,
+		long *value);
 
 #endif
