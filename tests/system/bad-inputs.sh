@@ -94,9 +94,7 @@ all_cases() {
 bin=$RINGVM
 all_cases
 if [ -x build/asan/ringvm ]; then
-	# Memory errors and undefined behaviour abort; leaks at exit are not
-	# part of this contract.
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	# Memory errors, undefined behaviour and leaks all count as failures.
 	bin=build/asan/ringvm bin_label=-asan hangs=0
 	all_cases
 else

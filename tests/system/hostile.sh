@@ -14,8 +14,7 @@ names="hostile/exit-0 hostile/no-sanitizer-report hostile/driver-detached hostil
 if [ -z "${RINGVM_HOSTILE:-}" ] && [ -x build/asan/ringvm ]; then
 	RINGVM=build/asan/ringvm
 	BOOT_TIMEOUT=$((BOOT_TIMEOUT * 2))
-	# Memory errors and undefined behaviour abort; leaks at exit are not judged.
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	# Memory errors, undefined behaviour and leaks all count as failures.
 fi
 RINGVM=${RINGVM_HOSTILE:-$RINGVM}
 need_ringvm $names
