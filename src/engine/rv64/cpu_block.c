@@ -59,6 +59,7 @@ void rv_hart_flush_code(struct rv_hart *h)
 	struct rv_cpu *c = rv_cpu(h);
 	memset(c->bhash, 0, RV_BHASH_SIZE * sizeof(*c->bhash));
 	memset(c->code_pages, 0, CODE_SLOTS * sizeof(*c->code_pages));
+	memset(c->code_filter, 0, sizeof(c->code_filter));
 	c->code_used = 0;
 	c->arena_used = 0;
 	c->cache_gen++;
@@ -85,9 +86,18 @@ static uintptr_t *code_find(const struct rv_cpu *c, uintptr_t hpage)
 	return NULL;
 }
 
+static unsigned filter_bit(uintptr_t hpage)
+{
+	return (unsigned)hpage & ((1u << RV_CODE_FILTER_BITS) - 1);
+}
+
 bool rv_block_is_code_page(const struct rv_hart *h, uintptr_t hpage)
 {
-	return code_find(rv_cpu(h), hpage) != NULL;
+	const struct rv_cpu *c = rv_cpu(h);
+	unsigned b = filter_bit(hpage);
+	if (!(c->code_filter[b / 64] & (1ULL << (b % 64))))
+		return false;
+	return code_find(c, hpage) != NULL;
 }
 
 /* Returns true if hpage was not yet a code page. */
@@ -101,6 +111,8 @@ static bool code_add(struct rv_cpu *c, uintptr_t hpage)
 		if (v == CODE_TOMB && !tomb)
 			tomb = &c->code_pages[i];
 		if (v == CODE_EMPTY) {
+			unsigned b = filter_bit(hpage);
+			c->code_filter[b / 64] |= 1ULL << (b % 64);
 			if (tomb) {
 				*tomb = hpage;
 			} else {

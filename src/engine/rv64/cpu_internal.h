@@ -113,7 +113,7 @@ enum { RV_IRQ_SSI = 1, RV_IRQ_MSI = 3, RV_IRQ_STI = 5, RV_IRQ_MTI = 7,
  * Direct-mapped by virtual page number, one entry per 4 KiB page even for
  * superpages.  A hit is `tag == va >> 12`, and then host = va + addend.
  * Only RAM pages are ever entered; MMIO always takes the slow path. */
-#define RV_TLB_BITS 10
+#define RV_TLB_BITS 12
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_TLB_MASK (RV_TLB_SIZE - 1)
 #define RV_TLB_INVALID (~0ULL)
@@ -179,6 +179,7 @@ struct rv_block {
 #define RV_BHASH_GROUP_BITS 10
 #define RV_BHASH_SIZE (64u << RV_BHASH_GROUP_BITS)
 #define RV_CODE_PAGES_BITS 15  /* open-addressed set of code pages */
+#define RV_CODE_FILTER_BITS 16
 
 static inline unsigned rv_bhash(uintptr_t key)
 {
@@ -219,6 +220,10 @@ struct rv_cpu {
 	 * store TLB never maps them so stores there reach the slow path. */
 	uintptr_t *code_pages;
 	unsigned code_used;       /* occupied slots (incl. tombstones) */
+	/* Quick negative filter in front of code_pages: bit (hpage mod
+	 * 2^RV_CODE_FILTER_BITS) is set while some code page maps there, so
+	 * most slow-path stores to data pages skip the set lookup. */
+	uint64_t code_filter[(1u << RV_CODE_FILTER_BITS) / 64];
 	/* Bumped on every flush or invalidation; a chain link is only
 	 * written if no flush happened since its source was looked up. */
 	uint64_t cache_gen;
