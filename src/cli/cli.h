@@ -2,6 +2,17 @@
 #ifndef RINGVM_CLI_H
 #define RINGVM_CLI_H
 
+#include "core/err.h"
+#include "vmm/vm.h"
+
 int cli_run(int argc, char **argv);
+
+/* Parse `run`'s arguments (argv[0] is "run") into cfg, which the caller has
+ * filled with defaults.  Strings in cfg point into argv except disk paths,
+ * which cli_run_free() releases.  Returns 0 to run, 1 when --help was
+ * printed, or -errno with the message in e (unknown option, bad size, ...). */
+int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
+		  struct err *e);
+void cli_run_free(struct vm_config *cfg);
 
 #endif

@@ -64,16 +64,15 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 	return 0;
 }
 
-static void free_disks(struct vm_config *cfg)
+void cli_run_free(struct vm_config *cfg)
 {
 	for (unsigned i = 0; i < cfg->ndisks; i++)
 		free((char *)cfg->disks[i].path);
 	cfg->ndisks = 0;
 }
 
-/* Returns 0 to run, 1 when --help was printed, or -errno. */
-static int parse_args(int argc, char **argv, struct vm_config *cfg,
-		      struct err *e)
+int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
+		  struct err *e)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS };
@@ -156,13 +155,13 @@ int cli_run(int argc, char **argv)
 	struct err e = { 0 };
 	int status = 1;
 
-	int rc = parse_args(argc, argv, &cfg, &e);
+	int rc = cli_run_parse(argc, argv, &cfg, &e);
 	if (rc == 1)
 		status = 0;
 	else if (rc == 0 && vm_run(&cfg, &status, &e) == 0)
 		; /* status set by the run */
 	else
 		fprintf(stderr, "ringvm: %s\n", e.msg);
-	free_disks(&cfg);
+	cli_run_free(&cfg);
 	return status;
 }

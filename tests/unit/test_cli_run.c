@@ -1,0 +1,144 @@
+/* `ringvm run` option parsing: values land in the config, bad input gives
+ * -errno and a message naming the problem. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli/cli.h"
+
+static struct vm_config defaults(void)
+{
+	return (struct vm_config){ .arch = "riscv64", .mem = VM_DEFAULT_MEM,
+				   .cpus = 1 };
+}
+
+/* Parse a NULL-terminated argument list; returns the parser's result. */
+static int parse(struct vm_config *cfg, struct err *e, ...)
+{
+	char *argv[32] = { "run" };
+	int argc = 1;
+	va_list ap;
+	va_start(ap, e);
+	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
+		argv[argc++] = a;
+	va_end(ap);
+	*cfg = defaults();
+	err_clear(e);
+	return cli_run_parse(argc, argv, cfg, e);
+}
+
+static void values(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, "--kernel", "k", "--initrd", "i",
+			       "--cmdline", "quiet", "--mem", "2G", "--cpus",
+			       "4", "--disk", "a.img", "--disk", "b.img,ro",
+			       "--bios", "none", "--stats", NULL), 0);
+	assert_string_equal(c.kernel, "k");
+	assert_string_equal(c.initrd, "i");
+	assert_string_equal(c.cmdline, "quiet");
+	assert_true(c.mem == 2ULL << 30);
+	assert_int_equal(c.cpus, 4);
+	assert_int_equal(c.ndisks, 2);
+	assert_string_equal(c.disks[0].path, "a.img");
+	assert_false(c.disks[0].read_only);
+	assert_string_equal(c.disks[1].path, "b.img");
+	assert_true(c.disks[1].read_only);
+	assert_string_equal(c.bios, "none");
+	assert_true(c.stats);
+	cli_run_free(&c);
+	assert_int_equal(c.ndisks, 0);
+}
+
+static void defaults_and_units(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, NULL), 0);
+	assert_null(c.kernel);
+	assert_true(c.mem == 512ULL << 20);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(parse(&c, &e, "--mem", "256", NULL), 0);
+	assert_true(c.mem == 256ULL << 20);  /* bare number = MiB */
+	assert_int_equal(parse(&c, &e, "--mem=64M", "--cpus=8", NULL), 0);
+	assert_true(c.mem == 64ULL << 20);
+	assert_int_equal(c.cpus, 8);
+}
+
+static void refused(void **state)
+{
+	static const struct {
+		const char *a, *b, *word;
+	} bad[] = {
+		{ "--mem", "0", "--mem" },
+		{ "--mem", "abc", "--mem" },
+		{ "--mem", "1X", "--mem" },
+		{ "--cpus", "0", "--cpus" },
+		{ "--cpus", "99", "--cpus" },
+		{ "--cpus", "two", "--cpus" },
+		{ "--disk", ",ro", "--disk" },
+		{ "--disk", "x.img,frob", "frob" },
+		{ "--arch", "x86_64", "x86_64" },
+		{ "--frobnicate", NULL, "--frobnicate" },
+		{ "stray", NULL, "stray" },
+		{ "--bios", "none", "--kernel" },   /* bare metal needs a kernel */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vm_config c;
+		struct err e;
+		int rc = parse(&c, &e, bad[i].a, bad[i].b, NULL);
+		if (rc >= 0 || !strstr(e.msg, bad[i].word))
+			fail_msg("`%s %s`: rc %d, message `%s`", bad[i].a,
+				 bad[i].b ? bad[i].b : "", rc, e.msg);
+		cli_run_free(&c);
+	}
+	struct vm_config c;
+	struct err e;
+	assert_true(parse(&c, &e, "--mem", NULL) < 0);   /* missing value */
+	assert_non_null(strstr(e.msg, "--mem"));
+}
+
+static void too_many_disks(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, "--disk", "1", "--disk", "2", "--disk",
+			       "3", "--disk", "4", "--disk", "5", "--disk",
+			       "6", "--disk", "7", "--disk", "8", NULL), 0);
+	cli_run_free(&c);
+	assert_true(parse(&c, &e, "--disk", "1", "--disk", "2", "--disk",
+			  "3", "--disk", "4", "--disk", "5", "--disk", "6",
+			  "--disk", "7", "--disk", "8", "--disk", "9",
+			  NULL) < 0);
+	assert_non_null(strstr(e.msg, "at most"));
+	cli_run_free(&c);
+}
+
+static void help(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	FILE *saved = stdout;
+	stdout = fopen("/dev/null", "w");
+	int rc = parse(&c, &e, "--help", NULL);
+	fclose(stdout);
+	stdout = saved;
+	assert_int_equal(rc, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(values),
+		cmocka_unit_test(defaults_and_units),
+		cmocka_unit_test(refused),
+		cmocka_unit_test(too_many_disks),
+		cmocka_unit_test(help),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
