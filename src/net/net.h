@@ -1,0 +1,107 @@
+/* Network backend contract: what sits behind a virtio-net device.
+ *
+ * Every frame that crosses this interface, in either direction, is a
+ * struct net_hdr (the virtio-net header, virtio 1.2 §5.1.6, 12 bytes,
+ * little-endian) followed by one Ethernet frame (no FCS).  The header
+ * carries checksum and segmentation offload state, so a frontend can pass a
+ * guest's partially-checksummed or TSO frame straight through a backend
+ * that can carry it (the switch), and a backend that needs finished frames
+ * (slirp, a TAP without IFF_VNET_HDR) finishes them with net_offload_*()
+ * (src/net/offload.h).  Frames arriving from outside carry a zeroed header
+ * (or VIRTIO_NET_HDR_F_DATA_VALID when the source already checked them).
+ *
+ * Threading: backends run from the VMM's event loop (struct evloop), the same
+ * thread that runs the device models; callbacks never run concurrently. */
+#ifndef RINGVM_NET_NET_H
+#define RINGVM_NET_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "core/err.h"
+#include "core/evloop.h"
+
+/* virtio 1.2 §5.1.6 struct virtio_net_hdr (with num_buffers, as VERSION_1
+ * always has it). */
+struct net_hdr {
+	uint8_t flags;          /* NET_HDR_F_* */
+	uint8_t gso_type;       /* NET_HDR_GSO_* */
+	uint16_t hdr_len;       /* bytes of headers before the GSO payload */
+	uint16_t gso_size;      /* payload bytes per segment */
+	uint16_t csum_start;    /* offset where checksumming starts */
+	uint16_t csum_offset;   /* where to store it, from csum_start */
+	uint16_t num_buffers;   /* rx only: buffers merged (MRG_RXBUF) */
+} __attribute__((packed));
+
+#define NET_HDR_LEN 12
+#define NET_HDR_F_NEEDS_CSUM 1
+#define NET_HDR_F_DATA_VALID 2
+#define NET_HDR_GSO_NONE  0
+#define NET_HDR_GSO_TCPV4 1
+#define NET_HDR_GSO_UDP   3
+#define NET_HDR_GSO_TCPV6 4
+#define NET_HDR_GSO_ECN   0x80
+
+/* Largest frame (without header) a backend must accept: a 64 KiB TSO frame
+ * plus Ethernet and VLAN headers.  Anything longer is dropped and counted. */
+#define NET_FRAME_MAX (65536 + 14 + 4)
+
+/* Offloads a backend can take on send without finishing the frame first. */
+#define NET_OFF_CSUM  (1u << 0)   /* NEEDS_CSUM frames */
+#define NET_OFF_TSO4  (1u << 1)
+#define NET_OFF_TSO6  (1u << 2)
+
+struct net_backend;
+
+/* Set by the frontend (virtio-net) with net_backend_attach(). */
+struct net_frontend {
+	/* A received frame (header + Ethernet frame, in iov).  Returns 0 when
+	 * delivered, -ENOSPC when the guest has no receive buffers (the
+	 * backend keeps or drops the frame, and stops reading until
+	 * ops->rx_ready), other -errno when dropped. */
+	int (*rx)(void *opaque, const struct iovec *iov, unsigned iovcnt);
+	/* The backend's link went up or down (switch gone, reconnected). */
+	void (*link)(void *opaque, bool up);
+	void *opaque;
+};
+
+struct net_backend_ops {
+	/* Send a guest frame (header + Ethernet frame).  Returns 0, or -errno
+	 * when the frame was dropped (the frontend counts it).  Never blocks. */
+	int (*send)(struct net_backend *nb, const struct iovec *iov,
+		    unsigned iovcnt);
+	/* The frontend has receive buffers again after an -ENOSPC. */
+	void (*rx_ready)(struct net_backend *nb);
+	/* Release everything (fds leave the event loop). */
+	void (*free)(struct net_backend *nb);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+	struct net_frontend fe;
+	unsigned offloads;      /* NET_OFF_* accepted by send */
+	bool link_up;
+	const char *kind;       /* "user", "tap", "switch" */
+};
+
+/* Create a backend from a --net spec: "user[,hostfwd=tcp:HOST:PORT-:PORT]...",
+ * "tap,ifname=NAME", "switch,path=SOCK[,vlan=ID|,trunk=ID,ID...]".
+ * The backend registers its fds with loop.  Errors: -EINVAL for a bad spec
+ * (message names the bad part), -EPERM/-ENOENT/... from the host. */
+int net_backend_open(const char *spec, struct evloop *loop,
+		     struct net_backend **out, struct err *errp);
+
+static inline void net_backend_attach(struct net_backend *nb,
+				      const struct net_frontend *fe)
+{
+	nb->fe = *fe;
+}
+
+static inline void net_backend_free(struct net_backend *nb)
+{
+	if (nb)
+		nb->ops->free(nb);
+}
+
+#endif
