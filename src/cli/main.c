@@ -15,6 +15,8 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n"
 "  run        boot a virtual machine (RISC-V virt, emulated)\n"
+"  img        create, inspect, check and convert disk images (qcow2, raw)\n"
+"  switch     run a virtual L2 switch with 802.1Q VLANs; inspect it\n"
 "\n"
 "  ringvm <command> --help   options of a command\n"
 "  ringvm --version          print the version\n");
@@ -37,6 +39,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "img"))
+		return cli_img(argc - 1, argv + 1);
+	if (!strcmp(cmd, "switch"))
+		return cli_switch(argc - 1, argv + 1);
 	fprintf(stderr, "ringvm: unknown command `%s` (try `ringvm --help`)\n",
 		cmd);
 	return 1;
