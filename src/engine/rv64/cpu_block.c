@@ -9,11 +9,17 @@
  * (or the code-page set) fills up, everything is dropped and rebuilt as
  * needed, which keeps the hot path free of allocation and bookkeeping.
  *
- * Invalidation: fence.i drops everything (device DMA into RAM is not
- * tracked; the ISA requires fence.i before executing such code).  Stores
- * by the harts are tracked: pages holding code are listed in
- * code_pages, the store TLB never maps them, and the store slow path
- * drops their blocks (cpu_mem.c). */
+ * Invalidation.  Stores by the harts are tracked: pages holding code are
+ * listed in code_pages, the store TLB never maps them, and the store slow
+ * path drops their blocks (cpu_mem.c).  What is not tracked is device DMA
+ * into RAM, which the ISA makes visible to instruction fetch only after a
+ * fence.i.  Linux executes fence.i very often (tens of thousands of times
+ * while booting: text patching, every newly mapped executable page), so
+ * fence.i must not throw the cache away: it starts a new code epoch, and
+ * a block from an older epoch is compared with a copy of the bytes it was
+ * decoded from before it runs again (once per epoch).  Only if they
+ * differ is its page retranslated.
+ */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
@@ -23,8 +29,10 @@
 #define CODE_SLOTS (1u << RV_CODE_PAGES_BITS)
 #define CODE_EMPTY ((uintptr_t)0)
 #define CODE_TOMB  ((uintptr_t)1)
-#define BLOCK_BYTES(nops) \
-	(sizeof(struct rv_block) + (size_t)(nops) * sizeof(struct rv_op))
+#define BLOCK_BYTES(nops, code) \
+	(sizeof(struct rv_block) + (size_t)(nops) * sizeof(struct rv_op) + \
+	 (size_t)(code))
+#define MAX_CODE_BYTES (4 * RV_BLOCK_MAX_INSNS)
 
 int rv_block_cache_init(struct rv_cpu *c, struct err *errp)
 {
@@ -32,7 +40,7 @@ int rv_block_cache_init(struct rv_cpu *c, struct err *errp)
 	c->arena = malloc(c->arena_size);
 	c->bhash = calloc(RV_BHASH_SIZE, sizeof(*c->bhash));
 	c->code_pages = calloc(CODE_SLOTS, sizeof(*c->code_pages));
-	c->scratch = malloc(BLOCK_BYTES(2));
+	c->scratch = malloc(BLOCK_BYTES(2, 4));
 	if (!c->arena || !c->bhash || !c->code_pages || !c->scratch) {
 		rv_block_cache_free(c);
 		return err_set(errp, ENOMEM,
@@ -55,6 +63,11 @@ void rv_block_cache_free(struct rv_cpu *c)
 }
 
 void rv_hart_flush_code(struct rv_hart *h)
+{
+	rv_cpu(h)->code_epoch++;
+}
+
+void rv_block_flush_all(struct rv_hart *h)
 {
 	struct rv_cpu *c = rv_cpu(h);
 	memset(c->bhash, 0, RV_BHASH_SIZE * sizeof(*c->bhash));
@@ -265,7 +278,7 @@ static struct rv_block *translate_straddle(struct rv_hart *h, uint64_t pc,
 	struct rv_block *b = c->scratch;
 	rv_decode(insn, &d);
 	*b = (struct rv_block){ .key = (uintptr_t)(page + RV_PAGE_SIZE - 2),
-				.ninsn = 1 };
+				.ninsn = 1, .epoch = c->code_epoch };
 	unsigned fl = rv_op_flags(d.opc);
 	if (!(fl & RV_F_SKIP) && !((fl & RV_F_PURE) && d.rd == 0))
 		emit(c, b, &d, 0, RV_PAGE_SIZE - 2, 0);
@@ -284,12 +297,13 @@ static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 	if ((read16(page + start) & 3) == 3 && start == RV_PAGE_SIZE - 2)
 		return translate_straddle(h, pc, page);
 
-	size_t need = BLOCK_BYTES(RV_BLOCK_MAX_INSNS + 1);
+	size_t need = BLOCK_BYTES(RV_BLOCK_MAX_INSNS + 1, MAX_CODE_BYTES);
 	if (c->arena_used + need > c->arena_size ||
 	    c->code_used >= CODE_SLOTS / 2)
-		rv_hart_flush_code(h);
+		rv_block_flush_all(h);
 	struct rv_block *b = (struct rv_block *)(c->arena + c->arena_used);
-	*b = (struct rv_block){ .key = (uintptr_t)(page + start) };
+	*b = (struct rv_block){ .key = (uintptr_t)(page + start),
+				.epoch = c->code_epoch };
 
 	unsigned pos = start, n = 0;
 	for (;;) {
@@ -321,7 +335,9 @@ static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 			break;
 	}
 	b->ninsn = (uint16_t)n;
-	c->arena_used += (BLOCK_BYTES(b->nops) + 15) & ~(size_t)15;
+	b->bytes = (uint16_t)(pos - start);
+	memcpy(&b->ops[b->nops], page + start, b->bytes);
+	c->arena_used += (BLOCK_BYTES(b->nops, b->bytes) + 15) & ~(size_t)15;
 
 	unsigned hi = rv_bhash(b->key);
 	b->hnext = c->bhash[hi];
@@ -349,9 +365,19 @@ struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc)
 		return NULL;
 	}
 	uintptr_t key = (uintptr_t)page + (pc & RV_PAGE_MASK);
-	for (struct rv_block *b = c->bhash[rv_bhash(key)]; b; b = b->hnext)
-		if (b->key == key)
+	for (struct rv_block *b = c->bhash[rv_bhash(key)]; b; b = b->hnext) {
+		if (b->key != key)
+			continue;
+		if (b->epoch == c->code_epoch)
 			return b;
+		/* First use since a fence.i: still what memory holds? */
+		if (!memcmp(&b->ops[b->nops], (const void *)key, b->bytes)) {
+			b->epoch = c->code_epoch;
+			return b;
+		}
+		rv_block_invalidate_page(h, key >> RV_PAGE_SHIFT);
+		break;
+	}
 	struct rv_block *b = translate(h, pc, page);
 	if (!b)
 		rv_trap_exception(h, c->exc_cause, c->exc_tval);

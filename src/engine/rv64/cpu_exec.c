@@ -97,6 +97,10 @@ static void run(struct rv_hart *h, uint64_t budget,
 	struct rv_cpu *const c = rv_cpu(h);
 	uint64_t *const x = h->x;
 	int64_t left = budget > INT64_MAX ? INT64_MAX : (int64_t)budget;
+	/* instret is kept as `left` counts down and written back to h only
+	 * when something may look at it (SYNC_INSTRET). */
+	const int64_t left0 = left;
+	const uint64_t ibase = h->instret;
 	uint64_t pc;                       /* vaddr of the current block */
 	struct rv_block *blk;
 	const struct rv_op *op;
@@ -105,7 +109,48 @@ static void run(struct rv_hart *h, uint64_t budget,
 	struct rv_block *chain_from;
 	unsigned chain_k = 0;
 	uint64_t chain_gen = 0;
+	uint64_t epoch;                    /* c->code_epoch */
 
+#define SYNC_INSTRET() (h->instret = ibase + (uint64_t)(left0 - left))
+#define NEXT do { op++; goto *op->h; } while (0)
+/* Start blk.  Expanded at every transfer site so that each has its own
+ * indirect jump for the host's branch predictor. */
+#define ENTER() do {                                                     \
+		left -= blk->ninsn;                                      \
+		op = blk->ops;                                           \
+		goto *op->h;                                             \
+	} while (0)
+#define RD  x[op->rd]
+#define RS1 x[op->rs1]
+#define RS2 x[op->rs2]
+#define IMM ((int64_t)op->imm)
+#define RAISE(cause, tval) do { c->exc_cause = (cause); \
+		c->exc_tval = (tval); goto exc; } while (0)
+/* To a successor at pc: directly if linked, else look it up (and link
+ * it if it is in this block's page). */
+#define CHAIN(k) do {                                                    \
+		if (unlikely(left <= 0 || h->kick))                      \
+			goto out;                                        \
+		struct rv_block *nb_ = blk->succ[k];                     \
+		if (likely(nb_ != NULL && nb_->epoch == epoch)) {        \
+			blk = nb_;                                       \
+			ENTER();                                         \
+		}                                                        \
+		if (blk->flags & (RV_BLK_SAME_PAGE0 << (k))) {           \
+			chain_from = blk;                                \
+			chain_k = (k);                                   \
+			chain_gen = c->cache_gen;                        \
+		}                                                        \
+		goto lookup;                                             \
+	} while (0)
+#define INDIRECT do {                                                    \
+		if (unlikely(left <= 0 || h->kick))                      \
+			goto out;                                        \
+		goto lookup;                                             \
+	} while (0)
+/* pc of the instruction after the current op, for ops that end their
+ * block out of line. */
+#define NEXT_PC (pc + op->pc_off + op->len)
 	if (h->state != RV_HART_STARTED)
 		return;
 	h->kick = 0;
@@ -121,9 +166,10 @@ slow:
 	 * state may have changed in any way. */
 	if (unlikely(left <= 0 || h->kick || h->wfi ||
 		     h->state != RV_HART_STARTED))
-		return;
+		goto done;
 	ltlb = c->ltlb;
 	stlb = c->stlb;
+	epoch = c->code_epoch;
 	pc = h->pc;
 	chain_from = NULL;
 
@@ -133,7 +179,7 @@ lookup: {
 	if (likely(e->tag == pc >> 12)) {
 		uintptr_t key = (uintptr_t)(pc + e->addend);
 		for (b = c->bhash[rv_bhash(key)]; b; b = b->hnext)
-			if (b->key == key)
+			if (b->key == key && b->epoch == epoch)
 				goto found;
 	}
 	h->pc = pc;
@@ -152,44 +198,8 @@ found:
 	}
 	blk = b;
 }
-enter:
-	left -= blk->ninsn;
-	h->instret += blk->ninsn;
-	op = blk->ops;
-	goto *op->h;
+	ENTER();
 
-#define NEXT do { op++; goto *op->h; } while (0)
-#define RD  x[op->rd]
-#define RS1 x[op->rs1]
-#define RS2 x[op->rs2]
-#define IMM ((int64_t)op->imm)
-#define RAISE(cause, tval) do { c->exc_cause = (cause); \
-		c->exc_tval = (tval); goto exc; } while (0)
-/* To a successor at pc: directly if linked, else look it up (and link
- * it if it is in this block's page). */
-#define CHAIN(k) do {                                                    \
-		if (unlikely(left <= 0 || h->kick))                      \
-			goto out;                                        \
-		struct rv_block *nb_ = blk->succ[k];                     \
-		if (likely(nb_ != NULL)) {                               \
-			blk = nb_;                                       \
-			goto enter;                                      \
-		}                                                        \
-		if (blk->flags & (RV_BLK_SAME_PAGE0 << (k))) {           \
-			chain_from = blk;                                \
-			chain_k = (k);                                   \
-			chain_gen = c->cache_gen;                        \
-		}                                                        \
-		goto lookup;                                             \
-	} while (0)
-#define INDIRECT do {                                                    \
-		if (unlikely(left <= 0 || h->kick))                      \
-			goto out;                                        \
-		goto lookup;                                             \
-	} while (0)
-/* pc of the instruction after the current op, for ops that end their
- * block out of line. */
-#define NEXT_PC (pc + op->pc_off + op->len)
 
 	/* ---- integer register-immediate and register-register ---- */
 L_LUI:   RD = (uint64_t)IMM; NEXT;
@@ -490,6 +500,7 @@ L_CBO: {
 	/* ---- system: every one of these ends its block ---- */
 L_CSR:
 	h->pc = pc + op->pc_off;
+	SYNC_INSTRET();
 	if (rv_csr_insn(h, op))
 		goto exc;
 	h->pc = NEXT_PC;
@@ -499,6 +510,7 @@ L_ECALL:
 		/* ringvm is the SEE: answer in place (sbi.h contract:
 		 * pc is the ecall's on entry, we advance it after). */
 		h->pc = pc + op->pc_off;
+		SYNC_INSTRET();
 		rv_sbi_ecall(h);
 		h->pc += 4;
 		goto slow;
@@ -550,7 +562,7 @@ illegal:
 exc:
 	/* The op at `op` did not retire. */
 	h->pc = pc + op->pc_off;
-	h->instret -= blk->ninsn - op->idx;
+	left += blk->ninsn - op->idx;
 	rv_trap_exception(h, c->exc_cause, c->exc_tval);
 	goto slow;
 slow_irq:
@@ -562,9 +574,10 @@ code_changed:
 	if ((blk->key >> RV_PAGE_SHIFT) != c->inval_page || blk == c->scratch)
 		NEXT;
 	h->pc = NEXT_PC;
-	h->instret -= blk->ninsn - op->idx - 1u;
+	left += blk->ninsn - op->idx - 1;
 	goto slow;
 out:
 	h->pc = pc;
-	return;
+done:
+	SYNC_INSTRET();
 }

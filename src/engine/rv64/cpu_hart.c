@@ -138,7 +138,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
 	}
 	rv_mmu_set_mode(h);
 	rv_tlb_flush_va(h, NULL);
-	rv_hart_flush_code(h);
+	rv_block_flush_all(h);
 }
 
 void rv_hart_set_mip(struct rv_hart *h, uint64_t mask, int level)

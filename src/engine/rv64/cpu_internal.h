@@ -167,10 +167,14 @@ struct rv_block {
 	 * page: the page that was fetchable for this block is fetchable for
 	 * its successor, and the host address is fixed by the offset. */
 	struct rv_block *succ[2];
+	/* Code epoch (rv_cpu.code_epoch) in which this block was last
+	 * checked against guest memory; see rv_hart_flush_code(). */
+	uint64_t epoch;
 	uint16_t ninsn;            /* guest instructions */
 	uint16_t nops;
 	uint16_t flags;
-	struct rv_op ops[];
+	uint16_t bytes;            /* guest code bytes covered */
+	struct rv_op ops[];        /* nops ops, then a copy of the code */
 };
 
 /* Block hash: 2^RV_BHASH_GROUP_BITS groups of 64 buckets; all blocks of a
@@ -227,6 +231,9 @@ struct rv_cpu {
 	/* Bumped on every flush or invalidation; a chain link is only
 	 * written if no flush happened since its source was looked up. */
 	uint64_t cache_gen;
+	/* Bumped by fence.i: blocks of older epochs must be compared with
+	 * guest memory before they run again. */
+	uint64_t code_epoch;
 	uintptr_t inval_page;     /* last host page invalidated by a store */
 	/* A block for an instruction that straddles two pages: decoded
 	 * afresh each time, never cached (its bytes live in two pages). */
@@ -354,6 +361,8 @@ void rv_trap_sret(struct rv_hart *h);
 /* Find or translate the block at virtual pc (h->pc == pc).  Returns NULL
  * when the fetch faults; the exception is then already taken. */
 struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc);
+/* Drop every block and start from an empty cache. */
+void rv_block_flush_all(struct rv_hart *h);
 /* Drop all blocks whose code lies in host page hpage (host addr >> 12). */
 void rv_block_invalidate_page(struct rv_hart *h, uintptr_t hpage);
 /* Whether host page hpage holds cached code in this hart. */
