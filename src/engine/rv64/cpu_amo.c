@@ -127,10 +127,24 @@ int rv_cbo(struct rv_hart *h, const struct rv_op *op)
 	if (!cbo_allowed(h, field))
 		return rv_exc(h, RV_EXC_ILLEGAL, (uint32_t)op->imm2);
 	if (opc == RV_OP_CBO_ZERO) {
+		/* Linux clears every page this way: take the store TLB
+		 * when it maps the page (writable RAM, not code). */
+		const struct rv_tlbe *e =
+			&c->stlb->e[(va >> RV_PAGE_SHIFT) & RV_TLB_MASK];
+		if (e->tag == va >> RV_PAGE_SHIFT) {
+			memset((void *)(uintptr_t)(va + e->addend), 0,
+			       RV_CBO_BLOCK_SIZE);
+			return 0;
+		}
 		if (rv_ram_ptr(h, va, RV_CBO_BLOCK_SIZE, RV_ACC_STORE, &p, &pa))
 			return -1;
+		/* An ordinary store of the first bytes refills the TLB
+		 * (and drops code there) for the blocks that follow. */
+		int code = rv_store_slow(h, va, 8, 0);
+		if (code < 0)
+			return -1;
 		memset(p, 0, RV_CBO_BLOCK_SIZE);
-		return rv_ram_written(h, pa, p, RV_CBO_BLOCK_SIZE);
+		return code | rv_ram_written(h, pa, p, RV_CBO_BLOCK_SIZE);
 	}
 	/* clean/flush/inval need load or store permission; this cache is
 	 * coherent, so after the checks there is nothing to do.  Faults

@@ -101,6 +101,10 @@ static void run(struct rv_hart *h, uint64_t budget,
 	 * when something may look at it (SYNC_INSTRET). */
 	const int64_t left0 = left;
 	const uint64_t ibase = h->instret;
+	/* Budget charged for traps, which retire nothing but must still use
+	 * up the slice: a guest trapping in a loop (a fault on its own
+	 * handler's first instruction) must not keep the host here. */
+	int64_t traps = 0;
 	uint64_t pc;                       /* vaddr of the current block */
 	struct rv_block *blk;
 	const struct rv_op *op;
@@ -111,7 +115,7 @@ static void run(struct rv_hart *h, uint64_t budget,
 	uint64_t chain_gen = 0;
 	uint64_t epoch;                    /* c->code_epoch */
 
-#define SYNC_INSTRET() (h->instret = ibase + (uint64_t)(left0 - left))
+#define SYNC_INSTRET() (h->instret = ibase + (uint64_t)(left0 - left - traps))
 #define NEXT do { op++; goto *op->h; } while (0)
 /* Start blk.  Expanded at every transfer site so that each has its own
  * indirect jump for the host's branch predictor. */
@@ -185,9 +189,9 @@ lookup: {
 	h->pc = pc;
 	b = rv_block_lookup(h, pc);
 	if (!b) {
-		/* Fetch fault, already taken: count it so that a guest
-		 * faulting on its own trap vector still ends the slice. */
+		/* Fetch fault, already taken. */
 		left--;
+		traps++;
 		goto slow;
 	}
 found:
@@ -562,7 +566,8 @@ illegal:
 exc:
 	/* The op at `op` did not retire. */
 	h->pc = pc + op->pc_off;
-	left += blk->ninsn - op->idx;
+	left += blk->ninsn - op->idx - 1;
+	traps++;
 	rv_trap_exception(h, c->exc_cause, c->exc_tval);
 	goto slow;
 slow_irq:
