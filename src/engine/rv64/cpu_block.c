@@ -144,10 +144,16 @@ void rv_block_invalidate_page(struct rv_hart *h, uintptr_t hpage)
 	for (unsigned i = 0; i < 64; i++) {
 		struct rv_block **pp = &c->bhash[base + i];
 		while (*pp) {
-			if ((*pp)->key >> RV_PAGE_SHIFT == hpage)
-				*pp = (*pp)->hnext;
-			else
-				pp = &(*pp)->hnext;
+			struct rv_block *b = *pp;
+			if (b->key >> RV_PAGE_SHIFT == hpage) {
+				/* Links from other pages may still point
+				 * here: an epoch no hart ever reaches makes
+				 * them miss. */
+				b->epoch = RV_EPOCH_DEAD;
+				*pp = b->hnext;
+			} else {
+				pp = &b->hnext;
+			}
 		}
 	}
 	uintptr_t *slot = code_find(c, hpage);

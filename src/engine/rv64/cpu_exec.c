@@ -108,7 +108,7 @@ static void run(struct rv_hart *h, uint64_t budget,
 	uint64_t pc;                       /* vaddr of the current block */
 	struct rv_block *blk;
 	const struct rv_op *op;
-	const struct rv_tlb *ltlb, *stlb;
+	const struct rv_tlb *itlb, *ltlb, *stlb;
 	/* A miss on a chainable successor: link it once it is found. */
 	struct rv_block *chain_from;
 	unsigned chain_k = 0;
@@ -130,26 +130,33 @@ static void run(struct rv_hart *h, uint64_t budget,
 #define IMM ((int64_t)op->imm)
 #define RAISE(cause, tval) do { c->exc_cause = (cause); \
 		c->exc_tval = (tval); goto exc; } while (0)
-/* To a successor at pc: directly if linked, else look it up (and link
- * it if it is in this block's page). */
+/* To the block at pc through link k of this block.  A link inside the
+ * block's own page is followed blindly (same page, same permissions,
+ * host address fixed by the offset); any other link is a guess, checked
+ * against the fetch TLB like a lookup would, minus the hash probe.  A
+ * miss looks the block up and relinks. */
 #define CHAIN(k) do {                                                    \
 		if (unlikely(left <= 0 || h->kick))                      \
 			goto out;                                        \
 		struct rv_block *nb_ = blk->succ[k];                     \
-		if (likely(nb_ != NULL && nb_->epoch == epoch)) {        \
-			blk = nb_;                                       \
-			ENTER();                                         \
-		}                                                        \
 		if (blk->flags & (RV_BLK_SAME_PAGE0 << (k))) {           \
-			chain_from = blk;                                \
-			chain_k = (k);                                   \
-			chain_gen = c->cache_gen;                        \
+			if (likely(nb_ != NULL && nb_->epoch == epoch)) {\
+				blk = nb_;                               \
+				ENTER();                                 \
+			}                                                \
+		} else if (likely(nb_ != NULL)) {                        \
+			const struct rv_tlbe *e_ =                       \
+				&itlb->e[(pc >> 12) & RV_TLB_MASK];      \
+			if (likely(e_->tag == pc >> 12 &&                \
+				   nb_->key == pc + e_->addend &&        \
+				   nb_->epoch == epoch)) {               \
+				blk = nb_;                               \
+				ENTER();                                 \
+			}                                                \
 		}                                                        \
-		goto lookup;                                             \
-	} while (0)
-#define INDIRECT do {                                                    \
-		if (unlikely(left <= 0 || h->kick))                      \
-			goto out;                                        \
+		chain_from = blk;                                        \
+		chain_k = (k);                                           \
+		chain_gen = c->cache_gen;                                \
 		goto lookup;                                             \
 	} while (0)
 /* pc of the instruction after the current op, for ops that end their
@@ -171,6 +178,7 @@ slow:
 	if (unlikely(left <= 0 || h->kick || h->wfi ||
 		     h->state != RV_HART_STARTED))
 		goto done;
+	itlb = c->itlb;
 	ltlb = c->ltlb;
 	stlb = c->stlb;
 	epoch = c->code_epoch;
@@ -178,7 +186,7 @@ slow:
 	chain_from = NULL;
 
 lookup: {
-	const struct rv_tlbe *e = &c->itlb->e[(pc >> 12) & RV_TLB_MASK];
+	const struct rv_tlbe *e = &itlb->e[(pc >> 12) & RV_TLB_MASK];
 	struct rv_block *b;
 	if (likely(e->tag == pc >> 12)) {
 		uintptr_t key = (uintptr_t)(pc + e->addend);
@@ -357,11 +365,11 @@ L_JALR: {
 	uint64_t t = (RS1 + (uint64_t)IMM) & ~1ULL;
 	RD = pc + (uint64_t)(int64_t)op->imm2;
 	pc = t;
-	INDIRECT;
+	CHAIN(0);
 }
 L_JR:
 	pc = (RS1 + (uint64_t)IMM) & ~1ULL;
-	INDIRECT;
+	CHAIN(0);
 L_END:
 	pc += (uint64_t)IMM;
 	CHAIN(0);

@@ -157,6 +157,7 @@ struct rv_op {
 	uint8_t len;       /* instruction length in bytes */
 };
 
+#define RV_EPOCH_DEAD UINT64_MAX
 #define RV_BLK_SAME_PAGE0 1u  /* succ[0] target lies in the block's page */
 #define RV_BLK_SAME_PAGE1 2u
 
@@ -168,7 +169,8 @@ struct rv_block {
 	 * its successor, and the host address is fixed by the offset. */
 	struct rv_block *succ[2];
 	/* Code epoch (rv_cpu.code_epoch) in which this block was last
-	 * checked against guest memory; see rv_hart_flush_code(). */
+	 * checked against guest memory (see rv_hart_flush_code()), or
+	 * RV_EPOCH_DEAD once it has been dropped from the cache. */
 	uint64_t epoch;
 	uint16_t ninsn;            /* guest instructions */
 	uint16_t nops;
