@@ -117,6 +117,10 @@ static void run(struct rv_hart *h, uint64_t budget,
 
 #define SYNC_INSTRET() (h->instret = ibase + (uint64_t)(left0 - left - traps))
 #define NEXT do { op++; goto *op->h; } while (0)
+/* Entry of TLB t for va.  The byte offset is formed directly from va
+ * (entries are 16 bytes) to save the host a shift. */
+#define TLBE(t, va) ((const struct rv_tlbe *)((const char *)(t)->e +      \
+		(((va) >> (12 - 4)) & ((uint64_t)RV_TLB_MASK << 4))))
 /* Start blk.  Expanded at every transfer site so that each has its own
  * indirect jump for the host's branch predictor. */
 #define ENTER() do {                                                     \
@@ -146,7 +150,7 @@ static void run(struct rv_hart *h, uint64_t budget,
 			}                                                \
 		} else if (likely(nb_ != NULL)) {                        \
 			const struct rv_tlbe *e_ =                       \
-				&itlb->e[(pc >> 12) & RV_TLB_MASK];      \
+				TLBE(itlb, pc);                          \
 			if (likely(e_->tag == pc >> 12 &&                \
 				   nb_->key == pc + e_->addend &&        \
 				   nb_->epoch == epoch)) {               \
@@ -186,7 +190,7 @@ slow:
 	chain_from = NULL;
 
 lookup: {
-	const struct rv_tlbe *e = &itlb->e[(pc >> 12) & RV_TLB_MASK];
+	const struct rv_tlbe *e = TLBE(itlb, pc);
 	struct rv_block *b;
 	if (likely(e->tag == pc >> 12)) {
 		uintptr_t key = (uintptr_t)(pc + e->addend);
@@ -378,7 +382,7 @@ L_END:
 #define LOAD(name, type, size)                                           \
 L_##name: {                                                              \
 	uint64_t va_ = RS1 + (uint64_t)IMM;                              \
-	const struct rv_tlbe *e_ = &ltlb->e[(va_ >> 12) & RV_TLB_MASK];  \
+	const struct rv_tlbe *e_ = TLBE(ltlb, va_);                      \
 	type v_;                                                         \
 	if (likely(e_->tag == (va_ + (size) - 1) >> 12)) {               \
 		memcpy(&v_, (const void *)(uintptr_t)(va_ + e_->addend), \
@@ -409,7 +413,7 @@ L_LOADX0: {
 #define STORE(name, type, size)                                          \
 L_##name: {                                                              \
 	uint64_t va_ = RS1 + (uint64_t)IMM;                              \
-	const struct rv_tlbe *e_ = &stlb->e[(va_ >> 12) & RV_TLB_MASK];  \
+	const struct rv_tlbe *e_ = TLBE(stlb, va_);                      \
 	if (likely(e_->tag == (va_ + (size) - 1) >> 12)) {               \
 		type v_ = (type)RS2;                                     \
 		memcpy((void *)(uintptr_t)(va_ + e_->addend), &v_, size);\
@@ -434,7 +438,7 @@ STORE(SD, uint64_t, 8)
 L_FLW: {
 	FS_CHECK;
 	uint64_t va = RS1 + (uint64_t)IMM, w;
-	const struct rv_tlbe *e = &ltlb->e[(va >> 12) & RV_TLB_MASK];
+	const struct rv_tlbe *e = TLBE(ltlb, va);
 	uint32_t v;
 	if (likely(e->tag == (va + 3) >> 12)) {
 		memcpy(&v, (const void *)(uintptr_t)(va + e->addend), 4);
@@ -450,7 +454,7 @@ L_FLW: {
 L_FLD: {
 	FS_CHECK;
 	uint64_t va = RS1 + (uint64_t)IMM, v;
-	const struct rv_tlbe *e = &ltlb->e[(va >> 12) & RV_TLB_MASK];
+	const struct rv_tlbe *e = TLBE(ltlb, va);
 	if (likely(e->tag == (va + 7) >> 12)) {
 		memcpy(&v, (const void *)(uintptr_t)(va + e->addend), 8);
 	} else if (rv_load_slow(h, va, 8, &v)) {
@@ -473,7 +477,7 @@ L_FSW: {
 L_FSD: {
 	FS_CHECK;
 	uint64_t va = RS1 + (uint64_t)IMM, v = h->f[op->rs2];
-	const struct rv_tlbe *e = &stlb->e[(va >> 12) & RV_TLB_MASK];
+	const struct rv_tlbe *e = TLBE(stlb, va);
 	if (likely(e->tag == (va + 7) >> 12)) {
 		memcpy((void *)(uintptr_t)(va + e->addend), &v, 8);
 	} else {

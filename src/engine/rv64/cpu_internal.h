@@ -122,6 +122,7 @@ struct rv_tlbe {
 	uint64_t tag;      /* va >> 12, or RV_TLB_INVALID */
 	uintptr_t addend;  /* host address of the page minus its va */
 };
+_Static_assert(sizeof(struct rv_tlbe) == 16, "cpu_exec.c indexes by << 4");
 
 /* One TLB array plus the list of slots filled since the last flush, so
  * that flushing (frequent: sfence.vma) costs what was used, not the size. */
