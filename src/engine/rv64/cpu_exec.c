@@ -105,6 +105,8 @@ static void run(struct rv_hart *h, uint64_t budget,
 	 * up the slice: a guest trapping in a loop (a fault on its own
 	 * handler's first instruction) must not keep the host here. */
 	int64_t traps = 0;
+	/* Budget dropped to stop at the next block end after a kick. */
+	int64_t kick_bias = 0;
 	uint64_t pc;                       /* vaddr of the current block */
 	struct rv_block *blk;
 	const struct rv_op *op;
@@ -115,7 +117,19 @@ static void run(struct rv_hart *h, uint64_t budget,
 	uint64_t chain_gen = 0;
 	uint64_t epoch;                    /* c->code_epoch */
 
-#define SYNC_INSTRET() (h->instret = ibase + (uint64_t)(left0 - left - traps))
+#define SYNC_INSTRET() \
+	(h->instret = ibase + (uint64_t)(left0 - left - traps - kick_bias))
+/* h->kick is raised synchronously only from inside slow paths (a device
+ * register access, an SBI call, a timer CSR), so it is polled after
+ * those, not at every block end; a kick from another thread waits at
+ * most for the end of the slice.  Zeroing the budget stops the hart at
+ * the next block end. */
+#define POLL_KICK() do {                                                 \
+		if (unlikely(h->kick)) {                                 \
+			kick_bias += left;                               \
+			left = 0;                                        \
+		}                                                        \
+	} while (0)
 #define NEXT do { op++; goto *op->h; } while (0)
 /* Entry of TLB t for va.  The byte offset is formed directly from va
  * (entries are 16 bytes) to save the host a shift. */
@@ -140,7 +154,7 @@ static void run(struct rv_hart *h, uint64_t budget,
  * against the fetch TLB like a lookup would, minus the hash probe.  A
  * miss looks the block up and relinks. */
 #define CHAIN(k) do {                                                    \
-		if (unlikely(left <= 0 || h->kick))                      \
+		if (unlikely(left <= 0))                                 \
 			goto out;                                        \
 		struct rv_block *nb_ = blk->succ[k];                     \
 		if (blk->flags & (RV_BLK_SAME_PAGE0 << (k))) {           \
@@ -391,6 +405,7 @@ L_##name: {                                                              \
 		uint64_t w_;                                             \
 		if (rv_load_slow(h, va_, size, &w_))                     \
 			goto exc;                                        \
+		POLL_KICK();                                             \
 		v_ = (type)w_;                                           \
 	}                                                                \
 	RD = (uint64_t)(int64_t)v_;                                      \
@@ -408,6 +423,7 @@ L_LOADX0: {
 	uint64_t w;
 	if (rv_load_slow(h, RS1 + (uint64_t)IMM, op->aux, &w))
 		goto exc;
+	POLL_KICK();
 	NEXT;
 }
 #define STORE(name, type, size)                                          \
@@ -421,6 +437,7 @@ L_##name: {                                                              \
 		int r_ = rv_store_slow(h, va_, size, RS2);               \
 		if (unlikely(r_ < 0))                                    \
 			goto exc;                                        \
+		POLL_KICK();                                             \
 		if (unlikely(r_ > 0))                                    \
 			goto code_changed;                               \
 	}                                                                \
@@ -445,6 +462,7 @@ L_FLW: {
 	} else {
 		if (rv_load_slow(h, va, 4, &w))
 			goto exc;
+		POLL_KICK();
 		v = (uint32_t)w;
 	}
 	h->f[op->rd] = rv_f32_box(v);
@@ -457,38 +475,37 @@ L_FLD: {
 	const struct rv_tlbe *e = TLBE(ltlb, va);
 	if (likely(e->tag == (va + 7) >> 12)) {
 		memcpy(&v, (const void *)(uintptr_t)(va + e->addend), 8);
-	} else if (rv_load_slow(h, va, 8, &v)) {
-		goto exc;
+	} else {
+		if (rv_load_slow(h, va, 8, &v))
+			goto exc;
+		POLL_KICK();
 	}
 	h->f[op->rd] = v;
 	rv_fs_dirty(h);
 	NEXT;
 }
-L_FSW: {
-	FS_CHECK;
-	/* The raw low 32 bits are stored, boxed or not (§11.5). */
-	int r = rv_store_slow(h, RS1 + (uint64_t)IMM, 4, (uint32_t)h->f[op->rs2]);
-	if (unlikely(r < 0))
-		goto exc;
-	if (unlikely(r > 0))
-		goto code_changed;
-	NEXT;
+	/* FSW stores the raw low 32 bits, boxed or not (§11.5). */
+#define FSTORE(name, type, size)                                         \
+L_##name: {                                                              \
+	FS_CHECK;                                                        \
+	uint64_t va_ = RS1 + (uint64_t)IMM;                              \
+	type v_ = (type)h->f[op->rs2];                                   \
+	const struct rv_tlbe *e_ = TLBE(stlb, va_);                      \
+	if (likely(e_->tag == (va_ + (size) - 1) >> 12)) {               \
+		memcpy((void *)(uintptr_t)(va_ + e_->addend), &v_, size);\
+	} else {                                                         \
+		int r_ = rv_store_slow(h, va_, size, v_);                \
+		if (unlikely(r_ < 0))                                    \
+			goto exc;                                        \
+		POLL_KICK();                                             \
+		if (unlikely(r_ > 0))                                    \
+			goto code_changed;                               \
+	}                                                                \
+	NEXT;                                                            \
 }
-L_FSD: {
-	FS_CHECK;
-	uint64_t va = RS1 + (uint64_t)IMM, v = h->f[op->rs2];
-	const struct rv_tlbe *e = TLBE(stlb, va);
-	if (likely(e->tag == (va + 7) >> 12)) {
-		memcpy((void *)(uintptr_t)(va + e->addend), &v, 8);
-	} else {
-		int r = rv_store_slow(h, va, 8, v);
-		if (unlikely(r < 0))
-			goto exc;
-		if (unlikely(r > 0))
-			goto code_changed;
-	}
-	NEXT;
-}
+FSTORE(FSW, uint32_t, 4)
+FSTORE(FSD, uint64_t, 8)
+#undef FSTORE
 #undef FS_CHECK
 L_FP:
 	if (unlikely(rv_fp_op(h, op)))
@@ -508,6 +525,7 @@ L_CBO: {
 	int r = rv_cbo(h, op);
 	if (unlikely(r < 0))
 		goto exc;
+	POLL_KICK();
 	if (unlikely(r > 0))
 		goto code_changed;
 	NEXT;
