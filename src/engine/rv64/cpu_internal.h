@@ -308,8 +308,8 @@ int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
  * access fault of `acc`. */
 int rv_ram_ptr(struct rv_hart *h, uint64_t va, unsigned size,
 	       enum rv_access acc, uint8_t **host, uint64_t *pa);
-/* After writing RAM at pa..pa+len directly: invalidate code there and
- * watch HTIF tohost.  Returns 1 if cached code was dropped, else 0. */
+/* After writing RAM at pa..pa+len directly: invalidate code there.
+ * Returns 1 if cached code was dropped, else 0. */
 int rv_ram_written(struct rv_hart *h, uint64_t pa, uint8_t *host,
 		   unsigned len);
 

@@ -37,23 +37,6 @@ static int code_written(struct rv_hart *h, uintptr_t hpage)
 	return hit;
 }
 
-/* riscv-tests HTIF: a store of (code << 1 | 1) to tohost ends the test. */
-static bool tohost_page(const struct rv_hart *h, uint64_t pa)
-{
-	uint64_t t = h->m->tohost;
-	return t && ((t ^ pa) & ~RV_PAGE_MASK) == 0;
-}
-
-static void tohost_check(struct rv_hart *h, uint64_t pa, unsigned len)
-{
-	struct rv_machine *m = h->m;
-	uint64_t v;
-	if (!m->tohost || pa >= m->tohost + 8 || pa + len <= m->tohost)
-		return;
-	if (gpa_read(&m->mem, m->tohost, &v, 8) == 0 && (v & 1))
-		rv_machine_request_exit(m, RV_EXIT_HTIF, (int)(v >> 1));
-}
-
 int rv_ram_written(struct rv_hart *h, uint64_t pa, uint8_t *host,
 		   unsigned len)
 {
@@ -62,7 +45,6 @@ int rv_ram_written(struct rv_hart *h, uint64_t pa, uint8_t *host,
 	int r = code_written(h, first);
 	if (last != first)
 		r |= code_written(h, last);
-	tohost_check(h, pa, len);
 	return r;
 }
 
@@ -200,10 +182,7 @@ int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
 		memcpy(page + off, &val, size);
 		/* After code_written() no hart holds code in this page, so
 		 * the fast path may take it until a block is built there. */
-		if (tohost_page(h, pa))
-			tohost_check(h, pa, size);
-		else
-			rv_tlb_fill(h, RV_ACC_STORE, va, page, super);
+		rv_tlb_fill(h, RV_ACC_STORE, va, page, super);
 		return code;
 	}
 	if (phys_write(h, pa, size, val, &code))
