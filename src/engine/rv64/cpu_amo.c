@@ -53,6 +53,36 @@ static uint64_t amo_apply(unsigned k, uint64_t a, uint64_t b, unsigned size)
 	return a;
 }
 
+/* Guest-physical address of host pointer p into RAM. */
+static uint64_t host_to_pa(const struct rv_hart *h, const uint8_t *p)
+{
+	const struct guest_mem *m = &h->m->mem;
+	for (unsigned i = 0; i < m->nr; i++) {
+		const struct guest_mem_region *r = &m->r[i];
+		if (p >= r->hva && p < r->hva + r->size)
+			return r->gpa + (uint64_t)(p - r->hva);
+	}
+	return ~0ULL;
+}
+
+/* RAM for a naturally aligned access, through the current TLB (the
+ * store TLB only maps writable RAM that holds no code), refilled on a
+ * miss.  Returns 0, 1 if code in the page was dropped, or -1. */
+static int amo_ptr(struct rv_hart *h, uint64_t va, unsigned size,
+		   enum rv_access acc, uint8_t **p, uint64_t *pa)
+{
+	struct rv_cpu *c = rv_cpu(h);
+	const struct rv_tlb *t = acc == RV_ACC_LOAD ? c->ltlb : c->stlb;
+	const struct rv_tlbe *e = &t->e[(va >> RV_PAGE_SHIFT) & RV_TLB_MASK];
+	int code = 0;
+	if (e->tag == va >> RV_PAGE_SHIFT)
+		*p = (uint8_t *)(uintptr_t)(va + e->addend);
+	else if ((code = rv_tlb_refill(h, va, size, acc, p)) < 0)
+		return -1;
+	*pa = host_to_pa(h, *p);
+	return code;
+}
+
 int rv_amo(struct rv_hart *h, const struct rv_op *op)
 {
 	struct rv_cpu *c = rv_cpu(h);
@@ -69,7 +99,7 @@ int rv_amo(struct rv_hart *h, const struct rv_op *op)
 	if (k == RV_OP_LR_W) {
 		if (va & (size - 1))
 			return rv_exc(h, RV_EXC_LOAD_MISALIGNED, va);
-		if (rv_ram_ptr(h, va, size, RV_ACC_LOAD, &p, &pa))
+		if (amo_ptr(h, va, size, RV_ACC_LOAD, &p, &pa) < 0)
 			return -1;
 		old = load_n(p, size);
 		h->reservation = pa;
@@ -81,23 +111,21 @@ int rv_amo(struct rv_hart *h, const struct rv_op *op)
 	}
 	if (va & (size - 1))
 		return rv_exc(h, RV_EXC_STORE_MISALIGNED, va);
-	if (rv_ram_ptr(h, va, size, RV_ACC_STORE, &p, &pa))
+	/* Code in the page is dropped before the write, as for a store. */
+	if ((code = amo_ptr(h, va, size, RV_ACC_STORE, &p, &pa)) < 0)
 		return -1;
 	if (k == RV_OP_SC_W) {
 		bool ok = h->reservation == pa && c->resv_size == size &&
 			  load_n(p, size) == c->resv_val;
 		h->reservation = ~0ULL;
-		if (ok) {
+		if (ok)
 			store_n(p, size, src);
-			code = rv_ram_written(h, pa, p, size);
-		}
 		if (op->rd)
 			h->x[op->rd] = !ok;
 		return code;
 	}
 	old = load_n(p, size);
 	store_n(p, size, amo_apply(k, old, src, size));
-	code = rv_ram_written(h, pa, p, size);
 	if (op->rd)
 		h->x[op->rd] = old;
 	return code;
@@ -127,24 +155,12 @@ int rv_cbo(struct rv_hart *h, const struct rv_op *op)
 	if (!cbo_allowed(h, field))
 		return rv_exc(h, RV_EXC_ILLEGAL, (uint32_t)op->imm2);
 	if (opc == RV_OP_CBO_ZERO) {
-		/* Linux clears every page this way: take the store TLB
-		 * when it maps the page (writable RAM, not code). */
-		const struct rv_tlbe *e =
-			&c->stlb->e[(va >> RV_PAGE_SHIFT) & RV_TLB_MASK];
-		if (e->tag == va >> RV_PAGE_SHIFT) {
-			memset((void *)(uintptr_t)(va + e->addend), 0,
-			       RV_CBO_BLOCK_SIZE);
-			return 0;
-		}
-		if (rv_ram_ptr(h, va, RV_CBO_BLOCK_SIZE, RV_ACC_STORE, &p, &pa))
-			return -1;
-		/* An ordinary store of the first bytes refills the TLB
-		 * (and drops code there) for the blocks that follow. */
-		int code = rv_store_slow(h, va, 8, 0);
+		/* Linux clears every page this way: through the TLB. */
+		int code = amo_ptr(h, va, RV_CBO_BLOCK_SIZE, RV_ACC_STORE, &p, &pa);
 		if (code < 0)
 			return -1;
 		memset(p, 0, RV_CBO_BLOCK_SIZE);
-		return code | rv_ram_written(h, pa, p, RV_CBO_BLOCK_SIZE);
+		return code;
 	}
 	/* clean/flush/inval need load or store permission; this cache is
 	 * coherent, so after the checks there is nothing to do.  Faults

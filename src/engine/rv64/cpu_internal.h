@@ -303,15 +303,13 @@ int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size,
 		 uint64_t *val);
 int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
 		  uint64_t val);
-/* Host pointer for a naturally aligned RAM access of `size` bytes at va,
- * translated for `acc` (used by LR/SC/AMO and cbo.*); non-RAM gives the
- * access fault of `acc`. */
-int rv_ram_ptr(struct rv_hart *h, uint64_t va, unsigned size,
-	       enum rv_access acc, uint8_t **host, uint64_t *pa);
-/* After writing RAM at pa..pa+len directly: invalidate code there.
- * Returns 1 if cached code was dropped, else 0. */
-int rv_ram_written(struct rv_hart *h, uint64_t pa, uint8_t *host,
-		   unsigned len);
+/* For a naturally aligned access of `size` bytes (so within one page):
+ * translate va for `acc` and enter its page into the current TLB (for
+ * stores after dropping any code in it, as a store would); *host gets
+ * the host address of va.  Returns 0, 1 if code was dropped, or -1 with
+ * the fault recorded (non-RAM gives the access fault of acc). */
+int rv_tlb_refill(struct rv_hart *h, uint64_t va, unsigned size,
+		  enum rv_access acc, uint8_t **host);
 
 /* ---- cpu_amo.c ---- */
 int rv_amo(struct rv_hart *h, const struct rv_op *op);

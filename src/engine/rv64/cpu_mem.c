@@ -37,8 +37,8 @@ static int code_written(struct rv_hart *h, uintptr_t hpage)
 	return hit;
 }
 
-int rv_ram_written(struct rv_hart *h, uint64_t pa, uint8_t *host,
-		   unsigned len)
+/* After writing len bytes of RAM at host: drop code there. */
+static int ram_written(struct rv_hart *h, uint8_t *host, unsigned len)
 {
 	uintptr_t first = (uintptr_t)host >> RV_PAGE_SHIFT;
 	uintptr_t last = ((uintptr_t)host + len - 1) >> RV_PAGE_SHIFT;
@@ -68,7 +68,7 @@ static int phys_write(struct rv_hart *h, uint64_t pa, unsigned len,
 	uint8_t *p = gpa_ptr(&h->m->mem, pa, len);
 	if (p) {
 		memcpy(p, &val, len);
-		*code |= rv_ram_written(h, pa, p, len);
+		*code |= ram_written(h, p, len);
 		return 0;
 	}
 	return bus_write(&h->m->bus, pa, len, val);
@@ -190,14 +190,23 @@ int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
 	return code;
 }
 
-int rv_ram_ptr(struct rv_hart *h, uint64_t va, unsigned size,
-	       enum rv_access acc, uint8_t **host, uint64_t *pa)
+int rv_tlb_refill(struct rv_hart *h, uint64_t va, unsigned size,
+		  enum rv_access acc, uint8_t **host)
 {
-	if (rv_mmu_translate(h, va, acc, pa, NULL))
+	uint64_t pa;
+	bool super;
+	int code = 0;
+	if (rv_mmu_translate(h, va, acc, &pa, &super))
 		return -1;
-	*host = gpa_ptr(&h->m->mem, *pa, size);
-	if (!*host)
+	uint8_t *page = ram_page(h, pa);
+	uint8_t *p = gpa_ptr(&h->m->mem, pa, size);
+	if (!p)
 		return rv_exc(h, acc == RV_ACC_LOAD ? RV_EXC_LOAD_ACCESS :
 				 RV_EXC_STORE_ACCESS, va);
-	return 0;
+	if (acc == RV_ACC_STORE)
+		code = code_written(h, (uintptr_t)p >> RV_PAGE_SHIFT);
+	if (page)
+		rv_tlb_fill(h, acc, va, page, super);
+	*host = p;
+	return code;
 }
