@@ -8,29 +8,35 @@
  *    physical address, so they survive satp switches and are shared by
  *    every virtual alias.
  *  - Threaded dispatch with GCC's labels-as-values: each handler ends in
- *    its own `goto *op->h`, which gives the host branch predictor one
- *    indirect branch per handler instead of one shared switch jump.
- *  - State that changes rarely is checked rarely.  The budget, h->kick
- *    (set by anyone who needs the hart's attention: an interrupt line,
- *    an exit request) and hence interrupts are looked at only between
- *    blocks.  Anything that can change privilege, translation or the code
- *    itself (CSR writes, xRET, fences, ecall, traps) ends its block and
- *    re-enters through `slow`, which reloads the cached mode-dependent
+ *    its own `goto *op->h`, and every block transfer site enters the next
+ *    block itself, which gives the host branch predictor one indirect
+ *    branch per site instead of one shared switch jump.
+ *  - State that changes rarely is checked rarely.  Only the budget is
+ *    tested at block ends.  h->kick can only be raised while this hart
+ *    runs from inside a slow path (device access, SBI call, timer CSR),
+ *    so it is polled there; a kick from elsewhere waits for the end of
+ *    the slice.  Anything that can change privilege, translation,
+ *    interrupt enables or the code itself (CSR writes, xRET, fences,
+ *    ecall, traps) ends its block and re-enters through `slow`, which
+ *    takes pending interrupts and reloads the cached mode-dependent
  *    pointers.  Everything else stays in registers.
  *  - Memory: a software TLB per access type and mode (cpu_mmu.c).  A hit
  *    is one compare (the tag of the access's last byte against the entry
  *    of its first byte, which also rejects page-crossing accesses) and one
  *    add; misses, MMIO, misaligned page-crossers and stores to pages that
  *    hold code take out-of-line slow paths (cpu_mem.c).
- *  - Block chaining: a block's direct successors inside the same page are
- *    linked on first use, so loops run block to block without a lookup.
- *    Same page only: the page was fetchable when the block was entered,
- *    and the successor's host address is fixed by its offset, so no TLB
- *    check is needed; cross-page successors go through the fetch TLB.
+ *  - Block chaining: each block links its successors on first use, so
+ *    loops run block to block without a lookup.  A successor in the same
+ *    page is followed blindly (the page was fetchable when the block was
+ *    entered and the successor's host address is fixed by its offset);
+ *    any other link, including the last target of an indirect jump, is a
+ *    guess checked against the fetch TLB, which is still cheaper than the
+ *    hash lookup it replaces.  A code epoch on every block makes links to
+ *    dropped or not yet revalidated blocks miss.
  *  - Precise state: ops carry their offset in the block and their index,
  *    so a trap mid-block can rebuild pc and instret without per-op
- *    bookkeeping.  instret is added per block on entry and corrected on
- *    a trap.
+ *    bookkeeping.  Whole blocks are charged to the budget on entry and
+ *    instret is derived from the budget used, corrected on a trap.
  *  - x0: ops that only write rd are dropped at translation when rd is x0,
  *    and the few with side effects have x0 variants, so handlers write
  *    x[rd] unconditionally and x[0] stays 0.
