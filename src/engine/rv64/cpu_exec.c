@@ -17,9 +17,9 @@
  *    so it is polled there; a kick from elsewhere waits for the end of
  *    the slice.  Anything that can change privilege, translation,
  *    interrupt enables or the code itself (CSR writes, xRET, fences,
- *    ecall, traps) ends its block and re-enters through `slow`, which
- *    takes pending interrupts and reloads the cached mode-dependent
- *    pointers.  Everything else stays in registers.
+ *    ecall, traps) ends its block and re-enters through `slow` (after
+ *    taking any interrupt it enabled), which reloads the cached
+ *    mode-dependent pointers.  Everything else stays in registers.
  *  - Memory: a software TLB per access type and mode (cpu_mmu.c).  A hit
  *    is one compare (the tag of the access's last byte against the entry
  *    of its first byte, which also rejects page-crossing accesses) and one
