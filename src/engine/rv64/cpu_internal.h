@@ -159,15 +159,17 @@ struct rv_op {
 };
 
 #define RV_EPOCH_DEAD UINT64_MAX
-#define RV_BLK_SAME_PAGE0 1u  /* succ[0] target lies in the block's page */
+/* flags: succ[k] is a direct successor in the block's own page, which can
+ * be entered without checking the fetch TLB (see cpu_exec.c). */
+#define RV_BLK_SAME_PAGE0 1u
 #define RV_BLK_SAME_PAGE1 2u
 
 struct rv_block {
 	uintptr_t key;             /* host address of the first instruction */
 	struct rv_block *hnext;    /* hash chain */
-	/* Direct successors (block chaining), only ever within the same
-	 * page: the page that was fetchable for this block is fetchable for
-	 * its successor, and the host address is fixed by the offset. */
+	/* Last successors (block chaining): [0] taken branch, jump target
+	 * or fall-through of a block that just ends, [1] the fall-through
+	 * of a conditional branch.  NULL until first used. */
 	struct rv_block *succ[2];
 	/* Code epoch (rv_cpu.code_epoch) in which this block was last
 	 * checked against guest memory (see rv_hart_flush_code()), or
@@ -215,8 +217,8 @@ struct rv_cpu {
 	/* mip.SEIP = software-written bit | PLIC line (§3.1.9). */
 	bool seip_sw, seip_hw;
 
-	/* mcycle/minstret = h->instret + off, or the frozen value while
-	 * mcountinhibit holds them. */
+	/* mcycle/minstret = instructions retired + off, or the frozen
+	 * value while mcountinhibit holds them. */
 	uint64_t cycle_off, instret_off, cycle_frozen, instret_frozen;
 
 	/* Decoded-block cache: bump arena + hash. */
@@ -231,8 +233,8 @@ struct rv_cpu {
 	 * 2^RV_CODE_FILTER_BITS) is set while some code page maps there, so
 	 * most slow-path stores to data pages skip the set lookup. */
 	uint64_t code_filter[(1u << RV_CODE_FILTER_BITS) / 64];
-	/* Bumped on every flush or invalidation; a chain link is only
-	 * written if no flush happened since its source was looked up. */
+	/* Bumped on every flush or invalidation; a link is only written if
+	 * nothing was dropped since its source block was left. */
 	uint64_t cache_gen;
 	/* Bumped by fence.i: blocks of older epochs must be compared with
 	 * guest memory before they run again. */
