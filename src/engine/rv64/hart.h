@@ -52,8 +52,9 @@ struct rv_hart {
 	uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren;
 	uint64_t senvcfg, stimecmp;
 	/* Counters.  instret counts every instruction this hart has retired
-	 * (whole blocks at a time); mcycle/minstret as software sees them
-	 * are derived from it (cpu_csr.c), so `cycle` is unused. */
+	 * (up to date whenever rv_hart_run() is not running); mcycle and
+	 * minstret as software sees them are derived from it (cpu_csr.c),
+	 * so `cycle` is unused. */
 	uint64_t cycle, instret;
 	/* PMP is a stub that permits everything but keeps its values. */
 	uint64_t pmpcfg[16], pmpaddr[64];
@@ -66,7 +67,10 @@ struct rv_hart {
 	bool wfi;           /* sleeping in WFI until an interrupt is pending */
 
 	/* Set by anyone to make rv_hart_run() return at the next block
-	 * boundary (interrupt raised, exit requested, hart stopped). */
+	 * boundary (interrupt raised, exit requested, hart stopped).  The
+	 * interpreter polls it after device accesses, SBI calls and CSR
+	 * writes, i.e. wherever the hart itself can cause a kick; a kick
+	 * from another host thread is seen when the budget runs out. */
 	volatile int kick;
 
 	struct rv_machine *m;
