@@ -2,7 +2,8 @@
  * page tables built in a guest_mem: permission checks (R/W/X, U, SUM,
  * MXR, MPRV), A/D updates written back to the PTE, superpages and their
  * alignment, reserved encodings (W without R, reserved bits, Svpbmt),
- * non-canonical addresses and walks that leave RAM (priv 1.12 §4.3-4.4). */
+ * non-canonical addresses, walks that leave RAM, and instruction fetch
+ * across a page boundary (priv 1.12 §4.3-4.4, §3.1.16). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -323,6 +324,32 @@ static void test_slow_paths(void **state)
 	assert_int_equal(rv_cpu(f->h)->exc_cause, RV_EXC_STORE_ACCESS);
 }
 
+static void test_fetch_straddle(void **state)
+{
+	struct fixture *f = *state;
+	struct rv_hart *h = f->h;
+	/* a 32-bit instruction in the last two bytes of an executable page
+	 * whose next page is not mapped: the fetch faults on the second
+	 * page (tval), at the instruction (epc) */
+	map(f, 3, 0x30000, 0, leaf(DATA, PTE_R | PTE_X));
+	use_satp(f, SATP_MODE_SV39);
+	*(uint16_t *)gpa_ptr(&f->m.mem, DATA + 0xffe, 2) = 0x0513; /* addi */
+	h->pc = 0x30ffe;
+	assert_null(rv_block_lookup(h, h->pc));
+	assert_int_equal(h->priv, RV_PRIV_M);
+	assert_int_equal(h->mcause, RV_EXC_INSN_PAGE);
+	assert_int_equal(h->mepc, 0x30ffe);
+	assert_int_equal(h->mtval, 0x31000);
+	/* a fetch from a page that is not RAM is an access fault */
+	h->priv = RV_PRIV_S;
+	rv_mmu_set_mode(h);
+	map(f, 3, 0x32000, 0, leaf(0x10000000, PTE_R | PTE_X));
+	h->pc = 0x32000;
+	assert_null(rv_block_lookup(h, h->pc));
+	assert_int_equal(h->mcause, RV_EXC_INSN_ACCESS);
+	assert_int_equal(h->mtval, 0x32000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_walk_leaves_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sv48, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_straddle, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
