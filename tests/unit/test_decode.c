@@ -264,6 +264,36 @@ static void test_compressed_q2(void **state)
 	ILLEGAL(0x8002);                     /* c.jr rs1 = 0 */
 }
 
+/* Every 16-bit parcel and a spread of 32-bit words decode to a known op
+ * with a sane length and register numbers (hostile code must never index
+ * past the tables). */
+static void test_exhaustive(void **state)
+{
+	struct rv_dec d;
+	for (uint32_t c = 0; c < 0x10000; c++) {
+		if ((c & 3) == 3)
+			continue;
+		rv_decode(c, &d);
+		assert_true(d.opc < RV_OP_COUNT);
+		assert_int_equal(d.len, 2);
+		assert_true(d.rd < 32 && d.rs1 < 32 && d.rs2 < 32);
+	}
+	uint32_t x = 0x12345678;
+	for (unsigned i = 0; i < 1000000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		rv_decode(x | 3, &d);
+		assert_true(d.opc < RV_OP_COUNT);
+		assert_int_equal(d.len, 4);
+		assert_true(d.rd < 32 && d.rs1 < 32 && d.rs2 < 32 && d.rs3 < 32);
+		assert_true(d.rm < 8);
+		/* internal ops are never produced by the decoder */
+		assert_true(d.opc != RV_OP_END && d.opc != RV_OP_J &&
+			    d.opc != RV_OP_JR && d.opc != RV_OP_LOADX0);
+	}
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(rv_op_name(RV_OP_ADDI), "ADDI");
@@ -287,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_compressed_q0),
 		cmocka_unit_test(test_compressed_q1),
 		cmocka_unit_test(test_compressed_q2),
+		cmocka_unit_test(test_exhaustive),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
