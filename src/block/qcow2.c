@@ -147,7 +147,8 @@ int q_write_header(struct qcow2 *q, struct err *errp)
 		}
 	}
 	ROOM(q->ext_other_len + 8);
-	memcpy(h + pos, q->ext_other, q->ext_other_len);
+	if (q->ext_other_len)
+		memcpy(h + pos, q->ext_other, q->ext_other_len);
 	pos += q->ext_other_len;
 	pos += 8;  /* end of extensions: zeros */
 	if (q->backing_file) {

@@ -547,9 +547,8 @@ int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 			rc = -EIO;
 			break;
 		}
-		rc = q_rc_update(q, l2off, 1, addend);
-		if (rc)
-			break;
+		/* Read the table before its refcount may drop to 0 (which
+		 * punches it out of the file). */
 		rc = q_pread_full(q->fd, tab, q->cluster_size, l2off);
 		bool changed = false;
 		for (uint32_t j = 0; j < l2n && !rc; j++) {
@@ -569,7 +568,12 @@ int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 				changed = true;
 			}
 		}
+		if (!rc)
+			rc = q_rc_update(q, l2off, 1, addend);
+		uint16_t r = 0;
 		if (!rc && changed)
+			rc = q_rc_get(q, l2off >> q->cluster_bits, &r);
+		if (!rc && changed && r)
 			rc = q_pwrite_full(q, tab, q->cluster_size, l2off);
 	}
 	free(tab);
