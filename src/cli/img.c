@@ -37,7 +37,8 @@ static void usage(FILE *f)
 int cli_img(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "ringvm img: missing command (try `ringvm img "
+			"--help`)\n");
 		return 1;
 	}
 	const char *verb = argv[1];
