@@ -1,0 +1,78 @@
+/* libFuzzer target: a hostile qcow2 image through open, reads, block
+ * status and check.  The input is the image file; it is written to a file
+ * in a private temporary directory so relative backing names resolve
+ * there (and mostly do not exist). */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/block.h"
+#include "block/qcow2.h"
+
+static char path[256];
+
+static void init(void)
+{
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/img.qcow2", dir);
+	/* Small L2 cache: exercises eviction. */
+	qcow2_set_l2_cache_size(4096);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t buf[1 << 16];
+	if (!path[0])
+		init();
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	if (fd < 0)
+		abort();
+	if (write(fd, data, size) != (ssize_t)size)
+		abort();
+	close(fd);
+
+	struct block_dev *bd;
+	struct err e = { 0 };
+	if (block_open_format(path, "qcow2", true, &bd, &e))
+		return 0;
+	/* The start, the end and a few offsets picked by the input. */
+	uint64_t offs[6] = { 0, bd->size > sizeof(buf) ? bd->size - sizeof(buf)
+							: 0 };
+	for (int i = 0; i < 4 && size >= (size_t)(8 * (i + 1)); i++) {
+		uint64_t v;
+		memcpy(&v, data + size - 8 * (i + 1), 8);
+		offs[2 + i] = bd->size ? v % bd->size : 0;
+	}
+	for (int i = 0; i < 6; i++) {
+		uint64_t len = sizeof(buf);
+		if (offs[i] >= bd->size)
+			continue;
+		if (len > bd->size - offs[i])
+			len = bd->size - offs[i];
+		block_pread(bd, buf, len, offs[i]);
+		struct block_status st;
+		uint64_t off = offs[i];
+		for (int k = 0; k < 16 && off < bd->size; k++) {
+			if (block_status(bd, off, bd->size - off, &st))
+				break;
+			off += st.len;
+		}
+	}
+	struct qcow2_info info;
+	qcow2_get_info(bd, &info);
+	struct qcow2_snapshot_info *list;
+	uint32_t n;
+	if (!qcow2_snapshot_list(bd, &list, &n, &e))
+		qcow2_snapshot_list_free(list, n);
+	struct qcow2_check_result res;
+	qcow2_check(bd, false, &res, &e);
+	block_close(bd);
+	return 0;
+}
