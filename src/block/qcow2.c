@@ -62,6 +62,20 @@ int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+bool q_overlaps_meta(const struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	return overlap(off, len, 0, q->cluster_size) ||
+	       overlap(off, len, q->l1_off, (uint64_t)q->l1_size * 8) ||
+	       overlap(off, len, q->rt_off,
+		       (uint64_t)q->rt_clusters << q->cluster_bits) ||
+	       (q->nsnaps && overlap(off, len, q->snap_off, 1));
+}
+
 int q_write_l1_entry(struct qcow2 *q, uint32_t idx)
 {
 	uint64_t be = htobe64(q->l1[idx]);

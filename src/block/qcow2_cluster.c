@@ -72,7 +72,7 @@ int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 		*out = s;
 		return 0;
 	}
-	if (bad_meta_off(q, off))
+	if (bad_meta_off(q, off) || q_overlaps_meta(q, off, q->cluster_size))
 		return -EIO;
 	int rc = l2_slot_buf(q, l1_idx, &s);
 	if (rc)
@@ -367,6 +367,8 @@ int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
 					break;
 				n += cs < len - n ? cs : len - n;
 			}
+			if (q_overlaps_meta(q, host + in_off, n))
+				return -EIO;
 			rc = q_pwrite_full(q, p, n, host + in_off);
 		} else {
 			uint32_t cnt = 1;

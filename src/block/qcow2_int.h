@@ -175,6 +175,11 @@ static inline uint64_t q_clusters(const struct qcow2 *q, uint64_t bytes)
 }
 
 /* qcow2.c */
+/* Whether host bytes [off, off + len) touch the header cluster, the L1
+ * table, the refcount table or the snapshot table: a hostile or corrupt
+ * image whose L2 entries or refcounts point there must not get its
+ * metadata overwritten by guest data. */
+bool q_overlaps_meta(const struct qcow2 *q, uint64_t off, uint64_t len);
 int q_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len,
 		  uint64_t off);

@@ -28,7 +28,8 @@ static int rb_load(struct qcow2 *q, uint64_t idx, struct rb_slot **out)
 	}
 	uint64_t off = q->rt[idx];
 	if (off & (q->cluster_size - 1) || off > q->file_size ||
-	    q->file_size - off < q->cluster_size)
+	    q->file_size - off < q->cluster_size ||
+	    q_overlaps_meta(q, off, q->cluster_size))
 		return -EIO;  /* hostile refcount table entry */
 	if (s->dirty) {
 		int rc = rb_write(q, s);
@@ -349,6 +350,9 @@ int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 				return rc;
 			continue;
 		}
+		if (q_overlaps_meta(q, start << q->cluster_bits,
+				    n << q->cluster_bits))
+			return -EIO;  /* refcounts say metadata is free */
 		int rc = rc_range(q, start, n, 0, true, 1);
 		if (rc)
 			return rc;

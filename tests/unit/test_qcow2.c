@@ -521,6 +521,20 @@ static void check_repairs_leaks(void **state)
 	block_close(bd);
 	our_check_clean(p(f, "l.qcow2"));
 	qemu_check_clean(p(f, "l.qcow2"));
+
+	/* The dirty bit (as lazy refcounts leave it): opening read-write
+	 * rebuilds the refcounts and clears the bit. */
+	patch(p(f, "l.qcow2"), 2 * 65536 + 11 * 2, &one, 2);
+	uint64_t dirty = htobe64(1);
+	patch(p(f, "l.qcow2"), 72, &dirty, 8);
+	bd = open_rw(p(f, "l.qcow2"));
+	block_close(bd);
+	our_check_clean(p(f, "l.qcow2"));
+	qemu_check_clean(p(f, "l.qcow2"));
+	int fd = open(p(f, "l.qcow2"), O_RDONLY);
+	assert_int_equal(pread(fd, &dirty, 8, 72), 8);
+	close(fd);
+	assert_int_equal(be64toh(dirty) & 1, 0);
 }
 
 /* A writer killed with SIGKILL at random moments: the image must stay
