@@ -222,6 +222,9 @@ static void random_io(struct fx *f, uint32_t cs, bool with_backing)
 	free(buf);
 }
 
+/* 512-byte clusters: the refcount table (one cluster) covers only 8 MiB,
+ * so it has to grow, and refcount blocks are created often. */
+static void random_io_512(void **state) { random_io(*state, 512, false); }
 static void random_io_4k(void **state) { random_io(*state, 4096, false); }
 static void random_io_64k(void **state) { random_io(*state, 65536, false); }
 static void random_io_2m(void **state) { random_io(*state, 2 << 20, false); }
@@ -637,6 +640,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(create_and_info),
+		T(random_io_512),
 		T(random_io_4k),
 		T(random_io_64k),
 		T(random_io_2m),
