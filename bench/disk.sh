@@ -100,7 +100,7 @@ boot() {
 	set +e
 	if [ "$engine" = ringvm ]; then
 		timeout -k 10 "$run_timeout" "$RINGVM" run --mem 512M --cpus 1 \
-			--disk "$tmp/disk.img" --disk "$tmp/tool.raw,ro" \
+			--kernel "$GUEST/Image" --initrd "$GUEST/initrd.img" --disk "$tmp/disk.img" --disk "$tmp/tool.raw,ro" \
 			--cmdline "ringvm.cmd=\"$gcmd\"" </dev/null >"$log" 2>"$log.err"
 	else
 		timeout -k 10 "$run_timeout" "$QEMU" -M virt -bios default -m 512M -smp 1 \
