@@ -115,14 +115,7 @@ int block_open_format(const char *path, const char *format, bool read_only,
 			     "regular file or block device", path);
 		goto fail;
 	}
-	rc = lock_image(fd, path, read_only, errp);
-	if (rc)
-		goto fail;
-	if (!drv) {
-		rc = probe(fd, path, &drv, errp);
-		if (rc)
-			goto fail;
-	}
+	/* Before locking: in a cycle the image is already locked by us. */
 	for (int i = 0; i < chain_len; i++) {
 		if (chain[i].dev == st.st_dev && chain[i].ino == st.st_ino) {
 			rc = err_set(errp, ELOOP, "disk `%s`: the backing chain "
@@ -134,6 +127,14 @@ int block_open_format(const char *path, const char *format, bool read_only,
 		rc = err_set(errp, ELOOP, "disk `%s`: backing chain deeper "
 			     "than %d images", path, BLOCK_MAX_CHAIN);
 		goto fail;
+	}
+	rc = lock_image(fd, path, read_only, errp);
+	if (rc)
+		goto fail;
+	if (!drv) {
+		rc = probe(fd, path, &drv, errp);
+		if (rc)
+			goto fail;
 	}
 	char *copy = strdup(path);
 	if (!copy) {
@@ -180,7 +181,7 @@ int block_open_backing(const char *child_path, const char *name,
 	}
 	int rc = block_open_format(path, fmt, true, out, errp);
 	if (rc)
-		err_prefix(errp, "disk `%s`: backing file: ", child_path);
+		err_prefix(errp, "disk `%s`: backing file", child_path);
 	return rc;
 }
 
