@@ -206,15 +206,15 @@ int img_convert(int argc, char **argv)
 	for (int i = optind; i < argc - 1; i++) {
 		if (img_open(argv[i], fmt, true, &src[nsrc], &e))
 			goto fail;
-		if (in_chain(src[nsrc], out_path)) {
+		nsrc++;
+		if (in_chain(src[nsrc - 1], out_path)) {
 			status = img_failf(V, "the destination `%s` is the "
 					   "source `%s` or one of its backing "
 					   "files; refusing to overwrite it",
 					   out_path, argv[i]);
 			goto out;
 		}
-		total += src[nsrc]->size;
-		nsrc++;
+		total += src[nsrc - 1]->size;
 	}
 	if (o.has_size && o.size != total && !no_create) {
 		status = img_failf(V, "-o size is not supported by convert "
