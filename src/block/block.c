@@ -180,7 +180,9 @@ int block_open_backing(const char *child_path, const char *name,
 		path = buf;
 	}
 	int rc = block_open_format(path, fmt, true, out, errp);
-	if (rc)
+	/* Chain errors already name the file; prefixing every level of a
+	 * 64-deep chain would push the reason out of the message. */
+	if (rc && rc != -ELOOP)
 		err_prefix(errp, "disk `%s`: backing file", child_path);
 	return rc;
 }

@@ -384,6 +384,20 @@ static void backing_chain(void **state)
 	err_clear(&e);
 	assert_int_equal(block_open(p(f, "c1.qcow2"), true, &bd, &e), -ELOOP);
 	assert_non_null(strstr(e.msg, "cycle"));
+	/* A chain deeper than BLOCK_MAX_CHAIN is refused. */
+	assert_int_equal(sh("cd %s && qemu-img create -q -f raw d0 1M && "
+			    "for i in $(seq 1 %d); do qemu-img create -q -f "
+			    "qcow2 -b d$((i-1)) -F $([ $i = 1 ] && echo raw || "
+			    "echo qcow2) -u d$i 1M || exit 1; done", f->dir,
+			    BLOCK_MAX_CHAIN + 2), 0);
+	char top[32];
+	snprintf(top, sizeof(top), "d%d", BLOCK_MAX_CHAIN + 2);
+	err_clear(&e);
+	assert_int_equal(block_open(p(f, top), true, &bd, &e), -ELOOP);
+	assert_non_null(strstr(e.msg, "deeper"));
+	snprintf(top, sizeof(top), "d%d", BLOCK_MAX_CHAIN);
+	assert_int_equal(block_open(p(f, top), true, &bd, &e), 0);
+	block_close(bd);
 }
 
 static void snapshots(void **state)
