@@ -1,5 +1,6 @@
 /* libFuzzer target: a hostile qcow2 image through open, reads, block
- * status and check.  The input is the image file; it is written to a file
+ * status, check, then a read-write open with a few writes, a discard and
+ * a write-zeroes.  The input is the image file; it is written to a file
  * in a private temporary directory so relative backing names resolve
  * there (and mostly do not exist). */
 #include <fcntl.h>
@@ -73,6 +74,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		qcow2_snapshot_list_free(list, n);
 	struct qcow2_check_result res;
 	qcow2_check(bd, false, &res, &e);
+	block_close(bd);
+
+	/* The guest path writes to images it did not make: hostile
+	 * metadata must give errors, never memory errors. */
+	if (block_open_format(path, "qcow2", false, &bd, &e))
+		return 0;
+	memset(buf, 0xa5, sizeof(buf));
+	for (int i = 2; i < 6; i++) {
+		uint64_t off = offs[i], len = 4096 << (i - 2);
+		if (off >= bd->size)
+			continue;
+		if (len > bd->size - off)
+			len = bd->size - off;
+		if (i == 4)
+			block_discard(bd, off, len);
+		else if (i == 5)
+			block_write_zeroes(bd, off, len, true);
+		else
+			block_pwrite(bd, buf, len, off);
+	}
+	block_pread(bd, buf, bd->size < 4096 ? bd->size : 4096, 0);
 	block_close(bd);
 	return 0;
 }
