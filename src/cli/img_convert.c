@@ -25,6 +25,9 @@ static void usage(FILE *f)
 "              0 writes everything)\n"
 "  -n          do not create DST: write into an existing image, at least as\n"
 "              large as the sources\n"
+"  -t CACHE    accepted for qemu-img compatibility (writeback, none, unsafe,\n"
+"              writethrough, directsync); ringvm always flushes DST before it\n"
+"              reports success (qemu-img's default, unsafe, does not)\n"
 "  -p          show progress\n"
 "  -q          quiet\n"
 "DST is overwritten (created anew) unless -n; it may not be one of the sources\n"
@@ -142,7 +145,7 @@ int img_convert(int argc, char **argv)
 	bool help_opts = false;
 
 	img_getopt_reset();
-	for (int c; (c = getopt_long(argc, argv, ":hf:O:o:S:pqnc", opts,
+	for (int c; (c = getopt_long(argc, argv, ":hf:O:o:S:pqnct:T:", opts,
 				     NULL)) != -1;) {
 		switch (c) {
 		case 'h': usage(stdout); status = 0; goto out;
@@ -151,6 +154,18 @@ int img_convert(int argc, char **argv)
 		case 'p': progress = true; break;
 		case 'q': quiet = true; break;
 		case 'n': no_create = true; break;
+		case 'T': break;  /* source cache mode: reads are the same */
+		case 't':
+			if (strcmp(optarg, "unsafe") &&
+			    strcmp(optarg, "writeback") &&
+			    strcmp(optarg, "none") &&
+			    strcmp(optarg, "writethrough") &&
+			    strcmp(optarg, "directsync")) {
+				status = img_failf(V, "-t: unknown cache mode "
+						   "`%s`", optarg);
+				goto out;
+			}
+			break;
 		case 'c':
 			status = img_failf(V, "-c (compressed output) is not "
 					   "supported");
