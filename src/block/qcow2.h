@@ -134,6 +134,16 @@ int qcow2_resize(struct block_dev *bd, uint64_t new_size, struct err *errp);
 int qcow2_set_backing(struct block_dev *bd, const char *backing,
 		      const char *fmt, struct err *errp);
 
+/* Write one cluster of guest data compressed with zlib (spec: "Compressed
+ * Clusters Descriptor"), for `img convert -c`.  off: byte offset, a
+ * multiple of the cluster size; len: the cluster size, or what is left of
+ * the disk for its last cluster.  Data that does not shrink by at least
+ * 512 bytes is written uncompressed.  Several compressed clusters share
+ * host clusters (packed at 512-byte granularity).  The cluster's old
+ * contents are released.  -EINVAL (bad range, not qcow2), -EROFS, -errno. */
+int qcow2_write_compressed(struct block_dev *bd, uint64_t off,
+			   const void *buf, size_t len, struct err *errp);
+
 /* Size of the L2 cache, in bytes of L2 tables, for images opened after
  * this call; 0 restores the default (tables covering
  * QCOW2_DEFAULT_L2_CACHE_COVER of virtual disk, at least 1 MiB). */

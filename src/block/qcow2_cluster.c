@@ -88,7 +88,7 @@ int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 
 /* The L2 table for l1_idx, allocated or copied so that this image alone
  * owns it.  The new table is on disk before the L1 entry points at it. */
-static int l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
+int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 {
 	uint64_t e = q->l1[l1_idx];
 	struct l2_slot *s;
@@ -267,7 +267,7 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 {
 	uint32_t cs = q->cluster_size, l2i = vc & ((1u << q->l2_bits) - 1);
 	struct l2_slot *s;
-	int rc = l2_writable(q, vc >> q->l2_bits, &s);
+	int rc = q_l2_writable(q, vc >> q->l2_bits, &s);
 	if (rc)
 		return rc;
 	uint64_t first = be64toh(s->tab[l2i]);
@@ -409,7 +409,7 @@ static int zero_clusters(struct qcow2 *q, uint64_t vc, uint64_t n)
 				      : classify(q, e) != E_UNALLOC;
 		}
 		if (change) {
-			rc = l2_writable(q, l1i, &s);
+			rc = q_l2_writable(q, l1i, &s);
 			if (rc)
 				return rc;
 			uint64_t *olde = (uint64_t *)q->cow_head;

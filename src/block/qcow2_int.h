@@ -128,6 +128,8 @@ struct qcow2 {
 	uint8_t *cow_head, *cow_tail, *zin, *zout;
 	uint64_t zout_entry;  /* L2 entry zout holds, 0 = none */
 	bool was_dirty, corrupt;
+	uint64_t cbuf_off;    /* free space after the last compressed
+			       * cluster written, 0 = none */
 };
 
 static inline struct qcow2 *to_q(struct block_dev *bd)
@@ -202,6 +204,9 @@ int q_free_entry(struct qcow2 *q, uint64_t entry);
 
 /* qcow2_cluster.c: L2 cache, mapping, guest I/O */
 int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
+/* The L2 table for l1_idx, allocated or copied so this image alone owns
+ * it (ready for entries to change). */
+int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
 void q_l2_drop_cache(struct qcow2 *q);
 int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
 int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off);

@@ -126,6 +126,10 @@ static int rb_apply(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
 			}
 			if (c + i < q->free_hint)
 				q->free_hint = c + i;
+			/* Never pack compressed data into a freed cluster. */
+			if (q->cbuf_off &&
+			    (q->cbuf_off >> q->cluster_bits) == c + i)
+				q->cbuf_off = 0;
 		}
 	}
 	if (q->rc_batch) {
