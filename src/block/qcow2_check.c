@@ -206,12 +206,18 @@ int qcow2_check(struct block_dev *bd, bool repair,
 	if (rc)
 		goto out;
 	/* Stored refcounts may reach past the computed range (leaks). */
-	uint64_t limit = q->rt_entries << q->rb_bits;
+	uint64_t limit = q->rt_entries << q->rb_bits, beyond = 0;
 	for (uint64_t cl = 0; cl < limit; cl++) {
 		if (cl >= c.n && !q->rt[cl >> q->rb_bits]) {
 			cl |= q->rb_entries - 1;  /* skip the absent block */
 			continue;
 		}
+		/* Blocks past the end of the file can only be leaks; a
+		 * hostile table pointing every entry at one block must not
+		 * make this loop quadratic. */
+		if (cl >= c.n && !(cl & (q->rb_entries - 1)) &&
+		    ++beyond > c.n + 16)
+			break;
 		uint16_t stored, want = cl < c.n ? c.ref[cl] : 0;
 		rc = q_rc_get(q, cl, &stored);
 		if (rc == -EIO) {
