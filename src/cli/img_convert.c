@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "img_common.h"
+#include "block/qcow2.h"
 #include "core/parse.h"
 
 #define CHUNK (2u << 20)      /* bytes per read */
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 "  -f FMT      format of the sources (default: probed)\n"
 "  -O FMT      format of DST: raw (default) or qcow2\n"
 "  -o OPTS     creation options for DST (see `ringvm img create -o help`)\n"
+"  -c          compress DST's clusters (zlib; -O qcow2 only)\n"
 "  -S SIZE     runs of zeros of at least SIZE bytes stay holes (default 4K;\n"
 "              0 writes everything)\n"
 "  -n          do not create DST: write into an existing image, at least as\n"
@@ -125,6 +127,65 @@ static int copy_one(struct block_dev *src, struct block_dev *dst,
 	return 0;
 }
 
+/* Read [off, off+len) of the concatenation of the sources. */
+static int read_concat(struct block_dev **src, int nsrc, uint64_t off,
+		       uint8_t *buf, uint64_t len, struct err *e)
+{
+	uint64_t base = 0;
+	for (int i = 0; i < nsrc && len; i++) {
+		uint64_t sz = src[i]->size;
+		if (off < base + sz) {
+			uint64_t o = off - base;
+			uint64_t n = sz - o < len ? sz - o : len;
+			int rc = block_pread(src[i], buf, n, o);
+			if (rc < 0)
+				return err_sys(e, -rc, "read `%s` at %llu",
+					       src[i]->path ? src[i]->path
+							    : "source",
+					       (unsigned long long)o);
+			buf += n;
+			off += n;
+			len -= n;
+		}
+		base += sz;
+	}
+	if (len)
+		memset(buf, 0, len);
+	return 0;
+}
+
+/* convert -c: every non-zero cluster of DST written compressed. */
+static int copy_compressed(struct block_dev **src, int nsrc, uint64_t total,
+			   struct block_dev *dst, bool fresh, uint8_t *buf,
+			   struct img_progress *pr, struct err *e)
+{
+	struct qcow2_info qi;
+	int rc = qcow2_get_info(dst, &qi);
+	if (rc < 0)
+		return err_set(e, EINVAL, "-c needs a qcow2 destination");
+	uint64_t cs = qi.cluster_size;
+	for (uint64_t off = 0; off < total; off += cs) {
+		uint64_t n = total - off < cs ? total - off : cs;
+		rc = read_concat(src, nsrc, off, buf, n, e);
+		if (rc)
+			return rc;
+		if (img_is_zero(buf, n)) {
+			if (!fresh) {
+				rc = block_write_zeroes(dst, off, n, false);
+				if (rc < 0)
+					return err_sys(e, -rc, "write zeros to "
+						       "`%s`", dst->path);
+			}
+		} else {
+			rc = qcow2_write_compressed(dst, off, buf, n, e);
+			if (rc)
+				return rc;
+		}
+		img_progress_update(pr, off + n, total);
+	}
+	return 0;
+}
+
 int img_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -136,6 +197,7 @@ int img_convert(int argc, char **argv)
 	const char *V = "convert";
 	const char *fmt = NULL, *ofmt = NULL;
 	bool progress = false, quiet = false, no_create = false;
+	bool compress = false;
 	uint64_t sparse = 4096;
 	struct img_create_opts o = { 0 };
 	struct err e = { 0 };
@@ -166,10 +228,7 @@ int img_convert(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'c':
-			status = img_failf(V, "-c (compressed output) is not "
-					   "supported");
-			goto out;
+		case 'c': compress = true; break;
 		case 'S':
 			if (parse_size(optarg, 1, &sparse, "-S", &e))
 				goto fail;
@@ -196,6 +255,10 @@ int img_convert(int argc, char **argv)
 		ofmt = "raw";
 	if (img_check_format(fmt, "-f", &e) || img_check_format(ofmt, "-O", &e))
 		goto fail;
+	if (compress && strcmp(ofmt, "qcow2")) {
+		status = img_failf(V, "-c (compression) needs -O qcow2");
+		goto out;
+	}
 	if (help_opts) {
 		img_print_create_opts_help(stdout, ofmt);
 		status = 0;
@@ -266,7 +329,10 @@ int img_convert(int argc, char **argv)
 	struct img_progress pr = { .enabled = progress && !quiet, .last = -1 };
 	img_progress_update(&pr, 0, total);
 	uint64_t done = 0, at = 0;
-	for (int i = 0; i < nsrc; i++) {
+	if (compress && copy_compressed(src, nsrc, total, dst, !no_create, buf,
+					&pr, &e))
+		goto fail;
+	for (int i = 0; i < nsrc && !compress; i++) {
 		if (copy_one(src[i], dst, at, !no_create, sparse, buf, &pr,
 			     &done, total, &e))
 			goto fail;

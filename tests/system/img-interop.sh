@@ -131,6 +131,13 @@ cmp -s "$S/r.raw" "$S/rnd.raw" && pass img-interop/convert-roundtrip-exact || fa
 [ "$(stat -c %s "$S/r.raw")" = "$(stat -c %s "$S/rnd.raw")" ] && pass img-interop/convert-roundtrip-size || fail img-interop/convert-roundtrip-size "size changed"
 alloc=$(du -k "$S/r.qcow2" | cut -f1)
 [ "$alloc" -lt 8192 ] && pass img-interop/convert-sparse || fail img-interop/convert-sparse "qcow2 of a mostly empty 24M disk uses ${alloc}K"
+R convert -q -c -f raw -O qcow2 "$S/rnd.raw" "$S/rc.qcow2"
+qclean img-interop/convert-compressed-qemu-check "$S/rc.qcow2"
+qemu-img compare -q -f raw -F qcow2 "$S/rnd.raw" "$S/rc.qcow2" && pass img-interop/convert-compressed-compare ||
+	fail img-interop/convert-compressed-compare "contents differ"
+qemu-img map --output=json "$S/rc.qcow2" | grep -q '"compressed": true' ||
+	qemu-img check "$S/rc.qcow2" | grep -q '[1-9][0-9.]*% compressed' &&
+	pass img-interop/convert-compressed-is-compressed || fail img-interop/convert-compressed-is-compressed "no compressed clusters"
 R convert -q -O qcow2 -o cluster_size=4096 "$S/qsnap.qcow2" "$S/r4k.qcow2"
 qclean img-interop/convert-4k-qemu-check "$S/r4k.qcow2"
 same_view img-interop/convert-qcow2-to-qcow2 "$S/r4k.qcow2"
