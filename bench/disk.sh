@@ -23,7 +23,8 @@
 # flush at the end, as ringvm always does) on a 1 GiB image (768 MiB of
 # data, 256 MiB hole): raw->qcow2 and qcow2->raw, best of 3.
 # Environment: RINGVM (build/ringvm), GUEST (build/guest),
-# QEMU (qemu-system-riscv64), QEMU_IMG (qemu-img), CROSS_CC
+# QEMU (qemu-system-riscv64), QEMU_CACHE (none; ringvm itself uses the host
+# page cache, as QEMU's writeback), QEMU_IMG (qemu-img), CROSS_CC
 # (riscv64-linux-gnu-gcc), TMPDIR.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--no-qemu) use_qemu=0 ;;
 	--no-convert) do_convert=0 ;;
 	--timeout) [ $# -ge 2 ] || die "$1 needs seconds"; run_timeout=$2; shift ;;
-	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n "2,$(grep -n "^set -eu" "$0" | cut -d: -f1)p" "$0" | sed "$ d" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -49,6 +50,7 @@ case $secs in ''|*[!0-9]*|0) die "--secs must be a positive integer" ;; esac
 RINGVM=${RINGVM:-build/ringvm}
 GUEST=${GUEST:-build/guest}
 QEMU=${QEMU:-qemu-system-riscv64}
+QEMU_CACHE=${QEMU_CACHE:-none}
 QEMU_IMG=${QEMU_IMG:-qemu-img}
 CROSS_CC=${CROSS_CC:-riscv64-linux-gnu-gcc}
 [ -x "$RINGVM" ] || die "$RINGVM is missing (run make)"
@@ -107,7 +109,7 @@ boot() {
 		timeout -k 10 "$run_timeout" "$QEMU" -M virt -bios default -m 512M -smp 1 \
 			-nographic -kernel "$GUEST/Image" -initrd "$GUEST/initrd.img" \
 			-append "console=ttyS0 ringvm.cmd=\"$gcmd\"" \
-			-drive "if=none,id=d0,file=$tmp/disk.img,format=$fmt,cache=none" \
+			-drive "if=none,id=d0,file=$tmp/disk.img,format=$fmt,cache=$QEMU_CACHE" \
 			-device virtio-blk-device,drive=d0 \
 			-drive "if=none,id=d1,file=$tmp/tool.raw,format=raw,readonly=on" \
 			-device virtio-blk-device,drive=d1 </dev/null >"$log" 2>"$log.err"
@@ -126,6 +128,7 @@ boot() {
 }
 
 echo "bench/disk.sh: $runs run(s) each, ${secs}s per timed test, kernel $(cat "$GUEST/VERSION" 2>/dev/null || echo '?')"
+echo "QEMU: $("$QEMU" --version 2>/dev/null | head -n1), cache=$QEMU_CACHE"
 echo "host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC')"
 configs="raw qcow2-fresh qcow2-alloc"
 for i in $(seq 1 "$runs"); do
