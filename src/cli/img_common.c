@@ -411,7 +411,8 @@ int img_parse_output(const char *arg, bool *json, struct err *e)
 void img_print_snapshots(FILE *f, const struct qcow2_snapshot_info *s,
 			 uint32_t n)
 {
-	fprintf(f, "%-9s %-17s %7s %20s %13s %10s\n", "ID", "TAG", "VM SIZE",
+	/* qemu-img's columns exactly, so scripts parsing them keep working */
+	fprintf(f, "%-9s %-17s %7s%20s%13s%11s\n", "ID", "TAG", "VM SIZE",
 		"DATE", "VM CLOCK", "ICOUNT");
 	for (uint32_t i = 0; i < n; i++) {
 		char size[32], date[32] = "", clock[32];
@@ -426,7 +427,7 @@ void img_print_snapshots(FILE *f, const struct qcow2_snapshot_info *s,
 			 (unsigned long long)(ms / 60000 % 60),
 			 (unsigned long long)(ms / 1000 % 60),
 			 (unsigned long long)(ms % 1000));
-		fprintf(f, "%-9s %-17s %7s %20s %13s %10s\n", s[i].id,
-			s[i].name, size, date, clock, "0");
+		fprintf(f, "%-9s %-17s %7s%20s%13s%11s\n", s[i].id,
+			s[i].name, size, date, clock, "");
 	}
 }
