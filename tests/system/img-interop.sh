@@ -120,6 +120,23 @@ same_view img-interop/view-qemu-snapshots "$S/qsnap.qcow2"
 R snapshot -l "$S/qsnap.qcow2" >"$S/out"
 grep -q ' first ' "$S/out" && grep -q ' second ' "$S/out" && pass img-interop/snapshot-list-qemu-made ||
 	fail img-interop/snapshot-list-qemu-made "$(tr '\n' '|' <"$S/out")"
+# (up to VM CLOCK: the ICOUNT column needs the snapshots' extra data, which
+# ringvm's API does not expose; it prints it empty, as qemu-img does for
+# snapshots without one)
+if diff <(R snapshot -l "$S/qsnap.qcow2" | cut -c1-68) <(qemu-img snapshot -l "$S/qsnap.qcow2" | cut -c1-68) >"$S/out"; then
+	pass img-interop/snapshot-list-same-table
+else
+	fail img-interop/snapshot-list-same-table "$(tr '\n' '|' <"$S/out" | head -c 300)"
+fi
+# The human `info` lines qemu-img users read (and scripts grep) are the same.
+lines='^(image|file format|virtual size|cluster_size|backing file|backing file format|Snapshot list|ID|1|2|Format specific information|    compat|    lazy refcounts|    refcount bits|    corrupt):'
+for img in qtop qsnap; do
+	if diff <(R info "$S/$img.qcow2" | grep -E "$lines") <(qemu-img info "$S/$img.qcow2" | grep -E "$lines") >"$S/out"; then
+		pass "img-interop/info-human-same-$img"
+	else
+		fail "img-interop/info-human-same-$img" "$(tr '\n' '|' <"$S/out" | head -c 300)"
+	fi
+done
 expect img-interop/info-snapshots-qemu-made "$(rinfo "$S/qsnap.qcow2" '" ".join(s["name"] for s in d["snapshots"])')" "first second"
 
 # --- convert round trips ------------------------------------------------------
