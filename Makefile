@@ -57,11 +57,48 @@ unit: $(UNITBINS)
 isa: $(ASAN)/ringvm
 check: deps
 	@$(MAKE) --no-print-directory all asan unit
+	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory guest
 	@tests/run-all.sh
 
 bench: deps all guest
 	bench/cpu.sh
+
+# libFuzzer targets (clang): `make fuzz` runs each for FUZZ_SECONDS;
+# `make fuzz-check` (part of check) is a short fixed-seed run.
+FUZZ      := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 300
+FUZZCC    := clang
+FUZZFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer \
+             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZSRCS  := $(wildcard src/block/*.c) src/core/err.c
+
+$(FUZZ)/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZSRCS) $(wildcard src/block/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) $< $(FUZZSRCS) -o $@ -lz
+
+$(FUZZ)/corpus-qcow2/.done: tests/fuzz/make-corpus.sh $(BUILD)/ringvm
+	rm -rf $(dir $@)
+	tests/fuzz/make-corpus.sh $(dir $@) $(BUILD)/ringvm
+	@touch $@
+
+.PHONY: fuzz-check
+fuzz: $(FUZZ)/fuzz_qcow2 $(FUZZ)/corpus-qcow2/.done
+	@mkdir -p $(FUZZ)/work-qcow2
+	$(FUZZ)/fuzz_qcow2 -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
+		$(FUZZ)/work-qcow2 $(FUZZ)/corpus-qcow2
+
+fuzz-check:
+	@if ! command -v $(FUZZCC) >/dev/null; then \
+		echo "fuzz_qcow2: skipped ($(FUZZCC) not installed)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(FUZZ)/fuzz_qcow2 \
+		$(FUZZ)/corpus-qcow2/.done >/dev/null && \
+	echo "fuzz_qcow2: 5000 runs, seed 1" && \
+	rm -rf $(FUZZ)/check-qcow2 && mkdir -p $(FUZZ)/check-qcow2 && \
+	{ $(FUZZ)/fuzz_qcow2 -seed=1 -runs=5000 -max_len=262144 \
+		$(FUZZ)/check-qcow2 $(FUZZ)/corpus-qcow2 \
+		2>$(FUZZ)/fuzz-check.log || \
+		{ tail -40 $(FUZZ)/fuzz-check.log; exit 1; }; }
 
 clean:
 	rm -rf $(BUILD)

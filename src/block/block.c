@@ -1,6 +1,9 @@
 #include "block.h"
+#include "qcow2.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -10,6 +13,7 @@
 /* Every format ringvm knows, probed in order; the best score wins. */
 static const struct block_driver *const drivers[] = {
 	&block_raw,
+	&block_qcow2,
 };
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
 
@@ -75,6 +79,12 @@ static int lock_image(int fd, const char *path, bool read_only,
 	return 0;
 }
 
+/* The files of the backing chain being opened (calls nest through
+ * drv->open -> block_open_backing), for depth and cycle checks.  Opening
+ * is synchronous and single-threaded. */
+static struct { dev_t dev; ino_t ino; } chain[BLOCK_MAX_CHAIN + 1];
+static int chain_len;
+
 int block_open_format(const char *path, const char *format, bool read_only,
 		      struct block_dev **out, struct err *errp)
 {
@@ -105,6 +115,19 @@ int block_open_format(const char *path, const char *format, bool read_only,
 			     "regular file or block device", path);
 		goto fail;
 	}
+	/* Before locking: in a cycle the image is already locked by us. */
+	for (int i = 0; i < chain_len; i++) {
+		if (chain[i].dev == st.st_dev && chain[i].ino == st.st_ino) {
+			rc = err_set(errp, ELOOP, "disk `%s`: the backing chain "
+				     "is a cycle", path);
+			goto fail;
+		}
+	}
+	if (chain_len > BLOCK_MAX_CHAIN) {
+		rc = err_set(errp, ELOOP, "disk `%s`: backing chain deeper "
+			     "than %d images", path, BLOCK_MAX_CHAIN);
+		goto fail;
+	}
 	rc = lock_image(fd, path, read_only, errp);
 	if (rc)
 		goto fail;
@@ -113,9 +136,21 @@ int block_open_format(const char *path, const char *format, bool read_only,
 		if (rc)
 			goto fail;
 	}
-	rc = drv->open(fd, path, read_only, out, errp);
-	if (rc)
+	char *copy = strdup(path);
+	if (!copy) {
+		rc = err_set(errp, ENOMEM, "disk `%s`: out of memory", path);
 		goto fail;
+	}
+	chain[chain_len].dev = st.st_dev;
+	chain[chain_len].ino = st.st_ino;
+	chain_len++;
+	rc = drv->open(fd, path, read_only, out, errp);
+	chain_len--;
+	if (rc) {
+		free(copy);
+		goto fail;
+	}
+	(*out)->path = copy;
 	return 0;
 fail:
 	close(fd);
@@ -129,12 +164,79 @@ int block_open(const char *path, bool read_only, struct block_dev **out,
 	return block_open_format(path, NULL, read_only, out, errp);
 }
 
+int block_open_backing(const char *child_path, const char *name,
+		       const char *fmt, struct block_dev **out,
+		       struct err *errp)
+{
+	char buf[PATH_MAX];
+	const char *path = name;
+	const char *slash = strrchr(child_path, '/');
+	if (name[0] != '/' && slash) {
+		int n = snprintf(buf, sizeof(buf), "%.*s/%s",
+				 (int)(slash - child_path), child_path, name);
+		if (n < 0 || (size_t)n >= sizeof(buf))
+			return err_set(errp, ENAMETOOLONG, "disk `%s`: backing "
+				       "file name too long", child_path);
+		path = buf;
+	}
+	int rc = block_open_format(path, fmt, true, out, errp);
+	/* Chain errors already name the file; prefixing every level of a
+	 * 64-deep chain would push the reason out of the message. */
+	if (rc && rc != -ELOOP)
+		err_prefix(errp, "disk `%s`: backing file", child_path);
+	return rc;
+}
+
 void block_close(struct block_dev *bd)
 {
 	if (!bd)
 		return;
 	block_flush(bd);
+	char *path = bd->path;
 	bd->drv->close(bd);
+	free(path);
+}
+
+int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
+		 struct block_status *st)
+{
+	if (off >= bd->size || len == 0)
+		return -EINVAL;
+	if (len > bd->size - off)
+		len = bd->size - off;
+	int depth = 0;
+	for (;;) {
+		memset(st, 0, sizeof(*st));
+		st->path = bd->path;
+		if (bd->drv->status) {
+			int rc = bd->drv->status(bd, off, len, st);
+			if (rc)
+				return rc;
+		} else {
+			st->len = len;
+			st->flags = BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_DATA |
+				    BLOCK_STATUS_OFFSET;
+			st->host_off = off;
+		}
+		st->depth = depth;
+		if (st->flags & BLOCK_STATUS_ALLOCATED)
+			return 0;
+		/* Unallocated here: the next layer decides, for at most
+		 * st->len bytes; beyond the backing file's end reads zeros. */
+		struct block_dev *b = bd->backing;
+		if (!b || off >= b->size) {
+			st->flags = BLOCK_STATUS_ZERO;
+			if (b)
+				depth++;
+			st->depth = depth;
+			return 0;
+		}
+		len = st->len;
+		if (len > b->size - off)
+			len = b->size - off;
+		bd = b;
+		depth++;
+	}
 }
 
 static bool in_range(const struct block_dev *bd, uint64_t off, uint64_t len)

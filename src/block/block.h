@@ -18,6 +18,23 @@
 
 struct block_dev;
 
+/* block_status() flags. */
+#define BLOCK_STATUS_ALLOCATED 1u /* layer st->depth decides these bytes */
+#define BLOCK_STATUS_DATA      2u /* read from a data area of that layer */
+#define BLOCK_STATUS_ZERO      4u /* read as zeros */
+#define BLOCK_STATUS_OFFSET    8u /* st->host_off is valid */
+#define BLOCK_STATUS_COMPRESSED 16u /* compressed data (no host_off) */
+
+struct block_status {
+	uint64_t len;       /* bytes from off with this status */
+	unsigned flags;     /* BLOCK_STATUS_* */
+	int depth;          /* 0 = bd itself, 1 = its backing file, ...;
+			     * when nothing in the chain has the bytes: the
+			     * depth of the last layer, flags ZERO only */
+	uint64_t host_off;  /* byte offset in that layer's file */
+	const char *path;   /* that layer's file name (the device's) */
+};
+
 struct block_driver {
 	const char *name;  /* format name: "raw", "qcow2" */
 
@@ -49,6 +66,12 @@ struct block_driver {
 	 * -EOPNOTSUPP also falls back to that. */
 	int (*write_zeroes)(struct block_dev *bd, uint64_t off, uint64_t len,
 			    bool unmap);
+	/* Describe this layer only at off (< size): set st->len (> 0, at
+	 * most len) to the bytes from off with the same status and st->flags
+	 * / st->host_off.  Optional: without it everything is DATA |
+	 * ALLOCATED at host_off = off. */
+	int (*status)(struct block_dev *bd, uint64_t off, uint64_t len,
+		      struct block_status *st);
 	/* Release everything, including bd itself (no flush: block_close
 	 * has done it). */
 	void (*close)(struct block_dev *bd);
@@ -59,6 +82,11 @@ struct block_dev {
 	const struct block_driver *drv;
 	uint64_t size;    /* virtual disk size, bytes */
 	bool read_only;
+	/* The image this one reads through to (opened read-only by the
+	 * driver, which closes it), NULL if none. */
+	struct block_dev *backing;
+	/* The path the device was opened with; set and freed by block.c. */
+	char *path;
 };
 
 /* Open the image at path, probing its format.  read_only opens the file
@@ -104,7 +132,26 @@ int block_discard(struct block_dev *bd, uint64_t off, uint64_t len);
 int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 		       bool unmap);
 
+/* Describe the bytes at off (< size) through the whole backing chain:
+ * st->len (> 0, <= len) bytes from off have the same st->flags and come
+ * from layer st->depth (see struct block_status).  For `img map`, convert
+ * and commit, which skip what is unallocated.  -EINVAL outside [0, size),
+ * or the driver's -errno. */
+int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
+		 struct block_status *st);
+
+/* Open a backing file for a format driver: read-only, format fmt (NULL
+ * probes), name relative to the directory of child_path unless absolute.
+ * Refuses chains deeper than BLOCK_MAX_CHAIN and cycles (a file already in
+ * the chain being opened, compared by device and inode) with -ELOOP.
+ * Only valid inside a driver's open(). */
+#define BLOCK_MAX_CHAIN 64
+int block_open_backing(const char *child_path, const char *name,
+		       const char *fmt, struct block_dev **out,
+		       struct err *errp);
+
 /* The raw format driver (src/block/raw.c). */
 extern const struct block_driver block_raw;
+/* qcow2: src/block/qcow2.h */
 
 #endif

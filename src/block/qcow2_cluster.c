@@ -1,0 +1,586 @@
+/* qcow2 cluster mapping: the L2 cache, guest reads and writes, copy on
+ * write, zero clusters and discard.  Spec: "Cluster mapping",
+ * "Compressed Clusters Descriptor". */
+#include "qcow2_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+#include <zlib.h>
+
+enum { E_UNALLOC, E_ZERO, E_NORMAL, E_COMPRESSED };
+
+static int classify(const struct qcow2 *q, uint64_t e)
+{
+	if (e & OFLAG_COMPRESSED)
+		return E_COMPRESSED;
+	if (q->version >= 3 && (e & OFLAG_ZERO))
+		return E_ZERO;
+	return (e & OFFSET_MASK) ? E_NORMAL : E_UNALLOC;
+}
+
+uint64_t q_entry_clusters(struct qcow2 *q, uint64_t e, uint64_t *off)
+{
+	if (e & OFLAG_COMPRESSED) {
+		uint64_t host = e & ((UINT64_C(1) << q->csize_shift) - 1);
+		uint64_t nsect = (e >> q->csize_shift) & q->csize_mask;
+		uint64_t start = host & ~UINT64_C(511);
+		uint64_t end = start + (nsect + 1) * 512;
+		*off = start & ~(uint64_t)(q->cluster_size - 1);
+		return ((end - 1) >> q->cluster_bits) -
+		       (start >> q->cluster_bits) + 1;
+	}
+	*off = e & OFFSET_MASK;
+	return *off ? 1 : 0;
+}
+
+void q_l2_drop_cache(struct qcow2 *q)
+{
+	for (uint32_t i = 0; i < q->nl2; i++)
+		q->l2c[i].l1_idx = -1;
+}
+
+static int l2_slot_buf(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
+{
+	struct l2_slot *s = &q->l2c[l1_idx % q->nl2];
+	if (!s->tab) {
+		s->tab = malloc(q->cluster_size);
+		if (!s->tab)
+			return -ENOMEM;
+	}
+	s->l1_idx = -1;
+	*out = s;
+	return 0;
+}
+
+static bool bad_meta_off(const struct qcow2 *q, uint64_t off)
+{
+	return off & (q->cluster_size - 1) || off > q->file_size ||
+	       q->file_size - off < q->cluster_size;
+}
+
+int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
+{
+	*out = NULL;
+	if (l1_idx >= q->l1_size)
+		return 0;
+	uint64_t off = q->l1[l1_idx] & OFFSET_MASK;
+	if (!off)
+		return 0;
+	struct l2_slot *s = &q->l2c[l1_idx % q->nl2];
+	if (s->l1_idx == (int64_t)l1_idx && s->off == off) {
+		*out = s;
+		return 0;
+	}
+	if (bad_meta_off(q, off) || q_overlaps_meta(q, off, q->cluster_size))
+		return -EIO;
+	int rc = l2_slot_buf(q, l1_idx, &s);
+	if (rc)
+		return rc;
+	rc = q_pread_full(q->fd, s->tab, q->cluster_size, off);
+	if (rc)
+		return rc;
+	s->l1_idx = l1_idx;
+	s->off = off;
+	*out = s;
+	return 0;
+}
+
+/* The L2 table for l1_idx, allocated or copied so that this image alone
+ * owns it.  The new table is on disk before the L1 entry points at it. */
+int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
+{
+	uint64_t e = q->l1[l1_idx];
+	struct l2_slot *s;
+	int rc;
+	if ((e & OFLAG_COPIED) && (e & OFFSET_MASK))
+		return q_l2_load(q, l1_idx, out);
+	uint64_t old = e & OFFSET_MASK;
+	if (old) {
+		rc = q_l2_load(q, l1_idx, &s);
+	} else {
+		rc = l2_slot_buf(q, l1_idx, &s);
+		if (!rc)
+			memset(s->tab, 0, q->cluster_size);
+	}
+	if (rc)
+		return rc;
+	s->l1_idx = -1;  /* until the L1 entry is updated */
+	uint64_t nw;
+	rc = q_alloc(q, 1, &nw);
+	if (rc)
+		return rc;
+	rc = q_pwrite_full(q, s->tab, q->cluster_size, nw);
+	if (rc)
+		return rc;
+	q->l1[l1_idx] = nw | OFLAG_COPIED;
+	rc = q_write_l1_entry(q, l1_idx);
+	if (rc)
+		return rc;
+	s->l1_idx = l1_idx;
+	s->off = nw;
+	if (old)
+		rc = q_rc_update(q, old, 1, -1);
+	*out = s;
+	return rc;
+}
+
+static int read_backing(struct qcow2 *q, void *buf, size_t len,
+			uint64_t voff)
+{
+	struct block_dev *b = q->bd.backing;
+	size_t n = 0;
+	if (b && voff < b->size)
+		n = b->size - voff < len ? b->size - voff : len;
+	if (n) {
+		int rc = block_pread(b, buf, n, voff);
+		if (rc)
+			return rc;
+	}
+	memset((uint8_t *)buf + n, 0, len - n);
+	return 0;
+}
+
+static int read_compressed(struct qcow2 *q, uint64_t e, uint32_t in_off,
+			   size_t len, void *buf)
+{
+	if (q->zout_entry != e) {
+		uint64_t host = e & ((UINT64_C(1) << q->csize_shift) - 1);
+		uint64_t nsect = (e >> q->csize_shift) & q->csize_mask;
+		uint64_t csize = nsect * 512 + (512 - (host & 511));
+		if (csize > 2 * (uint64_t)q->cluster_size)
+			csize = 2 * (uint64_t)q->cluster_size;
+		if (host >= q->file_size)
+			return -EIO;
+		if (csize > q->file_size - host)
+			csize = q->file_size - host;
+		int rc = q_pread_full(q->fd, q->zin, csize, host);
+		if (rc)
+			return rc;
+		z_stream z;
+		memset(&z, 0, sizeof(z));
+		if (inflateInit2(&z, -12) != Z_OK)
+			return -ENOMEM;
+		z.next_in = q->zin;
+		z.avail_in = (uInt)csize;
+		z.next_out = q->zout;
+		z.avail_out = q->cluster_size;
+		int zr = inflate(&z, Z_FINISH);
+		inflateEnd(&z);
+		/* Complete output counts even if trailing input remains. */
+		if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR && zr != Z_OK) ||
+		    z.avail_out)
+			return -EIO;
+		q->zout_entry = e;
+	}
+	memcpy(buf, q->zout + in_off, len);
+	return 0;
+}
+
+/* len bytes at in_off of virtual cluster vc whose L2 entry is e. */
+static int read_part(struct qcow2 *q, uint64_t vc, uint64_t e,
+		     uint32_t in_off, size_t len, void *buf)
+{
+	switch (classify(q, e)) {
+	case E_NORMAL:
+		if (e & (q->cluster_size - 1) & OFFSET_MASK)
+			return -EIO;
+		return q_pread_full(q->fd, buf, len,
+				    (e & OFFSET_MASK) + in_off);
+	case E_ZERO:
+		memset(buf, 0, len);
+		return 0;
+	case E_COMPRESSED:
+		return read_compressed(q, e, in_off, len, buf);
+	default:
+		return read_backing(q, buf, len,
+				    (vc << q->cluster_bits) + in_off);
+	}
+}
+
+static inline uint64_t tab_get(const struct l2_slot *s, uint32_t i)
+{
+	return s ? be64toh(s->tab[i]) : 0;
+}
+
+int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = to_q(bd);
+	uint8_t *p = buf;
+	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
+	while (len) {
+		uint64_t vc = off >> q->cluster_bits;
+		uint32_t in_off = off & (cs - 1);
+		uint32_t l1i = vc >> q->l2_bits, l2i = vc & (l2n - 1);
+		struct l2_slot *s;
+		int rc = q_l2_load(q, l1i, &s);
+		if (rc)
+			return rc;
+		uint64_t e = tab_get(s, l2i);
+		int t = classify(q, e);
+		size_t n = cs - in_off < len ? cs - in_off : len;
+		if (t == E_COMPRESSED) {
+			rc = read_compressed(q, e, in_off, n, p);
+		} else {
+			/* Extend over following clusters of the same kind
+			 * (contiguous on the host for data). */
+			uint64_t host = e & OFFSET_MASK;
+			if (t == E_NORMAL && (host & (cs - 1)))
+				return -EIO;
+			for (uint32_t i = l2i + 1; n < len && i < l2n; i++) {
+				uint64_t e2 = tab_get(s, i);
+				if (classify(q, e2) != t)
+					break;
+				if (t == E_NORMAL &&
+				    (e2 & OFFSET_MASK) !=
+				    host + (uint64_t)(i - l2i) * cs)
+					break;
+				n += cs < len - n ? cs : len - n;
+			}
+			if (t == E_NORMAL)
+				rc = q_pread_full(q->fd, p, n, host + in_off);
+			else if (t == E_ZERO)
+				memset(p, 0, n);
+			else
+				rc = read_backing(q, p, n, off);
+		}
+		if (rc)
+			return rc;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static bool in_place(const struct qcow2 *q, uint64_t e)
+{
+	return classify(q, e) == E_NORMAL && (e & OFLAG_COPIED);
+}
+
+/* Write into clusters [vc, vc + cnt) of one L2 table that need new host
+ * clusters: one run is allocated, the guest bytes plus the old contents
+ * around them (head/tail of partial clusters) go out in one pwritev, then
+ * the L2 entries, then the old clusters are released. */
+static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
+		       uint32_t in_off, const uint8_t *p, size_t wlen)
+{
+	uint32_t cs = q->cluster_size, l2i = vc & ((1u << q->l2_bits) - 1);
+	struct l2_slot *s;
+	int rc = q_l2_writable(q, vc >> q->l2_bits, &s);
+	if (rc)
+		return rc;
+	uint64_t first = be64toh(s->tab[l2i]);
+	uint64_t last = be64toh(s->tab[l2i + cnt - 1]);
+	struct iovec iov[3];
+	int niov = 0;
+	if (in_off) {
+		rc = read_part(q, vc, first, 0, in_off, q->cow_head);
+		if (rc)
+			return rc;
+		iov[niov++] = (struct iovec){ q->cow_head, in_off };
+	}
+	iov[niov++] = (struct iovec){ (void *)p, wlen };
+	uint64_t endpos = in_off + wlen - (uint64_t)(cnt - 1) * cs;
+	if (endpos < cs) {
+		rc = read_part(q, vc + cnt - 1, last, (uint32_t)endpos,
+			       cs - endpos, q->cow_tail);
+		if (rc)
+			return rc;
+		iov[niov++] = (struct iovec){ q->cow_tail, cs - endpos };
+	}
+	uint64_t host;
+	rc = q_alloc(q, cnt, &host);
+	if (rc)
+		return rc;
+	uint64_t pos = host;
+	size_t total = (size_t)cnt * cs;
+	while (total) {
+		ssize_t w = pwritev(q->fd, iov, niov, (off_t)pos);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		pos += w;
+		total -= w;
+		while (niov && (size_t)w >= iov[0].iov_len) {
+			w -= iov[0].iov_len;
+			memmove(iov, iov + 1, --niov * sizeof(iov[0]));
+		}
+		if (niov) {
+			iov[0].iov_base = (uint8_t *)iov[0].iov_base + w;
+			iov[0].iov_len -= w;
+		}
+	}
+	if (host + (uint64_t)cnt * cs > q->file_size)
+		q->file_size = host + (uint64_t)cnt * cs;
+	/* The old entries are needed after the table changes: keep them in
+	 * the (already consumed) COW head buffer. */
+	uint64_t *olde = (uint64_t *)q->cow_head;
+	memcpy(olde, s->tab + l2i, (size_t)cnt * 8);
+	for (uint32_t j = 0; j < cnt; j++)
+		s->tab[l2i + j] = htobe64((host + (uint64_t)j * cs) |
+					  OFLAG_COPIED);
+	rc = q_pwrite_full(q, s->tab + l2i, (size_t)cnt * 8,
+			   s->off + (uint64_t)l2i * 8);
+	if (rc)
+		return rc;
+	for (uint32_t j = 0; j < cnt; j++) {
+		uint64_t e = be64toh(olde[j]);
+		if (e & OFLAG_COMPRESSED)
+			q->zout_entry = 0;
+		rc = q_free_entry(q, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = to_q(bd);
+	const uint8_t *p = buf;
+	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
+	while (len) {
+		uint64_t vc = off >> q->cluster_bits;
+		uint32_t in_off = off & (cs - 1);
+		uint32_t l1i = vc >> q->l2_bits, l2i = vc & (l2n - 1);
+		struct l2_slot *s;
+		int rc = q_l2_load(q, l1i, &s);
+		if (rc)
+			return rc;
+		bool tab_ok = s && (q->l1[l1i] & OFLAG_COPIED);
+		uint64_t e = tab_get(s, l2i);
+		size_t n = cs - in_off < len ? cs - in_off : len;
+		if (tab_ok && in_place(q, e)) {
+			uint64_t host = e & OFFSET_MASK;
+			if (host & (cs - 1))
+				return -EIO;
+			for (uint32_t i = l2i + 1; n < len && i < l2n; i++) {
+				uint64_t e2 = tab_get(s, i);
+				if (!in_place(q, e2) ||
+				    (e2 & OFFSET_MASK) !=
+				    host + (uint64_t)(i - l2i) * cs)
+					break;
+				n += cs < len - n ? cs : len - n;
+			}
+			if (q_overlaps_meta(q, host + in_off, n))
+				return -EIO;
+			rc = q_pwrite_full(q, p, n, host + in_off);
+		} else {
+			uint32_t cnt = 1;
+			for (uint32_t i = l2i + 1; n < len && i < l2n; i++) {
+				if (tab_ok && in_place(q, tab_get(s, i)))
+					break;
+				n += cs < len - n ? cs : len - n;
+				cnt++;
+			}
+			rc = write_alloc(q, vc, cnt, in_off, p, n);
+		}
+		if (rc)
+			return rc;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Make whole clusters [vc, vc + n) read as zeros without data: entries
+ * become 0 (nothing below) or the zero flag (a backing file below). */
+static int zero_clusters(struct qcow2 *q, uint64_t vc, uint64_t n)
+{
+	uint32_t l2n = 1u << q->l2_bits;
+	uint64_t want = q->bd.backing ? OFLAG_ZERO : 0;
+	while (n) {
+		uint32_t l1i = vc >> q->l2_bits, l2i = vc & (l2n - 1);
+		uint32_t k = l2n - l2i < n ? l2n - l2i : (uint32_t)n;
+		struct l2_slot *s;
+		int rc = q_l2_load(q, l1i, &s);
+		if (rc)
+			return rc;
+		bool change = false;
+		for (uint32_t i = 0; i < k && !change; i++) {
+			uint64_t e = tab_get(s, l2i + i);
+			change = want ? e != OFLAG_ZERO
+				      : classify(q, e) != E_UNALLOC;
+		}
+		if (change) {
+			rc = q_l2_writable(q, l1i, &s);
+			if (rc)
+				return rc;
+			uint64_t *olde = (uint64_t *)q->cow_head;
+			memcpy(olde, s->tab + l2i, (size_t)k * 8);
+			for (uint32_t i = 0; i < k; i++)
+				s->tab[l2i + i] = htobe64(want);
+			rc = q_pwrite_full(q, s->tab + l2i, (size_t)k * 8,
+					   s->off + (uint64_t)l2i * 8);
+			for (uint32_t i = 0; i < k && !rc; i++)
+				rc = q_free_entry(q, be64toh(olde[i]));
+			q->zout_entry = 0;
+			if (rc)
+				return rc;
+		}
+		vc += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int q_discard(struct block_dev *bd, uint64_t off, uint64_t len)
+{
+	struct qcow2 *q = to_q(bd);
+	if (q->bd.backing && q->version < 3)
+		return 0;  /* v2 cannot hide the backing file: keep data */
+	uint64_t cs = q->cluster_size;
+	uint64_t first = (off + cs - 1) / cs, end = (off + len) / cs;
+	if (off + len == bd->size)
+		end = (off + len + cs - 1) / cs;  /* last partial cluster */
+	return end > first ? zero_clusters(q, first, end - first) : 0;
+}
+
+int q_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
+		   bool unmap)
+{
+	static const uint8_t zeros[65536];
+	struct qcow2 *q = to_q(bd);
+	if (q->bd.backing && q->version < 3)
+		return -EOPNOTSUPP;
+	uint64_t cs = q->cluster_size;
+	uint64_t first = (off + cs - 1) / cs, end = (off + len) / cs;
+	if (off + len == bd->size)
+		end = (off + len + cs - 1) / cs;
+	if (end <= first) {
+		first = end = 0;
+	}
+	uint64_t zs = first * cs, ze = end * cs;
+	if (ze > off + len)
+		ze = off + len;
+	/* Partial clusters at both ends get zero bytes written. */
+	uint64_t pos = off;
+	while (pos < off + len) {
+		if (end > first && pos == zs) {
+			int rc = zero_clusters(q, first, end - first);
+			if (rc)
+				return rc;
+			pos = ze;
+			continue;
+		}
+		uint64_t lim = (end > first && pos < zs) ? zs : off + len;
+		size_t k = lim - pos < sizeof(zeros) ? lim - pos
+						     : sizeof(zeros);
+		int rc = q_pwrite(bd, zeros, k, pos);
+		if (rc)
+			return rc;
+		pos += k;
+	}
+	return 0;
+}
+
+int q_status(struct block_dev *bd, uint64_t off, uint64_t len,
+	     struct block_status *st)
+{
+	struct qcow2 *q = to_q(bd);
+	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
+	uint64_t vc = off >> q->cluster_bits;
+	uint32_t in_off = off & (cs - 1);
+	struct l2_slot *s;
+	int rc = q_l2_load(q, vc >> q->l2_bits, &s);
+	if (rc)
+		return rc;
+	uint64_t e = tab_get(s, vc & (l2n - 1));
+	int t = classify(q, e);
+	uint64_t host = e & OFFSET_MASK;
+	uint64_t n = cs - in_off;
+	if (t != E_COMPRESSED) {
+		for (uint64_t c = vc + 1; n < len; c++) {
+			if ((c & (l2n - 1)) == 0) {
+				rc = q_l2_load(q, c >> q->l2_bits, &s);
+				if (rc)
+					return rc;
+			}
+			uint64_t e2 = tab_get(s, c & (l2n - 1));
+			if (classify(q, e2) != t)
+				break;
+			if (t == E_NORMAL && (e2 & OFFSET_MASK) !=
+			    host + ((c - vc) << q->cluster_bits))
+				break;
+			n += cs;
+		}
+	}
+	st->len = n < len ? n : len;
+	switch (t) {
+	case E_NORMAL:
+		st->flags = BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_DATA |
+			    BLOCK_STATUS_OFFSET;
+		st->host_off = host + in_off;
+		break;
+	case E_COMPRESSED:
+		st->flags = BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_DATA |
+			    BLOCK_STATUS_COMPRESSED;
+		break;
+	case E_ZERO:
+		st->flags = BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_ZERO;
+		break;
+	default:
+		st->flags = 0;
+	}
+	return 0;
+}
+
+int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
+			  int addend)
+{
+	uint64_t *tab = malloc(q->cluster_size);
+	if (!tab)
+		return -ENOMEM;
+	uint32_t l2n = 1u << q->l2_bits;
+	bool was_batch = q->rc_batch;
+	q->rc_batch = true;
+	int rc = 0;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		uint64_t l2off = l1[i] & OFFSET_MASK;
+		if (!l2off)
+			continue;
+		if (bad_meta_off(q, l2off)) {
+			rc = -EIO;
+			break;
+		}
+		/* Read the table before its refcount may drop to 0 (which
+		 * punches it out of the file). */
+		rc = q_pread_full(q->fd, tab, q->cluster_size, l2off);
+		bool changed = false;
+		for (uint32_t j = 0; j < l2n && !rc; j++) {
+			uint64_t e = be64toh(tab[j]), coff;
+			uint64_t k = q_entry_clusters(q, e, &coff);
+			if (!k)
+				continue;
+			rc = q_rc_update(q, coff, k, addend);
+			if (rc || (e & OFLAG_COMPRESSED))
+				continue;
+			uint16_t r;
+			rc = q_rc_get(q, coff >> q->cluster_bits, &r);
+			uint64_t ne = r == 1 ? e | OFLAG_COPIED
+					     : e & ~OFLAG_COPIED;
+			if (!rc && ne != e) {
+				tab[j] = htobe64(ne);
+				changed = true;
+			}
+		}
+		if (!rc)
+			rc = q_rc_update(q, l2off, 1, addend);
+		uint16_t r = 0;
+		if (!rc && changed)
+			rc = q_rc_get(q, l2off >> q->cluster_bits, &r);
+		if (!rc && changed && r)
+			rc = q_pwrite_full(q, tab, q->cluster_size, l2off);
+	}
+	free(tab);
+	int rc2 = q_rc_sync(q);
+	q->rc_batch = was_batch;
+	q_l2_drop_cache(q);
+	return rc ? rc : rc2;
+}

@@ -1,0 +1,229 @@
+/* qcow2 driver internals shared by src/block/qcow2*.c (not a public API).
+ *
+ * Metadata is written through: every change to an L1/L2 entry, refcount or
+ * header field is a pwrite() issued in the order the spec's consistency
+ * rules need (data, then refcount, then the L2 entry; L2 table before the
+ * L1 entry; decrements after the last reference is gone), so a killed
+ * process leaves at worst leaked clusters.  FLUSH makes it durable. */
+#ifndef RINGVM_BLOCK_QCOW2_INT_H
+#define RINGVM_BLOCK_QCOW2_INT_H
+
+#include <endian.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "block/qcow2.h"
+
+#define QCOW2_MAGIC 0x514649fbu
+
+/* Header field offsets (spec: "Header"). */
+#define H_VERSION        4
+#define H_BACKING_OFF    8
+#define H_BACKING_SIZE  16
+#define H_CLUSTER_BITS  20
+#define H_SIZE          24
+#define H_CRYPT         32
+#define H_L1_SIZE       36
+#define H_L1_OFF        40
+#define H_RT_OFF        48
+#define H_RT_CLUSTERS   56
+#define H_NB_SNAP       60
+#define H_SNAP_OFF      64
+#define H_INCOMPAT      72
+#define H_COMPAT        80
+#define H_AUTOCLEAR     88
+#define H_REFCOUNT_ORD  96
+#define H_HEADER_LEN   100
+#define H_V2_LEN        72
+#define H_V3_LEN       104
+
+#define INCOMPAT_DIRTY   (1ull << 0)
+#define INCOMPAT_CORRUPT (1ull << 1)
+#define INCOMPAT_KNOWN   (INCOMPAT_DIRTY | INCOMPAT_CORRUPT)
+#define COMPAT_LAZY      (1ull << 0)
+
+#define EXT_END          0x00000000u
+#define EXT_BACKING_FMT  0xe2792acau
+#define EXT_FEATURES     0x6803f857u
+
+#define OFLAG_COPIED     (1ull << 63)
+#define OFLAG_COMPRESSED (1ull << 62)
+#define OFLAG_ZERO       (1ull << 0)
+#define OFFSET_MASK      0x00fffffffffffe00ull  /* bits 9-55 */
+#define RT_OFFSET_MASK   0xfffffffffffffe00ull
+
+/* Limits that keep hostile headers from making us allocate the world. */
+#define MAX_L1_BYTES     (32u << 20)
+#define MAX_RT_BYTES     (8u << 20)
+#define MAX_SNAPSHOTS    65536u
+#define MAX_BACKING_NAME 1023u
+#define RB_SLOTS         16
+
+struct l2_slot {
+	int64_t l1_idx;    /* -1: empty */
+	uint64_t off;      /* host offset of the table */
+	uint64_t *tab;     /* big-endian entries, cluster_size bytes */
+};
+
+struct rb_slot {
+	int64_t rt_idx;    /* -1: empty */
+	uint64_t off;
+	uint16_t *blk;     /* big-endian refcounts */
+	bool dirty;        /* batch mode only */
+};
+
+struct qsnap {
+	uint64_t l1_off;
+	uint32_t l1_size;
+	char *id, *name;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t vm_state_size;
+	uint64_t disk_size;
+	uint32_t extra_size;
+	uint8_t *extra;    /* as read, for the fields we do not interpret */
+};
+
+struct qcow2 {
+	struct block_dev bd;  /* first */
+	int fd;
+	char *path;           /* for messages and relative backing names */
+	int version;
+	unsigned cluster_bits;
+	uint32_t cluster_size;
+	unsigned l2_bits;     /* log2(entries per L2 table) */
+	uint32_t rb_entries;  /* refcounts per block */
+	unsigned rb_bits;
+	uint64_t file_size;   /* bytes, tracked as we grow the file */
+	uint64_t end_cluster; /* every cluster >= this is free */
+	uint64_t incompat, compat, autoclear;
+	uint32_t header_len;
+
+	uint64_t *l1;         /* host order */
+	uint32_t l1_size;
+	uint64_t l1_off;
+
+	uint64_t *rt;         /* host order */
+	uint64_t rt_entries;
+	uint64_t rt_off;
+	uint32_t rt_clusters;
+	uint64_t free_hint;   /* no free cluster below this index */
+
+	struct l2_slot *l2c;
+	uint32_t nl2;
+	struct rb_slot rbc[RB_SLOTS];
+	bool rc_batch;        /* refcount writes deferred to q_rc_sync() */
+
+	char *backing_file, *backing_fmt;
+	uint8_t *ext_other;   /* unknown header extensions, verbatim */
+	size_t ext_other_len;
+
+	struct qsnap *snaps;
+	uint32_t nsnaps;
+	uint64_t snap_off;
+
+	unsigned csize_shift; /* compressed entries: offset bits */
+	uint64_t csize_mask;
+	uint8_t *cow_head, *cow_tail, *zin, *zout;
+	uint64_t zout_entry;  /* L2 entry zout holds, 0 = none */
+	bool was_dirty, corrupt;
+	uint64_t cbuf_off;    /* free space after the last compressed
+			       * cluster written, 0 = none */
+};
+
+static inline struct qcow2 *to_q(struct block_dev *bd)
+{
+	return (struct qcow2 *)bd;
+}
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+static inline uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+static inline uint16_t ld16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return be16toh(v);
+}
+static inline void st64(uint8_t *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, 8);
+}
+static inline void st32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+static inline void st16(uint8_t *p, uint16_t v)
+{
+	v = htobe16(v);
+	memcpy(p, &v, 2);
+}
+
+static inline uint64_t q_clusters(const struct qcow2 *q, uint64_t bytes)
+{
+	return (bytes + q->cluster_size - 1) >> q->cluster_bits;
+}
+
+/* qcow2.c */
+/* Whether host bytes [off, off + len) touch the header cluster, the L1
+ * table, the refcount table or the snapshot table: a hostile or corrupt
+ * image whose L2 entries or refcounts point there must not get its
+ * metadata overwritten by guest data. */
+bool q_overlaps_meta(const struct qcow2 *q, uint64_t off, uint64_t len);
+int q_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len,
+		  uint64_t off);
+int q_write_l1_entry(struct qcow2 *q, uint32_t idx);
+int q_write_header(struct qcow2 *q, struct err *errp);
+struct qcow2 *q_get(struct block_dev *bd, struct err *errp);
+
+/* qcow2_refcount.c: refcounts and cluster allocation */
+int q_rc_get(struct qcow2 *q, uint64_t cluster, uint16_t *rc);
+/* Add addend to the refcount of n clusters from host offset off; clusters
+ * reaching 0 are punched out of the file. */
+int q_rc_update(struct qcow2 *q, uint64_t off, uint64_t n, int addend);
+int q_rc_set(struct qcow2 *q, uint64_t cluster, uint16_t rc);
+/* n contiguous free clusters, refcount set to 1: *off in bytes. */
+int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off);
+int q_rc_sync(struct qcow2 *q);
+void q_rc_drop_cache(struct qcow2 *q);
+/* Free the host clusters an L2 entry refers to (normal or compressed). */
+int q_free_entry(struct qcow2 *q, uint64_t entry);
+
+/* qcow2_cluster.c: L2 cache, mapping, guest I/O */
+int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
+/* The L2 table for l1_idx, allocated or copied so this image alone owns
+ * it (ready for entries to change). */
+int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
+void q_l2_drop_cache(struct qcow2 *q);
+int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
+int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off);
+int q_discard(struct block_dev *bd, uint64_t off, uint64_t len);
+int q_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
+		   bool unmap);
+int q_status(struct block_dev *bd, uint64_t off, uint64_t len,
+	     struct block_status *st);
+/* Host clusters (offset, count) an L2 entry occupies; 0 if none. */
+uint64_t q_entry_clusters(struct qcow2 *q, uint64_t entry, uint64_t *off);
+/* Walk an L1 table adding addend to the refcount of every L2 table and
+ * cluster it reaches; addend 0 only fixes QCOW_OFLAG_COPIED. */
+int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
+			  int addend);
+
+/* qcow2_snapshot.c */
+int q_snap_read(struct qcow2 *q, uint8_t *head, struct err *errp);
+void q_snap_free(struct qcow2 *q);
+
+#endif

@@ -1,0 +1,711 @@
+/* Unit tests for the qcow2 driver: images made by ringvm are checked by
+ * qemu-img (when installed) and images made by qemu-img are read back by
+ * ringvm with the same bytes; random I/O is compared with a model. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "block/block.h"
+#include "block/qcow2.h"
+
+struct fx {
+	char dir[64];
+};
+
+static bool have_qemu(void)
+{
+	return access("/usr/bin/qemu-img", X_OK) == 0;
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/ringvm-qcow2-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (!getenv("KEEP"))
+		sh("rm -rf %s", f->dir);
+	free(f);
+	return 0;
+}
+
+static char *p(struct fx *f, const char *name)
+{
+	static char buf[4][160];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", f->dir, name);
+	return buf[i];
+}
+
+/* qemu-img check: 0 clean, 3 leaks only, 2 corruptions. */
+static void qemu_check_clean(const char *path)
+{
+	if (!have_qemu())
+		return;
+	int rc = sh("qemu-img check -q %s", path);
+	if (rc) {
+		sh("qemu-img check %s", path);
+		fail_msg("qemu-img check %s: exit %d", path, rc);
+	}
+}
+
+static void our_check_clean(const char *path)
+{
+	struct block_dev *bd;
+	struct err e = { 0 };
+	assert_int_equal(block_open_format(path, "qcow2", true, &bd, &e), 0);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+	if (r.corruptions || r.leaks)
+		fail_msg("%s: %llu corruptions, %llu leaks", path,
+			 (unsigned long long)r.corruptions,
+			 (unsigned long long)r.leaks);
+	block_close(bd);
+}
+
+/* Like our_check_clean() but leaks are fine (a crash may leak). */
+static void our_check_clean_or_leaks(const char *path)
+{
+	struct block_dev *bd;
+	struct err e = { 0 };
+	assert_int_equal(block_open_format(path, "qcow2", true, &bd, &e), 0);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+	if (r.corruptions)
+		fail_msg("%s: %llu corruptions", path,
+			 (unsigned long long)r.corruptions);
+	block_close(bd);
+}
+
+static struct block_dev *open_rw(const char *path)
+{
+	struct block_dev *bd = NULL;
+	struct err e = { 0 };
+	int rc = block_open(path, false, &bd, &e);
+	if (rc)
+		fail_msg("open %s: %s", path, e.msg);
+	return bd;
+}
+
+static void fill(uint8_t *b, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245 + 12345;
+		b[i] = seed >> 16;
+	}
+}
+
+static void compare_all(struct block_dev *bd, const uint8_t *model,
+			uint64_t size)
+{
+	uint8_t *buf = malloc(size);
+	assert_int_equal(block_pread(bd, buf, size, 0), 0);
+	for (uint64_t i = 0; i < size; i++)
+		if (buf[i] != model[i])
+			fail_msg("byte %llu: %02x, want %02x",
+				 (unsigned long long)i, buf[i], model[i]);
+	free(buf);
+}
+
+/* The whole image through qemu-img equals the model. */
+static void qemu_reads_model(struct fx *f, const char *path,
+			     const uint8_t *model, uint64_t size)
+{
+	if (!have_qemu())
+		return;
+	assert_int_equal(sh("qemu-img convert -O raw %s %s", path,
+			    p(f, "out.raw")), 0);
+	uint8_t *buf = calloc(1, size);
+	int fd = open(p(f, "out.raw"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, size, 0), (ssize_t)size);
+	close(fd);
+	assert_memory_equal(buf, model, size);
+	free(buf);
+}
+
+static void random_io(struct fx *f, uint32_t cs, bool with_backing)
+{
+	const uint64_t size = 8 << 20;
+	uint8_t *model = calloc(1, size), *buf = malloc(1 << 20);
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = cs };
+	if (with_backing) {
+		/* A raw base with a pattern: unallocated reads show it. */
+		int fd = open(p(f, "base.raw"), O_CREAT | O_RDWR | O_TRUNC,
+			      0644);
+		fill(model, size - 12345, 7);
+		assert_int_equal(write(fd, model, size - 12345),
+				 (ssize_t)(size - 12345));
+		close(fd);
+		o.backing_file = "base.raw";
+		o.backing_fmt = "raw";
+	}
+	assert_int_equal(qcow2_create(p(f, "r.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "r.qcow2"));
+	uint32_t seed = cs;
+	for (int i = 0; i < 300; i++) {
+		seed = seed * 1103515245 + 12345;
+		uint64_t off = (seed >> 3) % size;
+		seed = seed * 1103515245 + 12345;
+		uint64_t len = 1 + (seed >> 5) % (1 << 20);
+		if (i % 3 == 0)
+			len = 1 + len % (3 * cs);
+		if (len > size - off)
+			len = size - off;
+		int op = (seed >> 24) % 8;
+		if (op < 5) {
+			fill(buf, len, seed);
+			assert_int_equal(block_pwrite(bd, buf, len, off), 0);
+			memcpy(model + off, buf, len);
+		} else if (op == 5) {
+			assert_int_equal(block_write_zeroes(bd, off, len,
+							    true), 0);
+			memset(model + off, 0, len);
+		} else if (op == 6) {
+			/* Discard leaves contents unspecified: only whole
+			 * clusters are dropped, reading zeros here. */
+			assert_int_equal(block_discard(bd, off, len), 0);
+			uint64_t a = (off + cs - 1) / cs * cs;
+			uint64_t b = (off + len) / cs * cs;
+			if (off + len == size)
+				b = size;
+			if (b > a)
+				memset(model + a, 0, b - a);
+		} else {
+			assert_int_equal(block_pread(bd, buf, len, off), 0);
+			assert_memory_equal(buf, model + off, len);
+		}
+		if (i % 50 == 0)
+			assert_int_equal(block_flush(bd), 0);
+	}
+	compare_all(bd, model, size);
+	block_close(bd);
+	our_check_clean(p(f, "r.qcow2"));
+	qemu_check_clean(p(f, "r.qcow2"));
+	qemu_reads_model(f, p(f, "r.qcow2"), model, size);
+	bd = open_rw(p(f, "r.qcow2"));
+	compare_all(bd, model, size);
+	block_close(bd);
+	free(model);
+	free(buf);
+}
+
+/* 512-byte clusters: the refcount table (one cluster) covers only 8 MiB,
+ * so it has to grow, and refcount blocks are created often. */
+static void random_io_512(void **state) { random_io(*state, 512, false); }
+static void random_io_4k(void **state) { random_io(*state, 4096, false); }
+static void random_io_64k(void **state) { random_io(*state, 65536, false); }
+static void random_io_2m(void **state) { random_io(*state, 2 << 20, false); }
+static void random_io_backing(void **state)
+{
+	random_io(*state, 65536, true);
+}
+
+static void create_and_info(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	assert_int_equal(qcow2_create(p(f, "a.qcow2"), 10 << 20, NULL, &e), 0);
+	qemu_check_clean(p(f, "a.qcow2"));
+	struct block_dev *bd = open_rw(p(f, "a.qcow2"));
+	assert_int_equal(bd->size, 10 << 20);
+	struct qcow2_info in;
+	assert_int_equal(qcow2_get_info(bd, &in), 0);
+	assert_int_equal(in.version, 3);
+	assert_int_equal(in.cluster_size, 65536);
+	assert_int_equal(in.refcount_bits, 16);
+	assert_null(in.backing_file);
+	assert_int_equal(qcow2_resize(bd, 5ull << 30, &e), 0);
+	uint8_t b[512] = { 1, 2, 3 };
+	assert_int_equal(block_pwrite(bd, b, 512, (5ull << 30) - 512), 0);
+	block_close(bd);
+	qemu_check_clean(p(f, "a.qcow2"));
+	if (have_qemu())
+		assert_int_equal(sh("qemu-img info %s | grep -q '5 GiB'",
+				    p(f, "a.qcow2")), 0);
+	/* Bad options are refused with a message. */
+	struct qcow2_create_opts o = { .cluster_size = 3000 };
+	assert_int_equal(qcow2_create(p(f, "b.qcow2"), 1 << 20, &o, &e),
+			 -EINVAL);
+	assert_non_null(strstr(e.msg, "cluster size"));
+}
+
+/* Images written by qemu-img (plain, compressed, v2, zero clusters) read
+ * back identically. */
+static void reads_qemu_images(void **state)
+{
+	struct fx *f = *state;
+	if (!have_qemu())
+		skip();
+	const uint64_t size = 4 << 20;
+	uint8_t *model = calloc(1, size);
+	/* Compressible and incompressible halves, a hole. */
+	fill(model, size / 2, 3);
+	for (uint64_t i = size / 2; i < size - 65536 * 3; i++)
+		model[i] = (i / 4096) & 0xff;
+	int fd = open(p(f, "src.raw"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+	assert_int_equal(write(fd, model, size), (ssize_t)size);
+	close(fd);
+	const char *variants[] = {
+		"-o cluster_size=65536",
+		"-c -o cluster_size=65536",
+		"-c -o cluster_size=4096",
+		"-o compat=0.10",
+		"-o cluster_size=2M",
+	};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		assert_int_equal(sh("qemu-img convert -O qcow2 %s %s %s",
+				    variants[v], p(f, "src.raw"),
+				    p(f, "q.qcow2")), 0);
+		struct block_dev *bd;
+		struct err e = { 0 };
+		assert_int_equal(block_open(p(f, "q.qcow2"), true, &bd, &e), 0);
+		compare_all(bd, model, size);
+		block_close(bd);
+		our_check_clean(p(f, "q.qcow2"));
+	}
+	/* Zero clusters written by qemu-io, then we write over them. */
+	assert_int_equal(sh("qemu-img convert -O qcow2 %s %s",
+			    p(f, "src.raw"), p(f, "q.qcow2")), 0);
+	assert_int_equal(sh("qemu-io -c 'write -z 65536 131072' %s >/dev/null",
+			    p(f, "q.qcow2")), 0);
+	memset(model + 65536, 0, 131072);
+	struct block_dev *bd = open_rw(p(f, "q.qcow2"));
+	compare_all(bd, model, size);
+	uint8_t b[100];
+	memset(b, 0x5a, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 70000), 0);
+	memcpy(model + 70000, b, sizeof(b));
+	compare_all(bd, model, size);
+	block_close(bd);
+	qemu_check_clean(p(f, "q.qcow2"));
+	qemu_reads_model(f, p(f, "q.qcow2"), model, size);
+	/* A compressed image written by us: partial writes decompress. */
+	fd = open(p(f, "src.raw"), O_RDONLY);
+	assert_int_equal(pread(fd, model, size, 0), (ssize_t)size);
+	close(fd);
+	assert_int_equal(sh("qemu-img convert -c -O qcow2 %s %s",
+			    p(f, "src.raw"), p(f, "q.qcow2")), 0);
+	bd = open_rw(p(f, "q.qcow2"));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), size / 2 + 10), 0);
+	memcpy(model + size / 2 + 10, b, sizeof(b));
+	compare_all(bd, model, size);
+	block_close(bd);
+	qemu_check_clean(p(f, "q.qcow2"));
+	qemu_reads_model(f, p(f, "q.qcow2"), model, size);
+	free(model);
+}
+
+/* qcow2 on qcow2 on raw, made by qemu-img; status reports layers. */
+static void backing_chain(void **state)
+{
+	struct fx *f = *state;
+	if (!have_qemu())
+		skip();
+	assert_int_equal(sh("qemu-img create -q -f raw %s 4M && "
+			    "qemu-io -f raw -c 'write -P 0x11 0 1M' %s "
+			    ">/dev/null", p(f, "base.raw"), p(f, "base.raw")),
+			 0);
+	assert_int_equal(sh("qemu-img create -q -f qcow2 -b base.raw -F raw "
+			    "%s && qemu-io -c 'write -P 0x22 512k 1M' %s "
+			    ">/dev/null", p(f, "mid.qcow2"),
+			    p(f, "mid.qcow2")), 0);
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .backing_file = "mid.qcow2",
+				       .backing_fmt = "qcow2" };
+	assert_int_equal(qcow2_create(p(f, "top.qcow2"), 0, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "top.qcow2"));
+	assert_int_equal(bd->size, 4 << 20);
+	uint8_t b[4096];
+	memset(b, 0x33, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, 100, 1000000), 0);
+	struct block_status st;
+	assert_int_equal(block_status(bd, 0, bd->size, &st), 0);
+	assert_int_equal(st.depth, 2);  /* base.raw */
+	assert_int_equal(block_status(bd, 1000000, 100, &st), 0);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(block_status(bd, 3 << 20, 4096, &st), 0);
+	assert_true(st.flags & BLOCK_STATUS_ZERO || st.depth == 2);
+	block_close(bd);
+	qemu_check_clean(p(f, "top.qcow2"));
+	assert_int_equal(sh("qemu-io -c 'read -P 0x11 0 512k' "
+			    "-c 'read -P 0x22 512k 400000' "
+			    "-c 'read -P 0x33 1000000 100' "
+			    "-c 'read -P 0x22 1000100 500000' "
+			    "-c 'read -P 0 3M 1M' %s | grep -c Pattern "
+			    "| grep -q '^0$'", p(f, "top.qcow2")), 0);
+	/* Rebase -u to the raw base directly. */
+	bd = open_rw(p(f, "top.qcow2"));
+	assert_int_equal(qcow2_set_backing(bd, "base.raw", "raw", &e), 0);
+	struct qcow2_info in;
+	assert_int_equal(qcow2_get_info(bd, &in), 0);
+	assert_string_equal(in.backing_file, "base.raw");
+	block_close(bd);
+	qemu_check_clean(p(f, "top.qcow2"));
+	assert_int_equal(sh("qemu-img info %s | grep -q 'backing file: "
+			    "base.raw'", p(f, "top.qcow2")), 0);
+	/* A cycle is refused. */
+	assert_int_equal(sh("qemu-img create -q -f qcow2 -b c2.qcow2 -F qcow2 "
+			    "-u %s 1M && qemu-img create -q -f qcow2 -b "
+			    "c1.qcow2 -F qcow2 -u %s 1M", p(f, "c1.qcow2"),
+			    p(f, "c2.qcow2")), 0);
+	err_clear(&e);
+	assert_int_equal(block_open(p(f, "c1.qcow2"), true, &bd, &e), -ELOOP);
+	assert_non_null(strstr(e.msg, "cycle"));
+	/* A chain deeper than BLOCK_MAX_CHAIN is refused. */
+	assert_int_equal(sh("cd %s && qemu-img create -q -f raw d0 1M && "
+			    "for i in $(seq 1 %d); do qemu-img create -q -f "
+			    "qcow2 -b d$((i-1)) -F $([ $i = 1 ] && echo raw || "
+			    "echo qcow2) -u d$i 1M || exit 1; done", f->dir,
+			    BLOCK_MAX_CHAIN + 2), 0);
+	char top[32];
+	snprintf(top, sizeof(top), "d%d", BLOCK_MAX_CHAIN + 2);
+	err_clear(&e);
+	assert_int_equal(block_open(p(f, top), true, &bd, &e), -ELOOP);
+	assert_non_null(strstr(e.msg, "deeper"));
+	snprintf(top, sizeof(top), "d%d", BLOCK_MAX_CHAIN);
+	assert_int_equal(block_open(p(f, top), true, &bd, &e), 0);
+	block_close(bd);
+}
+
+static void snapshots(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const uint64_t size = 2 << 20;
+	uint8_t *a = malloc(size), *b = malloc(size);
+	fill(a, size, 1);
+	fill(b, size, 2);
+	assert_int_equal(qcow2_create(p(f, "s.qcow2"), size, NULL, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "s.qcow2"));
+	assert_int_equal(block_pwrite(bd, a, size, 0), 0);
+	assert_int_equal(qcow2_snapshot_create(bd, "one", &e), 0);
+	assert_int_equal(qcow2_snapshot_create(bd, "one", &e), -EEXIST);
+	err_clear(&e);
+	assert_int_equal(block_pwrite(bd, b, size / 2, 1000), 0);
+	uint8_t *m = malloc(size);
+	memcpy(m, a, size);
+	memcpy(m + 1000, b, size / 2);
+	compare_all(bd, m, size);
+	free(m);
+	block_close(bd);
+	our_check_clean(p(f, "s.qcow2"));
+	qemu_check_clean(p(f, "s.qcow2"));
+	if (have_qemu())
+		assert_int_equal(sh("qemu-img snapshot -l %s | grep -q one",
+				    p(f, "s.qcow2")), 0);
+	bd = open_rw(p(f, "s.qcow2"));
+	struct qcow2_snapshot_info *list;
+	uint32_t n;
+	assert_int_equal(qcow2_snapshot_list(bd, &list, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].name, "one");
+	assert_int_equal(list[0].disk_size, size);
+	qcow2_snapshot_list_free(list, n);
+	assert_int_equal(qcow2_snapshot_apply(bd, "one", &e), 0);
+	compare_all(bd, a, size);
+	assert_int_equal(qcow2_snapshot_delete(bd, "1", &e), 0);
+	block_close(bd);
+	our_check_clean(p(f, "s.qcow2"));
+	qemu_check_clean(p(f, "s.qcow2"));
+	if (have_qemu()) {
+		/* Snapshots made by qemu-img are applied by us. */
+		assert_int_equal(sh("qemu-img snapshot -c q1 %s",
+				    p(f, "s.qcow2")), 0);
+		bd = open_rw(p(f, "s.qcow2"));
+		assert_int_equal(block_pwrite(bd, b, size, 0), 0);
+		assert_int_equal(qcow2_snapshot_apply(bd, "q1", &e), 0);
+		compare_all(bd, a, size);
+		block_close(bd);
+		qemu_check_clean(p(f, "s.qcow2"));
+		assert_int_equal(sh("qemu-img snapshot -d q1 %s",
+				    p(f, "s.qcow2")), 0);
+		our_check_clean(p(f, "s.qcow2"));
+	}
+	free(a);
+	free(b);
+}
+
+static void patch(const char *path, uint64_t off, const void *v, size_t n)
+{
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, v, n, off), (ssize_t)n);
+	close(fd);
+}
+
+static void expect_refused(struct fx *f, const char *what)
+{
+	struct block_dev *bd;
+	struct err e = { 0 };
+	int rc = block_open(p(f, "h.qcow2"), true, &bd, &e);
+	if (rc == 0)
+		fail_msg("hostile image (%s) was opened", what);
+	if (!strstr(e.msg, what) || !strstr(e.msg, "h.qcow2"))
+		fail_msg("message `%s` lacks `%s` or the file name", e.msg,
+			 what);
+}
+
+static void hostile_headers(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct {
+		uint64_t off;
+		int width;
+		uint64_t val;
+		const char *msg;
+	} cases[] = {
+		{ 40, 8, 1ull << 40, "L1 table offset beyond" },
+		{ 36, 4, 0xffffffffu, "L1 table too large" },
+		{ 36, 4, 0, "L1 table too small" },
+		{ 48, 8, 0, "refcount table overlaps the header" },
+		{ 20, 4, 40, "cluster_bits" },
+		{ 72, 8, 1ull << 9, "incompatible feature bit 9" },
+		{ 72, 8, 1ull << 4, "extended L2" },
+		{ 96, 4, 6, "64-bit refcounts" },
+		{ 4, 4, 7, "version 7" },
+		{ 56, 4, 1u << 30, "refcount table size" },
+		{ 60, 4, 5, "snapshot table" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(qcow2_create(p(f, "h.qcow2"), 1 << 30, NULL,
+					      &e), 0);
+		uint8_t v[8];
+		if (cases[i].width == 8) {
+			uint64_t x = htobe64(cases[i].val);
+			memcpy(v, &x, 8);
+		} else {
+			uint32_t x = htobe32((uint32_t)cases[i].val);
+			memcpy(v, &x, 4);
+		}
+		patch(p(f, "h.qcow2"), cases[i].off, v, cases[i].width);
+		if (cases[i].off == 60) {
+			uint64_t x = htobe64(1ull << 40);
+			patch(p(f, "h.qcow2"), 64, &x, 8);
+		}
+		expect_refused(f, cases[i].msg);
+	}
+}
+
+static void check_repairs_leaks(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	assert_int_equal(qcow2_create(p(f, "l.qcow2"), 1 << 20, NULL, &e), 0);
+	/* Refcount of cluster 10 (never used) set to 1: a leak. */
+	uint16_t one = htobe16(1);
+	patch(p(f, "l.qcow2"), 2 * 65536 + 10 * 2, &one, 2);
+	struct block_dev *bd = open_rw(p(f, "l.qcow2"));
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+	assert_int_equal(r.leaks, 1);
+	assert_int_equal(r.corruptions, 0);
+	assert_int_equal(qcow2_check(bd, true, &r, &e), 0);
+	assert_int_equal(r.leaks_fixed, 1);
+	block_close(bd);
+	our_check_clean(p(f, "l.qcow2"));
+	qemu_check_clean(p(f, "l.qcow2"));
+
+	/* The dirty bit (as lazy refcounts leave it): opening read-write
+	 * rebuilds the refcounts and clears the bit. */
+	patch(p(f, "l.qcow2"), 2 * 65536 + 11 * 2, &one, 2);
+	uint64_t dirty = htobe64(1);
+	patch(p(f, "l.qcow2"), 72, &dirty, 8);
+	bd = open_rw(p(f, "l.qcow2"));
+	block_close(bd);
+	our_check_clean(p(f, "l.qcow2"));
+	qemu_check_clean(p(f, "l.qcow2"));
+	int fd = open(p(f, "l.qcow2"), O_RDONLY);
+	assert_int_equal(pread(fd, &dirty, 8, 72), 8);
+	close(fd);
+	assert_int_equal(be64toh(dirty) & 1, 0);
+}
+
+/* A writer killed with SIGKILL at random moments: the image must stay
+ * free of corruptions (leaks allowed), and every block whose FLUSH
+ * completed must read back.  The child writes block i (64 KiB, pattern
+ * i) at a scrambled offset, flushes, and reports i on a pipe.  A snapshot
+ * taken first makes half the writes copy on write.  (Snapshot operations
+ * themselves are not crash-atomic: a kill between a refcount change and
+ * the matching QCOW_OFLAG_COPIED update is reported as an error by
+ * qemu-img check, as for QEMU's own snapshots.) */
+static void crash_consistency(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const uint64_t size = 64 << 20, bs = 65536, nblk = size / bs;
+	struct qcow2_create_opts o = { .cluster_size = 4096 };
+	srand(42);
+	for (int round = 0; round < 6; round++) {
+		assert_int_equal(qcow2_create(p(f, "c.qcow2"), size, &o, &e),
+				 0);
+		struct block_dev *sb = open_rw(p(f, "c.qcow2"));
+		static uint8_t pat[1 << 20];
+		memset(pat, 0xee, sizeof(pat));
+		for (uint64_t off = 0; off < size / 2; off += sizeof(pat))
+			assert_int_equal(block_pwrite(sb, pat, sizeof(pat),
+						      off), 0);
+		assert_int_equal(qcow2_snapshot_create(sb, "s0", &e), 0);
+		block_close(sb);
+		int pfd[2];
+		assert_int_equal(pipe(pfd), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			struct block_dev *bd;
+			if (block_open(p(f, "c.qcow2"), false, &bd, &e))
+				_exit(1);
+			static uint8_t b[65536];
+			for (uint32_t i = 0;; i++) {
+				uint64_t blk = (i * 7919u) % nblk;
+				memset(b, (int)(i & 0xff) | 1, sizeof(b));
+				memcpy(b, &i, 4);
+				/* Partial and unaligned writes, discards
+				 * and snapshots in between. */
+				block_pwrite(bd, b, 1000, blk * bs + 5000 +
+					     (i % 3) * 4096);
+				if (i % 5 == 0)
+					block_discard(bd, ((i * 31u) % nblk) *
+						      bs + 8192, 3 * 4096);
+				if (block_pwrite(bd, b, sizeof(b), blk * bs))
+					_exit(2);
+				if (block_flush(bd))
+					_exit(3);
+				if (write(pfd[1], &i, 4) != 4)
+					_exit(4);
+			}
+		}
+		close(pfd[1]);
+		struct timespec ts = { 0, (20 + rand() % 400) * 1000000L };
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		int st;
+		waitpid(pid, &st, 0);
+		uint32_t v, last = UINT32_MAX;
+		while (read(pfd[0], &v, 4) == 4)
+			last = v;
+		close(pfd[0]);
+		our_check_clean_or_leaks(p(f, "c.qcow2"));
+		if (have_qemu()) {
+			int rc = sh("qemu-img check -q %s 2>/dev/null",
+				    p(f, "c.qcow2"));
+			if (rc != 0 && rc != 3)
+				fail_msg("round %d: qemu-img check exit %d",
+					 round, rc);
+		}
+		if (last == UINT32_MAX)
+			continue;
+		/* Every block flushed (and not overwritten later, since the
+		 * sequence visits each block once per nblk) reads back. */
+		struct block_dev *bd;
+		assert_int_equal(block_open(p(f, "c.qcow2"), true, &bd, &e),
+				 0);
+		static uint8_t b[65536];
+		uint32_t first = last >= nblk ? last - nblk + 1 : 0;
+		for (uint32_t i = first; i <= last; i++) {
+			uint64_t blk = (i * 7919u) % nblk;
+			assert_int_equal(block_pread(bd, b, bs, blk * bs), 0);
+			uint32_t got;
+			memcpy(&got, b, 4);
+			if (got != i || b[4000] != ((i & 0xff) | 1))
+				fail_msg("round %d: flushed block %u lost", round,
+					 i);
+		}
+		block_close(bd);
+	}
+}
+
+/* Compressed writes pack several clusters per host cluster; qemu-img
+ * reads the same bytes and finds the refcounts right. */
+static void compressed_writes(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const uint64_t size = (4 << 20) + 1024;  /* partial last cluster */
+	const uint32_t cs = 65536;
+	uint8_t *model = calloc(1, size + cs);
+	for (uint64_t i = 0; i < size; i++)
+		model[i] = (i / 100) % 7 == 0 ? (uint8_t)i : 'a' + (i / 512) % 5;
+	fill(model + cs * 5, cs, 9);  /* incompressible: stored plain */
+	assert_int_equal(qcow2_create(p(f, "z.qcow2"), size, NULL, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "z.qcow2"));
+	for (uint64_t off = 0; off < size; off += cs) {
+		size_t len = size - off < cs ? size - off : cs;
+		assert_int_equal(qcow2_write_compressed(bd, off, model + off,
+							len, &e), 0);
+	}
+	compare_all(bd, model, size);
+	/* Overwrite one compressed cluster partly and one fully. */
+	uint8_t b[3000];
+	memset(b, 0x77, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), cs * 2 + 100), 0);
+	memcpy(model + cs * 2 + 100, b, sizeof(b));
+	assert_int_equal(qcow2_write_compressed(bd, cs * 3, model, cs, &e), 0);
+	memcpy(model + cs * 3, model, cs);
+	compare_all(bd, model, size);
+	assert_int_equal(qcow2_write_compressed(bd, 100, model, cs, &e),
+			 -EINVAL);
+	block_close(bd);
+	our_check_clean(p(f, "z.qcow2"));
+	qemu_check_clean(p(f, "z.qcow2"));
+	qemu_reads_model(f, p(f, "z.qcow2"), model, size);
+	struct stat st;
+	assert_int_equal(stat(p(f, "z.qcow2"), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < size / 2);
+	free(model);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(create_and_info),
+		T(random_io_512),
+		T(random_io_4k),
+		T(random_io_64k),
+		T(random_io_2m),
+		T(random_io_backing),
+		T(reads_qemu_images),
+		T(backing_chain),
+		T(snapshots),
+		T(hostile_headers),
+		T(check_repairs_leaks),
+		T(crash_consistency),
+		T(compressed_writes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
