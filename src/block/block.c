@@ -151,6 +151,15 @@ int block_open_format(const char *path, const char *format, bool read_only,
 		goto fail;
 	}
 	(*out)->path = copy;
+	if (!drv->preadv || !drv->pwritev) {
+		(*out)->bounce = malloc(BLOCK_BOUNCE_BYTES);
+		if (!(*out)->bounce) {
+			block_close(*out);
+			*out = NULL;
+			return err_set(errp, ENOMEM, "disk `%s`: out of memory",
+				       path);
+		}
+	}
 	return 0;
 fail:
 	close(fd);
@@ -193,8 +202,10 @@ void block_close(struct block_dev *bd)
 		return;
 	block_flush(bd);
 	char *path = bd->path;
+	uint8_t *bounce = bd->bounce;
 	bd->drv->close(bd);
 	free(path);
+	free(bounce);
 }
 
 int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
@@ -242,6 +253,75 @@ int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
 static bool in_range(const struct block_dev *bd, uint64_t off, uint64_t len)
 {
 	return off <= bd->size && len <= bd->size - off;
+}
+
+static int iov_total(const struct iovec *iov, int iovcnt, uint64_t *len)
+{
+	uint64_t n = 0;
+	if (iovcnt <= 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > UINT64_MAX - n)
+			return -EINVAL;
+		n += iov[i].iov_len;
+	}
+	*len = n;
+	return 0;
+}
+
+static int block_xferv(struct block_dev *bd, const struct iovec *iov,
+		       int iovcnt, uint64_t off, bool write)
+{
+	uint64_t len;
+	if (iov_total(iov, iovcnt, &len) || !in_range(bd, off, len))
+		return -EINVAL;
+	if (write && bd->read_only)
+		return -EROFS;
+	if (!len)
+		return 0;
+	if (write && bd->drv->pwritev)
+		return bd->drv->pwritev(bd, iov, iovcnt, off);
+	if (!write && bd->drv->preadv)
+		return bd->drv->preadv(bd, iov, iovcnt, off);
+	if (bd->bounce && len <= BLOCK_BOUNCE_BYTES && iovcnt > 1) {
+		/* One driver call instead of one per guest page: the copy is
+		 * far cheaper than a cluster lookup and syscall per piece. */
+		uint8_t *b = bd->bounce;
+		int rc = 0;
+		if (write) {
+			for (int i = 0; i < iovcnt; b += iov[i++].iov_len)
+				memcpy(b, iov[i].iov_base, iov[i].iov_len);
+			return bd->drv->pwrite(bd, bd->bounce, len, off);
+		}
+		rc = bd->drv->pread(bd, bd->bounce, len, off);
+		for (int i = 0; !rc && i < iovcnt; b += iov[i++].iov_len)
+			memcpy(iov[i].iov_base, b, iov[i].iov_len);
+		return rc;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		int rc = write ? bd->drv->pwrite(bd, iov[i].iov_base,
+						 iov[i].iov_len, off)
+			       : bd->drv->pread(bd, iov[i].iov_base,
+						iov[i].iov_len, off);
+		if (rc)
+			return rc;
+		off += iov[i].iov_len;
+	}
+	return 0;
+}
+
+int block_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+		 uint64_t off)
+{
+	return block_xferv(bd, iov, iovcnt, off, false);
+}
+
+int block_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+		  uint64_t off)
+{
+	return block_xferv(bd, iov, iovcnt, off, true);
 }
 
 int block_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)

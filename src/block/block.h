@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "core/err.h"
 
@@ -56,6 +57,14 @@ struct block_driver {
 		     uint64_t off);
 	int (*pwrite)(struct block_dev *bd, const void *buf, size_t len,
 		      uint64_t off);
+	/* Optional vectored forms (same contract; iovcnt <= IOV_MAX).  A
+	 * guest request arrives as one iovec per guest page, so a driver
+	 * that can pass it to the host in one call (raw: preadv) saves a
+	 * syscall per page.  Without them block_preadv() loops over pread. */
+	int (*preadv)(struct block_dev *bd, const struct iovec *iov,
+		      int iovcnt, uint64_t off);
+	int (*pwritev)(struct block_dev *bd, const struct iovec *iov,
+		       int iovcnt, uint64_t off);
 	/* Make completed writes durable. */
 	int (*flush)(struct block_dev *bd);
 	/* Deallocate [off, off+len) if the format can; contents become
@@ -87,7 +96,13 @@ struct block_dev {
 	struct block_dev *backing;
 	/* The path the device was opened with; set and freed by block.c. */
 	char *path;
+	/* For drivers without preadv/pwritev: block_preadv/pwritev gather a
+	 * vector of up to BLOCK_BOUNCE_BYTES into this buffer and make one
+	 * driver call (set and freed by block.c). */
+	uint8_t *bounce;
 };
+
+#define BLOCK_BOUNCE_BYTES (1u << 20)
 
 /* Open the image at path, probing its format.  read_only opens the file
  * O_RDONLY and takes a shared lock; otherwise an exclusive one, so two
@@ -113,6 +128,14 @@ void block_close(struct block_dev *bd);
 /* Read len bytes at byte offset off into buf.  -EINVAL if the range is
  * not inside [0, size), otherwise 0 or the driver's -errno (-EIO). */
 int block_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
+
+/* Vectored read/write of the iovcnt (1..IOV_MAX) buffers in iov, in order,
+ * starting at byte offset off; same errors as block_pread/block_pwrite for
+ * the total length. */
+int block_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+		 uint64_t off);
+int block_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+		  uint64_t off);
 
 /* Write len bytes from buf at byte offset off.  -EROFS on a read-only
  * device, -EINVAL outside [0, size), otherwise 0 or -errno (-ENOSPC). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -68,6 +69,57 @@ static int raw_pwrite(struct block_dev *bd, const void *buf, size_t len,
 		len -= n;
 	}
 	return 0;
+}
+
+/* preadv/pwritev until every byte moved; short transfers advance a
+ * private copy of the vector. */
+static int raw_xferv(struct block_dev *bd, const struct iovec *iov_in,
+		     int iovcnt, uint64_t off, bool write)
+{
+	struct raw *r = to_raw(bd);
+	struct iovec iov[IOV_MAX];
+	memcpy(iov, iov_in, iovcnt * sizeof(*iov));
+	struct iovec *v = iov;
+	while (iovcnt) {
+		ssize_t n = write ? pwritev(r->fd, v, iovcnt, off)
+				  : preadv(r->fd, v, iovcnt, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			if (write)
+				return -EIO;
+			/* Shrunk file: the rest reads as zeros. */
+			for (int i = 0; i < iovcnt; i++)
+				memset(v[i].iov_base, 0, v[i].iov_len);
+			return 0;
+		}
+		off += n;
+		while (iovcnt && (size_t)n >= v->iov_len) {
+			n -= v->iov_len;
+			v++;
+			iovcnt--;
+		}
+		if (iovcnt) {
+			v->iov_base = (uint8_t *)v->iov_base + n;
+			v->iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+static int raw_preadv(struct block_dev *bd, const struct iovec *iov,
+		      int iovcnt, uint64_t off)
+{
+	return raw_xferv(bd, iov, iovcnt, off, false);
+}
+
+static int raw_pwritev(struct block_dev *bd, const struct iovec *iov,
+		       int iovcnt, uint64_t off)
+{
+	return raw_xferv(bd, iov, iovcnt, off, true);
 }
 
 static int raw_flush(struct block_dev *bd)
@@ -149,6 +201,8 @@ const struct block_driver block_raw = {
 	.open = raw_open,
 	.pread = raw_pread,
 	.pwrite = raw_pwrite,
+	.preadv = raw_preadv,
+	.pwritev = raw_pwritev,
 	.flush = raw_flush,
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,

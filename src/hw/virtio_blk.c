@@ -40,28 +40,36 @@ static size_t stream_copy(struct virtq_buf *bufs, unsigned n, uint64_t skip,
 }
 
 /* Move len bytes between the disk at byte off and the stream bufs[0..n)
- * from skip on, one block-layer call per guest buffer (no bounce copy).
- * The caller has checked that the stream holds len bytes after skip. */
+ * from skip on, straight to/from guest memory (no bounce copy), in as few
+ * block-layer calls as the vector size allows.  The caller has checked that
+ * the stream holds len bytes after skip. */
 static int disk_xfer(struct virtio_blk *b, struct virtq_buf *bufs,
 		     unsigned n, uint64_t skip, uint64_t len, uint64_t off,
 		     bool to_guest)
 {
+	enum { VEC = 256 };
+	struct iovec iov[VEC];
+	int cnt = 0;
 	for (unsigned i = 0; i < n && len; i++) {
 		if (skip >= bufs[i].len) {
 			skip -= bufs[i].len;
 			continue;
 		}
-		uint8_t *p = (uint8_t *)bufs[i].hva + skip;
 		uint64_t k = bufs[i].len - skip;
 		if (k > len)
 			k = len;
-		int rc = to_guest ? block_pread(b->bd, p, k, off)
-				  : block_pwrite(b->bd, p, k, off);
-		if (rc)
-			return rc;
-		off += k;
+		iov[cnt++] = (struct iovec){ (uint8_t *)bufs[i].hva + skip, k };
 		len -= k;
 		skip = 0;
+		if (cnt == VEC || !len || i + 1 == n) {
+			int rc = to_guest ? block_preadv(b->bd, iov, cnt, off)
+					  : block_pwritev(b->bd, iov, cnt, off);
+			if (rc)
+				return rc;
+			for (int j = 0; j < cnt; j++)
+				off += iov[j].iov_len;
+			cnt = 0;
+		}
 	}
 	return 0;
 }

@@ -128,6 +128,42 @@ static void read_write_round_trip(void **state)
 	block_close(bd);
 }
 
+/* Vectored I/O: pieces land back to back, the range check covers the total,
+ * and read-only still refuses. */
+static void vectored_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+	uint8_t a[4096], b[100], c[3000], back[sizeof(a) + sizeof(b) + sizeof(c)];
+	memset(a, 1, sizeof(a));
+	memset(b, 2, sizeof(b));
+	memset(c, 3, sizeof(c));
+	struct iovec w[] = { { a, sizeof(a) }, { b, 0 }, { b, sizeof(b) },
+			     { c, sizeof(c) } };
+	assert_int_equal(block_pwritev(bd, w, 4, 12345), 0);
+	assert_int_equal(block_pread(bd, back, sizeof(back), 12345), 0);
+	assert_memory_equal(back, a, sizeof(a));
+	assert_memory_equal(back + sizeof(a), b, sizeof(b));
+	assert_memory_equal(back + sizeof(a) + sizeof(b), c, sizeof(c));
+
+	uint8_t r1[10], r2[3000];
+	struct iovec r[] = { { r1, sizeof(r1) }, { r2, sizeof(r2) } };
+	assert_int_equal(block_preadv(bd, r, 2, 12345 + 4090), 0);
+	assert_memory_equal(r1, back + 4090, sizeof(r1));
+	assert_memory_equal(r2, back + 4100, sizeof(r2));
+
+	/* the total, not the first piece, must fit */
+	struct iovec big[] = { { a, sizeof(a) }, { a, sizeof(a) } };
+	assert_int_equal(block_preadv(bd, big, 2, (1 << 20) - 4096), -EINVAL);
+	assert_int_equal(block_pwritev(bd, big, 0, 0), -EINVAL);
+	block_close(bd);
+
+	assert_int_equal(block_open(f->img, true, &bd, NULL), 0);
+	assert_int_equal(block_pwritev(bd, w, 1, 0), -EROFS);
+	block_close(bd);
+}
+
 static void read_only_refuses_writes(void **state)
 {
 	struct fx *f = *state;
@@ -245,6 +281,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(open_errors_name_the_file),
 		T(read_write_round_trip),
+		T(vectored_round_trip),
+	T(vectored_round_trip),
 		T(read_only_refuses_writes),
 		T(locking),
 		T(discard_and_write_zeroes),
