@@ -219,6 +219,18 @@ int virtq_pop(struct virtqueue *vq, struct virtq_buf *bufs,
 	return rc;
 }
 
+void virtq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	if (!vq->ready || vq->broken)
+		return;
+	vq->last_avail -= n;
+	/* avail_event may now be ahead of what we will read next; move it
+	 * back so the driver's next notification is not suppressed. */
+	if (vq->event_idx)
+		store16(vq->used, USED_RING + 8 * (size_t)vq->size,
+			vq->last_avail, __ATOMIC_RELAXED);
+}
+
 void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
 	if (!vq->ready)

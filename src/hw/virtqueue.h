@@ -102,6 +102,12 @@ void virtq_reset(struct virtqueue *vq);
 int virtq_pop(struct virtqueue *vq, struct virtq_buf *bufs,
 	      unsigned max_bufs, struct virtq_chain *c);
 
+/* Give back the last n chains popped successfully and not pushed: the
+ * next pops return them again.  For a device that finds it cannot use
+ * them yet (virtio-net: receive buffers too small in total for a frame).
+ * Chains consumed with an error must be pushed, never unpopped. */
+void virtq_unpop(struct virtqueue *vq, uint16_t n);
+
 /* Return a chain to the driver: head as given by virtq_pop, written: bytes
  * the device wrote into the chain's writable buffers (§2.7.8).  The used
  * idx is published with release ordering, so the data and the used element
