@@ -102,4 +102,10 @@ uint64_t sw_now_ms(void);
  *                 "drops": { reason: n } } } */
 struct json_object *sw_show_json(struct sw *s);
 
+/* Send cmd ("show") to the control socket of the switch at path (the data
+ * socket path, or the .ctl path itself) and return its JSON answer, or NULL
+ * with a message in e (no switch running, bad answer). */
+struct json_object *sw_ctl_query(const char *path, const char *cmd,
+				 struct err *e);
+
 #endif
