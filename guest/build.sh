@@ -267,6 +267,8 @@ install -m 0755 "$work/bb/usr/bin/busybox" "$root/bin/busybox" ||
 	die "busybox-static has no usr/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 "$srcdir/init" "$root/init"
+# Debian's busybox looks for /etc/udhcpc/default.script.
+install -D -m 0755 "$srcdir/udhcpc.script" "$root/etc/udhcpc/default.script"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 : >"$root/etc/ringvm/modules"
