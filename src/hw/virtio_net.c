@@ -95,6 +95,8 @@ static void tx_one(struct virtio_net *n, const struct virtq_chain *c)
 	} else {
 		n->stats.tx_frames++;
 		n->stats.tx_bytes += flen;
+		if (h.gso_type != NET_HDR_GSO_NONE)
+			n->stats.tx_gso++;
 	}
 }
 
@@ -270,6 +272,10 @@ static int fe_rx(void *opaque, const struct iovec *iov, unsigned iovcnt)
 		n->stats.rx_no_buffers++;
 		return -ENOSPC;
 	}
+	struct net_hdr h = { 0 };
+	net_iov_to_buf(iov, iovcnt, 0, &h, sizeof(h));
+	if (h.gso_type != NET_HDR_GSO_NONE)
+		n->stats.rx_gso++;
 	int rc = net_offload_resolve(iov, iovcnt, rx_keep(n), n->offload_buf,
 				     rx_deliver, n);
 	return rc < 0 ? rc : 0;

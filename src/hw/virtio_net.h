@@ -56,6 +56,7 @@ struct virtio_net_stats {
 	uint64_t tx_frames;      /* frames the backend took (after segmenting:
 				  * one per guest frame) */
 	uint64_t tx_bytes;       /* Ethernet bytes of those, headers excluded */
+	uint64_t tx_gso;         /* of tx_frames: TSO frames (gso_type set) */
 	uint64_t tx_bad_chain;   /* virtq_pop refused the chain */
 	uint64_t tx_bad_hdr;     /* header lies or asks for what was not
 				  * negotiated; frame shorter than Ethernet */
@@ -63,6 +64,7 @@ struct virtio_net_stats {
 	uint64_t tx_backend_drop;/* the backend refused the frame */
 	uint64_t rx_frames;      /* frames delivered to the guest */
 	uint64_t rx_bytes;
+	uint64_t rx_gso;         /* of the backend's frames: TSO frames */
 	uint64_t rx_no_buffers;  /* -ENOSPC returned to the backend */
 	uint64_t rx_too_big;     /* larger than every buffer the guest can
 				  * offer, or malformed: dropped */

@@ -445,6 +445,22 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		double s = (t1 - t0) / 1e9;
 		fprintf(stderr, "ringvm: %" PRIu64 " instructions in %.3f s "
 			"(%.1f MIPS)\n", insns, s, s > 0 ? insns / s / 1e6 : 0);
+		for (unsigned i = 0; i < v->nnics; i++) {
+			const struct virtio_net_stats *ns = &v->net[i].stats;
+			fprintf(stderr, "ringvm: net%u (%s): tx %" PRIu64
+				" frames (%" PRIu64 " TSO) %" PRIu64 " bytes, rx %"
+				PRIu64 " frames (%" PRIu64 " TSO) %" PRIu64
+				" bytes; dropped: tx "
+				"bad-chain %" PRIu64 " bad-hdr %" PRIu64
+				" too-big %" PRIu64 " backend %" PRIu64
+				", rx no-buffers %" PRIu64 " too-big %" PRIu64
+				" bad-chain %" PRIu64 "\n", i, v->nb[i]->kind,
+				ns->tx_frames, ns->tx_gso, ns->tx_bytes,
+				ns->rx_frames, ns->rx_gso, ns->rx_bytes, ns->tx_bad_chain, ns->tx_bad_hdr,
+				ns->tx_too_big, ns->tx_backend_drop,
+				ns->rx_no_buffers, ns->rx_too_big,
+				ns->rx_bad_chain);
+		}
 	}
 	teardown(v);
 	evloop_free(&v->loop);
