@@ -58,7 +58,7 @@ pids+=($vm_pid)
 # Connect through the forward once the guest listens.
 fwd_reply=
 for _ in $(seq 1 "$BOOT_TIMEOUT"); do
-	if grep -q "RVT fwd-listening" "$log" 2>/dev/null; then
+	if grep -q "^RVT fwd-listening" "$log" 2>/dev/null; then
 		fwd_reply=$(python3 "$py" fetch 127.0.0.1 "$fwd_port" 30 || true)
 		break
 	fi
