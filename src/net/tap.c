@@ -166,7 +166,7 @@ int net_tap_open(const char *opts, struct evloop *loop,
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		rc = err_sys(errp, e, "cannot %s tap device `%s`%s",
-			     ifr.ifr_name[0] ? "attach to" : "create",
+			     ifr.ifr_name[0] ? "create or attach to" : "create",
 			     ifr.ifr_name[0] ? ifr.ifr_name : "tap%d",
 			     e == EPERM ? " (creating a tap needs "
 			     "CAP_NET_ADMIN; or pre-create it with `ip tuntap "
