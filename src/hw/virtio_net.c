@@ -86,8 +86,8 @@ static void tx_one(struct virtio_net *n, const struct virtq_chain *c)
 			n->bufs[i].len - skip };
 		skip = 0;
 	}
-	int rc = net_offload_resolve(n->iov, j, n->nb->offloads,
-				     n->offload_buf, tx_emit, n);
+	int rc = net_offload_resolve(n->iov, j, n->nb->offloads, n->tx_buf,
+				     tx_emit, n);
 	if (rc == -EINVAL) {
 		n->stats.tx_bad_hdr++;
 	} else if (rc < 0) {
@@ -276,7 +276,7 @@ static int fe_rx(void *opaque, const struct iovec *iov, unsigned iovcnt)
 	net_iov_to_buf(iov, iovcnt, 0, &h, sizeof(h));
 	if (h.gso_type != NET_HDR_GSO_NONE)
 		n->stats.rx_gso++;
-	int rc = net_offload_resolve(iov, iovcnt, rx_keep(n), n->offload_buf,
+	int rc = net_offload_resolve(iov, iovcnt, rx_keep(n), n->rx_buf,
 				     rx_deliver, n);
 	return rc < 0 ? rc : 0;
 }
@@ -343,8 +343,9 @@ int virtio_net_init(struct virtio_net *n, struct bus *bus, uint64_t base,
 		    struct err *errp)
 {
 	memset(n, 0, sizeof(*n));
-	n->offload_buf = malloc(NET_OFFLOAD_BUF);
-	if (!n->offload_buf)
+	n->tx_buf = malloc(NET_OFFLOAD_BUF);
+	n->rx_buf = malloc(NET_OFFLOAD_BUF);
+	if (!n->tx_buf || !n->rx_buf)
 		return err_set(errp, ENOMEM, "out of memory");
 	n->nb = nb;
 	memcpy(n->mac, mac, 6);
@@ -368,6 +369,7 @@ void virtio_net_exit(struct virtio_net *n)
 		n->nb = NULL;
 	}
 	virtio_mmio_exit(&n->t);
-	free(n->offload_buf);
-	n->offload_buf = NULL;
+	free(n->tx_buf);
+	free(n->rx_buf);
+	n->tx_buf = n->rx_buf = NULL;
 }

@@ -80,7 +80,10 @@ struct virtio_net {
 	bool rx_waiting;          /* told the backend -ENOSPC; call rx_ready */
 	uint8_t config[VIRTIO_NET_CONFIG_SIZE];
 	struct virtio_net_stats stats;
-	uint8_t *offload_buf;     /* NET_OFFLOAD_BUF bytes */
+	/* NET_OFFLOAD_BUF bytes each.  Two, because a backend may deliver a
+	 * frame (slirp answering ARP) while a transmitted one is still being
+	 * segmented out of the tx buffer. */
+	uint8_t *tx_buf, *rx_buf;
 	/* Per-frame scratch, sized for the largest chain. */
 	struct virtq_buf bufs[VIRTIO_NET_QUEUE_MAX];
 	struct iovec iov[VIRTIO_NET_QUEUE_MAX + 1];
