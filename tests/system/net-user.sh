@@ -11,7 +11,8 @@ set -eu
 . "$(dirname "$0")/lib/common.sh"
 
 names="net-user/exit-0 net-user/dhcp net-user/route-dns net-user/http-small
-	net-user/http-big net-user/upload net-user/hostfwd"
+	net-user/http-big net-user/upload net-user/hostfwd net-user/two-nics
+	net-user/default-mac net-user/mac-option"
 need_ringvm $names
 need_guest $names
 py=tests/system/lib/netutil.py
@@ -36,7 +37,8 @@ python3 "$py" sink 127.0.0.1 "$sink_port" "$scratch/sink.out" &
 pids+=($!)
 
 # Guest side: each fact on an "RVT key value" line.
-gcmd="udhcpc -i eth0 -n -q -t 10 -T 1 >/dev/null 2>&1; echo RVT ip \$(ip -4 -o addr show eth0 | awk '{print \$4}');"
+gcmd="echo RVT macs \$(cat /sys/class/net/eth0/address) \$(cat /sys/class/net/eth1/address);"
+gcmd="$gcmd udhcpc -i eth0 -n -q -t 10 -T 1 >/dev/null 2>&1; echo RVT ip \$(ip -4 -o addr show eth0 | awk '{print \$4}');"
 gcmd="$gcmd echo RVT gw \$(ip route | awk '/^default/ {print \$3}') dns \$(awk '/^nameserver/ {print \$2; exit}' /etc/resolv.conf);"
 gcmd="$gcmd echo RVT page \$(wget -q -O - http://10.0.2.2:$http_port/page.txt);"
 gcmd="$gcmd echo RVT big \$(wget -q -O - http://10.0.2.2:$http_port/big.bin | sha256sum | cut -d' ' -f1);"
@@ -48,6 +50,7 @@ run_guest_bg() {
 	set +e
 	timeout -k 10 "$BOOT_TIMEOUT" "$RINGVM" run \
 		--net "user,hostfwd=tcp::$fwd_port-:22" \
+		--net user --mac 02:00:5e:10:00:42 \
 		--cmdline "ringvm.cmd=\"$gcmd\"" </dev/null >"$log" 2>"$log.err" &
 	vm_pid=$!
 	set -e
@@ -77,6 +80,15 @@ val() { sed -n "s/^RVT $1 \{0,1\}//p" "$log.txt" | head -n1; }
 expect() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
 }
+macs=$(val macs)
+mac0=${macs%% *} mac1=${macs#* }
+if [ -n "$macs" ] && [ "$mac0" != "$mac1" ]; then pass net-user/two-nics; else fail net-user/two-nics "eth0/eth1 MACs: '$macs'"; fi
+# Default: locally administered (bit 1 of the first byte), unicast (bit 0 clear).
+case $mac0 in
+?[26aeAE]:*:*:*:*:*) pass net-user/default-mac ;;
+*) fail net-user/default-mac "eth0 MAC '$mac0' is not a locally administered unicast address" ;;
+esac
+expect net-user/mac-option "$mac1" 02:00:5e:10:00:42
 expect net-user/dhcp "$(val ip)" 10.0.2.15/24
 expect net-user/route-dns "$(val gw)" "10.0.2.2 dns 10.0.2.3"
 expect net-user/http-small "$(val page)" "$(cat "$www/page.txt")"
