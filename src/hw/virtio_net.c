@@ -224,6 +224,11 @@ retry:
 	struct net_hdr h;
 	net_iov_to_buf(iov, iovcnt, 0, &h, sizeof(h));
 	h.num_buffers = htole16(mrg ? popped : 1);
+	/* §5.1.6.4.1: flags only with GUEST_CSUM (anything needing them was
+	 * finished by fe_rx); the ECN bit only with GUEST_ECN, not offered. */
+	if (!negotiated(n, VIRTIO_NET_F_GUEST_CSUM))
+		h.flags = 0;
+	h.gso_type &= (uint8_t)~NET_HDR_GSO_ECN;
 	struct writer w = { n->rx_bufs, pool, 0, 0 };
 	put(&w, &h, NET_HDR_LEN);
 	size_t skip = NET_HDR_LEN;

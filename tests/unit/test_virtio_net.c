@@ -544,6 +544,14 @@ static void rx_offload_resolved(void **state)
 	assert_int_equal(rx(f, &h, frame, flen), 0);
 	assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 4);
 	assert_int_equal(f->net.stats.rx_gso, 1);
+	/* DATA_VALID is not for a driver without GUEST_CSUM (§5.1.6.4.1). */
+	struct net_hdr dv = { .flags = NET_HDR_F_DATA_VALID };
+	struct seg b = { BUFS, 2048, true };
+	offer(f, VIRTIO_NET_RXQ, 4, &b, 1, true);
+	memset(g, 0xff, NET_HDR_LEN);
+	assert_int_equal(rx(f, &dv, frame, flen), 0);
+	assert_int_equal(g[0], 0);
+	assert_int_equal(g[1], 0);
 }
 
 static void config_and_link(void **state)
