@@ -290,9 +290,13 @@ int switch_port_open(const char *opts, struct evloop *loop,
 	struct swport *s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(errp, ENOMEM, "out of memory");
+	/* The switch carries partial checksums and TSO frames unchanged
+	 * (fwd.c shifts their offsets when it retags), but a guest receiving
+	 * a TSO frame relayed from another guest stalls its TCP today (seen
+	 * with bench/net.sh; under investigation in virtio-net's rx path), so
+	 * the sender's frontend segments and only checksum offload crosses. */
 	s->nb = (struct net_backend){ .ops = &sp_ops, .kind = "switch",
-				      .offloads = NET_OFF_CSUM | NET_OFF_TSO4 |
-						  NET_OFF_TSO6 };
+				      .offloads = NET_OFF_CSUM };
 	s->loop = loop;
 	s->fd = s->tfd = -1;
 	s->backoff_ms = BACKOFF_MIN_MS;
