@@ -208,9 +208,9 @@ retry:
 		virtq_unpop(vq, (uint16_t)popped);
 		popped = pool = 0;
 		have = 0;
-		/* Buffers may have arrived while we looked. */
-		if (virtq_enable_notify(vq) && virtq_pending(vq) > 0 &&
-		    !n->rx_waiting) {
+		/* The driver must notify when it adds buffers, even though
+		 * the ones we gave back are already published. */
+		if (virtq_want_more(vq) && !n->rx_waiting) {
 			n->rx_waiting = true;  /* guards one retry */
 			goto retry;
 		}
