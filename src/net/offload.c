@@ -103,17 +103,23 @@ static size_t l3_offset(const uint8_t *f, size_t len, uint16_t *type)
 	return ETH_HLEN;
 }
 
-int net_offload_segment(const uint8_t *f, size_t len, const struct net_hdr *h,
-			net_emit_fn *emit, void *opaque)
-{
-	uint8_t gso = h->gso_type & ~NET_HDR_GSO_ECN;
-	bool v4 = gso == NET_HDR_GSO_TCPV4;
-	uint16_t type = 0;
-	size_t l3 = l3_offset(f, len, &type), l4, end;
+/* Where a TCP/IP frame's parts are; what the GSO header claims must match
+ * the frame.  Every offset is checked against len. */
+struct tcp_layout {
+	bool v4;
+	size_t l3, l4, thl, hdrs, end;
+};
 
-	if (!h->gso_size || !l3 || (!v4 && gso != NET_HDR_GSO_TCPV6))
+static int tcp_layout(const uint8_t *f, size_t len, uint8_t gso,
+		      struct tcp_layout *t)
+{
+	uint16_t type = 0;
+	size_t l3 = l3_offset(f, len, &type);
+	t->v4 = gso == NET_HDR_GSO_TCPV4;
+	t->l3 = l3;
+	if (!l3 || (!t->v4 && gso != NET_HDR_GSO_TCPV6))
 		return -EINVAL;
-	if (v4) {
+	if (t->v4) {
 		if (type != ETH_P_IP || l3 + 20 > len || (f[l3] >> 4) != 4)
 			return -EINVAL;
 		size_t ihl = (f[l3] & 15) * 4u, tot = get16(f + l3 + 2);
@@ -122,22 +128,56 @@ int net_offload_segment(const uint8_t *f, size_t len, const struct net_hdr *h,
 		    (get16(f + l3 + 6) & 0x3fff) || tot < ihl ||
 		    l3 + tot > len)
 			return -EINVAL;
-		l4 = l3 + ihl;
-		end = l3 + tot;
+		t->l4 = l3 + ihl;
+		t->end = l3 + tot;
 	} else {
 		if (type != ETH_P_IPV6 || l3 + 40 > len || (f[l3] >> 4) != 6 ||
 		    f[l3 + 6] != IPPROTO_TCP_)
 			return -EINVAL;
-		l4 = l3 + 40;
-		end = l4 + get16(f + l3 + 4);
-		if (end > len)
+		t->l4 = l3 + 40;
+		t->end = t->l4 + get16(f + l3 + 4);
+		if (t->end > len)
 			return -EINVAL;
 	}
-	if (l4 + 20 > end)
+	if (t->l4 + 20 > t->end)
 		return -EINVAL;
-	size_t thl = (f[l4 + 12] >> 4) * 4u, hdrs = l4 + thl;
-	if (thl < 20 || hdrs > end || hdrs > SEG_HDR_MAX)
+	t->thl = (f[t->l4 + 12] >> 4) * 4u;
+	t->hdrs = t->l4 + t->thl;
+	if (t->thl < 20 || t->hdrs > t->end || t->hdrs > SEG_HDR_MAX)
 		return -EINVAL;
+	return 0;
+}
+
+int net_offload_tcp_finish(uint8_t *f, size_t len, const struct net_hdr *h)
+{
+	struct tcp_layout t;
+	if (tcp_layout(f, len, h->gso_type & ~NET_HDR_GSO_ECN, &t) < 0)
+		return -EINVAL;
+	uint8_t *ip = f + t.l3, *tcp = f + t.l4;
+	uint64_t sum;
+	size_t tlen = t.end - t.l4;
+	if (t.v4) {
+		put16(ip + 10, 0);
+		put16(ip + 10, net_csum_fold(net_csum_add(0, ip, t.l4 - t.l3)));
+		sum = net_csum_add(0, ip + 12, 8);
+	} else {
+		sum = net_csum_add(0, ip + 8, 32);
+	}
+	sum += IPPROTO_TCP_ + tlen;
+	put16(tcp + 16, 0);
+	put16(tcp + 16, net_csum_fold(net_csum_add(sum, tcp, tlen)));
+	return 0;
+}
+
+int net_offload_segment(const uint8_t *f, size_t len, const struct net_hdr *h,
+			net_emit_fn *emit, void *opaque)
+{
+	struct tcp_layout t;
+	if (!h->gso_size ||
+	    tcp_layout(f, len, h->gso_type & ~NET_HDR_GSO_ECN, &t) < 0)
+		return -EINVAL;
+	bool v4 = t.v4;
+	size_t l3 = t.l3, l4 = t.l4, end = t.end, thl = t.thl, hdrs = t.hdrs;
 	size_t payload = end - hdrs, mss = h->gso_size;
 	size_t nseg = payload ? (payload + mss - 1) / mss : 1;
 	if (nseg > SEG_MAX)

@@ -54,6 +54,13 @@ int net_offload_segment(const uint8_t *frame, size_t len,
 			const struct net_hdr *h, net_emit_fn *emit,
 			void *opaque);
 
+/* Finish a TSO frame (linear, no net_hdr; h: its header) as one oversized
+ * packet, for a consumer that takes packets larger than the MTU (slirp):
+ * the IPv4 header checksum and the TCP checksum are computed over the
+ * frame as it is (lengths already cover the whole payload).  Returns 0 or
+ * -EINVAL when the frame is not the TCP packet h claims. */
+int net_offload_tcp_finish(uint8_t *frame, size_t len, const struct net_hdr *h);
+
 /* Deliver the frame iov (struct net_hdr first, as in net.h) to emit with
  * every offload the consumer does not accept finished.  keep: NET_OFF_*
  * bits the consumer takes as they are.  A frame that needs nothing is

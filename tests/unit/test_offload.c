@@ -334,6 +334,35 @@ static void segment_header_lies(void **state)
 	sink_free(&e);
 }
 
+static void tcp_finish_whole(void **state)
+{
+	static uint8_t f[70000];
+	for (int v6 = 0; v6 < 2; v6++) {
+		size_t l3, len = build(f, v6, v6, 60000, 0x18, &l3);
+		struct net_hdr h = { .flags = NET_HDR_F_NEEDS_CSUM,
+				     .gso_type = v6 ? NET_HDR_GSO_TCPV6
+						    : NET_HDR_GSO_TCPV4,
+				     .gso_size = 1448 };
+		/* Whatever the sender left in the fields is replaced. */
+		f[l3 + (v6 ? 40 : 20) + 16] = 0x12;
+		if (!v6)
+			f[l3 + 10] = 0x34;
+		assert_int_equal(net_offload_tcp_finish(f, len, &h), 0);
+		if (!v6)
+			assert_true(ip4_ok(f + l3));
+		assert_true(tcp_ok(f, l3, v6));
+		/* Header lies. */
+		h.gso_type = v6 ? NET_HDR_GSO_TCPV4 : NET_HDR_GSO_TCPV6;
+		assert_int_equal(net_offload_tcp_finish(f, len, &h), -EINVAL);
+		h.gso_type = NET_HDR_GSO_UDP;
+		assert_int_equal(net_offload_tcp_finish(f, len, &h), -EINVAL);
+		h.gso_type = v6 ? NET_HDR_GSO_TCPV6 : NET_HDR_GSO_TCPV4;
+		assert_int_equal(net_offload_tcp_finish(f, len - 1, &h),
+				 -EINVAL);
+		assert_int_equal(net_offload_tcp_finish(f, 20, &h), -EINVAL);
+	}
+}
+
 /* ---- resolve ---- */
 
 static void resolve_paths(void **state)
@@ -399,6 +428,7 @@ int main(void)
 		cmocka_unit_test(segment_vlan),
 		cmocka_unit_test(segment_exact_and_empty),
 		cmocka_unit_test(segment_header_lies),
+		cmocka_unit_test(tcp_finish_whole),
 		cmocka_unit_test(resolve_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
