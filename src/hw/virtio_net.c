@@ -193,8 +193,12 @@ retry:
 			break;
 	}
 	if (have < total) {
+		/* Waiting cannot help when the ring is all ours already or
+		 * our scratch of buffer entries is full (chains of many
+		 * small buffers). */
 		bool never = (!mrg && popped) ||
-			     (mrg && popped == vq->size);
+			     (mrg && (popped == vq->size ||
+				      pool >= VIRTIO_NET_QUEUE_MAX));
 		if (never || consumed_bad) {
 			/* Too big for what the guest can ever offer (or we
 			 * cannot hand back a mix of consumed chains): drop,
