@@ -5,7 +5,7 @@
 #
 # Produces OUTDIR/Image (the kernel, an uncompressed RISC-V Image),
 # OUTDIR/initrd.img (gzip'd newc cpio: busybox-static, virtio/ext4/8021q modules,
-# /init, /bin/ringvm-workload), OUTDIR/VERSION (kernel release),
+# /init, /bin/ringvm-workload, /bin/ringvm-netbench), OUTDIR/VERSION (kernel release),
 # OUTDIR/modules.txt (module load order) and OUTDIR/workload-native.
 #
 # Packages come from the Debian mirror the host's apt already uses, through a
@@ -267,6 +267,8 @@ install -m 0755 "$work/bb/usr/bin/busybox" "$root/bin/busybox" ||
 	die "busybox-static has no usr/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 "$srcdir/init" "$root/init"
+# Debian's busybox looks for /etc/udhcpc/default.script.
+install -D -m 0755 "$srcdir/udhcpc.script" "$root/etc/udhcpc/default.script"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 : >"$root/etc/ringvm/modules"
@@ -295,6 +297,10 @@ riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -static -Wall -Wextra -Werro
 	-o "$root/bin/ringvm-workload" "$srcdir/progs/workload.c" ||
 	die "cross-compiling progs/workload.c failed"
 riscv64-linux-gnu-strip "$root/bin/ringvm-workload" 2>/dev/null || true
+riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -static -Wall -Wextra -Werror \
+	-o "$root/bin/ringvm-netbench" "$srcdir/progs/netbench.c" ||
+	die "cross-compiling progs/netbench.c failed"
+riscv64-linux-gnu-strip "$root/bin/ringvm-netbench" 2>/dev/null || true
 gcc -O2 -Wall -Wextra -Werror -o "$work/workload-native" "$srcdir/progs/workload.c" ||
 	die "compiling progs/workload.c for the host failed"
 

@@ -10,9 +10,10 @@ int cli_img(int argc, char **argv);     /* src/cli/img*.c */
 int cli_switch(int argc, char **argv);  /* src/cli/switch*.c */
 
 /* Parse `run`'s arguments (argv[0] is "run") into cfg, which the caller has
- * filled with defaults.  Strings in cfg point into argv except disk paths,
- * which cli_run_free() releases.  Returns 0 to run, 1 when --help was
- * printed, or -errno with the message in e (unknown option, bad size, ...). */
+ * filled with defaults.  Strings in cfg point into argv except disk paths
+ * and NIC specs, which cli_run_free() releases.  Returns 0 to run, 1 when
+ * --help was printed, or -errno with the message in e (unknown option,
+ * bad size, ...). */
 int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e);
 void cli_run_free(struct vm_config *cfg);

@@ -1,4 +1,5 @@
 /* ringvm run: parse options into a vm_config and run it. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,17 @@ static void usage(FILE *f)
 "  --mem SIZE          guest RAM, e.g. 256M, 2G (default 512M; bare number = MiB)\n"
 "  --cpus N            number of harts, 1..%d (default 1)\n"
 "  --disk FILE[,ro]    virtio-blk disk on a raw image; repeatable; ro refuses writes\n"
+"  --net SPEC          a virtio-net NIC; repeatable (one NIC each):\n"
+"                        user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+"                          NAT (libslirp): DHCP, DNS, host as 10.0.2.2;\n"
+"                          HADDR defaults to 127.0.0.1, GADDR to 10.0.2.15\n"
+"                        tap[,ifname=NAME]   host TAP device (CAP_NET_ADMIN\n"
+"                          to create one)\n"
+"                        switch,path=SOCK[,vlan=ID|,trunk=IDS]  a `ringvm switch`\n"
+"                      any kind takes mac=MAC too\n"
+"  --mac MAC           MAC of the NIC of the preceding --net (same as its\n"
+"                      mac=); default: stable per VM (a hash of kernel, disks,\n"
+"                      cmdline, NIC index and spec), locally administered\n"
 "  --bios FILE|none    M-mode firmware (e.g. OpenSBI fw_dynamic) instead of the\n"
 "                      built-in SBI; `none` starts --kernel in M-mode (bare metal)\n"
 "  --arch riscv64      guest architecture (only riscv64 for now)\n"
@@ -64,18 +76,115 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 	return 0;
 }
 
+/* MAC as six hex pairs separated by ':' (or '-'); unicast, not zero. */
+static int parse_mac(const char *s, uint8_t mac[6], const char *what,
+		     struct err *e)
+{
+	unsigned v[6];
+	int end = 0;
+	char sep = s[0] && s[1] && s[2] ? s[2] : ':';
+	bool ok = (sep == ':' || sep == '-');
+	if (ok) {
+		char fmt[64];
+		snprintf(fmt, sizeof(fmt), "%%2x%c%%2x%c%%2x%c%%2x%c%%2x%c%%2x%%n",
+			 sep, sep, sep, sep, sep);
+		ok = sscanf(s, fmt, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			    &end) == 6 && end == 17 && s[17] == '\0';
+		for (int i = 0; ok && i < 17; i++)
+			ok = (i % 3 == 2) ? s[i] == sep : isxdigit((unsigned char)s[i]);
+	}
+	if (!ok)
+		return err_set(e, EINVAL, "%s: bad MAC `%s` (expected "
+			       "xx:xx:xx:xx:xx:xx)", what, s);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	if (mac[0] & 1)
+		return err_set(e, EINVAL, "%s: `%s` is a multicast MAC (the "
+			       "first byte must be even)", what, s);
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return err_set(e, EINVAL, "%s: the all-zero MAC is not valid",
+			       what);
+	return 0;
+}
+
+/* --net SPEC: kind checked here (the rest when the backend opens); a
+ * mac=MAC option is taken out of the spec into the NIC. */
+static int parse_net(struct vm_config *cfg, const char *arg, struct err *e)
+{
+	if (cfg->nnics == VM_MAX_NICS)
+		return err_set(e, EINVAL, "--net: at most %d NICs",
+			       VM_MAX_NICS);
+	size_t klen = strcspn(arg, ",");
+	if (!((klen == 4 && !strncmp(arg, "user", 4)) ||
+	      (klen == 3 && !strncmp(arg, "tap", 3)) ||
+	      (klen == 6 && !strncmp(arg, "switch", 6))))
+		return err_set(e, EINVAL, "--net: unknown kind `%.*s` (expected "
+			       "user, tap or switch)", (int)klen, arg);
+	struct vm_nic nic = { 0 };
+	char *spec = malloc(strlen(arg) + 1);
+	if (!spec)
+		return err_set(e, ENOMEM, "out of memory");
+	memcpy(spec, arg, klen);
+	size_t o = klen;
+	for (const char *p = arg + klen; *p == ',';) {
+		const char *tok = p + 1;
+		size_t n = strcspn(tok, ",");
+		if (n > 4 && !strncmp(tok, "mac=", 4)) {
+			char m[32];
+			snprintf(m, sizeof(m), "%.*s", (int)(n - 4), tok + 4);
+			int rc = nic.has_mac ?
+				err_set(e, EINVAL, "--net: mac= given twice") :
+				parse_mac(m, nic.mac, "--net mac=", e);
+			if (rc) {
+				free(spec);
+				return rc;
+			}
+			nic.has_mac = true;
+		} else {
+			spec[o++] = ',';
+			memcpy(spec + o, tok, n);
+			o += n;
+		}
+		p = tok + n;
+	}
+	spec[o] = '\0';
+	nic.spec = spec;
+	cfg->nics[cfg->nnics++] = nic;
+	return 0;
+}
+
+/* --mac MAC belongs to the NIC of the --net just before it. */
+static int parse_mac_opt(struct vm_config *cfg, const char *arg,
+			 struct err *e)
+{
+	if (cfg->nnics == 0)
+		return err_set(e, EINVAL, "--mac: give it after the --net it "
+			       "belongs to");
+	struct vm_nic *nic = &cfg->nics[cfg->nnics - 1];
+	if (nic->has_mac)
+		return err_set(e, EINVAL, "--mac: NIC %u already has a MAC",
+			       cfg->nnics - 1);
+	int rc = parse_mac(arg, nic->mac, "--mac", e);
+	if (rc == 0)
+		nic->has_mac = true;
+	return rc;
+}
+
 void cli_run_free(struct vm_config *cfg)
 {
 	for (unsigned i = 0; i < cfg->ndisks; i++)
 		free((char *)cfg->disks[i].path);
 	cfg->ndisks = 0;
+	for (unsigned i = 0; i < cfg->nnics; i++)
+		free((char *)cfg->nics[i].spec);
+	cfg->nnics = 0;
 }
 
 int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
-	       O_BIOS, O_ARCH, O_STATS };
+	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -88,6 +197,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "bios", required_argument, 0, O_BIOS },
 		{ "arch", required_argument, 0, O_ARCH },
 		{ "stats", no_argument, 0, O_STATS },
+		{ "net", required_argument, 0, O_NET },
+		{ "mac", required_argument, 0, O_MAC },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -122,6 +233,12 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case O_DISK:
 			rc = parse_disk(cfg, optarg, e);
+			break;
+		case O_NET:
+			rc = parse_net(cfg, optarg, e);
+			break;
+		case O_MAC:
+			rc = parse_mac_opt(cfg, optarg, e);
 			break;
 		case 'h':
 			usage(stdout);

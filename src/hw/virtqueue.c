@@ -219,6 +219,29 @@ int virtq_pop(struct virtqueue *vq, struct virtq_buf *bufs,
 	return rc;
 }
 
+void virtq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	if (!vq->ready || vq->broken)
+		return;
+	/* avail_event is left alone: moving it back behind buffers the
+	 * driver already published would tell it a notification for them is
+	 * still due, and it would never notify again (virtq_want_more). */
+	vq->last_avail -= n;
+}
+
+bool virtq_want_more(struct virtqueue *vq)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	uint16_t idx = load16(vq->avail, AVAIL_IDX, __ATOMIC_ACQUIRE);
+	if (vq->event_idx)
+		store16(vq->used, USED_RING + 8 * (size_t)vq->size, idx,
+			__ATOMIC_RELAXED);
+	/* As in virtq_enable_notify: publish, then look again. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return load16(vq->avail, AVAIL_IDX, __ATOMIC_ACQUIRE) != idx;
+}
+
 void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
 	if (!vq->ready)

@@ -102,6 +102,21 @@ void virtq_reset(struct virtqueue *vq);
 int virtq_pop(struct virtqueue *vq, struct virtq_buf *bufs,
 	      unsigned max_bufs, struct virtq_chain *c);
 
+/* Give back the last n chains popped successfully and not pushed: the
+ * next pops return them again.  For a device that finds it cannot use
+ * them yet (virtio-net: receive buffers too small in total for a frame).
+ * Chains consumed with an error must be pushed, never unpopped. */
+void virtq_unpop(struct virtqueue *vq, uint16_t n);
+
+/* The device looked at every available chain and needs more than they
+ * hold (virtio-net: a large frame across mergeable buffers): ask the driver
+ * to notify when it makes *more* chains available (with EVENT_IDX,
+ * avail_event = the current avail idx, §2.7.10; virtq_enable_notify would
+ * ask only for chains the device has not seen, which after virtq_unpop the
+ * driver already published, so it would never notify).  Returns whether
+ * more arrived meanwhile, i.e. whether to look again before waiting. */
+bool virtq_want_more(struct virtqueue *vq);
+
 /* Return a chain to the driver: head as given by virtq_pop, written: bytes
  * the device wrote into the chain's writable buffers (§2.7.8).  The used
  * idx is published with release ordering, so the data and the used element

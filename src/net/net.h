@@ -10,6 +10,14 @@
  * (src/net/offload.h).  Frames arriving from outside carry a zeroed header
  * (or VIRTIO_NET_HDR_F_DATA_VALID when the source already checked them).
  *
+ * Who finishes (added with virtio-net): the frontend calls send() only with
+ * requests the backend advertised in `offloads`; everything else it has
+ * already finished with net_offload_resolve().  So a backend may rely on
+ * never seeing NEEDS_CSUM without NET_OFF_CSUM, nor a TCPV4/TCPV6 frame
+ * without NET_OFF_TSO4/6 (finishing again would be harmless, not needed).
+ * In the other direction a backend may hand fe.rx any header; the frontend
+ * finishes what its driver did not negotiate.
+ *
  * Threading: backends run from the VMM's event loop (struct evloop), the same
  * thread that runs the device models; callbacks never run concurrently. */
 #ifndef RINGVM_NET_NET_H

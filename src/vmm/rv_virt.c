@@ -23,6 +23,8 @@
 #include "hw/sifive_test.h"
 #include "hw/uart8250.h"
 #include "hw/virtio_blk.h"
+#include "hw/virtio_net.h"
+#include "net/net.h"
 #include "vmm/console.h"
 #include "vmm/vm.h"
 
@@ -35,6 +37,9 @@ struct rv_virt {
 	unsigned ndisks;
 	struct block_dev *bd[VM_MAX_DISKS];
 	struct virtio_blk blk[VM_MAX_DISKS];
+	unsigned nnics;
+	struct net_backend *nb[VM_MAX_NICS];
+	struct virtio_net net[VM_MAX_NICS];
 };
 
 static uint64_t now_ns(void)
@@ -143,6 +148,69 @@ static int resolve_default_guest(struct vm_config *cfg, char *paths[2],
 	return 0;
 }
 
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t fnv1a_str(uint64_t h, const char *s)
+{
+	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* Default MAC of NIC i: the same VM definition (kernel, initrd, disks,
+ * command line, NIC index and spec) gets the same MAC on every boot, so
+ * DHCP leases and neighbour caches stay valid; two VMs that differ in any
+ * of these get different MACs.  Locally administered (0x02), unicast. */
+static void default_mac(const struct vm_config *cfg, unsigned i,
+			uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	h = fnv1a_str(h, cfg->kernel);
+	h = fnv1a_str(h, cfg->initrd);
+	for (unsigned d = 0; d < cfg->ndisks; d++)
+		h = fnv1a_str(h, cfg->disks[d].path);
+	h = fnv1a_str(h, cfg->cmdline);
+	h = fnv1a(h, &i, sizeof(i));
+	h = fnv1a_str(h, cfg->nics[i].spec);
+	for (int k = 0; k < 6; k++)
+		mac[k] = (uint8_t)(h >> (8 * k));
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+}
+
+static int build_nics(struct rv_virt *v, const struct vm_config *cfg,
+		      struct err *errp)
+{
+	struct rv_machine *m = &v->m;
+	if (cfg->ndisks + cfg->nnics > RV_VIRTIO_SLOTS)
+		return err_set(errp, EINVAL, "%u disks and %u NICs: the board "
+			       "has %d virtio slots", cfg->ndisks, cfg->nnics,
+			       RV_VIRTIO_SLOTS);
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		const struct vm_nic *nic = &cfg->nics[i];
+		unsigned slot = cfg->ndisks + i;
+		uint8_t mac[6];
+		int rc = net_backend_open(nic->spec, &v->loop, &v->nb[i], errp);
+		if (rc < 0)
+			return rc;
+		v->nnics = i + 1;
+		if (nic->has_mac)
+			memcpy(mac, nic->mac, 6);
+		else
+			default_mac(cfg, i, mac);
+		rc = virtio_net_init(&v->net[i], &m->bus,
+				     RV_VIRTIO_BASE + slot * RV_VIRTIO_SIZE,
+				     &m->mem, rv_plic_irq(m, RV_VIRTIO_IRQ + slot),
+				     v->nb[i], mac, errp);
+		if (rc < 0)
+			return err_prefix(errp, "--net %s", nic->spec);
+	}
+	return 0;
+}
+
 static int build(struct rv_virt *v, const struct vm_config *cfg,
 		 struct err *errp)
 {
@@ -190,6 +258,8 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
 	}
+	if ((rc = build_nics(v, cfg, errp)) < 0)
+		return rc;
 
 	/* Load images, then describe the board to the guest. */
 	enum rv_boot_mode mode = !cfg->bios ? RV_BOOT_SBI :
@@ -221,7 +291,7 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 		.bootargs = cmdline,
 		.initrd_start = boot.initrd_start,
 		.initrd_end = boot.initrd_end,
-		.virtio_mask = (1u << cfg->ndisks) - 1,
+		.virtio_mask = (1u << (cfg->ndisks + cfg->nnics)) - 1,
 		.uart = true,
 	};
 	static uint8_t fdt[RV_FDT_DEFAULT_SIZE];
@@ -242,6 +312,10 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 
 static void teardown(struct rv_virt *v)
 {
+	for (unsigned i = 0; i < v->nnics; i++) {
+		virtio_net_exit(&v->net[i]);
+		net_backend_free(v->nb[i]);
+	}
 	for (unsigned i = 0; i < v->ndisks; i++) {
 		virtio_blk_exit(&v->blk[i]);
 		block_close(v->bd[i]);
@@ -371,6 +445,22 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		double s = (t1 - t0) / 1e9;
 		fprintf(stderr, "ringvm: %" PRIu64 " instructions in %.3f s "
 			"(%.1f MIPS)\n", insns, s, s > 0 ? insns / s / 1e6 : 0);
+		for (unsigned i = 0; i < v->nnics; i++) {
+			const struct virtio_net_stats *ns = &v->net[i].stats;
+			fprintf(stderr, "ringvm: net%u (%s): tx %" PRIu64
+				" frames (%" PRIu64 " TSO) %" PRIu64 " bytes, rx %"
+				PRIu64 " frames (%" PRIu64 " TSO) %" PRIu64
+				" bytes; dropped: tx "
+				"bad-chain %" PRIu64 " bad-hdr %" PRIu64
+				" too-big %" PRIu64 " backend %" PRIu64
+				", rx no-buffers %" PRIu64 " too-big %" PRIu64
+				" bad-chain %" PRIu64 "\n", i, v->nb[i]->kind,
+				ns->tx_frames, ns->tx_gso, ns->tx_bytes,
+				ns->rx_frames, ns->rx_gso, ns->rx_bytes, ns->tx_bad_chain, ns->tx_bad_hdr,
+				ns->tx_too_big, ns->tx_backend_drop,
+				ns->rx_no_buffers, ns->rx_too_big,
+				ns->rx_bad_chain);
+		}
 	}
 	teardown(v);
 	evloop_free(&v->loop);

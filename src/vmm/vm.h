@@ -11,6 +11,14 @@
 #define VM_MAX_DISKS 8
 #define VM_MAX_CPUS 8
 #define VM_DEFAULT_MEM (512ULL << 20)
+#define VM_MAX_NICS 4
+
+/* One virtio-net NIC: a --net spec (mac= removed) and its MAC. */
+struct vm_nic {
+	const char *spec;     /* net_backend_open() spec, e.g. "user,hostfwd=..." */
+	uint8_t mac[6];
+	bool has_mac;         /* false: vm_run derives a stable default */
+};
 
 struct vm_disk {
 	const char *path;
@@ -28,6 +36,8 @@ struct vm_config {
 	unsigned ndisks;
 	struct vm_disk disks[VM_MAX_DISKS];
 	bool stats;           /* print run statistics on stderr at exit */
+	unsigned nnics;       /* NICs take the virtio slots after the disks */
+	struct vm_nic nics[VM_MAX_NICS];
 };
 
 /* Build the machine described by cfg, run it until the guest powers off,

@@ -89,8 +89,29 @@ all_cases() {
 	run_case disk-bad-flag frob run "${kernel[@]}" --disk "$scratch/ok-disk.img,frob"
 	run_case missing-bios no-such-bios run "${kernel[@]}" --bios "$scratch/no-such-bios"
 	run_case unknown-arch sparc run "${kernel[@]}" --arch sparc
+	# --net / --mac (tests/system/net-*.sh cover the working cases).
+	local m=02:00:00:00:00:01 p=${fwd_port:-47001}
+	run_case net-unknown-kind frob run "${kernel[@]}" --net frob
+	run_case net-empty net run "${kernel[@]}" --net ""
+	run_case net-user-bad-option frob run "${kernel[@]}" --net user,frob=1
+	run_case net-hostfwd-syntax hostfwd run "${kernel[@]}" --net user,hostfwd=tcp:2222
+	run_case net-hostfwd-port 99999 run "${kernel[@]}" --net user,hostfwd=tcp::99999-:22
+	run_case net-hostfwd-proto sctp run "${kernel[@]}" --net user,hostfwd=sctp::2222-:22
+	run_case net-hostfwd-addr 300.1.1.1 run "${kernel[@]}" --net user,hostfwd=tcp:300.1.1.1:2222-:22
+	run_case net-hostfwd-in-use "$p" run "${kernel[@]}" --net "user,hostfwd=tcp::$p-:22,hostfwd=tcp::$p-:23"
+	run_case net-tap-bad-option frob run "${kernel[@]}" --net tap,frob
+	run_case net-tap-long-ifname ifname run "${kernel[@]}" --net tap,ifname=a-very-long-interface-name
+	run_case net-too-many "at most" run "${kernel[@]}" --net user --net user --net user --net user --net user
+	run_case mac-garbage mac run "${kernel[@]}" --net user --mac zz:zz
+	run_case mac-short mac run "${kernel[@]}" --net user --mac 02:00:00:00:01
+	run_case mac-multicast multicast run "${kernel[@]}" --net user --mac 01:00:5e:00:00:01
+	run_case mac-zero zero run "${kernel[@]}" --net user --mac 00:00:00:00:00:00
+	run_case mac-without-net net run "${kernel[@]}" --mac "$m"
+	run_case mac-twice mac run "${kernel[@]}" --net "user,mac=$m" --mac "$m"
+	run_case net-mac-option-bad mac run "${kernel[@]}" --net user,mac=nonsense
 }
 
+fwd_port=$(python3 tests/system/lib/netutil.py freeport 2>/dev/null || echo 47001)
 bin=$RINGVM
 all_cases
 if [ -x build/asan/ringvm ]; then

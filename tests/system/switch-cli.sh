@@ -1,0 +1,87 @@
+#!/bin/bash
+# `ringvm switch` and `--net switch,...` without guests: start/stop, socket
+# reclaiming, ctl show (text and JSON), and bad input (one line on stderr,
+# exit status 1).
+set -eu
+# shellcheck source=tests/system/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+need_ringvm switch-cli/start
+sock=$scratch/sw.sock
+swpid=
+trap '[ -z "$swpid" ] || kill "$swpid" 2>/dev/null || true; cleanup_scratch; exit $(( failed ? 1 : 0 ))' EXIT
+
+start() {  # start: a switch on $sock in the background; waits for its sockets
+	"$RINGVM" switch --socket "$sock" --ports 4 --ageing 60 2>"$scratch/sw.err" &
+	swpid=$!
+	for _ in $(seq 50); do [ -S "$sock.ctl" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+# refused NAME EXPECTED-REGEX CMD...: exit 1 and exactly one stderr line.
+refused() {
+	local name=$1 re=$2 st
+	shift 2
+	set +e
+	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+	if [ "$st" != 1 ]; then
+		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
+	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
+		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
+	elif ! grep -qE -e "$re" "$scratch/err"; then
+		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
+	else
+		pass "$name"
+	fi
+}
+
+if start; then pass switch-cli/start; else fail switch-cli/start "no control socket: $(cat "$scratch/sw.err")"; fi
+refused switch-cli/in-use "in use by a running switch" "$RINGVM" switch --socket "$sock"
+if "$RINGVM" switch ctl "$sock" show >"$scratch/show.txt" 2>&1 &&
+	grep -q "^switch $sock .*ports 0/4 .*ageing 60s" "$scratch/show.txt"; then
+	pass switch-cli/ctl-show
+else
+	fail switch-cli/ctl-show "$(head -n 2 "$scratch/show.txt")"
+fi
+if "$RINGVM" switch ctl "$sock" show --json >"$scratch/show.json" 2>&1 &&
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["max_ports"] == 4 and j["ports"] == [] and "drops" in j["counters"]' "$scratch/show.json"; then
+	pass switch-cli/ctl-show-json
+else
+	fail switch-cli/ctl-show-json "$(head -c 300 "$scratch/show.json")"
+fi
+refused switch-cli/ctl-unknown-command "unknown command" "$RINGVM" switch ctl "$sock" reboot
+
+kill -TERM "$swpid"
+set +e; wait "$swpid"; st=$?; set -e
+swpid=
+if [ "$st" = 0 ] && [ ! -e "$sock" ] && [ ! -e "$sock.ctl" ]; then
+	pass switch-cli/sigterm-cleans-up
+else
+	fail switch-cli/sigterm-cleans-up "exit $st or socket files left"
+fi
+
+# A switch killed hard leaves its socket files; the next one reclaims them.
+start || true
+kill -KILL "$swpid"; wait "$swpid" 2>/dev/null || true
+swpid=
+if [ -S "$sock" ] && start; then pass switch-cli/stale-socket-reclaimed
+else fail switch-cli/stale-socket-reclaimed "$(cat "$scratch/sw.err")"; fi
+[ -z "$swpid" ] || { kill "$swpid"; wait "$swpid" 2>/dev/null || true; swpid=; }
+
+refused switch-cli/missing-socket "missing --socket" "$RINGVM" switch
+refused switch-cli/bad-ports "--ports" "$RINGVM" switch --socket "$scratch/x" --ports 0
+refused switch-cli/bad-ageing "--ageing" "$RINGVM" switch --socket "$scratch/x" --ageing abc
+refused switch-cli/unknown-option "unknown" "$RINGVM" switch --socket "$scratch/x" --frobnicate
+: >"$scratch/file"
+refused switch-cli/not-a-socket "not a socket" "$RINGVM" switch --socket "$scratch/file"
+refused switch-cli/ctl-no-switch "no switch is running" "$RINGVM" switch ctl "$scratch/none.sock" show
+
+# --net switch,... refusals come before the guest boots.
+refused switch-cli/net-vlan-0 "not a VLAN id" "$RINGVM" run --net "switch,path=$sock,vlan=0"
+refused switch-cli/net-vlan-4095 "not a VLAN id" "$RINGVM" run --net "switch,path=$sock,vlan=4095"
+refused switch-cli/net-vlan-abc "not a VLAN id" "$RINGVM" run --net "switch,path=$sock,vlan=abc"
+refused switch-cli/net-vlan-and-trunk "exclude each other" "$RINGVM" run --net "switch,path=$sock,vlan=10,trunk=20"
+refused switch-cli/net-missing-path "missing path" "$RINGVM" run --net "switch,vlan=10"
+refused switch-cli/net-no-switch "no switch is listening" "$RINGVM" run --net "switch,path=$scratch/none.sock,vlan=10"
