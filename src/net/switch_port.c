@@ -91,21 +91,21 @@ static int sp_connect(struct swport *s, struct err *errp)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	if (strlen(s->path) >= sizeof(a.sun_path))
-		return err_set(errp, ENAMETOOLONG, "switch: socket path `%s` "
+		return err_set(errp, ENAMETOOLONG, "socket path `%s` "
 			       "is too long", s->path);
 	strcpy(a.sun_path, s->path);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			0);
 	if (fd < 0)
-		return err_sys(errp, errno, "switch: socket");
+		return err_sys(errp, errno, "socket");
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
 		close(fd);
 		if (e == ENOENT || e == ECONNREFUSED)
-			return err_set(errp, e, "switch: no switch is listening "
+			return err_set(errp, e, "no switch is listening "
 				       "at `%s` (start one with `ringvm switch "
 				       "--socket %s`)", s->path, s->path);
-		return err_sys(errp, e, "switch: connect `%s`", s->path);
+		return err_sys(errp, e, "connect `%s`", s->path);
 	}
 	int v = SOCK_BUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
@@ -122,7 +122,7 @@ static int sp_connect(struct swport *s, struct err *errp)
 	    errno != ECONNRESET) {
 		int e = errno;
 		close(fd);
-		return err_sys(errp, e, "switch: send hello to `%s`", s->path);
+		return err_sys(errp, e, "send hello to `%s`", s->path);
 	}
 	return fd;
 }
@@ -291,12 +291,11 @@ int switch_port_open(const char *opts, struct evloop *loop,
 	if (!s)
 		return err_set(errp, ENOMEM, "out of memory");
 	/* The switch carries partial checksums and TSO frames unchanged
-	 * (fwd.c shifts their offsets when it retags), but a guest receiving
-	 * a TSO frame relayed from another guest stalls its TCP today (seen
-	 * with bench/net.sh; under investigation in virtio-net's rx path), so
-	 * the sender's frontend segments and only checksum offload crosses. */
+	 * (fwd.c shifts their offsets when it retags), so a guest's TSO frame
+	 * crosses whole and the receiving guest gets it as one large frame. */
 	s->nb = (struct net_backend){ .ops = &sp_ops, .kind = "switch",
-				      .offloads = NET_OFF_CSUM };
+				      .offloads = NET_OFF_CSUM | NET_OFF_TSO4 |
+					     NET_OFF_TSO6 };
 	s->loop = loop;
 	s->fd = s->tfd = -1;
 	s->backoff_ms = BACKOFF_MIN_MS;
@@ -336,7 +335,7 @@ int switch_port_open(const char *opts, struct evloop *loop,
 	watch_fd(s, true);
 	if (!s->fd_watched) {
 		evloop_del(loop, s->tfd);
-		rc = err_set(errp, ENOSPC, "switch: too many descriptors in the "
+		rc = err_set(errp, ENOSPC, "too many descriptors in the "
 			     "event loop");
 		goto fail;
 	}

@@ -23,7 +23,7 @@ static int parse_vid(const char *s, size_t n, const char *what, uint16_t *out,
 	*out = (uint16_t)v;
 	return 0;
 bad:
-	return err_set(errp, EINVAL, "switch: %s `%.*s` is not a VLAN id "
+	return err_set(errp, EINVAL, "%s `%.*s` is not a VLAN id "
 		       "(1..4094)", what, (int)n, s);
 }
 
@@ -45,7 +45,7 @@ static int trunk_item(struct swp_vlan_cfg *cfg, const char *s, size_t n,
 			    &b, errp)))
 		return rc;
 	if (a > b)
-		return err_set(errp, EINVAL, "switch: trunk range `%.*s` is "
+		return err_set(errp, EINVAL, "trunk range `%.*s` is "
 			       "empty", (int)n, s);
 	for (unsigned v = a; v <= b; v++)
 		swp_vlan_allow(cfg, v);
@@ -80,7 +80,7 @@ int switch_port_parse(const char *opts, char **path, struct swp_vlan_cfg *cfg,
 		if (!eq) {
 			/* "trunk=10,20": bare ids continue the trunk list. */
 			if (!in_trunk) {
-				rc = err_set(errp, EINVAL, "switch: `%.*s` is not "
+				rc = err_set(errp, EINVAL, "`%.*s` is not "
 					     "key=value (keys: path, vlan, trunk, "
 					     "native)", (int)n, p);
 				goto fail;
@@ -90,7 +90,7 @@ int switch_port_parse(const char *opts, char **path, struct swp_vlan_cfg *cfg,
 		} else if (kn == 4 && !memcmp(p, "path", 4)) {
 			in_trunk = false;
 			if (vn == 0) {
-				rc = err_set(errp, EINVAL, "switch: empty path=");
+				rc = err_set(errp, EINVAL, "empty path=");
 				goto fail;
 			}
 			free(*path);
@@ -114,7 +114,7 @@ int switch_port_parse(const char *opts, char **path, struct swp_vlan_cfg *cfg,
 			if ((rc = parse_vid(v, vn, "native", &native, errp)))
 				goto fail;
 		} else {
-			rc = err_set(errp, EINVAL, "switch: unknown option `%.*s` "
+			rc = err_set(errp, EINVAL, "unknown option `%.*s` "
 				     "(keys: path, vlan, trunk, native)",
 				     (int)kn, p);
 			goto fail;
@@ -123,16 +123,16 @@ int switch_port_parse(const char *opts, char **path, struct swp_vlan_cfg *cfg,
 	}
 
 	if (!*path) {
-		rc = err_set(errp, EINVAL, "switch: missing path=SOCKET");
+		rc = err_set(errp, EINVAL, "missing path=SOCKET");
 		goto fail;
 	}
 	if (have_vlan && have_trunk) {
-		rc = err_set(errp, EINVAL, "switch: vlan= and trunk= exclude each "
+		rc = err_set(errp, EINVAL, "vlan= and trunk= exclude each "
 			     "other (a port is access or trunk)");
 		goto fail;
 	}
 	if (have_native && !have_trunk) {
-		rc = err_set(errp, EINVAL, "switch: native= needs trunk=");
+		rc = err_set(errp, EINVAL, "native= needs trunk=");
 		goto fail;
 	}
 	if (have_trunk) {

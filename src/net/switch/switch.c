@@ -1,6 +1,8 @@
 /* The switch process: sockets, ports and the forwarding loop; see switch.h. */
 #include "switch.h"
 
+#include <poll.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -212,6 +214,21 @@ static void send_welcome(int fd, uint16_t status, uint16_t port,
 		return;
 }
 
+/* Closing a unix socket with unread data resets the connection, and the
+ * peer's recv then reports ECONNRESET before our queued welcome.  So take
+ * the client's hello first (it sends it right after connect; wait a
+ * bounded REFUSE_WAIT_MS for it), then answer and close. */
+#define REFUSE_WAIT_MS 50
+static void refuse(int fd, const char *msg)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct swp_hello h;
+	if (poll(&pfd, 1, REFUSE_WAIT_MS) > 0)
+		(void)!recv(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_TRUNC);
+	send_welcome(fd, ENOSPC, 0, msg);
+	close(fd);
+}
+
 static void on_accept(struct sw *s)
 {
 	for (int n = 0; n < 16; n++) {
@@ -230,8 +247,7 @@ static void on_accept(struct sw *s)
 			char m[80];
 			snprintf(m, sizeof(m), "all %u ports are in use",
 				 s->o.ports);
-			send_welcome(fd, ENOSPC, 0, m);
-			close(fd);
+			refuse(fd, m);
 			continue;
 		}
 		uint16_t id = p->id;
