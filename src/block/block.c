@@ -84,6 +84,8 @@ static int lock_image(int fd, const char *path, bool read_only,
  * is synchronous and single-threaded. */
 static struct { dev_t dev; ino_t ino; } chain[BLOCK_MAX_CHAIN + 1];
 static int chain_len;
+/* Set while block_open_nochain() opens its image (single-threaded opens). */
+static bool no_backing;
 
 int block_open_format(const char *path, const char *format, bool read_only,
 		      struct block_dev **out, struct err *errp)
@@ -173,10 +175,23 @@ int block_open(const char *path, bool read_only, struct block_dev **out,
 	return block_open_format(path, NULL, read_only, out, errp);
 }
 
+int block_open_nochain(const char *path, const char *format, bool read_only,
+		       struct block_dev **out, struct err *errp)
+{
+	no_backing = true;
+	int rc = block_open_format(path, format, read_only, out, errp);
+	no_backing = false;
+	return rc;
+}
+
 int block_open_backing(const char *child_path, const char *name,
 		       const char *fmt, struct block_dev **out,
 		       struct err *errp)
 {
+	if (no_backing) {
+		*out = NULL;
+		return 0;
+	}
 	char buf[PATH_MAX];
 	const char *path = name;
 	const char *slash = strrchr(child_path, '/');

@@ -163,11 +163,20 @@ int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
 		 struct block_status *st);
 
+/* Like block_open_format() but leave the backing chain closed
+ * (bd->backing == NULL, unallocated ranges read as zeros): for metadata
+ * work on an image whose backing file is missing or moved, such as
+ * `img rebase -u`.  Never hand such a device to a guest. */
+int block_open_nochain(const char *path, const char *format, bool read_only,
+		       struct block_dev **out, struct err *errp);
+
 /* Open a backing file for a format driver: read-only, format fmt (NULL
  * probes), name relative to the directory of child_path unless absolute.
  * Refuses chains deeper than BLOCK_MAX_CHAIN and cycles (a file already in
  * the chain being opened, compared by device and inode) with -ELOOP.
- * Only valid inside a driver's open(). */
+ * Only valid inside a driver's open().  Under block_open_nochain() it
+ * opens nothing: returns 0 with *out = NULL.
+ */
 #define BLOCK_MAX_CHAIN 64
 int block_open_backing(const char *child_path, const char *name,
 		       const char *fmt, struct block_dev **out,

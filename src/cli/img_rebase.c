@@ -159,7 +159,10 @@ int img_rebase(int argc, char **argv)
 		if (!bfmt)
 			bfmt = nb->drv->name;
 	}
-	if (img_open(path, fmt, false, &top, &e))
+	/* Unsafe mode only rewrites the header: it must work when the old
+	 * backing file is gone, which is what it is mostly used for. */
+	if ((unsafe ? block_open_nochain(path, fmt, false, &top, &e)
+		    : img_open(path, fmt, false, &top, &e)))
 		goto fail;
 	if (strcmp(top->drv->name, "qcow2")) {
 		img_failf(V, "`%s` is a %s image; only qcow2 images have a "

@@ -152,3 +152,17 @@ bad img-cli/snapshot-two-actions 'only one of' "$RINGVM" img snapshot -l -c s "$
 bad img-cli/rebase-no-b 'missing -b' "$RINGVM" img rebase "$S/a.raw"
 bad img-cli/rebase-raw 'only qcow2' "$RINGVM" img rebase -b "$S/b.raw" "$S/a.raw"
 [ "$(sum "$S/a.raw")" = "$want" ] && pass img-cli/raw-untouched || fail img-cli/raw-untouched "a refused verb changed a.raw"
+
+# rebase -u fixes up an overlay whose backing file moved away (the old one
+# cannot be opened, which unsafe mode must not need)
+"$RINGVM" img create -f qcow2 "$S/rb-base.qcow2" 16M >/dev/null &&
+	"$RINGVM" img create -f qcow2 -b rb-base.qcow2 -F qcow2 "$S/rb-ov.qcow2" >/dev/null &&
+	mv "$S/rb-base.qcow2" "$S/rb-moved.qcow2"
+if "$RINGVM" img rebase -u -b rb-moved.qcow2 -F qcow2 "$S/rb-ov.qcow2" 2>"$S/err" &&
+	qemu-img info "$S/rb-ov.qcow2" | grep -q '^backing file: rb-moved.qcow2' &&
+	qemu-img check -q "$S/rb-ov.qcow2"; then
+	pass img-cli/rebase-unsafe-missing-old
+else
+	fail img-cli/rebase-unsafe-missing-old "$(head -c 200 "$S/err")"
+fi
+bad img-cli/rebase-unsafe-missing-new 'gone.qcow2' "$RINGVM" img rebase -u -b gone.qcow2 -F qcow2 "$S/rb-ov.qcow2"
