@@ -21,7 +21,10 @@ static void usage(FILE *f)
 "  --cmdline STR       appended to the kernel command line\n"
 "  --mem SIZE          guest RAM, e.g. 256M, 2G (default 512M; bare number = MiB)\n"
 "  --cpus N            number of harts, 1..%d (default 1)\n"
-"  --disk FILE[,ro]    virtio-blk disk on a raw image; repeatable; ro refuses writes\n"
+"  --disk FILE[,ro][,l2-cache-size=SIZE]\n"
+"                      virtio-blk disk on a raw or qcow2 image (format probed);\n"
+"                      repeatable; ro refuses writes; l2-cache-size sets the\n"
+"                      qcow2 L2 table cache (default covers 8 GiB of disk)\n"
 "  --net SPEC          a virtio-net NIC; repeatable (one NIC each):\n"
 "                        user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
 "                          NAT (libslirp): DHCP, DNS, host as 10.0.2.2;\n"
@@ -55,6 +58,7 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 		return err_set(e, ENOMEM, "out of memory");
 	char *save = NULL, *path = strtok_r(s, ",", &save);
 	bool ro = false;
+	uint64_t l2 = 0;
 	int rc = 0;
 	if (!path || arg[0] == ',')
 		rc = err_set(e, EINVAL, "--disk: missing file name");
@@ -63,16 +67,19 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 			ro = true;
 		else if (!strcmp(opt, "rw"))
 			ro = false;
+		else if (!strncmp(opt, "l2-cache-size=", 14))
+			rc = parse_size(opt + 14, 1, &l2, "--disk l2-cache-size",
+					e);
 		else
 			rc = err_set(e, EINVAL, "--disk: unknown option `%s` "
-				     "(expected ro)", opt);
+				     "(expected ro or l2-cache-size=SIZE)", opt);
 	}
 	if (rc) {
 		free(s);
 		return rc;
 	}
 	/* path points at the start of s: the config owns s from here on. */
-	cfg->disks[cfg->ndisks++] = (struct vm_disk){ path, ro };
+	cfg->disks[cfg->ndisks++] = (struct vm_disk){ path, ro, l2 };
 	return 0;
 }
 

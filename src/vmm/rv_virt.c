@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "block/block.h"
+#include "block/qcow2.h"
 #include "core/evloop.h"
 #include "engine/rv64/clint.h"
 #include "engine/rv64/fdt.h"
@@ -246,6 +247,7 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
+		qcow2_set_l2_cache_size(d->l2_cache);
 		rc = block_open(d->path, d->read_only, &v->bd[i], errp);
 		if (rc < 0)
 			return rc;

@@ -23,6 +23,7 @@ struct vm_nic {
 struct vm_disk {
 	const char *path;
 	bool read_only;
+	uint64_t l2_cache;    /* qcow2 L2 cache, bytes; 0 = default */
 };
 
 struct vm_config {

@@ -49,6 +49,7 @@ static void values(void **state)
 	assert_false(c.disks[0].read_only);
 	assert_string_equal(c.disks[1].path, "b.img");
 	assert_true(c.disks[1].read_only);
+	assert_true(c.disks[0].l2_cache == 0);
 	assert_string_equal(c.bios, "none");
 	assert_true(c.stats);
 	cli_run_free(&c);
@@ -103,6 +104,21 @@ static void refused(void **state)
 	assert_non_null(strstr(e.msg, "--mem"));
 }
 
+static void disk_l2_cache(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, "--disk", "a.qcow2,l2-cache-size=4M,ro",
+			       NULL), 0);
+	assert_true(c.disks[0].l2_cache == 4ULL << 20);
+	assert_true(c.disks[0].read_only);
+	cli_run_free(&c);
+	assert_true(parse(&c, &e, "--disk", "a.qcow2,l2-cache-size=lots",
+			  NULL) < 0);
+	assert_non_null(strstr(e.msg, "l2-cache-size"));
+	cli_run_free(&c);
+}
+
 static void too_many_disks(void **state)
 {
 	struct vm_config c;
@@ -137,6 +153,7 @@ int main(void)
 		cmocka_unit_test(values),
 		cmocka_unit_test(defaults_and_units),
 		cmocka_unit_test(refused),
+		cmocka_unit_test(disk_l2_cache),
 		cmocka_unit_test(too_many_disks),
 		cmocka_unit_test(help),
 	};
