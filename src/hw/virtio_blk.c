@@ -246,12 +246,8 @@ static int blk_config_read(void *dev, uint64_t off, unsigned size,
 			   uint64_t *val)
 {
 	struct virtio_blk *b = dev;
-	uint64_t v = 0;
-	for (unsigned i = 0; i < size; i++)
-		if (off + i < sizeof(b->config))
-			v |= (uint64_t)b->config[off + i] << (8 * i);
-	*val = v;
-	return 0;
+	return virtio_config_read_bytes(b->config, sizeof(b->config),
+					off, size, val);
 }
 
 static const struct virtio_dev_ops blk_ops_rw = {

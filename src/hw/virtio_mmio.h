@@ -14,6 +14,7 @@
 #define RINGVM_HW_VIRTIO_MMIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/bus.h"
@@ -168,6 +169,22 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t);
 static inline uint64_t virtio_mmio_features(const struct virtio_mmio *t)
 {
 	return t->features;
+}
+
+/* Read size (1..8) bytes at off of a device's little-endian config image
+ * cfg[0..len) into *val; bytes past len read as zero (virtio 1.2 §4.2.2:
+ * config space is device-defined, reads beyond it are harmless).
+ * Shared by devices whose config is a plain byte array. */
+static inline int virtio_config_read_bytes(const uint8_t *cfg, size_t len,
+					   uint64_t off, unsigned size,
+					   uint64_t *val)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		if (off + i < len)
+			v |= (uint64_t)cfg[off + i] << (8 * i);
+	*val = v;
+	return 0;
 }
 
 #endif

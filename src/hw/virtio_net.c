@@ -320,12 +320,8 @@ static int net_config_read(void *dev, uint64_t off, unsigned size,
 			   uint64_t *val)
 {
 	struct virtio_net *n = dev;
-	uint64_t v = 0;
-	for (unsigned i = 0; i < size; i++)
-		if (off + i < sizeof(n->config))
-			v |= (uint64_t)n->config[off + i] << (8 * i);
-	*val = v;
-	return 0;
+	return virtio_config_read_bytes(n->config, sizeof(n->config),
+					off, size, val);
 }
 
 static const struct virtio_dev_ops net_ops = {
