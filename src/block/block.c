@@ -270,6 +270,54 @@ static bool in_range(const struct block_dev *bd, uint64_t off, uint64_t len)
 	return off <= bd->size && len <= bd->size - off;
 }
 
+int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = { buf, len };
+	return block_fd_xferv(fd, &iov, 1, off, false);
+}
+
+int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = { (void *)buf, len };
+	return block_fd_xferv(fd, &iov, 1, off, true);
+}
+
+int block_fd_xferv(int fd, struct iovec *v, int iovcnt, uint64_t off,
+		   bool write)
+{
+	while (iovcnt && !v->iov_len) {
+		v++;
+		iovcnt--;
+	}
+	while (iovcnt) {
+		ssize_t n = write ? pwritev(fd, v, iovcnt, (off_t)off)
+				  : preadv(fd, v, iovcnt, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			if (write)
+				return -EIO;
+			for (int i = 0; i < iovcnt; i++)
+				memset(v[i].iov_base, 0, v[i].iov_len);
+			return 0;
+		}
+		off += n;
+		while (iovcnt && (size_t)n >= v->iov_len) {
+			n -= v->iov_len;
+			v++;
+			iovcnt--;
+		}
+		if (iovcnt) {
+			v->iov_base = (uint8_t *)v->iov_base + n;
+			v->iov_len -= n;
+		}
+	}
+	return 0;
+}
+
 static int iov_total(const struct iovec *iov, int iovcnt, uint64_t *len)
 {
 	uint64_t n = 0;

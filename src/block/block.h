@@ -163,6 +163,16 @@ int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
 		 struct block_status *st);
 
+/* Driver helpers: move every byte between a host file and memory,
+ * retrying short transfers and EINTR.  Reads past the end of the file fill
+ * with zeros (a sparse or shrunk tail); a write that makes no progress is
+ * -EIO.  block_fd_xferv consumes iov (advances it in place).  Return 0 or
+ * -errno. */
+int block_fd_pread(int fd, void *buf, size_t len, uint64_t off);
+int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+int block_fd_xferv(int fd, struct iovec *iov, int iovcnt, uint64_t off,
+		   bool write);
+
 /* Like block_open_format() but leave the backing chain closed
  * (bd->backing == NULL, unallocated ranges read as zeros): for metadata
  * work on an image whose backing file is missing or moved, such as

@@ -19,44 +19,15 @@ void qcow2_set_l2_cache_size(uint64_t bytes)
 
 int q_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			/* Past the end of the file reads as zeros, like a
-			 * sparse tail. */
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return block_fd_pread(fd, buf, len, off);
 }
 
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
 	uint64_t end = off + len;
-	while (len) {
-		ssize_t n = pwrite(q->fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		off += n;
-		len -= n;
-	}
+	int rc = block_fd_pwrite(q->fd, buf, len, off);
+	if (rc)
+		return rc;
 	if (end > q->file_size)
 		q->file_size = end;
 	return 0;

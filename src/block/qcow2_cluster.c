@@ -293,28 +293,9 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	rc = q_alloc(q, cnt, &host);
 	if (rc)
 		return rc;
-	uint64_t pos = host;
-	size_t total = (size_t)cnt * cs;
-	while (total) {
-		ssize_t w = pwritev(q->fd, iov, niov, (off_t)pos);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		pos += w;
-		total -= w;
-		while (niov && (size_t)w >= iov[0].iov_len) {
-			w -= iov[0].iov_len;
-			memmove(iov, iov + 1, --niov * sizeof(iov[0]));
-		}
-		if (niov) {
-			iov[0].iov_base = (uint8_t *)iov[0].iov_base + w;
-			iov[0].iov_len -= w;
-		}
-	}
+	rc = block_fd_xferv(q->fd, iov, niov, host, true);
+	if (rc)
+		return rc;
 	if (host + (uint64_t)cnt * cs > q->file_size)
 		q->file_size = host + (uint64_t)cnt * cs;
 	/* The old entries are needed after the table changes: keep them in

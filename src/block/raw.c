@@ -28,86 +28,22 @@ static int raw_probe(const uint8_t *head, size_t head_len)
 static int raw_pread(struct block_dev *bd, void *buf, size_t len,
 		     uint64_t off)
 {
-	struct raw *r = to_raw(bd);
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(r->fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			/* The file shrank under us: what is gone reads as
-			 * zeros, as a sparse tail would. */
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return block_fd_pread(to_raw(bd)->fd, buf, len, off);
 }
 
 static int raw_pwrite(struct block_dev *bd, const void *buf, size_t len,
 		      uint64_t off)
 {
-	struct raw *r = to_raw(bd);
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(r->fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return block_fd_pwrite(to_raw(bd)->fd, buf, len, off);
 }
 
-/* preadv/pwritev until every byte moved; short transfers advance a
- * private copy of the vector. */
+/* The caller's vector is const: advance a private copy. */
 static int raw_xferv(struct block_dev *bd, const struct iovec *iov_in,
 		     int iovcnt, uint64_t off, bool write)
 {
-	struct raw *r = to_raw(bd);
 	struct iovec iov[IOV_MAX];
 	memcpy(iov, iov_in, iovcnt * sizeof(*iov));
-	struct iovec *v = iov;
-	while (iovcnt) {
-		ssize_t n = write ? pwritev(r->fd, v, iovcnt, off)
-				  : preadv(r->fd, v, iovcnt, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			if (write)
-				return -EIO;
-			/* Shrunk file: the rest reads as zeros. */
-			for (int i = 0; i < iovcnt; i++)
-				memset(v[i].iov_base, 0, v[i].iov_len);
-			return 0;
-		}
-		off += n;
-		while (iovcnt && (size_t)n >= v->iov_len) {
-			n -= v->iov_len;
-			v++;
-			iovcnt--;
-		}
-		if (iovcnt) {
-			v->iov_base = (uint8_t *)v->iov_base + n;
-			v->iov_len -= n;
-		}
-	}
-	return 0;
+	return block_fd_xferv(to_raw(bd)->fd, iov, iovcnt, off, write);
 }
 
 static int raw_preadv(struct block_dev *bd, const struct iovec *iov,
