@@ -57,48 +57,63 @@ unit: $(UNITBINS)
 isa: $(ASAN)/ringvm
 check: deps
 	@$(MAKE) --no-print-directory all asan unit
-	@$(MAKE) --no-print-directory fuzz-check
+	@$(MAKE) --no-print-directory fuzz-build
 	@$(MAKE) --no-print-directory guest
 	@tests/run-all.sh
 
 bench: deps all guest
 	bench/cpu.sh
 
-# libFuzzer targets (clang): `make fuzz` runs each for FUZZ_SECONDS;
-# `make fuzz-check` (part of check) is a short fixed-seed run.
+# libFuzzer targets (clang), one per parser of hostile input.  A target is
+# tests/fuzz/fuzz_NAME.c linked with FUZZSRCS_NAME (sources under src/);
+# FUZZLIBS_NAME adds libraries; an optional tests/fuzz/corpus-NAME.sh OUT
+# RINGVM makes its seed corpus at build time (no binaries in git).
+# `make fuzz` runs each target for FUZZ_SECONDS; `make fuzz-check` (part of
+# check) runs each for a short fixed-seed pass of FUZZ_CHECK_RUNS inputs.
 FUZZ      := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 300
+FUZZ_CHECK_RUNS ?= 5000
 FUZZCC    := clang
 FUZZFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZSRCS  := $(wildcard src/block/*.c) src/core/err.c
+FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 
-$(FUZZ)/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZSRCS) $(wildcard src/block/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZFLAGS) $< $(FUZZSRCS) -o $@ -lz
+FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c
+FUZZLIBS_qcow2 := -lz
 
-$(FUZZ)/corpus-qcow2/.done: tests/fuzz/make-corpus.sh $(BUILD)/ringvm
-	rm -rf $(dir $@)
-	tests/fuzz/make-corpus.sh $(dir $@) $(BUILD)/ringvm
-	@touch $@
+define fuzz_target
+$(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZCC) $$(FUZZFLAGS) $$< $$(FUZZSRCS_$(1)) -o $$@ $$(FUZZLIBS_$(1))
 
-.PHONY: fuzz-check
-fuzz: $(FUZZ)/fuzz_qcow2 $(FUZZ)/corpus-qcow2/.done
-	@mkdir -p $(FUZZ)/work-qcow2
-	$(FUZZ)/fuzz_qcow2 -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
-		$(FUZZ)/work-qcow2 $(FUZZ)/corpus-qcow2
+$(FUZZ)/corpus-$(1)/.done: $$(wildcard tests/fuzz/corpus-$(1).sh) $(BUILD)/ringvm
+	rm -rf $$(dir $$@) && mkdir -p $$(dir $$@)
+	if [ -x tests/fuzz/corpus-$(1).sh ]; then \
+		tests/fuzz/corpus-$(1).sh $$(dir $$@) $(BUILD)/ringvm; fi
+	@touch $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
 
-fuzz-check:
-	@if ! command -v $(FUZZCC) >/dev/null; then \
-		echo "fuzz_qcow2: skipped ($(FUZZCC) not installed)"; exit 0; fi; \
-	$(MAKE) --no-print-directory $(FUZZ)/fuzz_qcow2 \
-		$(FUZZ)/corpus-qcow2/.done >/dev/null && \
-	echo "fuzz_qcow2: 5000 runs, seed 1" && \
-	rm -rf $(FUZZ)/check-qcow2 && mkdir -p $(FUZZ)/check-qcow2 && \
-	{ $(FUZZ)/fuzz_qcow2 -seed=1 -runs=5000 -max_len=262144 \
-		$(FUZZ)/check-qcow2 $(FUZZ)/corpus-qcow2 \
-		2>$(FUZZ)/fuzz-check.log || \
-		{ tail -40 $(FUZZ)/fuzz-check.log; exit 1; }; }
+.PHONY: fuzz-check fuzz-build
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%) $(FUZZ_TARGETS:%=$(FUZZ)/corpus-%/.done)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ)/work-$$t; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		$(FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
+			-print_final_stats=1 $(FUZZ)/work-$$t $(FUZZ)/corpus-$$t \
+			2>$(FUZZ)/fuzz-$$t.log || { tail -60 $(FUZZ)/fuzz-$$t.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units' $(FUZZ)/fuzz-$$t.log; \
+	done
+
+# Builds every fuzz target and its seed corpus (clang only); the runs are
+# tests/fuzz/check.sh, called by tests/run-all.sh.
+fuzz-build:
+	@if command -v $(FUZZCC) >/dev/null; then \
+		$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ)/fuzz_%) \
+			$(FUZZ_TARGETS:%=$(FUZZ)/corpus-%/.done) >/dev/null; fi
+
+fuzz-check: fuzz-build
+	@tests/fuzz/check.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -2,12 +2,13 @@
 # Run every ringvm test and summarize (called by `make check` after it built
 # build/ringvm, build/asan/ringvm, build/asan/tests/test_* and build/guest).
 #
-#   tests/run-all.sh [unit|isa|system]...    (default: all three, in that order)
+#   tests/run-all.sh [unit|fuzz|isa|system]...    (default: all four, in that order)
 #
 # 1. each cmocka unit test binary build/asan/tests/test_* (every cmocka test
 #    case counts as one test; a binary that crashes or stops early adds a FAIL),
-# 2. tests/isa/run.sh, if present,
-# 3. each tests/system/*.sh.
+# 2. tests/fuzz/check.sh (a short fixed-seed run of each libFuzzer target),
+# 3. tests/isa/run.sh, if present,
+# 4. each tests/system/*.sh.
 # Every script prints "PASS <name>", "FAIL <name>: <why>" or
 # "SKIP <name>: <reason>" lines (other lines pass through uncounted); a script
 # that exits non-zero without a FAIL line, or prints no result at all, counts
@@ -104,7 +105,7 @@ run_script() {
 	echo "# $script: $(secs "$t0")s"
 }
 
-sections=${*:-unit isa system}
+sections=${*:-unit fuzz isa system}
 for section in $sections; do
 	case $section in
 	unit)
@@ -116,6 +117,9 @@ for section in $sections; do
 			run_unit "$bin"
 		done
 		[ "$found" = 1 ] || result SKIP "SKIP unit: no build/asan/tests/test_* binaries"
+		;;
+	fuzz)
+		run_script tests/fuzz/check.sh
 		;;
 	isa)
 		if [ -f tests/isa/run.sh ]; then
@@ -131,7 +135,7 @@ for section in $sections; do
 		done
 		;;
 	*)
-		echo "tests/run-all.sh: unknown section '$section' (want unit, isa or system)" >&2
+		echo "tests/run-all.sh: unknown section '$section' (want unit, fuzz, isa or system)" >&2
 		exit 2
 		;;
 	esac

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Seed corpus for fuzz_qcow2: small images made by qemu-img (if installed)
 # and by `ringvm img`, generated at build time (no binaries in git).
-#   tests/fuzz/make-corpus.sh OUTDIR RINGVM
+#   tests/fuzz/corpus-qcow2.sh OUTDIR RINGVM
 set -eu
 out=$1 ringvm=$2
 mkdir -p "$out"
