@@ -8,8 +8,10 @@
 
 struct ck {
 	struct qcow2 *q;
-	uint16_t *ref;      /* computed refcounts */
-	uint64_t n;         /* clusters in ref */
+	uint16_t *ref;      /* computed refcounts; NULL in the sizing pass */
+	uint64_t n;         /* clusters in ref (sizing pass: in the file) */
+	uint64_t top;       /* sizing pass: 1 + the highest cluster
+			     * referenced that lies in the file */
 	struct qcow2_check_result *res;
 	uint64_t *tab;      /* scratch: one L2 table */
 };
@@ -17,6 +19,13 @@ struct ck {
 static void inc(struct ck *c, uint64_t off, uint64_t len_clusters)
 {
 	uint64_t first = off >> c->q->cluster_bits;
+	if (!c->ref) {
+		uint64_t end = first < c->n && len_clusters <= c->n - first ?
+			       first + len_clusters : c->n;
+		if (end > c->top)
+			c->top = end;
+		return;
+	}
 	for (uint64_t i = 0; i < len_clusters; i++) {
 		if (first + i >= c->n) {
 			c->res->corruptions++;  /* beyond the end of file */
@@ -192,14 +201,26 @@ int qcow2_check(struct block_dev *bd, bool repair,
 	memset(res, 0, sizeof(*res));
 	if (repair && bd->read_only)
 		return err_set(errp, EROFS, "disk `%s` is read-only", q->path);
-	struct ck c = { .q = q, .res = res };
-	c.n = q_clusters(q, q->file_size);
-	if (c.n < q->end_cluster)
-		c.n = q->end_cluster;
-	c.ref = calloc(c.n ? c.n : 1, 2);
+	/* The computed refcounts cover the clusters the metadata
+	 * references inside the file, not the file: a sparse file grown
+	 * far by a hostile offset must not cost 2 bytes per cluster of
+	 * holes.  A first pass over the metadata finds that bound (refs
+	 * beyond the end of the file are corruptions, counted in the
+	 * second pass). */
+	uint64_t fcl = q_clusters(q, q->file_size);
+	struct ck c = { .q = q, .res = res, .n = fcl };
 	c.tab = malloc(q->cluster_size);
 	int rc = -ENOMEM;
-	if (!c.ref || !c.tab)
+	if (!c.tab)
+		goto out;
+	rc = compute(&c);
+	if (rc)
+		goto out;
+	memset(res, 0, sizeof(*res));
+	c.n = c.top;
+	c.ref = calloc(c.n ? c.n : 1, 2);
+	rc = -ENOMEM;
+	if (!c.ref)
 		goto out;
 	res->total_clusters = q_clusters(q, bd->size);
 	rc = compute(&c);
@@ -212,11 +233,11 @@ int qcow2_check(struct block_dev *bd, bool repair,
 			cl |= q->rb_entries - 1;  /* skip the absent block */
 			continue;
 		}
-		/* Blocks past the end of the file can only be leaks; a
+		/* Blocks past the referenced range can only hold leaks; a
 		 * hostile table pointing every entry at one block must not
 		 * make this loop quadratic. */
 		if (cl >= c.n && !(cl & (q->rb_entries - 1)) &&
-		    ++beyond > c.n + 16)
+		    ++beyond > (fcl >> q->rb_bits) + 16)
 			break;
 		uint16_t stored, want = cl < c.n ? c.ref[cl] : 0;
 		rc = q_rc_get(q, cl, &stored);

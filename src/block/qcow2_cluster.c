@@ -111,12 +111,18 @@ int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 	if (rc)
 		return rc;
 	rc = q_pwrite_full(q, s->tab, q->cluster_size, nw);
-	if (rc)
+	if (!rc) {
+		q->l1[l1_idx] = nw | OFLAG_COPIED;
+		rc = q_write_l1_entry(q, l1_idx);
+		if (rc)
+			q->l1[l1_idx] = e;
+	}
+	if (rc) {
+		/* A full disk must not leak the table with each failed
+		 * guest write. */
+		(void)q_rc_update(q, nw, 1, -1);
 		return rc;
-	q->l1[l1_idx] = nw | OFLAG_COPIED;
-	rc = q_write_l1_entry(q, l1_idx);
-	if (rc)
-		return rc;
+	}
 	s->l1_idx = l1_idx;
 	s->off = nw;
 	if (old)
@@ -294,8 +300,12 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	if (rc)
 		return rc;
 	rc = block_fd_xferv(q->fd, iov, niov, host, true);
-	if (rc)
+	if (rc) {
+		/* ENOSPC/EFBIG: give the run back, or every failed guest
+		 * write on a full disk leaks it. */
+		(void)q_rc_update(q, host, cnt, -1);
 		return rc;
+	}
 	if (host + (uint64_t)cnt * cs > q->file_size)
 		q->file_size = host + (uint64_t)cnt * cs;
 	/* The old entries are needed after the table changes: keep them in
@@ -307,8 +317,12 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 					  OFLAG_COPIED);
 	rc = q_pwrite_full(q, s->tab + l2i, (size_t)cnt * 8,
 			   s->off + (uint64_t)l2i * 8);
-	if (rc)
+	if (rc) {
+		/* The cached table must keep saying what the disk says. */
+		memcpy(s->tab + l2i, olde, (size_t)cnt * 8);
+		(void)q_rc_update(q, host, cnt, -1);
 		return rc;
+	}
 	for (uint32_t j = 0; j < cnt; j++) {
 		uint64_t e = be64toh(olde[j]);
 		if (e & OFLAG_COMPRESSED)
@@ -338,13 +352,18 @@ int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
 		size_t n = cs - in_off < len ? cs - in_off : len;
 		if (tab_ok && in_place(q, e)) {
 			uint64_t host = e & OFFSET_MASK;
-			if (host & (cs - 1))
+			/* Allocated clusters lie in the file: an entry
+			 * beyond its end is hostile and writing through it
+			 * would grow the file without bound (QEMU marks
+			 * such images corrupt; the guest gets EIO). */
+			if ((host & (cs - 1)) || host >= q->file_size)
 				return -EIO;
 			for (uint32_t i = l2i + 1; n < len && i < l2n; i++) {
 				uint64_t e2 = tab_get(s, i);
 				if (!in_place(q, e2) ||
 				    (e2 & OFFSET_MASK) !=
-				    host + (uint64_t)(i - l2i) * cs)
+				    host + (uint64_t)(i - l2i) * cs ||
+				    (e2 & OFFSET_MASK) >= q->file_size)
 					break;
 				n += cs < len - n ? cs : len - n;
 			}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -730,6 +731,162 @@ static void vectored_io(void **state)
 	assert_int_equal(sh("qemu-img check -q %s", p(f, "v.qcow2")), 0);
 }
 
+static uint64_t rd64(const char *path, uint64_t off)
+{
+	uint64_t v = 0;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &v, 8, off), 8);
+	close(fd);
+	return be64toh(v);
+}
+
+/* Host offset of the L2 entry for guest cluster vc (< entries per L2). */
+static uint64_t l2_entry_pos(const char *path, uint64_t vc)
+{
+	uint64_t l2 = rd64(path, rd64(path, 40)) & 0x00fffffffffffe00ull;
+	assert_true(l2 != 0);
+	return l2 + vc * 8;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* An L2 entry (QCOW_OFLAG_COPIED set) pointing far beyond the end of the
+ * file: a guest write through it gets EIO instead of growing the file
+ * there, and check sizes its tables by what the metadata references in
+ * the file, not by the size of a sparse file. */
+static void hostile_data_offsets(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 4096 };
+	const char *img = p(f, "o.qcow2");
+	assert_int_equal(qcow2_create(img, 16 << 20, &o, &e), 0);
+	struct block_dev *bd = open_rw(img);
+	static uint8_t b[8192];
+	memset(b, 0x5a, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 0), 0);
+	block_close(bd);
+	uint64_t pos = l2_entry_pos(img, 1);
+	uint64_t far = htobe64((1ull << 40) | (1ull << 63));
+	patch(img, pos, &far, 8);
+	uint64_t before = file_size(img);
+	bd = open_rw(img);
+	assert_int_equal(block_pwrite(bd, b, 4096, 4096), -EIO);
+	assert_int_equal(block_pwrite(bd, b, 8192, 0), -EIO);
+	/* A cluster run that starts inside the file stops at its end. */
+	assert_int_equal(block_pwrite(bd, b, 4096, 0), 0);
+	block_close(bd);
+	assert_int_equal(file_size(img), before);
+	bd = open_rw(img);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+	assert_true(r.corruptions >= 1);  /* the reference beyond EOF */
+	block_close(bd);
+
+	/* The file is 4 TiB (sparse, as an earlier write through such an
+	 * entry left it) and the entry points beyond even that: check must
+	 * size its tables by the clusters referenced in the file, not
+	 * allocate 2 bytes per cluster of holes (2 GiB). */
+	uint64_t big = 1ull << 42;
+	int fd = open(img, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)big), 0);
+	close(fd);
+	far = htobe64((big << 1) | (1ull << 63));
+	patch(img, pos, &far, 8);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Room for the check's real needs, not for 2 GiB. */
+		FILE *st = fopen("/proc/self/status", "r");
+		char line[256];
+		unsigned long long kb = 0;
+		while (st && fgets(line, sizeof(line), st))
+			if (sscanf(line, "VmData: %llu kB", &kb) == 1)
+				break;
+		if (st)
+			fclose(st);
+		struct rlimit rl;
+		rl.rlim_cur = rl.rlim_max = (kb << 10) + (512ull << 20);
+		if (!kb || setrlimit(RLIMIT_DATA, &rl))
+			_exit(10);
+		struct block_dev *cb;
+		struct err ce = { 0 };
+		if (block_open_format(img, "qcow2", true, &cb, &ce))
+			_exit(11);
+		struct qcow2_check_result cr;
+		if (qcow2_check(cb, false, &cr, &ce))
+			_exit(12);
+		/* The far reference; the data cluster it replaced. */
+		if (cr.corruptions != 1 || cr.leaks != 1)
+			_exit(13);
+		block_close(cb);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("check of a sparse 4 TiB image: %s %d",
+			 WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status)
+					   : WTERMSIG(status));
+}
+
+/* Guest writes on a full disk (a file-size limit gives EFBIG at a fixed
+ * point): each failed write must give back the clusters it allocated, so
+ * after hundreds of failures check finds no leaks. */
+static void full_disk_no_leaks(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 4096 };
+	const char *img = p(f, "full.qcow2");
+	assert_int_equal(qcow2_create(img, 64 << 20, &o, &e), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = { 1 << 20, 1 << 20 };
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			_exit(10);
+		struct block_dev *bd;
+		struct err we = { 0 };
+		if (block_open(img, false, &bd, &we))
+			_exit(11);
+		static uint8_t b[3 * 65536];
+		memset(b, 0x3c, sizeof(b));
+		int fails = 0, ok = 0;
+		for (uint32_t i = 0; i < 2000 && fails < 400; i++) {
+			/* Scattered, partial and multi-cluster writes, some
+			 * in L2 ranges that have no table yet. */
+			uint64_t off = ((uint64_t)i * 2654435761u) %
+				       ((64 << 20) - sizeof(b));
+			size_t len = 512 + (i % 7) * 28000;
+			int rc = block_pwrite(bd, b, len, off);
+			if (rc == 0)
+				ok++;
+			else if (rc == -EFBIG || rc == -ENOSPC)
+				fails++;
+			else
+				_exit(12);
+		}
+		block_close(bd);
+		_exit(ok > 0 && fails >= 400 ? 0 : 13);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	our_check_clean(img);
+	qemu_check_clean(img);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -748,6 +905,8 @@ int main(void)
 		T(check_repairs_leaks),
 		T(crash_consistency),
 		T(compressed_writes),
+		T(hostile_data_offsets),
+		T(full_disk_no_leaks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
