@@ -607,13 +607,16 @@ int qcow2_resize(struct block_dev *bd, uint64_t new_size, struct err *errp)
 		for (uint32_t i = 0; i < q->l1_size; i++)
 			nl1[i] = htobe64(q->l1[i]);
 		int rc = q_alloc(q, ncl, &off);
-		if (!rc)
-			rc = q_pwrite_full(q, nl1, ncl << q->cluster_bits, off);
 		if (!rc) {
-			uint8_t b[12];
-			st32(b, (uint32_t)need);
-			st64(b + 4, off);
-			rc = q_pwrite_full(q, b, 12, H_L1_SIZE);
+			rc = q_pwrite_full(q, nl1, ncl << q->cluster_bits, off);
+			if (!rc) {
+				uint8_t b[12];
+				st32(b, (uint32_t)need);
+				st64(b + 4, off);
+				rc = q_pwrite_full(q, b, 12, H_L1_SIZE);
+			}
+			if (rc)
+				(void)q_rc_update(q, off, ncl, -1);
 		}
 		if (rc) {
 			free(nl1);

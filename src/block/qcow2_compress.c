@@ -53,20 +53,29 @@ int qcow2_write_compressed(struct block_dev *bd, uint64_t off,
 	uint64_t vc = off >> q->cluster_bits;
 	struct l2_slot *s;
 	int rc = q_l2_writable(q, vc >> q->l2_bits, &s);
-	uint64_t host = 0;
+	uint64_t host = 0, hcl = 0, nhcl = 0;
 	uint32_t room = q->cbuf_off ? cs - (q->cbuf_off & (cs - 1)) : 0;
 	if (!rc && q->cbuf_off && (q->cbuf_off & (cs - 1)) && csz <= room) {
 		/* Shares the cluster of the previous compressed data. */
 		host = q->cbuf_off;
-		rc = q_rc_update(q, host & ~(uint64_t)(cs - 1), 1, 1);
+		hcl = host & ~(uint64_t)(cs - 1);
+		nhcl = 1;
+		rc = q_rc_update(q, hcl, 1, 1);
 	} else if (!rc) {
-		rc = q_alloc(q, (csz + cs - 1) / cs, &host);
+		nhcl = (csz + cs - 1) / cs;
+		rc = q_alloc(q, nhcl, &host);
+		hcl = host;
 	}
-	if (!rc)
-		rc = q_pwrite_full(q, q->zin, csz, host);
 	if (rc)
 		return err_sys(errp, -rc, "disk `%s`: compressed write failed",
 			       q->path);
+	rc = q_pwrite_full(q, q->zin, csz, host);
+	if (rc) {
+		/* Take back the reference, or a full disk leaks it. */
+		(void)q_rc_update(q, hcl, nhcl, -1);
+		return err_sys(errp, -rc, "disk `%s`: compressed write failed",
+			       q->path);
+	}
 	uint64_t end = (host + csz + 511) & ~UINT64_C(511);
 	q->cbuf_off = (end & (cs - 1)) ? end : 0;
 	uint64_t nsect = ((host + csz - 1) >> 9) - (host >> 9);
@@ -75,8 +84,12 @@ int qcow2_write_compressed(struct block_dev *bd, uint64_t off,
 	uint64_t old = be64toh(s->tab[l2i]);
 	s->tab[l2i] = htobe64(e);
 	rc = q_pwrite_full(q, &s->tab[l2i], 8, s->off + (uint64_t)l2i * 8);
-	if (!rc)
+	if (rc) {
+		s->tab[l2i] = htobe64(old);
+		(void)q_rc_update(q, hcl, nhcl, -1);
+	} else {
 		rc = q_free_entry(q, old);
+	}
 	q->zout_entry = 0;
 	if (rc)
 		return err_sys(errp, -rc, "disk `%s`: compressed write failed",
