@@ -277,6 +277,29 @@ static int read_table(struct qcow2 *q, uint64_t off, uint64_t n,
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Whether two refcount table entries point at one block: each would be
+ * cached and written back on its own, so their updates would overwrite
+ * each other (a hostile image; writing to it is not safe). */
+static bool rt_shares_blocks(const struct qcow2 *q)
+{
+	uint64_t *t = malloc(q->rt_entries * 8);
+	if (!t)
+		return true;
+	memcpy(t, q->rt, q->rt_entries * 8);
+	qsort(t, q->rt_entries, 8, cmp_u64);
+	bool dup = false;
+	for (uint64_t i = 1; i < q->rt_entries && !dup; i++)
+		dup = t[i] && t[i] == t[i - 1];
+	free(t);
+	return dup;
+}
+
 static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
 {
 	const char *path = q->path;
@@ -420,6 +443,10 @@ static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
 			       "table", path);
 	for (uint64_t i = 0; i < q->rt_entries; i++)
 		q->rt[i] &= RT_OFFSET_MASK;
+	if (!read_only && rt_shares_blocks(q))
+		return err_set(errp, EINVAL, "disk `%s`: two refcount table "
+			       "entries point at the same refcount block; it "
+			       "can only be opened read-only", path);
 
 	return q_snap_read(q, head, errp);
 }

@@ -164,10 +164,15 @@ static int compute(struct ck *c)
 	for (uint64_t i = 0; i < q->rt_entries; i++) {
 		if (!q->rt[i])
 			continue;
-		if (bad_off(c, q->rt[i]))
+		if (bad_off(c, q->rt[i])) {
 			c->res->corruptions++;
-		else
-			inc(c, q->rt[i], 1);
+			continue;
+		}
+		inc(c, q->rt[i], 1);
+		/* A refcount block belongs to one table entry and nothing
+		 * else (repair cannot fix a shared one). */
+		if (c->ref && c->ref[q->rt[i] >> q->cluster_bits] > 1)
+			c->res->corruptions++;
 	}
 	if (q->nsnaps) {
 		uint64_t size = 0;

@@ -887,6 +887,29 @@ static void full_disk_no_leaks(void **state)
 	qemu_check_clean(img);
 }
 
+/* Two refcount table entries naming one block: updates through one would
+ * be overwritten by the other's cached copy, so a read-write open is
+ * refused and check reports it (found by fuzz_qcow2_meta: a repair that
+ * reported success left leaks behind). */
+static void shared_refcount_block(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const char *img = p(f, "rb.qcow2");
+	assert_int_equal(qcow2_create(img, 1 << 20, NULL, &e), 0);
+	uint64_t rt = rd64(img, 48), rb = htobe64(rd64(img, rt));
+	patch(img, rt + 5 * 8, &rb, 8);
+	struct block_dev *bd;
+	assert_int_not_equal(block_open_format(img, "qcow2", false, &bd, &e),
+			     0);
+	assert_non_null(strstr(e.msg, "same refcount block"));
+	assert_int_equal(block_open_format(img, "qcow2", true, &bd, &e), 0);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+	assert_true(r.corruptions >= 1);
+	block_close(bd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -907,6 +930,7 @@ int main(void)
 		T(compressed_writes),
 		T(hostile_data_offsets),
 		T(full_disk_no_leaks),
+		T(shared_refcount_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
