@@ -358,6 +358,107 @@ int qcow2_snapshot_create(struct block_dev *bd, const char *name,
 	return 0;
 }
 
+/* Whether refcount r of a cluster some table references allows apply's
+ * +1 (snapshot) or -1 (active disk). */
+static bool rc_usable(uint16_t r)
+{
+	return r >= 1 && r < 0xffff;
+}
+
+/* Every L2 table and cluster the L1 table l1 (n entries) reaches lies in
+ * the file, aligned, off the fixed metadata, with a usable refcount:
+ * what apply's refcount passes need to run to the end.  0 or -errno with
+ * *why set. */
+static int check_l1_refs(struct qcow2 *q, const uint64_t *l1, uint32_t n,
+			 const char **why)
+{
+	uint32_t cs = q->cluster_size, l2n = 1u << q->l2_bits;
+	uint64_t fcl = q_clusters(q, q->file_size);
+	uint64_t *tab = malloc(cs);
+	if (!tab)
+		return -ENOMEM;
+	int rc = 0;
+	uint16_t r;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		uint64_t l2off = l1[i] & OFFSET_MASK;
+		if (!l2off)
+			continue;
+		if ((l2off & (cs - 1)) || (l2off >> q->cluster_bits) >= fcl ||
+		    q_overlaps_meta(q, l2off, cs)) {
+			*why = "an L2 table offset is unaligned, beyond the "
+			       "end of the file or on other metadata";
+			rc = -EINVAL;
+			break;
+		}
+		rc = q_rc_get(q, l2off >> q->cluster_bits, &r);
+		if (!rc && !rc_usable(r)) {
+			*why = "an L2 table's refcount is wrong (run check -r "
+			       "all)";
+			rc = -EINVAL;
+		}
+		if (!rc)
+			rc = q_pread_full(q->fd, tab, cs, l2off);
+		for (uint32_t j = 0; j < l2n && !rc; j++) {
+			uint64_t e = be64toh(tab[j]), off;
+			uint64_t k = q_entry_clusters(q, e, &off);
+			if (!k)
+				continue;
+			uint64_t c0 = off >> q->cluster_bits;
+			if (c0 >= fcl || k > fcl - c0 ||
+			    (!(e & OFLAG_COMPRESSED) && (off & (cs - 1)))) {
+				*why = "a data cluster is unaligned or beyond "
+				       "the end of the file";
+				rc = -EINVAL;
+				break;
+			}
+			for (uint64_t c = c0; c < c0 + k && !rc; c++) {
+				rc = q_rc_get(q, c, &r);
+				if (!rc && !rc_usable(r)) {
+					*why = "a data cluster's refcount is "
+					       "wrong (run check -r all)";
+					rc = -EINVAL;
+				}
+			}
+		}
+	}
+	free(tab);
+	return rc;
+}
+
+/* Everything apply depends on, checked before it changes a byte: a
+ * snapshot that would fail half-way or leave a header that open refuses
+ * is not applied. */
+static int validate_apply(struct qcow2 *q, const struct qsnap *s,
+			  const uint64_t *sl1, struct err *errp)
+{
+	uint64_t per_l1 = (uint64_t)q->cluster_size << q->l2_bits;
+	uint32_t n = s->l1_size > q->l1_size ? s->l1_size : q->l1_size;
+	const char *why = NULL;
+	if (s->disk_size > (uint64_t)INT64_MAX ||
+	    (s->disk_size + per_l1 - 1) / per_l1 > n)
+		why = "its virtual size is larger than its L1 table covers";
+	else if ((uint64_t)s->l1_size * 8 > MAX_L1_BYTES ||
+		 (s->l1_size && ((s->l1_off & (q->cluster_size - 1)) ||
+				 !s->l1_off || s->l1_off > q->file_size ||
+				 (uint64_t)s->l1_size * 8 >
+				 q->file_size - s->l1_off)))
+		why = "its L1 table is unaligned, too large or beyond the end "
+		      "of the file";
+	int rc = why ? -EINVAL : check_l1_refs(q, sl1, s->l1_size, &why);
+	if (!rc && check_l1_refs(q, q->l1, q->l1_size, &why) == -EINVAL)
+		return err_set(errp, EINVAL, "disk `%s`: the active disk's "
+			       "tables are inconsistent (%s); snapshot `%s` "
+			       "not applied", q->path, why, s->name);
+	if (rc == -EINVAL)
+		return err_set(errp, EINVAL, "disk `%s`: snapshot `%s` is "
+			       "inconsistent (%s); not applied", q->path,
+			       s->name, why);
+	if (rc)
+		return err_sys(errp, -rc, "disk `%s`: cannot read snapshot "
+			       "`%s`", q->path, s->name);
+	return 0;
+}
+
 int qcow2_snapshot_apply(struct block_dev *bd, const char *name_or_id,
 			 struct err *errp)
 {
@@ -370,6 +471,13 @@ int qcow2_snapshot_apply(struct block_dev *bd, const char *name_or_id,
 			       q->path, name_or_id);
 	uint64_t *sl1 = NULL;
 	int rc = read_l1(q, s->l1_off, s->l1_size, &sl1);
+	if (!rc) {
+		int vr = validate_apply(q, s, sl1, errp);
+		if (vr) {
+			free(sl1);
+			return vr;
+		}
+	}
 	if (!rc)
 		rc = q_update_l1_refcounts(q, sl1, s->l1_size, 1);
 	if (rc)

@@ -166,3 +166,42 @@ else
 	fail img-cli/rebase-unsafe-missing-old "$(head -c 200 "$S/err")"
 fi
 bad img-cli/rebase-unsafe-missing-new 'gone.qcow2' "$RINGVM" img rebase -u -b gone.qcow2 -F qcow2 "$S/rb-ov.qcow2"
+
+# snapshot -a refuses an inconsistent snapshot and leaves the image
+# byte-for-byte as it was (qemu-img still finds it clean)
+snap_patch() {  # FILE WHAT: corrupt snapshot 1's disk size or L1 table
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, what = sys.argv[1], sys.argv[2]
+with open(path, 'r+b') as f:
+    h = f.read(72)
+    snap = struct.unpack('>Q', h[64:72])[0]
+    f.seek(snap)
+    l1_off, = struct.unpack('>Q', f.read(8))
+    if what == 'size':  # extra data: vm_state_size, then disk_size
+        f.seek(snap + 40 + 8)
+        f.write(struct.pack('>Q', 1 << 40))
+    else:               # L2 table far beyond the end of the file
+        f.seek(l1_off)
+        f.write(struct.pack('>Q', 1 << 40))
+PY
+}
+for what in size l1; do
+	img=$S/snap-$what.qcow2
+	rm -f "$img"
+	"$RINGVM" img create -q -f qcow2 "$img" 16M &&
+		qemu-io -c 'write -P 9 0 64k' "$img" >/dev/null &&
+		"$RINGVM" img snapshot -c s1 "$img" &&
+		qemu-io -c 'write -P 8 0 64k' "$img" >/dev/null &&
+		snap_patch "$img" "$what" || fail img-cli/snapshot-apply-bad-$what "setup failed"
+	before=$(sum "$img")
+	if [ $what = size ]; then re='larger than its L1 table'; else re='L2 table offset'; fi
+	bad img-cli/snapshot-apply-bad-$what "snapshot \`s1\`.*$re.*not applied" "$RINGVM" img snapshot -a s1 "$img"
+	# (the planted bad L2 offset is an error for qemu-img check too)
+	if [ "$(sum "$img")" = "$before" ] && "$RINGVM" img info "$img" >/dev/null &&
+		{ [ $what = l1 ] || qemu-img check -q "$img"; }; then
+		pass img-cli/snapshot-apply-bad-$what-untouched
+	else
+		fail img-cli/snapshot-apply-bad-$what-untouched "the image changed or no longer checks clean"
+	fi
+done

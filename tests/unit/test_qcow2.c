@@ -910,6 +910,57 @@ static void shared_refcount_block(void **state)
 	block_close(bd);
 }
 
+static uint8_t *slurp(const char *path, size_t *n)
+{
+	*n = file_size(path);
+	uint8_t *b = malloc(*n ? *n : 1);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, b, *n, 0), (ssize_t)*n);
+	close(fd);
+	return b;
+}
+
+/* snapshot apply checks the whole snapshot first: a bad second L2 table
+ * (after a good first one) or a virtual size its L1 table does not cover
+ * is refused with the image left byte for byte as it was. */
+static void snapshot_apply_validates(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const char *img = p(f, "sv.qcow2");
+	for (int what = 0; what < 2; what++) {
+		assert_int_equal(qcow2_create(img, 1 << 30, NULL, &e), 0);
+		struct block_dev *bd = open_rw(img);
+		static uint8_t b[65536];
+		memset(b, 0x42, sizeof(b));
+		assert_int_equal(block_pwrite(bd, b, sizeof(b), 0), 0);
+		assert_int_equal(block_pwrite(bd, b, sizeof(b), 600 << 20), 0);
+		assert_int_equal(qcow2_snapshot_create(bd, "s", &e), 0);
+		block_close(bd);
+		uint64_t snap = rd64(img, 64);
+		if (what == 0) {
+			uint64_t far = htobe64(1ull << 40);
+			patch(img, rd64(img, snap) + 8, &far, 8);
+		} else {
+			uint64_t big = htobe64(1ull << 40);
+			patch(img, snap + 40 + 8, &big, 8);
+		}
+		size_t n0, n1;
+		uint8_t *before = slurp(img, &n0);
+		bd = open_rw(img);
+		err_clear(&e);
+		assert_int_equal(qcow2_snapshot_apply(bd, "s", &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "not applied"));
+		block_close(bd);
+		uint8_t *after = slurp(img, &n1);
+		assert_int_equal(n0, n1);
+		assert_memory_equal(before, after, n0);
+		free(before);
+		free(after);
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -931,6 +982,7 @@ int main(void)
 		T(hostile_data_offsets),
 		T(full_disk_no_leaks),
 		T(shared_refcount_block),
+		T(snapshot_apply_validates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
