@@ -169,6 +169,7 @@ static void q_free(struct qcow2 *q)
 	block_close(q->bd.backing);
 	free(q->l1);
 	free(q->rt);
+	free(q->rbs);
 	free(q->backing_file);
 	free(q->backing_fmt);
 	free(q->ext_other);
@@ -275,29 +276,6 @@ static int read_table(struct qcow2 *q, uint64_t off, uint64_t n,
 		t[i] = be64toh(t[i]);
 	*out = t;
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Whether two refcount table entries point at one block: each would be
- * cached and written back on its own, so their updates would overwrite
- * each other (a hostile image; writing to it is not safe). */
-static bool rt_shares_blocks(const struct qcow2 *q)
-{
-	uint64_t *t = malloc(q->rt_entries * 8);
-	if (!t)
-		return true;
-	memcpy(t, q->rt, q->rt_entries * 8);
-	qsort(t, q->rt_entries, 8, cmp_u64);
-	bool dup = false;
-	for (uint64_t i = 1; i < q->rt_entries && !dup; i++)
-		dup = t[i] && t[i] == t[i - 1];
-	free(t);
-	return dup;
 }
 
 static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
@@ -443,7 +421,11 @@ static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
 			       "table", path);
 	for (uint64_t i = 0; i < q->rt_entries; i++)
 		q->rt[i] &= RT_OFFSET_MASK;
-	if (!read_only && rt_shares_blocks(q))
+	bool shared;
+	rc = q_rbs_rebuild(q, &shared);
+	if (rc)
+		return err_set(errp, ENOMEM, "out of memory");
+	if (!read_only && shared)
 		return err_set(errp, EINVAL, "disk `%s`: two refcount table "
 			       "entries point at the same refcount block; it "
 			       "can only be opened read-only", path);

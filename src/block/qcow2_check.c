@@ -169,10 +169,6 @@ static int compute(struct ck *c)
 			continue;
 		}
 		inc(c, q->rt[i], 1);
-		/* A refcount block belongs to one table entry and nothing
-		 * else (repair cannot fix a shared one). */
-		if (c->ref && c->ref[q->rt[i] >> q->cluster_bits] > 1)
-			c->res->corruptions++;
 	}
 	if (q->nsnaps) {
 		uint64_t size = 0;
@@ -244,6 +240,16 @@ int qcow2_check(struct block_dev *bd, bool repair,
 		if (cl >= c.n && !(cl & (q->rb_entries - 1)) &&
 		    ++beyond > (fcl >> q->rb_bits) + 16)
 			break;
+		uint64_t rbc = q->rt[cl >> q->rb_bits] >> q->cluster_bits;
+		if (!(cl & (q->rb_entries - 1)) && rbc && rbc < c.n &&
+		    c.ref[rbc] > 1) {
+			/* A refcount block shared with another table entry
+			 * or other metadata: its contents are not refcounts
+			 * to trust or to repair. */
+			res->corruptions++;
+			cl |= q->rb_entries - 1;
+			continue;
+		}
 		uint16_t stored, want = cl < c.n ? c.ref[cl] : 0;
 		rc = q_rc_get(q, cl, &stored);
 		if (rc == -EIO) {

@@ -109,6 +109,8 @@ struct qcow2 {
 	uint64_t rt_off;
 	uint32_t rt_clusters;
 	uint64_t free_hint;   /* no free cluster below this index */
+	uint64_t *rbs;        /* clusters holding refcount blocks, sorted */
+	uint64_t nrbs;
 
 	struct l2_slot *l2c;
 	uint32_t nl2;
@@ -198,6 +200,13 @@ int q_rc_set(struct qcow2 *q, uint64_t cluster, uint16_t rc);
 /* n contiguous free clusters, refcount set to 1: *off in bytes. */
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off);
 int q_rc_sync(struct qcow2 *q);
+/* Rebuild q->rbs from the refcount table; *shared (may be NULL) tells
+ * whether two entries name one block.  0 or -ENOMEM. */
+int q_rbs_rebuild(struct qcow2 *q, bool *shared);
+/* Whether cluster c holds a refcount block.  A hostile image can give a
+ * refcount block refcount 0 (or free it through an L2 entry pointing at
+ * it): the allocator must still never hand it out, nor punch it. */
+bool q_is_rb(const struct qcow2 *q, uint64_t c);
 void q_rc_drop_cache(struct qcow2 *q);
 /* Free the host clusters an L2 entry refers to (normal or compressed). */
 int q_free_entry(struct qcow2 *q, uint64_t entry);

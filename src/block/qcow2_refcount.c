@@ -6,6 +6,53 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int q_rbs_rebuild(struct qcow2 *q, bool *shared)
+{
+	uint64_t *t = malloc((q->rt_entries ? q->rt_entries : 1) * 8), n = 0;
+	if (!t)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < q->rt_entries; i++)
+		if (q->rt[i])
+			t[n++] = q->rt[i] >> q->cluster_bits;
+	qsort(t, n, 8, cmp_u64);
+	bool dup = false;
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (k && t[k - 1] == t[i]) {
+			dup = true;
+			continue;
+		}
+		t[k++] = t[i];
+	}
+	free(q->rbs);
+	q->rbs = t;
+	q->nrbs = k;
+	if (shared)
+		*shared = dup;
+	return 0;
+}
+
+bool q_is_rb(const struct qcow2 *q, uint64_t c)
+{
+	uint64_t lo = 0, hi = q->nrbs;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (q->rbs[mid] == c)
+			return true;
+		if (q->rbs[mid] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static int rb_write(struct qcow2 *q, struct rb_slot *s)
 {
 	int rc = q_pwrite_full(q, s->blk, q->cluster_size, s->off);
@@ -88,6 +135,9 @@ static void punch(struct qcow2 *q, uint64_t c, uint64_t n)
 	uint64_t off = c << q->cluster_bits, len = n << q->cluster_bits;
 	if (off >= q->file_size)
 		return;
+	for (uint64_t i = 0; i < n; i++)
+		if (q_is_rb(q, c + i))
+			return;  /* hostile refcounts: keep the block */
 	/* Give the space back to the host; failures only cost space. */
 	if (fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)off, (off_t)len) < 0) {
@@ -271,7 +321,9 @@ static int grow_rt(struct qcow2 *q, uint64_t need)
 	q->rt_off = p << q->cluster_bits;
 	q->rt_clusters = (uint32_t)T;
 	q->end_cluster = p + T + k;
-	rc = q_rc_update(q, old_off, old_n, -1);
+	rc = q_rbs_rebuild(q, NULL);
+	if (!rc)
+		rc = q_rc_update(q, old_off, old_n, -1);
 out:
 	free(nrt);
 	free(blks);
@@ -309,6 +361,8 @@ static int create_rb(struct qcow2 *q, uint64_t b, uint64_t c)
 	q->rt[b] = c << q->cluster_bits;
 	uint64_t be = htobe64(q->rt[b]);
 	rc = q_pwrite_full(q, &be, 8, q->rt_off + b * 8);
+	if (!rc)
+		rc = q_rbs_rebuild(q, NULL);
 	if (c + 1 > q->end_cluster)
 		q->end_cluster = c + 1;
 	return rc;
@@ -326,6 +380,10 @@ int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 				if (rc)
 					return rc;
 			}
+			/* Refcount blocks are never free, whatever the
+			 * (hostile) refcounts say. */
+			if (!r && q_is_rb(q, c))
+				r = 1;
 			c++;
 			if (r) {
 				start = c;

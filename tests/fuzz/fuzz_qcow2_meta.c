@@ -222,7 +222,16 @@ static void run_op(struct block_dev **bdp, uint8_t op, uint8_t arg,
 		rc = reopen(bdp);
 		break;
 	}
-	(void)rc;
+	if (getenv("FUZZ_VERBOSE")) {
+		/* Replaying a finding: what each step did to the image. */
+		struct qcow2_check_result r = { 0 };
+		struct err ce = { 0 };
+		int crc = *bdp ? qcow2_check(*bdp, false, &r, &ce) : -1;
+		fprintf(stderr, "op %u arg %u: rc %d (%s); check %d: %llu "
+			"leaks, %llu corruptions\n", op % 12, arg, rc, e.msg,
+			crc, (unsigned long long)r.leaks,
+			(unsigned long long)r.corruptions);
+	}
 	err_clear(&e);
 	check_jump();
 }
@@ -257,6 +266,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* A last full repair; if it fixed everything, the image must stay
 	 * clean across a close and reopen. */
+	const char *keep = getenv("FUZZ_KEEP");
+	if (keep) {  /* replaying: the image as the last repair finds it */
+		char cmd[600];
+		block_flush(bd);
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, keep);
+		if (system(cmd))
+			fprintf(stderr, "cannot copy the image to %s\n", keep);
+	}
 	clean = repair(bd, false);
 	block_close(bd);
 	check_jump();

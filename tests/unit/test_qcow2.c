@@ -961,6 +961,43 @@ static void snapshot_apply_validates(void **state)
 	}
 }
 
+/* A refcount table entry naming a cluster whose refcount is 0: the
+ * allocator must not hand that refcount block out for data or tables
+ * (found by fuzz_qcow2_meta: a repair that reported success left leaks
+ * behind), and repair gives it its refcount. */
+static void unreferenced_refcount_block(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 4096 };
+	const char *img = p(f, "ub.qcow2");
+	assert_int_equal(qcow2_create(img, 16 << 20, &o, &e), 0);
+	uint64_t rb = 5 * 4096;
+	int fd = open(img, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 8 * 4096), 0);
+	close(fd);
+	uint64_t be = htobe64(rb);
+	patch(img, rd64(img, 48) + 233 * 8, &be, 8);
+	struct block_dev *bd = open_rw(img);
+	static uint8_t b[4 * 4096];
+	memset(b, 0x61, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 0), 0);
+	block_close(bd);
+	for (int i = 0; i < 4; i++)
+		assert_int_not_equal(rd64(img, l2_entry_pos(img, i)) &
+				     0x00fffffffffffe00ull, rb);
+	assert_int_not_equal(rd64(img, rd64(img, 40)) &
+			     0x00fffffffffffe00ull, rb);
+	bd = open_rw(img);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, true, &r, &e), 0);
+	assert_int_equal(r.corruptions, r.corruptions_fixed);
+	assert_int_equal(r.leaks, r.leaks_fixed);
+	block_close(bd);
+	our_check_clean(img);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -983,6 +1020,7 @@ int main(void)
 		T(full_disk_no_leaks),
 		T(shared_refcount_block),
 		T(snapshot_apply_validates),
+		T(unreferenced_refcount_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
