@@ -285,6 +285,7 @@ static int grow_rt(struct qcow2 *q, uint64_t need)
 	for (uint64_t b = b0; b <= (p + T + k - 1) >> q->rb_bits; b++)
 		if (!nrt[b])
 			nrt[b] = (p + T + j++) << q->cluster_bits;
+	uint64_t set_to = p;  /* refcounts set in old blocks: [p, set_to) */
 	for (uint64_t c = p; c < p + T + k; c++) {
 		uint64_t b = c >> q->rb_bits;
 		uint64_t bc = nrt[b] >> q->cluster_bits;
@@ -296,6 +297,7 @@ static int grow_rt(struct qcow2 *q, uint64_t need)
 			if (rc)
 				goto out;
 		}
+		set_to = c + 1;
 	}
 	if (k) {
 		rc = q_pwrite_full(q, blks, k * q->cluster_size,
@@ -325,6 +327,15 @@ static int grow_rt(struct qcow2 *q, uint64_t need)
 	if (!rc)
 		rc = q_rc_update(q, old_off, old_n, -1);
 out:
+	if (nrt) {
+		/* Failed before the header switched (a full disk): the
+		 * clusters claimed in existing blocks are free again. */
+		for (uint64_t c = p; c < set_to; c++) {
+			uint64_t bc = nrt[c >> q->rb_bits] >> q->cluster_bits;
+			if (bc < p + T || bc >= p + T + k)
+				(void)q_rc_set(q, c, 0);
+		}
+	}
 	free(nrt);
 	free(blks);
 	return rc;
@@ -358,14 +369,19 @@ static int create_rb(struct qcow2 *q, uint64_t b, uint64_t c)
 		rc = q_rc_set(q, c, 1);
 	if (rc)
 		return rc;
-	q->rt[b] = c << q->cluster_bits;
-	uint64_t be = htobe64(q->rt[b]);
+	uint64_t be = htobe64(c << q->cluster_bits);
 	rc = q_pwrite_full(q, &be, 8, q->rt_off + b * 8);
-	if (!rc)
-		rc = q_rbs_rebuild(q, NULL);
+	if (rc) {
+		/* The table on disk does not name the block: neither may
+		 * the cached one, and the block's cluster is free again. */
+		if (!self)
+			(void)q_rc_set(q, c, 0);
+		return rc;
+	}
+	q->rt[b] = c << q->cluster_bits;
 	if (c + 1 > q->end_cluster)
 		q->end_cluster = c + 1;
-	return rc;
+	return q_rbs_rebuild(q, NULL);
 }
 
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
