@@ -72,7 +72,8 @@ int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 		*out = s;
 		return 0;
 	}
-	if (bad_meta_off(q, off) || q_overlaps_meta(q, off, q->cluster_size))
+	if (bad_meta_off(q, off) || q_overlaps_meta(q, off, q->cluster_size) ||
+	    q_is_rb(q, off >> q->cluster_bits))
 		return -EIO;
 	int rc = l2_slot_buf(q, l1_idx, &s);
 	if (rc)
@@ -356,14 +357,17 @@ int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
 			 * beyond its end is hostile and writing through it
 			 * would grow the file without bound (QEMU marks
 			 * such images corrupt; the guest gets EIO). */
-			if ((host & (cs - 1)) || host >= q->file_size)
+			if ((host & (cs - 1)) || host >= q->file_size ||
+			    q_is_rb(q, host >> q->cluster_bits))
 				return -EIO;
 			for (uint32_t i = l2i + 1; n < len && i < l2n; i++) {
 				uint64_t e2 = tab_get(s, i);
 				if (!in_place(q, e2) ||
 				    (e2 & OFFSET_MASK) !=
 				    host + (uint64_t)(i - l2i) * cs ||
-				    (e2 & OFFSET_MASK) >= q->file_size)
+				    (e2 & OFFSET_MASK) >= q->file_size ||
+				    q_is_rb(q, (e2 & OFFSET_MASK) >>
+					    q->cluster_bits))
 					break;
 				n += cs < len - n ? cs : len - n;
 			}

@@ -998,6 +998,47 @@ static void unreferenced_refcount_block(void **state)
 	our_check_clean(img);
 }
 
+/* An L2 entry (or an L1 entry) pointing at a refcount block: guest data
+ * and L2 entries must not be written over the refcounts. */
+static void metadata_on_refcount_block(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 4096 };
+	const char *img = p(f, "mr.qcow2");
+	assert_int_equal(qcow2_create(img, 16 << 20, &o, &e), 0);
+	struct block_dev *bd = open_rw(img);
+	static uint8_t b[4096];
+	memset(b, 0x11, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 0), 0);
+	block_close(bd);
+	uint64_t rb = rd64(img, rd64(img, 48));
+	uint64_t ent = htobe64(rb | (1ull << 63));
+	patch(img, l2_entry_pos(img, 0), &ent, 8);
+	size_t n0, n1;
+	uint8_t *before = slurp(img, &n0);
+	bd = open_rw(img);
+	memset(b, 0xff, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 0), -EIO);
+	block_close(bd);
+	uint8_t *after = slurp(img, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	free(before);
+	free(after);
+	/* The L1 entry: the L2 table would be the refcount block. */
+	patch(img, rd64(img, 40), &ent, 8);
+	before = slurp(img, &n0);
+	bd = open_rw(img);
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 4096), -EIO);
+	block_close(bd);
+	after = slurp(img, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1021,6 +1062,7 @@ int main(void)
 		T(shared_refcount_block),
 		T(snapshot_apply_validates),
 		T(unreferenced_refcount_block),
+		T(metadata_on_refcount_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
