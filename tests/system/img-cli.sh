@@ -205,3 +205,34 @@ for what in size l1; do
 		fail img-cli/snapshot-apply-bad-$what-untouched "the image changed or no longer checks clean"
 	fi
 done
+
+# a full disk: writes that fail with ENOSPC give back the clusters they
+# took, so check (ours and qemu-img's) finds no leaked clusters.  The
+# small tmpfs lives in a private mount namespace that ends with the shell.
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
+	skip img-cli/full-disk-no-leaks "needs root and unshare (a private tmpfs)"
+else
+	mkdir -p "$S/full"
+	head -c 8M /dev/urandom >"$S/rnd.raw"
+	# shellcheck disable=SC2016
+	unshare -m sh -c '
+		set -u
+		R=$1 D=$2 SRC=$3 OUT=$4
+		mount -t tmpfs -o size=2M tmpfs "$D" || exit 10
+		"$R" img create -q -f qcow2 -o cluster_size=4096 "$D/x.qcow2" 64M || exit 11
+		fails=0
+		for i in 1 2 3 4 5 6; do
+			"$R" img convert -n -O qcow2 "$SRC" "$D/x.qcow2" 2>/dev/null || fails=$((fails + 1))
+		done
+		[ "$fails" -eq 6 ] || exit 12
+		"$R" img check "$D/x.qcow2" >"$OUT.ours" 2>&1; echo $? >"$OUT.ours.rc"
+		qemu-img check "$D/x.qcow2" >"$OUT.qemu" 2>&1; echo $? >"$OUT.qemu.rc"
+	' sh "$RINGVM" "$S/full" "$S/rnd.raw" "$S/full-check" && st=0 || st=$?
+	if [ "$st" -ne 0 ]; then
+		fail img-cli/full-disk-no-leaks "setup in the private tmpfs failed (step $st)"
+	elif [ "$(cat "$S/full-check.ours.rc")" != 0 ] || [ "$(cat "$S/full-check.qemu.rc")" != 0 ]; then
+		fail img-cli/full-disk-no-leaks "$(grep -hiE 'leak|error' "$S/full-check.ours" "$S/full-check.qemu" | head -3 | tr '\n' ' ')"
+	else
+		pass img-cli/full-disk-no-leaks
+	fi
+fi
