@@ -90,6 +90,13 @@ static int check_copied(struct ck *c, bool repair)
 		uint64_t l2off = q->l1[i] & OFFSET_MASK;
 		if (!l2off || bad_off(c, l2off))
 			continue;
+		if (q_overlaps_meta(q, l2off, q->cluster_size) ||
+		    q_is_rb(q, l2off >> q->cluster_bits)) {
+			/* Another structure, not an L2 table: nothing to
+			 * fix in it (and nothing repair can fix). */
+			c->res->corruptions++;
+			continue;
+		}
 		uint16_t r;
 		int rc = q_rc_get(q, l2off >> q->cluster_bits, &r);
 		if (rc)

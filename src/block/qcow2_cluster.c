@@ -549,7 +549,10 @@ int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 		uint64_t l2off = l1[i] & OFFSET_MASK;
 		if (!l2off)
 			continue;
-		if (bad_meta_off(q, l2off)) {
+		/* The table is written back: never over other metadata. */
+		if (bad_meta_off(q, l2off) ||
+		    q_overlaps_meta(q, l2off, q->cluster_size) ||
+		    q_is_rb(q, l2off >> q->cluster_bits)) {
 			rc = -EIO;
 			break;
 		}

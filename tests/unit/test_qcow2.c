@@ -1039,6 +1039,28 @@ static void metadata_on_refcount_block(void **state)
 	free(after);
 }
 
+/* An L1 entry naming the refcount table's cluster as its L2 table:
+ * repair and snapshot creation must not "fix" QCOW_OFLAG_COPIED flags in
+ * it (which rewrote the refcount table), and repair must not claim to
+ * have fixed everything. */
+static void l1_entry_on_metadata(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const char *img = p(f, "lm.qcow2");
+	assert_int_equal(qcow2_create(img, 16 << 20, NULL, &e), 0);
+	uint64_t rt = rd64(img, 48), rt0 = rd64(img, rt);
+	uint64_t ent = htobe64(rt | (1ull << 63));
+	patch(img, rd64(img, 40), &ent, 8);
+	struct block_dev *bd = open_rw(img);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, true, &r, &e), 0);
+	assert_true(r.corruptions > r.corruptions_fixed);
+	assert_int_not_equal(qcow2_snapshot_create(bd, "s", &e), 0);
+	block_close(bd);
+	assert_int_equal(rd64(img, rt), rt0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1063,6 +1085,7 @@ int main(void)
 		T(snapshot_apply_validates),
 		T(unreferenced_refcount_block),
 		T(metadata_on_refcount_block),
+		T(l1_entry_on_metadata),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
