@@ -131,8 +131,7 @@ static int reopen(struct block_dev **bd)
 	return block_open_format(path, "qcow2", false, bd, &e);
 }
 
-static void run_op(struct block_dev **bdp, uint8_t op, uint8_t arg,
-		   bool *clean)
+static void run_op(struct block_dev **bdp, uint8_t op, uint8_t arg)
 {
 	static uint8_t buf[1 << 16];
 	struct block_dev *bd = *bdp;
@@ -148,11 +147,11 @@ static void run_op(struct block_dev **bdp, uint8_t op, uint8_t arg,
 	int rc = 0;
 	switch (op % 12) {
 	case 0:
-		*clean = repair(bd, false) || *clean;
-		return;
+		rc = repair(bd, false) ? 0 : -1;
+		break;
 	case 1:
-		*clean = repair(bd, true) || *clean;
-		return;
+		rc = repair(bd, true) ? 0 : -1;
+		break;
 	case 2:
 		snprintf(name, sizeof(name), "s%u", arg % 4);
 		rc = qcow2_snapshot_create(bd, name, &e);
@@ -259,9 +258,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_jump();
-	bool clean = false;
 	for (int i = 0; i + 1 < SCRIPT_LEN && bd; i += 2)
-		run_op(&bd, script[i], script[i + 1], &clean);
+		run_op(&bd, script[i], script[i + 1]);
 	if (!bd)
 		return 0;
 	/* A last full repair; if it fixed everything, the image must stay
@@ -274,7 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (system(cmd))
 			fprintf(stderr, "cannot copy the image to %s\n", keep);
 	}
-	clean = repair(bd, false);
+	bool clean = repair(bd, false);
 	block_close(bd);
 	check_jump();
 	if (!clean)
