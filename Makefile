@@ -78,7 +78,7 @@ FUZZFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 
-FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c
+FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
 FUZZLIBS_qcow2 := -lz
 
 define fuzz_target
