@@ -42,7 +42,8 @@ mbr = bytearray(4096)
 mbr[:16] = b'ringvm-mbr-boot!'
 mbr[446:462] = bytes([0x80, 0, 2, 0, 0x83, 0, 0, 0, 8, 0, 0, 0, 0, 0x10, 0, 0])
 mbr[510:512] = b'\x55\xaa'
-d = s + b'\n' * (32768 - len(s)) + hdr + bytes(mbr) + bytes(65536 - 32768 - 8192)
+d = s + b'\n' * (32768 - len(s)) + hdr + bytes(4096) + bytes(mbr)
+d += bytes(65536 - len(d))
 open(out, 'wb').write(d)
 open(out + '.mbr', 'wb').write(bytes(mbr))
 PY
