@@ -80,6 +80,8 @@ FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fu
 
 FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
 FUZZLIBS_qcow2 := -lz
+FUZZSRCS_probe_guard := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
+FUZZLIBS_probe_guard := -lz
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)
