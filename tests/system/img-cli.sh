@@ -179,6 +179,33 @@ else
 	fail img-cli/convert-through-symlink "the symlink was replaced or its target not written"
 fi
 rm -f "$C/link.qcow2"
+# SIGTERM while DST is being written: the temporary file goes, DST stays.
+# The convert is stopped (SIGSTOP) as soon as its temporary file shows, so
+# the signal surely lands mid-copy.
+truncate -s 8G "$S/cv-huge.raw"
+old=$(sum "$C/dst.qcow2")
+"$RINGVM" img convert -q -O raw "$S/cv-huge.raw" "$C/dst.qcow2" 2>/dev/null &
+cvpid=$!
+seen=
+for _ in $(seq 1 500); do
+	if ls -A "$C" | grep -q '^\.dst\.qcow2\.'; then kill -STOP "$cvpid" 2>/dev/null && seen=1; break; fi
+	kill -0 "$cvpid" 2>/dev/null || break
+	sleep 0.01
+done
+kill -TERM "$cvpid" 2>/dev/null || true
+kill -CONT "$cvpid" 2>/dev/null || true
+set +e
+wait "$cvpid"
+st=$?
+set -e
+if [ -z "$seen" ]; then
+	skip img-cli/convert-sigterm-cleanup "the convert ended before its temporary file could be seen"
+elif [ "$st" = 143 ] && [ "$(ls -A "$C")" = dst.qcow2 ] && [ "$(sum "$C/dst.qcow2")" = "$old" ]; then
+	pass img-cli/convert-sigterm-cleanup
+else
+	fail img-cli/convert-sigterm-cleanup "status $st (want 143), dir: $(ls -A "$C" | tr '\n' ' ')"
+fi
+rm -f "$S/cv-huge.raw"
 # ENOSPC half-way: a 1 MiB tmpfs in a private mount namespace, which goes
 # away with the namespace on every exit path.
 if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
