@@ -78,10 +78,12 @@ FUZZFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 
-FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c
+FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
 FUZZLIBS_qcow2 := -lz
-FUZZSRCS_qcow2_meta := $(wildcard src/block/*.c) src/core/err.c
+FUZZSRCS_qcow2_meta := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
 FUZZLIBS_qcow2_meta := -lz
+FUZZSRCS_probe_guard := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
+FUZZLIBS_probe_guard := -lz
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)

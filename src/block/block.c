@@ -1,5 +1,6 @@
 #include "block.h"
 #include "qcow2.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,10 +26,28 @@ static const struct block_driver *find_driver(const char *name)
 	return NULL;
 }
 
+/* The format whose probe scores highest on the first n bytes of an image
+ * (raw, which matches anything, when no other does).  The same table
+ * decides at open and in the sector 0 guard, so every format's signature
+ * is covered by both. */
+static const struct block_driver *best_driver(const uint8_t *head, size_t n)
+{
+	int best = 0;
+	const struct block_driver *drv = NULL;
+	for (size_t i = 0; i < NDRIVERS; i++) {
+		int score = drivers[i]->probe(head, n);
+		if (score > best) {
+			best = score;
+			drv = drivers[i];
+		}
+	}
+	return drv;
+}
+
 static int probe(int fd, const char *path, const struct block_driver **drv,
 		 struct err *errp)
 {
-	uint8_t head[512];
+	uint8_t head[BLOCK_PROBE_BYTES];
 	size_t n = 0;
 	while (n < sizeof(head)) {
 		ssize_t r = pread(fd, head + n, sizeof(head) - n, n);
@@ -41,15 +60,7 @@ static int probe(int fd, const char *path, const struct block_driver **drv,
 			break;
 		n += r;
 	}
-	int best = 0;
-	*drv = NULL;
-	for (size_t i = 0; i < NDRIVERS; i++) {
-		int score = drivers[i]->probe(head, n);
-		if (score > best) {
-			best = score;
-			*drv = drivers[i];
-		}
-	}
+	*drv = best_driver(head, n);
 	if (!*drv)
 		return err_set(errp, EINVAL, "disk `%s`: unknown image format",
 			       path);
@@ -86,9 +97,35 @@ static struct { dev_t dev; ino_t ino; } chain[BLOCK_MAX_CHAIN + 1];
 static int chain_len;
 /* Set while block_open_nochain() opens its image (single-threaded opens). */
 static bool no_backing;
+/* The host block devices the user named for the open in progress: the
+ * only devices a backing file may be (device numbers). */
+static dev_t allow_devs[BLOCK_MAX_BACKING_DEVICES];
+static unsigned nallow_devs;
 
-int block_open_format(const char *path, const char *format, bool read_only,
-		      struct block_dev **out, struct err *errp)
+static bool device_allowed(dev_t rdev)
+{
+	for (unsigned i = 0; i < nallow_devs; i++)
+		if (allow_devs[i] == rdev)
+			return true;
+	return false;
+}
+
+/* A backing file's name comes from inside an image, which may be hostile:
+ * a FIFO or device there could hang the open or hand the guest a host
+ * disk, so only regular files pass, and block devices the user named. */
+static int backing_type_ok(const char *path, const struct stat *st,
+			   struct err *errp)
+{
+	if (!S_ISBLK(st->st_mode) || device_allowed(st->st_rdev))
+		return 0;
+	return err_set(errp, EPERM, "`%s` is a block device named inside the "
+		       "image; refused unless named on the command line too "
+		       "(ringvm run --disk FILE,backing-device=%s)", path,
+		       path);
+}
+
+static int open_image(const char *path, const char *format, bool read_only,
+		      bool backing, struct block_dev **out, struct err *errp)
 {
 	const struct block_driver *drv = NULL;
 	*out = NULL;
@@ -98,25 +135,22 @@ int block_open_format(const char *path, const char *format, bool read_only,
 			return err_set(errp, EINVAL, "disk `%s`: unknown format "
 				       "`%s`", path, format);
 	}
-
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(errp, errno, "cannot open disk `%s`", path);
 	struct stat st;
-	int rc;
-	if (fstat(fd, &st) < 0) {
-		rc = err_sys(errp, errno, "cannot open disk `%s`", path);
-		goto fail;
+	if (backing && stat(path, &st) == 0) {
+		/* Refused before it is opened (file_open_checked refuses
+		 * FIFOs, sockets and character devices itself). */
+		int rc = backing_type_ok(path, &st, errp);
+		if (rc)
+			return rc;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = err_sys(errp, EISDIR, "cannot open disk `%s`", path);
+	int fd;
+	int rc = file_open_checked("disk", path, read_only ? O_RDONLY : O_RDWR,
+				   true, &fd, &st, errp);
+	if (rc)
+		return rc;
+	/* Again on what was opened: the name may point elsewhere now. */
+	if (backing && (rc = backing_type_ok(path, &st, errp)))
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		rc = err_set(errp, EINVAL, "cannot open disk `%s`: not a "
-			     "regular file or block device", path);
-		goto fail;
-	}
 	/* Before locking: in a cycle the image is already locked by us. */
 	for (int i = 0; i < chain_len; i++) {
 		if (chain[i].dev == st.st_dev && chain[i].ino == st.st_ino) {
@@ -133,6 +167,7 @@ int block_open_format(const char *path, const char *format, bool read_only,
 	rc = lock_image(fd, path, read_only, errp);
 	if (rc)
 		goto fail;
+	bool probed = !drv;
 	if (!drv) {
 		rc = probe(fd, path, &drv, errp);
 		if (rc)
@@ -153,6 +188,13 @@ int block_open_format(const char *path, const char *format, bool read_only,
 		goto fail;
 	}
 	(*out)->path = copy;
+	/* A guest that owns a raw disk owns its first sector; if the format
+	 * was probed, a header written there would change what the next open
+	 * finds (a qcow2 naming a host file as backing file). */
+	(*out)->probe_guard = probed && drv == &block_raw && !read_only;
+	(*out)->nbacking_devs = nallow_devs;
+	memcpy((*out)->backing_devs, allow_devs,
+	       nallow_devs * sizeof(allow_devs[0]));
 	if (!drv->preadv || !drv->pwritev) {
 		(*out)->bounce = malloc(BLOCK_BOUNCE_BYTES);
 		if (!(*out)->bounce) {
@@ -169,6 +211,49 @@ fail:
 	return rc;
 }
 
+int block_open_with(const char *path, const struct block_open_opts *o,
+		    struct block_dev **out, struct err *errp)
+{
+	*out = NULL;
+	if (o->nbacking_devices > BLOCK_MAX_BACKING_DEVICES)
+		return err_set(errp, EINVAL, "disk `%s`: at most %d backing "
+			       "devices", path, BLOCK_MAX_BACKING_DEVICES);
+	dev_t devs[BLOCK_MAX_BACKING_DEVICES];
+	for (unsigned i = 0; i < o->nbacking_devices; i++) {
+		const char *d = o->backing_devices[i];
+		struct stat st;
+		if (stat(d, &st) < 0)
+			return err_sys(errp, errno, "disk `%s`: backing device "
+				       "`%s`", path, d);
+		if (!S_ISBLK(st.st_mode))
+			return err_set(errp, EINVAL, "disk `%s`: backing device "
+				       "`%s` is %s, not a block device", path,
+				       d, file_kind(st.st_mode));
+		devs[i] = st.st_rdev;
+	}
+	/* Nested opens (a driver opening its backing file) see this open's
+	 * settings; restored after, so an open inside an open stays exact. */
+	dev_t saved[BLOCK_MAX_BACKING_DEVICES];
+	unsigned nsaved = nallow_devs;
+	bool saved_nb = no_backing;
+	memcpy(saved, allow_devs, sizeof(saved));
+	memcpy(allow_devs, devs, o->nbacking_devices * sizeof(devs[0]));
+	nallow_devs = o->nbacking_devices;
+	no_backing = o->no_backing;
+	int rc = open_image(path, o->format, o->read_only, false, out, errp);
+	memcpy(allow_devs, saved, sizeof(saved));
+	nallow_devs = nsaved;
+	no_backing = saved_nb;
+	return rc;
+}
+
+int block_open_format(const char *path, const char *format, bool read_only,
+		      struct block_dev **out, struct err *errp)
+{
+	struct block_open_opts o = { .format = format, .read_only = read_only };
+	return block_open_with(path, &o, out, errp);
+}
+
 int block_open(const char *path, bool read_only, struct block_dev **out,
 	       struct err *errp)
 {
@@ -178,10 +263,9 @@ int block_open(const char *path, bool read_only, struct block_dev **out,
 int block_open_nochain(const char *path, const char *format, bool read_only,
 		       struct block_dev **out, struct err *errp)
 {
-	no_backing = true;
-	int rc = block_open_format(path, format, read_only, out, errp);
-	no_backing = false;
-	return rc;
+	struct block_open_opts o = { .format = format, .read_only = read_only,
+				     .no_backing = true };
+	return block_open_with(path, &o, out, errp);
 }
 
 int block_open_backing(const char *child_path, const char *name,
@@ -203,11 +287,27 @@ int block_open_backing(const char *child_path, const char *name,
 				       "file name too long", child_path);
 		path = buf;
 	}
-	int rc = block_open_format(path, fmt, true, out, errp);
+	int rc = open_image(path, fmt, true, true, out, errp);
 	/* Chain errors already name the file; prefixing every level of a
 	 * 64-deep chain would push the reason out of the message. */
 	if (rc && rc != -ELOOP)
 		err_prefix(errp, "disk `%s`: backing file", child_path);
+	return rc;
+}
+
+int block_open_backing_of(struct block_dev *parent, const char *name,
+			  const char *fmt, struct block_dev **out,
+			  struct err *errp)
+{
+	dev_t saved[BLOCK_MAX_BACKING_DEVICES];
+	unsigned nsaved = nallow_devs;
+	memcpy(saved, allow_devs, sizeof(saved));
+	memcpy(allow_devs, parent->backing_devs,
+	       parent->nbacking_devs * sizeof(allow_devs[0]));
+	nallow_devs = parent->nbacking_devs;
+	int rc = block_open_backing(parent->path, name, fmt, out, errp);
+	memcpy(allow_devs, saved, sizeof(saved));
+	nallow_devs = nsaved;
 	return rc;
 }
 
@@ -332,6 +432,37 @@ static int iov_total(const struct iovec *iov, int iovcnt, uint64_t *len)
 	return 0;
 }
 
+/* The probe guard (bd->probe_guard): would writing iov (or zeros when iov
+ * is NULL) over [off, off + len) make the first sector probe as a format
+ * other than raw?  Then -EPERM, and nothing is written.  Runs only for
+ * writes that touch the first BLOCK_PROBE_BYTES, so costs one small read
+ * on those and nothing on the others. */
+static int probe_guard(struct block_dev *bd, const struct iovec *iov,
+		       int iovcnt, uint64_t off, uint64_t len)
+{
+	if (!bd->probe_guard || off >= BLOCK_PROBE_BYTES || !len)
+		return 0;
+	uint8_t head[BLOCK_PROBE_BYTES];
+	size_t n = bd->size < sizeof(head) ? (size_t)bd->size : sizeof(head);
+	int rc = bd->drv->pread(bd, head, n, 0);
+	if (rc)
+		return rc;
+	uint64_t end = off + len < n ? off + len : n;
+	if (!iov) {
+		memset(head + off, 0, end - off);
+	} else {
+		uint64_t pos = off;
+		for (int i = 0; i < iovcnt && pos < end; i++) {
+			uint64_t k = iov[i].iov_len;
+			if (k > end - pos)
+				k = end - pos;
+			memcpy(head + pos, iov[i].iov_base, k);
+			pos += k;
+		}
+	}
+	return best_driver(head, n) == &block_raw ? 0 : -EPERM;
+}
+
 static int block_xferv(struct block_dev *bd, const struct iovec *iov,
 		       int iovcnt, uint64_t off, bool write)
 {
@@ -342,6 +473,11 @@ static int block_xferv(struct block_dev *bd, const struct iovec *iov,
 		return -EROFS;
 	if (!len)
 		return 0;
+	if (write) {
+		int rc = probe_guard(bd, iov, iovcnt, off, len);
+		if (rc)
+			return rc;
+	}
 	if (write && bd->drv->pwritev)
 		return bd->drv->pwritev(bd, iov, iovcnt, off);
 	if (!write && bd->drv->preadv)
@@ -405,6 +541,10 @@ int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
 		return -EINVAL;
 	if (!len)
 		return 0;
+	struct iovec iov = { (void *)buf, len };
+	int rc = probe_guard(bd, &iov, 1, off, len);
+	if (rc)
+		return rc;
 	return bd->drv->pwrite(bd, buf, len, off);
 }
 
@@ -423,6 +563,10 @@ int block_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 		return -EINVAL;
 	if (!len || !bd->drv->discard)
 		return 0;
+	/* raw discards read back as zeros */
+	int rc = probe_guard(bd, NULL, 0, off, len);
+	if (rc)
+		return rc;
 	return bd->drv->discard(bd, off, len);
 }
 
@@ -437,14 +581,17 @@ int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 		return -EINVAL;
 	if (!len)
 		return 0;
+	int rc = probe_guard(bd, NULL, 0, off, len);
+	if (rc)
+		return rc;
 	if (bd->drv->write_zeroes) {
-		int rc = bd->drv->write_zeroes(bd, off, len, unmap);
+		rc = bd->drv->write_zeroes(bd, off, len, unmap);
 		if (rc != -EOPNOTSUPP)
 			return rc;
 	}
 	while (len) {
 		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
-		int rc = bd->drv->pwrite(bd, zeros, n, off);
+		rc = bd->drv->pwrite(bd, zeros, n, off);
 		if (rc)
 			return rc;
 		off += n;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "core/err.h"
@@ -35,6 +36,11 @@ struct block_status {
 	uint64_t host_off;  /* byte offset in that layer's file */
 	const char *path;   /* that layer's file name (the device's) */
 };
+
+/* Bytes of an image the format probe looks at (the first sector). */
+#define BLOCK_PROBE_BYTES 512
+/* Host block devices one open may allow as backing files. */
+#define BLOCK_MAX_BACKING_DEVICES 8
 
 struct block_driver {
 	const char *name;  /* format name: "raw", "qcow2" */
@@ -100,18 +106,29 @@ struct block_dev {
 	 * vector of up to BLOCK_BOUNCE_BYTES into this buffer and make one
 	 * driver call (set and freed by block.c). */
 	uint8_t *bounce;
+	/* Set by block.c when the format was probed as raw on a writable
+	 * device: a write that would make the first BLOCK_PROBE_BYTES probe
+	 * as another format fails with -EPERM (see block_pwrite). */
+	bool probe_guard;
+	/* Device numbers (st_rdev) of the host block devices the user
+	 * allowed as backing files when this image was opened, for backing
+	 * changes later (block_open_backing_of). */
+	dev_t backing_devs[BLOCK_MAX_BACKING_DEVICES];
+	unsigned nbacking_devs;
 };
 
 #define BLOCK_BOUNCE_BYTES (1u << 20)
 
 /* Open the image at path, probing its format.  read_only opens the file
  * O_RDONLY and takes a shared lock; otherwise an exclusive one, so two
- * VMs never write one image (flock, non-blocking).  Directories are
- * refused.  On success *out owns the file; release with block_close().
- * Errors (message names the file): -ENOENT, -EACCES, ... from open
- * ("cannot open disk `x.img`: No such file or directory"), -EISDIR,
- * -EBUSY when another process holds a conflicting lock, -EINVAL when no
- * driver recognises the image. */
+ * VMs never write one image (flock, non-blocking).  Only regular files
+ * and block devices are opened.  On success *out owns the file; release
+ * with block_close().  Errors (message names the file): -ENOENT, -EACCES,
+ * ... from open ("cannot open disk `x.img`: No such file or directory"),
+ * -EISDIR, -EINVAL for a FIFO, socket or character device, -EBUSY when
+ * another process holds a conflicting lock, -EINVAL when no driver
+ * recognises the image, -EPERM for a refused backing device.  A writable
+ * image probed as raw gets the sector 0 guard (see block_open_with). */
 int block_open(const char *path, bool read_only, struct block_dev **out,
 	       struct err *errp);
 
@@ -121,6 +138,40 @@ int block_open(const char *path, bool read_only, struct block_dev **out,
  * Unknown format: -EINVAL. */
 int block_open_format(const char *path, const char *format, bool read_only,
 		      struct block_dev **out, struct err *errp);
+
+/* How to open an image (block_open_with). */
+struct block_open_opts {
+	const char *format;  /* driver name ("raw", "qcow2"); NULL probes */
+	bool read_only;
+	bool no_backing;     /* leave the chain closed (block_open_nochain) */
+	/* Host block devices the user named for this image (e.g. `--disk
+	 * F,backing-device=/dev/sdb`): a backing file named inside an image
+	 * (which may be hostile) must be a regular file or one of these.
+	 * Paths, compared by device number; each must be a block device. */
+	const char *const *backing_devices;
+	unsigned nbacking_devices;  /* <= BLOCK_MAX_BACKING_DEVICES */
+};
+
+/* Open the image at path as o says; block_open(), block_open_format()
+ * and block_open_nochain() are shorthands for it.
+ *
+ * The image itself may be a regular file or a host block device (the
+ * user named it); never a FIFO, socket or character device, which are
+ * refused without being opened (so a FIFO cannot hang the open).  Backing
+ * files: regular files, or a block device listed in o->backing_devices
+ * (-EPERM otherwise, before the device is opened).
+ *
+ * When o->format is NULL, the probe finds raw and the image is writable,
+ * the device refuses writes that would make its first sector probe as
+ * another format (block_pwrite: -EPERM): a guest must not turn its raw
+ * disk into a qcow2 naming a host file as backing file for the next
+ * probing open.  Name the format to lift this; bd->probe_guard says
+ * whether it applies (callers warn the user).
+ *
+ * Errors: those of block_open(); -EINVAL for a backing device that is not
+ * a block device or too many of them. */
+int block_open_with(const char *path, const struct block_open_opts *o,
+		    struct block_dev **out, struct err *errp);
 
 /* Flush, then release the device.  NULL is accepted. */
 void block_close(struct block_dev *bd);
@@ -138,7 +189,10 @@ int block_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 		  uint64_t off);
 
 /* Write len bytes from buf at byte offset off.  -EROFS on a read-only
- * device, -EINVAL outside [0, size), otherwise 0 or -errno (-ENOSPC). */
+ * device, -EINVAL outside [0, size), -EPERM when bd->probe_guard is set
+ * and the write would make the first BLOCK_PROBE_BYTES probe as a format
+ * other than raw (block_discard and block_write_zeroes too, as zeros);
+ * otherwise 0 or -errno (-ENOSPC). */
 int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
 		 uint64_t off);
 
@@ -183,7 +237,9 @@ int block_open_nochain(const char *path, const char *format, bool read_only,
 /* Open a backing file for a format driver: read-only, format fmt (NULL
  * probes), name relative to the directory of child_path unless absolute.
  * Refuses chains deeper than BLOCK_MAX_CHAIN and cycles (a file already in
- * the chain being opened, compared by device and inode) with -ELOOP.
+ * the chain being opened, compared by device and inode) with -ELOOP, and
+ * anything but a regular file or a block device the user allowed
+ * (block_open_opts.backing_devices) with -EPERM / -EINVAL.
  * Only valid inside a driver's open().  Under block_open_nochain() it
  * opens nothing: returns 0 with *out = NULL.
  */
@@ -191,6 +247,13 @@ int block_open_nochain(const char *path, const char *format, bool read_only,
 int block_open_backing(const char *child_path, const char *name,
 		       const char *fmt, struct block_dev **out,
 		       struct err *errp);
+
+/* block_open_backing() for an image that is already open (parent), e.g.
+ * to change its backing file: block devices parent was allowed at its
+ * open are allowed here. */
+int block_open_backing_of(struct block_dev *parent, const char *name,
+			  const char *fmt, struct block_dev **out,
+			  struct err *errp);
 
 /* The raw format driver (src/block/raw.c). */
 extern const struct block_driver block_raw;

@@ -554,7 +554,7 @@ int qcow2_set_backing(struct block_dev *bd, const char *backing,
 		backing = NULL;
 	struct block_dev *nb = NULL;
 	if (backing) {
-		int rc = block_open_backing(q->path, backing, fmt, &nb, errp);
+		int rc = block_open_backing_of(bd, backing, fmt, &nb, errp);
 		if (rc)
 			return rc;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "block/qcow2.h"
+#include "core/file.h"
 #include "core/parse.h"
 
 int img_fail(const char *verb, const struct err *e)
@@ -203,23 +204,16 @@ void img_free_create_opts(struct img_create_opts *o)
 	o->buf = NULL;
 }
 
-/* Exclusive, non-blocking lock on an existing image we are about to
- * overwrite, so a running VM's disk is never truncated.  Returns the open
- * fd (caller closes) or -1 when the file does not exist; < -1 on error. */
-static int lock_existing(const char *path, int *fdp, struct err *e)
+int img_lock_existing(const char *path, int *fdp, struct err *e)
 {
 	*fdp = -1;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_sys(e, errno, "cannot open `%s`", path);
-	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(e, EINVAL, "`%s` is not a regular file", path);
-	}
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return 0;
+	int fd;
+	int rc = file_open_checked("image", path, O_RDWR, false, &fd, NULL, e);
+	if (rc)
+		return rc;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
 		close(fd);
 		return err_set(e, EBUSY, "`%s` is in use by another process "
@@ -275,7 +269,7 @@ int img_create_image(const char *path, const char *fmt, uint64_t size,
 		     const struct img_create_opts *o, struct err *e)
 {
 	int fd = -1;
-	int rc = lock_existing(path, &fd, e);
+	int rc = img_lock_existing(path, &fd, e);
 	if (rc)
 		return rc;
 	if (!strcmp(fmt, "raw")) {
@@ -301,6 +295,85 @@ int img_create_image(const char *path, const char *fmt, uint64_t size,
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int img_temp_beside(const char *path, char **tmpp, struct err *e)
+{
+	*tmpp = NULL;
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+	const char *base = slash ? slash + 1 : path;
+	char *t = malloc(dlen + strlen(base) + 16);
+	if (!t)
+		return err_set(e, ENOMEM, "out of memory");
+	sprintf(t, "%.*s.%s.XXXXXX", (int)dlen, path, base);
+	int fd = mkostemp(t, O_CLOEXEC);
+	if (fd < 0) {
+		int rc = err_sys(e, errno, "cannot create a temporary file "
+				 "beside `%s`", path);
+		free(t);
+		return rc;
+	}
+	/* mkstemp makes 0600: give what the image would have had, the old
+	 * file's permissions or a new file's (0644 less the umask). */
+	struct stat st;
+	mode_t mode;
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+	} else {
+		mode_t mask = umask(0);
+		umask(mask);
+		mode = 0644 & ~mask;
+	}
+	if (fchmod(fd, mode) < 0) {
+		int rc = err_sys(e, errno, "cannot set the mode of `%s`", t);
+		close(fd);
+		unlink(t);
+		free(t);
+		return rc;
+	}
+	close(fd);
+	*tmpp = t;
+	return 0;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	while (fsync(fd) < 0) {
+		if (errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+int img_replace(const char *tmp, const char *path, struct err *e)
+{
+	int rc = fsync_path(tmp, O_RDONLY);
+	if (rc)
+		return err_sys(e, -rc, "cannot sync `%s`", tmp);
+	if (rename(tmp, path) < 0)
+		return err_sys(e, errno, "cannot rename `%s` to `%s`", tmp,
+			       path);
+	/* The rename itself is durable only once the directory is. */
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : slash - path)
+			  : strdup(".");
+	if (!dir)
+		return err_set(e, ENOMEM, "out of memory");
+	rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	free(dir);
+	/* Some filesystems cannot sync a directory: DST is complete anyway. */
+	if (rc && rc != -EINVAL && rc != -EROFS)
+		return err_sys(e, -rc, "cannot sync the directory of `%s`",
+			       path);
+	return 0;
 }
 
 int img_open(const char *path, const char *fmt, bool read_only,

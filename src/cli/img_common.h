@@ -66,6 +66,24 @@ void img_print_create_opts_help(FILE *f, const char *fmt);
 int img_create_image(const char *path, const char *fmt, uint64_t size,
 		     const struct img_create_opts *o, struct err *e);
 
+/* Exclusive, non-blocking lock on an existing image about to be
+ * overwritten or replaced, so a running VM's disk is never touched: *fdp is
+ * the open descriptor holding the lock (caller closes), or -1 when path
+ * does not exist.  Refuses (-EBUSY) a locked image and (-EINVAL) anything
+ * but a regular file. */
+int img_lock_existing(const char *path, int *fdp, struct err *e);
+
+/* Create an empty file with a fresh name in the directory of path
+ * (".NAME.XXXXXX"), with path's permissions when path exists, else a new
+ * image's (0644 less the umask); *tmpp receives its malloc'ed name.  For
+ * writing an image that replaces path only once it is complete
+ * (img_replace); the caller unlinks it on failure. */
+int img_temp_beside(const char *path, char **tmpp, struct err *e);
+
+/* Make tmp durable (fsync), rename it over path, and make the rename
+ * durable (fsync of the directory).  On failure tmp may still exist. */
+int img_replace(const char *tmp, const char *path, struct err *e);
+
 /* Open an image: block_open_format() with fmt (NULL probes), messages
  * naming the file. */
 int img_open(const char *path, const char *fmt, bool read_only,

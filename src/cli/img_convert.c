@@ -1,6 +1,9 @@
 /* ringvm img convert: copy the guest-visible contents of one or more images
  * (concatenated) into a new image of any format, skipping what reads as
  * zeros so the output stays sparse. */
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,8 +35,41 @@ static void usage(FILE *f)
 "              reports success (qemu-img's default, unsafe, does not)\n"
 "  -p          show progress\n"
 "  -q          quiet\n"
-"DST is overwritten (created anew) unless -n; it may not be one of the sources\n"
-"or their backing files.\n");
+"DST is replaced (written as a temporary file beside it, renamed over it once\n"
+"complete and flushed; on failure DST is left as it was) unless -n, which\n"
+"writes into DST in place; it may not be one of the sources or their backing\n"
+"files.\n");
+}
+
+/* The temporary DST while it is being written, removed if SIGINT, SIGTERM
+ * or SIGHUP ends the process first.  A signal handler can only reach it
+ * through a static; one convert runs per process. */
+static char signal_tmp[PATH_MAX];
+static struct sigaction old_actions[3];
+static const int cleanup_signals[3] = { SIGINT, SIGTERM, SIGHUP };
+
+static void remove_tmp_and_die(int sig)
+{
+	if (signal_tmp[0])
+		unlink(signal_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Start (path) or stop (NULL) removing path on those signals. */
+static void remove_on_signal(const char *path)
+{
+	if (path && strlen(path) < sizeof(signal_tmp)) {
+		struct sigaction sa = { .sa_handler = remove_tmp_and_die };
+		sigemptyset(&sa.sa_mask);
+		strcpy(signal_tmp, path);
+		for (int i = 0; i < 3; i++)
+			sigaction(cleanup_signals[i], &sa, &old_actions[i]);
+	} else if (!path && signal_tmp[0]) {
+		for (int i = 0; i < 3; i++)
+			sigaction(cleanup_signals[i], &old_actions[i], NULL);
+		signal_tmp[0] = '\0';
+	}
 }
 
 /* Is path one of the files of the chain bd reads from? */
@@ -49,7 +85,8 @@ static bool in_chain(struct block_dev *bd, const char *path)
  * written, so zero runs are skipped; otherwise they are written as zeros
  * (write_zeroes, which may unmap). */
 static int copy_one(struct block_dev *src, struct block_dev *dst,
-		    uint64_t dst_off, bool fresh, uint64_t sparse,
+		    const char *dname, uint64_t dst_off, bool fresh,
+		    uint64_t sparse,
 		    uint8_t *buf, struct img_progress *pr, uint64_t *done,
 		    uint64_t total, struct err *e)
 {
@@ -77,7 +114,7 @@ static int copy_one(struct block_dev *src, struct block_dev *dst,
 				if (rc < 0)
 					return err_sys(e, -rc, "write zeros "
 						       "to `%s` at %llu",
-						       dst->path,
+						       dname,
 						       (unsigned long long)(dst_off + off));
 			}
 		} else {
@@ -115,7 +152,7 @@ static int copy_one(struct block_dev *src, struct block_dev *dst,
 						false);
 				if (rc < 0)
 					return err_sys(e, -rc, "write `%s` at "
-						       "%llu", dst->path,
+						       "%llu", dname,
 						       (unsigned long long)(dst_off + off + pos));
 				pos = run;
 			}
@@ -156,7 +193,8 @@ static int read_concat(struct block_dev **src, int nsrc, uint64_t off,
 
 /* convert -c: every non-zero cluster of DST written compressed. */
 static int copy_compressed(struct block_dev **src, int nsrc, uint64_t total,
-			   struct block_dev *dst, bool fresh, uint8_t *buf,
+			   struct block_dev *dst, const char *dname,
+			   bool fresh, uint8_t *buf,
 			   struct img_progress *pr, struct err *e)
 {
 	struct qcow2_info qi;
@@ -174,7 +212,7 @@ static int copy_compressed(struct block_dev **src, int nsrc, uint64_t total,
 				rc = block_write_zeroes(dst, off, n, false);
 				if (rc < 0)
 					return err_sys(e, -rc, "write zeros to "
-						       "`%s`", dst->path);
+						       "`%s`", dname);
 			}
 		} else {
 			rc = qcow2_write_compressed(dst, off, buf, n, e);
@@ -205,6 +243,8 @@ int img_convert(int argc, char **argv)
 	int nsrc = 0, status = 1;
 	uint8_t *buf = NULL;
 	bool help_opts = false;
+	char target[PATH_MAX], *tmp = NULL;
+	int lock_fd = -1;
 
 	img_getopt_reset();
 	for (int c; (c = getopt_long(argc, argv, ":hf:O:o:S:pqnct:T:", opts,
@@ -315,9 +355,25 @@ int img_convert(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		if (img_create_image(out_path, ofmt, create_size, &o, &e))
+		/* DST is replaced only by a complete, flushed image: a failing
+		 * source, ENOSPC or a kill leaves the old DST as it was. */
+		/* A symlink keeps pointing where it did: replace its target. */
+		struct stat ls;
+		if (strlen(out_path) >= sizeof(target)) {
+			err_set(&e, ENAMETOOLONG, "`%s`: name too long",
+				out_path);
 			goto fail;
-		if (img_open(out_path, ofmt, false, &dst, &e))
+		}
+		if (lstat(out_path, &ls) < 0 || !S_ISLNK(ls.st_mode) ||
+		    !realpath(out_path, target))
+			strcpy(target, out_path);
+		if (img_lock_existing(target, &lock_fd, &e) ||
+		    img_temp_beside(target, &tmp, &e))
+			goto fail;
+		remove_on_signal(tmp);
+		if (img_create_image(tmp, ofmt, create_size, &o, &e))
+			goto fail;
+		if (img_open(tmp, ofmt, false, &dst, &e))
 			goto fail;
 	}
 
@@ -329,12 +385,12 @@ int img_convert(int argc, char **argv)
 	struct img_progress pr = { .enabled = progress && !quiet, .last = -1 };
 	img_progress_update(&pr, 0, total);
 	uint64_t done = 0, at = 0;
-	if (compress && copy_compressed(src, nsrc, total, dst, !no_create, buf,
-					&pr, &e))
+	if (compress && copy_compressed(src, nsrc, total, dst, out_path,
+					!no_create, buf, &pr, &e))
 		goto fail;
 	for (int i = 0; i < nsrc && !compress; i++) {
-		if (copy_one(src[i], dst, at, !no_create, sparse, buf, &pr,
-			     &done, total, &e))
+		if (copy_one(src[i], dst, out_path, at, !no_create, sparse, buf,
+			     &pr, &done, total, &e))
 			goto fail;
 		at += src[i]->size;
 	}
@@ -342,6 +398,15 @@ int img_convert(int argc, char **argv)
 	if (rc < 0) {
 		err_sys(&e, -rc, "flush `%s`", out_path);
 		goto fail;
+	}
+	if (tmp) {
+		block_close(dst);
+		dst = NULL;
+		if (img_replace(tmp, target, &e))
+			goto fail;
+		remove_on_signal(NULL);
+		free(tmp);
+		tmp = NULL;
 	}
 	img_progress_end(&pr);
 	status = 0;
@@ -351,6 +416,13 @@ fail:
 out:
 	free(buf);
 	block_close(dst);
+	if (tmp) {
+		unlink(tmp);
+		remove_on_signal(NULL);
+		free(tmp);
+	}
+	if (lock_fd >= 0)
+		close(lock_fd);
 	for (int i = 0; i < nsrc; i++)
 		block_close(src[i]);
 	img_free_create_opts(&o);

@@ -6,6 +6,7 @@
  * -u (unsafe) only rewrites the header: for when the backing file was
  * moved or renamed and the new one has the same contents. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "img_common.h"
 #include "block/qcow2.h"
@@ -161,8 +162,15 @@ int img_rebase(int argc, char **argv)
 	}
 	/* Unsafe mode only rewrites the header: it must work when the old
 	 * backing file is gone, which is what it is mostly used for. */
-	if ((unsafe ? block_open_nochain(path, fmt, false, &top, &e)
-		    : img_open(path, fmt, false, &top, &e)))
+	const char *devs[1];
+	struct block_open_opts bo = { .format = fmt, .no_backing = unsafe,
+				      .backing_devices = devs };
+	/* -b DEV on the command line is the user naming the device, which
+	 * the block layer otherwise refuses as a backing file. */
+	struct stat st;
+	if (npath && stat(npath, &st) == 0 && S_ISBLK(st.st_mode))
+		devs[bo.nbacking_devices++] = npath;
+	if (block_open_with(path, &bo, &top, &e))
 		goto fail;
 	if (strcmp(top->drv->name, "qcow2")) {
 		img_failf(V, "`%s` is a %s image; only qcow2 images have a "

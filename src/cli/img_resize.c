@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "img_common.h"
+#include "core/file.h"
 #include "block/qcow2.h"
 #include "core/parse.h"
 
@@ -23,17 +24,12 @@ static void usage(FILE *f)
 
 static int resize_raw(const char *path, uint64_t size, struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "cannot open `%s`", path);
-	int rc = 0;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		rc = err_sys(e, errno, "cannot stat `%s`", path);
-	else if (!S_ISREG(st.st_mode))
-		rc = err_set(e, EINVAL, "`%s`: only regular files can be "
-			     "resized", path);
-	else if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+	int fd;
+	int rc = file_open_checked("image", path, O_WRONLY, false, &fd, NULL,
+				   e);
+	if (rc)
+		return rc;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
 		rc = err_set(e, EBUSY, "`%s` is in use by another process",
 			     path);
 	else if (ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0)

@@ -21,10 +21,16 @@ static void usage(FILE *f)
 "  --cmdline STR       appended to the kernel command line\n"
 "  --mem SIZE          guest RAM, e.g. 256M, 2G (default 512M; bare number = MiB)\n"
 "  --cpus N            number of harts, 1..%d (default 1)\n"
-"  --disk FILE[,ro][,l2-cache-size=SIZE]\n"
-"                      virtio-blk disk on a raw or qcow2 image (format probed);\n"
-"                      repeatable; ro refuses writes; l2-cache-size sets the\n"
-"                      qcow2 L2 table cache (default covers 8 GiB of disk)\n"
+"  --disk FILE[,ro][,format=raw|qcow2][,l2-cache-size=SIZE][,backing-device=DEV]\n"
+"                      virtio-blk disk on a raw or qcow2 image; repeatable;\n"
+"                      ro refuses writes; format= names the format (default:\n"
+"                      probed; a writable disk probed as raw refuses guest\n"
+"                      writes that would make its first sector look like\n"
+"                      another format); l2-cache-size sets the qcow2 L2 table\n"
+"                      cache (default covers 8 GiB of disk); backing-device=\n"
+"                      allows the host block device DEV as a backing file\n"
+"                      named inside the image (repeatable; otherwise only\n"
+"                      regular files are)\n"
 "  --net SPEC          a virtio-net NIC; repeatable (one NIC each):\n"
 "                        user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
 "                          NAT (libslirp): DHCP, DNS, host as 10.0.2.2;\n"
@@ -57,29 +63,49 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 	if (!s)
 		return err_set(e, ENOMEM, "out of memory");
 	char *save = NULL, *path = strtok_r(s, ",", &save);
-	bool ro = false;
-	uint64_t l2 = 0;
+	struct vm_disk d = { .path = path };
 	int rc = 0;
 	if (!path || arg[0] == ',')
 		rc = err_set(e, EINVAL, "--disk: missing file name");
 	for (char *opt; !rc && (opt = strtok_r(NULL, ",", &save));) {
-		if (!strcmp(opt, "ro") || !strcmp(opt, "readonly"))
-			ro = true;
-		else if (!strcmp(opt, "rw"))
-			ro = false;
-		else if (!strncmp(opt, "l2-cache-size=", 14))
-			rc = parse_size(opt + 14, 1, &l2, "--disk l2-cache-size",
-					e);
-		else
+		if (!strcmp(opt, "ro") || !strcmp(opt, "readonly")) {
+			d.read_only = true;
+		} else if (!strcmp(opt, "rw")) {
+			d.read_only = false;
+		} else if (!strncmp(opt, "l2-cache-size=", 14)) {
+			rc = parse_size(opt + 14, 1, &d.l2_cache,
+					"--disk l2-cache-size", e);
+		} else if (!strncmp(opt, "format=", 7)) {
+			d.format = opt + 7;
+			if (strcmp(d.format, "raw") && strcmp(d.format, "qcow2"))
+				rc = err_set(e, EINVAL, "--disk format=: unknown "
+					     "format `%s` (raw or qcow2)",
+					     d.format);
+		} else if (!strncmp(opt, "backing-device=", 15)) {
+			if (d.nbacking_devices == VM_MAX_BACKING_DEVICES)
+				rc = err_set(e, EINVAL, "--disk: at most %d "
+					     "backing-device= options",
+					     VM_MAX_BACKING_DEVICES);
+			else if (!opt[15])
+				rc = err_set(e, EINVAL, "--disk backing-device=: "
+					     "missing device path");
+			else
+				d.backing_devices[d.nbacking_devices++] =
+					opt + 15;
+		} else {
 			rc = err_set(e, EINVAL, "--disk: unknown option `%s` "
-				     "(expected ro or l2-cache-size=SIZE)", opt);
+				     "(expected ro, format=FMT, "
+				     "l2-cache-size=SIZE or backing-device=DEV)",
+				     opt);
+		}
 	}
 	if (rc) {
 		free(s);
 		return rc;
 	}
-	/* path points at the start of s: the config owns s from here on. */
-	cfg->disks[cfg->ndisks++] = (struct vm_disk){ path, ro, l2 };
+	/* Every string of d points into s, which starts at path: the config
+	 * owns s from here on. */
+	cfg->disks[cfg->ndisks++] = d;
 	return 0;
 }
 

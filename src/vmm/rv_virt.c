@@ -248,9 +248,20 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
 		qcow2_set_l2_cache_size(d->l2_cache);
-		rc = block_open(d->path, d->read_only, &v->bd[i], errp);
+		struct block_open_opts bo = {
+			.format = d->format,
+			.read_only = d->read_only,
+			.backing_devices = d->backing_devices,
+			.nbacking_devices = d->nbacking_devices,
+		};
+		rc = block_open_with(d->path, &bo, &v->bd[i], errp);
 		if (rc < 0)
 			return rc;
+		if (v->bd[i]->probe_guard)
+			fprintf(stderr, "ringvm: warning: disk %s: format probed "
+				"as raw; writes that would make sector 0 look "
+				"like another format are refused; add ,format=raw "
+				"to allow them\n", d->path);
 		v->ndisks = i + 1;
 		rc = virtio_blk_init(&v->blk[i], &m->bus,
 				     RV_VIRTIO_BASE + i * RV_VIRTIO_SIZE,

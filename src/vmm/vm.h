@@ -20,10 +20,19 @@ struct vm_nic {
 	bool has_mac;         /* false: vm_run derives a stable default */
 };
 
+#define VM_MAX_BACKING_DEVICES 8
+
 struct vm_disk {
 	const char *path;
 	bool read_only;
 	uint64_t l2_cache;    /* qcow2 L2 cache, bytes; 0 = default */
+	const char *format;   /* "raw", "qcow2"; NULL = probed (a writable
+			       * disk probed as raw then refuses guest writes
+			       * that would make it probe as another format) */
+	/* Host block devices the user allows as backing files of this
+	 * image's chain (--disk F,backing-device=PATH). */
+	const char *backing_devices[VM_MAX_BACKING_DEVICES];
+	unsigned nbacking_devices;
 };
 
 struct vm_config {

@@ -19,6 +19,13 @@ head -c 65536 /dev/urandom >"$scratch/random.bin"
 mkdir -p "$scratch/a-directory"
 x86_elf=$(readlink -f "$(type -P true)")   # a host (x86-64) ELF executable
 truncate -s 1M "$scratch/ok-disk.img"
+# FIFOs (no writer: an open(O_RDONLY) would block forever) and images that
+# name one, or a host block device, as their backing file.
+mkfifo "$scratch/a.fifo"
+"$RINGVM" img create -q -f qcow2 -u -b a.fifo -F raw "$scratch/fifo-backed.qcow2" 1M
+if [ "$(id -u)" -eq 0 ] && mknod "$scratch/a.blockdev" b 7 0 2>/dev/null; then
+	"$RINGVM" img create -q -f qcow2 -u -b a.blockdev -F raw "$scratch/dev-backed.qcow2" 1M
+fi
 
 # case NAME KEYWORD ARGS...: `ringvm ARGS...` must exit 1 with one stderr line
 # containing KEYWORD (case-insensitive).
@@ -88,6 +95,22 @@ all_cases() {
 	run_case disk-is-directory a-directory run "${kernel[@]}" --disk "$scratch/a-directory"
 	run_case disk-bad-flag frob run "${kernel[@]}" --disk "$scratch/ok-disk.img,frob"
 	run_case missing-bios no-such-bios run "${kernel[@]}" --bios "$scratch/no-such-bios"
+	run_case kernel-fifo a.fifo run --kernel "$scratch/a.fifo"
+	run_case initrd-fifo a.fifo run --kernel "$k" --initrd "$scratch/a.fifo"
+	run_case bios-fifo a.fifo run "${kernel[@]}" --bios "$scratch/a.fifo"
+	run_case disk-fifo a.fifo run "${kernel[@]}" --disk "$scratch/a.fifo"
+	run_case disk-fifo-ro a.fifo run "${kernel[@]}" --disk "$scratch/a.fifo,ro"
+	run_case disk-chardev /dev/zero run "${kernel[@]}" --disk /dev/zero
+	run_case disk-backing-fifo a.fifo run "${kernel[@]}" --disk "$scratch/fifo-backed.qcow2"
+	run_case img-info-fifo a.fifo img info "$scratch/a.fifo"
+	run_case img-info-backing-fifo a.fifo img info "$scratch/fifo-backed.qcow2"
+	run_case img-convert-fifo a.fifo img convert -O raw "$scratch/a.fifo" "$scratch/out.raw"
+	if [ -e "$scratch/dev-backed.qcow2" ]; then
+		run_case disk-backing-blockdev backing-device= run "${kernel[@]}" --disk "$scratch/dev-backed.qcow2"
+		run_case img-info-backing-blockdev a.blockdev img info "$scratch/dev-backed.qcow2"
+	fi
+	run_case disk-bad-format qcow9 run "${kernel[@]}" --disk "$scratch/ok-disk.img,format=qcow9"
+	run_case disk-backing-device-not-blockdev ok-disk.img run "${kernel[@]}" --disk "$scratch/fifo-backed.qcow2,backing-device=$scratch/ok-disk.img"
 	run_case unknown-arch sparc run "${kernel[@]}" --arch sparc
 	# --net / --mac (tests/system/net-*.sh cover the working cases).
 	local m=02:00:00:00:00:01 p=${fwd_port:-47001}

@@ -128,6 +128,113 @@ bad img-cli/create-locked 'in use' "$RINGVM" img create -f raw "$S/keep.raw" 1M
 kill "$lockpid" 2>/dev/null; wait "$lockpid" 2>/dev/null || true
 [ "$(sum "$S/keep.raw")" = "$keep" ] && pass img-cli/locked-intact || fail img-cli/locked-intact "locked image changed"
 
+# convert replaces DST only when it has a complete, flushed image: a source
+# failing part-way (an L2 entry of its third cluster made unaligned, which
+# the driver refuses with EIO) leaves the old DST byte for byte and no
+# temporary file beside it.
+C=$S/cv
+mkdir -p "$C"
+head -c $((256 << 10)) /dev/urandom >"$S/cv-data.raw"
+"$RINGVM" img convert -q -O qcow2 "$S/cv-data.raw" "$S/cv-bad.qcow2"
+python3 - "$S/cv-bad.qcow2" <<'EOF'
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    h = f.read(512)
+    l1 = struct.unpack('>Q', h[40:48])[0]
+    f.seek(l1)
+    l2 = struct.unpack('>Q', f.read(8))[0] & 0x00fffffffffffe00
+    f.seek(l2 + 8 * 2)
+    e = struct.unpack('>Q', f.read(8))[0]
+    assert e & 0x00fffffffffffe00, 'cluster 2 not allocated'
+    f.seek(l2 + 8 * 2)
+    f.write(struct.pack('>Q', e + 512))
+EOF
+"$RINGVM" img convert -q -O qcow2 "$S/a.raw" "$C/dst.qcow2"
+chmod 640 "$C/dst.qcow2"
+old=$(sum "$C/dst.qcow2")
+bad img-cli/convert-failing-source 'read .*cv-bad.qcow2.*Input/output error' \
+	"$RINGVM" img convert -O qcow2 "$S/cv-bad.qcow2" "$C/dst.qcow2"
+[ "$(sum "$C/dst.qcow2")" = "$old" ] && pass img-cli/convert-failing-source-dst-intact ||
+	fail img-cli/convert-failing-source-dst-intact "DST changed by a convert that failed"
+[ "$(ls -A "$C")" = dst.qcow2 ] && pass img-cli/convert-failing-source-no-temp ||
+	fail img-cli/convert-failing-source-no-temp "left behind: $(ls -A "$C" | tr '\n' ' ')"
+bad img-cli/convert-failing-source-raw 'Input/output error' \
+	"$RINGVM" img convert -O raw "$S/cv-bad.qcow2" "$C/dst.qcow2"
+[ "$(sum "$C/dst.qcow2")" = "$old" ] && [ "$(ls -A "$C")" = dst.qcow2 ] &&
+	pass img-cli/convert-failing-source-raw-intact ||
+	fail img-cli/convert-failing-source-raw-intact "DST changed or a temporary file left"
+# success replaces DST (keeping its permissions), through a symlink too
+if "$RINGVM" img convert -q -O qcow2 "$S/cv-data.raw" "$C/dst.qcow2" &&
+	qemu-img compare -q "$S/cv-data.raw" "$C/dst.qcow2" &&
+	[ "$(stat -c %a "$C/dst.qcow2")" = 640 ] && [ "$(ls -A "$C")" = dst.qcow2 ]; then
+	pass img-cli/convert-replaces-dst
+else
+	fail img-cli/convert-replaces-dst "DST not replaced by the converted image (mode $(stat -c %a "$C/dst.qcow2"), dir: $(ls -A "$C" | tr '\n' ' '))"
+fi
+ln -s dst.qcow2 "$C/link.qcow2"
+if "$RINGVM" img convert -q -O raw "$S/cv-data.raw" "$C/link.qcow2" &&
+	[ -L "$C/link.qcow2" ] && cmp -s "$S/cv-data.raw" "$C/dst.qcow2"; then
+	pass img-cli/convert-through-symlink
+else
+	fail img-cli/convert-through-symlink "the symlink was replaced or its target not written"
+fi
+rm -f "$C/link.qcow2"
+# SIGTERM while DST is being written: the temporary file goes, DST stays.
+# The convert is stopped (SIGSTOP) as soon as its temporary file shows, so
+# the signal surely lands mid-copy.
+truncate -s 8G "$S/cv-huge.raw"
+old=$(sum "$C/dst.qcow2")
+"$RINGVM" img convert -q -O raw "$S/cv-huge.raw" "$C/dst.qcow2" 2>/dev/null &
+cvpid=$!
+seen=
+for _ in $(seq 1 500); do
+	if ls -A "$C" | grep -q '^\.dst\.qcow2\.'; then kill -STOP "$cvpid" 2>/dev/null && seen=1; break; fi
+	kill -0 "$cvpid" 2>/dev/null || break
+	sleep 0.01
+done
+kill -TERM "$cvpid" 2>/dev/null || true
+kill -CONT "$cvpid" 2>/dev/null || true
+set +e
+wait "$cvpid"
+st=$?
+set -e
+if [ -z "$seen" ]; then
+	skip img-cli/convert-sigterm-cleanup "the convert ended before its temporary file could be seen"
+elif [ "$st" = 143 ] && [ "$(ls -A "$C")" = dst.qcow2 ] && [ "$(sum "$C/dst.qcow2")" = "$old" ]; then
+	pass img-cli/convert-sigterm-cleanup
+else
+	fail img-cli/convert-sigterm-cleanup "status $st (want 143), dir: $(ls -A "$C" | tr '\n' ' ')"
+fi
+rm -f "$S/cv-huge.raw"
+# ENOSPC half-way: a 1 MiB tmpfs in a private mount namespace, which goes
+# away with the namespace on every exit path.
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	head -c $((4 << 20)) /dev/urandom >"$S/cv-big.raw"
+	mkdir -p "$S/small-fs"
+	set +e
+	unshare -m --propagation private bash -c '
+		set -e
+		mount -t tmpfs -o size=1M tmpfs "$1"
+		head -c 300000 /dev/urandom >"$1/dst.raw"
+		before=$(sha256sum <"$1/dst.raw")
+		if "$2" img convert -q -O raw "$3" "$1/dst.raw" 2>"$4"; then
+			echo "convert succeeded"; exit 1
+		fi
+		[ "$(sha256sum <"$1/dst.raw")" = "$before" ] || { echo "DST changed"; exit 1; }
+		[ "$(ls -A "$1")" = dst.raw ] || { echo "left: $(ls -A "$1" | tr "\n" " ")"; exit 1; }
+	' enospc "$S/small-fs" "$RINGVM" "$S/cv-big.raw" "$S/err" >"$S/out" 2>&1
+	st=$?
+	set -e
+	if [ "$st" = 0 ] && grep -q 'No space left' "$S/err"; then
+		pass img-cli/convert-enospc-dst-intact
+	else
+		fail img-cli/convert-enospc-dst-intact "$(cat "$S/out") $(head -c 200 "$S/err")"
+	fi
+	rmdir "$S/small-fs"
+else
+	skip img-cli/convert-enospc-dst-intact "needs root and unshare -m for a small tmpfs"
+fi
+
 # resize raw
 "$RINGVM" img resize -q "$S/b.raw" +1M && [ "$(stat -c %s "$S/b.raw")" = $((65 << 20)) ] &&
 	pass img-cli/resize-raw-grow || fail img-cli/resize-raw-grow "size $(stat -c %s "$S/b.raw")"

@@ -275,6 +275,121 @@ static void empty_image(void **state)
 	block_close(bd);
 }
 
+/* ---- the sector 0 guard of a probed raw image ---- */
+
+static const uint8_t qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
+
+/* What the first 512 bytes of the file hold now. */
+static void head_of(const char *path, uint8_t head[512])
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, head, 512, 0), 512);
+	close(fd);
+}
+
+/* A qcow2 header naming a host file as raw backing file, as a guest would
+ * write it over its disk's first sector. */
+static void evil_header(uint8_t *b, size_t len)
+{
+	static const char name[] = "/etc/passwd";
+	memset(b, 0, len);
+	memcpy(b, qcow2_magic, 4);
+	b[7] = 3;                                  /* version */
+	b[15] = 0x80;                              /* backing file offset */
+	b[19] = sizeof(name) - 1;                  /* its length */
+	b[23] = 16;                                /* cluster bits */
+	memcpy(b + 0x80, name, sizeof(name) - 1);
+}
+
+static void probe_guard_refuses_other_formats(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	uint8_t before[512], after[512], sec[4096];
+	head_of(f->img, before);
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+	assert_true(bd->probe_guard);
+
+	evil_header(sec, sizeof(sec));
+	assert_int_equal(block_pwrite(bd, sec, 512, 0), -EPERM);
+	assert_int_equal(block_pwrite(bd, sec, sizeof(sec), 0), -EPERM);
+	/* only the magic is enough for the probe, so it is refused alone */
+	assert_int_equal(block_pwrite(bd, qcow2_magic, 4, 0), -EPERM);
+	/* pieces: each keeps the sector raw until the one that would not */
+	assert_int_equal(block_pwrite(bd, "QF", 2, 0), 0);
+	assert_int_equal(block_pwrite(bd, "I\xfb", 2, 2), -EPERM);
+	/* vectored, the magic split across pieces (and past the sector) */
+	uint8_t tail[1024];
+	memset(tail, 0x5a, sizeof(tail));
+	struct iovec v[] = { { (void *)"Q", 1 }, { (void *)"F", 1 },
+			     { (void *)"I\xfb", 2 }, { tail, sizeof(tail) } };
+	assert_int_equal(block_pwritev(bd, v, 4, 0), -EPERM);
+	struct iovec v2[] = { { (void *)"I", 1 }, { (void *)"\xfb", 1 },
+			      { tail, sizeof(tail) } };
+	assert_int_equal(block_pwritev(bd, v2, 3, 2), -EPERM);
+	block_close(bd);
+
+	/* nothing of the refused writes landed; the next open is raw */
+	head_of(f->img, after);
+	memcpy(before, "QF", 2);
+	assert_memory_equal(before, after, 512);
+	assert_int_equal(block_open(f->img, true, &bd, NULL), 0);
+	assert_string_equal(bd->drv->name, "raw");
+	block_close(bd);
+}
+
+static void probe_guard_allows_raw_contents(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	uint8_t mbr[512], back[512], buf[8192];
+	assert_int_equal(block_open(f->img, false, &bd, NULL), 0);
+	/* a DOS partition table: boot code, one entry, the signature */
+	memset(mbr, 0, sizeof(mbr));
+	mbr[0] = 0xeb;
+	mbr[446 + 4] = 0x83;
+	mbr[446 + 8] = 0x08;
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	assert_int_equal(block_pwrite(bd, mbr, sizeof(mbr), 0), 0);
+	assert_int_equal(block_pread(bd, back, sizeof(back), 0), 0);
+	assert_memory_equal(back, mbr, sizeof(mbr));
+	/* a write that covers part of the sector, and one vectored */
+	memset(buf, 0x11, sizeof(buf));
+	assert_int_equal(block_pwrite(bd, buf, sizeof(buf), 300), 0);
+	struct iovec v[] = { { mbr, 100 }, { buf, 1000 } };
+	assert_int_equal(block_pwritev(bd, v, 2, 0), 0);
+	/* zeros keep any sector raw */
+	assert_int_equal(block_write_zeroes(bd, 0, 4096, false), 0);
+	assert_int_equal(block_discard(bd, 0, 4096), 0);
+	/* the magic anywhere but at the start is data */
+	evil_header(buf, sizeof(buf));
+	assert_int_equal(block_pwrite(bd, buf, 4096, 512), 0);
+	assert_int_equal(block_pwrite(bd, buf, 4096, 1), 0);
+	block_close(bd);
+}
+
+static void probe_guard_only_when_probed_raw(void **state)
+{
+	struct fx *f = *state;
+	struct block_dev *bd;
+	uint8_t sec[512], back[512];
+	evil_header(sec, sizeof(sec));
+	/* the user named the format: the guest owns every byte */
+	assert_int_equal(block_open_format(f->img, "raw", false, &bd, NULL), 0);
+	assert_false(bd->probe_guard);
+	assert_int_equal(block_pwrite(bd, sec, sizeof(sec), 0), 0);
+	assert_int_equal(block_pread(bd, back, sizeof(back), 0), 0);
+	assert_memory_equal(back, sec, sizeof(sec));
+	block_close(bd);
+	/* read-only probed raw images cannot be written anyway */
+	make_file(f->img, 1 << 20, 0);
+	assert_int_equal(block_open(f->img, true, &bd, NULL), 0);
+	assert_false(bd->probe_guard);
+	block_close(bd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -282,12 +397,14 @@ int main(void)
 		T(open_errors_name_the_file),
 		T(read_write_round_trip),
 		T(vectored_round_trip),
-	T(vectored_round_trip),
 		T(read_only_refuses_writes),
 		T(locking),
 		T(discard_and_write_zeroes),
 		T(file_shrinks_under_us),
 		T(empty_image),
+		T(probe_guard_refuses_other_formats),
+		T(probe_guard_allows_raw_contents),
+		T(probe_guard_only_when_probed_raw),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,31 @@ static void disk_l2_cache(void **state)
 	cli_run_free(&c);
 }
 
+static void disk_format_and_backing_devices(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, "--disk", "a.img,format=raw", "--disk",
+			       "b.qcow2,backing-device=/dev/sdb,format=qcow2,"
+			       "backing-device=/dev/sdc", "--disk", "c.img",
+			       NULL), 0);
+	assert_string_equal(c.disks[0].format, "raw");
+	assert_int_equal(c.disks[0].nbacking_devices, 0);
+	assert_string_equal(c.disks[1].path, "b.qcow2");
+	assert_string_equal(c.disks[1].format, "qcow2");
+	assert_int_equal(c.disks[1].nbacking_devices, 2);
+	assert_string_equal(c.disks[1].backing_devices[0], "/dev/sdb");
+	assert_string_equal(c.disks[1].backing_devices[1], "/dev/sdc");
+	assert_null(c.disks[2].format);   /* probed */
+	cli_run_free(&c);
+	assert_true(parse(&c, &e, "--disk", "a.img,format=vmdk", NULL) < 0);
+	assert_non_null(strstr(e.msg, "vmdk"));
+	cli_run_free(&c);
+	assert_true(parse(&c, &e, "--disk", "a.img,backing-device=", NULL) < 0);
+	assert_non_null(strstr(e.msg, "backing-device"));
+	cli_run_free(&c);
+}
+
 static void too_many_disks(void **state)
 {
 	struct vm_config c;
@@ -154,6 +179,7 @@ int main(void)
 		cmocka_unit_test(defaults_and_units),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(disk_l2_cache),
+		cmocka_unit_test(disk_format_and_backing_devices),
 		cmocka_unit_test(too_many_disks),
 		cmocka_unit_test(help),
 	};

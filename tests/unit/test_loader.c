@@ -419,8 +419,8 @@ static void test_bad_kernels(void **state)
 	assert_string_equal(f->e.msg, msg);
 	err_clear(&f->e);
 	assert_int_equal(rv_load_kernel(&f->b, &f->mem, f->dir, &f->e),
-			 -EINVAL);
-	assert_non_null(strstr(f->e.msg, "not a regular file"));
+			 -EISDIR);
+	assert_non_null(strstr(f->e.msg, "Is a directory"));
 	err_clear(&f->e);
 	const char *p = put_sparse(f, "huge", RAM_SIZE + 1);
 	assert_int_equal(rv_load_kernel(&f->b, &f->mem, p, &f->e), -EFBIG);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/file.h"
 #include "hart.h"
 
 /* Headers and symbol tables are read as host structs. */
@@ -41,20 +42,12 @@ static void blob_free(struct blob *f)
 static int open_file(const char *what, const char *path, uint64_t *size,
 		     struct err *errp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(errp, errno, "cannot open %s `%s`", what, path);
+	int fd;
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return err_sys(errp, e, "cannot stat %s `%s`", what, path);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(errp, EINVAL, "%s `%s` is not a regular file",
-			       what, path);
-	}
+	int rc = file_open_checked(what, path, O_RDONLY, false, &fd, &st,
+				   errp);
+	if (rc < 0)
+		return rc;
 	*size = (uint64_t)st.st_size;
 	return fd;
 }

@@ -1,0 +1,71 @@
+#include "file.h"
+
+#include <fcntl.h>
+#include <string.h>
+
+const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symbolic link";
+	case S_IFREG: return "a regular file";
+	default: return "not a regular file";
+	}
+}
+
+static int check_type(const char *what, const char *path, mode_t mode,
+		      bool allow_blockdev, struct err *errp)
+{
+	if (S_ISREG(mode) || (allow_blockdev && S_ISBLK(mode)))
+		return 0;
+	if (S_ISDIR(mode))
+		return err_sys(errp, EISDIR, "cannot open %s `%s`", what, path);
+	return err_set(errp, EINVAL, "%s `%s` is %s, not a regular file%s",
+		       what, path, file_kind(mode),
+		       allow_blockdev ? " or block device" : "");
+}
+
+int file_open_checked(const char *what, const char *path, int flags,
+		      bool allow_blockdev, int *fdp, struct stat *out,
+		      struct err *errp)
+{
+	struct stat st;
+	*fdp = -1;
+	/* Look before opening: opening a FIFO blocks until a writer comes,
+	 * and opening some devices does things (rewinds a tape, raises DTR). */
+	if (stat(path, &st) < 0)
+		return err_sys(errp, errno, "cannot open %s `%s`", what, path);
+	int rc = check_type(what, path, st.st_mode, allow_blockdev, errp);
+	if (rc)
+		return rc;
+	int fd;
+	do
+		fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return err_sys(errp, errno, "cannot open %s `%s`", what, path);
+	/* The name may point elsewhere by now: the descriptor decides. */
+	if (fstat(fd, &st) < 0) {
+		rc = err_sys(errp, errno, "cannot open %s `%s`", what, path);
+		goto fail;
+	}
+	rc = check_type(what, path, st.st_mode, allow_blockdev, errp);
+	if (rc)
+		goto fail;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = err_sys(errp, errno, "cannot open %s `%s`", what, path);
+		goto fail;
+	}
+	if (out)
+		*out = st;
+	*fdp = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
