@@ -80,6 +80,10 @@ FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fu
 
 FUZZSRCS_qcow2 := $(wildcard src/block/*.c) src/core/err.c
 FUZZLIBS_qcow2 := -lz
+FUZZSRCS_switch_fwd := src/net/switch/fwd.c src/net/switch/mac_table.c \
+                       src/net/switch_port_cfg.c src/core/err.c
+FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
+                         src/net/switch_port_cfg.c src/core/err.c
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)

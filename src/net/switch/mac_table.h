@@ -49,11 +49,11 @@ int mac_table_new(unsigned max, unsigned per_port, unsigned ports,
 void mac_table_free(struct mac_table *t);
 
 /* Learn (or refresh, or move to port) the source address mac on vid at
- * time now.  Returns 0; -EDQUOT when port already holds its per-port limit
- * (a known address is still refreshed; moving one to a full port is
- * refused and it stays where it was); -ENOSPC when the table is full or
- * both of the address's buckets are full of live entries; -EINVAL for a
- * port outside 1..ports. */
+ * time now.  Returns 0; -ENOSPC when the table is full or both of the
+ * address's buckets are full of live entries; else -EDQUOT when port
+ * already holds its per-port limit (a known address is still refreshed;
+ * moving one to a full port is refused and it stays where it was);
+ * -EINVAL for a port outside 1..ports.  Refusals are counted by reason. */
 int mac_table_learn(struct mac_table *t, uint16_t vid, const uint8_t mac[6],
 		    uint16_t port, uint64_t now_ms);
 

@@ -19,9 +19,10 @@
  * SW_CTL_CLIENTS at once (more are closed at once).
  *
  * A data connection beyond the port limit is answered ENOSPC: the switch
- * waits (without blocking: up to SW_REFUSE_MS, at most SW_REFUSING_MAX at
- * once) for its hello, reads it, answers and closes, because closing a unix
- * socket with unread data would reset it before the peer read the answer.
+ * waits (without blocking: up to SW_REFUSE_MS; SW_REFUSING_MAX at once, the
+ * oldest answered first when more come) for its hello, reads it, answers
+ * and closes, because closing a unix socket with unread data would reset
+ * it before the peer read the answer.
  *
  * MAC learning is limited per port (opts.max_macs_per_port, port security)
  * and in total (opts.max_macs); see mac_table.h. */
