@@ -560,6 +560,54 @@ static void slow_ctl_client(void **state)
 	rmdir(t.dir);
 }
 
+/* A control client that asks for a large answer (10000 MACs, more than
+ * the socket holds) and never reads it does not hold up forwarding (the
+ * switch used to block up to 1 s in send). */
+static void mute_ctl_client(void **state)
+{
+	struct swt t = { 0 };
+	struct evloop l;
+	struct rec ra = { 0 }, rb = { 0 };
+	char ctl[128];
+	tmp_switch(&t);
+	sw_start_opts(&t, (struct sw_opts){ .ports = 4, .ageing_s = 300,
+					    .max_macs = 16384,
+					    .max_macs_per_port = 16384 });
+	assert_int_equal(evloop_init(&l, NULL), 0);
+	int x = raw_port(t.path, 10);
+	struct net_backend *a = open_port(&l, t.path, "vlan=10", &ra);
+	struct net_backend *b = open_port(&l, t.path, "vlan=10", &rb);
+	static const uint8_t NOBODY[6] = { 0x52, 0x54, 0, 0, 0, 0x99 };
+	uint8_t m[6] = { 0x02, 0xee, 0, 0, 0, 0 };
+	for (int i = 0; i < 10000; i++) {
+		m[4] = (uint8_t)(i >> 8);
+		m[5] = (uint8_t)i;
+		raw_send(x, NOBODY, m, IPV4, 1);
+		if (i % 500 == 0)
+			pump(&l, 5);
+	}
+	pump(&l, 300);
+	snprintf(ctl, sizeof(ctl), "%s.ctl", t.path);
+	int mute = raw_connect(ctl, SOCK_STREAM);
+	int small = 4096;
+	setsockopt(mute, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(send(mute, "show\n", 5, MSG_NOSIGNAL), 5);
+	pump(&l, 400);  /* the switch builds the answer meanwhile */
+	int have = rb.nrx;
+	assert_int_equal(send_frame(a, BCAST, MA, -1), 0);
+	int ms = wait_rx(&l, &rb, have, 2000);
+	if (ms < 0 || ms > 300)
+		fail_msg("a frame took %d ms while a control client did not "
+			 "read its answer", ms);
+	close(mute);
+	close(x);
+	net_backend_free(a);
+	net_backend_free(b);
+	sw_stop(&t);
+	evloop_free(&l);
+	rmdir(t.dir);
+}
+
 /* 50 connections beyond the port limit that never say hello do not stall
  * forwarding (the switch used to wait 50 ms for each one's hello). */
 static void refused_clients(void **state)
@@ -671,6 +719,7 @@ int main(void)
 		cmocka_unit_test(no_hop_through_priority_tag),
 		cmocka_unit_test(mac_flood),
 		cmocka_unit_test(slow_ctl_client),
+		cmocka_unit_test(mute_ctl_client),
 		cmocka_unit_test(refused_clients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
