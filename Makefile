@@ -84,6 +84,10 @@ FUZZSRCS_qcow2_meta := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
 FUZZLIBS_qcow2_meta := -lz
 FUZZSRCS_probe_guard := $(wildcard src/block/*.c) src/core/err.c src/core/file.c
 FUZZLIBS_probe_guard := -lz
+FUZZSRCS_switch_fwd := src/net/switch/fwd.c src/net/switch/mac_table.c \
+                       src/net/switch_port_cfg.c src/core/err.c
+FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
+                         src/net/switch_port_cfg.c src/core/err.c
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)

@@ -1,6 +1,7 @@
 /* ringvm switch: run the L2 switch in the foreground, or query one.
  *
  *   ringvm switch --socket PATH [--ports N] [--ageing SECS] [--max-macs N]
+ *                 [--max-macs-per-port N]
  *   ringvm switch ctl PATH show [--json]
  */
 #include <getopt.h>
@@ -18,6 +19,7 @@
 
 static const char usage[] =
 "usage: ringvm switch --socket PATH [--ports N] [--ageing SECS] [--max-macs N]\n"
+"                     [--max-macs-per-port N]\n"
 "       ringvm switch ctl PATH show [--json]\n"
 "\n"
 "Run a virtual L2 learning switch with IEEE 802.1Q VLANs in the foreground\n"
@@ -29,8 +31,11 @@ static const char usage[] =
 "  --ports N        most ports (VMs) at once, 1..1024 (default 16)\n"
 "  --ageing SECS    forget a MAC after SECS without traffic (default 300;\n"
 "                   0 = never)\n"
-"  --max-macs N     MAC table size (default 4096); when full, unknown\n"
-"                   destinations are flooded\n"
+"  --max-macs N     MAC table size (default 4096, or ports x per-port limit\n"
+"                   if larger); when full, unknown destinations are flooded\n"
+"  --max-macs-per-port N\n"
+"                   source MACs one port may have learned (default 256);\n"
+"                   more are not learned (counted as learn-refused)\n"
 "\n"
 "ctl PATH show     ports, VLANs, MAC table and counters (--json: as JSON)\n";
 
@@ -48,12 +53,13 @@ static int run_switch(int argc, char **argv)
 		{ "ageing", required_argument, NULL, 'a' },
 		{ "aging", required_argument, NULL, 'a' },
 		{ "max-macs", required_argument, NULL, 'm' },
+		{ "max-macs-per-port", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct sw_opts o = { .ports = SW_PORTS_DEFAULT,
 			     .ageing_s = SW_AGEING_DEFAULT,
-			     .max_macs = SW_MAX_MACS_DEFAULT, .stop_fd = -1 };
+			     .stop_fd = -1 };
 	struct err e = { 0 };
 	uint64_t v;
 	int c;
@@ -79,6 +85,12 @@ static int run_switch(int argc, char **argv)
 			if (parse_uint(optarg, 1, 1u << 24, &v, "--max-macs", &e))
 				return fail(e.msg);
 			o.max_macs = (unsigned)v;
+			break;
+		case 'P':
+			if (parse_uint(optarg, 1, 1u << 24, &v,
+				       "--max-macs-per-port", &e))
+				return fail(e.msg);
+			o.max_macs_per_port = (unsigned)v;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -116,8 +128,9 @@ static int run_switch(int argc, char **argv)
 	if (sw_create(&o, &s, &e) < 0)
 		return fail(e.msg);
 	fprintf(stderr, "ringvm switch: listening on %s (control %s%s), "
-		"%u ports, ageing %us, %u MACs\n", o.path, o.path,
-		SW_CTL_SUFFIX, o.ports, o.ageing_s, o.max_macs);
+		"%u ports, ageing %us, %u MACs (%u per port)\n", o.path,
+		o.path, SW_CTL_SUFFIX, o.ports, o.ageing_s, s->o.max_macs,
+		s->o.max_macs_per_port);
 	int rc = sw_run(s);
 	sw_destroy(s);
 	close(o.stop_fd);
@@ -172,14 +185,16 @@ static void print_show(struct json_object *j)
 	struct json_object *macs = get(j, "macs"), *c = get(j, "counters");
 
 	printf("switch %s  pid %" PRId64 "  up %" PRId64 "s  ports %zu/%" PRId64
-	       "  ageing %" PRId64 "s  MACs %zu/%" PRId64 "\n",
+	       "  ageing %" PRId64 "s  MACs %zu/%" PRId64 " (%" PRId64
+	       " per port)\n",
 	       str_of(j, "socket"), int_of(j, "pid"), int_of(j, "uptime_s"),
 	       ports ? json_object_array_length(ports) : 0,
 	       int_of(j, "max_ports"), int_of(j, "ageing_s"),
-	       macs ? json_object_array_length(macs) : 0, int_of(j, "max_macs"));
+	       macs ? json_object_array_length(macs) : 0, int_of(j, "max_macs"),
+	       int_of(j, "max_macs_per_port"));
 
 	printf("\nPORT  MODE    VLANS            NATIVE  PID      RX-FRAMES  "
-	       "TX-FRAMES  RX-DROP  TX-DROP\n");
+	       "TX-FRAMES  RX-DROP  TX-DROP  MACS   LEARN-REFUSED\n");
 	for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
 		struct json_object *p = json_object_array_get_idx(ports, i);
 		join_ints(get(p, "vlans"), vl, sizeof(vl));
@@ -188,11 +203,13 @@ static void print_show(struct json_object *j)
 		if (nat)
 			snprintf(ns, sizeof(ns), "%d", json_object_get_int(nat));
 		printf("%-5" PRId64 " %-7s %-16s %-7s %-8" PRId64 " %-10" PRId64
-		       " %-10" PRId64 " %-8" PRId64 " %" PRId64 "\n",
+		       " %-10" PRId64 " %-8" PRId64 " %-8" PRId64 " %-6" PRId64
+		       " %" PRId64 "\n",
 		       int_of(p, "id"), str_of(p, "mode"), vl, ns,
 		       int_of(p, "pid"), int_of(p, "rx_frames"),
 		       int_of(p, "tx_frames"), int_of(p, "rx_dropped"),
-		       int_of(p, "tx_dropped"));
+		       int_of(p, "tx_dropped"), int_of(p, "macs"),
+		       int_of(p, "learn_refused"));
 	}
 
 	printf("\nVLAN  PORTS\n");
@@ -212,11 +229,12 @@ static void print_show(struct json_object *j)
 
 	printf("\nCOUNTERS  rx %" PRId64 "  forwarded %" PRId64 "  flooded %"
 	       PRId64 "  filtered %" PRId64 "  dropped %" PRId64
-	       "  learn-full %" PRId64 "  refused %" PRId64 "\n",
+	       "  learn-full %" PRId64 "  learn-port-limit %" PRId64
+	       "  refused %" PRId64 "\n",
 	       int_of(c, "rx_frames"), int_of(c, "forwarded"),
 	       int_of(c, "flooded"), int_of(c, "filtered"),
 	       int_of(c, "dropped"), int_of(c, "learn_full"),
-	       int_of(c, "ports_refused"));
+	       int_of(c, "learn_port_limit"), int_of(c, "ports_refused"));
 	struct json_object *d = get(c, "drops");
 	if (d) {
 		json_object_object_foreach(d, k, val) {

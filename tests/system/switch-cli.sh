@@ -1,6 +1,7 @@
 #!/bin/bash
 # `ringvm switch` and `--net switch,...` without guests: start/stop, socket
-# reclaiming, ctl show (text and JSON), and bad input (one line on stderr,
+# reclaiming, ctl show (text and JSON), a control client that drips its
+# request (must not hold up the switch), and bad input (one line on stderr,
 # exit status 1).
 set -eu
 # shellcheck source=tests/system/lib/common.sh
@@ -40,18 +41,61 @@ refused() {
 if start; then pass switch-cli/start; else fail switch-cli/start "no control socket: $(cat "$scratch/sw.err")"; fi
 refused switch-cli/in-use "in use by a running switch" "$RINGVM" switch --socket "$sock"
 if "$RINGVM" switch ctl "$sock" show >"$scratch/show.txt" 2>&1 &&
-	grep -q "^switch $sock .*ports 0/4 .*ageing 60s" "$scratch/show.txt"; then
+	grep -q "^switch $sock .*ports 0/4 .*ageing 60s  MACs 0/4096 (256 per port)" "$scratch/show.txt" &&
+	grep -q "MACS   LEARN-REFUSED" "$scratch/show.txt" &&
+	grep -q "learn-port-limit 0" "$scratch/show.txt"; then
 	pass switch-cli/ctl-show
 else
 	fail switch-cli/ctl-show "$(head -n 2 "$scratch/show.txt")"
 fi
 if "$RINGVM" switch ctl "$sock" show --json >"$scratch/show.json" 2>&1 &&
-	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["max_ports"] == 4 and j["ports"] == [] and "drops" in j["counters"]' "$scratch/show.json"; then
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); c=j["counters"]; assert j["max_ports"] == 4 and j["ports"] == [] and "stacked_tag" in c["drops"] and j["max_macs"] == 4096 and j["max_macs_per_port"] == 256 and c["learn_port_limit"] == 0 and c["ctl_timeouts"] == 0' "$scratch/show.json"; then
 	pass switch-cli/ctl-show-json
 else
 	fail switch-cli/ctl-show-json "$(head -c 300 "$scratch/show.json")"
 fi
 refused switch-cli/ctl-unknown-command "unknown command" "$RINGVM" switch ctl "$sock" reboot
+
+# A control client sending a byte every 0.3 s: `ctl show` still answers at
+# once (the switch used to wait up to 1 s per byte), and the dripper is cut
+# off after the 1 s request deadline.
+python3 - "$sock.ctl" >"$scratch/drip.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.send(b"s")
+print("connected", flush=True)
+t0 = time.time()
+try:
+    while time.time() - t0 < 4:
+        s.send(b"s")
+        time.sleep(0.3)
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                break
+        except BlockingIOError:
+            pass
+        s.setblocking(True)
+except OSError:
+    pass
+print("cut after %.1f s" % (time.time() - t0))
+PY
+drip=$!
+for _ in $(seq 100); do grep -q connected "$scratch/drip.out" && break; sleep 0.05; done
+sleep 0.3
+t0=$(date +%s%N)
+"$RINGVM" switch ctl "$sock" show >/dev/null 2>&1 || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$drip" || true
+if [ "$ms" -lt 400 ]; then pass switch-cli/ctl-drip-no-stall
+else fail switch-cli/ctl-drip-no-stall "ctl show took $ms ms while a client dripped"; fi
+if grep -qE "^cut after (0\.[6-9]|[12]\.[0-9])" "$scratch/drip.out" &&
+	"$RINGVM" switch ctl "$sock" show --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["counters"]["ctl_timeouts"] == 1'; then
+	pass switch-cli/ctl-drip-cut-off
+else
+	fail switch-cli/ctl-drip-cut-off "$(cat "$scratch/drip.out")"
+fi
 
 kill -TERM "$swpid"
 set +e; wait "$swpid"; st=$?; set -e
@@ -73,6 +117,7 @@ else fail switch-cli/stale-socket-reclaimed "$(cat "$scratch/sw.err")"; fi
 refused switch-cli/missing-socket "missing --socket" "$RINGVM" switch
 refused switch-cli/bad-ports "--ports" "$RINGVM" switch --socket "$scratch/x" --ports 0
 refused switch-cli/bad-ageing "--ageing" "$RINGVM" switch --socket "$scratch/x" --ageing abc
+refused switch-cli/bad-max-macs-per-port "--max-macs-per-port" "$RINGVM" switch --socket "$scratch/x" --max-macs-per-port 0
 refused switch-cli/unknown-option "unknown" "$RINGVM" switch --socket "$scratch/x" --frobnicate
 : >"$scratch/file"
 refused switch-cli/not-a-socket "not a socket" "$RINGVM" switch --socket "$scratch/file"

@@ -238,6 +238,114 @@ static void retag(void **state)
 			 TCI(6, 0, 20));
 }
 
+/* Frame with the given EtherType/TCI words after the addresses. */
+static size_t mkwords(uint8_t *f, const uint16_t *w, size_t nw)
+{
+	memcpy(f, DST, 6);
+	memcpy(f + 6, SRC, 6);
+	size_t n = 12;
+	for (size_t i = 0; i < nw; i++) {
+		f[n++] = (uint8_t)(w[i] >> 8);
+		f[n++] = (uint8_t)w[i];
+	}
+	memset(f + n, 0xa5, 46);
+	return n + 46;
+}
+
+/* VLAN hopping through a second tag: a priority tag (or a VLAN tag)
+ * followed by another tag, or an S-tag, must not get through, because an
+ * untagged egress would present the inner tag as the frame's VLAN. */
+static void stacked_tags(void **state)
+{
+	static const struct {
+		const char *name;
+		int trunk;               /* 0: access 10; 1: trunk native 10 + 20 */
+		uint16_t w[4];
+		size_t nw;
+		enum sw_drop want;
+	} cases[] = {
+		{ "access/prio+tag20", 0, { 0x8100, 0x0000, 0x8100, 20 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "access/prio5+tag20", 0, { 0x8100, 0xa000, 0x8100, 20 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "access/prio+stag", 0, { 0x8100, 0x0000, 0x88a8, 20 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "access/prio+9100", 0, { 0x8100, 0x0000, 0x9100, 20 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "access/stag20", 0, { 0x88a8, 20, 0x0800 }, 3,
+		  SW_DROP_TAGGED_ON_ACCESS },
+		{ "access/9100", 0, { 0x9100, 20, 0x0800 }, 3,
+		  SW_DROP_TAGGED_ON_ACCESS },
+		{ "access/prio+ipv4", 0, { 0x8100, 0x0000, 0x0800 }, 3, SW_FWD_OK },
+		{ "trunk/prio+tag20", 1, { 0x8100, 0x0000, 0x8100, 20 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "trunk/tag10+tag20", 1, { 0x8100, 10, 0x8100, 20 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "trunk/tag20+stag", 1, { 0x8100, 20, 0x88a8, 30 }, 4,
+		  SW_DROP_STACKED_TAG },
+		{ "trunk/stag20", 1, { 0x88a8, 20, 0x0800 }, 3,
+		  SW_DROP_STACKED_TAG },
+		{ "trunk/tag20+ipv4", 1, { 0x8100, 20, 0x0800 }, 3, SW_FWD_OK },
+	};
+	struct swp_vlan_cfg a = acc(10), t = trunk(10, 20, 0);
+	struct net_hdr hdr = { 0 };
+	uint8_t f[128];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sw_class c;
+		size_t len = mkwords(f, cases[i].w, cases[i].nw);
+		enum sw_drop d = sw_classify(cases[i].trunk ? &t : &a, &hdr, f,
+					     len, &c);
+		if (d != cases[i].want)
+			fail_msg("%s: drop %s, want %s", cases[i].name,
+				 sw_drop_name(d), sw_drop_name(cases[i].want));
+	}
+	assert_string_equal(sw_drop_name(SW_DROP_STACKED_TAG), "stacked_tag");
+}
+
+/* The egress of a priority-tagged frame: untagged toward an access port or
+ * the native VLAN, tagged with the VID filled in toward a trunk. */
+static void priority_tag_egress(void **state)
+{
+	struct swp_vlan_cfg a = acc(10);
+	uint8_t f[128], out[160], tag[4];
+	struct iovec iov[4];
+	struct net_hdr hdr = { 0 }, ho;
+	struct sw_class c;
+	size_t len = mkframe(f, TCI(5, 0, 0), 46);
+	assert_int_equal(sw_classify(&a, &hdr, f, len, &c), SW_FWD_OK);
+	size_t n;
+	unsigned k = sw_egress_iov(&hdr, f, len, &c, SW_EG_UNTAGGED, &ho, tag,
+				   iov);
+	n = flatten(iov, k, out);
+	assert_int_equal(n - NET_HDR_LEN, len - 4);
+	assert_int_equal(out[NET_HDR_LEN + 12] << 8 | out[NET_HDR_LEN + 13],
+			 PAYLOAD_TYPE);
+	k = sw_egress_iov(&hdr, f, len, &c, SW_EG_TAGGED, &ho, tag, iov);
+	n = flatten(iov, k, out);
+	assert_int_equal(n - NET_HDR_LEN, len);
+	assert_int_equal(out[NET_HDR_LEN + 14] << 8 | out[NET_HDR_LEN + 15],
+			 TCI(5, 0, 10));
+	assert_int_equal(out[NET_HDR_LEN + 16] << 8 | out[NET_HDR_LEN + 17],
+			 PAYLOAD_TYPE);
+}
+
+/* An untagged frame must still fit NET_FRAME_MAX once a trunk tags it. */
+static void untagged_max_len(void **state)
+{
+	struct swp_vlan_cfg a = acc(10), t = trunk(0, 10, 0);
+	struct net_hdr hdr = { 0 };
+	struct sw_class c;
+	static uint8_t f[NET_FRAME_MAX];
+	size_t len = mkframe(f, -1, 0);
+	(void)len;
+	assert_int_equal(sw_classify(&a, &hdr, f, NET_FRAME_MAX - 4, &c),
+			 SW_FWD_OK);
+	assert_int_equal(sw_classify(&a, &hdr, f, NET_FRAME_MAX - 3, &c),
+			 SW_DROP_OVERSIZE);
+	mkframe(f, TCI(0, 0, 10), 0);
+	assert_int_equal(sw_classify(&t, &hdr, f, NET_FRAME_MAX, &c), SW_FWD_OK);
+}
+
 static void drop_names(void **state)
 {
 	for (int d = 0; d < SW_DROP_NR; d++)
@@ -254,6 +362,9 @@ int main(void)
 		cmocka_unit_test(hdr_offsets_follow_tag),
 		cmocka_unit_test(retag),
 		cmocka_unit_test(drop_names),
+		cmocka_unit_test(stacked_tags),
+		cmocka_unit_test(priority_tag_egress),
+		cmocka_unit_test(untagged_max_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

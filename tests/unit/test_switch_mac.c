@@ -1,5 +1,6 @@
 /* Unit tests for src/net/switch/mac_table.c: learning, ageing with a fake
- * clock, per-VLAN separation, the size limit and per-port flushes. */
+ * clock, per-VLAN separation, the size limit, the per-port limit, per-port
+ * flushes, and the bound on slots examined per operation. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +18,7 @@ static struct mac_table *mk(unsigned max, unsigned ageing)
 {
 	struct mac_table *t = NULL;
 	struct err e = { 0 };
-	assert_int_equal(mac_table_new(max, ageing, &t, &e), 0);
+	assert_int_equal(mac_table_new(max, 0, 64, ageing, &t, &e), 0);
 	return t;
 }
 
@@ -84,7 +85,8 @@ static void limit(void **state)
 	m[5] = 3;
 	assert_int_equal(mac_table_learn(t, 1, m, 2, 5000), 0);
 	assert_int_equal(mac_table_lookup(t, 1, m, 5000), 2);
-	/* Once the others age out, there is room again. */
+	/* Once the others age out (and the sweep ran), there is room again. */
+	assert_int_equal(mac_table_expire(t, 10000), 7);
 	m[5] = 100;
 	assert_int_equal(mac_table_learn(t, 1, m, 1, 10000), 0);
 	assert_int_equal(mac_table_count(t), 2);
@@ -132,8 +134,107 @@ static void foreach_and_bad_size(void **state)
 	assert_int_equal(n, 2);
 	mac_table_free(t);
 	struct err e = { 0 };
-	assert_int_equal(mac_table_new(0, 300, &t, &e), -EINVAL);
+	assert_int_equal(mac_table_new(0, 0, 4, 300, &t, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "MAC table"));
+	assert_int_equal(mac_table_new(4, 0, 0, 300, &t, &e), -EINVAL);
+	t = mk(4, 300);
+	assert_int_equal(mac_table_learn(t, 1, M1, 0, 0), -EINVAL);
+	assert_int_equal(mac_table_learn(t, 1, M1, 65, 0), -EINVAL);
+	mac_table_free(t);
+}
+
+static void fake_mac(uint8_t m[6], uint32_t i)
+{
+	m[0] = 0x02;
+	m[1] = 0xee;
+	m[2] = (uint8_t)(i >> 24);
+	m[3] = (uint8_t)(i >> 16);
+	m[4] = (uint8_t)(i >> 8);
+	m[5] = (uint8_t)i;
+}
+
+/* One port inventing thousands of source addresses fills only its own
+ * share: another port's station is still learned, and stations cannot be
+ * moved onto the full port. */
+static void per_port_limit(void **state)
+{
+	struct mac_table *t = NULL;
+	struct err e = { 0 };
+	assert_int_equal(mac_table_new(1024, 64, 4, 300, &t, &e), 0);
+	assert_int_equal(mac_table_per_port(t), 64);
+	uint8_t m[6];
+	int ok = 0, quota = 0;
+	for (uint32_t i = 0; i < 5000; i++) {
+		fake_mac(m, i);
+		int rc = mac_table_learn(t, 10, m, 1, 0);
+		ok += rc == 0;
+		quota += rc == -EDQUOT;
+	}
+	assert_int_equal(ok, 64);
+	assert_int_equal(quota, 5000 - 64);
+	assert_int_equal(mac_table_port_count(t, 1), 64);
+	assert_int_equal(mac_table_port_limit_count(t), 5000 - 64);
+	assert_int_equal(mac_table_full_count(t), 0);
+	/* A known address of the full port is still refreshed. */
+	fake_mac(m, 3);
+	assert_int_equal(mac_table_learn(t, 10, m, 1, 1000), 0);
+	/* Another port is learned; it cannot be pulled onto the full port. */
+	assert_int_equal(mac_table_learn(t, 10, M1, 2, 0), 0);
+	assert_int_equal(mac_table_learn(t, 10, M1, 1, 0), -EDQUOT);
+	assert_int_equal(mac_table_lookup(t, 10, M1, 0), 2);
+	assert_int_equal(mac_table_port_count(t, 2), 1);
+	/* Moving off a port frees its share. */
+	assert_int_equal(mac_table_learn(t, 10, m, 3, 1000), 0);
+	assert_int_equal(mac_table_port_count(t, 1), 63);
+	assert_int_equal(mac_table_port_count(t, 3), 1);
+	fake_mac(m, 4999);
+	assert_int_equal(mac_table_learn(t, 10, m, 1, 0), 0);
+	assert_int_equal(mac_table_flush_port(t, 1), 64);
+	assert_int_equal(mac_table_port_count(t, 1), 0);
+	assert_int_equal(mac_table_count(t), 2);
+	mac_table_free(t);
+}
+
+/* Every learn and lookup examines at most MAC_TABLE_PROBE_MAX slots, before
+ * and after the table fills (the old table scanned every entry for each
+ * address it could not learn), and the sweep examines what it is given. */
+static void bounded_cost(void **state)
+{
+	struct mac_table *t = NULL;
+	struct err e = { 0 };
+	assert_int_equal(mac_table_new(4096, 0, 4, 300, &t, &e), 0);
+	uint8_t m[6];
+	uint64_t before, worst = 0;
+	int full = 0;
+	for (uint32_t i = 0; i < 60000; i++) {
+		fake_mac(m, i * 2654435761u);
+		before = mac_table_probes(t);
+		int rc = mac_table_learn(t, (uint16_t)(1 + i % 7), m,
+					 (uint16_t)(1 + i % 4), i);
+		full += rc == -ENOSPC;
+		uint64_t d = mac_table_probes(t) - before;
+		worst = d > worst ? d : worst;
+		before = mac_table_probes(t);
+		mac_table_lookup(t, (uint16_t)(1 + i % 7), m, i);
+		d = mac_table_probes(t) - before;
+		worst = d > worst ? d : worst;
+	}
+	assert_true(worst <= MAC_TABLE_PROBE_MAX);
+	/* The whole size limit is usable before refusals start. */
+	assert_int_equal(mac_table_count(t), 4096);
+	assert_int_equal(full, 60000 - 4096);
+	assert_int_equal(mac_table_full_count(t), 60000 - 4096);
+	/* Ageing: lookups see aged entries as gone at once; the sweep
+	 * reclaims them a slice at a time. */
+	uint64_t later = 60000 + 300 * 1000;
+	assert_int_equal(mac_table_lookup(t, 1, m, later), -1);
+	unsigned freed = 0, steps = 0;
+	while (mac_table_count(t) && steps++ < 1000)
+		freed += mac_table_age_step(t, later, 512);
+	assert_int_equal(mac_table_count(t), 0);
+	assert_true(steps <= mac_table_slots(t) / 512 + 1);
+	assert_true(freed >= 4095);
+	mac_table_free(t);
 }
 
 int main(void)
@@ -145,6 +246,8 @@ int main(void)
 		cmocka_unit_test(limit),
 		cmocka_unit_test(flush_port),
 		cmocka_unit_test(foreach_and_bad_size),
+		cmocka_unit_test(per_port_limit),
+		cmocka_unit_test(bounded_cost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

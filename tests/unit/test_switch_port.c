@@ -2,7 +2,10 @@
  * real switch (src/net/switch/switch.c) running in a thread: hello, VLAN
  * forwarding between access and trunk ports, learning, drops, the port
  * limit, rx backpressure, a VM leaving, and link down/up when the switch
- * goes away and comes back.  No VM involved. */
+ * goes away and comes back; and hostile clients speaking the protocol
+ * directly: VLAN hopping through stacked tags, MAC table flooding, slow
+ * control clients and refused connections that must not stall forwarding.
+ * No VM involved. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +15,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -66,15 +71,21 @@ static void *sw_thread(void *o)
 	return NULL;
 }
 
-static void sw_start(struct swt *t, unsigned ports)
+static void sw_start_opts(struct swt *t, struct sw_opts o)
 {
 	struct err e = { 0 };
 	assert_int_equal(pipe(t->stop), 0);
-	struct sw_opts o = { .path = t->path, .ports = ports, .ageing_s = 300,
-			     .max_macs = 64, .stop_fd = t->stop[0] };
+	o.path = t->path;
+	o.stop_fd = t->stop[0];
 	if (sw_create(&o, &t->sw, &e))
 		fail_msg("sw_create: %s", e.msg);
 	assert_int_equal(pthread_create(&t->th, NULL, sw_thread, t->sw), 0);
+}
+
+static void sw_start(struct swt *t, unsigned ports)
+{
+	sw_start_opts(t, (struct sw_opts){ .ports = ports, .ageing_s = 300,
+					   .max_macs = 64 });
 }
 
 static void sw_stop(struct swt *t)
@@ -308,6 +319,335 @@ static void vlans_and_link(void **state)
 	rmdir(t.dir);
 }
 
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void tmp_switch(struct swt *t)
+{
+	strcpy(t->dir, "/tmp/ringvm-swtest.XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof(t->path), "%s/sw.sock", t->dir);
+}
+
+static int raw_connect(const char *path, int type)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct timeval tv = { 2, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* A port driven by hand: an access port on vid; returns the socket. */
+static int raw_port(const char *path, uint16_t vid)
+{
+	int fd = raw_connect(path, SOCK_SEQPACKET);
+	struct swp_hello h = { .magic = htole32(SWP_MAGIC),
+			       .version = htole16(SWP_VERSION),
+			       .mode = htole16(SWP_MODE_ACCESS),
+			       .vid = htole16(vid) };
+	assert_int_equal(send(fd, &h, sizeof(h), 0), sizeof(h));
+	struct swp_welcome w;
+	assert_int_equal(recv(fd, &w, sizeof(w), 0), sizeof(w));
+	assert_int_equal(le16toh(w.status), 0);
+	return fd;
+}
+
+/* Send a frame: addresses, then the 16-bit words w (EtherTypes, TCIs),
+ * then a zero payload to 60 bytes. */
+static void raw_send(int fd, const uint8_t *dst, const uint8_t *src,
+		     const uint16_t *w, size_t nw)
+{
+	uint8_t f[NET_HDR_LEN + 80] = { 0 };
+	size_t n = NET_HDR_LEN;
+	memcpy(f + n, dst, 6);
+	memcpy(f + n + 6, src, 6);
+	n += 12;
+	for (size_t i = 0; i < nw; i++) {
+		f[n++] = (uint8_t)(w[i] >> 8);
+		f[n++] = (uint8_t)w[i];
+	}
+	n = NET_HDR_LEN + 60 > n ? NET_HDR_LEN + 60 : n;
+	assert_int_equal(send(fd, f, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Read what is queued on a raw port; returns the count, and in *to the
+ * number of frames whose destination is dst. */
+static int raw_drain(int fd, const uint8_t *dst, int *to)
+{
+	uint8_t f[NET_HDR_LEN + 2048];
+	int n = 0;
+	*to = 0;
+	for (;;) {
+		ssize_t r = recv(fd, f, sizeof(f), MSG_DONTWAIT);
+		if (r < 0)
+			return n;
+		n++;
+		if (r >= NET_HDR_LEN + 6 && !memcmp(f + NET_HDR_LEN, dst, 6))
+			(*to)++;
+	}
+}
+
+/* Pump until r has received more than have frames; returns the ms it
+ * took, or -1 after limit_ms. */
+static int wait_rx(struct evloop *l, struct rec *r, int have, int limit_ms)
+{
+	uint64_t t0 = ms_now();
+	while (ms_now() - t0 < (uint64_t)limit_ms) {
+		evloop_poll(l, 5);
+		if (r->nrx > have)
+			return (int)(ms_now() - t0);
+	}
+	return -1;
+}
+
+static const uint16_t IPV4[] = { 0x0800 };
+
+/* An access port on VLAN 10 sends a priority tag followed by a VLAN 20
+ * tag; the trunk (native 10, carrying 20) must not receive it as VLAN 20
+ * (the native VLAN leaves untagged, so the switch used to strip the
+ * priority tag and hand the trunk a VLAN 20 frame).  Dropped, counted. */
+static void no_hop_through_priority_tag(void **state)
+{
+	struct swt t = { 0 };
+	struct evloop l;
+	struct rec rt = { 0 };
+	tmp_switch(&t);
+	sw_start(&t, 4);
+	assert_int_equal(evloop_init(&l, NULL), 0);
+	int a = raw_port(t.path, 10);
+	struct net_backend *tr = open_port(&l, t.path, "trunk=10,20,native=10",
+					   &rt);
+	static const uint16_t hop[] = { 0x8100, 0x0000, 0x8100, 20, 0x0800 };
+	static const uint16_t hop_s[] = { 0x8100, 0xa000, 0x88a8, 20, 0x0800 };
+	static const uint16_t stag[] = { 0x88a8, 20, 0x0800 };
+	raw_send(a, BCAST, MA, hop, 5);
+	raw_send(a, BCAST, MA, hop_s, 5);
+	raw_send(a, BCAST, MA, stag, 3);
+	pump(&l, 150);
+	assert_int_equal(rt.nrx, 0);
+	/* The port still works for what it may send. */
+	raw_send(a, BCAST, MA, IPV4, 1);
+	assert_true(wait_rx(&l, &rt, 0, 1000) >= 0);
+	assert_int_equal(rt.last[NET_HDR_LEN + 12] << 8 | rt.last[NET_HDR_LEN + 13],
+			 0x0800);
+	struct json_object *j = show(t.path);
+	assert_int_equal(jint(j, "counters.drops.stacked_tag"), 2);
+	assert_int_equal(jint(j, "counters.drops.tagged_on_access"), 1);
+	json_object_put(j);
+	close(a);
+	net_backend_free(tr);
+	sw_stop(&t);
+	evloop_free(&l);
+	rmdir(t.dir);
+}
+
+/* One port sends from thousands of invented source addresses: it fills
+ * only its per-port share, a VM that comes later is still learned, and
+ * unicast to that VM is not flooded to the attacker. */
+static void mac_flood(void **state)
+{
+	struct swt t = { 0 };
+	struct evloop l;
+	struct rec ra = { 0 }, rb = { 0 };
+	tmp_switch(&t);
+	sw_start_opts(&t, (struct sw_opts){ .ports = 4, .ageing_s = 300,
+					    .max_macs = 1024,
+					    .max_macs_per_port = 64 });
+	assert_int_equal(evloop_init(&l, NULL), 0);
+	int x = raw_port(t.path, 10);
+	struct net_backend *a = open_port(&l, t.path, "vlan=10", &ra);
+	struct net_backend *b = open_port(&l, t.path, "vlan=10", &rb);
+	static const uint8_t NOBODY[6] = { 0x52, 0x54, 0, 0, 0, 0x99 };
+	uint8_t m[6] = { 0x02, 0xee, 0, 0, 0, 0 };
+	for (int i = 0; i < 5000; i++) {
+		m[3] = (uint8_t)(i >> 16);
+		m[4] = (uint8_t)(i >> 8);
+		m[5] = (uint8_t)i;
+		raw_send(x, NOBODY, m, IPV4, 1);
+		if (i % 500 == 0)
+			pump(&l, 5);  /* keep A and B drained */
+	}
+	pump(&l, 300);
+	int to;
+	raw_drain(x, MA, &to);
+	/* A arrives after the flood and speaks; B answers it by unicast. */
+	assert_int_equal(send_frame(a, BCAST, MA, -1), 0);
+	pump(&l, 100);
+	raw_drain(x, MA, &to);
+	ra.nrx = 0;
+	assert_int_equal(send_frame(b, MA, MB, -1), 0);
+	assert_true(wait_rx(&l, &ra, 0, 1000) >= 0);
+	assert_memory_equal(ra.last + NET_HDR_LEN, MA, 6);
+	pump(&l, 50);
+	raw_drain(x, MA, &to);
+	assert_int_equal(to, 0);
+
+	struct json_object *j = show(t.path);
+	assert_int_equal(mac_port(j, 10, MA), 2);
+	assert_int_equal(mac_port(j, 10, MB), 3);
+	assert_int_equal(jint(j, "max_macs_per_port"), 64);
+	assert_int_equal(jint(j, "counters.learn_port_limit"), 5000 - 64);
+	struct json_object *ports, *p1;
+	json_object_object_get_ex(j, "ports", &ports);
+	p1 = json_object_array_get_idx(ports, 0);
+	assert_int_equal(jint(p1, "id"), 1);
+	assert_int_equal(jint(p1, "macs"), 64);
+	assert_int_equal(jint(p1, "learn_refused"), 5000 - 64);
+	json_object_put(j);
+	close(x);
+	net_backend_free(a);
+	net_backend_free(b);
+	sw_stop(&t);
+	evloop_free(&l);
+	rmdir(t.dir);
+}
+
+/* A control client dripping its request a byte at a time, and one that
+ * never reads its answer, do not hold up forwarding; the dripper is
+ * dropped after SW_CTL_REQ_MS. */
+static void slow_ctl_client(void **state)
+{
+	struct swt t = { 0 };
+	struct evloop l;
+	struct rec ra = { 0 }, rb = { 0 };
+	char ctl[128];
+	tmp_switch(&t);
+	sw_start(&t, 4);
+	assert_int_equal(evloop_init(&l, NULL), 0);
+	struct net_backend *a = open_port(&l, t.path, "vlan=10", &ra);
+	struct net_backend *b = open_port(&l, t.path, "vlan=10", &rb);
+	snprintf(ctl, sizeof(ctl), "%s.ctl", t.path);
+	int mute = raw_connect(ctl, SOCK_STREAM);
+	assert_int_equal(send(mute, "show\n", 5, MSG_NOSIGNAL), 5);
+	int drip = raw_connect(ctl, SOCK_STREAM);
+	uint64_t t0 = ms_now();
+	int worst = 0, frames = 0;
+	while (ms_now() - t0 < 1600) {
+		if (send(drip, "s", 1, MSG_NOSIGNAL) < 0)
+			break;  /* dropped by the switch: fine */
+		usleep(100 * 1000);
+		int have = rb.nrx;
+		assert_int_equal(send_frame(a, BCAST, MA, -1), 0);
+		int ms = wait_rx(&l, &rb, have, 900);
+		if (ms < 0 || ms > worst)
+			worst = ms < 0 ? 900 : ms;
+		frames++;
+	}
+	if (worst > 200)
+		fail_msg("a frame took %d ms while a control client dripped",
+			 worst);
+	assert_true(frames >= 8);
+	/* The dripper was cut off: its connection ends without an answer. */
+	char c;
+	assert_int_equal(recv(drip, &c, 1, 0), 0);
+	struct json_object *j = show(t.path);
+	assert_int_equal(jint(j, "counters.ctl_timeouts"), 1);
+	json_object_put(j);
+	close(drip);
+	close(mute);
+	net_backend_free(a);
+	net_backend_free(b);
+	sw_stop(&t);
+	evloop_free(&l);
+	rmdir(t.dir);
+}
+
+/* A control client that asks for a large answer (10000 MACs, more than
+ * the socket holds) and never reads it does not hold up forwarding (the
+ * switch used to block up to 1 s in send). */
+static void mute_ctl_client(void **state)
+{
+	struct swt t = { 0 };
+	struct evloop l;
+	struct rec ra = { 0 }, rb = { 0 };
+	char ctl[128];
+	tmp_switch(&t);
+	sw_start_opts(&t, (struct sw_opts){ .ports = 4, .ageing_s = 300,
+					    .max_macs = 16384,
+					    .max_macs_per_port = 16384 });
+	assert_int_equal(evloop_init(&l, NULL), 0);
+	int x = raw_port(t.path, 10);
+	struct net_backend *a = open_port(&l, t.path, "vlan=10", &ra);
+	struct net_backend *b = open_port(&l, t.path, "vlan=10", &rb);
+	static const uint8_t NOBODY[6] = { 0x52, 0x54, 0, 0, 0, 0x99 };
+	uint8_t m[6] = { 0x02, 0xee, 0, 0, 0, 0 };
+	for (int i = 0; i < 10000; i++) {
+		m[4] = (uint8_t)(i >> 8);
+		m[5] = (uint8_t)i;
+		raw_send(x, NOBODY, m, IPV4, 1);
+		if (i % 500 == 0)
+			pump(&l, 5);
+	}
+	pump(&l, 300);
+	snprintf(ctl, sizeof(ctl), "%s.ctl", t.path);
+	int mute = raw_connect(ctl, SOCK_STREAM);
+	int small = 4096;
+	setsockopt(mute, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(send(mute, "show\n", 5, MSG_NOSIGNAL), 5);
+	pump(&l, 400);  /* the switch builds the answer meanwhile */
+	int have = rb.nrx;
+	assert_int_equal(send_frame(a, BCAST, MA, -1), 0);
+	int ms = wait_rx(&l, &rb, have, 2000);
+	if (ms < 0 || ms > 300)
+		fail_msg("a frame took %d ms while a control client did not "
+			 "read its answer", ms);
+	close(mute);
+	close(x);
+	net_backend_free(a);
+	net_backend_free(b);
+	sw_stop(&t);
+	evloop_free(&l);
+	rmdir(t.dir);
+}
+
+/* 50 connections beyond the port limit that never say hello do not stall
+ * forwarding (the switch used to wait 50 ms for each one's hello). */
+static void refused_clients(void **state)
+{
+	struct swt t = { 0 };
+	struct evloop l;
+	struct rec ra = { 0 }, rb = { 0 };
+	tmp_switch(&t);
+	sw_start(&t, 2);
+	assert_int_equal(evloop_init(&l, NULL), 0);
+	struct net_backend *a = open_port(&l, t.path, "vlan=10", &ra);
+	struct net_backend *b = open_port(&l, t.path, "vlan=10", &rb);
+	int fds[50];
+	for (int i = 0; i < 50; i++)
+		fds[i] = raw_connect(t.path, SOCK_SEQPACKET);
+	usleep(20 * 1000);
+	assert_int_equal(send_frame(a, BCAST, MA, -1), 0);
+	int ms = wait_rx(&l, &rb, 0, 3000);
+	if (ms < 0 || ms > 200)
+		fail_msg("a frame took %d ms while 50 clients were refused",
+			 ms);
+	/* A refused client that says hello still learns why. */
+	struct err e = { 0 };
+	struct net_backend *x = NULL;
+	char spec[160];
+	snprintf(spec, sizeof(spec), "path=%s,vlan=10", t.path);
+	assert_int_equal(switch_port_open(spec, &l, &x, &e), -ENOSPC);
+	assert_non_null(strstr(e.msg, "ports are in use"));
+	for (int i = 0; i < 50; i++)
+		close(fds[i]);
+	struct json_object *j = show(t.path);
+	assert_int_equal(jint(j, "counters.ports_refused"), 51);
+	json_object_put(j);
+	net_backend_free(a);
+	net_backend_free(b);
+	sw_stop(&t);
+	evloop_free(&l);
+	rmdir(t.dir);
+}
+
 static void bad_specs(void **state)
 {
 	static const struct { const char *spec, *msg; } bad[] = {
@@ -376,6 +716,11 @@ int main(void)
 		cmocka_unit_test(good_specs),
 		cmocka_unit_test(bad_specs),
 		cmocka_unit_test(vlans_and_link),
+		cmocka_unit_test(no_hop_through_priority_tag),
+		cmocka_unit_test(mac_flood),
+		cmocka_unit_test(slow_ctl_client),
+		cmocka_unit_test(mute_ctl_client),
+		cmocka_unit_test(refused_clients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

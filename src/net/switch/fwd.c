@@ -16,6 +16,7 @@ const char *sw_drop_name(enum sw_drop d)
 		[SW_DROP_UNTAGGED_ON_TRUNK] = "untagged_on_trunk",
 		[SW_DROP_VLAN_NOT_ALLOWED] = "vlan_not_allowed",
 		[SW_DROP_RESERVED_VID] = "reserved_vid",
+		[SW_DROP_STACKED_TAG] = "stacked_tag",
 	};
 	return (unsigned)d < SW_DROP_NR ? names[d] : "?";
 }
@@ -23,6 +24,12 @@ const char *sw_drop_name(enum sw_drop d)
 static uint16_t be16_at(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+bool sw_is_tpid(uint16_t ethertype)
+{
+	return ethertype == VLAN_TPID || ethertype == 0x88a8 ||
+	       ethertype == 0x9100;
 }
 
 enum sw_drop sw_classify(const struct swp_vlan_cfg *cfg,
@@ -38,7 +45,8 @@ enum sw_drop sw_classify(const struct swp_vlan_cfg *cfg,
 		return SW_DROP_SRC_MCAST;
 
 	uint16_t vid = 0;
-	if (be16_at(frame + 12) == VLAN_TPID) {
+	uint16_t type = be16_at(frame + 12);
+	if (type == VLAN_TPID) {
 		/* A tag needs the TCI and the inner EtherType. */
 		if (len < ETH_HLEN_ + VLAN_TAG_LEN)
 			return SW_DROP_RUNT;
@@ -47,6 +55,10 @@ enum sw_drop sw_classify(const struct swp_vlan_cfg *cfg,
 		c->pcp = tci >> 13;
 		c->dei = tci >> 12 & 1;
 		vid = tci & 0xfff;
+		type = be16_at(frame + 16);
+	} else if (len > NET_FRAME_MAX - VLAN_TAG_LEN) {
+		/* It must still fit once a trunk's egress tags it. */
+		return SW_DROP_OVERSIZE;
 	}
 
 	/* Offsets a receiver would trust must lie inside the frame; checked
@@ -61,9 +73,18 @@ enum sw_drop sw_classify(const struct swp_vlan_cfg *cfg,
 
 	if (vid == 0xfff)
 		return SW_DROP_RESERVED_VID;
+	if (cfg->mode == SWP_MODE_ACCESS &&
+	    (vid != 0 || (c->tag_len == 0 && sw_is_tpid(type))))
+		return SW_DROP_TAGGED_ON_ACCESS;
+	/* What follows the one tag we classify on (or the untagged frame's
+	 * EtherType) must not be another tag: an untagged egress would expose
+	 * it as the frame's VLAN to the receiver (a priority tag + VLAN 20
+	 * from an access port on VLAN 10 would reach a trunk as VLAN 20, as
+	 * would a double-tagged frame whose outer VLAN is another trunk's
+	 * native one).  Q-in-Q is not carried. */
+	if (sw_is_tpid(type))
+		return SW_DROP_STACKED_TAG;
 	if (cfg->mode == SWP_MODE_ACCESS) {
-		if (vid != 0)
-			return SW_DROP_TAGGED_ON_ACCESS;
 		c->vid = cfg->vid;
 		return SW_FWD_OK;
 	}

@@ -15,8 +15,18 @@
  *  - PCP/DEI: untagged ingress gets PCP 0, DEI 0 (the default port priority,
  *    §6.9.3); a tagged frame's PCP and DEI are carried to every tagged
  *    egress.  An untagged egress loses them (there is no tag to hold them).
- *  - Only the C-VLAN tag (TPID 0x8100, §9.5) is recognized; an S-tag
- *    (0x88a8) or any other EtherType is payload of an untagged frame.
+ *  - Only the C-VLAN tag (TPID 0x8100, §9.5) is carried, and at most one.
+ *    Ingress filtering drops what a receiver could read as another VLAN:
+ *    on an access port, any frame whose EtherType is a tag (0x8100 with
+ *    VID != 0, 0x88a8, 0x9100) is SW_DROP_TAGGED_ON_ACCESS; on any port,
+ *    a frame whose EtherType after its one C-tag (priority tag included),
+ *    or whose own EtherType on a trunk, is a tag (0x8100, 0x88a8 S-tag,
+ *    0x9100) is SW_DROP_STACKED_TAG: Q-in-Q is not carried, because the
+ *    untagged egress of the outer VLAN (an access port, a trunk's native
+ *    VLAN) would hand the receiver the inner tag as the frame's VLAN.
+ *    So every egress frame has at most one tag, the switch's own.
+ *  - An untagged frame longer than NET_FRAME_MAX - 4 is SW_DROP_OVERSIZE:
+ *    a trunk's egress tag must not push it past NET_FRAME_MAX.
  *
  * The switch carries the virtio-net header (struct net_hdr) through; when a
  * 4-byte tag is inserted or stripped, the header's csum_start and hdr_len,
@@ -24,6 +34,7 @@
 #ifndef RINGVM_NET_SWITCH_FWD_H
 #define RINGVM_NET_SWITCH_FWD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -46,8 +57,13 @@ enum sw_drop {
 	SW_DROP_UNTAGGED_ON_TRUNK, /* untagged on a trunk without native */
 	SW_DROP_VLAN_NOT_ALLOWED,  /* VID not in the trunk's allowed list */
 	SW_DROP_RESERVED_VID,      /* VID 4095 */
+	SW_DROP_STACKED_TAG,       /* a tag after the first one, or an S-tag */
 	SW_DROP_NR
 };
+
+/* True for the EtherTypes read as a VLAN tag by some receiver: 0x8100
+ * (C-tag), 0x88a8 (S-tag, 802.1ad) and 0x9100 (pre-standard Q-in-Q). */
+bool sw_is_tpid(uint16_t ethertype);
 
 /* Short name of a drop reason for counters ("runt", "tagged_on_access"). */
 const char *sw_drop_name(enum sw_drop d);

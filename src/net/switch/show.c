@@ -33,7 +33,7 @@ static struct json_object *vlan_list(const struct swp_vlan_cfg *c)
 	return a;
 }
 
-static struct json_object *port_obj(const struct sw_port *p)
+static struct json_object *port_obj(const struct sw *s, const struct sw_port *p)
 {
 	struct json_object *o = json_object_new_object();
 	bool access = p->cfg.mode == SWP_MODE_ACCESS;
@@ -53,6 +53,9 @@ static struct json_object *port_obj(const struct sw_port *p)
 	json_object_object_add(o, "tx_bytes", u64(p->tx_bytes));
 	json_object_object_add(o, "rx_dropped", u64(p->rx_dropped));
 	json_object_object_add(o, "tx_dropped", u64(p->tx_dropped));
+	json_object_object_add(o, "macs", json_object_new_int(
+		(int)mac_table_port_count(s->macs, p->id)));
+	json_object_object_add(o, "learn_refused", u64(p->learn_refused));
 	json_object_object_add(o, "drops", drops_obj(p->drops));
 	return o;
 }
@@ -127,11 +130,13 @@ struct json_object *sw_show_json(struct sw *s)
 	json_object_object_add(o, "max_ports", json_object_new_int((int)s->o.ports));
 	json_object_object_add(o, "ageing_s", json_object_new_int((int)s->o.ageing_s));
 	json_object_object_add(o, "max_macs", json_object_new_int((int)s->o.max_macs));
+	json_object_object_add(o, "max_macs_per_port",
+			       json_object_new_int((int)s->o.max_macs_per_port));
 
 	struct json_object *ports = json_object_new_array();
 	for (unsigned i = 0; i < s->o.ports; i++)
 		if (s->ports[i].state == SW_PORT_UP)
-			json_object_array_add(ports, port_obj(&s->ports[i]));
+			json_object_array_add(ports, port_obj(s, &s->ports[i]));
 	json_object_object_add(o, "ports", ports);
 	json_object_object_add(o, "vlans", vlans_obj(s));
 
@@ -149,8 +154,12 @@ struct json_object *sw_show_json(struct sw *s)
 	json_object_object_add(c, "filtered", u64(s->filtered));
 	json_object_object_add(c, "dropped", u64(s->dropped));
 	json_object_object_add(c, "learn_full", u64(mac_table_full_count(s->macs)));
+	json_object_object_add(c, "learn_port_limit",
+			       u64(mac_table_port_limit_count(s->macs)));
 	json_object_object_add(c, "ports_refused", u64(s->ports_refused));
 	json_object_object_add(c, "hello_failed", u64(s->hello_failed));
+	json_object_object_add(c, "ctl_refused", u64(s->ctl_refused));
+	json_object_object_add(c, "ctl_timeouts", u64(s->ctl_timeouts));
 	json_object_object_add(c, "drops", drops_obj(s->drops));
 	json_object_object_add(o, "counters", c);
 	return o;

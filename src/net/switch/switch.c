@@ -1,8 +1,6 @@
 /* The switch process: sockets, ports and the forwarding loop; see switch.h. */
 #include "switch.h"
 
-#include <poll.h>
-
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +13,22 @@
 
 #include <json-c/json.h>
 
-/* epoll tags: small constants, or TAG_PORT + port index. */
-enum { TAG_LISTEN, TAG_CTL, TAG_TIMER, TAG_STOP, TAG_PORT };
+/* epoll tags: small constants, or a base + slot index. */
+enum {
+	TAG_LISTEN, TAG_CTL, TAG_TIMER, TAG_STOP,
+	TAG_CTL_CONN,                                   /* + ctl[] index */
+	TAG_REFUSING = TAG_CTL_CONN + SW_CTL_CLIENTS,   /* + refusing[] index */
+	TAG_PORT = TAG_REFUSING + SW_REFUSING_MAX,      /* + ports[] index */
+};
 
 #define RX_BATCH 64                     /* frames per port per round */
 #define SOCK_BUF (4u << 20)             /* per-connection socket buffer */
 #define BUF_LEN (NET_HDR_LEN + NET_FRAME_MAX)
+/* The ageing sweep examines this share of the table per 1 s tick (and at
+ * least AGE_STEP_MIN slots): an aged entry's slot is reclaimed within
+ * AGE_STEP_DIV seconds of its expiry; lookups ignore it from the start. */
+#define AGE_STEP_DIV 64
+#define AGE_STEP_MIN 4096
 
 uint64_t sw_now_ms(void)
 {
@@ -95,12 +103,18 @@ static int listen_at(const char *path, int type, int *out, struct err *errp)
 	return 0;
 }
 
-static int watch(struct sw *s, int fd, uint64_t tag, struct err *errp)
+static int watch_ev(struct sw *s, int fd, uint32_t events, uint64_t tag,
+		    struct err *errp)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return err_sys(errp, errno, "epoll_ctl");
 	return 0;
+}
+
+static int watch(struct sw *s, int fd, uint64_t tag, struct err *errp)
+{
+	return watch_ev(s, fd, EPOLLIN, tag, errp);
 }
 
 int sw_create(const struct sw_opts *o, struct sw **out, struct err *errp)
@@ -115,7 +129,20 @@ int sw_create(const struct sw_opts *o, struct sw **out, struct err *errp)
 	if (!s)
 		return err_set(errp, ENOMEM, "out of memory");
 	s->o = *o;
+	if (!s->o.max_macs_per_port)
+		s->o.max_macs_per_port = SW_MAX_MACS_PER_PORT_DEFAULT;
+	if (!s->o.max_macs) {
+		uint64_t m = (uint64_t)o->ports * s->o.max_macs_per_port;
+		s->o.max_macs = m < SW_MAX_MACS_DEFAULT ? SW_MAX_MACS_DEFAULT :
+				m > MAC_TABLE_MAX ? MAC_TABLE_MAX : (unsigned)m;
+	}
+	if (s->o.max_macs_per_port > s->o.max_macs)
+		s->o.max_macs_per_port = s->o.max_macs;
 	s->lfd = s->cfd = s->epfd = s->timerfd = -1;
+	for (unsigned i = 0; i < SW_CTL_CLIENTS; i++)
+		s->ctl[i].fd = -1;
+	for (unsigned i = 0; i < SW_REFUSING_MAX; i++)
+		s->refusing[i].fd = -1;
 	s->path = strdup(o->path);
 	if (s->path && asprintf(&s->ctl_path, "%s%s", o->path,
 				SW_CTL_SUFFIX) < 0)
@@ -130,7 +157,8 @@ int sw_create(const struct sw_opts *o, struct sw **out, struct err *errp)
 		s->ports[i].fd = -1;
 		s->ports[i].id = (uint16_t)(i + 1);
 	}
-	if ((rc = mac_table_new(o->max_macs, o->ageing_s, &s->macs, errp)))
+	if ((rc = mac_table_new(s->o.max_macs, s->o.max_macs_per_port,
+				o->ports, o->ageing_s, &s->macs, errp)))
 		goto fail;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
@@ -174,10 +202,40 @@ static void port_close(struct sw *s, struct sw_port *p)
 	mac_table_flush_port(s->macs, p->id);
 }
 
+static void ctl_close(struct sw *s, struct sw_ctl_conn *c)
+{
+	if (c->fd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	free(c->out);
+	c->out = NULL;
+}
+
+static void send_welcome(int fd, uint16_t status, uint16_t port,
+			 const char *msg);
+
+/* Answer a refused client and close it; its hello has been read (or it
+ * never came, and the peer may then see a reset instead of the answer). */
+static void refusing_close(struct sw *s, struct sw_refusing *r)
+{
+	if (r->fd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, r->fd, NULL);
+	send_welcome(r->fd, ENOSPC, 0, r->msg);
+	close(r->fd);
+	r->fd = -1;
+}
+
 void sw_destroy(struct sw *s)
 {
 	if (!s)
 		return;
+	for (unsigned i = 0; i < SW_CTL_CLIENTS; i++)
+		ctl_close(s, &s->ctl[i]);
+	for (unsigned i = 0; i < SW_REFUSING_MAX; i++)
+		refusing_close(s, &s->refusing[i]);
 	if (s->ports)
 		for (unsigned i = 0; i < s->o.ports; i++)
 			port_close(s, &s->ports[i]);
@@ -215,18 +273,44 @@ static void send_welcome(int fd, uint16_t status, uint16_t port,
 }
 
 /* Closing a unix socket with unread data resets the connection, and the
- * peer's recv then reports ECONNRESET before our queued welcome.  So take
- * the client's hello first (it sends it right after connect; wait a
- * bounded REFUSE_WAIT_MS for it), then answer and close. */
-#define REFUSE_WAIT_MS 50
-static void refuse(int fd, const char *msg)
+ * peer's recv then reports ECONNRESET before our queued welcome.  So the
+ * client's hello (sent right after connect) is taken first: the connection
+ * waits in refusing[] until it is readable or SW_REFUSE_MS passed, without
+ * holding up the loop.  With every slot taken, the one waiting longest is
+ * answered and closed to make room (a client that has not said hello in
+ * all that time is the least likely to be a VM that wants the answer). */
+static void on_refusing(struct sw *s, struct sw_refusing *r)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct swp_hello h;
-	if (poll(&pfd, 1, REFUSE_WAIT_MS) > 0)
-		(void)!recv(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_TRUNC);
-	send_welcome(fd, ENOSPC, 0, msg);
-	close(fd);
+	ssize_t n = recv(r->fd, &h, sizeof(h), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	refusing_close(s, r);
+}
+
+static void refuse(struct sw *s, int fd, const char *msg)
+{
+	struct sw_refusing *r = NULL;
+	for (unsigned i = 0; i < SW_REFUSING_MAX; i++) {
+		struct sw_refusing *c = &s->refusing[i];
+		if (c->fd < 0) {
+			r = c;
+			break;
+		}
+		if (!r || c->deadline_ms < r->deadline_ms)
+			r = c;
+	}
+	refusing_close(s, r);
+	if (watch(s, fd, TAG_REFUSING + (uint64_t)(r - s->refusing), NULL) < 0) {
+		send_welcome(fd, ENOSPC, 0, msg);
+		close(fd);
+		return;
+	}
+	r->fd = fd;
+	r->deadline_ms = s->now_ms + SW_REFUSE_MS;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg);
+	/* The hello may be there already. */
+	on_refusing(s, r);
 }
 
 static void on_accept(struct sw *s)
@@ -247,7 +331,7 @@ static void on_accept(struct sw *s)
 			char m[80];
 			snprintf(m, sizeof(m), "all %u ports are in use",
 				 s->o.ports);
-			refuse(fd, m);
+			refuse(s, fd, m);
 			continue;
 		}
 		uint16_t id = p->id;
@@ -274,30 +358,15 @@ static void on_hello(struct sw *s, struct sw_port *p)
 	ssize_t n = recv(p->fd, &h, sizeof(h), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	uint16_t status = EPROTO;
-	if (n != (ssize_t)sizeof(h) || le32toh(h.magic) != SWP_MAGIC) {
-		err_set(&e, EPROTO, "expected a hello message");
-	} else if (le16toh(h.version) != SWP_VERSION) {
-		status = EPROTONOSUPPORT;
-		err_set(&e, status, "protocol version %u, switch speaks %u",
-			le16toh(h.version), SWP_VERSION);
-	} else {
-		struct swp_vlan_cfg c = { .mode = le16toh(h.mode),
-					  .vid = le16toh(h.vid) };
-		memcpy(c.allowed, h.allowed, sizeof(c.allowed));
-		if (c.mode == SWP_MODE_ACCESS)
-			memset(c.allowed, 0, sizeof(c.allowed));
-		status = EINVAL;
-		if (swp_vlan_cfg_check(&c, &e) == 0) {
-			p->cfg = c;
-			p->state = SW_PORT_UP;
-			send_welcome(p->fd, 0, p->id, NULL);
-			return;
-		}
+	int rc = n < 0 ? -EPROTO : sw_hello_parse(&h, (size_t)n, &p->cfg, &e);
+	if (rc == 0) {
+		p->state = SW_PORT_UP;
+		send_welcome(p->fd, 0, p->id, NULL);
+		return;
 	}
 	s->hello_failed++;
 	if (n > 0)
-		send_welcome(p->fd, status, 0, e.msg);
+		send_welcome(p->fd, (uint16_t)-rc, 0, e.msg);
 	port_close(s, p);
 }
 
@@ -340,8 +409,10 @@ static void forward(struct sw *s, struct sw_port *in, size_t n)
 		s->dropped++;
 		return;
 	}
-	/* A full table refuses the address; the refusal is counted there. */
-	mac_table_learn(s->macs, c.vid, frame + 6, in->id, s->now_ms);
+	/* A full table or port refuses the address (counted by the table
+	 * per reason, here per port); its frames are then flooded. */
+	if (mac_table_learn(s->macs, c.vid, frame + 6, in->id, s->now_ms))
+		in->learn_refused++;
 
 	if (!sw_mac_is_group(frame)) {
 		int to = mac_table_lookup(s->macs, c.vid, frame, s->now_ms);
@@ -391,11 +462,7 @@ static void on_port(struct sw *s, struct sw_port *p, uint32_t events)
 			port_close(s, p);
 			return;
 		}
-		enum sw_drop d = SW_FWD_OK;
-		if ((size_t)n > BUF_LEN)
-			d = SW_DROP_OVERSIZE;
-		else if ((size_t)n < NET_HDR_LEN + ETH_HLEN_)
-			d = SW_DROP_RUNT;
+		enum sw_drop d = sw_msg_check((size_t)n);
 		if (d != SW_FWD_OK) {
 			p->rx_frames++;
 			p->drops[d]++;
@@ -414,7 +481,9 @@ static void on_timer(struct sw *s)
 	uint64_t ticks;
 	if (read(s->timerfd, &ticks, sizeof(ticks)) < 0)
 		return;
-	mac_table_expire(s->macs, s->now_ms);
+	unsigned step = mac_table_slots(s->macs) / AGE_STEP_DIV;
+	mac_table_age_step(s->macs, s->now_ms,
+			   step < AGE_STEP_MIN ? AGE_STEP_MIN : step);
 	for (unsigned i = 0; i < s->o.ports; i++) {
 		struct sw_port *p = &s->ports[i];
 		if (p->state == SW_PORT_HELLO &&
@@ -425,56 +494,156 @@ static void on_timer(struct sw *s)
 	}
 }
 
-/* A control client: read one command line, answer, close. */
+/* Accept control clients; each is served by on_ctl_conn() as it becomes
+ * readable, then writable. */
 static void on_ctl(struct sw *s)
 {
-	int fd = accept4(s->cfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	struct timeval tv = { 1, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	char cmd[64];
-	size_t len = 0;
-	while (len < sizeof(cmd) - 1) {
-		ssize_t r = recv(fd, cmd + len, sizeof(cmd) - 1 - len, 0);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (memchr(cmd, '\n', len))
-			break;
+	for (int n = 0; n < 16; n++) {
+		int fd = accept4(s->cfd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct sw_ctl_conn *c = NULL;
+		for (unsigned i = 0; i < SW_CTL_CLIENTS; i++) {
+			if (s->ctl[i].fd < 0) {
+				c = &s->ctl[i];
+				break;
+			}
+		}
+		if (!c || watch(s, fd, TAG_CTL_CONN + (uint64_t)(c - s->ctl),
+				NULL) < 0) {
+			s->ctl_refused++;
+			close(fd);
+			continue;
+		}
+		*c = (struct sw_ctl_conn){ .fd = fd,
+					   .deadline_ms = s->now_ms +
+							  SW_CTL_REQ_MS };
 	}
-	cmd[len] = '\0';
-	cmd[strcspn(cmd, "\r\n")] = '\0';
+}
 
+static char *ctl_answer(struct sw *s, enum sw_ctl_cmd cmd, size_t *len)
+{
 	struct json_object *j;
-	if (!strcmp(cmd, "show")) {
+	if (cmd == SW_CTL_SHOW) {
 		j = sw_show_json(s);
 	} else {
 		j = json_object_new_object();
 		json_object_object_add(j, "error", json_object_new_string(
-			"unknown command (known: show)"));
+			cmd == SW_CTL_TOO_LONG ? "request line too long"
+					       : "unknown command (known: show)"));
 	}
 	size_t olen;
-	const char *out = json_object_to_json_string_length(
+	const char *str = json_object_to_json_string_length(
 		j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &olen);
-	while (olen) {
-		ssize_t w = send(fd, out, olen, MSG_NOSIGNAL);
-		if (w <= 0)
-			break;
-		out += w;
-		olen -= (size_t)w;
-	}
-	if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		/* the client left; nothing to do */
+	char *out = malloc(olen + 1);
+	if (out) {
+		memcpy(out, str, olen);
+		out[olen] = '\n';
+		*len = olen + 1;
 	}
 	json_object_put(j);
-	close(fd);
+	return out;
+}
+
+static void ctl_write(struct sw *s, struct sw_ctl_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;       /* EPOLLOUT brings us back */
+		if (w <= 0)
+			break;        /* the client left */
+		c->out_off += (size_t)w;
+	}
+	ctl_close(s, c);
+}
+
+static void on_ctl_conn(struct sw *s, struct sw_ctl_conn *c)
+{
+	if (c->out) {
+		ctl_write(s, c);
+		return;
+	}
+	bool eof = false;
+	while (c->in_len < sizeof(c->in)) {
+		ssize_t r = recv(c->fd, c->in + c->in_len,
+				 sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r < 0) {
+			ctl_close(s, c);
+			return;
+		}
+		if (r == 0) {
+			eof = true;
+			break;
+		}
+		c->in_len += (size_t)r;
+		if (memchr(c->in, '\n', c->in_len))
+			break;
+	}
+	enum sw_ctl_cmd cmd = sw_ctl_parse(c->in, c->in_len, eof);
+	if (cmd == SW_CTL_INCOMPLETE)
+		return;
+	c->out = ctl_answer(s, cmd, &c->out_len);
+	if (!c->out) {
+		ctl_close(s, c);
+		return;
+	}
+	c->out_off = 0;
+	c->deadline_ms = s->now_ms + SW_CTL_REPLY_MS;
+	struct epoll_event ev = { .events = EPOLLOUT,
+				  .data.u64 = TAG_CTL_CONN +
+					      (uint64_t)(c - s->ctl) };
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+		ctl_close(s, c);
+		return;
+	}
+	ctl_write(s, c);
+}
+
+/* Drop control clients and refused connections past their deadline;
+ * returns the ms until the next deadline, or -1 if none. */
+static int reap(struct sw *s)
+{
+	uint64_t next = UINT64_MAX;
+	for (unsigned i = 0; i < SW_CTL_CLIENTS; i++) {
+		struct sw_ctl_conn *c = &s->ctl[i];
+		if (c->fd < 0)
+			continue;
+		if (s->now_ms >= c->deadline_ms) {
+			s->ctl_timeouts++;
+			ctl_close(s, c);
+		} else if (c->deadline_ms < next) {
+			next = c->deadline_ms;
+		}
+	}
+	for (unsigned i = 0; i < SW_REFUSING_MAX; i++) {
+		struct sw_refusing *r = &s->refusing[i];
+		if (r->fd < 0)
+			continue;
+		if (s->now_ms >= r->deadline_ms)
+			refusing_close(s, r);
+		else if (r->deadline_ms < next)
+			next = r->deadline_ms;
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - s->now_ms);
 }
 
 int sw_poll(struct sw *s, int timeout_ms)
 {
 	struct epoll_event ev[64];
+	s->now_ms = sw_now_ms();
+	int due = reap(s);
+	if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
+		timeout_ms = due;
 	int n = epoll_wait(s->epfd, ev, 64, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -488,11 +657,24 @@ int sw_poll(struct sw *s, int timeout_ms)
 		case TAG_TIMER: on_timer(s); break;
 		case TAG_STOP: stop = 1; break;
 		default:
-			if (tag - TAG_PORT < s->o.ports)
-				on_port(s, &s->ports[tag - TAG_PORT],
-					ev[i].events);
+			if (tag >= TAG_PORT) {
+				if (tag - TAG_PORT < s->o.ports)
+					on_port(s, &s->ports[tag - TAG_PORT],
+						ev[i].events);
+			} else if (tag >= TAG_REFUSING) {
+				struct sw_refusing *r =
+					&s->refusing[tag - TAG_REFUSING];
+				if (r->fd >= 0)
+					on_refusing(s, r);
+			} else {
+				struct sw_ctl_conn *c =
+					&s->ctl[tag - TAG_CTL_CONN];
+				if (c->fd >= 0)
+					on_ctl_conn(s, c);
+			}
 		}
 	}
+	reap(s);
 	return stop;
 }
 

@@ -12,9 +12,20 @@
  *
  * Control: a SOCK_STREAM socket at opts.path + ".ctl".  A client sends one
  * line ("show\n"); the switch answers with one JSON document and closes
- * (see sw_show_json() for the schema).  A control client is served
- * synchronously with 1 s timeouts, so a stuck client stalls forwarding for
- * at most that long. */
+ * (see sw_show_json() for the schema).  Control clients are served from
+ * the same loop without ever blocking it: non-blocking sockets, a bounded
+ * input buffer, SW_CTL_REQ_MS to send the request and SW_CTL_REPLY_MS to
+ * read the answer, after which the client is dropped; at most
+ * SW_CTL_CLIENTS at once (more are closed at once).
+ *
+ * A data connection beyond the port limit is answered ENOSPC: the switch
+ * waits (without blocking: up to SW_REFUSE_MS; SW_REFUSING_MAX at once, the
+ * oldest answered first when more come) for its hello, reads it, answers
+ * and closes, because closing a unix socket with unread data would reset
+ * it before the peer read the answer.
+ *
+ * MAC learning is limited per port (opts.max_macs_per_port, port security)
+ * and in total (opts.max_macs); see mac_table.h. */
 #ifndef RINGVM_NET_SWITCH_SWITCH_H
 #define RINGVM_NET_SWITCH_SWITCH_H
 
@@ -25,20 +36,33 @@
 #include "core/err.h"
 #include "net/switch/fwd.h"
 #include "net/switch/mac_table.h"
+#include "net/switch/proto.h"
 #include "net/switch_port.h"
 
 #define SW_PORTS_MAX 1024
 #define SW_PORTS_DEFAULT 16
 #define SW_AGEING_DEFAULT 300      /* seconds (802.1Q-2018 Table 8-6) */
+/* 256 addresses per port: a VM routing or bridging for a few hundred
+ * containers still fits, a port inventing addresses fills 256 entries at
+ * most, and 16 ports x 256 = 4096 is the default table, which no set of
+ * ports can then fill.  The default table grows with --ports to keep that
+ * true (SW_MAX_MACS_DEFAULT at least). */
+#define SW_MAX_MACS_PER_PORT_DEFAULT 256
 #define SW_MAX_MACS_DEFAULT 4096
 #define SW_HELLO_TIMEOUT_MS 5000   /* a connection must say hello by then */
 #define SW_CTL_SUFFIX ".ctl"
+#define SW_CTL_CLIENTS 8           /* control clients served at once */
+#define SW_CTL_REQ_MS 1000         /* to send the request line */
+#define SW_CTL_REPLY_MS 5000       /* to read the answer */
+#define SW_REFUSING_MAX 16         /* refused data clients being answered */
+#define SW_REFUSE_MS 1000          /* to send the hello we answer */
 
 struct sw_opts {
 	const char *path;       /* data socket; control at path + ".ctl" */
 	unsigned ports;         /* 1..SW_PORTS_MAX */
 	unsigned ageing_s;      /* 0 = entries never age */
-	unsigned max_macs;
+	unsigned max_macs;      /* 0: max(SW_MAX_MACS_DEFAULT, ports x per port) */
+	unsigned max_macs_per_port; /* 0: SW_MAX_MACS_PER_PORT_DEFAULT */
 	int stop_fd;            /* sw_run() returns when readable; -1: none */
 };
 
@@ -55,7 +79,25 @@ struct sw_port {
 	uint64_t tx_frames, tx_bytes;   /* sent to the VM */
 	uint64_t rx_dropped;            /* ingress drops (sum of drops[]) */
 	uint64_t tx_dropped;            /* the VM's socket was full */
+	uint64_t learn_refused;         /* source addresses not learned */
 	uint64_t drops[SW_DROP_NR];
+};
+
+/* A control connection being served (fd -1: slot free). */
+struct sw_ctl_conn {
+	int fd;
+	uint64_t deadline_ms;
+	size_t in_len;
+	char in[SW_CTL_LINE_MAX];
+	char *out;                      /* the answer, malloc'd; NULL: reading */
+	size_t out_len, out_off;
+};
+
+/* A refused data connection waiting for its hello (fd -1: slot free). */
+struct sw_refusing {
+	int fd;
+	uint64_t deadline_ms;
+	char msg[80];
 };
 
 struct sw {
@@ -70,7 +112,9 @@ struct sw {
 	/* Switch-wide counters. */
 	uint64_t rx_frames, forwarded, flooded, filtered, dropped;
 	uint64_t drops[SW_DROP_NR];
-	uint64_t ports_refused, hello_failed;
+	uint64_t ports_refused, hello_failed, ctl_refused, ctl_timeouts;
+	struct sw_ctl_conn ctl[SW_CTL_CLIENTS];
+	struct sw_refusing refusing[SW_REFUSING_MAX];
 };
 
 /* Bind both sockets (reclaiming stale socket files; -EADDRINUSE when a
@@ -91,14 +135,18 @@ uint64_t sw_now_ms(void);
 
 /* The state as JSON (caller puts the object):
  * { "socket", "pid", "uptime_s", "max_ports", "ageing_s", "max_macs",
+ *   "max_macs_per_port",
  *   "ports": [ { "id", "mode": "access"|"trunk", "vlan" (access),
  *                "native" (trunk, null if none), "vlans": [..], "pid",
  *                "rx_frames", "rx_bytes", "tx_frames", "tx_bytes",
- *                "rx_dropped", "tx_dropped", "drops": { reason: n } } ],
+ *                "rx_dropped", "tx_dropped", "macs" (entries learned),
+ *                "learn_refused", "drops": { reason: n } } ],
  *   "vlans": [ { "vid", "ports": [ids] } ],
  *   "macs": [ { "vlan", "mac", "port", "age_s" } ],
  *   "counters": { "rx_frames", "forwarded", "flooded", "filtered",
- *                 "dropped", "learn_full", "ports_refused", "hello_failed",
+ *                 "dropped", "learn_full", "learn_port_limit",
+ *                 "ports_refused", "hello_failed", "ctl_refused",
+ *                 "ctl_timeouts",
  *                 "drops": { reason: n } } } */
 struct json_object *sw_show_json(struct sw *s);
 
