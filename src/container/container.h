@@ -1,0 +1,116 @@
+/* The container runtime's internal steps, in the order a container is set
+ * up (docs/CONTAINERS.md "Set-up order").  Each step runs in the process
+ * named in its comment, returns 0 or -errno with a message that names the
+ * step, and undoes nothing itself: a failed container's namespaces and
+ * mounts vanish with its processes, its cgroup with cgroup_destroy(). */
+#ifndef RINGVM_CONTAINER_CONTAINER_H
+#define RINGVM_CONTAINER_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "container/config.h"
+#include "core/err.h"
+
+/* ---- ns.c (runtime process, then init) ---- */
+
+/* clone(2) flags for the namespaces cfg wants created fresh (cgroup is
+ * left out: init unshares it after it has been moved to its cgroup). */
+int ns_clone_flags(const struct oci_config *cfg);
+
+/* Open every linux.namespaces[].path (O_RDONLY) into fds[OCI_NS_COUNT]
+ * (-1 where none), so a bad path fails before anything is created. */
+int ns_open_paths(const struct oci_config *cfg, int fds[OCI_NS_COUNT],
+		  struct err *errp);
+void ns_close_paths(int fds[OCI_NS_COUNT]);
+
+/* In init: setns() into the opened namespaces, unshare the cgroup
+ * namespace if wanted, set the hostname, bring up lo in a fresh netns. */
+int ns_enter(const struct oci_config *cfg, const int fds[OCI_NS_COUNT],
+	     struct err *errp);
+
+/* ---- mounts.c (init, in its mount namespace) ---- */
+
+/* Open `path` below the directory rootfd without leaving it: `..` and
+ * symlinks (absolute ones too) resolve as if rootfd were `/`
+ * (openat2 RESOLVE_IN_ROOT).  Missing components are created as
+ * directories, the last one as a directory or (file=true) an empty file
+ * when create is set.  Returns an O_PATH fd or -errno. */
+int path_in_root(int rootfd, const char *path, bool create, bool file);
+
+/* Make / private, bind rootfs onto itself and mount cfg->mounts into it
+ * (with a tmpfs /dev if none is configured), create the default devices,
+ * set up the console (when console_sock >= 0: a pty whose master goes to
+ * that socket and whose slave is returned in *slave), pivot_root into
+ * rootfs and apply maskedPaths, readonlyPaths and root.readonly. */
+int mounts_setup(const struct oci_config *cfg, const char *rootfs,
+		 int console_sock, int *slave, struct err *errp);
+
+/* ---- devices.c ---- */
+
+/* Create the OCI default devices (null zero full random urandom tty) and
+ * the /dev/fd, stdin, stdout, stderr, ptmx links below rootfd's /dev. */
+int devices_create(int rootfd, struct err *errp);
+
+/* ---- console.c ---- */
+
+/* Open a pty inside the container's devpts (rootfd's /dev/pts/ptmx), send
+ * the master to sock with SCM_RIGHTS (runc's console-socket protocol),
+ * bind the slave on /dev/console and return it in *slave. */
+int console_setup(int rootfd, int sock, int *slave, struct err *errp);
+
+/* Send fd over the unix socket sock (SCM_RIGHTS, payload `name`). */
+int send_fd(int sock, int fd, const char *name, struct err *errp);
+
+/* ---- caps.c, seccomp.c (the command's process, just before exec) ---- */
+
+/* Drop the bounding set to cfg's (or the default), switch to the
+ * configured uid/gids keeping caps, then set effective, permitted,
+ * inheritable and ambient sets. */
+int caps_apply(const struct oci_config *cfg, struct err *errp);
+
+/* Load cfg->seccomp, or ringvm's default deny-list profile when the
+ * config has none. */
+int seccomp_apply(const struct oci_config *cfg, struct err *errp);
+
+/* ---- exec.c ---- */
+
+/* Find cfg->args[0] along the PATH in cfg->env (or the default PATH) in
+ * the current root; out receives the path (cap bytes).  -ENOENT if no
+ * executable file is found. */
+int exec_lookup(const struct oci_config *cfg, char *out, size_t cap,
+		struct err *errp);
+
+/* In the command's process: session, controlling terminal (slave >= 0),
+ * cwd, user, capabilities, no_new_privs, seccomp, then execve.  Returns
+ * only on failure. */
+int exec_process(const struct oci_config *cfg, const char *path, int slave,
+		 struct err *errp);
+
+/* ---- init.c ---- */
+
+/* Everything a new container's init needs from the runtime process. */
+struct init_args {
+	const struct oci_config *cfg;
+	const char *rootfs;      /* absolute */
+	int sync_fd;             /* SOCK_SEQPACKET to the runtime process */
+	int fifo_fd;             /* exec fifo, opened O_RDWR: start writes */
+	int console_fd;          /* console socket or -1 */
+	int ns_fds[OCI_NS_COUNT];
+};
+
+/* Body of the container's PID 1; never returns.  Reports set-up errors on
+ * sync_fd, then waits on the fifo for `start`, runs the command as its
+ * child, forwards signals to it, reaps every zombie and exits with the
+ * command's status (128+N if killed by signal N). */
+__attribute__((noreturn)) void init_main(struct init_args *a);
+
+/* Messages on the sync socket. */
+enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR };
+struct sync_msg {
+	int type;
+	int code;                /* errno for SYNC_ERROR */
+	char msg[512];
+};
+
+#endif

@@ -1,0 +1,138 @@
+/* The container's PID 1: set-up in the new namespaces, then a minimal
+ * init that runs the command as its only child, forwards signals to it and
+ * reaps every process re-parented to it. */
+#include "container/container.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+static void report(int fd, int type, const struct err *e)
+{
+	struct sync_msg m = { .type = type };
+	if (e) {
+		m.code = e->code ? e->code : EIO;
+		snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
+	}
+	ssize_t n;
+	do
+		n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+}
+
+static void nop_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Signals the init forwards: every catchable one but SIGCHLD. */
+static bool forwarded(int sig)
+{
+	return sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP;
+}
+
+__attribute__((noreturn)) static void supervise(pid_t child)
+{
+	int status = 0;
+	sigset_t all;
+	sigfillset(&all);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			if (forwarded(sig))
+				kill(child, sig);
+			continue;
+		}
+		pid_t p;
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p != child)
+				continue;
+			/* The command is done: its status is ours.  Other
+			 * processes die with the pid namespace. */
+			if (WIFEXITED(status))
+				_exit(WEXITSTATUS(status));
+			_exit(128 + WTERMSIG(status));
+		}
+	}
+}
+
+__attribute__((noreturn)) void init_main(struct init_args *a)
+{
+	const struct oci_config *cfg = a->cfg;
+	struct err e = { 0 };
+	struct sync_msg m;
+	int slave = -1, r;
+	char path[OCI_MAX_STR + 1];
+
+	/* Until the runtime says the container exists, its death kills us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		err_sys(&e, errno, "init: parent death signal");
+		goto fail;
+	}
+	if (recv(a->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
+		_exit(126); /* runtime died or failed: nothing to report to */
+	if ((r = ns_enter(cfg, a->ns_fds, &e)))
+		goto fail;
+	ns_close_paths(a->ns_fds);
+	if ((r = mounts_setup(cfg, a->rootfs, a->console_fd, &slave, &e)))
+		goto fail;
+	if (a->console_fd >= 0)
+		close(a->console_fd);
+	if ((r = exec_lookup(cfg, path, sizeof(path), &e)))
+		goto fail;
+	/* Signals wait for sigwaitinfo; handlers exist so that the kernel
+	 * delivers signals sent from the parent namespace to a pid-ns init
+	 * at all. */
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	struct sigaction sa = { .sa_handler = nop_handler };
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &sa, NULL);
+	report(a->sync_fd, SYNC_READY, NULL);
+	close(a->sync_fd);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+
+	/* `start` writes one byte to the fifo. */
+	char b;
+	ssize_t n;
+	do
+		n = read(a->fifo_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	close(a->fifo_fd);
+	if (n != 1)
+		_exit(126);
+
+	pid_t child = fork();
+	if (child < 0) {
+		fprintf(stderr, "ringvm init: fork: %s\n", strerror(errno));
+		_exit(126);
+	}
+	if (child == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				sigaction(s, &dfl, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		exec_process(cfg, path, slave, &e);
+		fprintf(stderr, "ringvm: %s\n", e.msg);
+		_exit(127);
+	}
+	if (slave >= 0)
+		close(slave);
+	supervise(child);
+
+fail:
+	report(a->sync_fd, SYNC_ERROR, &e);
+	_exit(126);
+}
