@@ -105,8 +105,10 @@ struct init_args {
  * command's status (128+N if killed by signal N). */
 __attribute__((noreturn)) void init_main(struct init_args *a);
 
-/* Messages on the sync socket. */
-enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR };
+/* Messages on the sync socket: runtime GO (cgroup joined), init READY or
+ * ERROR, runtime COMMIT (state saved), init ACK (parent-death signal
+ * cleared: the runtime may exit now without taking init with it). */
+enum { SYNC_GO = 1, SYNC_READY, SYNC_ERROR, SYNC_COMMIT, SYNC_ACK };
 struct sync_msg {
 	int type;
 	int code;                /* errno for SYNC_ERROR */

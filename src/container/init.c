@@ -98,8 +98,12 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 		if (s != SIGKILL && s != SIGSTOP)
 			sigaction(s, &sa, NULL);
 	report(a->sync_fd, SYNC_READY, NULL);
-	close(a->sync_fd);
+	/* No COMMIT: the runtime failed or died, and undoes the container. */
+	if (recv(a->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_COMMIT)
+		_exit(126);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	report(a->sync_fd, SYNC_ACK, NULL);
+	close(a->sync_fd);
 
 	/* `start` writes one byte to the fifo. */
 	char b;

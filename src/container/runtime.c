@@ -302,6 +302,14 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 		goto fail;
 	if (o->pid_file && (r = write_pid_file(o->pid_file, c.pid, errp)))
 		goto fail;
+	m.type = SYNC_COMMIT;
+	if (send(c.sync[0], &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) ||
+	    recv(c.sync[0], &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_ACK) {
+		r = err_set(errp, EIO, "init: died before the container was committed");
+		if (o->pid_file)
+			unlink(o->pid_file);
+		goto fail;
+	}
 	*pid = c.pid;
 	r = 0;
 	goto out;

@@ -1,0 +1,285 @@
+#!/bin/bash
+# `ringvm oci`: the OCI runtime on a busybox bundle (Debian busybox-static,
+# tests/system/lib/busybox-rootfs.sh).  Exit statuses, PID 1 and isolation,
+# escapes through mount destinations, cgroup limits (memory, pids), the init
+# (zombies, signals), the create/start/state/kill/delete life cycle, the
+# console socket, leaks over 100 runs and bad input.  Needs root.
+set -eu
+# shellcheck source=tests/system/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+need_ringvm oci/true
+if [ "$(id -u)" != 0 ]; then
+	skip oci/all "needs root (namespaces, cgroups)"
+	exit 0
+fi
+if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
+	fail oci/rootfs "cannot build the busybox rootfs"
+	exit 1
+fi
+root=$scratch/state
+cfg=tests/system/lib/oci-config.py
+bundle=$scratch/bundle
+mkdir -p "$bundle"
+cp -a "$rootfs" "$bundle/rootfs"
+bgpids=""
+ids=""
+
+cleanup() {
+	local p i
+	for p in $bgpids; do kill -9 "$p" 2>/dev/null || true; done
+	for i in $ids; do "$RINGVM" oci --root "$root" delete --force "$i" >/dev/null 2>&1 || true; done
+	cleanup_scratch
+}
+trap 'st=$?; cleanup; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+
+oci() { "$RINGVM" oci --root "$root" "$@"; }
+
+# run_ctr ARGS-FOR-oci-config.py...: `oci run` it; sets st, out in $scratch/out.
+run_ctr() {
+	"$cfg" "$bundle/config.json" "$@"
+	set +e
+	timeout -k 5 60 "$RINGVM" oci --root "$root" run --bundle "$bundle" c1 \
+		>"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+}
+
+run_ctr -- /bin/true
+check oci/true "status $st: $(head -c 200 "$scratch/err")" [ "$st" = 0 ]
+run_ctr -- /bin/false
+check oci/false-status "status $st, want 1" [ "$st" = 1 ]
+run_ctr -- /bin/sh -c 'exit 42'
+check oci/exit-status "status $st, want 42" [ "$st" = 42 ]
+
+run_ctr -- /bin/sh -c 'echo $$'
+check oci/pid1-is-init "command is pid $(cat "$scratch/out"), want 2 (init is 1)" \
+	[ "$(cat "$scratch/out")" = 2 ]
+run_ctr -- /bin/sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; ps -o pid | wc -l'
+if head -1 "$scratch/out" | grep -q 'ringvm' && [ "$(tail -1 "$scratch/out")" -le 5 ]; then
+	pass oci/host-processes-invisible
+else
+	fail oci/host-processes-invisible "$(tr '\n' '|' <"$scratch/out")"
+fi
+run_ctr --hostname ctr-h -- /bin/hostname
+check oci/hostname "got '$(cat "$scratch/out")'" [ "$(cat "$scratch/out")" = ctr-h ]
+check oci/hostname-host-unchanged "host hostname changed" [ "$(hostname)" != ctr-h ]
+run_ctr -- /bin/sh -c 'ip link 2>/dev/null | grep -c "^[0-9]"; grep -c . /proc/net/dev'
+check oci/netns-only-lo "links: $(tr '\n' ' ' <"$scratch/out")" [ "$(head -1 "$scratch/out")" = 1 ]
+run_ctr -- /bin/sh -c 'grep CapEff /proc/self/status; mount -t tmpfs x /mnt 2>&1; echo mount=$?'
+if grep -q 'CapEff:.*0000000020000420' "$scratch/out" && grep -q 'mount=[1-9]' "$scratch/out"; then
+	pass oci/caps-dropped
+else
+	fail oci/caps-dropped "$(tr '\n' '|' <"$scratch/out")"
+fi
+run_ctr -- /bin/sh -c 'wc -c </proc/timer_list; echo x >/proc/sys/kernel/hostname 2>&1; echo w=$?'
+if [ "$(head -1 "$scratch/out")" = 0 ] && [ "$(head -c 1 /proc/timer_list | wc -c)" = 1 ] && grep -q 'w=[1-9]' "$scratch/out"; then
+	pass oci/masked-readonly-proc
+else
+	fail oci/masked-readonly-proc "$(tr '\n' '|' <"$scratch/out")"
+fi
+
+# Escapes: mount destinations with `..`, absolute and /proc/self/root
+# symlinks planted in the rootfs must not create anything on the host.
+esc=$scratch/escape
+mkdir -p "$esc" "$scratch/src"
+run_ctr --bind "$scratch/src:/../../../..$esc/dotdot" -- /bin/true
+if [ "$st" = 0 ] && [ ! -e "$esc/dotdot" ] && [ -d "$bundle/rootfs$esc/dotdot" ]; then
+	pass oci/escape-dotdot
+else
+	fail oci/escape-dotdot "status $st; host $(ls "$esc")"
+fi
+ln -s / "$bundle/rootfs/abs"
+run_ctr --bind "$scratch/src:/abs$esc/abslink" -- /bin/true
+if [ ! -e "$esc/abslink" ]; then pass oci/escape-absolute-symlink
+else fail oci/escape-absolute-symlink "created $esc/abslink on the host"; fi
+ln -s ../../../../../../.. "$bundle/rootfs/rel"
+run_ctr --bind "$scratch/src:/rel$esc/rellink" -- /bin/true
+if [ ! -e "$esc/rellink" ]; then pass oci/escape-relative-symlink
+else fail oci/escape-relative-symlink "created $esc/rellink on the host"; fi
+ln -s /proc/self/root "$bundle/rootfs/magic"
+run_ctr --bind "$scratch/src:/magic$esc/magic" -- /bin/true
+if [ "$st" = 1 ] && [ ! -e "$esc/magic" ] && grep -q 'mount /magic' "$scratch/err"; then
+	pass oci/escape-proc-self-root
+else
+	fail oci/escape-proc-self-root "status $st, $(head -c 200 "$scratch/err"); host: $(ls "$esc")"
+fi
+rm -f "$bundle/rootfs/abs" "$bundle/rootfs/rel" "$bundle/rootfs/magic"
+echo secret >"$scratch/secret"
+run_ctr -- /bin/sh -c "cat /proc/1/root$scratch/secret /proc/self/root$scratch/secret ../..$scratch/secret 2>/dev/null; true"
+check oci/escape-proc-root-read "read a host file: $(head -c 100 "$scratch/out")" \
+	[ ! -s "$scratch/out" ]
+
+# Zombies re-parented to the init are reaped.
+run_ctr -- /bin/sh -c '(sleep 0.2 &) ; (sleep 0.2 &); sleep 1; cat /proc/[0-9]*/stat | cut -d" " -f3 | grep -c Z'
+check oci/zombies-reaped "zombies: $(cat "$scratch/out")" [ "$(cat "$scratch/out")" = 0 ]
+
+# Signals: TERM to the container reaches the command through the init.
+"$cfg" "$bundle/config.json" -- /bin/sh -c 'trap "exit 42" TERM; echo up; while :; do sleep 0.05; done'
+"$RINGVM" oci --root "$root" run --bundle "$bundle" sig >"$scratch/sig.out" 2>&1 &
+runpid=$!
+bgpids="$runpid"
+ids="sig"
+for _ in $(seq 100); do grep -q up "$scratch/sig.out" 2>/dev/null && break; sleep 0.05; done
+oci kill sig TERM || true
+set +e; wait "$runpid"; st=$?; set -e
+bgpids=""
+check oci/signal-forwarded "status $st, want 42 (the command's TERM trap)" [ "$st" = 42 ]
+
+# Life cycle: create, state, start, kill by number, delete.
+"$cfg" "$bundle/config.json" -- /bin/sh -c 'while :; do sleep 0.05; done'
+ids="life"
+oci create --bundle "$bundle" --pid-file "$scratch/pid" life
+s1=$(oci state life | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["status"], j["pid"], j["id"], j["ociVersion"])')
+oci start life
+s2=$(oci state life | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+oci kill life 9
+for _ in $(seq 100); do
+	s3=$(oci state life | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+	[ "$s3" = stopped ] && break
+	sleep 0.05
+done
+oci delete life
+ids=""
+set +e; oci state life >/dev/null 2>&1; s4=$?; set -e
+if [ "$s1" = "created $(cat "$scratch/pid") life 1.1.0" ] && [ "$s2" = running ] &&
+	[ "$s3" = stopped ] && [ "$s4" = 1 ] && [ ! -e "$root/life" ] &&
+	[ ! -e /sys/fs/cgroup/pids/ringvm/life ] && [ ! -e /sys/fs/cgroup/ringvm/life ]; then
+	pass oci/lifecycle
+else
+	fail oci/lifecycle "states: '$s1' '$s2' '$s3' state-after-delete=$s4"
+fi
+
+# delete refuses a running container without --force.
+ids="busy"
+oci create --bundle "$bundle" busy
+oci start busy
+set +e; oci delete busy 2>"$scratch/err"; st=$?; set -e
+oci delete --force busy
+ids=""
+if [ "$st" = 1 ] && grep -q 'running' "$scratch/err" && [ ! -e "$root/busy" ]; then
+	pass oci/delete-running
+else
+	fail oci/delete-running "status $st: $(cat "$scratch/err")"
+fi
+
+# cgroup dirs of a container, v1 or v2.
+cgdir() {  # cgdir CONTROLLER ID
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then echo "/sys/fs/cgroup/ringvm/$2"
+	else echo "/sys/fs/cgroup/$1/ringvm/$2"; fi
+}
+
+# Memory hog: OOM-killed inside its cgroup, the runtime and host go on.
+run_ctr --memory 33554432 -- /bin/sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a); echo survived'
+if [ "$st" = 137 ] && ! grep -q survived "$scratch/out"; then
+	pass oci/memory-oom-killed
+else
+	fail oci/memory-oom-killed "status $st, out $(head -c 100 "$scratch/out")"
+fi
+
+# Fork bomb: stopped by the pids limit.
+# A cpu quota of 20% keeps the bomb from eating the host's CPUs meanwhile.
+"$cfg" "$bundle/config.json" --pids 32 --cpu-quota 20000 -- /bin/sh -c 'exec 2>/dev/null; b() { while :; do b & done; }; b'
+ids="bomb"
+oci create --bundle "$bundle" bomb 2>"$scratch/bomb.err"
+oci start bomb
+cq=$(cat "$(cgdir cpu bomb)/cpu.cfs_quota_us" 2>/dev/null || sed 's/ .*//' "$(cgdir cpu bomb)/cpu.max")
+# busybox sh exits when fork fails, so the bomb burns out: wait for that,
+# then read the peak and the number of refused forks.
+for _ in $(seq 200); do
+	[ "$(oci state bomb | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = stopped ] && break
+	sleep 0.05
+done
+pd=$(cgdir pids bomb)
+cur=$(cat "$pd/pids.peak" 2>/dev/null || echo 0)
+ev=$(grep -o '[0-9]*' "$pd/pids.events" 2>/dev/null | head -1 || echo 0)
+hostok=$(sh -c 'echo ok')
+oci delete --force bomb
+ids=""
+if [ "$cur" -le 32 ] && [ "$cur" -ge 16 ] && [ "${ev:-0}" -gt 0 ] && [ "$hostok" = ok ] && [ ! -e "$pd" ]; then
+	pass oci/fork-bomb-pids-limit
+else
+	fail oci/fork-bomb-pids-limit "pids.peak $cur, max events ${ev:-?}, cgroup left: $( [ -e "$pd" ] && echo yes || echo no)"
+fi
+check oci/cpu-quota-set "cpu quota $cq, want 20000" [ "$cq" = 20000 ]
+
+# Console socket: the pty master arrives over SCM_RIGHTS.
+"$cfg" "$bundle/config.json" --terminal -- /bin/sh -c 'tty; echo hello-pty'
+python3 tests/system/lib/console-recv.py "$scratch/con.sock" "$scratch/con.out" &
+conpid=$!
+bgpids="$conpid"
+for _ in $(seq 50); do [ -S "$scratch/con.sock" ] && break; sleep 0.05; done
+ids="tty"
+set +e
+oci run --bundle "$bundle" --console-socket "$scratch/con.sock" tty >/dev/null 2>"$scratch/err"
+st=$?
+wait "$conpid"
+set -e
+bgpids=""
+ids=""
+if [ "$st" = 0 ] && grep -q '^/dev/pts/0' "$scratch/con.out" && grep -q hello-pty "$scratch/con.out"; then
+	pass oci/console-socket
+else
+	fail oci/console-socket "status $st: $(tr '\n' '|' <"$scratch/con.out" 2>/dev/null) $(cat "$scratch/err")"
+fi
+
+# 100 runs leave no mounts, cgroups, network namespaces, state or processes.
+snapshot() {
+	{
+		wc -l </proc/self/mountinfo
+		find /sys/fs/cgroup -path '*ringvm*' -type d 2>/dev/null | sort
+		find /proc/[0-9]*/ns/net -maxdepth 0 2>/dev/null | xargs -r readlink 2>/dev/null | sort -u | wc -l
+		ls -A "$root"
+		pgrep -c -f "ringvm oci" || true
+	} 2>/dev/null
+}
+"$cfg" "$bundle/config.json" -- /bin/true
+oci run --bundle "$bundle" warm
+snapshot >"$scratch/before"
+ok=0
+for i in $(seq 100); do
+	if oci run --bundle "$bundle" "r$i" >/dev/null 2>&1; then ok=$((ok + 1)); fi
+done
+snapshot >"$scratch/after"
+if [ "$ok" = 100 ] && cmp -s "$scratch/before" "$scratch/after"; then
+	pass oci/100-runs-no-leaks
+else
+	fail oci/100-runs-no-leaks "$ok/100 ok; diff: $(diff "$scratch/before" "$scratch/after" | tr '\n' '|' | head -c 300)"
+fi
+
+# Bad input: one line on stderr, exit status 1.
+refused() {
+	local name=$1 re=$2 st
+	shift 2
+	set +e
+	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+	if [ "$st" != 1 ]; then
+		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
+	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
+		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
+	elif ! grep -qE -e "$re" "$scratch/err"; then
+		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
+	else
+		pass "$name"
+	fi
+}
+refused oci/missing-bundle "bundle .*nonexistent.*No such file" oci run --bundle "$scratch/nonexistent" x
+"$cfg" "$bundle/config.json" --set '{"process": {"args": "sh"}}'
+refused oci/bad-args-field "process.args: must be an array" oci run --bundle "$bundle" x
+"$cfg" "$bundle/config.json" --set '{"ociVersion": "2.0.0"}'
+refused oci/bad-version "ociVersion: .2.0.0. is not 1.x" oci run --bundle "$bundle" x
+"$cfg" "$bundle/config.json" --set '{"linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "bogus"}]}}'
+refused oci/bad-namespace "unknown namespace .bogus." oci run --bundle "$bundle" x
+"$cfg" "$bundle/config.json" --memory -5 -- /bin/true
+refused oci/bad-memory "memory.limit: out of range" oci run --bundle "$bundle" x
+printf '{"ociVersion": "1.1.0",' >"$bundle/config.json"
+refused oci/truncated-json "not valid JSON" oci run --bundle "$bundle" x
+"$cfg" "$bundle/config.json" -- /bin/true
+refused oci/bad-id "container id" oci run --bundle "$bundle" ../x
+refused oci/unknown-container "does not exist" oci state nosuch
+refused oci/bad-signal "unknown signal .BOGUS." oci kill nosuch BOGUS
+"$cfg" "$bundle/config.json" -- /nonexistent
+refused oci/missing-program "exec: ./nonexistent.: No such file" oci run --bundle "$bundle" x
+check oci/failed-create-leaves-nothing "state left: $(ls -A "$root")" [ ! -e "$root/x" ]
