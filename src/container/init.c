@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -105,15 +107,34 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	report(a->sync_fd, SYNC_ACK, NULL);
 	close(a->sync_fd);
 
-	/* `start` writes one byte to the fifo. */
-	char b;
-	ssize_t n;
-	do
-		n = read(a->fifo_fd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	close(a->fifo_fd);
-	if (n != 1)
+	/* `start` writes one byte to the fifo.  Until then a signal (kill
+	 * of a created container) ends the init: there is no command yet
+	 * to forward it to. */
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
 		_exit(126);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a->fifo_fd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
+			    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+				_exit(128 + (int)si.ssi_signo);
+			continue;
+		}
+		char b;
+		ssize_t n = read(a->fifo_fd, &b, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1)
+			_exit(126);
+		break;
+	}
+	close(sfd);
+	close(a->fifo_fd);
 
 	pid_t child = fork();
 	if (child < 0) {

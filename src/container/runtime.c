@@ -200,6 +200,10 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 		r = err_set(errp, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out_cfg;
 	}
+	if (!cfg.terminal && o->console_socket) {
+		r = err_set(errp, EINVAL, "--console-socket given but process.terminal is false");
+		goto out_cfg;
+	}
 	if (!cfg.ns_wanted[OCI_NS_MOUNT] || !cfg.ns_wanted[OCI_NS_PID]) {
 		/* The set-up order relies on both (pivot_root, PID 1). */
 		r = err_set(errp, EINVAL, "linux.namespaces: ringvm needs the mount and pid namespaces");

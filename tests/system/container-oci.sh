@@ -150,6 +150,19 @@ else
 	fail oci/lifecycle "states: '$s1' '$s2' '$s3' state-after-delete=$s4"
 fi
 
+# TERM to a created (not started) container ends it.
+ids="created"
+oci create --bundle "$bundle" created
+oci kill created TERM
+for _ in $(seq 100); do
+	s5=$(oci state created | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+	[ "$s5" = stopped ] && break
+	sleep 0.05
+done
+oci delete created
+ids=""
+check oci/kill-created "status after TERM: $s5" [ "$s5" = stopped ]
+
 # delete refuses a running container without --force.
 ids="busy"
 oci create --bundle "$bundle" busy
