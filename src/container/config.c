@@ -447,6 +447,40 @@ static int parse_resources(struct json_object *res, struct oci_config *cfg,
 	return 0;
 }
 
+static int parse_idmaps(struct json_object *l, const char *k,
+			struct oci_idmap **out, size_t *n, struct err *e)
+{
+	char name[40];
+	snprintf(name, sizeof(name), "linux.%s", k);
+	struct json_object *a = field(l, k);
+	if (!a)
+		return 0;
+	if (!json_object_is_type(a, json_type_array) ||
+	    json_object_array_length(a) > OCI_MAX_IDMAPS)
+		return bad(e, name, "must be an array of at most 340 mappings");
+	size_t cnt = json_object_array_length(a);
+	*out = calloc(cnt ? cnt : 1, sizeof(**out));
+	if (!*out)
+		return err_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		struct json_object *m = json_object_array_get_idx(a, i);
+		int64_t c = -1, h = -1, sz = -1;
+		int r;
+		if (!json_object_is_type(m, json_type_object))
+			return bad(e, name, "entries must be objects");
+		if ((r = opt_int(m, "containerID", name, 0, UINT32_MAX - 1, &c, e)) ||
+		    (r = opt_int(m, "hostID", name, 0, UINT32_MAX - 1, &h, e)) ||
+		    (r = opt_int(m, "size", name, 1, UINT32_MAX, &sz, e)))
+			return r;
+		if (c < 0 || h < 0 || sz < 1 || c + sz > (int64_t)UINT32_MAX ||
+		    h + sz > (int64_t)UINT32_MAX)
+			return bad(e, name, "containerID, hostID and size are required and must fit in 32 bits");
+		(*out)[i] = (struct oci_idmap){ (uint32_t)c, (uint32_t)h, (uint32_t)sz };
+		*n = i + 1;
+	}
+	return 0;
+}
+
 static int parse_linux(struct json_object *l, struct oci_config *cfg,
 		       struct err *e)
 {
@@ -482,6 +516,9 @@ static int parse_linux(struct json_object *l, struct oci_config *cfg,
 				return bad(e, "linux.namespaces[].path", "must be absolute");
 		}
 	}
+	if ((r = parse_idmaps(l, "uidMappings", &cfg->uid_maps, &cfg->n_uid_maps, e)) ||
+	    (r = parse_idmaps(l, "gidMappings", &cfg->gid_maps, &cfg->n_gid_maps, e)))
+		return r;
 	if ((r = opt_str(l, "cgroupsPath", "linux.cgroupsPath",
 			 &cfg->cgroups_path, e)) ||
 	    (r = opt_str_array(l, "maskedPaths", "linux.maskedPaths", true,
@@ -594,8 +631,13 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config *cfg,
 	}
 	if (!r && cfg->ns_path[OCI_NS_PID])
 		r = bad(errp, "linux.namespaces", "joining a pid namespace by path is not supported yet");
-	if (!r && cfg->ns_wanted[OCI_NS_USER])
-		r = bad(errp, "linux.namespaces", "user namespaces are not supported yet");
+	if (!r && cfg->ns_wanted[OCI_NS_USER] && !cfg->ns_path[OCI_NS_USER] &&
+	    (!cfg->n_uid_maps || !cfg->n_gid_maps))
+		r = bad(errp, "linux.uidMappings", "a new user namespace needs uidMappings and gidMappings");
+	if (!r && cfg->ns_path[OCI_NS_USER])
+		r = bad(errp, "linux.namespaces", "joining a user namespace by path is not supported yet");
+	if (!r && !cfg->ns_wanted[OCI_NS_USER] && (cfg->n_uid_maps || cfg->n_gid_maps))
+		r = bad(errp, "linux.uidMappings", "mappings given without a user namespace");
 	if (!r && cfg->ns_wanted[OCI_NS_TIME])
 		r = bad(errp, "linux.namespaces", "time namespaces are not supported yet");
 	json_object_put(doc);
@@ -658,6 +700,8 @@ void oci_config_free(struct oci_config *cfg)
 	free(cfg->mounts);
 	for (int i = 0; i < OCI_NS_COUNT; i++)
 		free(cfg->ns_path[i]);
+	free(cfg->uid_maps);
+	free(cfg->gid_maps);
 	free(cfg->cgroups_path);
 	free_strv(cfg->masked_paths);
 	free_strv(cfg->readonly_paths);

@@ -60,6 +60,13 @@ struct oci_seccomp {
 	size_t nrules;
 };
 
+/* One line of /proc/PID/uid_map or gid_map (config-linux.md "User
+ * namespace mappings"). */
+struct oci_idmap {
+	uint32_t container_id, host_id, size;
+};
+#define OCI_MAX_IDMAPS 340  /* the kernel's limit per map */
+
 struct oci_config {
 	char *oci_version;
 	/* process */
@@ -83,6 +90,8 @@ struct oci_config {
 	/* linux */
 	bool ns_wanted[OCI_NS_COUNT];
 	char *ns_path[OCI_NS_COUNT];     /* join this namespace, or NULL */
+	struct oci_idmap *uid_maps, *gid_maps;  /* linux.uidMappings ... */
+	size_t n_uid_maps, n_gid_maps;
 	char *cgroups_path;
 	int64_t mem_limit;   /* bytes, -1 = unlimited / unset */
 	int64_t pids_limit;  /* -1 = unset */

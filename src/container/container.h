@@ -24,7 +24,12 @@ int ns_open_paths(const struct oci_config *cfg, int fds[OCI_NS_COUNT],
 		  struct err *errp);
 void ns_close_paths(int fds[OCI_NS_COUNT]);
 
-/* In init: setns() into the opened namespaces, unshare the cgroup
+/* In the runtime process, before init goes on: write init's uid_map and
+ * gid_map from linux.uidMappings/gidMappings when it has a new user
+ * namespace. */
+int ns_write_idmaps(const struct oci_config *cfg, pid_t pid, struct err *errp);
+
+/* In init: become root of a new user namespace, setns() into the opened namespaces, unshare the cgroup
  * namespace if wanted, set the hostname, bring up lo in a fresh netns. */
 int ns_enter(const struct oci_config *cfg, const int fds[OCI_NS_COUNT],
 	     struct err *errp);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 static int openat2_in_root(int rootfd, const char *path, int flags)
@@ -77,6 +78,23 @@ int path_in_root(int rootfd, const char *path, bool create, bool file)
 	}
 	close(pd);
 	return openat2_in_root(rootfd, path, O_PATH);
+}
+
+/* Flags a bind remount must keep: in a user namespace the kernel refuses
+ * to clear nosuid, nodev, noexec, ro or atime flags it locked. */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	return f;
 }
 
 /* Mount options that are flags; anything else goes to the fs as data. */
@@ -173,8 +191,8 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct err *errp)
 			cleanup_close int t2 = path_in_root(rootfd, m->destination,
 							    false, false);
 			snprintf(tp, sizeof(tp), "/proc/self/fd/%d", t2);
-			if (t2 < 0 || mount(NULL, tp, NULL,
-					    MS_BIND | MS_REMOUNT | rf, NULL) < 0)
+			if (t2 < 0 || mount(NULL, tp, NULL, MS_BIND | MS_REMOUNT |
+					    rf | locked_flags(tp), NULL) < 0)
 				return err_sys(errp, t2 < 0 ? -t2 : errno,
 					       "mount %.200s: remount with flags",
 					       m->destination);
@@ -221,7 +239,7 @@ static int readonly_path(const char *p, struct err *errp)
 		return errno == ENOENT ? 0 :
 		       err_sys(errp, errno, "readonlyPaths: bind %s", p);
 	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID |
-		  MS_NODEV | MS_NOEXEC, NULL) < 0)
+		  MS_NODEV | MS_NOEXEC | locked_flags(p), NULL) < 0)
 		return err_sys(errp, errno, "readonlyPaths: remount %s read-only", p);
 	return 0;
 }
@@ -282,7 +300,8 @@ int mounts_setup(const struct oci_config *cfg, const char *rootfs,
 		if ((r = readonly_path(*p, errp)))
 			return r;
 	if (cfg->root_readonly &&
-	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
+		  locked_flags("/"), NULL) < 0)
 		return err_sys(errp, errno, "mounts: remount / read-only");
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -69,9 +70,40 @@ static int loopback_up(struct err *errp)
 	return 0;
 }
 
+static int write_map(pid_t pid, const char *file, const struct oci_idmap *m,
+		     size_t n, struct err *errp)
+{
+	/* The kernel takes the whole map in one write. */
+	char buf[OCI_MAX_IDMAPS * 36], path[64];
+	size_t len = 0;
+	for (size_t i = 0; i < n && i < OCI_MAX_IDMAPS; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+					m[i].container_id, m[i].host_id, m[i].size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(errp, errno, "user namespace: open %s", path);
+	if (write(fd, buf, len) != (ssize_t)len)
+		return err_sys(errp, errno, "user namespace: write %s", file);
+	return 0;
+}
+
+int ns_write_idmaps(const struct oci_config *cfg, pid_t pid, struct err *errp)
+{
+	if (!cfg->ns_wanted[OCI_NS_USER] || cfg->ns_path[OCI_NS_USER])
+		return 0;
+	int r = write_map(pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, errp);
+	return r ? r : write_map(pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, errp);
+}
+
 int ns_enter(const struct oci_config *cfg, const int fds[OCI_NS_COUNT],
 	     struct err *errp)
 {
+	/* In a new user namespace init starts as the overflow uid; become
+	 * its root (whatever host id that maps to) for the set-up. */
+	if (cfg->ns_wanted[OCI_NS_USER] && !cfg->ns_path[OCI_NS_USER] &&
+	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return err_sys(errp, errno, "user namespace: become root (is 0 mapped?)");
 	for (int i = 0; i < OCI_NS_COUNT; i++)
 		if (fds[i] >= 0 && setns(fds[i], ns_flag[i]) < 0)
 			return err_sys(errp, errno, "namespaces: join %s namespace %s",

@@ -278,7 +278,8 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 	}
 	close(c.sync[1]);
 	c.sync[1] = -1;
-	if ((r = cgroup_enter(&c.st.cg, c.pid, errp)))
+	if ((r = ns_write_idmaps(&cfg, c.pid, errp)) ||
+	    (r = cgroup_enter(&c.st.cg, c.pid, errp)))
 		goto fail;
 	struct sync_msg m = { .type = SYNC_GO };
 	if (send(c.sync[0], &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m)) {

@@ -45,6 +45,24 @@ run_ctr() {
 	set -e
 }
 
+# refused NAME REGEX CMD...: exit 1 and one stderr line matching REGEX.
+refused() {
+	local name=$1 re=$2 st
+	shift 2
+	set +e
+	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+	if [ "$st" != 1 ]; then
+		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
+	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
+		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
+	elif ! grep -qE -e "$re" "$scratch/err"; then
+		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
+	else
+		pass "$name"
+	fi
+}
 run_ctr -- /bin/true
 check oci/true "status $st: $(head -c 200 "$scratch/err")" [ "$st" = 0 ]
 run_ctr -- /bin/false
@@ -109,6 +127,33 @@ echo secret >"$scratch/secret"
 run_ctr -- /bin/sh -c "cat /proc/1/root$scratch/secret /proc/self/root$scratch/secret ../..$scratch/secret 2>/dev/null; true"
 check oci/escape-proc-root-read "read a host file: $(head -c 100 "$scratch/out")" \
 	[ ! -s "$scratch/out" ]
+
+# User namespace: root inside is host uid 100000, which cannot write a
+# root-owned host file bound into the container.
+userns='{"linux": {"namespaces": [{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"},{"type":"user"}], "uidMappings": [{"containerID":0,"hostID":100000,"size":65536}], "gidMappings": [{"containerID":0,"hostID":100000,"size":65536}], "maskedPaths": ["/proc/timer_list"], "readonlyPaths": ["/proc/sys"]}}'
+# The container's root (host uid 100000) must reach the bundle, as with runc.
+chmod 711 "$scratch"
+echo host-owned >"$scratch/hostfile"
+chmod 644 "$scratch/hostfile"
+mkdir -p "$bundle/rootfs/mnt" && touch "$bundle/rootfs/mnt/f"  # the rootfs is host-root's: its root cannot create it
+run_ctr --set "$userns" --bind "$scratch/hostfile:/mnt/f" -- /bin/sh -c 'id -u; cat /proc/self/uid_map; echo pwned >/mnt/f 2>/dev/null; echo w=$?; wc -c </proc/timer_list'
+if [ "$st" = 0 ] && [ "$(head -1 "$scratch/out")" = 0 ] &&
+	sed -n 2p "$scratch/out" | grep -qE '^ *0 +100000 +65536$' &&
+	grep -q 'w=[1-9]' "$scratch/out" && [ "$(tail -1 "$scratch/out")" = 0 ] &&
+	[ "$(cat "$scratch/hostfile")" = host-owned ]; then
+	pass oci/userns-root-is-unprivileged
+else
+	fail oci/userns-root-is-unprivileged "status $st: $(tr '\n' '|' <"$scratch/out") $(head -c 200 "$scratch/err")"
+fi
+"$cfg" "$bundle/config.json" --set "$userns" -- /bin/sleep 30
+ids="uns"
+oci create --bundle "$bundle" --pid-file "$scratch/uns.pid" uns
+hostuid=$(awk '/^Uid:/ { print $2 }' "/proc/$(cat "$scratch/uns.pid")/status")
+oci delete --force uns
+ids=""
+check oci/userns-host-uid "init runs as host uid $hostuid, want 100000" [ "$hostuid" = 100000 ]
+"$cfg" "$bundle/config.json" --set '{"linux": {"namespaces": [{"type":"pid"},{"type":"mount"},{"type":"user"}]}}' -- /bin/true
+refused oci/userns-needs-mappings "needs uidMappings and gidMappings" oci run --bundle "$bundle" x
 
 # Zombies re-parented to the init are reaped.
 run_ctr -- /bin/sh -c '(sleep 0.2 &) ; (sleep 0.2 &); sleep 1; cat /proc/[0-9]*/stat | cut -d" " -f3 | grep -c Z'
@@ -261,23 +306,6 @@ else
 fi
 
 # Bad input: one line on stderr, exit status 1.
-refused() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" != 1 ]; then
-		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
-	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
-		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
-	elif ! grep -qE -e "$re" "$scratch/err"; then
-		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
-	else
-		pass "$name"
-	fi
-}
 refused oci/missing-bundle "bundle .*nonexistent.*No such file" oci run --bundle "$scratch/nonexistent" x
 "$cfg" "$bundle/config.json" --set '{"process": {"args": "sh"}}'
 refused oci/bad-args-field "process.args: must be an array" oci run --bundle "$bundle" x

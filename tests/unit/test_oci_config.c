@@ -117,6 +117,19 @@ static void full(void **state)
 	assert_int_equal(c.seccomp->rules[1].args[0].op, OCI_SC_EQ);
 	assert_int_equal(c.seccomp->rules[1].args[0].value, 8);
 	oci_config_free(&c);
+
+	const char *u = MINI ",\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"pid\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+		"\"gidMappings\":[{\"containerID\":0,\"hostID\":200000,\"size\":1},"
+		"{\"containerID\":5,\"hostID\":5,\"size\":1}]}}";
+	assert_int_equal(parse(u, &c, &e), 0);
+	assert_true(c.ns_wanted[OCI_NS_USER]);
+	assert_int_equal(c.n_uid_maps, 1);
+	assert_int_equal(c.uid_maps[0].host_id, 100000);
+	assert_int_equal(c.uid_maps[0].size, 65536);
+	assert_int_equal(c.n_gid_maps, 2);
+	assert_int_equal(c.gid_maps[1].container_id, 5);
+	oci_config_free(&c);
 }
 
 static void hostile(void **state)
@@ -172,6 +185,20 @@ static void hostile(void **state)
 		"\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_XX\"}]}]}}}",
 		"op missing or unknown");
 	refused(MINI ",\"annotations\":{\"k\":1}}", "annotations");
+	refused(MINI ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}]}}",
+		"needs uidMappings and gidMappings");
+	refused(MINI ",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"
+		"\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}}",
+		"without a user namespace");
+	refused(MINI ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":4294967295,\"size\":1}]}}",
+		"linux.uidMappings");
+	refused(MINI ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":4000000000,\"size\":400000000}]}}",
+		"fit in 32 bits");
+	refused(MINI ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+		"\"uidMappings\":[{\"containerID\":0,\"hostID\":1}]}}",
+		"linux.uidMappings");
 	refused(MINI ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/x\"}]}}", "hooks");
 }
 
