@@ -324,3 +324,14 @@ refused oci/bad-signal "unknown signal .BOGUS." oci kill nosuch BOGUS
 "$cfg" "$bundle/config.json" -- /nonexistent
 refused oci/missing-program "exec: ./nonexistent.: No such file" oci run --bundle "$bundle" x
 check oci/failed-create-leaves-nothing "state left: $(ls -A "$root")" [ ! -e "$root/x" ]
+refused oci/missing-command "missing command" "$RINGVM" oci
+refused oci/bad-option "unknown option or missing argument .--bogus." oci create --bogus x
+refused oci/console-without-terminal "process.terminal is false" oci create --bundle "$bundle" --console-socket "$scratch/none.sock" x
+refused oci/log-json "does not exist" "$RINGVM" oci --root "$root" --log "$scratch/log.json" --log-format json state nosuch
+if python3 -c 'import json,sys; j=json.loads(open(sys.argv[1]).readline()); assert j["level"] == "error" and "does not exist" in j["msg"] and j["time"]' "$scratch/log.json" 2>/dev/null; then
+	pass oci/log-json-line
+else
+	fail oci/log-json-line "$(head -c 200 "$scratch/log.json" 2>/dev/null)"
+fi
+features=$(oci features | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["ociVersionMax"], "pid" in j["linux"]["namespaces"], j["linux"]["seccomp"]["enabled"])')
+check oci/features "features: $features" [ "$features" = "1.1.0 True True" ]
