@@ -329,6 +329,12 @@ refused oci/bad-signal "unknown signal .BOGUS." oci kill nosuch BOGUS
 "$cfg" "$bundle/config.json" -- /nonexistent
 refused oci/missing-program "exec: ./nonexistent.: No such file" oci run --bundle "$bundle" x
 check oci/failed-create-leaves-nothing "state left: $(ls -A "$root")" [ ! -e "$root/x" ]
+"$cfg" "$bundle/config.json" --bind "$scratch/no-such-dir:/data" -- /bin/true
+refused oci/bad-bind-source "mount /data: bind source .*no-such-dir: No such file" oci run --bundle "$bundle" x
+"$cfg" "$bundle/config.json" --set '{"mounts": [{"destination": "/proc", "type": "nosuchfs", "source": "x"}]}' -- /bin/true
+refused oci/bad-mount-type "mount /proc: nosuchfs: No such device" oci run --bundle "$bundle" x
+left=$(ls -A "$root"; find /sys/fs/cgroup -path '*ringvm/x' 2>/dev/null)
+check oci/failed-mount-leaves-nothing "left: $left" [ -z "$left" ]
 refused oci/missing-command "missing command" "$RINGVM" oci
 refused oci/bad-option "unknown option or missing argument .--bogus." oci create --bogus x
 refused oci/console-without-terminal "process.terminal is false" oci create --bundle "$bundle" --console-socket "$scratch/none.sock" x
