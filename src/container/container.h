@@ -51,6 +51,14 @@ int path_in_root(int rootfd, const char *path, bool create, bool file);
 int mounts_setup(const struct oci_config *cfg, const char *rootfs,
 		 int console_sock, int *slave, struct err *errp);
 
+/* ---- cgroupfs.c ---- */
+
+/* Mount the container's cgroup tree at m->destination (flags: MS_RDONLY,
+ * MS_NOSUID, ...).  private_ns: the init has its own cgroup namespace and
+ * no user namespace, so v1 hierarchies show only its own cgroup. */
+int cgroupfs_mount(int rootfd, const struct oci_mount *m, unsigned long flags,
+		   bool private_ns, struct err *errp);
+
 /* ---- devices.c ---- */
 
 /* Create the OCI default devices (null zero full random urandom tty) and

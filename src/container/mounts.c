@@ -150,7 +150,8 @@ static int parse_opts(char **opts, struct mopts *o, const char *dest,
 	return 0;
 }
 
-static int mount_one(int rootfd, const struct oci_mount *m, struct err *errp)
+static int mount_one(int rootfd, const struct oci_mount *m, bool private_cg,
+		     struct err *errp)
 {
 	struct mopts o;
 	int r = parse_opts(m->options, &o, m->destination, errp);
@@ -158,14 +159,8 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct err *errp)
 		return r;
 	bool bind = (o.flags & MS_BIND) || (m->type && !strcmp(m->type, "bind"));
 	const char *type = m->type ? m->type : "none";
-	if (!bind && !strcmp(type, "cgroup")) {
-		/* v1 hierarchies cannot be mounted one per container without
-		 * leaking the host's layout; an empty read-only tmpfs keeps
-		 * programs that look for /sys/fs/cgroup working. */
-		type = "tmpfs";
-		o.flags |= MS_RDONLY;
-		o.data[0] = '\0';
-	}
+	if (!bind && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")))
+		return cgroupfs_mount(rootfd, m, o.flags, private_cg, errp);
 	bool isfile = false;
 	if (bind) {
 		struct stat st;
@@ -271,16 +266,18 @@ int mounts_setup(const struct oci_config *cfg, const char *rootfs,
 	if (rootdir < 0)
 		return err_sys(errp, errno, "mounts: open rootfs %s", rootfs);
 	int r;
+	bool private_cg = cfg->ns_wanted[OCI_NS_CGROUP] && !cfg->ns_path[OCI_NS_CGROUP] &&
+			  !cfg->ns_wanted[OCI_NS_USER];
 	if (!has_mount(cfg, "/dev")) {
 		struct oci_mount dev = { .destination = "/dev", .type = "tmpfs",
 			.source = "tmpfs",
 			.options = (char *[]){ "nosuid", "strictatime", "mode=755",
 					       "size=65536k", NULL } };
-		if ((r = mount_one(rootdir, &dev, errp)))
+		if ((r = mount_one(rootdir, &dev, false, errp)))
 			return r;
 	}
 	for (size_t i = 0; i < cfg->nmounts; i++) {
-		if ((r = mount_one(rootdir, &cfg->mounts[i], errp)))
+		if ((r = mount_one(rootdir, &cfg->mounts[i], private_cg, errp)))
 			return r;
 		/* A /dev mount replaces what was made before it. */
 		if (!strcmp(cfg->mounts[i].destination, "/dev") &&

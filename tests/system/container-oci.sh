@@ -97,6 +97,17 @@ else
 	fail oci/masked-readonly-proc "$(tr '\n' '|' <"$scratch/out")"
 fi
 
+# The cgroup mount shows the container's own cgroup (its memory limit),
+# read-only, and nothing of the host's tree.
+run_ctr --memory 50000000 -- /bin/sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; mkdir /sys/fs/cgroup/x 2>/dev/null || echo ro; find /sys/fs/cgroup -name "ringvm*" -o -name "c1" | wc -l'
+if [ "$st" = 0 ] && [ "$(sed -n 1p "$scratch/out")" -le 50000000 ] &&
+	[ "$(sed -n 1p "$scratch/out")" -ge 49000000 ] &&
+	[ "$(sed -n 2p "$scratch/out")" = ro ] && [ "$(sed -n 3p "$scratch/out")" = 0 ]; then
+	pass oci/cgroup-mount-own-view
+else
+	fail oci/cgroup-mount-own-view "status $st: $(tr '\n' '|' <"$scratch/out") $(head -c 200 "$scratch/err")"
+fi
+
 # Escapes: mount destinations with `..`, absolute and /proc/self/root
 # symlinks planted in the rootfs must not create anything on the host.
 esc=$scratch/escape
