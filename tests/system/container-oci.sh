@@ -272,6 +272,34 @@ else
 fi
 check oci/cpu-quota-set "cpu quota $cq, want 20000" [ "$cq" = 20000 ]
 
+# CPU quota observed: a busy loop held to 10 ms per 100 ms is throttled and
+# gets at most ~10% of a CPU (0.3 s of CPU time in 1.5 s allows for slack).
+"$cfg" "$bundle/config.json" --cpu-quota 10000 -- /bin/sh -c 'while :; do :; done'
+ids="spin"
+oci create --bundle "$bundle" spin
+oci start spin
+sleep 1.5
+cd_=$(cgdir cpu spin)
+thr=$(awk '/^nr_throttled/ { print $2 }' "$cd_/cpu.stat" 2>/dev/null)
+# usage: cpuacct.usage (v1, ns) or cpu.stat usage_usec (v2)
+used_ms=$(if [ -e "$(cgdir cpuacct spin)/cpuacct.usage" ]; then
+	echo $(( $(cat "$(cgdir cpuacct spin)/cpuacct.usage") / 1000000 ))
+	else awk '/^usage_usec/ { print int($2 / 1000) }' "$cd_/cpu.stat"; fi 2>/dev/null)
+if [ -z "$used_ms" ]; then  # v1 without our cpuacct cgroup: sum the tasks
+	used_ms=0
+	for p in $(cat "$cd_/cgroup.procs"); do
+		t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+		used_ms=$((used_ms + t * 1000 / $(getconf CLK_TCK)))
+	done
+fi
+oci delete --force spin
+ids=""
+if [ "${thr:-0}" -gt 0 ] && [ "$used_ms" -le 300 ]; then
+	pass oci/cpu-quota-observed
+else
+	fail oci/cpu-quota-observed "nr_throttled ${thr:-?}, cpu used ${used_ms} ms in 1.5 s"
+fi
+
 # Console socket: the pty master arrives over SCM_RIGHTS.
 "$cfg" "$bundle/config.json" --terminal -- /bin/sh -c 'tty; echo hello-pty'
 python3 tests/system/lib/console-recv.py "$scratch/con.sock" "$scratch/con.out" &
