@@ -109,10 +109,12 @@ enum { OCI_CAP_BOUNDING, OCI_CAP_EFFECTIVE, OCI_CAP_INHERITABLE,
        OCI_CAP_PERMITTED, OCI_CAP_AMBIENT };
 
 /* Parse a config.json held in buf[0..len) into *cfg (zeroed first).
- * On error returns -EINVAL with a message naming the field ("process.args:
- * must be a non-empty array of strings") and leaves nothing to free.
- * The defaults runc's `spec` uses fill unset fields of linux: maskedPaths
- * and readonlyPaths are only what the file says.  Thread-safe. */
+ * On error returns -EINVAL (-ENOMEM) with a message naming the field
+ * ("process.args: must be an array of strings") and leaves nothing to
+ * free.  Unset fields: cwd "/", limits -1, no seccomp (the runtime then
+ * applies its default profile), has_caps false (runc's default set);
+ * maskedPaths and readonlyPaths are only what the file lists.
+ * Thread-safe. */
 int oci_config_parse(const char *buf, size_t len, struct oci_config *cfg,
 		     struct err *errp);
 
