@@ -6,6 +6,7 @@
 #ifndef RINGVM_CONTAINER_CONTAINER_H
 #define RINGVM_CONTAINER_CONTAINER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -74,6 +75,19 @@ int console_setup(int rootfd, int sock, int *slave, struct err *errp);
 
 /* Send fd over the unix socket sock (SCM_RIGHTS, payload `name`). */
 int send_fd(int sock, int fd, const char *name, struct err *errp);
+
+/* ---- attach.c ---- */
+
+/* Receive one fd sent with send_fd(); returns it or -errno. */
+int recv_fd(int sock, struct err *errp);
+
+/* Wait for the child pid (init) to exit into *status.  The signals in set
+ * (blocked by the caller) are taken with a signalfd: SIGCHLD reaps, the
+ * others are forwarded to pid, except SIGWINCH when master >= 0, which
+ * copies stdin's window size to the pty.  With master >= 0, stdin (raw
+ * while attached, when a terminal) goes to the pty and the pty's output
+ * to stdout.  Returns 0 or -errno (signalfd). */
+int attach_wait(pid_t pid, int master, const sigset_t *set, int *status);
 
 /* ---- caps.c, seccomp.c (the command's process, just before exec) ---- */
 

@@ -196,7 +196,9 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 		r = err_set(errp, ENOTDIR, "root.path %.200s: not a directory", path);
 		goto out_cfg;
 	}
-	if (cfg.terminal && !o->console_socket) {
+	if (o->console_peer)
+		*o->console_peer = -1;
+	if (cfg.terminal && !o->console_socket && !o->console_peer) {
 		r = err_set(errp, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out_cfg;
 	}
@@ -243,6 +245,15 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 	if (o->console_socket && (c.console = connect_console(o->console_socket, errp)) < 0) {
 		r = c.console;
 		goto fail;
+	}
+	int peer[2] = { -1, -1 };
+	if (cfg.terminal && !o->console_socket) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, peer) < 0) {
+			r = err_sys(errp, errno, "console: socketpair");
+			goto fail;
+		}
+		c.console = peer[0];
+		*o->console_peer = peer[1];
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c.sync) < 0) {
 		r = err_sys(errp, errno, "sync socket");
@@ -319,6 +330,10 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 	r = 0;
 	goto out;
 fail:
+	if (o->console_peer && *o->console_peer >= 0) {
+		close(*o->console_peer);
+		*o->console_peer = -1;
+	}
 	undo(o->root, &c);
 out:
 	if (c.sync[0] >= 0)
@@ -461,26 +476,36 @@ int rt_run(const struct rt_create_opts *o, struct err *errp)
 	 * init sets its own mask. */
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid_t pid;
-	int r = rt_create(o, &pid, errp);
-	if (!r && (r = rt_start(o->root, o->id, errp)) < 0)
-		rt_delete(o->root, o->id, true, NULL);
+	int peer = -1, master = -1;
+	struct rt_create_opts oo = *o;
+	oo.console_peer = &peer;
+	int r = rt_create(&oo, &pid, errp);
 	if (r) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return r;  /* nothing to delete: maybe another's container */
+	}
+	/* The init sent the pty master during set-up: it is queued. */
+	if (peer >= 0 && (master = recv_fd(peer, errp)) < 0)
+		r = master;
+	if (peer >= 0)
+		close(peer);
+	if (!r)
+		r = rt_start(o->root, o->id, errp);
+	if (r) {
+		rt_delete(o->root, o->id, true, NULL);
+		if (master >= 0)
+			close(master);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
 	}
 	int status = 0;
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-		if (sig < 0)
-			continue;
-		if (sig != SIGCHLD) {
-			kill(pid, sig);
-			continue;
-		}
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
+	r = attach_wait(pid, master, &set, &status);
+	if (master >= 0)
+		close(master);
+	if (r < 0) {
+		/* No signalfd: fall back to a plain wait. */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	r = rt_delete(o->root, o->id, true, errp);

@@ -16,6 +16,10 @@ struct rt_create_opts {
 	const char *pid_file;        /* NULL: none */
 	const char *console_socket;  /* NULL: none (needs process.terminal) */
 	unsigned preserve_fds;       /* fds 3..3+N-1 pass to the command */
+	/* When non-NULL, process.terminal is true and there is no
+	 * console_socket: receives our end of an internal console socket
+	 * (-1 otherwise); rt_run relays the terminal through it. */
+	int *console_peer;
 };
 
 /* Create the container: its init runs in fresh namespaces and cgroup,

@@ -219,7 +219,30 @@ oci delete created
 ids=""
 check oci/kill-created "status after TERM: $s5" [ "$s5" = stopped ]
 
+# run with an id in use fails and leaves the other container alone.
+"$cfg" "$bundle/config.json" -- /bin/sleep 30
+ids="taken"
+oci create --bundle "$bundle" taken
+refused oci/run-id-in-use "container .taken. already exists" oci run --bundle "$bundle" taken
+s6=$(oci state taken | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+oci delete --force taken
+ids=""
+check oci/run-id-in-use-keeps-other "the existing container is now $s6" [ "$s6" = created ]
+
+# A terminal without --console-socket: `run` relays it to its stdio.
+"$cfg" "$bundle/config.json" --terminal -- /bin/sh -c 'tty; read x; echo "got $x"; exit 7'
+set +e
+echo hello | timeout -k 5 30 "$RINGVM" oci --root "$root" run --bundle "$bundle" relay >"$scratch/relay.out" 2>&1
+st=$?
+set -e
+if [ "$st" = 7 ] && grep -q '^/dev/pts/0' "$scratch/relay.out" && grep -q 'got hello' "$scratch/relay.out"; then
+	pass oci/run-terminal-relay
+else
+	fail oci/run-terminal-relay "status $st: $(tr '\r\n' '||' <"$scratch/relay.out" | head -c 200)"
+fi
+
 # delete refuses a running container without --force.
+"$cfg" "$bundle/config.json" -- /bin/sh -c 'while :; do sleep 0.05; done'
 ids="busy"
 oci create --bundle "$bundle" busy
 oci start busy
