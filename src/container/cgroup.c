@@ -228,6 +228,33 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *errp)
 	return 0;
 }
 
+int cgroup_open_tasks(const struct cgroup *cg, int fds[CG_MAX_DIRS],
+		      struct err *errp)
+{
+	if (cg->version != 1)
+		return 0;
+	for (int i = 0; i < cg->ndirs; i++) {
+		char p[640];
+		snprintf(p, sizeof(p), "%s/tasks", cg->dirs[i]);
+		fds[i] = open(p, O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int r = err_sys(errp, errno, "cgroup: open %s", p);
+			while (i-- > 0)
+				close(fds[i]);
+			return r;
+		}
+	}
+	return cg->ndirs;
+}
+
+int cgroup_join_self(const int *fds, int n, struct err *errp)
+{
+	for (int i = 0; i < n; i++)
+		if (write(fds[i], "0", 1) != 1)
+			return err_sys(errp, errno, "cgroup: join (tasks file %d)", i);
+	return 0;
+}
+
 /* Kill what is listed in dir/cgroup.procs; returns how many were listed. */
 static int kill_procs(const char *dir)
 {

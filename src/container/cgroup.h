@@ -34,8 +34,20 @@ int cgroup_path(const struct oci_config *cfg, const char *id, char *out,
 int cgroup_create(struct cgroup *cg, const char *rel,
 		  const struct oci_config *cfg, struct err *errp);
 
-/* Move pid into every directory of cg. */
+/* Move pid into every directory of cg (its whole thread group: the kernel
+ * then takes a global lock that waits for an RCU grace period, ~10 ms). */
 int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *errp);
+
+/* v1: open every directory's `tasks` file for writing into fds (returns
+ * how many, 0 on v2), so that the container's init can move itself with
+ * cgroup_join_self(): a single-threaded task moving itself skips that
+ * global lock, and the permission check uses the opener's credentials
+ * (so it works from inside a user namespace too). */
+int cgroup_open_tasks(const struct cgroup *cg, int fds[CG_MAX_DIRS],
+		      struct err *errp);
+
+/* Write "0" (the calling thread) to each fd from cgroup_open_tasks(). */
+int cgroup_join_self(const int *fds, int n, struct err *errp);
 
 /* SIGKILL every process left in cg, wait (up to ~2 s) for them to go and
  * remove the directories.  Safe on an empty cg; errors name the

@@ -124,6 +124,8 @@ struct init_args {
 	int fifo_fd;             /* exec fifo, opened O_RDWR: start writes */
 	int console_fd;          /* console socket or -1 */
 	int ns_fds[OCI_NS_COUNT];
+	int cg_fds[4];           /* v1 `tasks` files to join (CG_MAX_DIRS) */
+	int cg_nfds;
 };
 
 /* Body of the container's PID 1; never returns.  Reports set-up errors on

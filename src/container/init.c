@@ -2,6 +2,7 @@
  * init that runs the command as its only child, forwards signals to it and
  * reaps every process re-parented to it. */
 #include "container/container.h"
+#include "container/cgroup.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -80,6 +81,12 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	}
 	if (recv(a->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
 		_exit(126); /* runtime died or failed: nothing to report to */
+	/* Into the cgroup before anything else: the cgroup namespace made
+	 * next is rooted where init is. */
+	if ((r = cgroup_join_self(a->cg_fds, a->cg_nfds, &e)))
+		goto fail;
+	for (int i = 0; i < a->cg_nfds; i++)
+		close(a->cg_fds[i]);
 	if ((r = ns_enter(cfg, a->ns_fds, &e)))
 		goto fail;
 	ns_close_paths(a->ns_fds);

@@ -155,6 +155,7 @@ struct creating {
 	bool have_dir;
 	pid_t pid;
 	int sync[2], fifo, console, ns_fds[OCI_NS_COUNT];
+	int cg_fds[CG_MAX_DIRS], cg_nfds;
 };
 
 static void undo(const char *root, struct creating *c)
@@ -255,6 +256,11 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 		c.console = peer[0];
 		*o->console_peer = peer[1];
 	}
+	if ((c.cg_nfds = cgroup_open_tasks(&c.st.cg, c.cg_fds, errp)) < 0) {
+		r = c.cg_nfds;
+		c.cg_nfds = 0;
+		goto fail;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c.sync) < 0) {
 		r = err_sys(errp, errno, "sync socket");
 		goto fail;
@@ -267,7 +273,9 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 		goto fail;
 	}
 	if (c.pid == 0) {
-		int keep[4 + OCI_NS_COUNT + 64], n = 0;
+		int keep[4 + OCI_NS_COUNT + CG_MAX_DIRS + 64], n = 0;
+		for (int i = 0; i < c.cg_nfds; i++)
+			keep[n++] = c.cg_fds[i];
 		for (unsigned i = 0; i < o->preserve_fds && i < 64; i++) {
 			keep[n++] = 3 + (int)i;
 			fcntl(3 + (int)i, F_SETFD, 0);
@@ -283,14 +291,16 @@ int rt_create(const struct rt_create_opts *o, pid_t *pid, struct err *errp)
 		close_all_but(keep, n);
 		struct init_args a = { .cfg = &cfg, .rootfs = rootfs,
 			.sync_fd = c.sync[1], .fifo_fd = c.fifo,
-			.console_fd = c.console };
+			.console_fd = c.console, .cg_nfds = c.cg_nfds };
 		memcpy(a.ns_fds, c.ns_fds, sizeof(a.ns_fds));
+		memcpy(a.cg_fds, c.cg_fds, sizeof(c.cg_fds));
 		init_main(&a);
 	}
 	close(c.sync[1]);
 	c.sync[1] = -1;
+	/* v1: init joins by itself (cgroup_open_tasks). */
 	if ((r = ns_write_idmaps(&cfg, c.pid, errp)) ||
-	    (r = cgroup_enter(&c.st.cg, c.pid, errp)))
+	    (!c.cg_nfds && (r = cgroup_enter(&c.st.cg, c.pid, errp))))
 		goto fail;
 	struct sync_msg m = { .type = SYNC_GO };
 	if (send(c.sync[0], &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m)) {
@@ -345,6 +355,8 @@ out:
 	if (c.console >= 0)
 		close(c.console);
 	ns_close_paths(c.ns_fds);
+	for (int i = 0; i < c.cg_nfds; i++)
+		close(c.cg_fds[i]);
 	state_free(&c.st);
 out_cfg:
 	oci_config_free(&cfg);
