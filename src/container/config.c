@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static const char *const ns_names[OCI_NS_COUNT] = {
@@ -202,6 +203,58 @@ static int parse_caps(struct json_object *c, struct oci_config *cfg,
 	return 0;
 }
 
+static int parse_rlimits(struct json_object *a, struct oci_config *cfg,
+			 struct err *e)
+{
+	static const struct { const char *n; int r; } t[] = {
+		{ "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_CORE", RLIMIT_CORE },
+		{ "RLIMIT_CPU", RLIMIT_CPU }, { "RLIMIT_DATA", RLIMIT_DATA },
+		{ "RLIMIT_FSIZE", RLIMIT_FSIZE }, { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+		{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+		{ "RLIMIT_NICE", RLIMIT_NICE }, { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+		{ "RLIMIT_NPROC", RLIMIT_NPROC }, { "RLIMIT_RSS", RLIMIT_RSS },
+		{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+		{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+	};
+	const char *nm = "process.rlimits";
+	if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) > 16)
+		return bad(e, nm, "must be an array of at most 16 entries");
+	size_t n = json_object_array_length(a);
+	cfg->rlimits = calloc(n ? n : 1, sizeof(*cfg->rlimits));
+	if (!cfg->rlimits)
+		return err_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i), *v;
+		struct oci_rlimit *rl = &cfg->rlimits[i];
+		const char *type = (v = field(o, "type")) &&
+			json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		size_t k;
+		for (k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+			if (!strcmp(type, t[k].n))
+				break;
+		if (k == sizeof(t) / sizeof(t[0]))
+			return err_set(e, EINVAL, "process.rlimits[%zu].type: unknown `%.32s`", i, type);
+		rl->resource = t[k].r;
+		rl->name = t[k].n;
+		for (size_t j = 0; j < i; j++)
+			if (cfg->rlimits[j].resource == rl->resource)
+				return err_set(e, EINVAL, "process.rlimits: %s listed twice", type);
+		struct json_object *soft = field(o, "soft"), *hard = field(o, "hard");
+		if (!soft || !hard || !json_object_is_type(soft, json_type_int) ||
+		    !json_object_is_type(hard, json_type_int))
+			return err_set(e, EINVAL, "process.rlimits[%zu]: soft and hard must be integers", i);
+		/* json-c reads values above INT64_MAX as uint64 (RLIM_INFINITY). */
+		rl->soft = json_object_get_uint64(soft);
+		rl->hard = json_object_get_uint64(hard);
+		if (json_object_get_int64(soft) < 0 || json_object_get_int64(hard) < 0)
+			return err_set(e, EINVAL, "process.rlimits[%zu]: negative limit", i);
+		if (rl->soft > rl->hard)
+			return err_set(e, EINVAL, "process.rlimits[%zu]: soft above hard", i);
+		cfg->n_rlimits = i + 1;
+	}
+	return 0;
+}
+
 static int parse_process(struct json_object *p, struct oci_config *cfg,
 			 struct err *e)
 {
@@ -259,6 +312,9 @@ static int parse_process(struct json_object *p, struct oci_config *cfg,
 			cfg->n_additional_gids = n;
 		}
 	}
+	struct json_object *rl = field(p, "rlimits");
+	if (rl && (r = parse_rlimits(rl, cfg, e)))
+		return r;
 	struct json_object *c = field(p, "capabilities");
 	return c ? parse_caps(c, cfg, e) : 0;
 }
@@ -689,6 +745,7 @@ void oci_config_free(struct oci_config *cfg)
 	free_strv(cfg->env);
 	free(cfg->cwd);
 	free(cfg->additional_gids);
+	free(cfg->rlimits);
 	free(cfg->root_path);
 	free(cfg->hostname);
 	for (size_t i = 0; i < cfg->nmounts; i++) {

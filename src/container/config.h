@@ -67,6 +67,12 @@ struct oci_idmap {
 };
 #define OCI_MAX_IDMAPS 340  /* the kernel's limit per map */
 
+struct oci_rlimit {
+	int resource;        /* RLIMIT_* */
+	const char *name;    /* "RLIMIT_NOFILE", static */
+	uint64_t soft, hard;
+};
+
 struct oci_config {
 	char *oci_version;
 	/* process */
@@ -78,6 +84,8 @@ struct oci_config {
 	uint32_t *additional_gids;
 	size_t n_additional_gids;
 	bool no_new_privileges;
+	struct oci_rlimit *rlimits;
+	size_t n_rlimits;
 	bool has_caps;       /* process.capabilities present */
 	uint64_t caps[5];    /* bounding, effective, inheritable, permitted,
 	                      * ambient: bit N = capability N */

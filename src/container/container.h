@@ -108,6 +108,10 @@ int seccomp_apply(const struct oci_config *cfg, struct err *errp);
 int exec_lookup(const struct oci_config *cfg, char *out, size_t cap,
 		struct err *errp);
 
+/* In init, before READY: apply process.rlimits (the command inherits
+ * them), so a limit that cannot be set fails `create`. */
+int exec_rlimits(const struct oci_config *cfg, struct err *errp);
+
 /* In the command's process: session, controlling terminal (slave >= 0),
  * cwd, user, capabilities, no_new_privs, seccomp, then execve.  Returns
  * only on failure. */

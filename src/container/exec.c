@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -41,6 +42,23 @@ int exec_lookup(const struct oci_config *cfg, char *out, size_t cap,
 	}
 	return err_set(errp, ENOENT, "exec: `%.200s`: executable file not found in $PATH",
 		       prog);
+}
+
+int exec_rlimits(const struct oci_config *cfg, struct err *errp)
+{
+	/* Raising a hard limit needs CAP_SYS_RESOURCE (in the initial user
+	 * namespace); one that cannot be set is an error, as the spec
+	 * requires. */
+	for (size_t i = 0; i < cfg->n_rlimits; i++) {
+		struct rlimit rl = { .rlim_cur = cfg->rlimits[i].soft,
+				     .rlim_max = cfg->rlimits[i].hard };
+		if (setrlimit(cfg->rlimits[i].resource, &rl) < 0)
+			return err_sys(errp, errno, "process.rlimits: %s soft %llu hard %llu",
+				       cfg->rlimits[i].name,
+				       (unsigned long long)rl.rlim_cur,
+				       (unsigned long long)rl.rlim_max);
+	}
+	return 0;
 }
 
 int exec_process(const struct oci_config *cfg, const char *path, int slave,

@@ -94,7 +94,8 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 		goto fail;
 	if (a->console_fd >= 0)
 		close(a->console_fd);
-	if ((r = exec_lookup(cfg, path, sizeof(path), &e)))
+	if ((r = exec_lookup(cfg, path, sizeof(path), &e)) ||
+	    (r = exec_rlimits(cfg, &e)))
 		goto fail;
 	/* Signals wait for sigwaitinfo; handlers exist so that the kernel
 	 * delivers signals sent from the parent namespace to a pid-ns init

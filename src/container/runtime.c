@@ -432,6 +432,13 @@ int rt_delete(const char *root, const char *id, bool force, struct err *errp)
 {
 	struct ctr_state st;
 	int r = state_load(root, id, &st, errp);
+	if (r == -ENOENT && force && state_check_id(id, NULL) == 0) {
+		/* As runc: --force on a container that does not exist (or
+		 * whose create died before saving state) succeeds. */
+		err_clear(errp);
+		state_remove(root, id, NULL);
+		return 0;
+	}
 	if (r == -ENOENT)
 		return r;
 	if (r) {

@@ -97,6 +97,17 @@ else
 	fail oci/masked-readonly-proc "$(tr '\n' '|' <"$scratch/out")"
 fi
 
+# process.rlimits are applied; one that cannot be set (above fs.nr_open)
+# fails create with the limit's name.
+run_ctr --set '{"process": {"args": ["/bin/sh", "-c", "ulimit -n; ulimit -Hn"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]}}'
+check oci/rlimits "status $st: $(tr '\n' ' ' <"$scratch/out")" [ "$st:$(tr '\n' ' ' <"$scratch/out")" = "0:100 200 " ]
+over=$(( $(cat /proc/sys/fs/nr_open) + 1 ))
+"$cfg" "$bundle/config.json" --set "{\"process\": {\"args\": [\"/bin/true\"], \"cwd\": \"/\", \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": $over, \"hard\": $over}]}}"
+refused oci/rlimit-refused "process.rlimits: RLIMIT_NOFILE soft $over" oci run --bundle "$bundle" x
+refused oci/delete-missing "does not exist" oci delete nosuch
+if oci delete --force nosuch 2>"$scratch/err"; then pass oci/delete-force-missing
+else fail oci/delete-force-missing "$(cat "$scratch/err")"; fi
+
 # The cgroup mount shows the container's own cgroup (its memory limit),
 # read-only, and nothing of the host's tree.
 run_ctr --memory 50000000 -- /bin/sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; mkdir /sys/fs/cgroup/x 2>/dev/null || echo ro; find /sys/fs/cgroup -name "ringvm*" -o -name "c1" | wc -l'

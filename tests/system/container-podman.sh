@@ -29,6 +29,11 @@ bin=$(realpath "$RINGVM")
 printf '#!/bin/sh\nexec %s oci --root %s "$@"\n' "$bin" "$state" >"$wrap"
 chmod +x "$wrap"
 P() { timeout -k 5 120 podman --runtime "$wrap" "$@"; }
+# podman asks for RLIMIT_NOFILE and RLIMIT_NPROC 1048576 by default, above
+# the hard limits of a host without CAP_SYS_RESOURCE (like this one);
+# ringvm, like runc, refuses a limit it cannot set, so the runs ask for
+# small ones.
+UL="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 
 cleanup() {
 	P rm -f "$name" >/dev/null 2>&1 || true
@@ -43,19 +48,19 @@ if ! tar -C "$rootfs" -c . | podman import - "$img" >"$scratch/import.log" 2>&1;
 fi
 
 set +e
-out=$(P run --rm "$img" /bin/sh -c 'echo hi; echo $$' 2>&1); st=$?
+out=$(P run --rm $UL "$img" /bin/sh -c 'echo hi; echo $$' 2>&1); st=$?
 set -e
 check podman/run "status $st: $(echo "$out" | tr '\n' '|' | head -c 300)" \
 	[ "$st:$out" = "0:hi
 2" ]
-set +e; P run --rm "$img" /bin/false >/dev/null 2>&1; st=$?; set -e
+set +e; P run --rm $UL "$img" /bin/false >/dev/null 2>&1; st=$?; set -e
 check podman/exit-status "status $st, want 1" [ "$st" = 1 ]
 set +e
-out=$(P run --rm -t "$img" /bin/sh -c 'tty' </dev/null 2>&1 | tr -d '\r'); st=$?
+out=$(P run --rm -t $UL "$img" /bin/sh -c 'tty' </dev/null 2>&1 | tr -d '\r'); st=$?
 set -e
 check podman/tty "status $st, tty '$out'" [ "$st:$out" = 0:/dev/pts/0 ]
 
-P run -d --name "$name" "$img" /bin/sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' >/dev/null
+P run -d $UL --name "$name" "$img" /bin/sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' >/dev/null
 for _ in $(seq 50); do
 	[ "$(P inspect "$name" --format '{{.State.Status}}')" = running ] && break
 	sleep 0.1

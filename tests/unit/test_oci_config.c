@@ -61,8 +61,9 @@ static void full(void **state)
 		"\"process\":{\"args\":[\"sh\",\"-c\",\"x\"],\"env\":[\"A=b\"],"
 		"\"cwd\":\"/tmp\",\"terminal\":true,\"noNewPrivileges\":true,"
 		"\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
+		"\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":18446744073709551615}],"
 		"\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],"
-		"\"ambient\":[\"CAP_NET_RAW\"]},\"rlimits\":[],\"futureField\":{}},"
+		"\"ambient\":[\"CAP_NET_RAW\"]},\"futureField\":{}},"
 		"\"hostname\":\"h\",\"unknownTop\":[1,2,{\"x\":null}],"
 		"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
 		"{\"destination\":\"/data\",\"source\":\"/srv\",\"options\":[\"rbind\",\"ro\"]}],"
@@ -90,6 +91,10 @@ static void full(void **state)
 	assert_int_equal(c.gid, 100);
 	assert_int_equal(c.n_additional_gids, 2);
 	assert_int_equal(c.additional_gids[1], 6);
+	assert_int_equal(c.n_rlimits, 1);
+	assert_int_equal(c.rlimits[0].soft, 10);
+	assert_true(c.rlimits[0].hard == UINT64_MAX);
+	assert_string_equal(c.rlimits[0].name, "RLIMIT_NOFILE");
 	assert_true(c.has_caps);
 	assert_int_equal(c.caps[OCI_CAP_BOUNDING], 1ull << CAP_KILL | 1ull << CAP_CHOWN);
 	assert_int_equal(c.caps[OCI_CAP_AMBIENT], 1ull << CAP_NET_RAW);
@@ -185,6 +190,16 @@ static void hostile(void **state)
 		"\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_XX\"}]}]}}}",
 		"op missing or unknown");
 	refused(MINI ",\"annotations\":{\"k\":1}}", "annotations");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"soft\":1,\"hard\":1}]}}",
+		"process.rlimits[0].type");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":2,\"hard\":1}]}}",
+		"soft above hard");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":-1,\"hard\":1}]}}",
+		"negative");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1}]}}",
+		"soft and hard");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1},"
+		"{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1}]}}", "twice");
 	refused(MINI ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}]}}",
 		"needs uidMappings and gidMappings");
 	refused(MINI ",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"
