@@ -74,6 +74,14 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	int slave = -1, r;
 	char path[OCI_MAX_STR + 1];
 
+	/* Init runs the host's ringvm binary: not dumpable, its /proc/1/exe,
+	 * mem and fds are out of reach of the container's processes (which
+	 * lack CAP_SYS_PTRACE), so they cannot read or reopen the binary
+	 * (CVE-2019-5736-style). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		err_sys(&e, errno, "init: set non-dumpable");
+		goto fail;
+	}
 	/* Until the runtime says the container exists, its death kills us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
 		err_sys(&e, errno, "init: parent death signal");

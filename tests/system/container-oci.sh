@@ -177,6 +177,11 @@ check oci/userns-host-uid "init runs as host uid $hostuid, want 100000" [ "$host
 "$cfg" "$bundle/config.json" --set '{"linux": {"namespaces": [{"type":"pid"},{"type":"mount"},{"type":"user"}]}}' -- /bin/true
 refused oci/userns-needs-mappings "needs uidMappings and gidMappings" oci run --bundle "$bundle" x
 
+# The init runs the host's ringvm binary: the container cannot reach it
+# through /proc/1 (exe, mem, fd).
+run_ctr -- /bin/sh -c 'for f in /proc/1/exe /proc/1/mem; do cat $f >/dev/null 2>&1 && echo "read $f"; done; readlink /proc/1/exe /proc/1/fd/0 /proc/1/fd/1 2>/dev/null; true'
+check oci/init-unreachable "container saw: $(tr '\n' '|' <"$scratch/out" | head -c 200)" [ ! -s "$scratch/out" ]
+
 # Zombies re-parented to the init are reaped.
 run_ctr -- /bin/sh -c '(sleep 0.2 &) ; (sleep 0.2 &); sleep 1; cat /proc/[0-9]*/stat | cut -d" " -f3 | grep -c Z'
 check oci/zombies-reaped "zombies: $(cat "$scratch/out")" [ "$(cat "$scratch/out")" = 0 ]
