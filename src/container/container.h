@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include "container/config.h"
@@ -96,9 +97,15 @@ int attach_wait(pid_t pid, int master, const sigset_t *set, int *status);
  * inheritable and ambient sets. */
 int caps_apply(const struct oci_config *cfg, struct err *errp);
 
-/* Load cfg->seccomp, or ringvm's default deny-list profile when the
- * config has none. */
-int seccomp_apply(const struct oci_config *cfg, struct err *errp);
+/* Compile cfg->seccomp, or ringvm's default deny-list profile when the
+ * config has none, into a BPF program (in init, before READY, so a bad
+ * profile fails `create`).  prog->filter is malloc'd. */
+int seccomp_prepare(const struct oci_config *cfg, struct sock_fprog *prog,
+		    struct err *errp);
+
+/* Install prog on the calling thread.  Needs no_new_privs or
+ * CAP_SYS_ADMIN. */
+int seccomp_install(const struct sock_fprog *prog, struct err *errp);
 
 /* ---- exec.c ---- */
 
@@ -116,7 +123,7 @@ int exec_rlimits(const struct oci_config *cfg, struct err *errp);
  * cwd, user, capabilities, no_new_privs, seccomp, then execve.  Returns
  * only on failure. */
 int exec_process(const struct oci_config *cfg, const char *path, int slave,
-		 struct err *errp);
+		 const struct sock_fprog *filter, struct err *errp);
 
 /* ---- init.c ---- */
 

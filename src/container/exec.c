@@ -62,7 +62,7 @@ int exec_rlimits(const struct oci_config *cfg, struct err *errp)
 }
 
 int exec_process(const struct oci_config *cfg, const char *path, int slave,
-		 struct err *errp)
+		 const struct sock_fprog *filter, struct err *errp)
 {
 	if (setsid() < 0)
 		return err_sys(errp, errno, "process: setsid");
@@ -80,14 +80,14 @@ int exec_process(const struct oci_config *cfg, const char *path, int slave,
 	int r;
 	/* Without no_new_privs only a privileged process may load a
 	 * filter, so it goes on before the privileges are dropped. */
-	if (!cfg->no_new_privileges && (r = seccomp_apply(cfg, errp)))
+	if (!cfg->no_new_privileges && (r = seccomp_install(filter, errp)))
 		return r;
 	if ((r = caps_apply(cfg, errp)))
 		return r;
 	if (cfg->no_new_privileges) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			return err_sys(errp, errno, "process: no_new_privs");
-		if ((r = seccomp_apply(cfg, errp)))
+		if ((r = seccomp_install(filter, errp)))
 			return r;
 	}
 	char *const empty[] = { NULL };

@@ -102,7 +102,9 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 		goto fail;
 	if (a->console_fd >= 0)
 		close(a->console_fd);
+	struct sock_fprog filter;
 	if ((r = exec_lookup(cfg, path, sizeof(path), &e)) ||
+	    (r = seccomp_prepare(cfg, &filter, &e)) ||
 	    (r = exec_rlimits(cfg, &e)))
 		goto fail;
 	/* Signals wait for sigwaitinfo; handlers exist so that the kernel
@@ -165,7 +167,7 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 			if (s != SIGKILL && s != SIGSTOP)
 				sigaction(s, &dfl, NULL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		exec_process(cfg, path, slave, &e);
+		exec_process(cfg, path, slave, &filter, &e);
 		fprintf(stderr, "ringvm: %s\n", e.msg);
 		_exit(127);
 	}

@@ -5,6 +5,9 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/seccomp.h>
 
 /* Syscalls no container needs and that reach host-wide state or widen the
  * kernel's attack surface (the same spirit as docker's default profile,
@@ -103,9 +106,12 @@ static int config_profile(scmp_filter_ctx ctx, const struct oci_seccomp *sc)
 	return 0;
 }
 
-int seccomp_apply(const struct oci_config *cfg, struct err *errp)
+int seccomp_prepare(const struct oci_config *cfg, struct sock_fprog *prog,
+		    struct err *errp)
 {
 	const struct oci_seccomp *sc = cfg->seccomp;
+	prog->len = 0;
+	prog->filter = NULL;
 	scmp_filter_ctx ctx = seccomp_init(sc ? act(sc->default_action,
 						    sc->default_errno) :
 					   SCMP_ACT_ALLOW);
@@ -116,7 +122,35 @@ int seccomp_apply(const struct oci_config *cfg, struct err *errp)
 		seccomp_release(ctx);
 		return err_sys(errp, -r, "seccomp: build the filter");
 	}
-	r = seccomp_load(ctx);
+	/* libseccomp 2.5 exports only to an fd. */
+	int fd = memfd_create("ringvm-seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		seccomp_release(ctx);
+		return err_sys(errp, errno, "seccomp: memfd");
+	}
+	r = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
-	return r < 0 ? err_sys(errp, -r, "seccomp: load the filter") : 0;
+	off_t len = r < 0 ? -1 : lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len % sizeof(struct sock_filter) ||
+	    len > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter))) {
+		close(fd);
+		return err_sys(errp, r < 0 ? -r : E2BIG, "seccomp: compile the filter");
+	}
+	prog->filter = malloc((size_t)len);
+	if (!prog->filter || pread(fd, prog->filter, (size_t)len, 0) != len) {
+		free(prog->filter);
+		prog->filter = NULL;
+		close(fd);
+		return err_set(errp, EIO, "seccomp: read the compiled filter");
+	}
+	close(fd);
+	prog->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+int seccomp_install(const struct sock_fprog *prog, struct err *errp)
+{
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
+		return err_sys(errp, errno, "seccomp: install the filter");
+	return 0;
 }

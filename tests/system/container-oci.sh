@@ -177,6 +177,18 @@ check oci/userns-host-uid "init runs as host uid $hostuid, want 100000" [ "$host
 "$cfg" "$bundle/config.json" --set '{"linux": {"namespaces": [{"type":"pid"},{"type":"mount"},{"type":"user"}]}}' -- /bin/true
 refused oci/userns-needs-mappings "needs uidMappings and gidMappings" oci run --bundle "$bundle" x
 
+# Seccomp: the default profile refuses unshare (a user namespace needs no
+# capability, so only the filter stops it); a config profile is honoured;
+# noNewPrivileges false leaves no_new_privs off.
+run_ctr -- /bin/sh -c 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status | tr -d "\t "; unshare -U true 2>/dev/null && echo unshared'
+check oci/seccomp-default "$(tr '\n' ' ' <"$scratch/out")" [ "$(tr '\n' ' ' <"$scratch/out")" = "NoNewPrivs:1 Seccomp:2 " ]
+run_ctr --set '{"process": {"args": ["/bin/sh", "-c", "grep ^NoNewPrivs: /proc/self/status | tr -d \"\\t \"; mkdir /tmp/sc 2>&1 || echo refused; unshare -U true && echo unshared"], "cwd": "/", "noNewPrivileges": false}, "hostname": null, "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}], "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}}}'
+if grep -q '^NoNewPrivs:0$' "$scratch/out" && grep -q refused "$scratch/out" && grep -q unshared "$scratch/out"; then
+	pass oci/seccomp-config-profile
+else
+	fail oci/seccomp-config-profile "status $st: $(tr '\n' '|' <"$scratch/out") $(head -c 200 "$scratch/err")"
+fi
+
 # The init runs the host's ringvm binary: the container cannot reach it
 # through /proc/1 (exe, mem, fd).
 run_ctr -- /bin/sh -c 'for f in /proc/1/exe /proc/1/mem; do cat $f >/dev/null 2>&1 && echo "read $f"; done; readlink /proc/1/exe /proc/1/fd/0 /proc/1/fd/1 2>/dev/null; true'
