@@ -43,7 +43,6 @@ static const char usage[] =
 struct gopts {
 	const char *root, *log;
 	bool json;
-	bool debug;
 };
 
 /* One line on stderr, and in --log when given (runc's JSON shape:
@@ -279,8 +278,7 @@ int cli_oci(int argc, char **argv)
 				return fail(&g, "--log-format: expected text or json, not `%s`", optarg);
 			g.json = !strcmp(optarg, "json");
 			break;
-		case 'D': g.debug = true; break;
-		case 's': case 'L': case 'R':
+		case 's': case 'L': case 'R': case 'D':
 			break; /* see usage: accepted, no effect */
 		case 'h':
 			fputs(usage, stdout);
