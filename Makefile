@@ -9,7 +9,7 @@ CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Isrc $(shell pkg-config --cflags slirp json-c 2>/dev/null) $(CFLAGS)
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
-LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c
+LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 SRCS     := $(shell find src -name '*.c' | sort)
@@ -88,6 +88,9 @@ FUZZSRCS_switch_fwd := src/net/switch/fwd.c src/net/switch/mac_table.c \
                        src/net/switch_port_cfg.c src/core/err.c
 FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
                          src/net/switch_port_cfg.c src/core/err.c
+
+FUZZSRCS_oci_config := src/container/config.c src/core/err.c
+FUZZLIBS_oci_config := -ljson-c
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)

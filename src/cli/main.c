@@ -17,6 +17,7 @@ static void usage(FILE *f)
 "  run        boot a virtual machine (RISC-V virt, emulated)\n"
 "  img        create, inspect, check and convert disk images (qcow2, raw)\n"
 "  switch     run a virtual L2 switch with 802.1Q VLANs; inspect it\n"
+"  oci        OCI container runtime (runc's commands: create, start, ...)\n"
 "\n"
 "  ringvm <command> --help   options of a command\n"
 "  ringvm --version          print the version\n");
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		return cli_img(argc - 1, argv + 1);
 	if (!strcmp(cmd, "switch"))
 		return cli_switch(argc - 1, argv + 1);
+	if (!strcmp(cmd, "oci"))
+		return cli_oci(argc - 1, argv + 1);
 	fprintf(stderr, "ringvm: unknown command `%s` (try `ringvm --help`)\n",
 		cmd);
 	return 1;
