@@ -16,6 +16,7 @@
 
 #include "core/guest_mem.h"
 #include "hw/virtio.h"
+#include "hw/virtio_mmio.h"
 #include "hw/virtqueue.h"
 
 /* Two RAM regions with a one-page hole between them, so chains can cross
@@ -344,6 +345,102 @@ static inline void fz_check_writes(struct fz_ram *r, const struct fz_ring *rg,
 				"writable buffer\n", (unsigned long long)i);
 			abort();
 		}
+}
+
+/* ---- a driver behind a virtio-mmio window ---- */
+
+/* The level the device drives on its line, per line number. */
+static int fz_irq_level[8];
+
+static inline void fz_set_level(void *opaque, unsigned num, int level)
+{
+	fz_irq_level[num % 8] = level;
+}
+
+static inline void fz_mmio_w(struct bus *b, uint64_t base, unsigned off,
+			     uint32_t v)
+{
+	bus_write(b, base + off, 4, v);
+}
+
+static inline uint32_t fz_mmio_r(struct bus *b, uint64_t base, unsigned off)
+{
+	uint64_t v = 0;
+	bus_read(b, base + off, 4, &v);
+	return (uint32_t)v;
+}
+
+/* Driver initialisation (virtio 1.2 §3.1.1) with features feat and nq
+ * queues of qsize laid out by fz_q_layout.  Returns whether DRIVER_OK was
+ * reached. */
+static inline bool fz_bring_up(struct fz_ram *r, struct bus *b, uint64_t base,
+			       uint64_t feat, struct fz_q *qs, unsigned nq,
+			       uint16_t qsize)
+{
+	fz_mmio_w(b, base, VIRTIO_MMIO_STATUS, 0);
+	fz_mmio_w(b, base, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+		  VIRTIO_STATUS_DRIVER);
+	fz_mmio_w(b, base, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	fz_mmio_w(b, base, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feat);
+	fz_mmio_w(b, base, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	fz_mmio_w(b, base, VIRTIO_MMIO_DRIVER_FEATURES,
+		  (uint32_t)(feat >> 32));
+	fz_mmio_w(b, base, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+		  VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	if (!(fz_mmio_r(b, base, VIRTIO_MMIO_STATUS) &
+	      VIRTIO_STATUS_FEATURES_OK))
+		return false;
+	for (unsigned i = 0; i < nq; i++) {
+		fz_q_layout(&qs[i], i, qsize);
+		fz_w16(r, qs[i].avail + 2, 0);    /* a fresh ring */
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_SEL, i);
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_NUM, qsize);
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_DESC_LOW,
+			  (uint32_t)qs[i].desc);
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_DESC_HIGH,
+			  (uint32_t)(qs[i].desc >> 32));
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_DRIVER_LOW,
+			  (uint32_t)qs[i].avail);
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_DRIVER_HIGH,
+			  (uint32_t)(qs[i].avail >> 32));
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_DEVICE_LOW,
+			  (uint32_t)qs[i].used);
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_DEVICE_HIGH,
+			  (uint32_t)(qs[i].used >> 32));
+		fz_mmio_w(b, base, VIRTIO_MMIO_QUEUE_READY, 1);
+	}
+	fz_mmio_w(b, base, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+		  VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		  VIRTIO_STATUS_DRIVER_OK);
+	return fz_mmio_r(b, base, VIRTIO_MMIO_STATUS) &
+	       VIRTIO_STATUS_DRIVER_OK;
+}
+
+/* The live rings of a transport, for fz_check_writes. */
+static inline unsigned fz_rings(const struct virtio_mmio *t,
+				struct fz_ring *rg)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < t->ops->num_queues; i++)
+		if (t->q[i].vq.ready)
+			rg[n++] = (struct fz_ring){ t->q[i].desc,
+						    t->q[i].driver,
+						    t->q[i].device,
+						    t->q[i].vq.size };
+	return n;
+}
+
+/* Transport invariants that hold after any access. */
+static inline void fz_check_transport(const struct virtio_mmio *t)
+{
+	FZ_CHECK(fz_irq_level[t->irq.num % 8] == (t->int_status != 0));
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		const struct virtqueue *vq = &t->q[i].vq;
+		if (!vq->ready)
+			continue;
+		FZ_CHECK(vq->size && !(vq->size & (vq->size - 1)) &&
+			 vq->size <= t->ops->queue_max);
+	}
 }
 
 #endif
