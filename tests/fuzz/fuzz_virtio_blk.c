@@ -29,13 +29,24 @@ static char path[2][256];
 static int fd[2] = { -1, -1 };
 static struct block_dev *bd[2];
 
+static char dir[128];
+
+static void cleanup(void)
+{
+	for (int i = 0; i < 2; i++) {
+		block_close(bd[i]);
+		unlink(path[i]);
+	}
+	rmdir(dir);
+}
+
 static void init(void)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char dir[128];
 	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	for (int i = 0; i < 2; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/disk%d.raw", dir, i);
 		fd[i] = open(path[i], O_RDWR | O_CREAT | O_TRUNC, 0600);

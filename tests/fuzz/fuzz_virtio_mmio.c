@@ -41,13 +41,22 @@ static void be_free(struct net_backend *nb) { }
 static const struct net_backend_ops be_ops = { be_send, be_rx_ready,
 					       be_free };
 
+static char dir[128], path[192];
+
+static void cleanup(void)
+{
+	block_close(bd);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void init(void)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char dir[128], path[192];
 	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	snprintf(path, sizeof(path), "%s/disk.raw", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, 256 << 10) < 0)
