@@ -91,9 +91,23 @@ FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
 
 FUZZSRCS_oci_config := src/container/config.c src/core/err.c
 FUZZLIBS_oci_config := -ljson-c
+# The virtio targets share tests/fuzz/vdrv.h (guest RAM, a hostile driver).
+FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/err.c
+FUZZ_VIRTIO := src/hw/virtio_mmio.c src/hw/virtqueue.c src/core/bus.c src/core/file.c \
+               src/core/err.c
+FUZZSRCS_virtio_mmio := $(FUZZ_VIRTIO) src/hw/virtio_blk.c \
+                        src/hw/virtio_net.c src/net/offload.c \
+                        $(wildcard src/block/*.c)
+FUZZLIBS_virtio_mmio := -lz
+FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c \
+                       $(wildcard src/block/*.c)
+FUZZLIBS_virtio_blk := -lz
+FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c
+FUZZSRCS_loader := src/engine/rv64/loader.c src/core/err.c src/core/file.c
+FUZZLIBS_loader := -lfdt -lz
 
 define fuzz_target
-$(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h)
+$(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)
 	@mkdir -p $$(dir $$@)
 	$$(FUZZCC) $$(FUZZFLAGS) $$< $$(FUZZSRCS_$(1)) -o $$@ $$(FUZZLIBS_$(1))
 

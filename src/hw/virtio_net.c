@@ -271,23 +271,65 @@ static unsigned rx_keep(const struct virtio_net *n)
 	return keep;
 }
 
+/* Go on delivering the segments of the frame held in rx_buf.  Returns 0
+ * when every segment is delivered, -ENOSPC when the ring ran out again
+ * (the frame stays held), another -errno when the rest of the frame was
+ * dropped (a segment can never fit, the frame is malformed, the ring is
+ * broken). */
+static int rx_seg_continue(struct virtio_net *n)
+{
+	int rc = net_offload_segment_from(n->rx_buf + NET_HDR_LEN,
+					  n->rx_seg_len, &n->rx_seg_hdr,
+					  &n->rx_seg_next, rx_deliver, n);
+	n->rx_seg_held = rc == -ENOSPC;
+	if (rc < 0 && rc != -ENOSPC && rc != -EMSGSIZE)
+		n->stats.rx_too_big++;   /* rx_deliver counted EMSGSIZE */
+	return rc < 0 ? rc : 0;
+}
+
 static int fe_rx(void *opaque, const struct iovec *iov, unsigned iovcnt)
 {
 	struct virtio_net *n = opaque;
 	struct virtqueue *vq = virtio_mmio_queue(&n->t, VIRTIO_NET_RXQ);
 	if (!(n->t.status & VIRTIO_STATUS_DRIVER_OK) || !vq->ready ||
-	    vq->broken) {
+	    vq->broken || n->rx_seg_held) {
 		n->rx_waiting = true;
 		n->stats.rx_no_buffers++;
 		return -ENOSPC;
 	}
 	struct net_hdr h = { 0 };
 	net_iov_to_buf(iov, iovcnt, 0, &h, sizeof(h));
+	uint8_t gso = h.gso_type & ~NET_HDR_GSO_ECN;
+	unsigned keep = rx_keep(n);
 	if (h.gso_type != NET_HDR_GSO_NONE)
 		n->stats.rx_gso++;
-	int rc = net_offload_resolve(iov, iovcnt, rx_keep(n), n->rx_buf,
-				     rx_deliver, n);
-	return rc < 0 ? rc : 0;
+	if (gso == NET_HDR_GSO_NONE ||
+	    (gso == NET_HDR_GSO_TCPV4 && (keep & NET_OFF_TSO4)) ||
+	    (gso == NET_HDR_GSO_TCPV6 && (keep & NET_OFF_TSO6))) {
+		/* One frame out: on -ENOSPC the backend offers it again. */
+		int rc = net_offload_resolve(iov, iovcnt, keep, n->rx_buf,
+					     rx_deliver, n);
+		return rc < 0 ? rc : 0;
+	}
+	/* Several frames out.  Offering the frame again after the ring ran
+	 * out part-way would deliver its first segments again (and one with
+	 * more segments than the ring has buffers would never complete), so
+	 * the device takes the frame now and holds what is left of it in
+	 * rx_buf; new frames wait behind it (-ENOSPC) until rx buffers let
+	 * net_notify finish it. */
+	size_t total = net_iov_len(iov, iovcnt);
+	if (total < NET_HDR_LEN + ETH_HLEN ||
+	    total > NET_HDR_LEN + NET_FRAME_MAX) {
+		n->stats.rx_too_big++;
+		return total < NET_HDR_LEN + ETH_HLEN ? -EINVAL : -EMSGSIZE;
+	}
+	n->rx_seg_hdr = h;
+	n->rx_seg_len = total - NET_HDR_LEN;
+	n->rx_seg_next = 0;
+	net_iov_to_buf(iov, iovcnt, NET_HDR_LEN, n->rx_buf + NET_HDR_LEN,
+		       n->rx_seg_len);
+	int rc = rx_seg_continue(n);
+	return rc == -ENOSPC ? 0 : rc;
 }
 
 static void fe_link(void *opaque, bool up)
@@ -309,11 +351,23 @@ static void net_notify(void *dev, struct virtio_mmio *t, unsigned q)
 	if (q == VIRTIO_NET_TXQ) {
 		tx_notify(n, t);
 	} else if (q == VIRTIO_NET_RXQ && n->rx_waiting) {
-		/* New receive buffers: let the backend resume. */
+		/* New receive buffers: finish a held frame, then let the
+		 * backend resume. */
 		n->rx_waiting = false;
+		if (n->rx_seg_held && rx_seg_continue(n) == -ENOSPC)
+			return;
 		if (n->nb->ops->rx_ready)
 			n->nb->ops->rx_ready(n->nb);
 	}
+}
+
+static void net_reset(void *dev)
+{
+	struct virtio_net *n = dev;
+	/* The rest of a held frame is for a driver that is gone. */
+	if (n->rx_seg_held)
+		n->stats.rx_too_big++;
+	n->rx_seg_held = false;
 }
 
 static int net_config_read(void *dev, uint64_t off, unsigned size,
@@ -340,6 +394,7 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_max = VIRTIO_NET_QUEUE_MAX,
 	.config_read = net_config_read,
 	.queue_notify = net_notify,
+	.reset = net_reset,
 };
 
 int virtio_net_init(struct virtio_net *n, struct bus *bus, uint64_t base,

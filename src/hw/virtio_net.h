@@ -15,6 +15,10 @@
  * asking for what was not negotiated or pointing outside the frame
  * (csum_start/csum_offset, hdr_len, gso_size 0) are dropped and counted in
  * stats; the device never reads or writes outside the chain's buffers.
+ * A backend TSO frame for a driver without GUEST_TSO4/6 is segmented once;
+ * if the ring runs out part-way the device keeps the rest and delivers it,
+ * each segment once, as buffers arrive, before taking a new frame; a
+ * segment that can never fit drops the rest of its frame (rx_too_big).
  * The transmit and receive paths do not allocate: the header is copied to
  * a private struct, the frame goes to the backend as an iovec over guest
  * memory, and offload resolution uses a buffer allocated at init. */
@@ -65,9 +69,13 @@ struct virtio_net_stats {
 	uint64_t rx_frames;      /* frames delivered to the guest */
 	uint64_t rx_bytes;
 	uint64_t rx_gso;         /* of the backend's frames: TSO frames */
-	uint64_t rx_no_buffers;  /* -ENOSPC returned to the backend */
+	uint64_t rx_no_buffers;  /* the guest had no room: -ENOSPC returned
+				  * to the backend, or a held segment
+				  * waits */
 	uint64_t rx_too_big;     /* larger than every buffer the guest can
-				  * offer, or malformed: dropped */
+				  * offer, or malformed: dropped (for a
+				  * segmented frame: the segment and the
+				  * rest of the frame, counted once) */
 	uint64_t rx_bad_chain;   /* receive chain unusable (no writable bytes,
 				  * refused by virtq_pop) */
 };
@@ -78,6 +86,14 @@ struct virtio_net {
 	uint8_t mac[6];
 	bool link_up;
 	bool rx_waiting;          /* told the backend -ENOSPC; call rx_ready */
+	/* A frame segmented for a driver without GUEST_TSO4/6 whose ring ran
+	 * out part-way: the device took it from the backend and holds it in
+	 * rx_buf (no extra memory); segments from rx_seg_next on are still to
+	 * go, each exactly once, before any new frame. */
+	bool rx_seg_held;
+	struct net_hdr rx_seg_hdr;
+	size_t rx_seg_len;        /* bytes of the held frame (no net_hdr) */
+	size_t rx_seg_next;       /* index of the next segment to deliver */
 	uint8_t config[VIRTIO_NET_CONFIG_SIZE];
 	struct virtio_net_stats stats;
 	/* NET_OFFLOAD_BUF bytes each.  Two, because a backend may deliver a

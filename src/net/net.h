@@ -13,8 +13,11 @@
  * Who finishes (added with virtio-net): the frontend calls send() only with
  * requests the backend advertised in `offloads`; everything else it has
  * already finished with net_offload_resolve().  So a backend may rely on
- * never seeing NEEDS_CSUM without NET_OFF_CSUM, nor a TCPV4/TCPV6 frame
- * without NET_OFF_TSO4/6 (finishing again would be harmless, not needed).
+ * never seeing a TCPV4/TCPV6 frame without NET_OFF_TSO4/6, nor NEEDS_CSUM
+ * without NET_OFF_CSUM except on a TSO frame it takes (segmenting implies
+ * completing the checksums, as HOST_TSO4 implies CSUM in virtio; slirp
+ * takes TSO frames and finishes them with net_offload_tcp_finish()).
+ * Finishing again would be harmless, not needed.
  * In the other direction a backend may hand fe.rx any header; the frontend
  * finishes what its driver did not negotiate.
  *

@@ -172,6 +172,14 @@ int net_offload_tcp_finish(uint8_t *f, size_t len, const struct net_hdr *h)
 int net_offload_segment(const uint8_t *f, size_t len, const struct net_hdr *h,
 			net_emit_fn *emit, void *opaque)
 {
+	size_t next = 0;
+	return net_offload_segment_from(f, len, h, &next, emit, opaque);
+}
+
+int net_offload_segment_from(const uint8_t *f, size_t len,
+			     const struct net_hdr *h, size_t *next,
+			     net_emit_fn *emit, void *opaque)
+{
 	struct tcp_layout t;
 	if (!h->gso_size ||
 	    tcp_layout(f, len, h->gso_type & ~NET_HDR_GSO_ECN, &t) < 0)
@@ -188,7 +196,7 @@ int net_offload_segment(const uint8_t *f, size_t len, const struct net_hdr *h,
 	uint8_t flags0 = f[l4 + 13];
 	uint8_t hb[SEG_HDR_MAX];
 	struct net_hdr zero = { 0 };
-	for (size_t i = 0; i < nseg; i++) {
+	for (size_t i = *next; i < nseg; i++) {
 		size_t off = i * mss;
 		size_t chunk = payload - off < mss ? payload - off : mss;
 		bool last = i == nseg - 1;
@@ -227,6 +235,7 @@ int net_offload_segment(const uint8_t *f, size_t len, const struct net_hdr *h,
 		int rc = emit(opaque, iov, chunk ? 3 : 2);
 		if (rc < 0)
 			return rc;
+		*next = i + 1;
 	}
 	return (int)nseg;
 }

@@ -54,6 +54,16 @@ int net_offload_segment(const uint8_t *frame, size_t len,
 			const struct net_hdr *h, net_emit_fn *emit,
 			void *opaque);
 
+/* net_offload_segment() resumable: starts with segment *next (0 for the
+ * first) and sets *next past each segment emit accepted, so after an emit
+ * error the caller can call again with the same frame and header to go on
+ * where it stopped (a receiver that ran out of buffers part-way).  A *next
+ * at or past the segment count emits nothing.  Returns as
+ * net_offload_segment(). */
+int net_offload_segment_from(const uint8_t *frame, size_t len,
+			     const struct net_hdr *h, size_t *next,
+			     net_emit_fn *emit, void *opaque);
+
 /* Finish a TSO frame (linear, no net_hdr; h: its header) as one oversized
  * packet, for a consumer that takes packets larger than the MTU (slirp):
  * the IPv4 header checksum and the TCP checksum are computed over the

@@ -28,10 +28,10 @@
  *     mode dictates.  The switch carries the net_hdr through unchanged
  *     (csum_start and hdr_len are shifted by 4 when it inserts or strips a
  *     tag), so partially-checksummed and TSO frames cross the switch
- *     unresolved.  The backend advertises NET_OFF_CSUM only for now: TSO
- *     frames relayed guest to guest stall the receiver's TCP (an rx-path
- *     problem being looked into); the protocol needs no change to enable
- *     NET_OFF_TSO4|TSO6 later.
+ *     unresolved.  The backend advertises NET_OFF_CSUM|TSO4|TSO6: a
+ *     guest's TSO frame crosses whole (one message, far cheaper than ~45
+ *     segments), and the receiving virtio-net segments it only if its
+ *     driver did not negotiate GUEST_TSO4/6.
  *     Malformed frames are dropped and counted by the switch; the switch
  *     drops (and counts) rather than blocks when a port's socket is full.
  *

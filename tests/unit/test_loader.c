@@ -276,6 +276,26 @@ static void test_gzip_image(void **state)
 	kernel_fails(f, z, zlen, EINVAL, "gzip");
 	free(z);
 
+	/* From memory: the same result, and the caller's bytes untouched
+	 * (the inflated copy is the loader's). */
+	z = gzip(img, sizeof(img), &zlen);
+	uint8_t *copy = malloc(zlen);
+	assert_non_null(copy);
+	memcpy(copy, z, zlen);
+	memset(ram(f, RV_RAM_BASE + 0x200000), 0xaa, 0x400000);
+	rv_boot_init(&f->b, RV_BOOT_SBI, RV_RAM_BASE, RAM_SIZE);
+	assert_int_equal(rv_load_kernel_buf(&f->b, &f->mem, z, zlen, "mem.gz",
+					    &f->e), 0);
+	check_image_loaded(f, img, sizeof(img));
+	assert_memory_equal(z, copy, zlen);
+	err_clear(&f->e);
+	rv_boot_init(&f->b, RV_BOOT_SBI, RV_RAM_BASE, RAM_SIZE);
+	assert_int_equal(rv_load_kernel_buf(&f->b, &f->mem, z, zlen / 2,
+					    "mem.gz", &f->e), -EINVAL);
+	assert_non_null(strstr(f->e.msg, "mem.gz"));
+	free(copy);
+	free(z);
+
 	/* gzip around something that is not a kernel */
 	static const char junk[] = "definitely not a kernel image";
 	z = gzip((const uint8_t *)junk, sizeof(junk), &zlen);

@@ -286,6 +286,38 @@ static void segment_exact_and_empty(void **state)
 	sink_free(&e);
 }
 
+/* Resuming after an emit error gives the same segments as one pass, each
+ * once. */
+static void segment_resume(void **state)
+{
+	static uint8_t f[8192];
+	size_t l3;
+	size_t len = build(f, false, false, 4500, 0x18, &l3);
+	struct net_hdr h = { .gso_type = NET_HDR_GSO_TCPV4, .gso_size = 1000 };
+	struct sink all = { .fail_at = -1 };
+	assert_int_equal(net_offload_segment(f, len, &h, emit, &all), 5);
+	struct sink part = { .fail_at = 2 };
+	size_t next = 0;
+	assert_int_equal(net_offload_segment_from(f, len, &h, &next, emit,
+						  &part), -EIO);
+	assert_int_equal(next, 2);
+	part.fail_at = -1;
+	assert_int_equal(net_offload_segment_from(f, len, &h, &next, emit,
+						  &part), 5);
+	assert_int_equal(next, 5);
+	assert_int_equal(part.n, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(part.len[i], all.len[i]);
+		assert_memory_equal(part.buf[i], all.buf[i], all.len[i]);
+	}
+	/* Past the end: nothing more. */
+	assert_int_equal(net_offload_segment_from(f, len, &h, &next, emit,
+						  &part), 5);
+	assert_int_equal(part.n, 5);
+	sink_free(&all);
+	sink_free(&part);
+}
+
 static void segment_header_lies(void **state)
 {
 	static uint8_t f[8192];
@@ -427,6 +459,7 @@ int main(void)
 		cmocka_unit_test(segment_tcp6),
 		cmocka_unit_test(segment_vlan),
 		cmocka_unit_test(segment_exact_and_empty),
+		cmocka_unit_test(segment_resume),
 		cmocka_unit_test(segment_header_lies),
 		cmocka_unit_test(tcp_finish_whole),
 		cmocka_unit_test(resolve_paths),

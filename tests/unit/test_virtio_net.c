@@ -573,6 +573,148 @@ static void rx_offload_resolved(void **state)
 	assert_int_equal(g[1], 0);
 }
 
+/* The backend side of -ENOSPC (net.h): keep the frame, offer it again
+ * after rx_ready.  Returns the last rx result. */
+struct held {
+	const struct net_hdr *h;
+	const uint8_t *frame;
+	size_t len;
+	bool kept;
+	unsigned ready_seen;
+};
+
+static int backend_offer(struct fx *f, struct held *b)
+{
+	int rc = rx(f, b->h, b->frame, b->len);
+	b->kept = rc == -ENOSPC;
+	b->ready_seen = f->be.rx_ready_calls;
+	return rc;
+}
+
+/* Reap every used rx buffer (the k-th lies at BUFS + 0x1000 * head) and
+ * check each is the next segment of frame: sequence number and payload
+ * from mss * *seg on.  Returns how many were reaped. */
+static unsigned reap_segments(struct fx *f, const uint8_t *frame,
+			      size_t payload, size_t mss, unsigned *seg)
+{
+	unsigned n = 0;
+	while (used_idx(f, VIRTIO_NET_RXQ) != f->used_seen[VIRTIO_NET_RXQ]) {
+		uint16_t head = reap(f, VIRTIO_NET_RXQ);
+		const uint8_t *g = gpa_ptr(&f->mem, BUFS + 0x1000 * head,
+					   2048);
+		size_t off = mss * *seg;
+		size_t chunk = payload - off < mss ? payload - off : mss;
+		assert_true(off < payload);
+		assert_int_equal(f->used_len, NET_HDR_LEN + 54 + chunk);
+		const uint8_t *tcp = g + NET_HDR_LEN + 34;
+		uint32_t seq = (uint32_t)tcp[4] << 24 | tcp[5] << 16 |
+			       tcp[6] << 8 | tcp[7];
+		assert_int_equal(seq, off);
+		assert_memory_equal(g + NET_HDR_LEN + 54, frame + 54 + off,
+				    chunk);
+		(*seg)++;
+		n++;
+	}
+	return n;
+}
+
+static void rx_tso_segments_once(void **state)
+{
+	struct fx *f = *state;   /* setup_plain: no GUEST_TSO, no MRG_RXBUF */
+	static uint8_t frame[4000], other[100];
+	const size_t payload = 3400, mss = 500;   /* 7 segments */
+	size_t flen = tcp_frame(frame, payload);
+	struct net_hdr h = { .gso_type = NET_HDR_GSO_TCPV4, .hdr_len = 54,
+			     .gso_size = mss };
+	struct net_hdr plain = { 0 };
+	struct held b = { &h, frame, flen, false, 0 };
+	unsigned seg = 0, desc = 0;
+	/* Refills of 3, 2 and 2 buffers: fewer than the 7 segments. */
+	const unsigned steps[3] = { 3, 2, 2 };
+	for (unsigned s = 0; s < 3; s++) {
+		for (unsigned i = 0; i < steps[s]; i++, desc++) {
+			struct seg r = { BUFS + 0x1000 * desc, 2048, true };
+			offer(f, VIRTIO_NET_RXQ, desc, &r, 1,
+			      i + 1 == steps[s]);
+		}
+		if (s == 0)
+			backend_offer(f, &b);
+		else if (b.kept && f->be.rx_ready_calls != b.ready_seen)
+			backend_offer(f, &b);
+		reap_segments(f, frame, payload, mss, &seg);
+		if (s < 2) {
+			/* Behind a part-delivered frame a new one waits. */
+			assert_int_equal(rx(f, &plain, other, sizeof(other)),
+					 -ENOSPC);
+		}
+	}
+	assert_int_equal(seg, 7);
+	assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 7);
+	assert_int_equal(f->net.stats.rx_frames, 7);
+	assert_int_equal(f->net.stats.rx_too_big, 0);
+	/* The backend heard it may go on, and the next frame goes through. */
+	assert_false(b.kept);
+	assert_int_equal(f->be.rx_ready_calls, 1);
+	struct seg r = { BUFS + 0x1000 * desc, 2048, true };
+	offer(f, VIRTIO_NET_RXQ, desc, &r, 1, true);
+	assert_int_equal(rx(f, &plain, other, sizeof(other)), 0);
+	assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 8);
+}
+
+static void rx_tso_never_fits(void **state)
+{
+	struct fx *f = *state;   /* setup_plain */
+	static uint8_t frame[4000], other[100];
+	const size_t payload = 3400, mss = 500;
+	size_t flen = tcp_frame(frame, payload);
+	struct net_hdr h = { .gso_type = NET_HDR_GSO_TCPV4, .hdr_len = 54,
+			     .gso_size = mss };
+	struct net_hdr plain = { 0 };
+	/* Two good buffers, then one too small for any segment: two
+	 * segments land, the rest of the frame is dropped and counted once. */
+	struct seg r0 = { BUFS, 2048, true }, r1 = { BUFS + 0x1000, 2048, true };
+	struct seg tiny = { BUFS + 0x2000, 64, true };
+	offer(f, VIRTIO_NET_RXQ, 0, &r0, 1, false);
+	offer(f, VIRTIO_NET_RXQ, 1, &r1, 1, false);
+	offer(f, VIRTIO_NET_RXQ, 2, &tiny, 1, true);
+	assert_int_equal(rx(f, &h, frame, flen), -EMSGSIZE);
+	/* The two segments, then the tiny buffer, empty. */
+	assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 3);
+	unsigned seg = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		uint16_t head = reap(f, VIRTIO_NET_RXQ);
+		assert_int_equal(head, i);
+		const uint8_t *g = gpa_ptr(&f->mem, BUFS + 0x1000 * head, 2048);
+		assert_int_equal(f->used_len, NET_HDR_LEN + 54 + mss);
+		assert_memory_equal(g + NET_HDR_LEN + 54, frame + 54 + mss * seg,
+				    mss);
+		seg++;
+	}
+	assert_int_equal(reap(f, VIRTIO_NET_RXQ), 2);
+	assert_int_equal(f->used_len, 0);
+	assert_int_equal(f->net.stats.rx_too_big, 1);
+	/* Nothing is held: the queue takes the next frame at once. */
+	struct seg r3 = { BUFS + 0x3000, 2048, true };
+	offer(f, VIRTIO_NET_RXQ, 3, &r3, 1, true);
+	assert_int_equal(rx(f, &plain, other, sizeof(other)), 0);
+	assert_int_equal(reap(f, VIRTIO_NET_RXQ), 3);
+	assert_int_equal(f->used_len, NET_HDR_LEN + sizeof(other));
+	/* A frame held part-way is dropped and counted by a device reset. */
+	struct seg r4 = { BUFS + 0x4000, 2048, true };
+	offer(f, VIRTIO_NET_RXQ, 4, &r4, 1, true);
+	assert_int_equal(rx(f, &h, frame, flen), 0);
+	assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 5);
+	for (unsigned q = 0; q < 2; q++) {
+		f->avail_idx[q] = f->used_seen[q] = 0;
+		gpa_write(&f->mem, qavail[q] + 2, &f->avail_idx[q], 2);
+	}
+	bring_up(f, VIRTIO_BIT(VIRTIO_F_VERSION_1) | FEAT(MAC) | FEAT(STATUS));
+	assert_int_equal(f->net.stats.rx_too_big, 2);
+	offer(f, VIRTIO_NET_RXQ, 0, &r0, 1, true);
+	assert_int_equal(rx(f, &plain, other, sizeof(other)), 0);
+	assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 1);
+}
+
 static void config_and_link(void **state)
 {
 	struct fx *f = *state;
@@ -620,6 +762,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rx_hostile_chains, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(rx_offload_resolved, setup_plain,
+						teardown),
+		cmocka_unit_test_setup_teardown(rx_tso_segments_once,
+						setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(rx_tso_never_fits, setup_plain,
 						teardown),
 		cmocka_unit_test_setup_teardown(config_and_link, setup, teardown),
 	};

@@ -435,6 +435,21 @@ int rv_load_firmware(struct rv_boot *b, struct guest_mem *mem,
 	int rc = read_file("firmware", path, b->ram_size, &f, errp);
 	if (rc)
 		return rc;
+	rc = rv_load_firmware_buf(b, mem, f.data, f.len, path, errp);
+	blob_free(&f);
+	return rc;
+}
+
+int rv_load_firmware_buf(struct rv_boot *b, struct guest_mem *mem,
+			 const void *data, size_t len, const char *path,
+			 struct err *errp)
+{
+	if (b->mode != RV_BOOT_FIRMWARE)
+		return err_set(errp, EINVAL, "firmware `%s` given in a boot "
+			       "mode without firmware", path);
+	/* Borrowed: never freed here. */
+	const struct blob f = { (uint8_t *)data, len };
+	int rc;
 	struct elf_info info;
 	if (is_elf(&f)) {
 		rc = load_elf(&f, mem, b, &info, path, errp);
@@ -448,7 +463,6 @@ int rv_load_firmware(struct rv_boot *b, struct guest_mem *mem,
 		info = (struct elf_info){ b->ram_base, b->ram_base + f.len,
 					  b->ram_base, 0, 0 };
 	}
-	blob_free(&f);
 	if (rc)
 		return rc;
 	b->fw_start = info.start;
@@ -462,15 +476,26 @@ int rv_load_firmware(struct rv_boot *b, struct guest_mem *mem,
 int rv_load_kernel(struct rv_boot *b, struct guest_mem *mem,
 		   const char *path, struct err *errp)
 {
-	struct blob f, raw;
+	struct blob f;
 	int rc = read_file("kernel", path, b->ram_size, &f, errp);
 	if (rc)
 		return rc;
+	rc = rv_load_kernel_buf(b, mem, f.data, f.len, path, errp);
+	blob_free(&f);
+	return rc;
+}
+
+int rv_load_kernel_buf(struct rv_boot *b, struct guest_mem *mem,
+		       const void *data, size_t len, const char *path,
+		       struct err *errp)
+{
+	/* f is borrowed; raw, the inflated copy, is ours. */
+	struct blob f = { (uint8_t *)data, len }, raw = { 0 };
+	int rc;
 	if (is_gzip(&f)) {
 		uint64_t cap = b->ram_size < RV_BOOT_GUNZIP_MAX ?
 			       b->ram_size : RV_BOOT_GUNZIP_MAX;
 		rc = gunzip(&f, cap, &raw, path, errp);
-		blob_free(&f);
 		if (rc)
 			return rc;
 		f = raw;
@@ -485,7 +510,7 @@ int rv_load_kernel(struct rv_boot *b, struct guest_mem *mem,
 		rc = err_set(errp, EINVAL, "`%s` is not a RISC-V kernel image "
 			     "(expected a Linux Image, a gzip-compressed "
 			     "Image or an ELF)", path);
-	blob_free(&f);
+	blob_free(&raw);
 	if (rc)
 		return rc;
 

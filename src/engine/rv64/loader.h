@@ -95,6 +95,17 @@ int rv_load_firmware(struct rv_boot *b, struct guest_mem *mem,
 int rv_load_kernel(struct rv_boot *b, struct guest_mem *mem,
 		   const char *path, struct err *errp);
 
+/* rv_load_firmware() and rv_load_kernel() on a file already in memory:
+ * data[0..len) is the file's content (borrowed, not changed), path only
+ * names it in messages.  Same results and errors, less those of opening
+ * and reading. */
+int rv_load_firmware_buf(struct rv_boot *b, struct guest_mem *mem,
+			 const void *data, size_t len, const char *path,
+			 struct err *errp);
+int rv_load_kernel_buf(struct rv_boot *b, struct guest_mem *mem,
+		       const void *data, size_t len, const char *path,
+		       struct err *errp);
+
 /* Reserve fdt_size bytes (the rv_fdt_build buffer size) for the FDT near
  * the top of RAM, and in RV_BOOT_FIRMWARE mode the fw_dynamic_info page
  * below it.  -EFBIG when that would overlap the kernel or firmware. */
