@@ -4,7 +4,7 @@ set -e
 PKGS="gcc make pkg-config libfdt-dev zlib1g-dev libcmocka-dev gcc-riscv64-linux-gnu
       qemu-system-misc opensbi qemu-utils e2fsprogs cpio kmod xz-utils gzip
       ca-certificates debian-archive-keyring device-tree-compiler python3
-      libslirp-dev libjson-c-dev clang"
+      libslirp-dev libjson-c-dev libseccomp-dev clang"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
