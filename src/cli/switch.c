@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "core/parse.h"
 #include "net/switch/switch.h"
+#include "vmm/sandbox.h"
 
 static const char usage[] =
 "usage: ringvm switch --socket PATH [--ports N] [--ageing SECS] [--max-macs N]\n"
@@ -31,6 +32,9 @@ static const char usage[] =
 "                   0 = never)\n"
 "  --max-macs N     MAC table size (default 4096); when full, unknown\n"
 "                   destinations are flooded\n"
+"  --seccomp=on|off confine the switch with a seccomp filter once its\n"
+"                   sockets are bound (default on; off is for debugging);\n"
+"                   a forbidden call ends it with status 4\n"
 "\n"
 "ctl PATH show     ports, VLANs, MAC table and counters (--json: as JSON)\n";
 
@@ -48,6 +52,7 @@ static int run_switch(int argc, char **argv)
 		{ "ageing", required_argument, NULL, 'a' },
 		{ "aging", required_argument, NULL, 'a' },
 		{ "max-macs", required_argument, NULL, 'm' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -57,6 +62,7 @@ static int run_switch(int argc, char **argv)
 	struct err e = { 0 };
 	uint64_t v;
 	int c;
+	bool seccomp = true;
 
 	opterr = 0;
 	optind = 1;
@@ -79,6 +85,11 @@ static int run_switch(int argc, char **argv)
 			if (parse_uint(optarg, 1, 1u << 24, &v, "--max-macs", &e))
 				return fail(e.msg);
 			o.max_macs = (unsigned)v;
+			break;
+		case 'S':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return fail("--seccomp: expected on or off");
+			seccomp = !strcmp(optarg, "on");
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -115,6 +126,11 @@ static int run_switch(int argc, char **argv)
 	struct sw *s;
 	if (sw_create(&o, &s, &e) < 0)
 		return fail(e.msg);
+	if (seccomp && sandbox_enter_switch(s->dirfd, &e) < 0) {
+		sw_destroy(s);
+		return fail(e.msg);
+	}
+	sandbox_test_probe();
 	fprintf(stderr, "ringvm switch: listening on %s (control %s%s), "
 		"%u ports, ageing %us, %u MACs\n", o.path, o.path,
 		SW_CTL_SUFFIX, o.ports, o.ageing_s, o.max_macs);

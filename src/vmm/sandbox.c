@@ -109,7 +109,7 @@ static const char *const switch_calls[] = {
  * Allowing these keeps the sandbox on in the sanitizer system tests. */
 static const char *const asan_calls[] = {
 	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_yield",
-	"getppid", "openat", "open", "getdents64", "readlink", "readlinkat",
+	"getppid", "openat", "open", "getdents", "getdents64", "readlink", "readlinkat",
 	"sigaltstack",
 	"sched_getaffinity", "pipe", "pipe2", "getrlimit", "prlimit64",
 	"setrlimit", "uname", "dup", "dup2", "dup3", "access",
