@@ -24,8 +24,15 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
+# RINGVM_TEST_TAG names what the tests create, so tests/run-all.sh can check
+# at the end that nothing is left (it exports one per run; every process a
+# test starts inherits it): scratch directories, network namespaces
+# ("$RINGVM_TEST_TAG-..."); TAP devices, whose names are short, start with
+# "rvt".
+export RINGVM_TEST_TAG=${RINGVM_TEST_TAG:-ringvm-test-$$}
+
 # A scratch directory removed at exit (unless RINGVM_TEST_KEEP=1).
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-test.XXXXXX") || exit 1
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/$RINGVM_TEST_TAG.XXXXXX") || exit 1
 cleanup_scratch() {
 	if [ "${RINGVM_TEST_KEEP:-0}" = 1 ]; then
 		echo "# kept $scratch" >&2
@@ -33,8 +40,62 @@ cleanup_scratch() {
 		rm -rf "$scratch"
 	fi
 }
-# Exit 1 when any check failed (or the script died: status kept).
-trap 'st=$?; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+
+# Background work: bg_track PID ends PID and every process below it at exit
+# (a backgrounded shell function is a subshell whose children outlive a
+# plain kill); at_exit CMD runs CMD at exit, after those, last added first.
+bg_pids=()
+exit_hooks=()
+bg_track() { bg_pids+=("$1"); }
+at_exit() { exit_hooks+=("$*"); }
+
+# tree_of PID: PID and its descendants, one per line.
+tree_of() {
+	ps -e -o pid= -o ppid= | awk -v root="$1" '
+		{ par[$1] = $2 }
+		END { for (p in par) { q = p; n = 0
+			while (q != root && (q in par) && q > 1 && n++ < 64) q = par[q]
+			if (q == root) print p } }'
+}
+
+# kill_tree PID: TERM, then KILL after 3 s, to PID and its descendants.
+kill_tree() {
+	local pids i
+	pids=$(tree_of "$1")
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
+	for i in $(seq 30); do   # zombies (not yet reaped) count as gone
+		# shellcheck disable=SC2086
+		ps -o stat= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null | grep -qv '^Z' || break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null || true
+}
+
+# netns_cleanup NS: end every process in namespace NS, then delete it.
+netns_cleanup() {
+	local pids
+	pids=$(ip netns pids "$1" 2>/dev/null || true)
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	ip netns del "$1" 2>/dev/null || true
+}
+
+run_exit_hooks() {
+	local i
+	for i in "${bg_pids[@]}"; do kill_tree "$i"; done
+	for ((i = ${#exit_hooks[@]} - 1; i >= 0; i--)); do
+		eval "${exit_hooks[i]}" || true
+	done
+}
+# Exit 1 when any check failed (or the script died: status kept).  A signal
+# (Ctrl-C, run-all's timeout) goes through the same clean-up.
+trap 'st=$?; run_exit_hooks; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # need_ringvm NAME...: FAIL every NAME and exit if the binary is missing.
 need_ringvm() {
