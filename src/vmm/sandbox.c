@@ -30,8 +30,9 @@
 #define NAME_MAX_NR 512
 #define NAME_LEN 24
 static char sys_names[NAME_MAX_NR][NAME_LEN];
-/* Set when the VMM forwards DNS through libslirp (see on_sigsys). */
-static volatile sig_atomic_t emulate_resolv_conf;
+/* /etc/resolv.conf opened before confinement when libslirp forwards DNS
+ * (see serve_resolv_conf); -1 otherwise. */
+static volatile int resolv_fd = -1;
 
 /* ---- the lists --------------------------------------------------------- */
 
@@ -74,10 +75,11 @@ static const char *const slirp_calls[] = {
 	"getsockopt", "getsockname", "getpeername",
 	/* Non-blocking mode on new sockets. */
 	"fcntl",
-	/* DNS forwarding checks whether /etc/resolv.conf changed (stat: a
-	 * path's metadata, never its content); a re-read is refused by the
-	 * SIGSYS handler with EACCES (libslirp keeps the servers it has). */
-	"newfstatat",
+	/* DNS forwarding reads /etc/resolv.conf on the first query and checks
+	 * whether it changed (stat: a path's metadata, never its content);
+	 * the open itself is answered by the SIGSYS handler with a dup of a
+	 * descriptor opened before confinement (serve_resolv_conf). */
+	"newfstatat", "dup",
 };
 
 /* Switch port: a lost connection is re-made with a new SOCK_SEQPACKET
@@ -207,7 +209,7 @@ static int add_flock_rule(scmp_filter_ctx ctx, struct err *errp)
 				     SCMP_A1(SCMP_CMP_EQ, LOCK_UN)), errp);
 }
 
-/* socket(): internet families for slirp; AF_UNIX only as SOCK_SEQPACKET
+/* socket() and ioctl(FIONREAD) for slirp: internet families; AF_UNIX only as SOCK_SEQPACKET
  * for the switch port (the type's low bits; SOCK_CLOEXEC/NONBLOCK may be
  * or'ed in), so no stream socket to a local daemon can be made. */
 static int add_socket_rules(scmp_filter_ctx ctx, const struct sandbox_vmm *o,
@@ -226,6 +228,12 @@ static int add_socket_rules(scmp_filter_ctx ctx, const struct sandbox_vmm *o,
 						   SCMP_A0(SCMP_CMP_EQ, AF_INET6)),
 				  errp);
 	}
+	/* libslirp sizes a pending UDP datagram before it reads it. */
+	if (!rc && o->net_user)
+		rc = rule("ioctl FIONREAD",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
+					   1, SCMP_A1(SCMP_CMP_EQ, FIONREAD)),
+			  errp);
 	if (!rc && o->net_switch)
 		rc = rule("socket AF_UNIX",
 			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
@@ -259,10 +267,12 @@ static void put_num(char *buf, size_t *len, size_t cap, long v)
 }
 
 #ifdef __x86_64__
-/* libslirp re-reads /etc/resolv.conf when it changed; answering that one
- * open with EACCES (as a permission problem would) keeps DNS forwarding to
- * the servers it already knows instead of ending the VM. */
-static bool refuse_resolv_conf(int nr, ucontext_t *uc)
+/* libslirp opens /etc/resolv.conf when the guest first asks its DNS proxy
+ * (and again when the file changed): that one read-only open is answered
+ * with a duplicate of the descriptor opened before confinement, rewound,
+ * so DNS forwarding works (with the servers the file named at start, if
+ * it was replaced since) and no path is ever opened. */
+static bool serve_resolv_conf(int nr, ucontext_t *uc)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 	const char *path;
@@ -282,11 +292,16 @@ static bool refuse_resolv_conf(int nr, ucontext_t *uc)
 	for (size_t i = 0; i < sizeof(want); i++)
 		if (path[i] != want[i])
 			return false;
-	g[REG_RAX] = -EACCES;
+	int saved = errno;
+	long fd = -1;
+	if (lseek(resolv_fd, 0, SEEK_SET) == 0)
+		fd = dup(resolv_fd);
+	g[REG_RAX] = fd >= 0 ? fd : -errno;
+	errno = saved;
 	return true;
 }
 #else
-static bool refuse_resolv_conf(int nr, ucontext_t *uc)
+static bool serve_resolv_conf(int nr, ucontext_t *uc)
 {
 	return false;
 }
@@ -297,12 +312,12 @@ static bool refuse_resolv_conf(int nr, ucontext_t *uc)
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
 	int nr = si->si_syscall;
-	if (emulate_resolv_conf && refuse_resolv_conf(nr, ctx))
+	if (resolv_fd >= 0 && serve_resolv_conf(nr, ctx))
 		return;
 	console_restore_tty_now();
 	char buf[160];
 	size_t len = 0;
-	put_str(buf, &len, sizeof(buf), "\r\nringvm: sandbox: forbidden "
+	put_str(buf, &len, sizeof(buf), "ringvm: sandbox: forbidden "
 		"system call ");
 	if (nr >= 0 && nr < NAME_MAX_NR && sys_names[nr][0]) {
 		put_str(buf, &len, sizeof(buf), sys_names[nr]);
@@ -381,7 +396,8 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0))
 		goto out;
-	emulate_resolv_conf = o->net_user;
+	if (o->net_user && resolv_fd < 0)
+		resolv_fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
 	rc = install(ctx, errp);
 out:
 	seccomp_release(ctx);

@@ -2,15 +2,30 @@
 # Shared helpers for tests/system/*.sh (sourced; bash).
 #
 # Every test prints PASS <name> / FAIL <name>: <why> / SKIP <name>: <reason>.
-# RINGVM (default build/ringvm) and GUEST (default build/guest) may be
-# overridden; paths are relative to the repository root, where tests run.
+# RINGVM (default build/ringvm; RINGVM_BIN wins, e.g. build/asan/ringvm) and
+# GUEST (default build/guest) may be overridden; paths are relative to the
+# repository root, where tests run.
 # RINGVM_TEST_TIMEOUT bounds each guest boot (seconds, default 300).
 # RINGVM_TEST_KEEP=1 keeps the scratch directory and logs for inspection.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.." || exit 1
-RINGVM=${RINGVM:-build/ringvm}
+RINGVM=${RINGVM_BIN:-${RINGVM:-build/ringvm}}
 GUEST=${GUEST:-build/guest}
 BOOT_TIMEOUT=${RINGVM_TEST_TIMEOUT:-300}
+
+# A sanitizer build (RINGVM_BIN=build/asan/ringvm): any report fails the run
+# that printed it (status_ok looks at its stderr); leaks are checked at exit,
+# through the seccomp filter (vmm/sandbox.c lets LeakSanitizer work).
+case $RINGVM in */asan/*) RINGVM_ASAN=1 ;; esac
+if [ "${RINGVM_ASAN:-0}" = 1 ]; then
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+	BOOT_TIMEOUT=$((BOOT_TIMEOUT * 2))
+fi
+# sanitizer_report FILE: the first line of a sanitizer report in FILE.
+sanitizer_report() {
+	grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|UndefinedBehaviorSanitizer' "$1" 2>/dev/null
+}
 
 failed=0
 pass() { echo "PASS $1"; }
@@ -132,8 +147,14 @@ run_guest() {
 	tr -d '\r' <"$log" >"$log.txt"
 }
 
-# status_ok NAME: PASS when run_status is 0, else FAIL with a reason.
+# status_ok NAME LOG: PASS when run_status is 0 and LOG.err has no sanitizer
+# report, else FAIL with a reason.
 status_ok() {
+	local report
+	if report=$(sanitizer_report "$2.err"); then
+		fail "$1" "sanitizer report: $report"
+		return
+	fi
 	case $run_status in
 	0) pass "$1" ;;
 	124|137) fail "$1" "timed out after ${BOOT_TIMEOUT}s" ;;
