@@ -112,7 +112,7 @@ static const char *const switch_calls[] = {
 static const char *const asan_calls[] = {
 	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_yield",
 	"getppid", "openat", "open", "getdents", "getdents64", "readlink", "readlinkat",
-	"sigaltstack",
+	"sigaltstack", "lseek",
 	"sched_getaffinity", "pipe", "pipe2", "getrlimit", "prlimit64",
 	"setrlimit", "uname", "dup", "dup2", "dup3", "access",
 };

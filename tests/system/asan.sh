@@ -84,10 +84,8 @@ if [ "${rx:-0}" -gt 0 ] 2>/dev/null; then pass asan/net-switch-rx
 else fail asan/net-switch-rx "eth2 received '$rx' frames (eth1's ARP broadcasts should reach it)"; fi
 
 kill -TERM "$swpid"
-set +e
-wait "$swpid"
-st=$?
-set -e
+wait_bounded "$swpid" 60
+st=$wait_status
 if report=$(sanitizer_report "$scratch/switch.err"); then
 	fail asan/switch-clean-exit "sanitizer report: $report"
 elif [ "$st" != 0 ]; then

@@ -89,6 +89,26 @@ kill_tree() {
 	kill -KILL $pids 2>/dev/null || true
 }
 
+# wait_bounded PID SECS: wait for a child, at most SECS seconds (then KILL
+# it); sets wait_status (124 when it had to be killed).
+wait_bounded() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null || true
+		wait "$1" 2>/dev/null || true
+		wait_status=124
+		return
+	fi
+	set +e
+	wait "$1"
+	wait_status=$?
+	set -e
+}
+
 # netns_cleanup NS: end every process in namespace NS, then delete it.
 netns_cleanup() {
 	local pids
