@@ -91,16 +91,24 @@ static const char *const swport_calls[] = {
 /* The switch process: clients connect and send frames; the control socket
  * answers `show` (pid, SO_PEERCRED of ports, timeouts). */
 static const char *const switch_calls[] = {
+	/* Frames and control requests on the sockets it holds; the stop
+	 * signals arrive on a signalfd (read). */
 	"read", "write", "readv", "writev", "close",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown",
+	/* Its loop, and the MAC ageing timer. */
 	"epoll_wait", "epoll_pwait", "epoll_ctl",
 	"timerfd_settime", "timerfd_gettime",
 	"clock_gettime", "clock_getres", "gettimeofday", "nanosleep",
 	"clock_nanosleep",
+	/* glibc internals: locks, heap (no PROT_EXEC: add_memory_rules),
+	 * signal return and exit. */
 	"futex", "brk", "munmap", "mremap", "madvise",
 	"rt_sigreturn", "rt_sigprocmask", "restart_syscall",
 	"exit", "exit_group", "getpid", "gettid", "rt_sigaction",
-	"sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown",
+	/* New clients on its two listening sockets: accept, buffer sizes
+	 * and timeouts, SO_PEERCRED (the VM's pid for `show`). */
 	"accept", "accept4", "setsockopt", "getsockopt", "fcntl",
+	/* json-c's hash seed (`show`), stdio's fstat of stderr. */
 	"getrandom", "fstat",
 };
 
@@ -111,10 +119,10 @@ static const char *const switch_calls[] = {
  * Allowing these keeps the sandbox on in the sanitizer system tests. */
 static const char *const asan_calls[] = {
 	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_yield",
-	"getppid", "openat", "open", "getdents", "getdents64", "readlink", "readlinkat",
-	"sigaltstack", "lseek",
-	"sched_getaffinity", "pipe", "pipe2", "getrlimit", "prlimit64",
-	"setrlimit", "uname", "dup", "dup2", "dup3", "access",
+	"getppid", "openat", "open", "getdents", "getdents64", "readlink",
+	"readlinkat", "sigaltstack", "lseek", "sched_getaffinity", "pipe",
+	"pipe2", "getrlimit", "prlimit64", "setrlimit", "uname", "dup",
+	"dup2", "dup3", "access",
 };
 #endif
 
