@@ -47,6 +47,9 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# A signal (Ctrl-C, a timeout) ends the script through the EXIT trap too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 wcmd=ringvm-workload
 [ "$mode" = full ] || wcmd="\"ringvm-workload quick\""
 now_ns() { date +%s%N; }

@@ -74,6 +74,9 @@ tool_blocks=$(( ($(stat -c %s "$tool") + 4095) / 4096 ))
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-bench-disk.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# A signal (Ctrl-C, a timeout) ends the script through the EXIT trap too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cp "$tool" "$tmp/tool.raw"
 truncate -s $((tool_blocks * 4096)) "$tmp/tool.raw"
 echo "bench/disk.sh: preparing a 512 MiB random master image" >&2

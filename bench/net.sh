@@ -55,6 +55,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A signal (Ctrl-C, a timeout) ends the script through the EXIT trap too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 gcc -O2 -Wall -Wextra -Werror -o "$tmp/netbench" guest/progs/netbench.c ||
 	die "building the host netbench failed"
 

@@ -14,6 +14,11 @@
 # that exits non-zero without a FAIL line, or prints no result at all, counts
 # as one failure.  The last line is "N passed, N failed, N skipped"; the exit
 # status is 1 if anything failed.
+# The last check, "hygiene", passes when the tests left nothing behind:
+# no process that inherited this run's RINGVM_TEST_TAG, no network namespace
+# named after it, no TAP device "rvt*" in this namespace, no mount and no
+# file under this run's temporary directory (whatever it finds is listed,
+# then removed).
 # Environment: RINGVM_UNIT_TIMEOUT (per unit binary, default 300 s),
 # RINGVM_SCRIPT_TIMEOUT (per script, default 1200 s).
 set -eu
@@ -23,7 +28,12 @@ unit_timeout=${RINGVM_UNIT_TIMEOUT:-300}
 script_timeout=${RINGVM_SCRIPT_TIMEOUT:-1200}
 npass=0 nfail=0 nskip=0
 out=$(mktemp "${TMPDIR:-/tmp}/ringvm-run-all.XXXXXX")
-trap 'rm -f "$out" "$out.tap"' EXIT
+# Everything the tests make carries this tag (tests/system/lib/common.sh) and
+# lives under this directory.
+export RINGVM_TEST_TAG=ringvm-check-$$
+check_tmp=$(mktemp -d "${TMPDIR:-/tmp}/$RINGVM_TEST_TAG.XXXXXX")
+trap 'rm -f "$out" "$out.tap"; rm -rf "$check_tmp"' EXIT
+export TMPDIR=$check_tmp
 
 result() {   # result PASS|FAIL|SKIP LINE
 	echo "$2"
@@ -140,6 +150,60 @@ for section in $sections; do
 		;;
 	esac
 done
+
+# Leftovers of this run: processes (found by the tag in their environment;
+# this script and its own children excluded), namespaces, TAP devices,
+# mounts, files.  Printed, then removed so the next run starts clean.
+leftovers() {
+	python3 - "$$" "$RINGVM_TEST_TAG" <<'PY'
+import os, sys
+me, tag = sys.argv[1], ("RINGVM_TEST_TAG=" + sys.argv[2]).encode()
+for pid in os.listdir("/proc"):
+    if not pid.isdigit() or pid in (me, str(os.getpid())):
+        continue
+    try:
+        with open("/proc/%s/environ" % pid, "rb") as f:
+            if tag not in f.read().split(b"\0"):
+                continue
+        with open("/proc/%s/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        if st[1] == me or st[0] == "Z":
+            continue
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        print("process %s %s" % (pid, cmd[:160]))
+    except OSError:
+        pass
+PY
+	if command -v ip >/dev/null; then
+		ip netns list 2>/dev/null | awk -v t="$RINGVM_TEST_TAG" \
+			'index($1, t) == 1 { print "netns " $1 }'
+		ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^rvt/ { sub(/@.*/, "", $2); print "tap " $2 }'
+	fi
+	awk -v d="$check_tmp" 'index($2, d) == 1 { print "mount " $2 }' /proc/mounts
+	find "$check_tmp" -mindepth 1 -maxdepth 1 -printf 'file %p\n' 2>/dev/null
+}
+remove_leftovers() {
+	local kind what rest
+	while read -r kind what rest; do
+		case $kind in
+		process) kill -KILL "$what" 2>/dev/null || true ;;
+		netns) ip netns pids "$what" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		       ip netns del "$what" 2>/dev/null || true ;;
+		tap) ip link del "$what" 2>/dev/null || true ;;
+		mount) umount -l "$what" 2>/dev/null || true ;;
+		file) rm -rf "$what" ;;
+		esac
+	done
+}
+left=$(leftovers)
+if [ -z "$left" ]; then
+	result PASS "PASS hygiene: nothing left behind"
+else
+	result FAIL "FAIL hygiene: the tests left $(echo "$left" | wc -l) thing(s) behind"
+	echo "$left" | sed 's/^/  | /'
+	echo "$left" | remove_leftovers
+fi
 
 echo "$npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

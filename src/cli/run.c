@@ -46,12 +46,15 @@ static void usage(FILE *f)
 "                      built-in SBI; `none` starts --kernel in M-mode (bare metal)\n"
 "  --arch riscv64      guest architecture (only riscv64 for now)\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+"  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
+"                      (default on; off is for debugging)\n"
 "  -h, --help          this help\n"
 "\n"
 "Console: the guest's serial port on stdio.  On a terminal, Ctrl-A x quits,\n"
 "Ctrl-A h lists the keys.\n"
 "Exit status: 0 when the guest powers off or reboots, 1 for bad input,\n"
-"3 when a bare-metal test reports failure.\n", VM_MAX_CPUS);
+"3 when a bare-metal test reports failure, 4 when the seccomp filter\n"
+"stopped ringvm (a forbidden system call, named on stderr).\n", VM_MAX_CPUS);
 }
 
 static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
@@ -217,7 +220,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
-	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC };
+	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -232,6 +235,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "stats", no_argument, 0, O_STATS },
 		{ "net", required_argument, 0, O_NET },
 		{ "mac", required_argument, 0, O_MAC },
+		{ "seccomp", required_argument, 0, O_SECCOMP },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -272,6 +276,13 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case O_MAC:
 			rc = parse_mac_opt(cfg, optarg, e);
+			break;
+		case O_SECCOMP:
+			if (!strcmp(optarg, "on") || !strcmp(optarg, "off"))
+				cfg->seccomp_off = !strcmp(optarg, "off");
+			else
+				rc = err_set(e, EINVAL, "--seccomp: `%s` (expected "
+					     "on or off)", optarg);
 			break;
 		case 'h':
 			usage(stdout);

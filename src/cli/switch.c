@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "core/parse.h"
 #include "net/switch/switch.h"
+#include "vmm/sandbox.h"
 
 static const char usage[] =
 "usage: ringvm switch --socket PATH [--ports N] [--ageing SECS] [--max-macs N]\n"
@@ -36,6 +37,9 @@ static const char usage[] =
 "  --max-macs-per-port N\n"
 "                   source MACs one port may have learned (default 256);\n"
 "                   more are not learned (counted as learn-refused)\n"
+"  --seccomp=on|off confine the switch with a seccomp filter once its\n"
+"                   sockets are bound (default on; off is for debugging);\n"
+"                   a forbidden call ends it with status 4\n"
 "\n"
 "ctl PATH show     ports, VLANs, MAC table and counters (--json: as JSON)\n";
 
@@ -54,6 +58,7 @@ static int run_switch(int argc, char **argv)
 		{ "aging", required_argument, NULL, 'a' },
 		{ "max-macs", required_argument, NULL, 'm' },
 		{ "max-macs-per-port", required_argument, NULL, 'P' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -63,6 +68,7 @@ static int run_switch(int argc, char **argv)
 	struct err e = { 0 };
 	uint64_t v;
 	int c;
+	bool seccomp = true;
 
 	opterr = 0;
 	optind = 1;
@@ -91,6 +97,11 @@ static int run_switch(int argc, char **argv)
 				       "--max-macs-per-port", &e))
 				return fail(e.msg);
 			o.max_macs_per_port = (unsigned)v;
+			break;
+		case 'S':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return fail("--seccomp: expected on or off");
+			seccomp = !strcmp(optarg, "on");
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -127,6 +138,11 @@ static int run_switch(int argc, char **argv)
 	struct sw *s;
 	if (sw_create(&o, &s, &e) < 0)
 		return fail(e.msg);
+	if (seccomp && sandbox_enter_switch(s->dirfd, &e) < 0) {
+		sw_destroy(s);
+		return fail(e.msg);
+	}
+	sandbox_test_probe();
 	fprintf(stderr, "ringvm switch: listening on %s (control %s%s), "
 		"%u ports, ageing %us, %u MACs (%u per port)\n", o.path,
 		o.path, SW_CTL_SUFFIX, o.ports, o.ageing_s, s->o.max_macs,

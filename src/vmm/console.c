@@ -19,6 +19,11 @@ static void restore_tty(void)
 	}
 }
 
+void console_restore_tty_now(void)
+{
+	restore_tty();
+}
+
 static void fatal_signal(int sig)
 {
 	restore_tty();

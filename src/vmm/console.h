@@ -36,6 +36,10 @@ int console_open(struct console *c, struct evloop *l, struct err *errp);
 /* Restore the terminal.  Safe to call more than once. */
 void console_close(struct console *c);
 
+/* Restore the terminal from a signal handler (async-signal-safe: one
+ * tcsetattr on the state saved by console_open, if any). */
+void console_restore_tty_now(void);
+
 /* Write guest output: every byte reaches out_fd (retrying on EINTR/EAGAIN)
  * unless the descriptor is gone. */
 void console_write(void *c, const uint8_t *buf, size_t len);

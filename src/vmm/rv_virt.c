@@ -27,6 +27,7 @@
 #include "hw/virtio_net.h"
 #include "net/net.h"
 #include "vmm/console.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 struct rv_virt {
@@ -400,6 +401,22 @@ static void run(struct rv_virt *v)
 	}
 }
 
+/* Everything is open and loaded: from here on the process only needs the
+ * calls of its steady state (vmm/sandbox.h). */
+static int confine(const struct vm_config *cfg, struct err *errp)
+{
+	struct sandbox_vmm o = { 0 };
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		const char *s = cfg->nics[i].spec;
+		size_t k = strcspn(s, ",");
+		if (k == 4 && !strncmp(s, "user", 4))
+			o.net_user = true;
+		else if (k == 6 && !strncmp(s, "switch", 6))
+			o.net_switch = true;
+	}
+	return sandbox_enter_vmm(&o, errp);
+}
+
 int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 {
 	struct vm_config cfg = *cfg_in;
@@ -425,7 +442,10 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		rc = build(v, &cfg, errp);
 	if (rc == 0)
 		rc = console_open(&v->con, &v->loop, errp);
+	if (rc == 0 && !cfg.seccomp_off)
+		rc = confine(&cfg, errp);
 	if (rc < 0) {
+		console_close(&v->con);
 		teardown(v);
 		evloop_free(&v->loop);
 		free(v);
@@ -434,6 +454,7 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		return rc;
 	}
 
+	sandbox_test_probe();
 	uint64_t t0 = now_ns();
 	run(v);
 	uint64_t t1 = now_ns();

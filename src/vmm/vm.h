@@ -48,12 +48,15 @@ struct vm_config {
 	bool stats;           /* print run statistics on stderr at exit */
 	unsigned nnics;       /* NICs take the virtio slots after the disks */
 	struct vm_nic nics[VM_MAX_NICS];
+	bool seccomp_off;     /* --seccomp=off: no sandbox (debugging) */
 };
 
 /* Build the machine described by cfg, run it until the guest powers off,
  * reboots, a bare-metal test reports, or the user quits, then tear it down
- * (disks flushed).  *status receives the process exit status the run
- * implies (0 poweroff/reboot/pass, 3 guest-reported failure).
+ * (disks flushed).  Unless cfg->seccomp_off, the process is confined with
+ * sandbox_enter_vmm() (vmm/sandbox.h) after set-up; a forbidden call ends
+ * it with SANDBOX_EXIT_STATUS.  *status receives the process exit status
+ * the run implies (0 poweroff/reboot/pass, 3 guest-reported failure).
  * Returns 0, or -errno with errp naming the problem (bad kernel, disk...). */
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp);
 

@@ -122,6 +122,7 @@ bad img-cli/convert-n-too-small 'smaller than the sources' "$RINGVM" img convert
 # an image in use (locked by another process) is never overwritten
 flock -x "$S/keep.raw" sleep 30 &
 lockpid=$!
+bg_track "$lockpid"
 sleep 0.3
 bad img-cli/convert-locked-output 'in use' "$RINGVM" img convert -O raw "$S/a.raw" "$S/keep.raw"
 bad img-cli/create-locked 'in use' "$RINGVM" img create -f raw "$S/keep.raw" 1M

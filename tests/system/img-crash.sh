@@ -72,6 +72,7 @@ for seed in $seeds; do
 	"$RINGVM" run --disk "$S/disk.qcow2" --disk "$S/writer.raw,ro" \
 		--cmdline "ringvm.cmd=\"RVT_START=$start sh /dev/vdb\"" </dev/null >"$log" 2>"$log.err" &
 	pid=$!
+	bg_track "$pid"
 	flushed=0
 	for _ in $(seq 1 $((BOOT_TIMEOUT * 10))); do
 		if grep -q '^RVT-FLUSHED' "$log"; then flushed=1; break; fi

@@ -29,13 +29,13 @@ BOOT_TIMEOUT=${RINGVM_TEST_TIMEOUT:-150}
 sock=$scratch/sw.sock
 "$RINGVM" switch --socket "$sock" 2>"$scratch/switch.err" &
 swpid=$!
+bg_track "$swpid"
 for _ in $(seq 50); do [ -S "$sock.ctl" ] && break; sleep 0.1; done
 if ! [ -S "$sock.ctl" ] || ! kill -0 "$swpid" 2>/dev/null; then
 	for n in $names; do fail "$n" "the switch did not start: $(head -n1 "$scratch/switch.err")"; done
 	exit 1
 fi
 pass net-switch/start
-trap 'kill "$swpid" 2>/dev/null || true; st=$?; cleanup_scratch; exit $(( failed ? 1 : 0 ))' EXIT
 
 # W ADDR: wait until ADDR answers a ping (at most ~50 s).
 wait_fn='W(){ i=0; while [ $i -lt 40 ]; do ping -c1 -W1 $1 >/dev/null && return 0; i=$((i+1)); sleep 0.2; done; return 1; };'
@@ -52,6 +52,7 @@ boot() {   # boot NAME NETOPTS CMD
 		--cmdline "ringvm.cmd=\"$3\""
 	  echo "$run_status" >"$scratch/$1.status" ) &
 	guests="$guests $!"
+	bg_track $!
 }
 guests=
 t0=$(date +%s)

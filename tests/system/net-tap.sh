@@ -25,7 +25,7 @@ fi
 for tool in ip python3; do
 	command -v "$tool" >/dev/null || { for n in $names; do fail "$n" "$tool not installed"; done; exit 1; }
 done
-ns=ringvm-tap-$$
+ns=$RINGVM_TEST_TAG-tap
 if ! err=$(ip netns add "$ns" 2>&1); then
 	case $err in
 	*"ermission"*|*"not permitted"*)
@@ -35,12 +35,9 @@ if ! err=$(ip netns add "$ns" 2>&1); then
 	for n in $names; do fail "$n" "ip netns add failed: $err"; done
 	exit 1
 fi
-pids=()
-cleanup_net() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	ip netns del "$ns" 2>/dev/null || true
-}
-trap 'st=$?; cleanup_net; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+# Everything started in the namespace (servers, the VM) ends with it: its
+# processes are found with `ip netns pids`, whatever their parent.
+at_exit netns_cleanup "$ns"
 inns() { ip netns exec "$ns" "$@"; }
 if ! err=$(inns ip link set lo up 2>&1 && inns ip tuntap add dev rvt0 mode tap 2>&1 &&
 	inns ip addr add 10.99.0.1/24 dev rvt0 2>&1 && inns ip link set rvt0 up 2>&1); then
@@ -55,9 +52,9 @@ head -c 2097152 /dev/urandom >"$www/big.bin"
 big_sum=$(sha256sum <"$www/big.bin" | cut -d' ' -f1)
 inns python3 -m http.server 8000 --bind 10.99.0.1 --directory "$www" \
 	>"$scratch/http.log" 2>&1 &
-pids+=($!)
+bg_track $!
 inns python3 "$py" sink 10.99.0.1 9000 "$scratch/sink.out" &
-pids+=($!)
+bg_track $!
 
 g="ip addr add 10.99.0.2/24 dev eth0; ip link set eth0 up;"
 g="$g echo RVT link \$(cat /sys/class/net/eth0/carrier);"
@@ -74,7 +71,7 @@ inns timeout -k 10 "$BOOT_TIMEOUT" "$RINGVM" run --stats --net tap,ifname=rvt0 \
 	--cmdline "ringvm.cmd=\"$g\"" </dev/null >"$log" 2>"$log.err" &
 vm_pid=$!
 set -e
-pids+=($vm_pid)
+bg_track "$vm_pid"
 reply= host_ping=no
 for _ in $(seq 1 "$BOOT_TIMEOUT"); do
 	if grep -q "^RVT listening" "$log" 2>/dev/null; then

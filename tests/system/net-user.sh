@@ -26,15 +26,12 @@ big_sum=$(sha256sum <"$www/big.bin" | cut -d' ' -f1)
 http_port=$(python3 "$py" freeport)
 sink_port=$(python3 "$py" freeport)
 fwd_port=$(python3 "$py" freeport)
-pids=()
-cleanup_net() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'st=$?; cleanup_net; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
 
 python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$www" \
 	>"$scratch/http.log" 2>&1 &
-pids+=($!)
+bg_track $!
 python3 "$py" sink 127.0.0.1 "$sink_port" "$scratch/sink.out" &
-pids+=($!)
+bg_track $!
 
 # Guest side: each fact on an "RVT key value" line.
 gcmd="echo RVT macs \$(cat /sys/class/net/eth0/address) \$(cat /sys/class/net/eth1/address);"
@@ -57,7 +54,7 @@ run_guest_bg() {
 }
 t0=$(date +%s)
 run_guest_bg
-pids+=($vm_pid)
+bg_track "$vm_pid"
 # Connect through the forward once the guest listens.
 fwd_reply=
 for _ in $(seq 1 "$BOOT_TIMEOUT"); do

@@ -160,6 +160,22 @@ static void too_many_disks(void **state)
 	cli_run_free(&c);
 }
 
+/* The sandbox is on unless --seccomp=off; other values are refused. */
+static void seccomp_option(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, NULL), 0);
+	assert_false(c.seccomp_off);
+	assert_int_equal(parse(&c, &e, "--seccomp=off", NULL), 0);
+	assert_true(c.seccomp_off);
+	assert_int_equal(parse(&c, &e, "--seccomp=off", "--seccomp", "on",
+			       NULL), 0);
+	assert_false(c.seccomp_off);
+	assert_int_equal(parse(&c, &e, "--seccomp=no", NULL), -EINVAL);
+	assert_non_null(strstr(e.msg, "--seccomp"));
+}
+
 static void help(void **state)
 {
 	struct vm_config c;
@@ -182,6 +198,7 @@ int main(void)
 		cmocka_unit_test(disk_format_and_backing_devices),
 		cmocka_unit_test(too_many_disks),
 		cmocka_unit_test(help),
+		cmocka_unit_test(seccomp_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,6 +117,23 @@ static int watch(struct sw *s, int fd, uint64_t tag, struct err *errp)
 	return watch_ev(s, fd, EPOLLIN, tag, errp);
 }
 
+/* dirfd and the names relative to it, for unlinkat at exit. */
+static int open_dir(struct sw *s, struct err *errp)
+{
+	char *slash = strrchr(s->path, '/');
+	s->name = slash ? slash + 1 : s->path;
+	s->ctl_name = s->ctl_path + (s->name - s->path);
+	char *dir = slash ? strndup(s->path, slash == s->path ? 1 :
+				    (size_t)(slash - s->path)) : strdup(".");
+	if (!dir)
+		return err_set(errp, ENOMEM, "out of memory");
+	s->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rc = s->dirfd < 0 ? err_sys(errp, errno, "directory `%s` of the "
+					"socket", dir) : 0;
+	free(dir);
+	return rc;
+}
+
 int sw_create(const struct sw_opts *o, struct sw **out, struct err *errp)
 {
 	int rc;
@@ -138,7 +155,7 @@ int sw_create(const struct sw_opts *o, struct sw **out, struct err *errp)
 	}
 	if (s->o.max_macs_per_port > s->o.max_macs)
 		s->o.max_macs_per_port = s->o.max_macs;
-	s->lfd = s->cfd = s->epfd = s->timerfd = -1;
+	s->lfd = s->cfd = s->epfd = s->timerfd = s->dirfd = -1;
 	for (unsigned i = 0; i < SW_CTL_CLIENTS; i++)
 		s->ctl[i].fd = -1;
 	for (unsigned i = 0; i < SW_REFUSING_MAX; i++)
@@ -153,6 +170,8 @@ int sw_create(const struct sw_opts *o, struct sw **out, struct err *errp)
 		rc = err_set(errp, ENOMEM, "out of memory");
 		goto fail;
 	}
+	if ((rc = open_dir(s, errp)))
+		goto fail;
 	for (unsigned i = 0; i < o->ports; i++) {
 		s->ports[i].fd = -1;
 		s->ports[i].id = (uint16_t)(i + 1);
@@ -241,12 +260,14 @@ void sw_destroy(struct sw *s)
 			port_close(s, &s->ports[i]);
 	if (s->lfd >= 0) {
 		close(s->lfd);
-		unlink(s->path);
+		unlinkat(s->dirfd, s->name, 0);
 	}
 	if (s->cfd >= 0) {
 		close(s->cfd);
-		unlink(s->ctl_path);
+		unlinkat(s->dirfd, s->ctl_name, 0);
 	}
+	if (s->dirfd >= 0)
+		close(s->dirfd);
 	if (s->timerfd >= 0)
 		close(s->timerfd);
 	if (s->epfd >= 0)

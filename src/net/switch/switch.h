@@ -103,6 +103,11 @@ struct sw_refusing {
 struct sw {
 	struct sw_opts o;
 	char *path, *ctl_path;
+	/* The sockets' directory (O_PATH) and their names in it: they are
+	 * removed at exit with unlinkat(dirfd, ...), the one unlink a
+	 * sandboxed switch may do (vmm/sandbox.h). */
+	int dirfd;
+	const char *name, *ctl_name;    /* point into path, ctl_path */
 	int lfd, cfd, epfd, timerfd;
 	struct sw_port *ports;
 	struct mac_table *macs;

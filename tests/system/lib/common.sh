@@ -2,15 +2,30 @@
 # Shared helpers for tests/system/*.sh (sourced; bash).
 #
 # Every test prints PASS <name> / FAIL <name>: <why> / SKIP <name>: <reason>.
-# RINGVM (default build/ringvm) and GUEST (default build/guest) may be
-# overridden; paths are relative to the repository root, where tests run.
+# RINGVM (default build/ringvm; RINGVM_BIN wins, e.g. build/asan/ringvm) and
+# GUEST (default build/guest) may be overridden; paths are relative to the
+# repository root, where tests run.
 # RINGVM_TEST_TIMEOUT bounds each guest boot (seconds, default 300).
 # RINGVM_TEST_KEEP=1 keeps the scratch directory and logs for inspection.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.." || exit 1
-RINGVM=${RINGVM:-build/ringvm}
+RINGVM=${RINGVM_BIN:-${RINGVM:-build/ringvm}}
 GUEST=${GUEST:-build/guest}
 BOOT_TIMEOUT=${RINGVM_TEST_TIMEOUT:-300}
+
+# A sanitizer build (RINGVM_BIN=build/asan/ringvm): any report fails the run
+# that printed it (status_ok looks at its stderr); leaks are checked at exit,
+# through the seccomp filter (vmm/sandbox.c lets LeakSanitizer work).
+case $RINGVM in */asan/*) RINGVM_ASAN=1 ;; esac
+if [ "${RINGVM_ASAN:-0}" = 1 ]; then
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+	BOOT_TIMEOUT=$((BOOT_TIMEOUT * 2))
+fi
+# sanitizer_report FILE: the first line of a sanitizer report in FILE.
+sanitizer_report() {
+	grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|UndefinedBehaviorSanitizer' "$1" 2>/dev/null
+}
 
 failed=0
 pass() { echo "PASS $1"; }
@@ -24,8 +39,15 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
+# RINGVM_TEST_TAG names what the tests create, so tests/run-all.sh can check
+# at the end that nothing is left (it exports one per run; every process a
+# test starts inherits it): scratch directories, network namespaces
+# ("$RINGVM_TEST_TAG-..."); TAP devices, whose names are short, start with
+# "rvt".
+export RINGVM_TEST_TAG=${RINGVM_TEST_TAG:-ringvm-test-$$}
+
 # A scratch directory removed at exit (unless RINGVM_TEST_KEEP=1).
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-test.XXXXXX") || exit 1
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/$RINGVM_TEST_TAG.XXXXXX") || exit 1
 cleanup_scratch() {
 	if [ "${RINGVM_TEST_KEEP:-0}" = 1 ]; then
 		echo "# kept $scratch" >&2
@@ -33,8 +55,82 @@ cleanup_scratch() {
 		rm -rf "$scratch"
 	fi
 }
-# Exit 1 when any check failed (or the script died: status kept).
-trap 'st=$?; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+
+# Background work: bg_track PID ends PID and every process below it at exit
+# (a backgrounded shell function is a subshell whose children outlive a
+# plain kill); at_exit CMD runs CMD at exit, after those, last added first.
+bg_pids=()
+exit_hooks=()
+bg_track() { bg_pids+=("$1"); }
+at_exit() { exit_hooks+=("$*"); }
+
+# tree_of PID: PID and its descendants, one per line.
+tree_of() {
+	ps -e -o pid= -o ppid= | awk -v root="$1" '
+		{ par[$1] = $2 }
+		END { for (p in par) { q = p; n = 0
+			while (q != root && (q in par) && q > 1 && n++ < 64) q = par[q]
+			if (q == root) print p } }'
+}
+
+# kill_tree PID: TERM, then KILL after 3 s, to PID and its descendants.
+kill_tree() {
+	local pids i
+	pids=$(tree_of "$1")
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
+	for i in $(seq 30); do   # zombies (not yet reaped) count as gone
+		# shellcheck disable=SC2086
+		ps -o stat= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null | grep -qv '^Z' || break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null || true
+}
+
+# wait_bounded PID SECS: wait for a child, at most SECS seconds (then KILL
+# it); sets wait_status (124 when it had to be killed).
+wait_bounded() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null || true
+		wait "$1" 2>/dev/null || true
+		wait_status=124
+		return
+	fi
+	set +e
+	wait "$1"
+	wait_status=$?
+	set -e
+}
+
+# netns_cleanup NS: end every process in namespace NS, then delete it.
+netns_cleanup() {
+	local pids
+	pids=$(ip netns pids "$1" 2>/dev/null || true)
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	ip netns del "$1" 2>/dev/null || true
+}
+
+run_exit_hooks() {
+	local i
+	for i in "${bg_pids[@]}"; do kill_tree "$i"; done
+	for ((i = ${#exit_hooks[@]} - 1; i >= 0; i--)); do
+		eval "${exit_hooks[i]}" || true
+	done
+}
+# Exit 1 when any check failed (or the script died: status kept).  A signal
+# (Ctrl-C, run-all's timeout) goes through the same clean-up.
+trap 'st=$?; run_exit_hooks; cleanup_scratch; [ "$st" -ne 0 ] || st=$failed; exit "$st"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # need_ringvm NAME...: FAIL every NAME and exit if the binary is missing.
 need_ringvm() {
@@ -71,8 +167,14 @@ run_guest() {
 	tr -d '\r' <"$log" >"$log.txt"
 }
 
-# status_ok NAME: PASS when run_status is 0, else FAIL with a reason.
+# status_ok NAME LOG: PASS when run_status is 0 and LOG.err has no sanitizer
+# report, else FAIL with a reason.
 status_ok() {
+	local report
+	if report=$(sanitizer_report "$2.err"); then
+		fail "$1" "sanitizer report: $report"
+		return
+	fi
 	case $run_status in
 	0) pass "$1" ;;
 	124|137) fail "$1" "timed out after ${BOOT_TIMEOUT}s" ;;
