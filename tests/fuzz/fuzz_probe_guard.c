@@ -18,26 +18,15 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "fuzz_tmpdir.h"
 
 #define DISK 4096u
 
-static char path[256], dir[128];
-
-/* The disk and its directory go when the fuzzer exits normally. */
-static void cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
+static char path[256];
 
 static void init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/disk.raw", dir);
-	atexit(cleanup);
+	snprintf(path, sizeof(path), "%s/disk.raw", fuzz_tmpdir());
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,17 +12,13 @@
 
 #include "block/block.h"
 #include "block/qcow2.h"
+#include "fuzz_tmpdir.h"
 
 static char path[256];
 
 static void init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char dir[128];
-	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/img.qcow2", dir);
+	snprintf(path, sizeof(path), "%s/img.qcow2", fuzz_tmpdir());
 	/* Small L2 cache: exercises eviction. */
 	qcow2_set_l2_cache_size(4096);
 }

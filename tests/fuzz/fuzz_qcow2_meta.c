@@ -25,13 +25,14 @@
 
 #include "block/block.h"
 #include "block/qcow2.h"
+#include "fuzz_tmpdir.h"
 
 #define SCRIPT_LEN  12
 #define FSIZE_LIMIT (64u << 20)
 /* Below this file size, hitting FSIZE_LIMIT was a jump. */
 #define JUMP_BELOW  (FSIZE_LIMIT - (33u << 20))
 
-static char dir[128], path[256], back_raw[256], back_q[256];
+static char path[256], back_raw[256], back_q[256];
 static volatile sig_atomic_t fsize_hit;
 
 static void on_xfsz(int sig)
@@ -42,10 +43,7 @@ static void on_xfsz(int sig)
 
 static void init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof(dir), "%s/ringvm-fuzzmeta-XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
+	const char *dir = fuzz_tmpdir();
 	snprintf(path, sizeof(path), "%s/img.qcow2", dir);
 	snprintf(back_raw, sizeof(back_raw), "%s/back.raw", dir);
 	snprintf(back_q, sizeof(back_q), "%s/back.qcow2", dir);

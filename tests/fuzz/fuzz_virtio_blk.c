@@ -19,6 +19,7 @@
 #include "block/block.h"
 #include "hw/virtio_blk.h"
 #include "vdrv.h"
+#include "fuzz_tmpdir.h"
 
 #define BASE 0x10001000ULL
 #define DISK_BYTES ((1u << 20) + 100)   /* a partial last sector too */
@@ -29,23 +30,16 @@ static char path[2][256];
 static int fd[2] = { -1, -1 };
 static struct block_dev *bd[2];
 
-static char dir[128];
-
+/* Before fuzz_tmpdir's removal of the disks: atexit runs in reverse. */
 static void cleanup(void)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		block_close(bd[i]);
-		unlink(path[i]);
-	}
-	rmdir(dir);
 }
 
 static void init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
+	const char *dir = fuzz_tmpdir();
 	atexit(cleanup);
 	for (int i = 0; i < 2; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/disk%d.raw", dir, i);

@@ -19,6 +19,7 @@
 #include "hw/virtio_net.h"
 #include "net/offload.h"
 #include "vdrv.h"
+#include "fuzz_tmpdir.h"
 
 #define BASE0 0x10001000ULL   /* virtio-blk */
 #define BASE1 0x10002000ULL   /* virtio-net */
@@ -41,23 +42,18 @@ static void be_free(struct net_backend *nb) { }
 static const struct net_backend_ops be_ops = { be_send, be_rx_ready,
 					       be_free };
 
-static char dir[128], path[192];
+static char path[256];
 
+/* Before fuzz_tmpdir's removal of the disk: atexit runs in reverse. */
 static void cleanup(void)
 {
 	block_close(bd);
-	unlink(path);
-	rmdir(dir);
 }
 
 static void init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof(dir), "%s/ringvm-fuzz-XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
+	snprintf(path, sizeof(path), "%s/disk.raw", fuzz_tmpdir());
 	atexit(cleanup);
-	snprintf(path, sizeof(path), "%s/disk.raw", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, 256 << 10) < 0)
 		abort();
