@@ -33,6 +33,9 @@ out=$(mktemp "${TMPDIR:-/tmp}/ringvm-run-all.XXXXXX")
 export RINGVM_TEST_TAG=ringvm-check-$$
 check_tmp=$(mktemp -d "${TMPDIR:-/tmp}/$RINGVM_TEST_TAG.XXXXXX")
 trap 'rm -f "$out" "$out.tap"; rm -rf "$check_tmp"' EXIT
+# Traversable (not listable) by others: a container test maps its root to an
+# unprivileged host uid that must reach a bundle below here.
+chmod 711 "$check_tmp"
 export TMPDIR=$check_tmp
 
 result() {   # result PASS|FAIL|SKIP LINE
