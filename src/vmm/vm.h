@@ -49,6 +49,8 @@ struct vm_config {
 	unsigned nnics;       /* NICs take the virtio slots after the disks */
 	struct vm_nic nics[VM_MAX_NICS];
 	bool seccomp_off;     /* --seccomp=off: no sandbox (debugging) */
+	bool no_rng;          /* --no-rng: no virtio-rng after the NICs */
+	bool no_reboot;       /* --no-reboot: a guest reboot ends the run */
 };
 
 /* Build the machine described by cfg, run it until the guest powers off,
