@@ -56,10 +56,9 @@ static void usage(FILE *f)
 "\n"
 "Console: the guest's serial port on stdio.  On a terminal, Ctrl-A x quits,\n"
 "Ctrl-A h lists the keys.\n"
-"Exit status: 0 when the guest powers off (or reboots with --no-reboot),\n"
-"1 for bad input,\n"
-"3 when a bare-metal test reports failure, 4 when the seccomp filter\n"
-"stopped ringvm (a forbidden system call, named on stderr).\n", VM_MAX_CPUS);
+"Exit status: 0 when the guest powers off (or reboots, with --no-reboot),\n"
+"1 for bad input, 3 when a bare-metal test reports failure, 4 when the\n"
+"seccomp filter stopped ringvm (a forbidden system call, named on stderr).\n", VM_MAX_CPUS);
 }
 
 static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)

@@ -23,7 +23,7 @@ if [ ! -r "$fw" ]; then
 else
 	gzip -c "$GUEST/Image" >"$scratch/Image.gz"
 	log=$scratch/opensbi
-	run_guest "$log" --bios "$fw" --cpus 2 --kernel "$scratch/Image.gz" \
+	run_guest "$log" --no-reboot --bios "$fw" --cpus 2 --kernel "$scratch/Image.gz" \
 		--initrd "$GUEST/initrd.img" \
 		--cmdline 'ringvm.cmd="echo harts=$(nproc); reboot -f"'
 	status_ok firmware/opensbi-exit-0 "$log"
@@ -37,7 +37,7 @@ else
 fi
 
 log=$scratch/panic
-run_guest "$log" --cmdline 'panic=-1 ringvm.cmd="echo c >/proc/sysrq-trigger"'
+run_guest "$log" --no-reboot --cmdline 'panic=-1 ringvm.cmd="echo c >/proc/sysrq-trigger"'
 status_ok firmware/panic-exit-0 "$log"
 check firmware/panic-visible "no 'Kernel panic' on the console" has "$log" 'Kernel panic'
 echo "# panic: ${run_secs}s wall, exit $run_status"
