@@ -8,7 +8,8 @@
 #  3. reboot: the guest marks a raw disk and runs `reboot -f`; the machine
 #     resets and boots again (kernel banner twice), the second boot sees
 #     the marker and powers off with exit 0.  With --no-reboot the reboot
-#     ends ringvm with exit 0 after one boot.
+#     ends ringvm with exit 0 after one boot.  The first boot sets the RTC
+#     (`hwclock -w`); the second boot's clock comes from it.
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -16,6 +17,7 @@ set -eu
 names="board/rtc-exit-0 board/rtc-dev board/rtc-date board/rtc-name
 	board/rng-dev board/rng-current board/rng-read board/no-rng
 	board/reboot-exit-0 board/reboot-twice board/reboot-marker
+	board/rtc-set-survives-reboot
 	board/no-reboot-exit-0 board/no-reboot-once"
 need_ringvm $names
 need_guest $names
@@ -67,7 +69,10 @@ else
 fi
 
 # First boot: no marker -> write it and reboot; second boot: marker -> off.
-gcmd='case $(dd if=/dev/vda bs=6 count=1 2>/dev/null) in BOOTED) echo RVT second-boot;; *) echo RVT first-boot; printf BOOTED | dd of=/dev/vda conv=notrunc 2>/dev/null; sync; reboot -f;; esac'
+# The first boot also sets the RTC (hwclock -w) to 2033-05-18: the second
+# boot's clock must come from it (the RTC keeps time across a reset), and
+# the host's clock must not move.
+gcmd='case $(dd if=/dev/vda bs=6 count=1 2>/dev/null) in BOOTED) echo RVT second-boot; echo RVT date2 $(date +%s);; *) echo RVT first-boot; printf BOOTED | dd of=/dev/vda conv=notrunc 2>/dev/null; sync; date -s @2000000000 >/dev/null; hwclock -w -u; reboot -f;; esac'
 truncate -s 1M "$scratch/marker.img"
 log=$scratch/reboot
 run_guest "$log" --disk "$scratch/marker.img,format=raw" --cmdline "ringvm.cmd=\"$gcmd\""
@@ -78,6 +83,13 @@ if has "$log" '^RVT first-boot$' && has "$log" '^RVT second-boot$'; then
 	pass board/reboot-marker
 else
 	fail board/reboot-marker "first/second boot lines missing: $(grep '^RVT' "$log.txt" | tr '\n' ' ')"
+fi
+d2=$(sed -n 's/^RVT date2 //p' "$log.txt" | head -n1)
+if [ -n "$d2" ] && [ "$d2" -ge 2000000000 ] && [ "$d2" -le 2000000300 ] &&
+	[ "$(date +%s)" -lt 2000000000 ]; then
+	pass board/rtc-set-survives-reboot
+else
+	fail board/rtc-set-survives-reboot "second boot's date '$d2', want 2000000000 + a few s; host $(date +%s)"
 fi
 echo "# reboot: ${run_secs}s wall, exit $run_status"
 
