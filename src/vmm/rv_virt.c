@@ -455,14 +455,18 @@ static void teardown(struct rv_virt *v)
 		virtio_blk_exit(&v->blk[i]);
 		block_close(v->bd[i]);
 	}
-	for (unsigned i = 0; i < v->m.nharts; i++)
-		if (v->m.harts[i])
-			rv_hart_free(v->m.harts[i]);
 	if (v->has_rng)
 		virtio_rng_exit(&v->rng);
 	uart8250_exit(&v->uart);
 	goldfish_rtc_exit(&v->rtc);
 	sifive_test_exit(&v->test);
+	/* Harts last: a device lowering its line on exit reaches them
+	 * through the PLIC. */
+	for (unsigned i = 0; i < v->m.nharts; i++) {
+		if (v->m.harts[i])
+			rv_hart_free(v->m.harts[i]);
+		v->m.harts[i] = NULL;
+	}
 	for (unsigned i = 0; i < v->nsaved; i++)
 		free(v->saved[i].data);
 	rv_plic_free(&v->m);
