@@ -322,6 +322,27 @@ static void corrupt_ring_needs_reset(void **state)
 	assert_int_equal(fill_calls, 0);
 }
 
+/* Machine reset (virtio_mmio_reset): as a driver's Status = 0 write. */
+static void machine_reset(void **state)
+{
+	struct fx *f = *state;
+	struct seg s[] = { { DATA, 8, true } };
+	write_chain(f, s, 1);
+	kick(f);
+	assert_int_equal(reap(f), 8);
+	assert_int_equal(f->level, 1);
+	virtio_mmio_reset(&f->rng.t);
+	assert_int_equal(f->level, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+	/* A notify now is ignored: nothing is consumed. */
+	unsigned calls = fill_calls;
+	write_chain(f, s, 1);
+	kick(f);
+	assert_int_equal(fill_calls, calls);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -334,6 +355,7 @@ int main(void)
 		T(outside_ram_and_bad_chains),
 		T(pool_not_ready_gives_short_answer),
 		T(corrupt_ring_needs_reset),
+		T(machine_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
