@@ -27,8 +27,10 @@ log=$scratch/clock
 t0=$(date +%s.%N)
 set +e
 timeout -k 10 "$BOOT_TIMEOUT" "$RINGVM" run --cmdline 'ringvm.cmd="echo RVT date $(date +%s); [ -c /dev/rtc0 ] && echo RVT rtc-dev ok; [ -c /dev/hwrng ] && echo RVT rng-dev ok; echo RVT rtc-name $(cat /sys/class/rtc/rtc0/name); echo RVT rng $(cat /sys/class/misc/hw_random/rng_current); echo RVT rng-bytes $(head -c 64 /dev/hwrng | wc -c)"' \
-	</dev/null 2>"$log.err" | tr -d '\r' | while IFS= read -r line; do
-		printf '%(%s)T %s\n' -1 "$line"
+	</dev/null 2>"$log.err" | while IFS= read -r line; do
+		# No filter before this loop: a pipe would buffer the lines
+		# and stamp them late.
+		printf '%(%s)T %s\n' -1 "${line%$'\r'}"
 	done >"$log.txt"
 run_status=${PIPESTATUS[0]}
 set -e
