@@ -45,6 +45,10 @@ static void usage(FILE *f)
 "  --bios FILE|none    M-mode firmware (e.g. OpenSBI fw_dynamic) instead of the\n"
 "                      built-in SBI; `none` starts --kernel in M-mode (bare metal)\n"
 "  --arch riscv64      guest architecture (only riscv64 for now)\n"
+"  --no-rng            no virtio-rng device (default: one, fed from the host's\n"
+"                      getrandom, in the virtio slot after the disks and NICs)\n"
+"  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
+"                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
 "                      (default on; off is for debugging)\n"
@@ -52,9 +56,9 @@ static void usage(FILE *f)
 "\n"
 "Console: the guest's serial port on stdio.  On a terminal, Ctrl-A x quits,\n"
 "Ctrl-A h lists the keys.\n"
-"Exit status: 0 when the guest powers off or reboots, 1 for bad input,\n"
-"3 when a bare-metal test reports failure, 4 when the seccomp filter\n"
-"stopped ringvm (a forbidden system call, named on stderr).\n", VM_MAX_CPUS);
+"Exit status: 0 when the guest powers off (or reboots, with --no-reboot),\n"
+"1 for bad input, 3 when a bare-metal test reports failure, 4 when the\n"
+"seccomp filter stopped ringvm (a forbidden system call, named on stderr).\n", VM_MAX_CPUS);
 }
 
 static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
@@ -220,7 +224,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
-	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP };
+	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
+	       O_NO_RNG, O_NO_REBOOT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -236,6 +241,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "net", required_argument, 0, O_NET },
 		{ "mac", required_argument, 0, O_MAC },
 		{ "seccomp", required_argument, 0, O_SECCOMP },
+		{ "no-rng", no_argument, 0, O_NO_RNG },
+		{ "no-reboot", no_argument, 0, O_NO_REBOOT },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -252,6 +259,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_CMDLINE: cfg->cmdline = optarg; break;
 		case O_BIOS: cfg->bios = optarg; break;
 		case O_STATS: cfg->stats = true; break;
+		case O_NO_RNG: cfg->no_rng = true; break;
+		case O_NO_REBOOT: cfg->no_reboot = true; break;
 		case O_ARCH:
 			if (strcmp(optarg, "riscv64"))
 				rc = err_set(e, EINVAL, "--arch: `%s` is not "

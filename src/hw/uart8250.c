@@ -317,6 +317,24 @@ int uart8250_init(struct uart8250 *u, struct bus *bus, uint64_t base,
 	return 0;
 }
 
+void uart8250_reset(struct uart8250 *u)
+{
+	struct bus *bus = u->bus;
+	uint64_t base = u->base;
+	struct irq_line irq = u->irq;
+	uart8250_tx_fn *tx = u->tx;
+	void *tx_opaque = u->tx_opaque;
+	if (u->irq_level)
+		irq_set_level(&irq, 0);
+	memset(u, 0, sizeof(*u));
+	u->bus = bus;
+	u->base = base;
+	u->irq = irq;
+	u->tx = tx;
+	u->tx_opaque = tx_opaque;
+	u->msr = MSR_IDLE;
+}
+
 void uart8250_exit(struct uart8250 *u)
 {
 	if (u->bus)

@@ -60,6 +60,10 @@ int uart8250_init(struct uart8250 *u, struct bus *bus, uint64_t base,
  * uart8250_init() and when called twice. */
 void uart8250_exit(struct uart8250 *u);
 
+/* Machine reset: registers and FIFOs back to their power-on state, the
+ * interrupt line lowered; the window and the transmit callback stay. */
+void uart8250_reset(struct uart8250 *u);
+
 /* Host input: copy up to len bytes into the receive FIFO and raise the
  * receive interrupt if enabled.  Returns how many bytes were taken
  * (0..len); the caller keeps the rest and retries once

@@ -17,7 +17,7 @@ static void raise_int(struct virtio_mmio *t, uint32_t bits)
 	update_irq(t);
 }
 
-static void reset_device(struct virtio_mmio *t)
+void virtio_mmio_reset(struct virtio_mmio *t)
 {
 	if (t->ops->reset)
 		t->ops->reset(t->dev);
@@ -69,7 +69,7 @@ static void write_status(struct virtio_mmio *t, uint32_t val)
 {
 	val &= 0xff;
 	if (val == 0) {
-		reset_device(t);
+		virtio_mmio_reset(t);
 		return;
 	}
 	uint32_t old = t->status;

@@ -140,6 +140,11 @@ int virtio_mmio_init(struct virtio_mmio *t, struct bus *bus, uint64_t base,
  * virtio_mmio_init() and when called twice. */
 void virtio_mmio_exit(struct virtio_mmio *t);
 
+/* Reset the device as a driver writing Status = 0 does (§2.1, §4.2.2.1):
+ * the device's reset callback, every queue, features, interrupt status
+ * (the line is lowered).  Used at machine reset. */
+void virtio_mmio_reset(struct virtio_mmio *t);
+
 /* The bus callbacks, exposed for tests that bypass a struct bus; t is the
  * opaque.  Same contract as struct bus_ops. */
 int virtio_mmio_read(void *t, uint64_t off, unsigned size, uint64_t *val);

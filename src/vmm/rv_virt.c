@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "block/block.h"
@@ -21,10 +22,12 @@
 #include "engine/rv64/hart.h"
 #include "engine/rv64/loader.h"
 #include "engine/rv64/plic.h"
+#include "hw/goldfish_rtc.h"
 #include "hw/sifive_test.h"
 #include "hw/uart8250.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_net.h"
+#include "hw/virtio_rng.h"
 #include "net/net.h"
 #include "vmm/console.h"
 #include "vmm/sandbox.h"
@@ -36,12 +39,31 @@ struct rv_virt {
 	struct console con;
 	struct uart8250 uart;
 	struct sifive_test test;
+	struct goldfish_rtc rtc;
+	bool has_rng;
+	struct virtio_rng rng;
 	unsigned ndisks;
 	struct block_dev *bd[VM_MAX_DISKS];
 	struct virtio_blk blk[VM_MAX_DISKS];
 	unsigned nnics;
 	struct net_backend *nb[VM_MAX_NICS];
 	struct virtio_net net[VM_MAX_NICS];
+
+	/* What a reset needs to boot again without opening a file (the
+	 * sandbox forbids it): the boot layout, the device tree parameters
+	 * and copies of the images as loaded into RAM (firmware, kernel,
+	 * initrd), each [gpa, gpa + len). */
+	struct rv_boot boot;
+	struct rv_fdt_params fp;
+	char cmdline[4096];
+	uint8_t fdt[RV_FDT_DEFAULT_SIZE];
+	struct saved_image {
+		uint64_t gpa;
+		uint64_t len;
+		uint8_t *data;
+	} saved[3];
+	unsigned nsaved;
+	unsigned reboots;
 };
 
 static uint64_t now_ns(void)
@@ -213,6 +235,99 @@ static int build_nics(struct rv_virt *v, const struct vm_config *cfg,
 	return 0;
 }
 
+/* Keep copies of the loaded firmware, kernel and initrd for reboots. */
+static int save_images(struct rv_virt *v, struct err *errp)
+{
+	const struct rv_boot *b = &v->boot;
+	const uint64_t r[3][2] = {
+		{ b->fw_start, b->fw_end },
+		{ b->kernel_start, b->kernel_end },
+		{ b->initrd_start, b->initrd_end },
+	};
+	for (unsigned i = 0; i < 3; i++) {
+		if (r[i][1] <= r[i][0])
+			continue;
+		struct saved_image *si = &v->saved[v->nsaved];
+		si->gpa = r[i][0];
+		si->len = r[i][1] - r[i][0];
+		const void *src = gpa_ptr(&v->m.mem, si->gpa, si->len);
+		si->data = src ? malloc(si->len) : NULL;
+		if (!si->data)
+			return err_set(errp, ENOMEM, "cannot keep a %llu KiB "
+				       "copy of the boot images for reboots "
+				       "(--no-reboot does without)",
+				       (unsigned long long)(si->len >> 10));
+		memcpy(si->data, src, si->len);
+		v->nsaved++;
+	}
+	return 0;
+}
+
+/* Describe the board (a fresh rng-seed each boot), place the FDT and
+ * start the boot hart (every hart without the built-in SBI). */
+static int start_boot(struct rv_virt *v, struct err *errp)
+{
+	struct rv_machine *m = &v->m;
+	int rc;
+	if ((rc = rv_fdt_build(&v->fp, v->fdt, sizeof(v->fdt), errp)) < 0 ||
+	    (rc = rv_boot_finish(&v->boot, &m->mem, v->fdt, errp)) < 0)
+		return rc;
+	for (unsigned i = 0; i < m->nharts; i++) {
+		struct rv_hart *h = m->harts[i];
+		if (i == 0 || !m->sbi) {
+			rv_hart_reset(h, v->boot.entry, v->boot.priv,
+				      v->boot.fdt_addr);
+			h->x[12] = v->boot.fw_info_addr;
+		}
+	}
+	return 0;
+}
+
+/* Zero guest RAM: fresh anonymous pages where the kernel allows it (no
+ * copy, memory handed back), else by hand. */
+static void ram_clear(struct guest_mem *mem)
+{
+	for (unsigned i = 0; i < mem->nr; i++) {
+		struct guest_mem_region *r = &mem->r[i];
+		if (madvise(r->hva, r->size, MADV_DONTNEED) != 0)
+			memset(r->hva, 0, r->size);
+	}
+}
+
+/* A guest reboot: the machine as at power-on, then the same boot.  The
+ * RTC keeps its time, disks their contents (flushed), the console its
+ * pending input. */
+static int reset_machine(struct rv_virt *v, struct err *errp)
+{
+	struct rv_machine *m = &v->m;
+	for (unsigned i = 0; i < v->ndisks; i++) {
+		virtio_mmio_reset(&v->blk[i].t);
+		block_flush(v->bd[i]);
+	}
+	for (unsigned i = 0; i < v->nnics; i++)
+		virtio_mmio_reset(&v->net[i].t);
+	if (v->has_rng)
+		virtio_mmio_reset(&v->rng.t);
+	uart8250_reset(&v->uart);
+	goldfish_rtc_reset(&v->rtc);
+	rv_clint_reset(m);
+	rv_plic_reset(m);
+	for (unsigned i = 0; i < m->nharts; i++) {
+		rv_hart_reset(m->harts[i], 0, RV_PRIV_M, 0);
+		m->harts[i]->state = RV_HART_STOPPED;
+	}
+	ram_clear(&m->mem);
+	for (unsigned i = 0; i < v->nsaved; i++) {
+		const struct saved_image *si = &v->saved[i];
+		if (gpa_write(&m->mem, si->gpa, si->data, si->len))
+			return err_set(errp, EFAULT, "reboot: image outside RAM");
+	}
+	m->exit_request = 0;
+	m->exit_reason = RV_EXIT_NONE;
+	m->exit_code = 0;
+	return start_boot(v, errp);
+}
+
 static int build(struct rv_virt *v, const struct vm_config *cfg,
 		 struct err *errp)
 {
@@ -246,6 +361,10 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 			   &v->con, errp);
 	if (rc < 0)
 		return rc;
+	rc = goldfish_rtc_init(&v->rtc, &m->bus, RV_RTC_BASE,
+			       rv_plic_irq(m, RV_RTC_IRQ), NULL, NULL, errp);
+	if (rc < 0)
+		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
 		qcow2_set_l2_cache_size(d->l2_cache);
@@ -274,54 +393,56 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 	}
 	if ((rc = build_nics(v, cfg, errp)) < 0)
 		return rc;
+	/* virtio-rng takes the slot after the NICs when one is free. */
+	unsigned rng_slot = cfg->ndisks + cfg->nnics;
+	if (!cfg->no_rng && rng_slot < RV_VIRTIO_SLOTS) {
+		rc = virtio_rng_init(&v->rng, &m->bus,
+				     RV_VIRTIO_BASE + rng_slot * RV_VIRTIO_SIZE,
+				     &m->mem,
+				     rv_plic_irq(m, RV_VIRTIO_IRQ + rng_slot),
+				     errp);
+		if (rc < 0)
+			return rc;
+		v->has_rng = true;
+	}
 
 	/* Load images, then describe the board to the guest. */
 	enum rv_boot_mode mode = !cfg->bios ? RV_BOOT_SBI :
 				 !strcmp(cfg->bios, "none") ? RV_BOOT_BARE :
 				 RV_BOOT_FIRMWARE;
-	struct rv_boot boot;
-	rv_boot_init(&boot, mode, RV_RAM_BASE, cfg->mem);
+	struct rv_boot *boot = &v->boot;
+	rv_boot_init(boot, mode, RV_RAM_BASE, cfg->mem);
 	if (mode == RV_BOOT_FIRMWARE &&
-	    (rc = rv_load_firmware(&boot, &m->mem, cfg->bios, errp)) < 0)
+	    (rc = rv_load_firmware(boot, &m->mem, cfg->bios, errp)) < 0)
 		return rc;
-	if ((rc = rv_load_kernel(&boot, &m->mem, cfg->kernel, errp)) < 0 ||
-	    (rc = rv_boot_reserve_fdt(&boot, RV_FDT_DEFAULT_SIZE, errp)) < 0)
+	if ((rc = rv_load_kernel(boot, &m->mem, cfg->kernel, errp)) < 0 ||
+	    (rc = rv_boot_reserve_fdt(boot, RV_FDT_DEFAULT_SIZE, errp)) < 0)
 		return rc;
 	if (cfg->initrd &&
-	    (rc = rv_load_initrd(&boot, &m->mem, cfg->initrd, errp)) < 0)
+	    (rc = rv_load_initrd(boot, &m->mem, cfg->initrd, errp)) < 0)
 		return rc;
-	m->tohost = boot.tohost;
-	m->fromhost = boot.fromhost;
+	m->tohost = boot->tohost;
+	m->fromhost = boot->fromhost;
 
-	char cmdline[4096];
-	snprintf(cmdline, sizeof(cmdline), "console=ttyS0%s%s",
+	snprintf(v->cmdline, sizeof(v->cmdline), "console=ttyS0%s%s",
 		 cfg->cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
-	struct rv_fdt_params fp = {
+	unsigned nvirtio = cfg->ndisks + cfg->nnics + (v->has_rng ? 1 : 0);
+	v->fp = (struct rv_fdt_params){
 		.nharts = m->nharts,
 		.isa = rv_isa_string(),
-		.extensions = rv_isa_extensions(&fp.nextensions),
 		.ram_base = RV_RAM_BASE,
 		.ram_size = cfg->mem,
-		.bootargs = cmdline,
-		.initrd_start = boot.initrd_start,
-		.initrd_end = boot.initrd_end,
-		.virtio_mask = (1u << (cfg->ndisks + cfg->nnics)) - 1,
+		.bootargs = v->cmdline,
+		.initrd_start = boot->initrd_start,
+		.initrd_end = boot->initrd_end,
+		.virtio_mask = (1u << nvirtio) - 1,
 		.uart = true,
+		.rtc = true,
 	};
-	static uint8_t fdt[RV_FDT_DEFAULT_SIZE];
-	if ((rc = rv_fdt_build(&fp, fdt, sizeof(fdt), errp)) < 0 ||
-	    (rc = rv_boot_finish(&boot, &m->mem, fdt, errp)) < 0)
+	v->fp.extensions = rv_isa_extensions(&v->fp.nextensions);
+	if (!cfg->no_reboot && (rc = save_images(v, errp)) < 0)
 		return rc;
-
-	for (unsigned i = 0; i < m->nharts; i++) {
-		struct rv_hart *h = m->harts[i];
-		if (i == 0 || !m->sbi) {
-			rv_hart_reset(h, boot.entry, boot.priv,
-				      boot.fdt_addr);
-			h->x[12] = boot.fw_info_addr;
-		}
-	}
-	return 0;
+	return start_boot(v, errp);
 }
 
 static void teardown(struct rv_virt *v)
@@ -334,11 +455,20 @@ static void teardown(struct rv_virt *v)
 		virtio_blk_exit(&v->blk[i]);
 		block_close(v->bd[i]);
 	}
-	for (unsigned i = 0; i < v->m.nharts; i++)
+	if (v->has_rng)
+		virtio_rng_exit(&v->rng);
+	uart8250_exit(&v->uart);
+	goldfish_rtc_exit(&v->rtc);
+	sifive_test_exit(&v->test);
+	/* Harts last: a device lowering its line on exit reaches them
+	 * through the PLIC. */
+	for (unsigned i = 0; i < v->m.nharts; i++) {
 		if (v->m.harts[i])
 			rv_hart_free(v->m.harts[i]);
-	uart8250_exit(&v->uart);
-	sifive_test_exit(&v->test);
+		v->m.harts[i] = NULL;
+	}
+	for (unsigned i = 0; i < v->nsaved; i++)
+		free(v->saved[i].data);
 	rv_plic_free(&v->m);
 	rv_clint_free(&v->m);
 	bus_free(&v->m.bus);
@@ -366,6 +496,7 @@ static void run(struct rv_virt *v)
 			busy = true;
 		}
 		rv_clint_update(m);
+		goldfish_rtc_poll(&v->rtc);
 		if (m->tohost)
 			htif_poll(v);
 		uint64_t t = now_ns();
@@ -392,6 +523,11 @@ static void run(struct rv_virt *v)
 			uint64_t ms = (ticks * 1000 + RV_TIMEBASE_HZ - 1) /
 				      RV_TIMEBASE_HZ;
 			timeout = ms > 100 ? 100 : (int)ms;
+			uint64_t rtc_ns = goldfish_rtc_next_ns(&v->rtc);
+			uint64_t rtc_ms = rtc_ns == UINT64_MAX ? UINT64_MAX :
+					  rtc_ns / 1000000 + 1;
+			if (rtc_ms < (uint64_t)timeout)
+				timeout = (int)rtc_ms;
 			/* Input that cannot be delivered yet (full FIFO)
 			 * must not make the poll return at once forever. */
 			if (v->con.head != v->con.tail || !v->con.pollable)
@@ -456,7 +592,18 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 
 	sandbox_test_probe();
 	uint64_t t0 = now_ns();
-	run(v);
+	for (;;) {
+		run(v);
+		if (v->m.exit_reason != RV_EXIT_REBOOT || cfg.no_reboot)
+			break;
+		struct err rerr = { 0 };
+		if (reset_machine(v, &rerr) < 0) {
+			fprintf(stderr, "ringvm: %s\n", rerr.msg);
+			v->m.exit_reason = RV_EXIT_ERROR;
+			break;
+		}
+		v->reboots++;
+	}
 	uint64_t t1 = now_ns();
 	console_close(&v->con);
 
@@ -467,6 +614,9 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		if (v->m.exit_code)
 			fprintf(stderr, "ringvm: guest reported failure "
 				"(code %d)\n", v->m.exit_code);
+		break;
+	case RV_EXIT_ERROR:
+		*status = 1;
 		break;
 	default:
 		*status = 0;

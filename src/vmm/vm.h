@@ -49,14 +49,19 @@ struct vm_config {
 	unsigned nnics;       /* NICs take the virtio slots after the disks */
 	struct vm_nic nics[VM_MAX_NICS];
 	bool seccomp_off;     /* --seccomp=off: no sandbox (debugging) */
+	bool no_rng;          /* --no-rng: no virtio-rng after the NICs */
+	bool no_reboot;       /* --no-reboot: a guest reboot ends the run */
 };
 
 /* Build the machine described by cfg, run it until the guest powers off,
- * reboots, a bare-metal test reports, or the user quits, then tear it down
+ * reboots with cfg->no_reboot (otherwise a reboot resets the machine and
+ * boots it again), a bare-metal test reports, or the user quits, then
+ * tear it down
  * (disks flushed).  Unless cfg->seccomp_off, the process is confined with
  * sandbox_enter_vmm() (vmm/sandbox.h) after set-up; a forbidden call ends
  * it with SANDBOX_EXIT_STATUS.  *status receives the process exit status
- * the run implies (0 poweroff/reboot/pass, 3 guest-reported failure).
+ * the run implies (0 poweroff/reboot/pass, 3 guest-reported failure, 1 a
+ * reboot that could not restore the machine).
  * Returns 0, or -errno with errp naming the problem (bad kernel, disk...). */
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp);
 

@@ -52,8 +52,14 @@ static void values(void **state)
 	assert_true(c.disks[0].l2_cache == 0);
 	assert_string_equal(c.bios, "none");
 	assert_true(c.stats);
+	assert_false(c.no_rng);
+	assert_false(c.no_reboot);
 	cli_run_free(&c);
 	assert_int_equal(c.ndisks, 0);
+	assert_int_equal(parse(&c, &e, "--no-rng", "--no-reboot", NULL), 0);
+	assert_true(c.no_rng);
+	assert_true(c.no_reboot);
+	cli_run_free(&c);
 }
 
 static void defaults_and_units(void **state)

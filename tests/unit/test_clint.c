@@ -214,6 +214,29 @@ static void test_double_register(void **state)
 	assert_non_null(strstr(e.msg, "overlaps"));
 }
 
+/* Machine reset: msip and MTIP low, every mtimecmp back to "never",
+ * mtime still running. */
+static void test_reset(void **state)
+{
+	struct rv_machine *m = *state;
+	wr(m, MSIP(0), 4, 1);
+	wr(m, MTIMECMP(1), 8, 0);
+	rv_clint_update(m);
+	assert_true(m->harts[0]->mip & RV_MIP_MSIP);
+	assert_true(m->harts[1]->mip & RV_MIP_MTIP);
+	uint64_t t0 = rd(m, MTIME, 8);
+
+	rv_clint_reset(m);
+	assert_false(m->harts[0]->mip & RV_MIP_MSIP);
+	assert_false(m->harts[1]->mip & RV_MIP_MTIP);
+	assert_int_equal(rd(m, MSIP(0), 4), 0);
+	assert_true(rd(m, MTIMECMP(1), 8) == UINT64_MAX);
+	assert_true(rd(m, MTIMECMP(0), 8) == UINT64_MAX);
+	rv_clint_update(m);
+	assert_false(m->harts[1]->mip & RV_MIP_MTIP);
+	assert_true(rd(m, MTIME, 8) >= t0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_register, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@ static struct rv_fdt_params params(void)
 		.initrd_end = 0x9f123456,
 		.virtio_mask = 0x5,
 		.uart = true,
+		.rtc = true,
 	};
 }
 
@@ -225,6 +226,17 @@ static void test_soc(void **state)
 	assert_int_equal(u32(uart, "reg-shift"), 0);
 	assert_int_equal(u32(uart, "interrupts"), RV_UART0_IRQ);
 	assert_int_equal(u32(uart, "interrupt-parent"), plic_ph);
+
+	/* goldfish RTC as on QEMU's virt: Linux's rtc-goldfish binds it */
+	const char *rtc = "/soc/rtc@101000";
+	assert_compatible(rtc, "google,goldfish-rtc");
+	assert_reg(rtc, 0x101000, 0x1000);
+	assert_int_equal(u32(rtc, "interrupts"), 11);
+	assert_int_equal(u32(rtc, "interrupt-parent"), plic_ph);
+	/* distinct from every other source on the PLIC */
+	assert_int_not_equal(RV_RTC_IRQ, RV_UART0_IRQ);
+	assert_true(RV_RTC_IRQ >= RV_VIRTIO_IRQ + RV_VIRTIO_SLOTS ||
+		    RV_RTC_IRQ < RV_VIRTIO_IRQ);
 
 	/* only the populated virtio slots (0 and 2) */
 	assert_compatible("/soc/virtio_mmio@10001000", "virtio,mmio");

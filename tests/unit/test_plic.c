@@ -257,6 +257,42 @@ static void test_init_errors(void **state)
 	assert_null(l.set_level);
 }
 
+/* Machine reset: configuration and in-flight claims are gone, the
+ * contexts' outputs lowered; a line still high is seen again once the
+ * guest re-enables it. */
+static void test_reset(void **state)
+{
+	struct fixture *f = *state;
+	wr(f, PRIO(5), 3);
+	wr(f, PRIO(6), 2);
+	wr(f, ENABLE(M0), (1u << 5) | (1u << 6));
+	wr(f, ENABLE(S1), 1u << 6);
+	wr(f, THRESH(S1), 1);
+	irq_set_level(&f->line[5], 1);
+	irq_set_level(&f->line[6], 1);
+	assert_int_equal(rd(f, CLAIM(M0)), 5);   /* 5 claimed, not completed */
+	assert_true(mip(f, 0) & RV_MIP_MEIP);
+	assert_true(mip(f, 1) & RV_MIP_SEIP);
+
+	irq_set_level(&f->line[5], 0);
+	rv_plic_reset(&f->m);
+	assert_int_equal(mip(f, 0), 0);
+	assert_int_equal(mip(f, 1), 0);
+	assert_int_equal(rd(f, PRIO(5)), 0);
+	assert_int_equal(rd(f, PRIO(6)), 0);
+	assert_int_equal(rd(f, ENABLE(M0)), 0);
+	assert_int_equal(rd(f, ENABLE(S1)), 0);
+	assert_int_equal(rd(f, THRESH(S1)), 0);
+	assert_int_equal(rd(f, CLAIM(M0)), 0);
+
+	/* Source 5 is not stuck "claimed": a new request is delivered. */
+	wr(f, PRIO(5), 1);
+	wr(f, ENABLE(M0), 1u << 5);
+	irq_set_level(&f->line[5], 1);
+	assert_true(mip(f, 0) & RV_MIP_MEIP);
+	assert_int_equal(rd(f, CLAIM(M0)), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contexts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_accesses, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test(test_init_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

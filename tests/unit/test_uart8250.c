@@ -329,6 +329,36 @@ static void rx_listening_follows_ier(void **state)
 	assert_false(uart8250_rx_listening(&f->u));
 }
 
+static void machine_reset(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t msr0 = rd(f, MSR), lsr0 = rd(f, LSR), iir0 = rd(f, IIR);
+	wr(f, LCR, 0x83);
+	wr(f, RBR, 0x12);       /* divisor latch */
+	wr(f, LCR, 0x03);
+	wr(f, SCR, 0x5a);
+	wr(f, MCR, 0x0b);
+	wr(f, IER, 0x03);
+	assert_int_equal(uart8250_receive(&f->u, (const uint8_t *)"a", 1), 1);
+	assert_int_equal(f->level, 1);
+
+	uart8250_reset(&f->u);
+	assert_int_equal(f->level, 0);
+	assert_int_equal(rd(f, IER), 0);
+	assert_int_equal(rd(f, LCR), 0);
+	assert_int_equal(rd(f, MCR), 0);
+	assert_int_equal(rd(f, SCR), 0);
+	assert_int_equal(rd(f, IIR), iir0);
+	assert_int_equal(rd(f, LSR), lsr0);   /* RX FIFO empty */
+	assert_int_equal(rd(f, MSR), msr0);
+	wr(f, LCR, 0x80);
+	assert_int_equal(rd(f, RBR), 0);      /* DLL */
+	wr(f, LCR, 0x03);
+	/* Still on the bus and still transmitting to the same sink. */
+	wr(f, RBR, 'z');
+	assert_int_equal(f->out[f->nout - 1], 'z');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +375,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(linux_16550a_detection, setup, teardown),
 		cmocka_unit_test_setup_teardown(irq_exit_lowers_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(overlapping_window_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(machine_reset, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

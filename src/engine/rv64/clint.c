@@ -119,6 +119,19 @@ static const struct bus_ops clint_ops = {
 	.sizes = 4 | 8,
 };
 
+void rv_clint_reset(struct rv_machine *m)
+{
+	struct rv_clint *c = m->clint;
+	if (!c)
+		return;
+	for (unsigned i = 0; i < RV_MAX_HARTS; i++)
+		c->mtimecmp[i] = UINT64_MAX;
+	for (unsigned i = 0; i < m->nharts; i++)
+		if (m->harts[i])
+			rv_hart_set_mip(m->harts[i], RV_MIP_MSIP | RV_MIP_MTIP,
+					0);
+}
+
 int rv_clint_init(struct rv_machine *m, struct err *errp)
 {
 	struct rv_clint *c = calloc(1, sizeof(*c));

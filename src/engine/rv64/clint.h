@@ -31,6 +31,10 @@ int rv_clint_init(struct rv_machine *m, struct err *errp);
 /* Unregister and free m->clint (NULL-safe; m->clint becomes NULL). */
 void rv_clint_free(struct rv_machine *m);
 
+/* Machine reset: every mtimecmp to UINT64_MAX and msip cleared (MTIP and
+ * MSIP lowered).  mtime keeps running. */
+void rv_clint_reset(struct rv_machine *m);
+
 /* Bring every hart's MTIP in line with mtime vs. mtimecmp and let the hart
  * re-evaluate STIP (Sstc stimecmp or the SBI timer) through
  * rv_hart_update_timer().  Called by the run loop at slice boundaries;

@@ -129,12 +129,20 @@ void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
 	c->resv_size = 0;
 
 	if (h->m && h->m->sbi) {
-		/* ringvm is the firmware: nothing may ever need M-mode. */
+		/* ringvm is the firmware: nothing may ever need M-mode.  The
+		 * rest is what OpenSBI's hart init leaves a kernel
+		 * (docs/ARCHITECTURE.md, "Built-in SBI"): the FPU on, every
+		 * counter readable by S, cycle/time/instret by U (a kernel
+		 * without the SBI PMU driver never opens them itself, and its
+		 * vDSO reads time from U), Sstc, Svpbmt and the cache-block
+		 * operations enabled (CBIE = invalidate). */
 		h->medeleg = SBI_MEDELEG;
 		h->mideleg = RV_MIP_SSIP | RV_MIP_STIP | RV_MIP_SEIP;
 		h->menvcfg = ENVCFG_STCE | ENVCFG_PBMTE | ENVCFG_CBCFE |
-			     ENVCFG_CBZE | (1ULL << ENVCFG_CBIE_SHIFT);
+			     ENVCFG_CBZE | ENVCFG_CBIE;
 		h->mcounteren = 0xffffffffULL;
+		h->scounteren = 7;
+		h->mstatus |= MSTATUS_FS;
 	}
 	rv_mmu_set_mode(h);
 	rv_tlb_flush_va(h, NULL);

@@ -188,6 +188,16 @@ static int add_soc(void *fdt, const struct rv_fdt_params *p)
 	TRY(prop_irq_ext(fdt, p->nharts, IRQ_M_EXT, IRQ_S_EXT));
 	TRY(fdt_end_node(fdt));
 
+	if (p->rtc) {
+		TRY(begin_node_at(fdt, "rtc", RV_RTC_BASE));
+		TRY(fdt_property_string(fdt, "compatible",
+					"google,goldfish-rtc"));
+		TRY(prop_reg(fdt, RV_RTC_BASE, RV_RTC_SIZE));
+		TRY(fdt_property_u32(fdt, "interrupts", RV_RTC_IRQ));
+		TRY(fdt_property_u32(fdt, "interrupt-parent", PH_PLIC));
+		TRY(fdt_end_node(fdt));
+	}
+
 	if (p->uart) {
 		TRY(begin_node_at(fdt, "serial", RV_UART0_BASE));
 		TRY(fdt_property_string(fdt, "compatible", "ns16550a"));

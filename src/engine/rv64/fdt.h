@@ -33,6 +33,7 @@ struct rv_fdt_params {
 	uint32_t virtio_mask;     /* bit i: virtio-mmio slot i populated
 				   * (i < RV_VIRTIO_SLOTS) */
 	bool uart;                /* ns16550a at RV_UART0_BASE exists */
+	bool rtc;                 /* goldfish RTC at RV_RTC_BASE exists */
 };
 
 /* Write the flattened device tree into buf (bufsize bytes, at least a few

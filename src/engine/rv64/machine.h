@@ -16,6 +16,9 @@
 /* Physical memory map (bytes). */
 #define RV_TEST_BASE     0x00100000ULL /* sifive,test0 poweroff/reboot */
 #define RV_TEST_SIZE     0x1000ULL
+#define RV_RTC_BASE      0x00101000ULL /* google,goldfish-rtc */
+#define RV_RTC_SIZE      0x1000ULL
+#define RV_RTC_IRQ       11            /* after the UART's 10, as QEMU */
 #define RV_CLINT_BASE    0x02000000ULL
 #define RV_CLINT_SIZE    0x10000ULL
 #define RV_PLIC_BASE     0x0c000000ULL

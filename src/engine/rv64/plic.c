@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hart.h"
 
@@ -195,6 +196,26 @@ static const struct bus_ops plic_ops = {
 	.write = plic_write,
 	.sizes = 4,
 };
+
+void rv_plic_reset(struct rv_machine *m)
+{
+	struct rv_plic *p = m->plic;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	memset(p->prio, 0, sizeof(p->prio));
+	p->pending = p->claimed = 0;
+	memset(p->enable, 0, sizeof(p->enable));
+	memset(p->threshold, 0, sizeof(p->threshold));
+	for (unsigned ctx = 0; ctx < p->nctx; ctx++) {
+		p->out[ctx] = false;
+		struct rv_hart *h = m->harts[ctx / 2];
+		if (h)
+			rv_hart_set_mip(h, ctx & 1 ? RV_MIP_SEIP : RV_MIP_MEIP,
+					0);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
 
 int rv_plic_init(struct rv_machine *m, struct err *errp)
 {

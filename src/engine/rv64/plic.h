@@ -40,6 +40,11 @@ int rv_plic_init(struct rv_machine *m, struct err *errp);
  * device may use an irq_line from rv_plic_irq() afterwards. */
 void rv_plic_free(struct rv_machine *m);
 
+/* Machine reset: priorities, enables, thresholds, pending and claimed
+ * sources back to 0 and every context's output lowered.  Line levels as
+ * the devices drive them are kept (devices reset themselves). */
+void rv_plic_reset(struct rv_machine *m);
+
 /* The interrupt line a device holds for PLIC source `src`
  * (1..RV_PLIC_NDEV; e.g. RV_UART0_IRQ).  An out-of-range src yields a line
  * without backend, which irq_set_level() ignores.  The line stays valid

@@ -50,6 +50,10 @@ _start:
 #else
 	mv	s0, a0
 	mv	s1, a1
+	/* sstatus as the firmware left it, before anything here changes it */
+	csrr	t0, sstatus
+	la	t1, rt_entry_sstatus
+	sd	t0, 0(t1)
 	/* the boot hart takes the last stack slot; HSM-started harts take
 	 * slot hartid (see rt_secondary_entry) */
 	la	sp, rt_stack + STACK_SIZE * (MAX_HARTS + 1)
@@ -367,3 +371,11 @@ tohost:	.dword 0
 	.align 6
 	.globl fromhost
 fromhost: .dword 0
+
+#ifdef RT_SBI
+	.data
+	.align 3
+	.globl rt_entry_sstatus
+rt_entry_sstatus:
+	.dword 0
+#endif
