@@ -328,9 +328,10 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	    !cfg->kernel)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");
 	if (rc == 0 && cfg->boot == VM_BOOT_DISK &&
-	    (cfg->kernel || cfg->initrd))
+	    (cfg->kernel || cfg->initrd || cfg->cmdline))
 		rc = err_set(e, EINVAL, "--boot disk boots what the disk holds: "
-			     "it takes no --kernel or --initrd");
+			     "it takes no --kernel, --initrd or --cmdline (the "
+			     "disk's extlinux.conf has the kernel command line)");
 	if (rc == 0 && cfg->boot == VM_BOOT_DISK && cfg->ndisks == 0)
 		rc = err_set(e, EINVAL, "--boot disk needs a --disk");
 	if (rc == 0 && cfg->loader && cfg->boot != VM_BOOT_DISK &&
