@@ -90,11 +90,39 @@ mirror=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit 
 index_hash=$(cat "$aptdir"/lists/*InRelease 2>/dev/null | sha256sum | cut -c1-16)
 
 key_text=$(for k in "${keys[@]}"; do cat "$k"; done)
+
+include=systemd,systemd-sysv,udev,dbus,openssh-server,systemd-resolved,
+include+=linux-image-$arch,initramfs-tools,u-boot-menu,e2fsprogs,kmod,
+include+=iproute2,iputils-ping,ca-certificates,less,procps
+[ -z "$packages" ] || include+=,$packages
+# Hooks: the initramfs module list and u-boot-menu's settings must exist
+# before linux-image's postinst builds the initramfs and extlinux.conf.
+mm_args=(--mode=root --arch="$arch" --variant=minbase --include="$include"
+	--aptopt='Acquire::Languages "none"'
+	--dpkgopt='path-exclude=/usr/share/{doc,man,locale}/*'
+	--dpkgopt='path-include=/usr/share/doc/*/copyright'
+	--essential-hook='mkdir -p "$1/etc/initramfs-tools" "$1/etc/default"
+			printf "virtio_mmio\nvirtio_blk\nvirtio_net\next4\n" >>"$1/etc/initramfs-tools/modules"
+			printf "U_BOOT_ROOT=\"root=LABEL=debian-root\"\nU_BOOT_PARAMETERS=\"ro console=ttyS0\"\nU_BOOT_TIMEOUT=\"10\"\n" >"$1/etc/default/u-boot"'
+	--customize-hook="echo $host >\"\$1/etc/hostname\"
+			printf '127.0.0.1 localhost\n127.0.1.1 $host\n::1 localhost ip6-localhost ip6-loopback\n' >\"\$1/etc/hosts\"
+			printf 'LABEL=debian-root / ext4 errors=remount-ro 0 1\n' >\"\$1/etc/fstab\"
+			mkdir -p \"\$1/etc/systemd/network\"
+			printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >\"\$1/etc/systemd/network/20-wired.network\"
+			chroot \"\$1\" systemctl enable systemd-networkd systemd-resolved serial-getty@ttyS0 >/dev/null 2>&1
+			ln -sf ../run/systemd/resolve/stub-resolv.conf \"\$1/etc/resolv.conf\"
+			chroot \"\$1\" u-boot-update
+			rm -f \"\$1\"/etc/ssh/ssh_host_*"
+	"$suite")
+mm_source="deb [signed-by=$keyring] $mirror $suite main"
+
 # The root filesystem tree (the slow part) is cached as a tarball keyed by
-# what goes into it; keys, password and size only change the cheap last step.
-tree_id=$( { sha256sum <"$0"; echo "$packages|$host|$mirror|$index_hash"; } |
+# what goes into it (mmdebstrap's arguments and the package index); keys,
+# password and size only change the cheap last step.
+tree_id=$( { printf '%s\n' "${mm_args[@]}" "$mm_source"; echo "$index_hash"; } |
 	sha256sum | cut -c1-16)
-id=$( { echo "$tree_id|$size|$rootpw"; echo "$key_text"; } | sha256sum | cut -c1-16)
+id=$( { sha256sum <"$0"; echo "$tree_id|$size|$rootpw"; echo "$key_text"; } |
+	sha256sum | cut -c1-16)
 imgdir=$cache/debian
 cached=$imgdir/$suite-$arch-$tree_id.tar
 stamp=$out.stamp
@@ -107,38 +135,15 @@ work=$(mktemp -d "$imgdir/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rootfs=$work/root
 if [ ! -f "$cached" ]; then
-	include=systemd,systemd-sysv,udev,dbus,openssh-server,systemd-resolved,
-	include+=linux-image-$arch,initramfs-tools,u-boot-menu,e2fsprogs,kmod,
-	include+=iproute2,iputils-ping,ca-certificates,less,procps
-	[ -z "$packages" ] || include+=,$packages
-	log "mmdebstrap $suite $arch from $mirror (maintainer scripts under qemu-user; several minutes)"
-	# Hooks: the initramfs module list and u-boot-menu's settings must exist
-	# before linux-image's postinst builds the initramfs and extlinux.conf.
-	mmdebstrap --mode=root --arch="$arch" --variant=minbase --include="$include" \
-		--aptopt='Acquire::Languages "none"' \
-		--dpkgopt='path-exclude=/usr/share/{doc,man,locale}/*' \
-		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
-		--essential-hook='mkdir -p "$1/etc/initramfs-tools" "$1/etc/default"
-			printf "virtio_mmio\nvirtio_blk\nvirtio_net\next4\n" >>"$1/etc/initramfs-tools/modules"
-			printf "U_BOOT_ROOT=\"root=LABEL=debian-root\"\nU_BOOT_PARAMETERS=\"ro console=ttyS0\"\nU_BOOT_TIMEOUT=\"10\"\n" >"$1/etc/default/u-boot"' \
-		--customize-hook="echo $host >\"\$1/etc/hostname\"
-			printf '127.0.0.1 localhost\n127.0.1.1 $host\n::1 localhost ip6-localhost ip6-loopback\n' >\"\$1/etc/hosts\"
-			printf 'LABEL=debian-root / ext4 errors=remount-ro 0 1\n' >\"\$1/etc/fstab\"
-			mkdir -p \"\$1/etc/systemd/network\"
-			printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >\"\$1/etc/systemd/network/20-wired.network\"
-			chroot \"\$1\" systemctl enable systemd-networkd systemd-resolved serial-getty@ttyS0 >/dev/null 2>&1
-			ln -sf ../run/systemd/resolve/stub-resolv.conf \"\$1/etc/resolv.conf\"
-			chroot \"\$1\" u-boot-update
-			rm -f \"\$1\"/etc/ssh/ssh_host_*" \
-		"$suite" "$work/root.tar" \
-		"deb [signed-by=$keyring] $mirror $suite main" >"$work/mmdebstrap.log" 2>&1 ||
+	log "mmdebstrap $suite $arch from $mirror (maintainer scripts under qemu-user; about 20 minutes)"
+	mmdebstrap "${mm_args[@]}" "$work/root.tar" "$mm_source" >"$work/mmdebstrap.log" 2>&1 ||
 		{ tail -n 30 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
 	mv "$work/root.tar" "$cached"
 	log "cached the root filesystem tree in $cached"
 fi
 mkdir "$rootfs"
 tar -C "$rootfs" --numeric-owner --xattrs --xattrs-include='*' -xpf "$cached" ||
-die "extracting $cached failed"
+	die "extracting $cached failed"
 # Host keys are per machine: made at first boot, not shared by every copy.
 mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
 printf '[Service]\nExecStartPre=/usr/bin/ssh-keygen -A\n' \
@@ -152,8 +157,8 @@ if [ -n "$rootpw" ]; then
 else
 	chroot "$rootfs" passwd -l root >/dev/null
 fi
-[ -f "$rootfs/boot/extlinux/extlinux.conf" ] ||
-	die "u-boot-menu wrote no /boot/extlinux/extlinux.conf"
+grep -qE '^[[:space:]]*(linux|kernel)[[:space:]]' "$rootfs/boot/extlinux/extlinux.conf" 2>/dev/null ||
+	die "u-boot-menu wrote no /boot/extlinux/extlinux.conf with a kernel in it"
 ls "$rootfs"/boot/initrd.img-* >/dev/null 2>&1 || die "no initramfs in /boot"
 
 log "making the ext4 filesystem and the partition table"
