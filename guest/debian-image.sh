@@ -96,14 +96,18 @@ include+=linux-image-$arch,initramfs-tools,u-boot-menu,e2fsprogs,kmod,
 include+=iproute2,iputils-ping,ca-certificates,less,procps
 [ -z "$packages" ] || include+=,$packages
 # Hooks: the initramfs module list and u-boot-menu's settings must exist
-# before linux-image's postinst builds the initramfs and extlinux.conf.
+# before linux-image's postinst builds the initramfs and extlinux.conf.  The
+# settings go in a conf.d fragment: /etc/default/u-boot is the package's
+# conffile (dpkg would stop to ask).  U_BOOT_FDT_DIR points nowhere so that
+# extlinux.conf has no fdt line and U-Boot hands the kernel ringvm's device
+# tree, which describes this machine (the package's dtbs are for boards).
 mm_args=(--mode=root --arch="$arch" --variant=minbase --include="$include"
 	--aptopt='Acquire::Languages "none"'
 	--dpkgopt='path-exclude=/usr/share/{doc,man,locale}/*'
 	--dpkgopt='path-include=/usr/share/doc/*/copyright'
-	--essential-hook='mkdir -p "$1/etc/initramfs-tools" "$1/etc/default"
+	--essential-hook='mkdir -p "$1/etc/initramfs-tools" "$1/etc/u-boot-menu/conf.d"
 			printf "virtio_mmio\nvirtio_blk\nvirtio_net\next4\n" >>"$1/etc/initramfs-tools/modules"
-			printf "U_BOOT_ROOT=\"root=LABEL=debian-root\"\nU_BOOT_PARAMETERS=\"ro console=ttyS0\"\nU_BOOT_TIMEOUT=\"10\"\n" >"$1/etc/default/u-boot"'
+			printf "U_BOOT_ROOT=\"root=LABEL=debian-root\"\nU_BOOT_PARAMETERS=\"ro console=ttyS0\"\nU_BOOT_TIMEOUT=\"10\"\nU_BOOT_FDT_DIR=\"/none/\"\n" >"$1/etc/u-boot-menu/conf.d/ringvm.conf"'
 	--customize-hook="echo $host >\"\$1/etc/hostname\"
 			printf '127.0.0.1 localhost\n127.0.1.1 $host\n::1 localhost ip6-localhost ip6-loopback\n' >\"\$1/etc/hosts\"
 			printf 'LABEL=debian-root / ext4 errors=remount-ro 0 1\n' >\"\$1/etc/fstab\"
@@ -137,7 +141,9 @@ rootfs=$work/root
 if [ ! -f "$cached" ]; then
 	log "mmdebstrap $suite $arch from $mirror (maintainer scripts under qemu-user; about 20 minutes)"
 	mmdebstrap "${mm_args[@]}" "$work/root.tar" "$mm_source" >"$work/mmdebstrap.log" 2>&1 ||
-		{ tail -n 30 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
+		{ tail -n 30 "$work/mmdebstrap.log" >&2
+		  cp "$work/mmdebstrap.log" "$imgdir/mmdebstrap-failed.log"
+		  die "mmdebstrap failed (log: $imgdir/mmdebstrap-failed.log)"; }
 	mv "$work/root.tar" "$cached"
 	log "cached the root filesystem tree in $cached"
 fi
