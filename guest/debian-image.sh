@@ -152,7 +152,8 @@ tar -C "$rootfs" --numeric-owner --xattrs --xattrs-include='*' -xpf "$cached" ||
 	die "extracting $cached failed"
 # Host keys are per machine: made at first boot, not shared by every copy.
 mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
-printf '[Service]\nExecStartPre=/usr/bin/ssh-keygen -A\n' \
+# (The package's ExecStartPre, sshd -t, fails without keys: list it after.)
+printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
 	>"$rootfs/etc/systemd/system/ssh.service.d/ringvm-hostkeys.conf"
 install -d -m 0700 "$rootfs/root/.ssh"
 printf '%s\n' "$key_text" | sed '/^$/d' >"$rootfs/root/.ssh/authorized_keys"

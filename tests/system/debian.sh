@@ -32,7 +32,7 @@ S=$scratch
 part_of() {
 	sfdisk -d "$1" | awk -F'[=,]' '/start=/ { gsub(/ /, ""); for (i = 1; i <= NF; i++) {
 		if ($i ~ /start$/) s = $(i + 1); if ($i ~ /size$/) z = $(i + 1) }
-		print s * 512, z * 512; exit }'
+		printf "%.0f %.0f\n", s * 512, z * 512; exit }'
 }
 
 # A copy with the test's key.
@@ -99,6 +99,8 @@ else
 	sshc 'systemctl poweroff' >/dev/null 2>&1 || true
 fi
 wait_bounded "$vm_pid" 180
+# A timeout kills only `timeout`: end ringvm too before touching its disk.
+[ "$wait_status" != 124 ] || kill_tree "$vm_pid"
 tr -d '\r' <"$log" >"$log.txt"
 if [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
 	pass debian/poweroff-exit-0
