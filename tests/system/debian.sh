@@ -98,9 +98,16 @@ else
 	check debian/dhcp "no DHCP address 10.0.2.15 (ip addr: $addr)" grep -q 'inet 10\.0\.2\.15/' <<<"$addr"
 	sshc 'systemctl poweroff' >/dev/null 2>&1 || true
 fi
-wait_bounded "$vm_pid" 180
-# A timeout kills only `timeout`: end ringvm too before touching its disk.
-[ "$wait_status" != 124 ] || kill_tree "$vm_pid"
+# Not wait_bounded: its KILL would reach only `timeout`, not ringvm, which
+# must be gone before its disk is checked.
+for _ in $(seq 1800); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$vm_pid" 2>/dev/null; then
+	kill_tree "$vm_pid"
+	wait "$vm_pid" 2>/dev/null || true
+	wait_status=124
+else
+	set +e; wait "$vm_pid"; wait_status=$?; set -e
+fi
 tr -d '\r' <"$log" >"$log.txt"
 if [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
 	pass debian/poweroff-exit-0
