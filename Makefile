@@ -21,7 +21,7 @@ ALIBOBJS := $(LIBSRCS:%.c=$(ASAN)/%.o)
 UNITSRCS := $(wildcard tests/unit/test_*.c)
 UNITBINS := $(UNITSRCS:tests/unit/%.c=$(ASAN)/tests/%)
 
-.PHONY: all asan deps guest run check unit isa system fuzz bench clean
+.PHONY: all asan deps guest debian run check unit isa system fuzz bench clean
 all: $(BUILD)/ringvm
 
 $(BUILD)/%.o: %.c
@@ -49,6 +49,13 @@ deps:
 
 guest: deps
 	@guest/build.sh $(BUILD)/guest
+
+# A Debian trixie riscv64 VM disk (guest/debian-image.sh; slow when cold,
+# a no-op when current).  DEBIAN_IMAGE_OPTS: e.g. --size 8G --packages vim.
+debian: deps all
+	@scripts/install-deps.sh --debian
+	@guest/debian-image.sh --ringvm $(BUILD)/ringvm $(DEBIAN_IMAGE_OPTS) \
+		$(BUILD)/debian-trixie-riscv64.qcow2
 
 run: deps all guest
 	$(BUILD)/ringvm run

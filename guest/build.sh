@@ -6,7 +6,9 @@
 # Produces OUTDIR/Image (the kernel, an uncompressed RISC-V Image),
 # OUTDIR/initrd.img (gzip'd newc cpio: busybox-static, virtio/ext4/8021q modules,
 # /init, /bin/ringvm-workload, /bin/ringvm-netbench), OUTDIR/VERSION (kernel release),
-# OUTDIR/modules.txt (module load order) and OUTDIR/workload-native.
+# OUTDIR/modules.txt (module load order), OUTDIR/workload-native and
+# OUTDIR/u-boot.elf (Debian's u-boot-qemu, the qemu-riscv64_smode build: the
+# boot loader `ringvm run --boot disk` starts to boot a disk's extlinux.conf).
 #
 # Packages come from the Debian mirror the host's apt already uses, through a
 # private apt configuration (the host's apt state is never touched).  The
@@ -147,12 +149,13 @@ resolve() {
 	[ -n "$kpkg" ] || die "linux-image-$arch $meta_ver depends on no linux-image-*-$arch"
 	kver=$(field "$kpkg" Version)
 	bb_ver=$(field busybox-static Version)
-	[ -n "$kver" ] && [ -n "$bb_ver" ]
+	ub_ver=$(field u-boot-qemu Version)
+	[ -n "$kver" ] && [ -n "$bb_ver" ] && [ -n "$ub_ver" ]
 }
 if ! resolve; then
-	[ "$refresh" = 1 ] && die "linux-image-$arch or busybox-static not found in $suite/$arch"
+	[ "$refresh" = 1 ] && die "linux-image-$arch, busybox-static or u-boot-qemu not found in $suite/$arch"
 	apt_update
-	resolve || die "linux-image-$arch or busybox-static not found in $suite/$arch"
+	resolve || die "linux-image-$arch, busybox-static or u-boot-qemu not found in $suite/$arch"
 fi
 krel=${kpkg#linux-image-}   # kernel release, e.g. 6.12.57+deb13-riscv64
 
@@ -161,12 +164,14 @@ inputs_hash=$(cd "$srcdir" && find . -type f ! -name '*~' ! -name '.*' | LC_ALL=
 	xargs sha256sum | sha256sum | cut -c1-16)
 stamp_text="kernel=$kpkg $kver
 busybox-static=$bb_ver
+u-boot-qemu=$ub_ver
 mirror=$mirror
 inputs=$inputs_hash"
 stamp=$outdir/.stamp
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ] &&
 	[ -s "$outdir/Image" ] && [ -s "$outdir/initrd.img" ] &&
-	[ -s "$outdir/workload-native" ] && [ -s "$outdir/VERSION" ]; then
+	[ -s "$outdir/workload-native" ] && [ -s "$outdir/VERSION" ] &&
+	[ -s "$outdir/u-boot.elf" ]; then
 	log "up to date ($krel, busybox $bb_ver)"
 	exit 0
 fi
@@ -198,13 +203,13 @@ fetch() {
 }
 fetch_all() {
 	meta_deb=$(fetch linux-image-$arch) && kdeb=$(fetch "$kpkg") &&
-		bbdeb=$(fetch busybox-static)
+		bbdeb=$(fetch busybox-static) && ubdeb=$(fetch u-boot-qemu)
 }
 if ! fetch_all; then
 	[ "$refresh" = 1 ] && die "downloading the guest packages from $mirror failed"
 	log "download failed; refreshing the package index and retrying"
 	apt_update
-	resolve || die "linux-image-$arch or busybox-static not found in $suite/$arch"
+	resolve || die "linux-image-$arch, busybox-static or u-boot-qemu not found in $suite/$arch"
 	krel=${kpkg#linux-image-}
 	fetch_all || die "downloading the guest packages from $mirror failed"
 fi
@@ -220,6 +225,10 @@ dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work/kernel" \
 	--wildcards "./boot/vmlinux-*" "./usr/lib/modules/*" ||
 	die "extracting $kdeb failed"
 dpkg-deb -x "$bbdeb" "$work/bb" || die "extracting $bbdeb failed"
+mkdir -p "$work/uboot"
+dpkg-deb --fsys-tarfile "$ubdeb" | tar -x -C "$work/uboot" \
+	./usr/lib/u-boot/qemu-riscv64_smode/uboot.elf ||
+	die "$ubdeb has no usr/lib/u-boot/qemu-riscv64_smode/uboot.elf"
 vmlinux=$work/kernel/boot/vmlinux-$krel
 [ -f "$vmlinux" ] || die "$kdeb has no boot/vmlinux-$krel"
 kmods=$work/kernel/usr/lib/modules/$krel
@@ -313,6 +322,8 @@ rm -f "$stamp"
 cp "$vmlinux" "$outdir/Image.new" && mv "$outdir/Image.new" "$outdir/Image"
 mv "$work/initrd.img" "$outdir/initrd.img"
 mv "$work/workload-native" "$outdir/workload-native"
+cp "$work/uboot/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf" "$outdir/u-boot.elf.new" &&
+	mv "$outdir/u-boot.elf.new" "$outdir/u-boot.elf"
 echo "$krel" >"$outdir/VERSION"
 sed "s|^$mdir/||" "$root/etc/ringvm/modules" >"$outdir/modules.txt"
 echo "$stamp_text" >"$stamp"

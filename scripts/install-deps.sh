@@ -1,10 +1,16 @@
 #!/bin/sh
 # Install the Debian packages ringvm needs to build and test, only if missing.
+#   scripts/install-deps.sh [--debian]
+# --debian adds what `make debian` (guest/debian-image.sh) needs: mmdebstrap
+# and qemu-user-static with binfmt-support, which run the riscv64 maintainer
+# scripts.
 set -e
 PKGS="gcc make pkg-config libfdt-dev zlib1g-dev libcmocka-dev gcc-riscv64-linux-gnu
       qemu-system-misc opensbi qemu-utils e2fsprogs cpio kmod xz-utils gzip
       ca-certificates debian-archive-keyring device-tree-compiler python3
-      libslirp-dev libjson-c-dev clang libcap-dev libseccomp-dev"
+      libslirp-dev libjson-c-dev clang libcap-dev libseccomp-dev fdisk
+      openssh-client"
+[ "${1:-}" != --debian ] || PKGS="$PKGS mmdebstrap qemu-user-static binfmt-support"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -42,6 +42,15 @@ static void usage(FILE *f)
 "  --mac MAC           MAC of the NIC of the preceding --net (same as its\n"
 "                      mac=); default: stable per VM (a hash of kernel, disks,\n"
 "                      cmdline, NIC index and spec), locally administered\n"
+"  --boot auto|kernel|disk\n"
+"                      without --kernel: `disk` boots the first --disk as a\n"
+"                      real machine does (built-in SBI, then U-Boot reading\n"
+"                      the disk's /boot/extlinux/extlinux.conf); `kernel`\n"
+"                      boots the default guest; `auto` (default) boots the\n"
+"                      disk when the first --disk has a partition table and\n"
+"                      no --initrd or --cmdline is given\n"
+"  --loader FILE       S-mode boot loader for --boot disk (default: u-boot.elf\n"
+"                      from `make guest`, else the host's u-boot-qemu)\n"
 "  --bios FILE|none    M-mode firmware (e.g. OpenSBI fw_dynamic) instead of the\n"
 "                      built-in SBI; `none` starts --kernel in M-mode (bare metal)\n"
 "  --arch riscv64      guest architecture (only riscv64 for now)\n"
@@ -225,7 +234,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-	       O_NO_RNG, O_NO_REBOOT };
+	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -243,6 +252,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "seccomp", required_argument, 0, O_SECCOMP },
 		{ "no-rng", no_argument, 0, O_NO_RNG },
 		{ "no-reboot", no_argument, 0, O_NO_REBOOT },
+		{ "boot", required_argument, 0, O_BOOT },
+		{ "loader", required_argument, 0, O_LOADER },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -258,6 +269,18 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_INITRD: cfg->initrd = optarg; break;
 		case O_CMDLINE: cfg->cmdline = optarg; break;
 		case O_BIOS: cfg->bios = optarg; break;
+		case O_LOADER: cfg->loader = optarg; break;
+		case O_BOOT:
+			if (!strcmp(optarg, "auto"))
+				cfg->boot = VM_BOOT_AUTO;
+			else if (!strcmp(optarg, "kernel"))
+				cfg->boot = VM_BOOT_KERNEL;
+			else if (!strcmp(optarg, "disk"))
+				cfg->boot = VM_BOOT_DISK;
+			else
+				rc = err_set(e, EINVAL, "--boot: `%s` (expected "
+					     "auto, kernel or disk)", optarg);
+			break;
 		case O_STATS: cfg->stats = true; break;
 		case O_NO_RNG: cfg->no_rng = true; break;
 		case O_NO_REBOOT: cfg->no_reboot = true; break;
@@ -312,6 +335,17 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
 	    !cfg->kernel)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");
+	if (rc == 0 && cfg->boot == VM_BOOT_DISK &&
+	    (cfg->kernel || cfg->initrd || cfg->cmdline))
+		rc = err_set(e, EINVAL, "--boot disk boots what the disk holds: "
+			     "it takes no --kernel, --initrd or --cmdline (the "
+			     "disk's extlinux.conf has the kernel command line)");
+	if (rc == 0 && cfg->boot == VM_BOOT_DISK && cfg->ndisks == 0)
+		rc = err_set(e, EINVAL, "--boot disk needs a --disk");
+	if (rc == 0 && cfg->loader && cfg->boot != VM_BOOT_DISK &&
+	    (cfg->kernel || cfg->ndisks == 0))
+		rc = err_set(e, EINVAL, "--loader is for booting a disk "
+			     "(--boot disk)");
 	return rc;
 }
 

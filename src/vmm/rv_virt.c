@@ -29,6 +29,7 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "net/net.h"
+#include "vmm/boot_source.h"
 #include "vmm/console.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
@@ -64,6 +65,7 @@ struct rv_virt {
 	} saved[3];
 	unsigned nsaved;
 	unsigned reboots;
+	char *boot_paths[2];  /* resolved kernel/loader and initrd (owned) */
 };
 
 static uint64_t now_ns(void)
@@ -113,63 +115,6 @@ static void htif_poll(struct rv_virt *v)
 static size_t uart_put(void *opaque, const uint8_t *buf, size_t n)
 {
 	return uart8250_receive(opaque, buf, n);
-}
-
-/* The default guest: $RINGVM_GUEST_DIR, else guest/ beside the binary or
- * one level up (build/guest for build/ringvm and build/asan/ringvm, made by
- * `make guest`), else ~/.cache/ringvm/guest.  The paths are stored in
- * paths[0..1] (kernel, initrd), which the caller frees. */
-static int resolve_default_guest(struct vm_config *cfg, char *paths[2],
-				 struct err *errp)
-{
-	char exe[PATH_MAX];
-	char *dirs[4] = { 0 };
-	unsigned nd = 0;
-	const char *env = getenv("RINGVM_GUEST_DIR");
-	const char *home = getenv("HOME");
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	int rc = -ENOENT;
-
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	if (env) {
-		if (asprintf(&dirs[nd], "%s", env) >= 0)
-			nd++;
-	} else {
-		if (n > 0 && asprintf(&dirs[nd], "%s/guest", exe) >= 0)
-			nd++;
-		if (n > 0 && asprintf(&dirs[nd], "%s/../guest", exe) >= 0)
-			nd++;
-		if (home && asprintf(&dirs[nd], "%s/.cache/ringvm/guest",
-				     home) >= 0)
-			nd++;
-	}
-	for (unsigned i = 0; i < nd && rc < 0; i++) {
-		char *k = NULL, *ini = NULL;
-		if (asprintf(&k, "%s/Image", dirs[i]) < 0)
-			continue;
-		if (access(k, R_OK) == 0 &&
-		    asprintf(&ini, "%s/initrd.img", dirs[i]) >= 0) {
-			paths[0] = k;
-			paths[1] = ini;
-			cfg->kernel = k;
-			if (!cfg->initrd)
-				cfg->initrd = ini;
-			rc = 0;
-		} else {
-			free(k);
-		}
-	}
-	for (unsigned i = 0; i < nd; i++)
-		free(dirs[i]);
-	if (rc < 0)
-		return err_set(errp, ENOENT, "no --kernel given and the default "
-			       "guest is not built (run `make guest`)");
-	return 0;
 }
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
@@ -328,7 +273,42 @@ static int reset_machine(struct rv_virt *v, struct err *errp)
 	return start_boot(v, errp);
 }
 
-static int build(struct rv_virt *v, const struct vm_config *cfg,
+/* Without --kernel: the first disk through U-Boot when asked to (--boot
+ * disk) or when nothing else is asked for and that disk has a partition
+ * table; otherwise the default guest.  Fills cfg->kernel (and initrd). */
+static int choose_boot(struct rv_virt *v, struct vm_config *cfg,
+		       struct err *errp)
+{
+	if (cfg->kernel)
+		return 0;
+	bool disk = cfg->boot == VM_BOOT_DISK ||
+		    (cfg->boot == VM_BOOT_AUTO && v->ndisks > 0 &&
+		     !cfg->initrd && !cfg->cmdline &&
+		     boot_disk_has_partition_table(v->bd[0]));
+	int rc;
+	if (!disk) {
+		rc = boot_find_default_guest(&v->boot_paths[0],
+					     &v->boot_paths[1], errp);
+		if (rc < 0)
+			return rc;
+		cfg->kernel = v->boot_paths[0];
+		if (!cfg->initrd)
+			cfg->initrd = v->boot_paths[1];
+		return 0;
+	}
+	if (!v->ndisks)
+		return err_set(errp, EINVAL, "--boot disk needs a --disk");
+	if (cfg->loader) {
+		cfg->kernel = cfg->loader;
+		return 0;
+	}
+	rc = boot_find_loader(&v->boot_paths[0], errp);
+	if (rc == 0)
+		cfg->kernel = v->boot_paths[0];
+	return rc;
+}
+
+static int build(struct rv_virt *v, struct vm_config *cfg,
 		 struct err *errp)
 {
 	struct rv_machine *m = &v->m;
@@ -391,7 +371,9 @@ static int build(struct rv_virt *v, const struct vm_config *cfg,
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
 	}
-	if ((rc = build_nics(v, cfg, errp)) < 0)
+	/* Before the NICs: their default MACs hash the kernel's path. */
+	if ((rc = choose_boot(v, cfg, errp)) < 0 ||
+	    (rc = build_nics(v, cfg, errp)) < 0)
 		return rc;
 	/* virtio-rng takes the slot after the NICs when one is free. */
 	unsigned rng_slot = cfg->ndisks + cfg->nnics;
@@ -473,6 +455,8 @@ static void teardown(struct rv_virt *v)
 	rv_clint_free(&v->m);
 	bus_free(&v->m.bus);
 	guest_mem_free(&v->m.mem);
+	free(v->boot_paths[0]);
+	free(v->boot_paths[1]);
 }
 
 static void run(struct rv_virt *v)
@@ -556,23 +540,14 @@ static int confine(const struct vm_config *cfg, struct err *errp)
 int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 {
 	struct vm_config cfg = *cfg_in;
-	char *paths[2] = { NULL, NULL };
 	int rc;
 
-	if (!cfg.kernel) {
-		if (cfg.bios && !strcmp(cfg.bios, "none"))
-			return err_set(errp, EINVAL, "--bios none needs --kernel");
-		rc = resolve_default_guest(&cfg, paths, errp);
-		if (rc < 0)
-			return rc;
-	}
+	if (!cfg.kernel && cfg.bios && !strcmp(cfg.bios, "none"))
+		return err_set(errp, EINVAL, "--bios none needs --kernel");
 
 	struct rv_virt *v = calloc(1, sizeof(*v));
-	if (!v) {
-		free(paths[0]);
-		free(paths[1]);
+	if (!v)
 		return err_set(errp, ENOMEM, "out of memory");
-	}
 	rc = evloop_init(&v->loop, errp);
 	if (rc == 0)
 		rc = build(v, &cfg, errp);
@@ -585,8 +560,6 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		teardown(v);
 		evloop_free(&v->loop);
 		free(v);
-		free(paths[0]);
-		free(paths[1]);
 		return rc;
 	}
 
@@ -649,7 +622,5 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 	teardown(v);
 	evloop_free(&v->loop);
 	free(v);
-	free(paths[0]);
-	free(paths[1]);
 	return 0;
 }

@@ -35,6 +35,14 @@ struct vm_disk {
 	unsigned nbacking_devices;
 };
 
+/* What to boot without --kernel (vmm/boot_source.h). */
+enum vm_boot {
+	VM_BOOT_AUTO,   /* the first disk if it has a partition table and no
+			 * --initrd/--cmdline is given, else the default guest */
+	VM_BOOT_KERNEL, /* --kernel, or the default guest */
+	VM_BOOT_DISK,   /* the first disk through the S-mode boot loader */
+};
+
 struct vm_config {
 	const char *arch;     /* "riscv64" */
 	const char *kernel;   /* NULL: the default guest */
@@ -51,6 +59,9 @@ struct vm_config {
 	bool seccomp_off;     /* --seccomp=off: no sandbox (debugging) */
 	bool no_rng;          /* --no-rng: no virtio-rng after the NICs */
 	bool no_reboot;       /* --no-reboot: a guest reboot ends the run */
+	enum vm_boot boot;    /* --boot */
+	const char *loader;   /* --loader: the S-mode boot loader for a disk
+			       * boot; NULL: found by boot_find_loader() */
 };
 
 /* Build the machine described by cfg, run it until the guest powers off,

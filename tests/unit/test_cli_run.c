@@ -182,6 +182,44 @@ static void seccomp_option(void **state)
 	assert_non_null(strstr(e.msg, "--seccomp"));
 }
 
+/* --boot picks what boots without --kernel; a disk boot takes the disk's
+ * own kernel and command line, so --kernel/--initrd/--cmdline conflict. */
+static void boot_option(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, "--disk", "d", NULL), 0);
+	assert_int_equal(c.boot, VM_BOOT_AUTO);
+	assert_null(c.loader);
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--boot", "disk", "--disk", "d",
+			       "--loader", "u.elf", NULL), 0);
+	assert_int_equal(c.boot, VM_BOOT_DISK);
+	assert_string_equal(c.loader, "u.elf");
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--boot", "kernel", "--disk", "d",
+			       NULL), 0);
+	assert_int_equal(c.boot, VM_BOOT_KERNEL);
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--boot", "floppy", NULL), -EINVAL);
+	assert_non_null(strstr(e.msg, "--boot"));
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--boot", "disk", NULL), -EINVAL);
+	assert_non_null(strstr(e.msg, "needs a --disk"));
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--boot", "disk", "--disk", "d",
+			       "--kernel", "k", NULL), -EINVAL);
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--boot", "disk", "--disk", "d",
+			       "--cmdline", "quiet", NULL), -EINVAL);
+	assert_non_null(strstr(e.msg, "--cmdline"));
+	cli_run_free(&c);
+	assert_int_equal(parse(&c, &e, "--loader", "u.elf", "--kernel", "k",
+			       NULL), -EINVAL);
+	assert_non_null(strstr(e.msg, "--loader"));
+	cli_run_free(&c);
+}
+
 static void help(void **state)
 {
 	struct vm_config c;
@@ -205,6 +243,7 @@ int main(void)
 		cmocka_unit_test(too_many_disks),
 		cmocka_unit_test(help),
 		cmocka_unit_test(seccomp_option),
+		cmocka_unit_test(boot_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
