@@ -45,24 +45,6 @@ run_ctr() {
 	set -e
 }
 
-# refused NAME REGEX CMD...: exit 1 and one stderr line matching REGEX.
-refused() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" != 1 ]; then
-		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
-	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
-		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
-	elif ! grep -qE -e "$re" "$scratch/err"; then
-		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
-	else
-		pass "$name"
-	fi
-}
 run_ctr -- /bin/true
 check oci/true "status $st: $(head -c 200 "$scratch/err")" [ "$st" = 0 ]
 run_ctr -- /bin/false

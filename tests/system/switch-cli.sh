@@ -26,24 +26,6 @@ start() {  # start: a switch on $sock in the background; waits until it is set u
 	return 1
 }
 
-# refused NAME EXPECTED-REGEX CMD...: exit 1 and exactly one stderr line.
-refused() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" != 1 ]; then
-		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
-	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
-		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
-	elif ! grep -qE -e "$re" "$scratch/err"; then
-		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
-	else
-		pass "$name"
-	fi
-}
 
 if start; then pass switch-cli/start; else fail switch-cli/start "no control socket: $(cat "$scratch/sw.err")"; fi
 refused switch-cli/in-use "in use by a running switch" "$RINGVM" switch --socket "$sock"

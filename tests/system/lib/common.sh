@@ -184,3 +184,23 @@ status_ok() {
 
 # has LOG REGEX: the (CR-stripped) console log has a line matching REGEX.
 has() { grep -qE "$2" "$1.txt"; }
+
+# refused NAME EXPECTED-REGEX CMD...: CMD must exit 1 with exactly one stderr
+# line matching EXPECTED-REGEX (the "bad input" contract).
+refused() {
+	local name=$1 re=$2 st
+	shift 2
+	set +e
+	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+	if [ "$st" != 1 ]; then
+		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
+	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
+		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
+	elif ! grep -qE -e "$re" "$scratch/err"; then
+		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
+	else
+		pass "$name"
+	fi
+}
