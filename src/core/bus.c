@@ -80,8 +80,7 @@ static int check(const struct bus_region *r, uint64_t addr, unsigned size)
 	return 0;
 }
 
-int bus_read(const struct bus *b, uint64_t addr, unsigned size,
-	     uint64_t *val)
+int bus_read(struct bus *b, uint64_t addr, unsigned size, uint64_t *val)
 {
 	*val = 0;
 	const struct bus_region *r = bus_find(b, addr);
@@ -92,14 +91,15 @@ int bus_read(const struct bus *b, uint64_t addr, unsigned size,
 		return rc;
 	if (!r->ops->read)
 		return 0;
+	pthread_mutex_lock(&b->lock);
 	rc = r->ops->read(r->opaque, addr - r->base, size, val);
+	pthread_mutex_unlock(&b->lock);
 	if (rc)
 		*val = 0;
 	return rc;
 }
 
-int bus_write(const struct bus *b, uint64_t addr, unsigned size,
-	      uint64_t val)
+int bus_write(struct bus *b, uint64_t addr, unsigned size, uint64_t val)
 {
 	const struct bus_region *r = bus_find(b, addr);
 	if (!r)
@@ -109,11 +109,25 @@ int bus_write(const struct bus *b, uint64_t addr, unsigned size,
 		return rc;
 	if (!r->ops->write)
 		return 0;
-	return r->ops->write(r->opaque, addr - r->base, size, val);
+	pthread_mutex_lock(&b->lock);
+	rc = r->ops->write(r->opaque, addr - r->base, size, val);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+void bus_lock(struct bus *b)
+{
+	pthread_mutex_lock(&b->lock);
+}
+
+void bus_unlock(struct bus *b)
+{
+	pthread_mutex_unlock(&b->lock);
 }
 
 void bus_free(struct bus *b)
 {
 	free(b->r);
-	*b = (struct bus){ 0 };
+	b->r = NULL;
+	b->nr = b->cap = 0;
 }

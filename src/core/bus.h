@@ -8,6 +8,7 @@
 #ifndef RINGVM_CORE_BUS_H
 #define RINGVM_CORE_BUS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -35,9 +36,19 @@ struct bus_region {
 	const char *name;
 };
 
+/* A zeroed struct bus is an empty, usable bus (glibc's
+ * PTHREAD_MUTEX_INITIALIZER is all zero bits). */
 struct bus {
 	struct bus_region *r;  /* sorted by base */
 	unsigned nr, cap;
+	/* The device lock (QEMU's "big lock" idea): bus_read()/bus_write()
+	 * hold it around every device callback, so device models run one
+	 * access at a time.  Any other thread that touches device state (an
+	 * I/O completion, the event loop delivering console input or a
+	 * received frame) takes it with bus_lock().  Not recursive: a device
+	 * callback must not call bus_read/bus_write/bus_lock.  Lock order:
+	 * the device lock before any device's own lock (e.g. the PLIC's). */
+	pthread_mutex_t lock;
 };
 
 /* Register a window.  Fails with -EINVAL for len == 0, a wrapping range or an
@@ -56,10 +67,14 @@ const struct bus_region *bus_find(const struct bus *b, uint64_t addr);
 /* Dispatch an access.  Returns 0, -ENODEV when no device covers all of
  * [addr, addr+size), -EINVAL for a size or alignment the device refuses, or
  * the device's own negative errno.  A failed read stores 0 in *val. */
-int bus_read(const struct bus *b, uint64_t addr, unsigned size,
-	     uint64_t *val);
-int bus_write(const struct bus *b, uint64_t addr, unsigned size,
-	      uint64_t val);
+int bus_read(struct bus *b, uint64_t addr, unsigned size, uint64_t *val);
+int bus_write(struct bus *b, uint64_t addr, unsigned size, uint64_t val);
+
+/* Take / release the device lock (see struct bus) from outside a device
+ * callback.  Registration changes (bus_register/unregister) happen only
+ * while no other thread uses the bus and do not take it. */
+void bus_lock(struct bus *b);
+void bus_unlock(struct bus *b);
 
 void bus_free(struct bus *b);
 
