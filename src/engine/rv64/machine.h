@@ -58,6 +58,12 @@ struct rv_machine {
 	enum rv_exit exit_reason;
 	int exit_code;
 
+	/* Called (any thread, possibly under the device lock) once the
+	 * first exit request is recorded, after every hart was kicked: the
+	 * VM handle wakes its I/O thread.  Must not block. */
+	void (*exit_hook)(void *opaque);
+	void *exit_opaque;
+
 	/* Host CLOCK_MONOTONIC ns at which mtime was 0. */
 	uint64_t mtime_epoch_ns;
 
