@@ -29,7 +29,7 @@
 
 /* ---- a tiny assembler -------------------------------------------------- */
 
-enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, T3 = 28, T4 = 29,
+enum { ZERO = 0, A0 = 10, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, T3 = 28, T4 = 29,
        T5 = 30, T6 = 31, S2 = 18, S3 = 19, S4 = 20 };
 
 struct prog {
@@ -193,6 +193,49 @@ static char *prog_watch_time(uint32_t total_4k, uint32_t jump_4k)
 	return write_image(&p);
 }
 
+static void amoadd_d(struct prog *p, unsigned rs2, unsigned rs1)
+{
+	emit(p, rs2 << 20 | rs1 << 15 | 3 << 12 | 0x2f); /* amoadd.d x0 */
+}
+
+/* Every hart (all start at the entry with --bios none, a0 = hartid) adds
+ * 1 to a shared counter rounds << 12 times with amoadd.d, then to a
+ * "finished" counter; hart 0 waits for all `nharts`, and passes if the
+ * total is exact (fail code 4).  Others sleep in WFI. */
+static char *prog_amo_count(unsigned nharts, uint32_t rounds)
+{
+	struct prog p = { .n = 0 };
+	addi(&p, T0, ZERO, 1);
+	slli(&p, T0, T0, 31);
+	lui(&p, T1, 0x100);
+	rr(&p, 0, T0, T0, T1);          /* t0 = 0x80100000: the counter */
+	addi(&p, T4, T0, 8);            /* t4: harts finished */
+	addi(&p, T1, ZERO, 1);
+	lui(&p, T3, rounds);
+	unsigned loop = p.n;
+	amoadd_d(&p, T1, T0);
+	addi(&p, T3, T3, -1);
+	patch_b(&p, branch(&p, 1, T3, ZERO), loop);
+	amoadd_d(&p, T1, T4);
+	unsigned to_sleep = branch(&p, 1, A0, ZERO);  /* bne a0, x0 */
+	addi(&p, T6, ZERO, (int)nharts);
+	unsigned wait = p.n;
+	ld(&p, T5, T4);
+	patch_b(&p, branch(&p, 1, T5, T6), wait);
+	ld(&p, T5, T0);
+	lui(&p, T6, rounds * nharts);
+	unsigned to_fail = branch(&p, 1, T5, T6);
+	report(&p, 0);
+	patch_b(&p, to_sleep, p.n);
+	unsigned sleep = p.n;
+	emit(&p, 0x10500073);           /* wfi */
+	emit(&p, 0xffdff06f);           /* j sleep (-4) */
+	(void)sleep;
+	patch_b(&p, to_fail, p.n);
+	report(&p, 4);
+	return write_image(&p);
+}
+
 static struct vm_config config(const char *kernel, int null_fd)
 {
 	return (struct vm_config){
@@ -309,6 +352,41 @@ static void pause_stops_vcpus_and_clock(void **state)
 	close(null_fd);
 }
 
+/* Four harts count with AMOs while this thread pauses and resumes the VM
+ * again and again: the total is exact and vCPUs really stop. */
+static void pause_resume_during_smp_work(void **state)
+{
+	(void)state;
+	int null_fd = open("/dev/null", O_RDWR);
+	char *k = prog_amo_count(4, 0x100);
+	struct vm_config c = config(k, null_fd);
+	c.cpus = 4;
+	struct vm *vm;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_start(vm), 0);
+	int paused = 0;
+	for (int i = 0; i < 20; i++) {
+		sleep_ms(20);
+		if (vm_pause(vm) < 0)
+			break; /* finished already */
+		paused++;
+		uint64_t n = vm_instret(vm);
+		sleep_ms(5);
+		assert_int_equal(vm_instret(vm), n);
+		assert_int_equal(vm_resume(vm), 0);
+	}
+	assert_true(paused > 0);
+	int status = -1;
+	vm_wait(vm, &status);
+	assert_int_equal(status, 0);
+	assert_true(vm_instret(vm) >= 4 * 3 * (0x100 << 12));
+	vm_destroy(vm);
+	unlink(k);
+	free(k);
+	close(null_fd);
+}
+
 static void stop_while_paused(void **state)
 {
 	(void)state;
@@ -355,6 +433,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(two_vms_in_one_process),
 		cmocka_unit_test(pause_stops_vcpus_and_clock),
+		cmocka_unit_test(pause_resume_during_smp_work),
 		cmocka_unit_test(stop_while_paused),
 		cmocka_unit_test(bad_config),
 	};
