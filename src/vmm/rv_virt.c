@@ -1,18 +1,22 @@
 /* Machine assembly and run loop for the emulated RISC-V `virt` board.
  *
- * One host thread runs every hart round-robin in slices of guest
- * instructions (docs/ARCHITECTURE.md explains why: LR/SC, TLB shootdowns and
- * code-cache invalidation stay trivially coherent).  Between slices the loop
- * updates timers, moves console input into the UART, watches the HTIF
- * tohost word and host events; when every hart sleeps in WFI it blocks in
- * epoll until the next timer deadline or input. */
+ * One host thread per hart runs it (rv_vcpu_run: timers, WFI sleep and
+ * cross-hart requests are the engine's); the calling thread is the event
+ * loop: console input into the UART, the RTC, the HTIF tohost word and
+ * host fds, under the bus's device lock.  A reboot joins the hart threads,
+ * resets the machine and starts them again. */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "block/block.h"
 #include "block/qcow2.h"
@@ -65,6 +69,7 @@ struct rv_virt {
 	} saved[3];
 	unsigned nsaved;
 	unsigned reboots;
+	int wake_fd;          /* eventfd: hart threads wake the event loop */
 	char *boot_paths[2];  /* resolved kernel/loader and initrd (owned) */
 };
 
@@ -92,10 +97,10 @@ static void htif_poll(struct rv_virt *v)
 {
 	struct rv_machine *m = &v->m;
 	uint64_t *to = gpa_ptr(&m->mem, m->tohost, 8);
-	if (!to || !*to)
+	/* The guest's harts write tohost concurrently: take it atomically. */
+	if (!to || !__atomic_load_n(to, __ATOMIC_ACQUIRE))
 		return;
-	uint64_t val = *to;
-	*to = 0;
+	uint64_t val = __atomic_exchange_n(to, 0, __ATOMIC_ACQ_REL);
 	unsigned dev = val >> 56, cmd = (val >> 48) & 0xff;
 	if (dev == 0 && cmd == 0 && (val & 1)) {
 		uint64_t code = (val & 0xffffffffffffULL) >> 1;
@@ -109,7 +114,8 @@ static void htif_poll(struct rv_virt *v)
 	}
 	uint64_t *from = gpa_ptr(&m->mem, m->fromhost, 8);
 	if (from)
-		*from = (uint64_t)dev << 56 | (uint64_t)cmd << 48;
+		__atomic_store_n(from, (uint64_t)dev << 56 | (uint64_t)cmd << 48,
+				 __ATOMIC_RELEASE);
 }
 
 static size_t uart_put(void *opaque, const uint8_t *buf, size_t n)
@@ -459,66 +465,93 @@ static void teardown(struct rv_virt *v)
 	free(v->boot_paths[1]);
 }
 
+/* One host thread per hart (engine/rv64/hart.h: rv_vcpu_run); this
+ * thread stays the event loop: console input into the UART, RTC alarms,
+ * HTIF, host fds.  Device state is touched under the bus's device lock. */
+static void *hart_thread(void *arg)
+{
+	rv_vcpu_run(arg);
+	return NULL;
+}
+
+/* rv_machine_request_exit() from a hart thread: end our epoll wait. */
+static void wake_loop(void *opaque)
+{
+	struct rv_virt *v = opaque;
+	uint64_t one = 1;
+	if (write(v->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already non-zero, we will wake. */
+	}
+}
+
+static void on_wake(void *opaque, int fd, uint32_t events)
+{
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing to drain. */
+	}
+}
+
+static int open_wake_fd(struct rv_virt *v, struct err *errp)
+{
+	v->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->wake_fd < 0)
+		return err_sys(errp, errno, "eventfd");
+	v->m.wake = wake_loop;
+	v->m.wake_opaque = v;
+	return evloop_add(&v->loop, v->wake_fd, EPOLLIN, on_wake, v, errp);
+}
+
 static void run(struct rv_virt *v)
 {
 	struct rv_machine *m = &v->m;
-	/* Smaller slices with several harts bound how long one spins on a
-	 * lock its sibling holds. */
-	const uint64_t slice = m->nharts > 1 ? 20000 : 200000;
+	pthread_t tid[RV_MAX_HARTS];
+	unsigned started = 0;
 
-	while (!m->exit_request) {
-		bool busy = false;
-		for (unsigned i = 0; i < m->nharts; i++) {
-			struct rv_hart *h = m->harts[i];
-			if (h->state != RV_HART_STARTED)
-				continue;
-			if (h->wfi && rv_hart_irq_pending(h))
-				h->wfi = false;
-			if (h->wfi)
-				continue;
-			rv_hart_run(h, slice);
-			busy = true;
+	for (; started < m->nharts; started++) {
+		int rc = pthread_create(&tid[started], NULL, hart_thread,
+					m->harts[started]);
+		if (rc) {
+			fprintf(stderr, "ringvm: cannot start hart thread: "
+				"%s\n", strerror(rc));
+			rv_machine_request_exit(m, RV_EXIT_ERROR, 0);
+			break;
 		}
-		rv_clint_update(m);
+	}
+	while (!__atomic_load_n(&m->exit_request, __ATOMIC_ACQUIRE)) {
+		bus_lock(&m->bus);
 		goldfish_rtc_poll(&v->rtc);
-		if (m->tohost)
-			htif_poll(v);
 		uint64_t t = now_ns();
 		size_t space = uart8250_rx_listening(&v->uart) ?
 			       uart8250_rx_space(&v->uart) : 0;
 		console_pump(&v->con, space, uart_put, &v->uart, t);
+		bus_unlock(&m->bus);
+		if (m->tohost)
+			htif_poll(v);
 		if (v->con.quit)
 			rv_machine_request_exit(m, RV_EXIT_USER, 0);
-		if (m->exit_request)
+		if (__atomic_load_n(&m->exit_request, __ATOMIC_ACQUIRE))
 			break;
 
-		int timeout = 0;
-		if (!busy) {
-			for (unsigned i = 0; i < m->nharts; i++) {
-				struct rv_hart *h = m->harts[i];
-				if (h->state == RV_HART_STARTED && !h->wfi)
-					busy = true;
-			}
-		}
-		if (!busy) {
-			uint64_t dl = rv_clint_next_deadline(m), mt = rv_mtime(m);
-			uint64_t ticks = dl > mt ? dl - mt : 0;
-			/* Round up so we never spin on a sub-ms deadline. */
-			uint64_t ms = (ticks * 1000 + RV_TIMEBASE_HZ - 1) /
-				      RV_TIMEBASE_HZ;
-			timeout = ms > 100 ? 100 : (int)ms;
-			uint64_t rtc_ns = goldfish_rtc_next_ns(&v->rtc);
-			uint64_t rtc_ms = rtc_ns == UINT64_MAX ? UINT64_MAX :
-					  rtc_ns / 1000000 + 1;
-			if (rtc_ms < (uint64_t)timeout)
-				timeout = (int)rtc_ms;
-			/* Input that cannot be delivered yet (full FIFO)
-			 * must not make the poll return at once forever. */
-			if (v->con.head != v->con.tail || !v->con.pollable)
-				timeout = timeout > 10 ? 10 : timeout;
-		}
+		/* Harts sleep and wake on their own; this loop waits for
+		 * input, the RTC alarm and exit requests (wake_fd).  HTIF
+		 * has no doorbell: tohost is polled every millisecond. */
+		int timeout = m->tohost ? 1 : 100;
+		bus_lock(&m->bus);
+		uint64_t rtc_ns = goldfish_rtc_next_ns(&v->rtc);
+		bus_unlock(&m->bus);
+		uint64_t rtc_ms = rtc_ns == UINT64_MAX ? UINT64_MAX :
+				  rtc_ns / 1000000 + 1;
+		if (rtc_ms < (uint64_t)timeout)
+			timeout = (int)rtc_ms;
+		/* Input that cannot be delivered yet (full FIFO, RX
+		 * interrupt off) is retried every 10 ms. */
+		if (v->con.head != v->con.tail || !v->con.pollable)
+			timeout = timeout > 10 ? 10 : timeout;
 		evloop_poll(&v->loop, timeout);
 	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
 }
 
 /* Everything is open and loaded: from here on the process only needs the
@@ -548,7 +581,10 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 	struct rv_virt *v = calloc(1, sizeof(*v));
 	if (!v)
 		return err_set(errp, ENOMEM, "out of memory");
+	v->wake_fd = -1;
 	rc = evloop_init(&v->loop, errp);
+	if (rc == 0)
+		rc = open_wake_fd(v, errp);
 	if (rc == 0)
 		rc = build(v, &cfg, errp);
 	if (rc == 0)
@@ -559,6 +595,8 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 		console_close(&v->con);
 		teardown(v);
 		evloop_free(&v->loop);
+		if (v->wake_fd >= 0)
+			close(v->wake_fd);
 		free(v);
 		return rc;
 	}
@@ -621,6 +659,7 @@ int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
 	}
 	teardown(v);
 	evloop_free(&v->loop);
+	close(v->wake_fd);
 	free(v);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "sandbox.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -377,6 +378,32 @@ static int install(scmp_filter_ctx ctx, struct err *errp)
 	return 0;
 }
 
+/* One host thread per hart, (re)started after confinement (at boot and
+ * at every guest reboot): clone only with CLONE_THREAD (a thread of this
+ * process, never a new process), clone3 refused with ENOSYS because its
+ * flags live in memory seccomp cannot read (glibc then falls back to
+ * clone), and what a new glibc thread registers. */
+static int add_thread_rules(scmp_filter_ctx ctx, struct err *errp)
+{
+	int rc = rule("clone",
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+					       CLONE_THREAD)), errp);
+	if (!rc)
+		rc = rule("clone3",
+			  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+					   SCMP_SYS(clone3), 0), errp);
+	if (!rc)
+		rc = rule("set_robust_list",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+					   SCMP_SYS(set_robust_list), 0), errp);
+	if (!rc)
+		rc = rule("rseq",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rseq),
+					   0), errp);
+	return rc;
+}
+
 static int add_common(scmp_filter_ctx ctx, struct err *errp)
 {
 	int rc;
@@ -400,6 +427,7 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	if ((rc = ADD_NAMES(ctx, common_calls, errp)) < 0 ||
 	    (rc = add_common(ctx, errp)) < 0 ||
 	    (rc = add_flock_rule(ctx, errp)) < 0 ||
+	    (rc = add_thread_rules(ctx, errp)) < 0 ||
 	    (rc = add_socket_rules(ctx, o, errp)) < 0 ||
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0))
