@@ -21,11 +21,13 @@
 #include "block/block.h"
 #include "block/qcow2.h"
 #include "core/evloop.h"
-#include "engine/rv64/clint.h"
-#include "engine/rv64/fdt.h"
+#include "hw/clint.h"
+#include "board/virt/fdt.h"
 #include "engine/rv64/hart.h"
-#include "engine/rv64/loader.h"
-#include "engine/rv64/plic.h"
+#include "board/virt/loader.h"
+#include "board/virt/memmap.h"
+#include "board/virt/sbi.h"
+#include "hw/plic.h"
 #include "hw/goldfish_rtc.h"
 #include "hw/sifive_test.h"
 #include "hw/uart8250.h"
@@ -322,6 +324,7 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 
 	m->mtime_epoch_ns = now_ns();
 	m->sbi = cfg->bios == NULL;
+	m->ecall = rv_sbi_ecall;
 	m->nharts = cfg->cpus;
 	m->console_write = console_write;
 	m->console_read = console_getc;
@@ -335,8 +338,8 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 		if (!m->harts[i])
 			return -ENOMEM;
 	}
-	if ((rc = rv_clint_init(m, errp)) < 0 ||
-	    (rc = rv_plic_init(m, errp)) < 0)
+	if ((rc = rv_clint_init(m, RV_CLINT_BASE, errp)) < 0 ||
+	    (rc = rv_plic_init(m, RV_PLIC_BASE, errp)) < 0)
 		return rc;
 	rc = sifive_test_init(&v->test, &m->bus, RV_TEST_BASE, test_device, m,
 			      errp);
