@@ -8,9 +8,9 @@
 #define NS_PER_SEC 1000000000ULL
 #define MENVCFG_STCE (1ULL << 63)
 
-/* Register accesses run under the bus's device lock; each hart's thread
- * also reads its own mtimecmp for its timer (rv_clint_mtimecmp), hence
- * the atomic accesses to mtimecmp and to the mtime epoch. */
+/* Register accesses run under the bus's device lock on any hart's thread;
+ * rv_clint_mtimecmp() may be called from anywhere, hence the atomic
+ * accesses (each hart also gets its own copy, rv_hart_set_mtimecmp). */
 struct rv_clint {
 	struct rv_machine *m;
 	uint64_t base;
@@ -22,9 +22,12 @@ static uint64_t cmp_get(const struct rv_clint *c, unsigned id)
 	return __atomic_load_n(&c->mtimecmp[id], __ATOMIC_ACQUIRE);
 }
 
+/* The hart keeps a copy for its own timer checks. */
 static void cmp_set(struct rv_clint *c, unsigned id, uint64_t v)
 {
 	__atomic_store_n(&c->mtimecmp[id], v, __ATOMIC_RELEASE);
+	if (id < c->m->nharts && c->m->harts[id])
+		rv_hart_set_mtimecmp(c->m->harts[id], v);
 }
 
 static struct rv_hart *hart_at(const struct rv_machine *m, unsigned id)
@@ -120,10 +123,6 @@ static int clint_write(void *opaque, uint64_t off, unsigned size,
 			return 0;
 		cmp_set(c, id, merge(cmp_get(c, id), val, size, shift));
 		eval_mtip(c, id, rv_mtime(m));
-		/* A deadline moved earlier but not yet due changes no mip
-		 * bit; the hart must still shorten its sleep. */
-		if (hart_at(m, id))
-			rv_hart_notify(hart_at(m, id));
 	} else if (off >= RV_CLINT_MTIME && off < RV_CLINT_MTIME + 8) {
 		set_mtime(m, merge(rv_mtime(m), val, size, shift));
 		rv_clint_update(m);

@@ -57,8 +57,9 @@ void rv_clint_update(struct rv_machine *m);
  * rv_hart_next_deadline() for themselves. */
 uint64_t rv_clint_next_deadline(const struct rv_machine *m);
 
-/* mtimecmp of `hartid` (UINT64_MAX for an unknown hart or no CLINT), for
- * the interpreter's rv_hart_update_timer().  Any thread. */
+/* mtimecmp of `hartid` as last written (UINT64_MAX for an unknown hart or
+ * no CLINT).  Any thread.  The harts themselves use the copy the CLINT
+ * pushes to them (rv_hart_set_mtimecmp). */
 uint64_t rv_clint_mtimecmp(const struct rv_machine *m, unsigned hartid);
 
 #endif

@@ -5,8 +5,6 @@
 #include "cpu_internal.h"
 
 #include <stdlib.h>
-
-#include "clint.h"
 #include <string.h>
 
 /* misa: MXL = 64 and the letters I M A F D C S U (§3.1.1). */
@@ -76,6 +74,7 @@ struct rv_hart *rv_hart_new(struct rv_machine *m, unsigned hartid,
 	h->priv_ = c;
 	h->m = m;
 	h->hartid = hartid;
+	h->mtimecmp = UINT64_MAX;
 	tlb_init(c);
 	rv_hart_reset(h, 0, RV_PRIV_M, 0);
 	h->state = RV_HART_STOPPED;
@@ -205,7 +204,7 @@ static bool stip_by_stimecmp(const struct rv_hart *h)
 void rv_hart_update_timer(struct rv_hart *h, uint64_t mtime)
 {
 	uint64_t mip = __atomic_load_n(&h->mip, __ATOMIC_RELAXED);
-	bool mtip = mtime >= rv_clint_mtimecmp(h->m, h->hartid);
+	bool mtip = mtime >= __atomic_load_n(&h->mtimecmp, __ATOMIC_ACQUIRE);
 	if (h->m->clint && mtip != ((mip & RV_MIP_MTIP) != 0))
 		rv_hart_set_mip(h, RV_MIP_MTIP, mtip);
 	if (!stip_by_stimecmp(h))
@@ -213,6 +212,12 @@ void rv_hart_update_timer(struct rv_hart *h, uint64_t mtime)
 	bool level = mtime >= h->stimecmp;
 	if (level != ((mip & RV_MIP_STIP) != 0))
 		rv_hart_set_mip(h, RV_MIP_STIP, level);
+}
+
+void rv_hart_set_mtimecmp(struct rv_hart *h, uint64_t cmp)
+{
+	__atomic_store_n(&h->mtimecmp, cmp, __ATOMIC_RELEASE);
+	rv_hart_notify(h);
 }
 
 uint64_t rv_hart_next_deadline(const struct rv_hart *h)
@@ -223,7 +228,7 @@ uint64_t rv_hart_next_deadline(const struct rv_hart *h)
 	uint64_t mip = __atomic_load_n(&h->mip, __ATOMIC_RELAXED);
 	uint64_t dl = UINT64_MAX;
 	if (!(mip & RV_MIP_MTIP))
-		dl = rv_clint_mtimecmp(h->m, h->hartid);
+		dl = __atomic_load_n(&h->mtimecmp, __ATOMIC_ACQUIRE);
 	if (stip_by_stimecmp(h) && !(mip & RV_MIP_STIP) && h->stimecmp < dl)
 		dl = h->stimecmp;
 	return dl;

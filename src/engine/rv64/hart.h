@@ -91,6 +91,12 @@ struct rv_hart {
 	/* PMP is a stub that permits everything but keeps its values. */
 	uint64_t pmpcfg[16], pmpaddr[64];
 
+	/* The CLINT's mtimecmp for this hart (RV_TIMEBASE_HZ ticks;
+	 * UINT64_MAX: none), pushed by the CLINT (rv_hart_set_mtimecmp) so
+	 * the hart's thread evaluates MTIP against it without calling into
+	 * the device.  Atomic. */
+	uint64_t mtimecmp;
+
 	/* LR/SC reservation: physical address, or ~0 when none. */
 	uint64_t reservation;
 
@@ -220,6 +226,10 @@ void rv_hart_set_mip(struct rv_hart *h, uint64_t mask, int level);
  * mtimecmp for this hart, STIP from stimecmp when menvcfg.STCE (Sstc) is
  * set or ringvm is the SBI firmware.  Owner thread. */
 void rv_hart_update_timer(struct rv_hart *h, uint64_t mtime);
+
+/* The CLINT stores h's mtimecmp (any thread; the CLINT evaluates MTIP
+ * itself at once, and this notifies h so that it re-arms its sleep). */
+void rv_hart_set_mtimecmp(struct rv_hart *h, uint64_t cmp);
 
 /* Earliest mtime at which one of h's timers newly fires (UINT64_MAX: none;
  * <= now: due).  Owner thread. */
