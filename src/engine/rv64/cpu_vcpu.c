@@ -206,6 +206,7 @@ int rv_hart_start(struct rv_hart *t, uint64_t pc, int priv, uint64_t arg1)
 		/* Nobody runs t: its state is ours while we hold vlock. */
 		rv_hart_reset_locked(t, pc, priv, arg1);
 		pthread_mutex_unlock(&t->vlock);
+		rv_hart_notify(t);
 		return 0;
 	}
 	t->start_pc = pc;
