@@ -142,7 +142,7 @@ int rv_amo(struct rv_hart *h, const struct rv_op *op)
 		if (amo_ptr(h, va, size, RV_ACC_LOAD, &p, &pa) < 0)
 			return -1;
 		if ((op->imm2 >> 25) & 1)   /* .rl: earlier stores first */
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			rv_host_mb();
 		old = load_n(p, size);
 		h->reservation = pa;
 		c->resv_val = old;

@@ -607,7 +607,7 @@ L_NONE:
 L_FENCE_MB:
 	/* The one RVWMO ordering x86-TSO does not give for free: earlier
 	 * stores before later loads (docs/ARCHITECTURE.md). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	rv_host_mb();
 	NEXT;
 L_ILLEGAL:
 illegal:

@@ -72,6 +72,20 @@ static inline bool rv_gmem_equal(const void *a, const void *b, size_t n)
 }
 #endif
 
+/* A full host memory barrier for guest FENCEs that order stores before
+ * loads (docs/ARCHITECTURE.md, memory model).  On x86 an mfence written
+ * out: that is what __atomic_thread_fence(SEQ_CST) compiles to, and
+ * ThreadSanitizer refuses that builtin (it would not model it anyway:
+ * guest ordering is the guest's business). */
+static inline void rv_host_mb(void)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("mfence" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 /* ---- architectural constants (priv 1.12) ---- */
 
 /* mstatus (§3.1.6) */
