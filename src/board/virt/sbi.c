@@ -68,7 +68,7 @@ static long remote_fence(struct rv_hart *h, uint64_t mask, uint64_t base,
 	long e = hart_set(h->m, mask, base, &sel);
 	if (e)
 		return e;
-	rv_harts_flush(h, sel, what);
+	rv_harts_flush(h->m, h, sel, what);
 	return SBI_SUCCESS;
 }
 

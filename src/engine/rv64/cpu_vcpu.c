@@ -151,13 +151,13 @@ static bool all_acked(const struct rv_machine *m, const uint64_t *ticket,
 	return true;
 }
 
-void rv_harts_flush(struct rv_hart *self, uint64_t harts, unsigned what)
+void rv_harts_flush(struct rv_machine *m, struct rv_hart *self,
+		    uint64_t harts, unsigned what)
 {
-	struct rv_machine *m = self ? self->m : NULL;
 	uint64_t ticket[RV_MAX_HARTS] = { 0 };
 	unsigned n = 0;
 
-	if (!m || !what)
+	if (!what)
 		return;
 	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++) {
 		struct rv_hart *t = m->harts[i];
@@ -175,13 +175,14 @@ void rv_harts_flush(struct rv_hart *self, uint64_t harts, unsigned what)
 
 	__atomic_fetch_add(&m->req_waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		rv_hart_serve(self);
+		if (self)
+			rv_hart_serve(self);
 		if (all_acked(m, ticket, n) || exiting(m))
 			break;
 		pthread_mutex_lock(&m->req_lock);
 		/* Re-checked under the lock: acknowledgers, posters and
 		 * harts going to sleep broadcast under it after publishing. */
-		if (!__atomic_load_n(&self->req, __ATOMIC_SEQ_CST) &&
+		if (!(self && __atomic_load_n(&self->req, __ATOMIC_SEQ_CST)) &&
 		    !all_acked(m, ticket, n) && !exiting(m)) {
 			struct timespec ts = ns_to_ts(mono_ns() + ACK_POLL_NS);
 			pthread_cond_clockwait(&m->req_cond, &m->req_lock,

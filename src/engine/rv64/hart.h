@@ -210,10 +210,11 @@ int rv_hart_start(struct rv_hart *t, uint64_t pc, int priv, uint64_t arg1);
  * running, acknowledges implicitly: it serves the request before it
  * executes anything).  While waiting, the caller serves requests addressed
  * to itself, so two harts fencing each other cannot deadlock.  Gives up
- * waiting when the machine exits.  self: the calling hart (its own bit is
- * served in place), or NULL from a thread that is no hart.  Call with no
- * lock held. */
-void rv_harts_flush(struct rv_hart *self, uint64_t harts, unsigned what);
+ * waiting when the machine exits.  self: the calling hart of m (its own
+ * bit is served in place), or NULL from a thread that is no hart.  Call
+ * with no lock held. */
+void rv_harts_flush(struct rv_machine *m, struct rv_hart *self,
+		    uint64_t harts, unsigned what);
 
 /* Raise (level != 0) or clear the given mip bits (RV_MIP_*; SEIP here is
  * the PLIC's line, ORed with the software-written bit) atomically, from any
