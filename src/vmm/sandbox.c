@@ -384,7 +384,8 @@ static int install(scmp_filter_ctx ctx, struct err *errp)
  * at every guest reboot): clone only with CLONE_THREAD (a thread of this
  * process, never a new process), clone3 refused with ENOSYS because its
  * flags live in memory seccomp cannot read (glibc then falls back to
- * clone), and what a new glibc thread registers. */
+ * clone), and what a new glibc thread registers.  sched_yield: a hart
+ * spinning on PAUSE gives its host CPU away. */
 static int add_thread_rules(scmp_filter_ctx ctx, struct err *errp)
 {
 	int rc = rule("clone",
@@ -399,6 +400,10 @@ static int add_thread_rules(scmp_filter_ctx ctx, struct err *errp)
 		rc = rule("set_robust_list",
 			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 					   SCMP_SYS(set_robust_list), 0), errp);
+	if (!rc)
+		rc = rule("sched_yield",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+					   SCMP_SYS(sched_yield), 0), errp);
 	if (!rc)
 		rc = rule("rseq",
 			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rseq),

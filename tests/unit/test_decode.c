@@ -105,7 +105,7 @@ static void test_system(void **state)
 	assert_int_equal(dec(0x0230000f).opc, RV_OP_FENCE);      /* r,rw */
 	assert_int_equal(dec(0x0310000f).opc, RV_OP_FENCE);      /* rw,w */
 	assert_int_equal(dec(0x8330000f).opc, RV_OP_FENCE);      /* fence.tso */
-	assert_int_equal(dec(0x0100000f).opc, RV_OP_FENCE);      /* pause */
+	assert_int_equal(dec(0x0100000f).opc, RV_OP_PAUSE);
 	/* uret, dret, funct3 4 and an sfence.vma with rd != 0 */
 	ILLEGAL(0x00200073);
 	ILLEGAL(0x7b200073);

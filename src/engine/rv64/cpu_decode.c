@@ -352,6 +352,9 @@ static void dec_misc_mem(uint32_t i, struct rv_dec *d)
 			 succ = bits(i, 23, 20);
 		bool mb = fm != 8 && (pred & 5) && (succ & 0xa);
 		d->opc = mb ? RV_OP_FENCE_MB : RV_OP_FENCE;
+		/* PAUSE (Zihintpause): FENCE w,0 with rd = rs1 = 0. */
+		if (i == 0x0100000f)
+			d->opc = RV_OP_PAUSE;
 	} else if (f3 == 1) {
 		d->opc = RV_OP_FENCE_I;
 	} else if (f3 == 2 && bits(i, 11, 7) == 0) {

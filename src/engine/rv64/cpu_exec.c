@@ -45,6 +45,7 @@
  * privileged 1.12 semantics are implemented by the handlers and helpers. */
 #include "cpu_internal.h"
 
+#include <sched.h>
 #include <string.h>
 
 
@@ -603,6 +604,13 @@ L_FENCE_I:
 	h->pc = NEXT_PC;
 	goto slow;
 L_NONE:
+	NEXT;
+L_PAUSE:
+	/* A spin-wait hint (Linux's cpu_relax): with several harts, give
+	 * the host CPU away, so that on an overcommitted host the hart
+	 * holding the lock (or owing the answer) gets to run. */
+	if (h->m->nharts > 1)
+		sched_yield();
 	NEXT;
 L_FENCE_MB:
 	/* The one RVWMO ordering x86-TSO does not give for free: earlier
