@@ -9,7 +9,6 @@
 #include "sandbox.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -64,6 +63,9 @@ static const char *const common_calls[] = {
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown",
 	/* Entropy for libslirp (TCP ISNs, DHCP xids) and json-c hashing. */
 	"getrandom",
+	/* A hart spinning on PAUSE (Zihintpause) gives its host CPU away, so
+	 * that with more harts than host CPUs the one it waits for runs. */
+	"sched_yield",
 	/* stdio asks the size of stdout/stderr (fstat on a descriptor). */
 	"fstat",
 };
@@ -373,42 +375,16 @@ static int install(scmp_filter_ctx ctx, struct err *errp)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(errp, errno, "sandbox: PR_SET_NO_NEW_PRIVS");
-	int rc = seccomp_load(ctx);
+	/* Every thread of the VM (vCPUs, I/O, disk workers) exists by now:
+	 * the filter must hold for all of them, not just this one. */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc < 0)
+		return err_sys(errp, -rc, "sandbox: seccomp thread sync");
+	rc = seccomp_load(ctx);
 	if (rc < 0)
 		return err_sys(errp, -rc, "sandbox: loading the seccomp filter "
 			       "(try --seccomp=off on a kernel without seccomp)");
 	return 0;
-}
-
-/* One host thread per hart, (re)started after confinement (at boot and
- * at every guest reboot): clone only with CLONE_THREAD (a thread of this
- * process, never a new process), clone3 refused with ENOSYS because its
- * flags live in memory seccomp cannot read (glibc then falls back to
- * clone), and what a new glibc thread registers.  sched_yield: a hart
- * spinning on PAUSE gives its host CPU away. */
-static int add_thread_rules(scmp_filter_ctx ctx, struct err *errp)
-{
-	int rc = rule("clone",
-		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-					       CLONE_THREAD)), errp);
-	if (!rc)
-		rc = rule("clone3",
-			  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
-					   SCMP_SYS(clone3), 0), errp);
-	if (!rc)
-		rc = rule("set_robust_list",
-			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-					   SCMP_SYS(set_robust_list), 0), errp);
-	if (!rc)
-		rc = rule("sched_yield",
-			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-					   SCMP_SYS(sched_yield), 0), errp);
-	if (!rc)
-		rc = rule("rseq",
-			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rseq),
-					   0), errp);
-	return rc;
 }
 
 static int add_common(scmp_filter_ctx ctx, struct err *errp)
@@ -434,7 +410,6 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	if ((rc = ADD_NAMES(ctx, common_calls, errp)) < 0 ||
 	    (rc = add_common(ctx, errp)) < 0 ||
 	    (rc = add_flock_rule(ctx, errp)) < 0 ||
-	    (rc = add_thread_rules(ctx, errp)) < 0 ||
 	    (rc = add_socket_rules(ctx, o, errp)) < 0 ||
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0))

@@ -40,6 +40,6 @@ void rv_machine_request_exit(struct rv_machine *m, enum rv_exit reason,
 	pthread_mutex_lock(&m->req_lock);
 	pthread_cond_broadcast(&m->req_cond);
 	pthread_mutex_unlock(&m->req_lock);
-	if (m->wake)
-		m->wake(m->wake_opaque);
+	if (m->exit_hook)
+		m->exit_hook(m->exit_opaque);
 }

@@ -63,15 +63,15 @@ struct rv_machine {
 	enum rv_exit exit_reason;
 	int exit_code;
 
+	/* Called (any thread, possibly under the device lock) once the
+	 * first exit request is recorded, after every hart was woken: the
+	 * VM handle wakes its I/O thread.  Must not block. */
+	void (*exit_hook)(void *opaque);
+	void *exit_opaque;
+
 	/* Host CLOCK_MONOTONIC ns at which mtime was 0 (atomic: a CLINT
 	 * mtime write moves it while other harts read the time). */
 	uint64_t mtime_epoch_ns;
-
-	/* Called (from any thread, no lock held) by rv_machine_request_exit()
-	 * so that the vmm's event-loop thread wakes and notices the exit.
-	 * NULL: nothing to wake.  Set before any hart thread starts. */
-	void (*wake)(void *opaque);
-	void *wake_opaque;
 
 	/* Cross-hart requests (cpu_vcpu.c): a hart waiting for other harts
 	 * to acknowledge a remote fence sleeps on req_cond.  A zeroed
@@ -96,7 +96,8 @@ uint64_t rv_mtime(const struct rv_machine *m);
  * `reason` (code: exit status for RV_EXIT_HTIF).  The first request wins.
  * Any thread, any lock held (it takes only hart sleep locks, which are
  * leaves): sets exit_request, wakes every hart thread (each returns from
- * rv_vcpu_run() at its next instruction boundary) and calls m->wake. */
+ * rv_vcpu_run() at its next instruction boundary) and calls
+ * m->exit_hook. */
 void rv_machine_request_exit(struct rv_machine *m, enum rv_exit reason,
 			     int code);
 
