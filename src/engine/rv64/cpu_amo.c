@@ -141,8 +141,7 @@ int rv_amo(struct rv_hart *h, const struct rv_op *op)
 			return rv_exc(h, RV_EXC_LOAD_MISALIGNED, va);
 		if (amo_ptr(h, va, size, RV_ACC_LOAD, &p, &pa) < 0)
 			return -1;
-		/* .rl: earlier stores first (only other harts can tell). */
-		if (((op->imm2 >> 25) & 1) && h->m->nharts > 1)
+		if ((op->imm2 >> 25) & 1)   /* .rl: earlier stores first */
 			rv_host_mb();
 		old = load_n(p, size);
 		h->reservation = pa;

@@ -614,11 +614,8 @@ L_PAUSE:
 	NEXT;
 L_FENCE_MB:
 	/* The one RVWMO ordering x86-TSO does not give for free: earlier
-	 * stores before later loads (docs/ARCHITECTURE.md).  A single hart
-	 * has no other hart to order against (devices run under the device
-	 * lock, itself a full barrier), so it skips the mfence. */
-	if (h->m->nharts > 1)
-		rv_host_mb();
+	 * stores before later loads (docs/ARCHITECTURE.md). */
+	rv_host_mb();
 	NEXT;
 L_ILLEGAL:
 illegal:
