@@ -273,6 +273,12 @@ static int build(void *fdt, int size, const struct rv_fdt_params *p,
 
 	TRY(add_cpus(fdt, p));
 	TRY(add_soc(fdt, p));
+	/* U-Boot's control-FDT settings (doc/device-tree-bindings/config.txt):
+	 * it takes this tree from the firmware and would otherwise wait its
+	 * built-in 2 s for a key before booting the disk; Linux ignores it. */
+	TRY(fdt_begin_node(fdt, "config"));
+	TRY(fdt_property_u32(fdt, "bootdelay", 0));
+	TRY(fdt_end_node(fdt));
 	if (find_dev(p, RV_FDT_TEST)) {
 		TRY(add_syscon(fdt, "poweroff", "syscon-poweroff", 0x5555));
 		TRY(add_syscon(fdt, "reboot", "syscon-reboot", 0x7777));
