@@ -9,6 +9,11 @@ CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Isrc $(shell pkg-config --cflags slirp json-c 2>/dev/null) $(CFLAGS)
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
+# ThreadSanitizer build of the VMM (one host thread per hart): build/tsan/
+TSAN    := $(BUILD)/tsan
+# -Wno-tsan: TSan does not model __atomic_thread_fence (virtqueue.c uses it
+# between its own accesses and the guest's, which TSan does not see anyway).
+TSANFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
@@ -17,11 +22,12 @@ LIBSRCS  := $(filter-out src/cli/main.c,$(SRCS))
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
 LIBOBJS  := $(LIBSRCS:%.c=$(BUILD)/%.o)
 AOBJS    := $(SRCS:%.c=$(ASAN)/%.o)
+TOBJS    := $(SRCS:%.c=$(TSAN)/%.o)
 ALIBOBJS := $(LIBSRCS:%.c=$(ASAN)/%.o)
 UNITSRCS := $(wildcard tests/unit/test_*.c)
 UNITBINS := $(UNITSRCS:tests/unit/%.c=$(ASAN)/tests/%)
 
-.PHONY: all asan deps guest debian run check unit isa system fuzz bench clean
+.PHONY: all asan tsan deps guest debian run check unit isa system fuzz bench clean
 all: $(BUILD)/ringvm
 
 $(BUILD)/%.o: %.c
@@ -31,6 +37,10 @@ $(BUILD)/%.o: %.c
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(ASANFLAGS) -DRINGVM_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(TSAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(TSANFLAGS) -DRINGVM_VERSION='"$(VERSION)"' -c $< -o $@
 
 $(BUILD)/ringvm: $(OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -42,7 +52,12 @@ $(ASAN)/tests/%: tests/unit/%.c $(ALIBOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(ASANFLAGS) $< $(ALIBOBJS) -o $@ $(LDLIBS) -lcmocka
 
+$(TSAN)/ringvm: $(TOBJS)
+	$(CC) $(TSANFLAGS) $^ -o $@ $(LDLIBS)
+
 asan: $(ASAN)/ringvm
+# tests/system/tsan.sh runs it (SMP ISA tests, a 4-hart boot).
+tsan: $(TSAN)/ringvm
 
 deps:
 	@scripts/install-deps.sh
@@ -63,7 +78,7 @@ run: deps all guest
 unit: $(UNITBINS)
 isa: $(ASAN)/ringvm
 check: deps
-	@$(MAKE) --no-print-directory all asan unit
+	@$(MAKE) --no-print-directory all asan tsan unit
 	@$(MAKE) --no-print-directory fuzz-build
 	@$(MAKE) --no-print-directory guest
 	@tests/run-all.sh
@@ -151,4 +166,4 @@ fuzz-check: fuzz-build
 clean:
 	rm -rf $(BUILD)
 
--include $(OBJS:.o=.d) $(AOBJS:.o=.d)
+-include $(OBJS:.o=.d) $(AOBJS:.o=.d) $(TOBJS:.o=.d)

@@ -8,11 +8,27 @@
 #define NS_PER_SEC 1000000000ULL
 #define MENVCFG_STCE (1ULL << 63)
 
+/* Register accesses run under the bus's device lock on any hart's thread;
+ * rv_clint_mtimecmp() may be called from anywhere, hence the atomic
+ * accesses (each hart also gets its own copy, rv_hart_set_mtimecmp). */
 struct rv_clint {
 	struct rv_machine *m;
 	uint64_t base;
 	uint64_t mtimecmp[RV_MAX_HARTS];
 };
+
+static uint64_t cmp_get(const struct rv_clint *c, unsigned id)
+{
+	return __atomic_load_n(&c->mtimecmp[id], __ATOMIC_ACQUIRE);
+}
+
+/* The hart keeps a copy for its own timer checks. */
+static void cmp_set(struct rv_clint *c, unsigned id, uint64_t v)
+{
+	__atomic_store_n(&c->mtimecmp[id], v, __ATOMIC_RELEASE);
+	if (id < c->m->nharts && c->m->harts[id])
+		rv_hart_set_mtimecmp(c->m->harts[id], v);
+}
 
 static struct rv_hart *hart_at(const struct rv_machine *m, unsigned id)
 {
@@ -31,7 +47,7 @@ static void eval_mtip(struct rv_clint *c, unsigned id, uint64_t now)
 {
 	struct rv_hart *h = hart_at(c->m, id);
 	if (h)
-		set_mip_bit(h, RV_MIP_MTIP, now >= c->mtimecmp[id]);
+		set_mip_bit(h, RV_MIP_MTIP, now >= cmp_get(c, id));
 }
 
 static void set_mtime(struct rv_machine *m, uint64_t ticks)
@@ -42,7 +58,7 @@ static void set_mtime(struct rv_machine *m, uint64_t ticks)
 	uint64_t ns = ticks / RV_TIMEBASE_HZ * NS_PER_SEC +
 		      ticks % RV_TIMEBASE_HZ * NS_PER_SEC / RV_TIMEBASE_HZ;
 	/* Wraps modulo 2^64 ns (~584 years), far beyond any guest's use. */
-	m->mtime_epoch_ns = now - ns;
+	__atomic_store_n(&m->mtime_epoch_ns, now - ns, __ATOMIC_RELEASE);
 }
 
 /* Replace the bytes [shift/8, shift/8 + size) of a 64-bit register. */
@@ -74,7 +90,7 @@ static int clint_read(void *opaque, uint64_t off, unsigned size,
 	if (off >= RV_CLINT_MTIMECMP && off < RV_CLINT_MTIMECMP +
 	    8ULL * RV_MAX_HARTS) {
 		unsigned id = (off - RV_CLINT_MTIMECMP) / 8;
-		reg = id < m->nharts ? c->mtimecmp[id] : 0;
+		reg = id < m->nharts ? cmp_get(c, id) : 0;
 	} else if (off >= RV_CLINT_MTIME && off < RV_CLINT_MTIME + 8) {
 		reg = rv_mtime(m);
 	} else {
@@ -105,11 +121,15 @@ static int clint_write(void *opaque, uint64_t off, unsigned size,
 		unsigned id = (off - RV_CLINT_MTIMECMP) / 8;
 		if (id >= m->nharts)
 			return 0;
-		c->mtimecmp[id] = merge(c->mtimecmp[id], val, size, shift);
+		cmp_set(c, id, merge(cmp_get(c, id), val, size, shift));
 		eval_mtip(c, id, rv_mtime(m));
 	} else if (off >= RV_CLINT_MTIME && off < RV_CLINT_MTIME + 8) {
 		set_mtime(m, merge(rv_mtime(m), val, size, shift));
 		rv_clint_update(m);
+		/* Every deadline (mtimecmp, stimecmp) moved in host time. */
+		for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++)
+			if (m->harts[i])
+				rv_hart_notify(m->harts[i]);
 	}
 	return 0;
 }
@@ -126,7 +146,7 @@ void rv_clint_reset(struct rv_machine *m)
 	if (!c)
 		return;
 	for (unsigned i = 0; i < RV_MAX_HARTS; i++)
-		c->mtimecmp[i] = UINT64_MAX;
+		cmp_set(c, i, UINT64_MAX);
 	for (unsigned i = 0; i < m->nharts; i++)
 		if (m->harts[i])
 			rv_hart_set_mip(m->harts[i], RV_MIP_MSIP | RV_MIP_MTIP,
@@ -166,12 +186,8 @@ void rv_clint_update(struct rv_machine *m)
 	if (!m->clint)
 		return;
 	uint64_t now = rv_mtime(m);
-	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++) {
-		if (!m->harts[i])
-			continue;
+	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++)
 		eval_mtip(m->clint, i, now);
-		rv_hart_update_timer(m->harts[i], now);
-	}
 }
 
 /* A due timer whose bit is already in mip is old news; a due timer whose
@@ -194,9 +210,9 @@ uint64_t rv_clint_next_deadline(const struct rv_machine *m)
 	uint64_t now = rv_mtime(m);
 	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++) {
 		const struct rv_hart *h = m->harts[i];
-		if (!h || h->state == RV_HART_STOPPED)
+		if (!h || rv_hart_get_state(h) == RV_HART_STOPPED)
 			continue;
-		uint64_t t = timer_event(h, m->clint->mtimecmp[i],
+		uint64_t t = timer_event(h, cmp_get(m->clint, i),
 					 RV_MIP_MTIP, now);
 		if (t < best)
 			best = t;
@@ -213,5 +229,5 @@ uint64_t rv_clint_mtimecmp(const struct rv_machine *m, unsigned hartid)
 {
 	if (!m->clint || hartid >= m->nharts || hartid >= RV_MAX_HARTS)
 		return UINT64_MAX;
-	return m->clint->mtimecmp[hartid];
+	return cmp_get(m->clint, hartid);
 }

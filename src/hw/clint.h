@@ -8,8 +8,10 @@
  * mtime is not stored: it is derived from the host monotonic clock
  * (rv_mtime()), so a write to it moves m->mtime_epoch_ns instead.  The
  * timer comparison (priv 1.12 §3.2.1: MTIP is pending while
- * mtime >= mtimecmp) is re-done on every mtimecmp write and at every run
- * loop slice boundary by rv_clint_update(). */
+ * mtime >= mtimecmp) is re-done on every mtimecmp write (and the hart is
+ * notified so that it re-arms its sleep), and by every hart's own thread
+ * at its slice boundaries and timer deadlines (rv_hart_update_timer()).
+ * Register accesses run under the bus device lock, on any hart's thread. */
 #ifndef RINGVM_RV64_CLINT_H
 #define RINGVM_RV64_CLINT_H
 
@@ -38,9 +40,8 @@ void rv_clint_free(struct rv_machine *m);
  * MSIP lowered).  mtime keeps running. */
 void rv_clint_reset(struct rv_machine *m);
 
-/* Bring every hart's MTIP in line with mtime vs. mtimecmp and let the hart
- * re-evaluate STIP (Sstc stimecmp or the SBI timer) through
- * rv_hart_update_timer().  Called by the run loop at slice boundaries;
+/* Bring every hart's MTIP in line with mtime vs. mtimecmp (STIP is each
+ * hart's own business: rv_hart_update_timer() on its thread).  Any thread;
  * touches mip only when a bit actually changes, so it does not kick harts
  * needlessly.  Never allocates. */
 void rv_clint_update(struct rv_machine *m);
@@ -50,12 +51,15 @@ void rv_clint_update(struct rv_machine *m);
  * that is in use (m->sbi, or menvcfg.STCE per the Sstc extension).  A timer
  * whose interrupt is already reflected in mip is not an event; one that is
  * due but not yet reflected returns a value <= the current mtime, meaning
- * "call rv_clint_update() now".  UINT64_MAX when nothing is armed, so the
- * host can sleep until the deadline while all harts are in WFI. */
+ * "call rv_clint_update() now".  UINT64_MAX when nothing is armed.  Reads
+ * other harts' stimecmp/menvcfg: only while no hart thread runs (a
+ * single-threaded run loop, tests); hart threads use
+ * rv_hart_next_deadline() for themselves. */
 uint64_t rv_clint_next_deadline(const struct rv_machine *m);
 
-/* mtimecmp of `hartid` (UINT64_MAX for an unknown hart or no CLINT), for
- * the interpreter's rv_hart_update_timer(). */
+/* mtimecmp of `hartid` as last written (UINT64_MAX for an unknown hart or
+ * no CLINT).  Any thread.  The harts themselves use the copy the CLINT
+ * pushes to them (rv_hart_set_mtimecmp). */
 uint64_t rv_clint_mtimecmp(const struct rv_machine *m, unsigned hartid);
 
 #endif

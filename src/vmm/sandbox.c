@@ -63,6 +63,9 @@ static const char *const common_calls[] = {
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown",
 	/* Entropy for libslirp (TCP ISNs, DHCP xids) and json-c hashing. */
 	"getrandom",
+	/* A hart spinning on PAUSE (Zihintpause) gives its host CPU away, so
+	 * that with more harts than host CPUs the one it waits for runs. */
+	"sched_yield",
 	/* stdio asks the size of stdout/stderr (fstat on a descriptor). */
 	"fstat",
 };
@@ -112,11 +115,13 @@ static const char *const switch_calls[] = {
 	"getrandom", "fstat",
 };
 
-#ifdef __SANITIZE_ADDRESS__
-/* ASan/UBSan builds only (build/asan/ringvm, never the release binary):
- * LeakSanitizer's exit check stops the world with a ptrace-ing clone and
- * reads /proc/self/{maps,task}; reports are symbolized from /proc/self/exe.
- * Allowing these keeps the sandbox on in the sanitizer system tests. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* Sanitizer builds only (build/asan/ringvm, build/tsan/ringvm, never the
+ * release binary): LeakSanitizer's exit check stops the world with a
+ * ptrace-ing clone and reads /proc/self/{maps,task}; reports are
+ * symbolized from /proc/self/exe; TSan's thread start asks for the
+ * thread's stack and affinity.  Allowing these keeps the sandbox on in the
+ * sanitizer system tests. */
 static const char *const asan_calls[] = {
 	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_yield",
 	"getppid", "openat", "open", "getdents", "getdents64", "readlink",
@@ -390,7 +395,7 @@ static int add_common(scmp_filter_ctx ctx, struct err *errp)
 	    (rc = add_ioctl_rules(ctx, errp)) < 0 ||
 	    (rc = add_fstat_rule(ctx, errp)) < 0)
 		return rc;
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	rc = ADD_NAMES(ctx, asan_calls, errp);
 #endif
 	return rc;

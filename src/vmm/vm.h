@@ -9,7 +9,7 @@
 #include "core/err.h"
 
 #define VM_MAX_DISKS 8
-#define VM_MAX_CPUS 8
+#define VM_MAX_CPUS 32     /* RV_MAX_HARTS: one host thread each */
 #define VM_DEFAULT_MEM (512ULL << 20)
 #define VM_MAX_NICS 4
 

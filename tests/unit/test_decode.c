@@ -99,7 +99,13 @@ static void test_system(void **state)
 	assert_int_equal(dec(0x10500073).opc, RV_OP_WFI);
 	CHECK(0x12208073, SFENCE_VMA, 0, 1, 2, 0);
 	assert_int_equal(dec(0x0000100f).opc, RV_OP_FENCE_I);
-	assert_int_equal(dec(0x0330000f).opc, RV_OP_FENCE);
+	/* Only W/O -> R/I orderings need a host fence on x86-TSO. */
+	assert_int_equal(dec(0x0330000f).opc, RV_OP_FENCE_MB);   /* rw,rw */
+	assert_int_equal(dec(0x0120000f).opc, RV_OP_FENCE_MB);   /* w,r */
+	assert_int_equal(dec(0x0230000f).opc, RV_OP_FENCE);      /* r,rw */
+	assert_int_equal(dec(0x0310000f).opc, RV_OP_FENCE);      /* rw,w */
+	assert_int_equal(dec(0x8330000f).opc, RV_OP_FENCE);      /* fence.tso */
+	assert_int_equal(dec(0x0100000f).opc, RV_OP_PAUSE);
 	/* uret, dret, funct3 4 and an sfence.vma with rd != 0 */
 	ILLEGAL(0x00200073);
 	ILLEGAL(0x7b200073);

@@ -23,42 +23,53 @@ static struct sbiret ret(long error, long value)
 
 /* ---- hart masks (SBI 2.0 §3: hart_mask + hart_mask_base) ---- */
 
-/* Validates every hart id first so that a bad mask has no partial effect
- * (SBI 2.0 §7.1: INVALID_PARAM if any id is invalid). */
-static long for_each_hart(struct rv_machine *m, uint64_t mask, uint64_t base,
-			  void (*fn)(struct rv_hart *t, void *arg), void *arg)
+/* The harts a mask selects, as a bitmap (bit i = hart i).  Validates
+ * every hart id first so that a bad mask has no partial effect (SBI 2.0
+ * §7.1: INVALID_PARAM if any id is invalid). */
+static long hart_set(const struct rv_machine *m, uint64_t mask, uint64_t base,
+		     uint64_t *sel)
 {
-	uint64_t sel;
 	if (base == ALL_HARTS) {
-		sel = m->nharts >= 64 ? UINT64_MAX : (1ULL << m->nharts) - 1;
-	} else {
-		unsigned top = mask ? 63 - __builtin_clzll(mask) : 0;
-		if (mask && (base >= m->nharts || top >= m->nharts - base))
-			return SBI_ERR_INVALID_PARAM;
-		sel = mask << base;
+		*sel = m->nharts >= 64 ? UINT64_MAX : (1ULL << m->nharts) - 1;
+		return SBI_SUCCESS;
 	}
-	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++)
-		if ((sel >> i) & 1 && m->harts[i])
-			fn(m->harts[i], arg);
+	unsigned top = mask ? 63 - __builtin_clzll(mask) : 0;
+	if (mask && (base >= m->nharts || top >= m->nharts - base))
+		return SBI_ERR_INVALID_PARAM;
+	*sel = mask << base;
 	return SBI_SUCCESS;
 }
 
-static void do_ipi(struct rv_hart *t, void *arg)
+/* IPIs are asynchronous (§7.1: the call returns once they are sent):
+ * mip is atomic and rv_hart_set_mip wakes the target. */
+static long send_ipi(struct rv_machine *m, uint64_t mask, uint64_t base)
 {
-	if (t->state != RV_HART_STOPPED)
-		rv_hart_set_mip(t, RV_MIP_SSIP, 1);
+	uint64_t sel;
+	long e = hart_set(m, mask, base, &sel);
+	if (e)
+		return e;
+	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++) {
+		struct rv_hart *t = m->harts[i];
+		if ((sel >> i) & 1 && t &&
+		    rv_hart_get_state(t) != RV_HART_STOPPED)
+			rv_hart_set_mip(t, RV_MIP_SSIP, 1);
+	}
+	return SBI_SUCCESS;
 }
 
-static void do_fence_i(struct rv_hart *t, void *arg)
+/* Remote fences are synchronous (§8: done on every target when the call
+ * returns), carried out by each target on its own thread.  Ranged and
+ * ASID-specific sfence requests get a whole-TLB flush: always a correct
+ * (if coarse) answer. */
+static long remote_fence(struct rv_hart *h, uint64_t mask, uint64_t base,
+			 unsigned what)
 {
-	rv_hart_flush_code(t);
-}
-
-static void do_sfence(struct rv_hart *t, void *arg)
-{
-	/* Whole-TLB flush: always a correct (if coarse) answer to a ranged
-	 * or ASID-specific request. */
-	rv_hart_flush_tlb(t);
+	uint64_t sel;
+	long e = hart_set(h->m, mask, base, &sel);
+	if (e)
+		return e;
+	rv_harts_flush(h->m, h, sel, what);
+	return SBI_SUCCESS;
 }
 
 /* ---- TIME ---- */
@@ -114,21 +125,21 @@ static struct sbiret hart_start(struct rv_hart *h, const uint64_t *a)
 	struct rv_hart *t = hart_by_id(h->m, a[0]);
 	if (!t)
 		return ret(SBI_ERR_INVALID_PARAM, 0);
-	if (t->state != RV_HART_STOPPED)
+	if (rv_hart_get_state(t) != RV_HART_STOPPED)
 		return ret(SBI_ERR_ALREADY_AVAILABLE, 0);
 	if (!valid_entry(h->m, a[1]))
 		return ret(SBI_ERR_INVALID_ADDRESS, 0);
-	/* §9.1: S-mode, a0 = hartid, a1 = opaque, satp = 0, SIE = 0. */
-	rv_hart_reset(t, a[1], RV_PRIV_S, a[2]);
-	t->state = RV_HART_STARTED;
-	t->wfi = false;
-	__atomic_store_n(&t->kick, 1, __ATOMIC_RELEASE);
+	/* §9.1: S-mode, a0 = hartid, a1 = opaque, satp = 0, SIE = 0.  The
+	 * target resets itself on its own thread (START_PENDING until
+	 * then); two harts racing to start it: one gets ALREADY_AVAILABLE. */
+	if (rv_hart_start(t, a[1], RV_PRIV_S, a[2]))
+		return ret(SBI_ERR_ALREADY_AVAILABLE, 0);
 	return ret(SBI_SUCCESS, 0);
 }
 
 static struct sbiret hart_stop(struct rv_hart *h)
 {
-	h->state = RV_HART_STOPPED;
+	rv_hart_set_state(h, RV_HART_STOPPED);
 	h->wfi = false;
 	__atomic_store_n(&h->kick, 1, __ATOMIC_RELEASE);
 	return ret(SBI_SUCCESS, 0);
@@ -172,7 +183,7 @@ static struct sbiret hsm(struct rv_hart *h, uint32_t fid, const uint64_t *a)
 		struct rv_hart *t = hart_by_id(h->m, a[0]);
 		if (!t)
 			return ret(SBI_ERR_INVALID_PARAM, 0);
-		return ret(SBI_SUCCESS, t->state);
+		return ret(SBI_SUCCESS, rv_hart_get_state(t));
 	}
 	case 3: return hart_suspend(h, a);
 	}
@@ -203,10 +214,24 @@ static struct sbiret srst(struct rv_hart *h, uint32_t fid, const uint64_t *a)
 
 /* ---- DBCN (§12) ---- */
 
+/* The console is the UART's too, so it is used under the device lock. */
 static void console_put(struct rv_machine *m, const uint8_t *buf, size_t len)
 {
-	if (m->console_write && len)
-		m->console_write(m->console_opaque, buf, len);
+	if (!m->console_write || !len)
+		return;
+	bus_lock(&m->bus);
+	m->console_write(m->console_opaque, buf, len);
+	bus_unlock(&m->bus);
+}
+
+static int console_get(struct rv_machine *m)
+{
+	if (!m->console_read)
+		return -1;
+	bus_lock(&m->bus);
+	int c = m->console_read(m->console_opaque);
+	bus_unlock(&m->bus);
+	return c;
 }
 
 static struct sbiret dbcn(struct rv_hart *h, uint32_t fid, const uint64_t *a)
@@ -233,8 +258,8 @@ static struct sbiret dbcn(struct rv_hart *h, uint32_t fid, const uint64_t *a)
 		return ret(SBI_SUCCESS, (long)len);
 	}
 	uint64_t n = 0;
-	while (n < len && m->console_read) {
-		int c = m->console_read(m->console_opaque);
+	while (n < len) {
+		int c = console_get(m);
 		if (c < 0)
 			break;
 		buf[n++] = (uint8_t)c;
@@ -278,8 +303,7 @@ static long legacy(struct rv_hart *h, uint32_t eid, const uint64_t *a)
 		return SBI_SUCCESS;
 	}
 	case SBI_EXT_LEGACY_CONSOLE_GETCHAR: {
-		int c = m->console_read ? m->console_read(m->console_opaque)
-					: -1;
+		int c = console_get(m);
 		return c < 0 ? -1 : c;
 	}
 	case SBI_EXT_LEGACY_CLEAR_IPI:
@@ -294,11 +318,11 @@ static long legacy(struct rv_hart *h, uint32_t eid, const uint64_t *a)
 		return e;
 	switch (eid) {
 	case SBI_EXT_LEGACY_SEND_IPI:
-		return for_each_hart(m, mask, hbase, do_ipi, NULL);
+		return send_ipi(m, mask, hbase);
 	case SBI_EXT_LEGACY_REMOTE_FENCE_I:
-		return for_each_hart(m, mask, hbase, do_fence_i, NULL);
+		return remote_fence(h, mask, hbase, RV_REQ_CODE);
 	default:   /* remote_sfence_vma and its ASID variant */
-		return for_each_hart(m, mask, hbase, do_sfence, NULL);
+		return remote_fence(h, mask, hbase, RV_REQ_TLB);
 	}
 }
 
@@ -320,15 +344,13 @@ static struct sbiret dispatch(struct rv_hart *h, uint32_t eid, uint32_t fid,
 	case SBI_EXT_IPI:
 		if (fid != 0)
 			break;
-		return ret(for_each_hart(m, a[0], a[1], do_ipi, NULL), 0);
+		return ret(send_ipi(m, a[0], a[1]), 0);
 	case SBI_EXT_RFNC:
 		switch (fid) {
 		case 0:
-			return ret(for_each_hart(m, a[0], a[1], do_fence_i,
-						 NULL), 0);
+			return ret(remote_fence(h, a[0], a[1], RV_REQ_CODE), 0);
 		case 1: case 2:
-			return ret(for_each_hart(m, a[0], a[1], do_sfence,
-						 NULL), 0);
+			return ret(remote_fence(h, a[0], a[1], RV_REQ_TLB), 0);
 		}
 		break;   /* 3-6: hypervisor fences, no H extension */
 	case SBI_EXT_HSM:

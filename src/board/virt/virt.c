@@ -90,10 +90,10 @@ static void htif_poll(struct virt_board *v)
 {
 	struct rv_machine *m = &v->m;
 	uint64_t *to = gpa_ptr(&m->mem, m->tohost, 8);
-	if (!to || !*to)
+	/* The guest's harts write tohost concurrently: take it atomically. */
+	if (!to || !__atomic_load_n(to, __ATOMIC_ACQUIRE))
 		return;
-	uint64_t val = *to;
-	*to = 0;
+	uint64_t val = __atomic_exchange_n(to, 0, __ATOMIC_ACQ_REL);
 	unsigned dev = val >> 56, cmd = (val >> 48) & 0xff;
 	if (dev == 0 && cmd == 0 && (val & 1)) {
 		uint64_t code = (val & 0xffffffffffffULL) >> 1;
@@ -107,7 +107,8 @@ static void htif_poll(struct virt_board *v)
 	}
 	uint64_t *from = gpa_ptr(&m->mem, m->fromhost, 8);
 	if (from)
-		*from = (uint64_t)dev << 56 | (uint64_t)cmd << 48;
+		__atomic_store_n(from, (uint64_t)dev << 56 | (uint64_t)cmd << 48,
+				 __ATOMIC_RELEASE);
 }
 
 static size_t uart_put(void *opaque, const uint8_t *buf, size_t n)

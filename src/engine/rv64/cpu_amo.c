@@ -1,33 +1,49 @@
 /* LR/SC and AMOs (unprivileged 20191213 ch. 8 "A") and the cache-block
  * operations of Zicbom/Zicboz 1.0.
  *
- * All harts run on one host thread and an op runs to completion, so an
- * AMO is atomic by construction and .aq/.rl need nothing.  A reservation
- * is the physical address plus the value LR saw; SC succeeds only if
- * memory still holds that value, which is what another hart's
- * intervening store would have changed (an ABA store of the same value
- * is allowed to let SC succeed: the constrained LR/SC loops of §8.3 only
- * need eventual success and no lost updates).  RAM only: AMOs on I/O
- * regions raise access faults, as PMAs without atomics do (priv §3.6.3). */
+ * Every hart runs on its own host thread, so these are host atomics on
+ * guest RAM: AMOs are __atomic_fetch_* (min/max: a compare-and-swap
+ * loop), i.e. x86 lock-prefixed instructions, which are full barriers
+ * and so satisfy any .aq/.rl.  A reservation is the physical address plus
+ * the value LR saw; SC is a compare-and-swap of that value with the new
+ * one.  So a store by another hart between LR and SC that changed the
+ * word makes SC fail, and because the CAS is one atomic step no update
+ * is ever lost.  ABA choice: a store that wrote back the same value (or
+ * changed it and back) lets SC succeed; the constrained LR/SC loops of
+ * §8.3 only need eventual success and atomicity of the read-modify-write
+ * they implement, which the CAS gives (as in QEMU).  LR.aqrl gets a
+ * host fence before its load (x86 may otherwise let it pass an earlier
+ * store).  RAM only: AMOs on I/O regions raise access faults, as PMAs
+ * without atomics do (priv §3.6.3). */
 #include "cpu_internal.h"
 
 #include <string.h>
 
-static uint64_t load_n(const uint8_t *p, unsigned size)
+static uint64_t sext_n(uint64_t v, unsigned size)
 {
-	if (size == 4) {
-		int32_t v;
-		memcpy(&v, p, 4);
-		return (uint64_t)(int64_t)v;
-	}
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
+	return size == 4 ? (uint64_t)(int64_t)(int32_t)v : v;
 }
 
-static void store_n(uint8_t *p, unsigned size, uint64_t v)
+static uint64_t load_n(const uint8_t *p, unsigned size)
 {
-	memcpy(p, &v, size);
+	if (size == 4)
+		return sext_n(__atomic_load_n((const uint32_t *)p,
+					      __ATOMIC_ACQUIRE), 4);
+	return __atomic_load_n((const uint64_t *)p, __ATOMIC_ACQUIRE);
+}
+
+/* Compare-and-swap of a naturally aligned word; true if it was `expect`. */
+static bool cas_n(uint8_t *p, unsigned size, uint64_t expect, uint64_t nv)
+{
+	if (size == 4) {
+		uint32_t e = (uint32_t)expect;
+		return __atomic_compare_exchange_n((uint32_t *)p, &e,
+						   (uint32_t)nv, false,
+						   __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	return __atomic_compare_exchange_n((uint64_t *)p, &expect, nv, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 /* AMO arithmetic on sign-extended values; W ops compare as 32-bit. */
@@ -51,6 +67,30 @@ static uint64_t amo_apply(unsigned k, uint64_t a, uint64_t b, unsigned size)
 	case RV_OP_AMOMAXU_W: return ua > ub ? a : b;
 	}
 	return a;
+}
+
+#define FETCH_OP(op, p, v)                                                 \
+	(size == 4 ? sext_n(__atomic_##op((uint32_t *)(p), (uint32_t)(v),  \
+					  __ATOMIC_SEQ_CST), 4)            \
+		   : __atomic_##op((uint64_t *)(p), (v), __ATOMIC_SEQ_CST))
+
+/* One AMO as a single atomic step; returns the old value (sign-extended
+ * for W). */
+static uint64_t amo_atomic(unsigned k, uint8_t *p, unsigned size, uint64_t src)
+{
+	switch (k) {
+	case RV_OP_AMOSWAP_W: return FETCH_OP(exchange_n, p, src);
+	case RV_OP_AMOADD_W: return FETCH_OP(fetch_add, p, src);
+	case RV_OP_AMOXOR_W: return FETCH_OP(fetch_xor, p, src);
+	case RV_OP_AMOAND_W: return FETCH_OP(fetch_and, p, src);
+	case RV_OP_AMOOR_W: return FETCH_OP(fetch_or, p, src);
+	}
+	/* min/max: no host instruction, so compare-and-swap until no other
+	 * hart changed the word in between. */
+	uint64_t old = load_n(p, size);
+	while (!cas_n(p, size, old, amo_apply(k, old, src, size)))
+		old = load_n(p, size);
+	return old;
 }
 
 /* Guest-physical address of host pointer p into RAM. */
@@ -101,6 +141,8 @@ int rv_amo(struct rv_hart *h, const struct rv_op *op)
 			return rv_exc(h, RV_EXC_LOAD_MISALIGNED, va);
 		if (amo_ptr(h, va, size, RV_ACC_LOAD, &p, &pa) < 0)
 			return -1;
+		if ((op->imm2 >> 25) & 1)   /* .rl: earlier stores first */
+			rv_host_mb();
 		old = load_n(p, size);
 		h->reservation = pa;
 		c->resv_val = old;
@@ -116,19 +158,23 @@ int rv_amo(struct rv_hart *h, const struct rv_op *op)
 		return -1;
 	if (k == RV_OP_SC_W) {
 		bool ok = h->reservation == pa && c->resv_size == size &&
-			  load_n(p, size) == c->resv_val;
+			  cas_n(p, size, c->resv_val, src);
 		h->reservation = ~0ULL;
-		if (ok)
-			store_n(p, size, src);
 		if (op->rd)
 			h->x[op->rd] = !ok;
 		return code;
 	}
-	old = load_n(p, size);
-	store_n(p, size, amo_apply(k, old, src, size));
+	old = amo_atomic(k, p, size, src);
 	if (op->rd)
 		h->x[op->rd] = old;
 	return code;
+}
+
+/* Guest RAM, so the guest's race (cpu_internal.h). */
+RV_GUEST_MEM static void cbo_zero(uint8_t *p)
+{
+	static const uint8_t zero[RV_CBO_BLOCK_SIZE];
+	rv_gmem_copy(p, zero, RV_CBO_BLOCK_SIZE);
 }
 
 /* May the current mode run this CMO (Zicbom §2.5.3, Zicboz §2.5.4 via
@@ -159,7 +205,7 @@ int rv_cbo(struct rv_hart *h, const struct rv_op *op)
 		int code = amo_ptr(h, va, RV_CBO_BLOCK_SIZE, RV_ACC_STORE, &p, &pa);
 		if (code < 0)
 			return -1;
-		memset(p, 0, RV_CBO_BLOCK_SIZE);
+		cbo_zero(p);
 		return code;
 	}
 	/* clean/flush/inval need load or store permission; this cache is

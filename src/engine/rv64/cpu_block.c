@@ -9,16 +9,20 @@
  * (or the code-page set) fills up, everything is dropped and rebuilt as
  * needed, which keeps the hot path free of allocation and bookkeeping.
  *
- * Invalidation.  Stores by the harts are tracked: pages holding code are
+ * Invalidation.  Stores by this hart are tracked: pages holding code are
  * listed in code_pages, the store TLB never maps them, and the store slow
  * path drops their blocks (cpu_mem.c).  What is not tracked is device DMA
- * into RAM, which the ISA makes visible to instruction fetch only after a
- * fence.i.  Linux executes fence.i very often (tens of thousands of times
+ * into RAM and stores by other harts (every cache is private to its
+ * hart's thread), which the ISA makes visible to instruction fetch only
+ * after a fence.i on the fetching hart.  Linux executes fence.i very often (tens of thousands of times
  * while booting: text patching, every newly mapped executable page), so
  * fence.i must not throw the cache away: it starts a new code epoch, and
  * a block from an older epoch is compared with a copy of the bytes it was
  * decoded from before it runs again (once per epoch).  Only if they
- * differ is its page retranslated.
+ * differ is its page retranslated.  So that the comparison means what it
+ * says even while another hart writes the code, a block is decoded from
+ * the very copy it keeps (taken first, in one go), never from guest
+ * memory directly.
  */
 #include "cpu_internal.h"
 
@@ -270,7 +274,7 @@ static uint8_t *fetch_page(struct rv_hart *h, uint64_t va)
 /* An instruction whose two halves lie in different pages: decode it into
  * the scratch block (one op plus END), fetched afresh every time because
  * the two pages can be remapped independently. */
-static struct rv_block *translate_straddle(struct rv_hart *h, uint64_t pc,
+RV_GUEST_MEM static struct rv_block *translate_straddle(struct rv_hart *h, uint64_t pc,
 					   uint8_t *page)
 {
 	struct rv_cpu *c = rv_cpu(h);
@@ -278,8 +282,10 @@ static struct rv_block *translate_straddle(struct rv_hart *h, uint64_t pc,
 	uint8_t *page2 = fetch_page(h, next);
 	if (!page2)
 		return NULL; /* tval = next: the portion that faulted */
-	uint32_t insn = read16(page + RV_PAGE_SIZE - 2) |
-			(uint32_t)read16(page2) << 16;
+	uint16_t lo, hi;
+	rv_gmem_copy(&lo, page + RV_PAGE_SIZE - 2, 2);
+	rv_gmem_copy(&hi, page2, 2);
+	uint32_t insn = lo | (uint32_t)hi << 16;
 	struct rv_dec d;
 	struct rv_block *b = c->scratch;
 	rv_decode(insn, &d);
@@ -294,8 +300,8 @@ static struct rv_block *translate_straddle(struct rv_hart *h, uint64_t pc,
 	return b;
 }
 
-static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
-				  uint8_t *page)
+RV_GUEST_MEM static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
+					       uint8_t *page)
 {
 	struct rv_cpu *c = rv_cpu(h);
 	unsigned start = pc & RV_PAGE_MASK;
@@ -311,6 +317,14 @@ static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 	*b = (struct rv_block){ .key = (uintptr_t)(page + start),
 				.epoch = c->code_epoch };
 
+	/* Snapshot the most a block can cover (plus a parcel for a last
+	 * 32-bit instruction), then decode from the snapshot. */
+	uint8_t code[MAX_CODE_BYTES + 2];
+	unsigned avail = RV_PAGE_SIZE - start;
+	if (avail > sizeof(code))
+		avail = sizeof(code);
+	rv_gmem_copy(code, page + start, avail);
+
 	unsigned pos = start, n = 0;
 	for (;;) {
 		if (pos >= RV_PAGE_SIZE) {
@@ -321,14 +335,14 @@ static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 			emit_end(c, b, pos - start, n, true);
 			break;
 		}
-		uint32_t insn = read16(page + pos);
+		uint32_t insn = read16(code + pos - start);
 		if ((insn & 3) == 3) {
 			if (pos == RV_PAGE_SIZE - 2) {
 				/* Leave it to a block of its own. */
 				emit_end(c, b, pos - start, n, false);
 				break;
 			}
-			insn |= (uint32_t)read16(page + pos + 2) << 16;
+			insn |= (uint32_t)read16(code + pos - start + 2) << 16;
 		}
 		struct rv_dec d;
 		rv_decode(insn, &d);
@@ -342,7 +356,7 @@ static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 	}
 	b->ninsn = (uint16_t)n;
 	b->bytes = (uint16_t)(pos - start);
-	memcpy(&b->ops[b->nops], page + start, b->bytes);
+	memcpy(&b->ops[b->nops], code, b->bytes);
 	c->arena_used += (BLOCK_BYTES(b->nops, b->bytes) + 15) & ~(size_t)15;
 
 	unsigned hi = rv_bhash(b->key);
@@ -350,19 +364,13 @@ static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 	c->bhash[hi] = b;
 
 	uintptr_t hpage = b->key >> RV_PAGE_SHIFT;
-	if (code_add(c, hpage)) {
-		/* From now on stores to this page must see the slow path,
-		 * in every hart. */
-		struct rv_machine *m = h->m;
+	/* From now on this hart's stores to the page take the slow path. */
+	if (code_add(c, hpage))
 		rv_tlb_drop_store_page(h, hpage);
-		for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++)
-			if (m->harts[i] && m->harts[i] != h)
-				rv_tlb_drop_store_page(m->harts[i], hpage);
-	}
 	return b;
 }
 
-struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc)
+RV_GUEST_MEM struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc)
 {
 	struct rv_cpu *c = rv_cpu(h);
 	uint8_t *page = fetch_page(h, pc);
@@ -377,7 +385,8 @@ struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc)
 		if (b->epoch == c->code_epoch)
 			return b;
 		/* First use since a fence.i: still what memory holds? */
-		if (!memcmp(&b->ops[b->nops], (const void *)key, b->bytes)) {
+		if (rv_gmem_equal(&b->ops[b->nops], (const void *)key,
+				  b->bytes)) {
 			b->epoch = c->code_epoch;
 			return b;
 		}

@@ -130,16 +130,7 @@ static bool stimecmp_allowed(const struct rv_hart *h)
 
 static uint64_t mip_read(const struct rv_hart *h)
 {
-	return h->mip;
-}
-
-static void seip_update(struct rv_hart *h)
-{
-	struct rv_cpu *c = rv_cpu(h);
-	if (c->seip_sw || c->seip_hw)
-		h->mip |= RV_MIP_SEIP;
-	else
-		h->mip &= ~RV_MIP_SEIP;
+	return __atomic_load_n(&h->mip, __ATOMIC_RELAXED) & ~RV_MIP_PRIVATE;
 }
 
 static bool stce_active(const struct rv_hart *h)
@@ -283,18 +274,19 @@ static uint64_t envcfg_legal(uint64_t v, uint64_t mask)
 
 static void mip_write(struct rv_hart *h, uint64_t v, uint64_t mask)
 {
-	struct rv_cpu *c = rv_cpu(h);
 	/* STIP is owned by stimecmp while Sstc is active (Sstc §1). */
 	if (stce_active(h))
 		mask &= ~RV_MIP_STIP;
+	/* Software writes its own SEIP input; the PLIC's stays (§3.1.9).
+	 * Devices change other bits of mip concurrently, hence one atomic
+	 * update of just the written bits. */
 	if (mask & RV_MIP_SEIP) {
-		c->seip_sw = v & RV_MIP_SEIP;
-		mask &= ~RV_MIP_SEIP;
+		mask = (mask & ~RV_MIP_SEIP) | RV_MIP_SEIP_SW;
+		if (v & RV_MIP_SEIP)
+			v |= RV_MIP_SEIP_SW;
 	}
-	h->mip = (h->mip & ~mask) | (v & mask);
-	seip_update(h);
+	rv_mip_update(h, mask & ~v, mask & v, NULL);
 }
-
 int rv_csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
 {
 	uint64_t dummy;
@@ -404,7 +396,8 @@ int rv_csr_insn(struct rv_hart *h, const struct rv_op *op)
 		if ((csr == CSR_MIP) && (kind != RV_OP_CSRRW &&
 					 kind != RV_OP_CSRRWI)) {
 			nv &= ~RV_MIP_SEIP;
-			if (rv_cpu(h)->seip_sw)
+			if (__atomic_load_n(&h->mip, __ATOMIC_RELAXED) &
+			    RV_MIP_SEIP_SW)
 				nv |= RV_MIP_SEIP;
 			if (kind == RV_OP_CSRRS || kind == RV_OP_CSRRSI)
 				nv |= src & RV_MIP_SEIP;

@@ -7,6 +7,7 @@
  * executes, so one decoded block is valid in every mode. */
 #include "cpu_ops.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 static const char *const op_names[RV_OP_COUNT] = {
@@ -342,8 +343,18 @@ static void dec_misc_mem(uint32_t i, struct rv_dec *d)
 	unsigned f3 = bits(i, 14, 12);
 	if (f3 == 0) {
 		/* FENCE, FENCE.TSO and PAUSE; the reserved fields are
-		 * ignored as the spec requires for forward compatibility. */
-		d->opc = RV_OP_FENCE;
+		 * ignored as the spec requires for forward compatibility.
+		 * On an x86-TSO host only an ordering of earlier writes
+		 * (W, or O: device output) before later reads (R, or I)
+		 * needs a host fence; FENCE.TSO (fm = 1000) leaves exactly
+		 * that one out (unpriv 20191213 §2.7, ch. 14). */
+		unsigned fm = bits(i, 31, 28), pred = bits(i, 27, 24),
+			 succ = bits(i, 23, 20);
+		bool mb = fm != 8 && (pred & 5) && (succ & 0xa);
+		d->opc = mb ? RV_OP_FENCE_MB : RV_OP_FENCE;
+		/* PAUSE (Zihintpause): FENCE w,0 with rd = rs1 = 0. */
+		if (i == 0x0100000f)
+			d->opc = RV_OP_PAUSE;
 	} else if (f3 == 1) {
 		d->opc = RV_OP_FENCE_I;
 	} else if (f3 == 2 && bits(i, 11, 7) == 0) {

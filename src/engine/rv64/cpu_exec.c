@@ -12,10 +12,11 @@
  *    block itself, which gives the host branch predictor one indirect
  *    branch per site instead of one shared switch jump.
  *  - State that changes rarely is checked rarely.  Only the budget is
- *    tested at block ends.  h->kick can only be raised while this hart
- *    runs from inside a slow path (device access, SBI call, timer CSR),
- *    so it is polled there; a kick from elsewhere waits for the end of
- *    the slice.  Anything that can change privilege, translation,
+ *    tested at chained block ends.  h->kick is raised by this hart from
+ *    inside slow paths (device access, SBI call, timer CSR), so it is
+ *    polled there, and by other threads (an interrupt, a cross-hart
+ *    request, an exit), polled at every block lookup; a loop that runs
+ *    chained within its page sees it at the end of the slice.  Anything that can change privilege, translation,
  *    interrupt enables or the code itself (CSR writes, xRET, fences,
  *    ecall, traps) ends its block and re-enters through `slow` (after
  *    taking any interrupt it enabled), which reloads the cached
@@ -44,11 +45,12 @@
  * privileged 1.12 semantics are implemented by the handlers and helpers. */
 #include "cpu_internal.h"
 
+#include <sched.h>
 #include <string.h>
 
 
-static void run(struct rv_hart *h, uint64_t budget,
-		const void *const **table);
+RV_GUEST_MEM static void run(struct rv_hart *h, uint64_t budget,
+			     const void *const **table);
 
 const void *const *rv_exec_labels(void)
 {
@@ -59,6 +61,11 @@ const void *const *rv_exec_labels(void)
 
 void rv_hart_run(struct rv_hart *h, uint64_t budget)
 {
+	/* Cleared before the requests are looked at: a requester posts,
+	 * then kicks, so either its request is seen here or its kick
+	 * survives and ends this slice early. */
+	__atomic_store_n(&h->kick, 0, __ATOMIC_SEQ_CST);
+	rv_hart_serve(h);
 	run(h, budget, NULL);
 }
 
@@ -86,8 +93,10 @@ static inline uint64_t orc_b(uint64_t v)
 	return r;
 }
 
-static void run(struct rv_hart *h, uint64_t budget,
-		const void *const **table)
+/* RV_GUEST_MEM: the guest loads and stores below are the guest's own
+ * races (cpu_internal.h). */
+RV_GUEST_MEM static void run(struct rv_hart *h, uint64_t budget,
+			     const void *const **table)
 {
 	static const void *const labels[RV_OP_COUNT] = {
 #define RV_X_LABEL(name, handler, flags) [RV_OP_##name] = &&L_##handler,
@@ -187,7 +196,6 @@ static void run(struct rv_hart *h, uint64_t budget,
 #define NEXT_PC (pc + op->pc_off + op->len)
 	if (h->state != RV_HART_STARTED)
 		return;
-	h->kick = 0;
 	if (h->wfi) {
 		if (!rv_hart_irq_pending(h))
 			return;
@@ -211,6 +219,10 @@ slow:
 lookup: {
 	const struct rv_tlbe *e = TLBE(itlb, pc);
 	struct rv_block *b;
+	if (unlikely(h->kick)) {
+		h->pc = pc;
+		goto done;
+	}
 	if (likely(e->tag == pc >> 12)) {
 		uintptr_t key = (uintptr_t)(pc + e->addend);
 		for (b = c->bhash[rv_bhash(key)]; b; b = b->hnext)
@@ -592,6 +604,18 @@ L_FENCE_I:
 	h->pc = NEXT_PC;
 	goto slow;
 L_NONE:
+	NEXT;
+L_PAUSE:
+	/* A spin-wait hint (Linux's cpu_relax): with several harts, give
+	 * the host CPU away, so that on an overcommitted host the hart
+	 * holding the lock (or owing the answer) gets to run. */
+	if (h->m->nharts > 1)
+		sched_yield();
+	NEXT;
+L_FENCE_MB:
+	/* The one RVWMO ordering x86-TSO does not give for free: earlier
+	 * stores before later loads (docs/ARCHITECTURE.md). */
+	rv_host_mb();
 	NEXT;
 L_ILLEGAL:
 illegal:

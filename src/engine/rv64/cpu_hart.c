@@ -69,9 +69,12 @@ struct rv_hart *rv_hart_new(struct rv_machine *m, unsigned hartid,
 		return NULL;
 	}
 	c->labels = rv_exec_labels();
+	pthread_mutex_init(&h->vlock, NULL);
+	pthread_cond_init(&h->vcond, NULL);
 	h->priv_ = c;
 	h->m = m;
 	h->hartid = hartid;
+	h->mtimecmp = UINT64_MAX;
 	tlb_init(c);
 	rv_hart_reset(h, 0, RV_PRIV_M, 0);
 	h->state = RV_HART_STOPPED;
@@ -87,15 +90,26 @@ void rv_hart_free(struct rv_hart *h)
 		rv_block_cache_free(c);
 		free(c);
 	}
+	pthread_cond_destroy(&h->vcond);
+	pthread_mutex_destroy(&h->vlock);
 	free(h);
 }
 
 void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
 {
+	pthread_mutex_lock(&h->vlock);
+	rv_hart_reset_locked(h, pc, priv, arg1);
+	pthread_mutex_unlock(&h->vlock);
+}
+
+void rv_hart_reset_locked(struct rv_hart *h, uint64_t pc, int priv,
+			  uint64_t arg1)
+{
 	struct rv_cpu *c = rv_cpu(h);
 	/* Interrupt lines driven by devices (CLINT MTIP/MSIP, PLIC
 	 * MEIP/SEIP) keep their level across a reset of the hart. */
-	uint64_t lines = h->mip & (RV_MIP_MSIP | RV_MIP_MTIP | RV_MIP_MEIP);
+	const uint64_t lines = RV_MIP_MSIP | RV_MIP_MTIP | RV_MIP_MEIP |
+			       RV_MIP_SEIP_HW;
 
 	memset(h->x, 0, sizeof(h->x));
 	memset(h->f, 0, sizeof(h->f));
@@ -105,7 +119,7 @@ void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
 	h->mstatus = MSTATUS_UXL_64 | MSTATUS_SXL_64;
 	h->misa = MISA_RV64;
 	h->medeleg = h->mideleg = h->mie = 0;
-	h->mip = lines;
+	rv_mip_update(h, ~lines, 0, NULL);
 	h->mtvec = h->mscratch = h->mepc = h->mcause = h->mtval = 0;
 	h->mcounteren = h->menvcfg = h->mcountinhibit = 0;
 	h->stvec = h->sscratch = h->sepc = h->scause = h->stval = 0;
@@ -117,13 +131,14 @@ void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
 	h->reservation = ~0ULL;
 	h->x[10] = h->hartid;
 	h->x[11] = arg1;
-	h->state = RV_HART_STARTED;
+	rv_hart_set_state(h, RV_HART_STARTED);
 	h->wfi = false;
-	h->kick = 0;
+	__atomic_store_n(&h->kick, 0, __ATOMIC_RELAXED);
+	/* Whatever was asked of this hart, a reset does more; the start
+	 * request that may have led here has been taken already. */
+	__atomic_store_n(&h->req, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->ack_seq, h->req_seq, __ATOMIC_SEQ_CST);
 
-	c->seip_sw = false;
-	if (c->seip_hw)
-		h->mip |= RV_MIP_SEIP;
 	c->cycle_off = c->instret_off = 0;
 	c->cycle_frozen = c->instret_frozen = 0;
 	c->resv_size = 0;
@@ -149,38 +164,74 @@ void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1)
 	rv_block_flush_all(h);
 }
 
+uint64_t rv_mip_update(struct rv_hart *h, uint64_t clr, uint64_t set,
+		       uint64_t *newp)
+{
+	uint64_t old = __atomic_load_n(&h->mip, __ATOMIC_RELAXED), nv;
+	do {
+		nv = (old & ~clr) | set;
+		if (nv & (RV_MIP_SEIP_SW | RV_MIP_SEIP_HW))
+			nv |= RV_MIP_SEIP;
+		else
+			nv &= ~RV_MIP_SEIP;
+	} while (!__atomic_compare_exchange_n(&h->mip, &old, nv, true,
+					      __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	if (newp)
+		*newp = nv;
+	return old;
+}
+
 void rv_hart_set_mip(struct rv_hart *h, uint64_t mask, int level)
 {
-	struct rv_cpu *c = rv_cpu(h);
-	uint64_t old = h->mip;
-	if (mask & RV_MIP_SEIP) {
-		c->seip_hw = level != 0;
-		mask &= ~RV_MIP_SEIP;
-		if (c->seip_hw || c->seip_sw)
-			h->mip |= RV_MIP_SEIP;
-		else
-			h->mip &= ~RV_MIP_SEIP;
-	}
-	if (level)
-		h->mip |= mask;
-	else
-		h->mip &= ~mask;
-	uint64_t rising = h->mip & h->mie & ~old;
-	if (rising || (h->wfi && (h->mip & h->mie))) {
-		h->wfi = false;
-		__atomic_store_n(&h->kick, 1, __ATOMIC_RELEASE);
-	}
+	if (mask & RV_MIP_SEIP)
+		mask = (mask & ~RV_MIP_SEIP) | RV_MIP_SEIP_HW;
+	uint64_t nv, old = rv_mip_update(h, level ? 0 : mask,
+					 level ? mask : 0, &nv);
+	/* Any rising bit (enabled or not: mie is the owner's to read)
+	 * makes the owner look; falling bits need nobody's attention. */
+	if ((nv & ~old) & ~RV_MIP_PRIVATE)
+		rv_hart_notify(h);
+}
+
+static bool stip_by_stimecmp(const struct rv_hart *h)
+{
+	/* The built-in SBI's set_timer writes stimecmp, so in that mode
+	 * STIP follows stimecmp even if the guest never set STCE. */
+	return (h->menvcfg & ENVCFG_STCE) || h->m->sbi;
 }
 
 void rv_hart_update_timer(struct rv_hart *h, uint64_t mtime)
 {
-	/* The built-in SBI's set_timer writes stimecmp, so in that mode
-	 * STIP follows stimecmp even if the guest never set STCE. */
-	if (!(h->menvcfg & ENVCFG_STCE) && !h->m->sbi)
+	uint64_t mip = __atomic_load_n(&h->mip, __ATOMIC_RELAXED);
+	bool mtip = mtime >= __atomic_load_n(&h->mtimecmp, __ATOMIC_ACQUIRE);
+	if (h->m->clint && mtip != ((mip & RV_MIP_MTIP) != 0))
+		rv_hart_set_mip(h, RV_MIP_MTIP, mtip);
+	if (!stip_by_stimecmp(h))
 		return;
 	bool level = mtime >= h->stimecmp;
-	if (level != ((h->mip & RV_MIP_STIP) != 0))
+	if (level != ((mip & RV_MIP_STIP) != 0))
 		rv_hart_set_mip(h, RV_MIP_STIP, level);
+}
+
+void rv_hart_set_mtimecmp(struct rv_hart *h, uint64_t cmp)
+{
+	__atomic_store_n(&h->mtimecmp, cmp, __ATOMIC_RELEASE);
+	rv_hart_notify(h);
+}
+
+uint64_t rv_hart_next_deadline(const struct rv_hart *h)
+{
+	if (rv_hart_get_state(h) != RV_HART_STARTED)
+		return UINT64_MAX;
+	/* A timer whose bit is already in mip is no event. */
+	uint64_t mip = __atomic_load_n(&h->mip, __ATOMIC_RELAXED);
+	uint64_t dl = UINT64_MAX;
+	if (!(mip & RV_MIP_MTIP))
+		dl = __atomic_load_n(&h->mtimecmp, __ATOMIC_ACQUIRE);
+	if (stip_by_stimecmp(h) && !(mip & RV_MIP_STIP) && h->stimecmp < dl)
+		dl = h->stimecmp;
+	return dl;
 }
 
 void rv_hart_flush_tlb(struct rv_hart *h)
@@ -190,5 +241,5 @@ void rv_hart_flush_tlb(struct rv_hart *h)
 
 bool rv_hart_irq_pending(const struct rv_hart *h)
 {
-	return (h->mip & h->mie) != 0;
+	return (__atomic_load_n(&h->mip, __ATOMIC_RELAXED) & h->mie) != 0;
 }

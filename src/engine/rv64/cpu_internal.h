@@ -12,19 +12,79 @@
  *   cpu_fp.c      F/D glue around fpu.h
  *   cpu_csr.c     CSR access
  *   cpu_trap.c    exceptions, interrupts, xRET
- *   cpu_hart.c    hart lifecycle, mip/timer entry points, ISA string */
+ *   cpu_hart.c    hart lifecycle, mip/timer entry points, ISA string
+ *   cpu_vcpu.c    one host thread per hart: rv_vcpu_run, sleeping,
+ *                 cross-hart requests */
 #ifndef RINGVM_RV64_CPU_INTERNAL_H
 #define RINGVM_RV64_CPU_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cpu_ops.h"
 #include "hart.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- guest memory and ThreadSanitizer ----
+ * Guest RAM is shared by all hart threads and device models, and the
+ * interpreter reads and writes it with plain host loads and stores: a data
+ * race there is the guest's (RVWMO allows it; x86 keeps aligned accesses
+ * single-copy atomic).  Under -fsanitize=thread those accesses are left
+ * uninstrumented, precisely: the interpreter loop and the few helpers
+ * that touch guest RAM carry RV_GUEST_MEM, and they copy through
+ * rv_gmem_copy()/rv_gmem_equal(), which in that build are byte loops
+ * instead of calls to memcpy/memcmp (TSan intercepts those whatever the
+ * caller's attribute).  Everything else (hart, device, vmm state) stays
+ * instrumented.  AMOs and LR/SC use __atomic builtins, which TSan
+ * understands. */
+#ifdef __SANITIZE_THREAD__
+#define RV_GUEST_MEM __attribute__((no_sanitize_thread, noinline, \
+	optimize("no-tree-loop-distribute-patterns")))
+RV_GUEST_MEM __attribute__((unused)) static void rv_gmem_copy(void *dst, const void *src, size_t n)
+{
+	volatile uint8_t *d = dst;
+	const volatile uint8_t *s = src;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+}
+RV_GUEST_MEM __attribute__((unused)) static bool rv_gmem_equal(const void *a, const void *b,
+				       size_t n)
+{
+	const volatile uint8_t *x = a, *y = b;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+#else
+#define RV_GUEST_MEM
+static inline void rv_gmem_copy(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+static inline bool rv_gmem_equal(const void *a, const void *b, size_t n)
+{
+	return memcmp(a, b, n) == 0;
+}
+#endif
+
+/* A full host memory barrier for guest FENCEs that order stores before
+ * loads (docs/ARCHITECTURE.md, memory model).  On x86 an mfence written
+ * out: that is what __atomic_thread_fence(SEQ_CST) compiles to, and
+ * ThreadSanitizer refuses that builtin (it would not model it anyway:
+ * guest ordering is the guest's business). */
+static inline void rv_host_mb(void)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("mfence" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
 
 /* ---- architectural constants (priv 1.12) ---- */
 
@@ -67,6 +127,28 @@ enum {
 	RV_EXC_LOAD_PAGE = 13,
 	RV_EXC_STORE_PAGE = 15,
 };
+
+/* Private mip bits (never visible to software; mie cannot enable them):
+ * mip.SEIP is the OR of the bit software writes and the PLIC's line
+ * (§3.1.9), and keeping both inputs in the same word lets every update be
+ * one atomic compare-and-swap that recomputes SEIP (rv_mip_update). */
+#define RV_MIP_SEIP_SW (1ULL << 62)
+#define RV_MIP_SEIP_HW (1ULL << 61)
+#define RV_MIP_PRIVATE (RV_MIP_SEIP_SW | RV_MIP_SEIP_HW)
+
+/* Atomically mip = (mip & ~clr) | set with SEIP = SEIP_SW | SEIP_HW;
+ * returns the old value and, if newp is not NULL, stores the new one.
+ * Any thread (cpu_hart.c). */
+uint64_t rv_mip_update(struct rv_hart *h, uint64_t clr, uint64_t set,
+		       uint64_t *newp);
+
+/* rv_hart_reset() with h->vlock already held by the caller. */
+void rv_hart_reset_locked(struct rv_hart *h, uint64_t pc, int priv,
+			  uint64_t arg1);
+
+/* Serve the requests posted to h (cpu_vcpu.c); owner thread.  Cheap when
+ * there are none (one load). */
+void rv_hart_serve(struct rv_hart *h);
 
 /* Interrupt numbers (table 3.6) */
 enum { RV_IRQ_SSI = 1, RV_IRQ_MSI = 3, RV_IRQ_STI = 5, RV_IRQ_MTI = 7,
@@ -213,9 +295,6 @@ struct rv_cpu {
 	 * (h->reservation holds the physical address). */
 	uint64_t resv_val;
 	unsigned resv_size;
-
-	/* mip.SEIP = software-written bit | PLIC line (§3.1.9). */
-	bool seip_sw, seip_hw;
 
 	/* mcycle/minstret = instructions retired + off, or the frozen
 	 * value while mcountinhibit holds them. */

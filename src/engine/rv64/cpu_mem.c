@@ -5,7 +5,15 @@
  * accesses, emulated here instead of trapping).
  *
  * The host is little-endian like RISC-V, so guest values are copied
- * byte-for-byte. */
+ * byte-for-byte.
+ *
+ * Code tracking is per hart: a store drops this hart's decoded blocks of
+ * the page it writes (so self-modifying code is seen at once, before the
+ * fence.i the ISA asks for).  Other harts' caches are theirs to change
+ * (thread-private); they see the new code after their own fence.i, which
+ * is all RISC-V requires (unpriv 20191213 §3.2: a fence.i on the hart
+ * that executes the code, e.g. Linux's remote fence.i through SBI), and
+ * their fence.i revalidates every block against guest memory. */
 #include "cpu_internal.h"
 
 #include <string.h>
@@ -18,23 +26,14 @@ static uint8_t *ram_page(const struct rv_hart *h, uint64_t pa)
 	return gpa_ptr(&h->m->mem, pa & ~RV_PAGE_MASK, RV_PAGE_SIZE);
 }
 
-/* Is host page hpage code in any hart?  Drops it there if so. */
+/* Is host page hpage code in this hart?  Drops it there if so. */
 static int code_written(struct rv_hart *h, uintptr_t hpage)
 {
-	struct rv_machine *m = h->m;
-	int hit = 0;
-	if (rv_block_is_code_page(h, hpage)) {
-		rv_block_invalidate_page(h, hpage);
-		hit = 1;
-	}
-	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++) {
-		struct rv_hart *t = m->harts[i];
-		if (t && t != h && rv_block_is_code_page(t, hpage))
-			rv_block_invalidate_page(t, hpage);
-	}
-	if (hit)
-		rv_cpu(h)->inval_page = hpage;
-	return hit;
+	if (!rv_block_is_code_page(h, hpage))
+		return 0;
+	rv_block_invalidate_page(h, hpage);
+	rv_cpu(h)->inval_page = hpage;
+	return 1;
 }
 
 /* After writing len bytes of RAM at host: drop code there. */
@@ -49,25 +48,25 @@ static int ram_written(struct rv_hart *h, uint8_t *host, unsigned len)
 }
 
 /* Read/write len bytes at physical pa that stay within one page. */
-static int phys_read(struct rv_hart *h, uint64_t pa, unsigned len,
-		     uint64_t *val)
+RV_GUEST_MEM static int phys_read(struct rv_hart *h, uint64_t pa,
+				  unsigned len, uint64_t *val)
 {
 	uint8_t *p = gpa_ptr(&h->m->mem, pa, len);
 	uint64_t v = 0;
 	if (p) {
-		memcpy(&v, p, len);
+		rv_gmem_copy(&v, p, len);
 		*val = v;
 		return 0;
 	}
 	return bus_read(&h->m->bus, pa, len, val);
 }
 
-static int phys_write(struct rv_hart *h, uint64_t pa, unsigned len,
-		      uint64_t val, int *code)
+RV_GUEST_MEM static int phys_write(struct rv_hart *h, uint64_t pa,
+				   unsigned len, uint64_t val, int *code)
 {
 	uint8_t *p = gpa_ptr(&h->m->mem, pa, len);
 	if (p) {
-		memcpy(p, &val, len);
+		rv_gmem_copy(p, &val, len);
 		*code |= ram_written(h, p, len);
 		return 0;
 	}
@@ -119,8 +118,8 @@ static int translate_split(struct rv_hart *h, uint64_t va, unsigned n1,
 	return 0;
 }
 
-int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size,
-		 uint64_t *val)
+RV_GUEST_MEM int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size,
+			      uint64_t *val)
 {
 	unsigned off = va & RV_PAGE_MASK;
 	uint64_t pa;
@@ -143,7 +142,7 @@ int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size,
 	if (page) {
 		uint64_t v = 0;
 		rv_tlb_fill(h, RV_ACC_LOAD, va, page, super);
-		memcpy(&v, page + off, size);
+		rv_gmem_copy(&v, page + off, size);
 		*val = v;
 		return 0;
 	}
@@ -152,8 +151,8 @@ int rv_load_slow(struct rv_hart *h, uint64_t va, unsigned size,
 	return 0;
 }
 
-int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
-		  uint64_t val)
+RV_GUEST_MEM int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
+			       uint64_t val)
 {
 	unsigned off = va & RV_PAGE_MASK;
 	uint64_t pa;
@@ -179,9 +178,9 @@ int rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size,
 	uint8_t *page = ram_page(h, pa);
 	if (page) {
 		code = code_written(h, (uintptr_t)page >> RV_PAGE_SHIFT);
-		memcpy(page + off, &val, size);
-		/* After code_written() no hart holds code in this page, so
-		 * the fast path may take it until a block is built there. */
+		rv_gmem_copy(page + off, &val, size);
+		/* After code_written() this hart holds no code in this page,
+		 * so the fast path may take it until a block is built there. */
 		rv_tlb_fill(h, RV_ACC_STORE, va, page, super);
 		return code;
 	}

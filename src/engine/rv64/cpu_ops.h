@@ -10,7 +10,8 @@
  *   P  pure: its only effect is writing rd, so with rd == x0 it is dropped
  *   L  integer load: with rd == x0 it still accesses memory (faults, MMIO
  *      side effects) but through the LOADX0 handler, which discards
- *   S  no architectural effect in this implementation (FENCE): dropped
+ *   S  no architectural effect in this implementation (a FENCE that
+ *      x86-TSO already provides): dropped
  *
  * Covers RV64IMAFDC, Zicsr, Zifencei, Zba, Zbb, Zbs, Zicbom, Zicboz and
  * the privileged instructions of priv 1.12 (unprivileged ISA 20191213). */
@@ -47,7 +48,8 @@
 	X(ADDIW, ADDIW, P) X(SLLIW, SLLIW, P) X(SRLIW, SRLIW, P) \
 	X(SRAIW, SRAIW, P) X(ADDW, ADDW, P) X(SUBW, SUBW, P) \
 	X(SLLW, SLLW, P) X(SRLW, SRLW, P) X(SRAW, SRAW, P) \
-	X(FENCE, NONE, S) X(FENCE_I, FENCE_I, T) \
+	X(FENCE, NONE, S) X(FENCE_MB, FENCE_MB, 0) X(PAUSE, PAUSE, 0) \
+	X(FENCE_I, FENCE_I, T) \
 	X(ECALL, ECALL, T) X(EBREAK, EBREAK, T) X(MRET, MRET, T) \
 	X(SRET, SRET, T) X(WFI, WFI, T) X(SFENCE_VMA, SFENCE_VMA, T) \
 	X(CSRRW, CSR, T) X(CSRRS, CSR, T) X(CSRRC, CSR, T) \

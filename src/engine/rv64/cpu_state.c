@@ -85,11 +85,12 @@ int rv_state_save(const struct rv_hart *h, void *buf, size_t len)
 	COPY_FIELDS(&s, h);
 	s.priv = (uint32_t)h->priv;
 	s.state = (uint32_t)h->state;
-	s.mip = __atomic_load_n(&h->mip, __ATOMIC_ACQUIRE);
+	uint64_t mip = __atomic_load_n(&h->mip, __ATOMIC_ACQUIRE);
+	s.mip = mip & ~RV_MIP_PRIVATE;
 	s.resv_val = c->resv_val;
 	s.resv_size = c->resv_size;
-	s.flags = (h->wfi ? 1u : 0) | (c->seip_sw ? 2u : 0) |
-		  (c->seip_hw ? 4u : 0);
+	s.flags = (h->wfi ? 1u : 0) | (mip & RV_MIP_SEIP_SW ? 2u : 0) |
+		  (mip & RV_MIP_SEIP_HW ? 4u : 0);
 	s.cycle_off = c->cycle_off;
 	s.instret_off = c->instret_off;
 	s.cycle_frozen = c->cycle_frozen;
@@ -130,13 +131,14 @@ int rv_state_load(struct rv_hart *h, const void *buf, size_t len,
 	struct rv_cpu *c = h->priv_;
 	COPY_FIELDS(h, &s);
 	h->priv = (int)s.priv;
-	h->state = (enum rv_hart_state)s.state;
-	__atomic_store_n(&h->mip, s.mip, __ATOMIC_RELEASE);
+	rv_hart_set_state(h, (enum rv_hart_state)s.state);
+	/* SEIP is recomputed from its two inputs (cpu_internal.h). */
+	rv_mip_update(h, ~0ULL, (s.mip & ~(RV_MIP_PRIVATE | RV_MIP_SEIP)) |
+		      (s.flags & 2 ? RV_MIP_SEIP_SW : 0) |
+		      (s.flags & 4 ? RV_MIP_SEIP_HW : 0), NULL);
 	h->wfi = s.flags & 1;
 	c->resv_val = s.resv_val;
 	c->resv_size = s.resv_size;
-	c->seip_sw = s.flags & 2;
-	c->seip_hw = s.flags & 4;
 	c->cycle_off = s.cycle_off;
 	c->instret_off = s.instret_off;
 	c->cycle_frozen = s.cycle_frozen;

@@ -50,7 +50,7 @@ bool rv_trap_irq(struct rv_hart *h)
 	/* Priority order of §3.1.9: MEI, MSI, MTI, SEI, SSI, STI. */
 	static const uint8_t order[] = { RV_IRQ_MEI, RV_IRQ_MSI, RV_IRQ_MTI,
 					 RV_IRQ_SEI, RV_IRQ_SSI, RV_IRQ_STI };
-	uint64_t pend = h->mip & h->mie;
+	uint64_t pend = __atomic_load_n(&h->mip, __ATOMIC_RELAXED) & h->mie;
 	if (!pend)
 		return false;
 	/* M-level (not delegated): taken below M, or in M with MIE.

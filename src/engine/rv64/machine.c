@@ -13,7 +13,8 @@ uint64_t rv_mtime(const struct rv_machine *m)
 	uint64_t now = (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 	/* Unsigned wrap on purpose: a guest that writes a large mtime moves
 	 * the epoch "before" the host's clock zero (see clint.c). */
-	uint64_t ns = now - m->mtime_epoch_ns;
+	uint64_t ns = now - __atomic_load_n(&m->mtime_epoch_ns,
+					    __ATOMIC_ACQUIRE);
 	/* Split seconds and nanoseconds so that ns * HZ never overflows. */
 	return ns / NS_PER_SEC * RV_TIMEBASE_HZ +
 	       ns % NS_PER_SEC * RV_TIMEBASE_HZ / NS_PER_SEC;
@@ -31,11 +32,14 @@ void rv_machine_request_exit(struct rv_machine *m, enum rv_exit reason,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 	m->exit_code = code;
-	__atomic_store_n(&m->exit_request, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->exit_request, 1, __ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++)
 		if (m->harts[i])
-			__atomic_store_n(&m->harts[i]->kick, 1,
-					 __ATOMIC_RELEASE);
+			rv_hart_notify(m->harts[i]);
+	/* A hart waiting for remote-fence acknowledgements gives up. */
+	pthread_mutex_lock(&m->req_lock);
+	pthread_cond_broadcast(&m->req_cond);
+	pthread_mutex_unlock(&m->req_lock);
 	if (m->exit_hook)
 		m->exit_hook(m->exit_opaque);
 }

@@ -6,6 +6,7 @@
 #ifndef RINGVM_RV64_MACHINE_H
 #define RINGVM_RV64_MACHINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +14,10 @@
 #include "../../core/bus.h"
 #include "../../core/guest_mem.h"
 
-#define RV_MAX_HARTS 8
+/* Harts per machine: one host thread each (rv_vcpu_run).  32 keeps every
+ * hart mask (SBI, requests) in one 64-bit word and the PLIC's 2 contexts
+ * per hart within its register map. */
+#define RV_MAX_HARTS 32
 
 #define RV_TIMEBASE_HZ   10000000ULL   /* mtime ticks per second */
 
@@ -52,20 +56,30 @@ struct rv_machine {
 	/* HTIF (riscv-tests convention), 0 when the ELF has no tohost. */
 	uint64_t tohost, fromhost;
 
-	/* Set (from any place in the run loop) to stop all harts at the next
-	 * slice boundary; exit_code is the process exit status for HTIF. */
+	/* Set by rv_machine_request_exit() (any thread) to make every hart
+	 * thread leave rv_vcpu_run(); exit_code is the process exit status
+	 * for HTIF.  Read with __atomic loads. */
 	volatile int exit_request;
 	enum rv_exit exit_reason;
 	int exit_code;
 
 	/* Called (any thread, possibly under the device lock) once the
-	 * first exit request is recorded, after every hart was kicked: the
+	 * first exit request is recorded, after every hart was woken: the
 	 * VM handle wakes its I/O thread.  Must not block. */
 	void (*exit_hook)(void *opaque);
 	void *exit_opaque;
 
-	/* Host CLOCK_MONOTONIC ns at which mtime was 0. */
+	/* Host CLOCK_MONOTONIC ns at which mtime was 0 (atomic: a CLINT
+	 * mtime write moves it while other harts read the time). */
 	uint64_t mtime_epoch_ns;
+
+	/* Cross-hart requests (cpu_vcpu.c): a hart waiting for other harts
+	 * to acknowledge a remote fence sleeps on req_cond.  A zeroed
+	 * struct is ready to use (glibc's initializers are all zero bits,
+	 * as for struct bus).  req_lock is a leaf lock. */
+	pthread_mutex_t req_lock;
+	pthread_cond_t req_cond;
+	unsigned req_waiters;   /* atomic */
 
 	/* The console that SBI DBCN and the legacy putchar/getchar calls use
 	 * (the same one the UART drives).  write must take all len bytes;
@@ -79,7 +93,11 @@ struct rv_machine {
 uint64_t rv_mtime(const struct rv_machine *m);
 
 /* Ask every hart to leave its run loop and the machine to stop with
- * `reason` (code: exit status for RV_EXIT_HTIF).  The first request wins. */
+ * `reason` (code: exit status for RV_EXIT_HTIF).  The first request wins.
+ * Any thread, any lock held (it takes only hart sleep locks, which are
+ * leaves): sets exit_request, wakes every hart thread (each returns from
+ * rv_vcpu_run() at its next instruction boundary) and calls
+ * m->exit_hook. */
 void rv_machine_request_exit(struct rv_machine *m, enum rv_exit reason,
 			     int code);
 

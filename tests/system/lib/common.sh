@@ -13,9 +13,10 @@ RINGVM=${RINGVM_BIN:-${RINGVM:-build/ringvm}}
 GUEST=${GUEST:-build/guest}
 BOOT_TIMEOUT=${RINGVM_TEST_TIMEOUT:-300}
 
-# A sanitizer build (RINGVM_BIN=build/asan/ringvm): any report fails the run
-# that printed it (status_ok looks at its stderr); leaks are checked at exit,
-# through the seccomp filter (vmm/sandbox.c lets LeakSanitizer work).
+# A sanitizer build (RINGVM_BIN=build/asan/ringvm or build/tsan/ringvm): any
+# report fails the run that printed it (status_ok looks at its stderr); leaks
+# are checked at exit, through the seccomp filter (vmm/sandbox.c lets
+# LeakSanitizer work).
 case $RINGVM in */asan/*) RINGVM_ASAN=1 ;; esac
 if [ "${RINGVM_ASAN:-0}" = 1 ]; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:abort_on_error=0}
@@ -24,7 +25,7 @@ if [ "${RINGVM_ASAN:-0}" = 1 ]; then
 fi
 # sanitizer_report FILE: the first line of a sanitizer report in FILE.
 sanitizer_report() {
-	grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|UndefinedBehaviorSanitizer' "$1" 2>/dev/null
+	grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer|ThreadSanitizer:' "$1" 2>/dev/null
 }
 
 failed=0
