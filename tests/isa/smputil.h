@@ -44,6 +44,13 @@ static inline u64 amoor_d(volatile u64 *p, u64 v)
 	return old;
 }
 
+static inline u64 amoand_d(volatile u64 *p, u64 v)
+{
+	u64 old;
+	__asm__ volatile("amoand.d.aqrl %0, %2, (%1)" : "=r"(old) : "r"(p), "r"(v) : "memory");
+	return old;
+}
+
 /* Time-bounded wait for *v == want (polling; for the boot hart, which also
  * has to notice a hart that never arrives).  1 if seen. */
 static inline int smp_wait_eq(volatile u64 *v, u64 want, u64 ticks)
@@ -84,15 +91,20 @@ static inline void smp_quiet(u64 me)
 
 /* A reusable barrier for the harts in `mask` (n of them).  A hart that
  * waits spins a little (adaptively: longer when its partners were
- * running, shorter when it had to sleep) and then sleeps in WFI; the last
- * one to arrive releases the others with an msip.  A wait longer than
- * SMP_BARRIER_TIMEOUT marks the barrier broken; every later wait on it
- * returns at once with 0. */
+ * running, shorter when it had to sleep) and then sleeps in WFI, after
+ * announcing itself in `sleepers`; the last one to arrive releases the
+ * others and sends an msip to the sleepers (only to them: an MMIO write
+ * on every release would delay the releaser and spoil the overlap the
+ * litmus tests want).  Should announcement and release cross (they are
+ * the SB pattern, ordered by fence rw,rw), the sleeper's timer still
+ * wakes it within 20 ms.  A wait longer than SMP_BARRIER_TIMEOUT marks
+ * the barrier broken; every later wait on it returns at once with 0. */
 #define SMP_BARRIER_TIMEOUT MS(5000)
 struct smp_barrier {
 	volatile u32 count;
 	volatile u32 gen;
 	volatile u32 broken;
+	volatile u64 sleepers;
 	u32 n;
 	u64 mask;
 };
@@ -106,6 +118,7 @@ static inline void smp_barrier_init(struct smp_barrier *b, u64 mask)
 	b->count = 0;
 	b->gen = 0;
 	b->broken = 0;
+	b->sleepers = 0;
 	b->n = (u32)__builtin_popcountl(mask);
 	b->mask = mask;
 	fence_rw();
@@ -121,10 +134,14 @@ static inline int smp_barrier_wait(struct smp_barrier *b, u64 me, struct smp_spi
 		b->count = 0;
 		fence_rw();
 		b->gen = g + 1;
-		fence_io();
-		for (u64 h = 0; h < SMP_MAX; h++)
-			if (((b->mask >> h) & 1) && h != me)
-				mmio_w32(CLINT_MSIP(h), 1);
+		fence_rw();
+		u64 sl = b->sleepers;
+		if (sl) {
+			fence_io();
+			for (u64 h = 0; h < SMP_MAX; h++)
+				if ((sl >> h) & 1)
+					mmio_w32(CLINT_MSIP(h), 1);
+		}
 		return 1;
 	}
 	if (s->limit < 8)
@@ -135,11 +152,14 @@ static inline int smp_barrier_wait(struct smp_barrier *b, u64 me, struct smp_spi
 	while (b->gen == g) {
 		if (++spins < s->limit)
 			continue;
-		if (!slept)
+		if (!slept) {
 			t0 = rt_time();
+			amoor_d(&b->sleepers, 1UL << me);
+		}
 		slept = 1;
 		/* clear our msip, then re-check: a release after the check
-		 * sets msip again, so the WFI cannot miss it */
+		 * sees us in `sleepers` and sets msip again, so the WFI cannot
+		 * miss it */
 		mmio_w32(CLINT_MSIP(me), 0);
 		fence_io();
 		if (b->gen != g)
@@ -147,12 +167,14 @@ static inline int smp_barrier_wait(struct smp_barrier *b, u64 me, struct smp_spi
 		u64 now = rt_time();
 		if (now - t0 > SMP_BARRIER_TIMEOUT || b->broken) {
 			b->broken = 1;
+			amoand_d(&b->sleepers, ~(1UL << me));
 			csr_write(mie, 0);
 			return 0;
 		}
 		smp_sleep_until(me, now + MS(20));
 	}
 	if (slept) {
+		amoand_d(&b->sleepers, ~(1UL << me));
 		csr_write(mie, 0);
 		s->limit = s->limit > 16 ? s->limit / 2 : 8;
 	} else if (s->limit < 4096) {
