@@ -185,15 +185,19 @@ static inline int smp_barrier_wait(struct smp_barrier *b, u64 me, struct smp_spi
 }
 
 /* Run fn(hartid, arg) on harts 0..n-1 (this one is hart 0) and wait up to
- * `ticks` for all of them to return.  Returns 0, or a mask of the harts
- * that did not finish (a hart that never started, or hangs). */
+ * `ticks` for all of them to return.  Hart 0 calls fn only once every
+ * other hart has started (rt/crt0.S clears a hart's msip as it starts it:
+ * an IPI sent before that would be lost).  Returns 0, or a mask of the
+ * harts that did not finish (a hart that never started, or hangs). */
 typedef void (*smp_fn)(u64 hartid, void *arg);
 static smp_fn volatile smp_body;
 static void *volatile smp_arg;
-static volatile u64 smp_done_mask;
+static volatile u64 smp_done_mask, smp_started_mask;
 
 static void smp_entry(u64 hartid)
 {
+	smp_quiet(hartid);   /* no stale timer (QEMU resets mtimecmp to 0) */
+	amoor_d(&smp_started_mask, 1UL << hartid);
 	smp_body(hartid, smp_arg);
 	fence_rw();
 	amoor_d(&smp_done_mask, 1UL << hartid);
@@ -206,11 +210,17 @@ static inline u64 smp_run(unsigned n, smp_fn fn, void *arg, u64 ticks)
 	smp_body = fn;
 	smp_arg = arg;
 	smp_done_mask = 0;
+	smp_started_mask = 1;
 	fence_rw();
 	for (unsigned h = 1; h < n; h++)
 		rt_start_hart(h, smp_entry);
-	smp_entry(0);
 	u64 t0 = rt_time();
+	while (smp_started_mask != all && rt_time() - t0 < ticks)
+		;
+	if (smp_started_mask != all)
+		return all & ~smp_started_mask;
+	smp_entry(0);
+	t0 = rt_time();
 	while (smp_done_mask != all && rt_time() - t0 < ticks)
 		;
 	fence_rw();
