@@ -227,7 +227,141 @@ static inline u64 smp_run(unsigned n, smp_fn fn, void *arg, u64 ticks)
 	return all & ~smp_done_mask;
 }
 
-#endif /* !RT_SBI */
+#else /* RT_SBI */
+/* ------------------------------------------------ S-mode under an SBI */
+
+#define EXT_IPI    0x735049
+#define EXT_RFENCE 0x52464E43
+#define EXT_HSM    0x48534D
+#define HSM_STARTED 0
+#define HSM_STOPPED 1
+
+extern u64 rt_boot_hartid;
+extern char rt_secondary_entry[];
+
+/* S-mode cannot read mhartid: every hart keeps its id in tp (nothing
+ * else here uses tp; the trap entry saves and restores it). */
+static inline u64 smp_me(void)
+{
+	u64 v;
+	__asm__ volatile("mv %0, tp" : "=r"(v));
+	return v;
+}
+
+static inline void smp_set_me(u64 hartid)
+{
+	__asm__ volatile("mv tp, %0" :: "r"(hartid));
+}
+
+static inline long sbi_hart_status(u64 hart)
+{
+	struct sbiret r = sbi_call(EXT_HSM, 2, (long)hart, 0, 0, 0, 0, 0);
+	return r.error ? r.error : r.value;
+}
+
+/* A spinning barrier (the SBI has no cheap wake-up for S-mode): gen/count
+ * as in the M-mode one; a wait longer than 5 s breaks it. */
+struct smp_barrier {
+	volatile u32 count;
+	volatile u32 gen;
+	volatile u32 broken;
+	u32 n;
+};
+
+static inline void smp_barrier_init(struct smp_barrier *b, u32 n)
+{
+	b->count = 0;
+	b->gen = 0;
+	b->broken = 0;
+	b->n = n;
+	fence_rw();
+}
+
+static inline int smp_barrier_wait(struct smp_barrier *b)
+{
+	if (b->broken)
+		return 0;
+	u32 g = b->gen;
+	fence_rw();
+	if (amoadd_w(&b->count, 1) == b->n - 1) {
+		b->count = 0;
+		fence_rw();
+		b->gen = g + 1;
+		return 1;
+	}
+	u64 t0 = rt_time();
+	for (u32 i = 0; b->gen == g; i++)
+		if ((i & 255) == 255 && (b->broken || rt_time() - t0 > MS(5000))) {
+			b->broken = 1;
+			return 0;
+		}
+	fence_rw();
+	return 1;
+}
+
+/* Per-hart trap stacks for harts started through HSM (the boot hart's is
+ * rt/'s). */
+static u8 smp_trap_stack[SMP_MAX][8192] __attribute__((aligned(16)));
+
+typedef void (*smp_fn)(u64 hartid, void *arg);
+static smp_fn volatile smp_body;
+static void *volatile smp_arg;
+static volatile u64 smp_done_mask, smp_started_mask;
+
+void secondary_main(u64 hartid, u64 opaque)
+{
+	(void)opaque;
+	smp_set_me(hartid);
+	if (hartid < SMP_MAX)
+		csr_write(sscratch, (u64)(smp_trap_stack[hartid] + sizeof(smp_trap_stack[0])));
+	amoor_d(&smp_started_mask, 1UL << hartid);
+	smp_body(hartid, smp_arg);
+	fence_rw();
+	amoor_d(&smp_done_mask, 1UL << hartid);
+	sbi_call(EXT_HSM, 1, 0, 0, 0, 0, 0, 0);   /* hart_stop */
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
+/* Start harts 0..n-1 other than the boot hart with SBI hart_start, run
+ * fn(hartid, arg) on all of them (the boot hart too, once every other hart
+ * has started) and wait up to `ticks` for all to return; the others then
+ * stop (HSM STOPPED again).  Returns 0, or a mask of the harts that did
+ * not start or did not finish. */
+static inline u64 smp_run(unsigned n, smp_fn fn, void *arg, u64 ticks)
+{
+	u64 me = rt_boot_hartid, all = (1UL << n) - 1;
+	smp_set_me(me);
+	smp_body = fn;
+	smp_arg = arg;
+	smp_done_mask = 0;
+	smp_started_mask = 1UL << me;
+	fence_rw();
+	for (u64 h = 0; h < n; h++)
+		if (h != me)
+			sbi_call(EXT_HSM, 0, (long)h, (long)rt_secondary_entry, 0, 0, 0, 0);
+	u64 t0 = rt_time();
+	while (smp_started_mask != all && rt_time() - t0 < ticks)
+		;
+	if (smp_started_mask != all)
+		return all & ~smp_started_mask;
+	fn(me, arg);
+	fence_rw();
+	amoor_d(&smp_done_mask, 1UL << me);
+	t0 = rt_time();
+	while (smp_done_mask != all && rt_time() - t0 < ticks)
+		;
+	fence_rw();
+	u64 late = all & ~smp_done_mask;
+	/* and back to STOPPED */
+	for (u64 h = 0; h < n; h++)
+		if (h != me && !((late >> h) & 1))
+			while (sbi_hart_status(h) != HSM_STOPPED && rt_time() - t0 < ticks)
+				;
+	return late;
+}
+
+#endif /* RT_SBI */
 
 /* Tiny per-hart pseudo-random numbers (jitter in the litmus tests). */
 static inline u32 smp_rand(u64 *state)
