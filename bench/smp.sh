@@ -105,6 +105,7 @@ boot() {
 		return 0
 	fi
 	awk -v c="$cpus" '$1 == "RESULT" { print c, $9 }' "$log.txt" >>"$tmp/$engine.dat"
+	echo "  $engine $cpus hart(s) run $run: $(awk '$1 == "RESULT" { print $9 }' "$log.txt") iterations/s" >&2
 }
 
 echo "bench/smp.sh: 1 vs $harts harts, ${secs}s of work per boot, $runs run(s) each, kernel $(cat "$GUEST/VERSION" 2>/dev/null || echo '?')"
@@ -118,13 +119,18 @@ for i in $(seq 1 "$runs"); do
 	done
 done
 
-# med ENGINE CPUS: median rate, or -.
+# med ENGINE CPUS: median rate, or -; range ENGINE CPUS: "min-max".
 med() {
 	[ -s "$tmp/$1.dat" ] || { echo -; return; }
 	awk -v c="$2" '$1 == c { print $2 }' "$tmp/$1.dat" | sort -g |
 		awk '{ v[NR] = $1 } END {
 			if (NR == 0) { print "-"; exit }
 			printf "%g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+range() {
+	[ -s "$tmp/$1.dat" ] || { echo -; return; }
+	awk -v c="$2" '$1 == c { print $2 }' "$tmp/$1.dat" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%g-%g\n", v[1], v[NR] }'
 }
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
@@ -136,8 +142,9 @@ r1=$(med ringvm 1); rn=$(med ringvm "$harts")
 q1=$(med qemu 1); qn=$(med qemu "$harts")
 echo
 echo "throughput: iterations (4 KiB CRC-32 passes) per second of guest time, all threads"
-printf '%-8s %14s %14s %10s\n' engine "1 hart" "$harts harts" scaling
-printf '%-8s %14s %14s %10s\n' ringvm "$r1" "$rn" "$(scaling "$r1" "$rn")"
-[ "$use_qemu" = 0 ] || printf '%-8s %14s %14s %10s\n' QEMU "$q1" "$qn" "$(scaling "$q1" "$qn")"
-[ "$use_qemu" = 0 ] || printf '%-8s %14s %14s\n' ringvm/QEMU "$(ratio "$r1" "$q1")" "$(ratio "$rn" "$qn")"
+echo "(medians, min-max in brackets; ringvm/QEMU > 1 means ringvm does more work)"
+printf '%-12s %24s %24s %10s\n' engine "1 hart" "$harts harts" scaling
+printf '%-12s %24s %24s %10s\n' ringvm "$r1 ($(range ringvm 1))" "$rn ($(range ringvm "$harts"))" "$(scaling "$r1" "$rn")"
+[ "$use_qemu" = 0 ] || printf '%-12s %24s %24s %10s\n' QEMU "$q1 ($(range qemu 1))" "$qn ($(range qemu "$harts"))" "$(scaling "$q1" "$qn")"
+[ "$use_qemu" = 0 ] || printf '%-12s %24s %24s\n' ringvm/QEMU "$(ratio "$r1" "$q1")" "$(ratio "$rn" "$qn")"
 [ "$nfailed" -eq 0 ] || die "$nfailed boot(s) failed"
