@@ -36,6 +36,7 @@
 #define STREAM 100000          /* iterations of the streaming tests */
 #endif
 #define SC_GIVE_UP 1000000
+#define RENDEZVOUS 64          /* lock-step exchanges before a stream */
 
 enum { MP_FENCE, SB_FENCE, MP_LRSC, MP_AMO, MP_STREAM, SB_STREAM, NTESTS };
 static const char *const test_name[NTESTS] = { "mp-fence", "sb-fence", "mp-lrsc", "mp-amo",
@@ -216,14 +217,19 @@ static int pair_test(struct pair *p, u64 me, int test, struct smp_spin *spin, u6
 	if (!smp_barrier_wait(&p->bar, me, spin))
 		return 0;
 	if (test == MP_STREAM || test == SB_STREAM) {
-		/* Start together: announce, then spin (not sleep) on the
-		 * partner, so both are running when the loops begin.  On an
-		 * engine that runs one hart at a time the partner only arrives
-		 * in its next time slice; the spin is bounded. */
-		p->ready[is_p0(me)] = (u32)test;
-		fence_rw();
-		for (u32 n = 0; n < 10000000 && p->ready[!is_p0(me)] != (u32)test; n++)
-			;
+		/* Start together: RENDEZVOUS steps in lock-step with the
+		 * partner, spinning (not sleeping), so that both are running
+		 * (on different host CPUs, if the host has them) when the
+		 * loops begin.  Each wait is bounded: on an engine that runs
+		 * one hart at a time every step costs a time slice. */
+		volatile u32 *mine = &p->ready[is_p0(me)], *theirs = &p->ready[!is_p0(me)];
+		for (u32 k = 0; k < RENDEZVOUS; k++) {
+			u32 step = *mine + 1;
+			*mine = step;
+			fence_rw();
+			for (u32 n = 0; n < 1000000 && *theirs < step; n++)
+				;
+		}
 		fence_rw();
 		if (is_p0(me))
 			stream_p0(p, test);
@@ -290,7 +296,6 @@ int main(void)
 	smp_barrier_init(&all, (1UL << NHARTS) - 1);
 	smp_barrier_init(&pairs[0].bar, 0x3);
 	smp_barrier_init(&pairs[1].bar, 0xc);
-	pairs[0].ready[0] = pairs[0].ready[1] = pairs[1].ready[0] = pairs[1].ready[1] = ~0u;
 
 	rt_section("all harts run and finish");
 	u64 late = smp_run(NHARTS, run, 0, MS(50000));
