@@ -144,9 +144,4 @@ int qcow2_set_backing(struct block_dev *bd, const char *backing,
 int qcow2_write_compressed(struct block_dev *bd, uint64_t off,
 			   const void *buf, size_t len, struct err *errp);
 
-/* Size of the L2 cache, in bytes of L2 tables, for images opened after
- * this call; 0 restores the default (tables covering
- * QCOW2_DEFAULT_L2_CACHE_COVER of virtual disk, at least 1 MiB). */
-void qcow2_set_l2_cache_size(uint64_t bytes);
-
 #endif

@@ -246,7 +246,10 @@ static int reset_machine(struct rv_virt *v, struct err *errp)
 {
 	struct rv_machine *m = &v->m;
 	for (unsigned i = 0; i < v->ndisks; i++) {
+		/* Its I/O threads complete requests under the device lock. */
+		bus_lock(&m->bus);
 		virtio_mmio_reset(&v->blk[i].t);
+		bus_unlock(&m->bus);
 		block_flush(v->bd[i]);
 	}
 	for (unsigned i = 0; i < v->nnics; i++)
@@ -347,12 +350,13 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
-		qcow2_set_l2_cache_size(d->l2_cache);
 		struct block_open_opts bo = {
 			.format = d->format,
 			.read_only = d->read_only,
 			.backing_devices = d->backing_devices,
 			.nbacking_devices = d->nbacking_devices,
+			.l2_cache = d->l2_cache,
+			.cache = d->cache,
 		};
 		rc = block_open_with(d->path, &bo, &v->bd[i], errp);
 		if (rc < 0)
@@ -368,6 +372,8 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 				     &m->mem,
 				     rv_plic_irq(m, RV_VIRTIO_IRQ + i),
 				     v->bd[i], NULL, errp);
+		if (rc == 0)
+			rc = virtio_blk_watch(&v->blk[i], &v->loop, errp);
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
 	}

@@ -370,7 +370,13 @@ static int install(scmp_filter_ctx ctx, struct err *errp)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(errp, errno, "sandbox: PR_SET_NO_NEW_PRIVS");
-	int rc = seccomp_load(ctx);
+	/* Every thread of the process, not only this one: device I/O
+	 * threads (virtio-blk) exist before confinement.  The kernel also
+	 * gives them this thread's no_new_privs. */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc < 0)
+		return err_sys(errp, -rc, "sandbox: seccomp thread sync");
+	rc = seccomp_load(ctx);
 	if (rc < 0)
 		return err_sys(errp, -rc, "sandbox: loading the seccomp filter "
 			       "(try --seccomp=off on a kernel without seccomp)");

@@ -64,9 +64,13 @@ static uint32_t rd(struct fx *f, unsigned off)
 	return (uint32_t)v;
 }
 
+/* A register write as a vCPU makes it; after a notify, wait for the I/O
+ * threads so each test sees its requests completed. */
 static void wr(struct fx *f, unsigned off, uint32_t v)
 {
 	assert_int_equal(bus_write(&f->bus, BASE + off, 4, v), 0);
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY)
+		virtio_blk_drain(&f->blk);
 }
 
 static void bring_up(struct fx *f, uint64_t feat)
