@@ -440,11 +440,17 @@ static void publish(struct virtio_blk *b)
 		slot_put(b, r);
 	}
 	b->starved = false;
+	b->publishing++;
 	pthread_mutex_unlock(&b->lock);
 	if (starved && device_live(b))
 		pushed |= pump(b, 0);
 	if (pushed)
 		virtio_mmio_signal_used(&b->t, 0);
+	/* Only now is a drained device's interrupt up to date. */
+	pthread_mutex_lock(&b->lock);
+	b->publishing--;
+	pthread_cond_broadcast(&b->idle);
+	pthread_mutex_unlock(&b->lock);
 	bus_unlock(b->t.bus);
 	if (pushed && b->wake_fd >= 0) {
 		uint64_t one = 1;
@@ -494,7 +500,7 @@ void virtio_blk_drain(struct virtio_blk *b)
 	if (!b->lock_ok)
 		return;
 	pthread_mutex_lock(&b->lock);
-	while (b->nbusy)
+	while (b->nbusy || b->publishing)
 		pthread_cond_wait(&b->idle, &b->lock);
 	pthread_mutex_unlock(&b->lock);
 }

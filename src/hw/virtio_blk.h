@@ -116,6 +116,7 @@ struct virtio_blk {
 	int done_head;         /* I/O finished, not yet in the used ring */
 	unsigned nbusy;        /* slots not free */
 	unsigned nio;          /* slots queued or doing I/O */
+	unsigned publishing;   /* I/O threads between used ring and IRQ */
 	uint64_t seq;          /* submission counter (FLUSH barrier) */
 	uint32_t gen;          /* bumped by reset: older results dropped */
 	bool starved;          /* popping stopped for want of a free slot */
