@@ -482,9 +482,14 @@ static void *worker(void *arg)
 		execute(b, r);
 
 		pthread_mutex_lock(&b->lock);
+		/* In finishing order, so the used ring tells it. */
 		r->state = R_DONE;
-		r->next = b->done_head;
-		b->done_head = (int)(r - b->reqs);
+		r->next = -1;
+		if (b->done_head < 0)
+			b->done_head = (int)(r - b->reqs);
+		else
+			b->reqs[b->done_tail].next = (int)(r - b->reqs);
+		b->done_tail = (int)(r - b->reqs);
 		b->nio--;
 		pthread_cond_broadcast(&b->idle);
 		pthread_mutex_unlock(&b->lock);
@@ -588,7 +593,7 @@ static int start(struct virtio_blk *b, struct err *errp)
 	for (unsigned i = 0; i < VIRTIO_BLK_INFLIGHT; i++)
 		b->reqs[i].next = i + 1 < VIRTIO_BLK_INFLIGHT ? (int)i + 1 : -1;
 	b->free_list = 0;
-	b->queue_head = b->queue_tail = b->done_head = -1;
+	b->queue_head = b->queue_tail = b->done_head = b->done_tail = -1;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->idle, NULL);

@@ -113,7 +113,7 @@ struct virtio_blk {
 	struct virtio_blk_req *reqs;  /* [VIRTIO_BLK_INFLIGHT] */
 	int free_list;         /* free slots, linked by index; -1 = none */
 	int queue_head, queue_tail;   /* waiting for an I/O thread */
-	int done_head;         /* I/O finished, not yet in the used ring */
+	int done_head, done_tail;  /* I/O finished, not in the used ring */
 	unsigned nbusy;        /* slots not free */
 	unsigned nio;          /* slots queued or doing I/O */
 	unsigned publishing;   /* I/O threads between used ring and IRQ */
