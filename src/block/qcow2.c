@@ -527,6 +527,7 @@ int qcow2_get_info(struct block_dev *bd, struct qcow2_info *out)
 	out->nsnapshots = q->nsnaps;
 	out->l1_size = q->l1_size;
 	out->file_length = q->file_size;
+	out->l2_cache = (uint64_t)q->nl2 * q->cluster_size;
 	return 0;
 }
 

@@ -61,6 +61,8 @@ struct qcow2_info {
 	uint32_t nsnapshots;
 	uint32_t l1_size;         /* entries */
 	uint64_t file_length;     /* bytes of the image file now */
+	uint64_t l2_cache;        /* bytes of L2 tables this open caches
+				   * (block_open_opts.l2_cache, rounded) */
 };
 
 /* Fill *out.  0, or -EINVAL if bd is not qcow2. */
