@@ -111,7 +111,7 @@ FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c
 FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
-FUZZSRCS_loader := src/engine/rv64/loader.c src/core/err.c src/core/file.c
+FUZZSRCS_loader := src/board/virt/loader.c src/core/err.c src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
 
 define fuzz_target

@@ -9,6 +9,7 @@ int evloop_init(struct evloop *l, struct err *errp)
 	l->nr = 0;
 	l->nhooks = 0;
 	l->timers = NULL;
+	l->lock = NULL;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return err_sys(errp, errno, "epoll_create1");
@@ -124,10 +125,31 @@ void evloop_timer_free(struct evloop *l, struct evloop_timer *t)
 	}
 }
 
+static void lock(struct evloop *l)
+{
+	if (l->lock)
+		pthread_mutex_lock(l->lock);
+}
+
+static void unlock(struct evloop *l)
+{
+	if (l->lock)
+		pthread_mutex_unlock(l->lock);
+}
+
+void evloop_set_lock(struct evloop *l, pthread_mutex_t *m)
+{
+	l->lock = m;
+}
+
 static int epoll_dispatch(struct evloop *l, int timeout_ms)
 {
 	struct epoll_event ev[EVLOOP_MAX_FDS];
+	if (timeout_ms != 0)
+		unlock(l);
 	int n = epoll_wait(l->epfd, ev, EVLOOP_MAX_FDS, timeout_ms);
+	if (timeout_ms != 0)
+		lock(l);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
@@ -180,8 +202,12 @@ static void timers_run(struct evloop *l)
 
 int evloop_poll(struct evloop *l, int timeout_ms)
 {
-	if (!l->nhooks && !l->timers)
-		return epoll_dispatch(l, timeout_ms);
+	lock(l);
+	if (!l->nhooks && !l->timers) {
+		int n = epoll_dispatch(l, timeout_ms);
+		unlock(l);
+		return n;
+	}
 
 	struct evloop_pollset *ps = &l->ps;
 	ps->n = 0;
@@ -190,7 +216,11 @@ int evloop_poll(struct evloop *l, int timeout_ms)
 		l->hooks[i].prepare(l->hooks[i].opaque, ps, &timeout_ms);
 	timeout_ms = timers_timeout(l, timeout_ms);
 
+	if (timeout_ms != 0)
+		unlock(l);
 	int rc = poll(ps->fds, ps->n, timeout_ms);
+	if (timeout_ms != 0)
+		lock(l);
 	bool error = rc < 0 && errno != EINTR;
 	int n = 0;
 	if (rc > 0 && ps->fds[0].revents)
@@ -202,5 +232,6 @@ int evloop_poll(struct evloop *l, int timeout_ms)
 	for (unsigned i = 0; i < nh; i++)
 		hooks[i].dispatch(hooks[i].opaque, ps, error || rc < 0);
 	timers_run(l);
+	unlock(l);
 	return n;
 }

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "err.h"
 
 #define EVLOOP_MAX_FDS 32
@@ -69,6 +71,9 @@ struct evloop {
 	struct evloop_hook hooks[EVLOOP_MAX_HOOKS];
 	struct evloop_timer *timers;
 	struct evloop_pollset ps;  /* scratch of evloop_poll (no allocation) */
+	/* When set (evloop_set_lock), held by evloop_poll() while it runs
+	 * hooks, callbacks and timers, and released while it waits. */
+	pthread_mutex_t *lock;
 };
 
 int evloop_init(struct evloop *l, struct err *errp);
@@ -102,6 +107,12 @@ void evloop_timer_init(struct evloop *l, struct evloop_timer *t,
 void evloop_timer_mod(struct evloop_timer *t, uint64_t expire_ns);
 void evloop_timer_del(struct evloop_timer *t);    /* disarm */
 void evloop_timer_free(struct evloop *l, struct evloop_timer *t); /* unlink */
+
+/* Run every hook, callback and timer of l under *lock (the machine's
+ * device lock, core/bus.h), which evloop_poll() releases only while it
+ * waits: callbacks may then touch device state that vCPU threads reach by
+ * MMIO.  The caller of evloop_poll() must not hold it.  NULL: no lock. */
+void evloop_set_lock(struct evloop *l, pthread_mutex_t *lock);
 
 /* Wait up to timeout_ms (0 = just check, -1 = forever; shortened by hooks
  * and armed timers) and dispatch ready callbacks, hooks and expired timers.

@@ -1,5 +1,7 @@
 #include "uart8250.h"
 
+#include <time.h>
+
 #include <string.h>
 
 /* Register offsets (PC16550D datasheet, table 2). */
@@ -177,6 +179,12 @@ static void write_ier(struct uart8250 *u, uint8_t val)
 		u->thr_pending = 1;
 	else if (!(val & IER_THRI))
 		u->thr_pending = 0;
+	if ((val & IER_RDI) && !(u->ier & IER_RDI)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		u->rdi_since_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+				  (uint64_t)ts.tv_nsec;
+	}
 	u->ier = val;
 }
 
@@ -276,9 +284,10 @@ size_t uart8250_rx_space(const struct uart8250 *u)
 	return rx_capacity(u) - u->rx_count;
 }
 
-bool uart8250_rx_listening(const struct uart8250 *u)
+bool uart8250_rx_listening(const struct uart8250 *u, uint64_t now_ns)
 {
-	return u->ier & IER_RDI;
+	return (u->ier & IER_RDI) &&
+	       now_ns >= u->rdi_since_ns + UART8250_SETTLE_NS;
 }
 
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len)

@@ -41,6 +41,7 @@ struct uart8250 {
 	void *tx_opaque;
 
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
+	uint64_t rdi_since_ns;  /* host time ERBFI was last enabled */
 	uint8_t rx[UART8250_FIFO];
 	unsigned rx_head, rx_count;
 	int thr_pending;   /* THRE interrupt pending until IIR read/THR write */
@@ -73,11 +74,14 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len);
 /* Bytes the receive FIFO can take now. */
 size_t uart8250_rx_space(const struct uart8250 *u);
 
-/* True while the guest has the received-data interrupt enabled (IER.ERBFI),
- * i.e. a driver is listening.  Linux clears the RX FIFO when it opens the
- * port, so the console holds host input until this is true instead of
- * letting it be thrown away. */
-bool uart8250_rx_listening(const struct uart8250 *u);
+/* True once the guest has had the received-data interrupt enabled
+ * (IER.ERBFI) for UART8250_SETTLE_NS at host time now_ns (CLOCK_MONOTONIC),
+ * i.e. a driver is listening and done opening the port: Linux enables
+ * ERBFI and then still reads RBR once "for luck" while it opens the port,
+ * so the console holds host input until this is true instead of letting
+ * it be thrown away. */
+#define UART8250_SETTLE_NS 20000000ULL
+bool uart8250_rx_listening(const struct uart8250 *u, uint64_t now_ns);
 
 /* The bus callbacks, exposed for tests; u is the opaque.  offset: bytes
  * from base; size 1 or 4.  Same contract as struct bus_ops. */

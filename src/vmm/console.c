@@ -39,10 +39,19 @@ static void on_stdin(void *opaque, int fd, uint32_t events)
 
 int console_open(struct console *c, struct evloop *l, struct err *errp)
 {
+	return console_open_fds(c, l, 0, 1, errp);
+}
+
+int console_open_fds(struct console *c, struct evloop *l, int in_fd,
+		     int out_fd, struct err *errp)
+{
 	memset(c, 0, sizeof(*c));
-	c->in_fd = 0;
-	c->out_fd = 1;
-	if (isatty(c->in_fd) && tcgetattr(c->in_fd, &saved_tio) == 0) {
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
+	/* Only the process's own terminal is put in raw mode: its saved
+	 * state is process-wide (restored from signal handlers). */
+	if (in_fd == 0 && isatty(c->in_fd) &&
+	    tcgetattr(c->in_fd, &saved_tio) == 0) {
 		struct termios raw = saved_tio;
 		cfmakeraw(&raw);
 		tio_saved = 1;

@@ -33,6 +33,11 @@ struct console {
  * polled.  Puts a terminal in raw mode.  Returns 0 or -errno. */
 int console_open(struct console *c, struct evloop *l, struct err *errp);
 
+/* The same on other descriptors (the caller keeps them open until
+ * console_close); only fd 0 is ever put in raw mode. */
+int console_open_fds(struct console *c, struct evloop *l, int in_fd,
+		     int out_fd, struct err *errp);
+
 /* Restore the terminal.  Safe to call more than once. */
 void console_close(struct console *c);
 

@@ -370,9 +370,8 @@ static int install(scmp_filter_ctx ctx, struct err *errp)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(errp, errno, "sandbox: PR_SET_NO_NEW_PRIVS");
-	/* Every thread of the process, not only this one: device I/O
-	 * threads (virtio-blk) exist before confinement.  The kernel also
-	 * gives them this thread's no_new_privs. */
+	/* Every thread of the VM (vCPUs, I/O, disk workers) exists by now:
+	 * the filter must hold for all of them, not just this one. */
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc < 0)
 		return err_sys(errp, -rc, "sandbox: seccomp thread sync");

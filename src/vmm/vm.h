@@ -64,18 +64,84 @@ struct vm_config {
 	enum vm_boot boot;    /* --boot */
 	const char *loader;   /* --loader: the S-mode boot loader for a disk
 			       * boot; NULL: found by boot_find_loader() */
+	/* Console descriptors (owned by the caller) when console_fds is
+	 * set; otherwise stdin/stdout. */
+	bool console_fds;
+	int console_in, console_out;
 };
 
-/* Build the machine described by cfg, run it until the guest powers off,
- * reboots with cfg->no_reboot (otherwise a reboot resets the machine and
- * boots it again), a bare-metal test reports, or the user quits, then
- * tear it down
- * (disks flushed).  Unless cfg->seccomp_off, the process is confined with
- * sandbox_enter_vmm() (vmm/sandbox.h) after set-up; a forbidden call ends
- * it with SANDBOX_EXIT_STATUS.  *status receives the process exit status
- * the run implies (0 poweroff/reboot/pass, 3 guest-reported failure, 1 a
- * reboot that could not restore the machine).
- * Returns 0, or -errno with errp naming the problem (bad kernel, disk...). */
+/* ---- the VM handle ----------------------------------------------------
+ *
+ * A VM is a board (board/virt/) plus the host threads that run it: one per
+ * vCPU, running the engine (vmm/engine.h), and one I/O thread running the
+ * VM's event loop (console, network backends, RTC) and handling the
+ * guest's stop requests (a reboot resets the machine unless
+ * cfg->no_reboot).  Nothing is process-wide: several VMs can live in one
+ * process (only one of them may use stdin/stdout as its console).
+ *
+ * Lifecycle: vm_create (threads exist but wait) -> [vm_enter_sandbox] ->
+ * vm_start -> {vm_pause, vm_resume}* -> [vm_stop] -> vm_wait ->
+ * vm_destroy.  vm_pause/vm_resume/vm_stop may be called from any thread
+ * other than the VM's own; vm_wait from one thread. */
+
+struct vm;
+
+enum vm_event {
+	VM_EVENT_POWEROFF,  /* guest powered off (code: its exit code) */
+	VM_EVENT_RESET,     /* guest rebooted; the machine was reset and runs */
+	VM_EVENT_REBOOT,    /* guest rebooted with no_reboot: the VM ends */
+	VM_EVENT_TEST_EXIT, /* bare-metal test exit through HTIF (code) */
+	VM_EVENT_QUIT,      /* the user quit (Ctrl-A x) or vm_stop() */
+	VM_EVENT_ERROR,     /* host-side failure; the VM ends */
+};
+
+/* Called on the VM's I/O thread for each event; must not call vm_pause,
+ * vm_resume or vm_wait of the same VM. */
+typedef void vm_event_fn(void *opaque, enum vm_event ev, int code);
+
+/* Build the VM described by cfg (copied; its strings must outlive the
+ * VM): opens disks and NICs, loads images, creates its threads, which
+ * wait for vm_start.  on_event may be NULL.  Returns 0 with *out set, or
+ * -errno with errp naming the problem (bad kernel, disk...). */
+int vm_create(const struct vm_config *cfg, vm_event_fn *on_event,
+	      void *opaque, struct vm **out, struct err *errp);
+
+/* Confine the whole process (every thread) with the VMM seccomp sandbox
+ * (vmm/sandbox.h) for this VM's devices.  Call between vm_create and
+ * vm_start, and only in a process that will make no further VMs. */
+int vm_enter_sandbox(struct vm *vm, struct err *errp);
+
+/* Let the threads run the guest.  Returns 0, or -EINVAL if already
+ * started. */
+int vm_start(struct vm *vm);
+
+/* Stop every vCPU at an instruction boundary and the I/O thread, and
+ * wait until no device has I/O in flight; guest time (mtime) stands
+ * still until vm_resume.  Returns when done: 0, or -ESRCH when the VM has
+ * ended (or not started).  Pauses nest: each needs its vm_resume. */
+int vm_pause(struct vm *vm);
+
+/* Undo one vm_pause.  Returns 0, or -EINVAL when not paused. */
+int vm_resume(struct vm *vm);
+
+/* Ask the VM to end as if the user had quit (VM_EVENT_QUIT); returns at
+ * once (vm_wait waits).  Works while paused. */
+void vm_stop(struct vm *vm);
+
+/* Wait until the VM has ended and its threads are joined.  *status
+ * receives the exit status the run implies (0 power-off, reboot with
+ * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
+void vm_wait(struct vm *vm, int *status);
+
+/* Instructions retired by all vCPUs (only while paused or ended). */
+uint64_t vm_instret(const struct vm *vm);
+
+/* Free the VM (after vm_wait, or instead of vm_start); NULL-safe. */
+void vm_destroy(struct vm *vm);
+
+/* Create, confine (unless cfg->seccomp_off), start, wait and destroy:
+ * what `ringvm run` does.  Prints statistics when cfg->stats.  Returns 0
+ * with *status set, or -errno with errp naming the problem. */
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp);
 
 #endif

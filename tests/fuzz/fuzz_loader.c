@@ -1,4 +1,4 @@
-/* libFuzzer target: the boot image loader (src/engine/rv64/loader.c) on
+/* libFuzzer target: the boot image loader (src/board/virt/loader.c) on
  * arbitrary bytes: Linux Image headers, gzip streams, ELF files (program
  * headers, section and symbol tables), raw firmware.  RAM is 4 MiB of
  * heap (every byte ASan-tracked).  The first input byte picks the boot
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "engine/rv64/hart.h"
-#include "engine/rv64/loader.h"
+#include "board/virt/loader.h"
 
 #define RAM_BASE 0x80000000ULL
 #define RAM_SIZE (4ULL << 20)

@@ -7,7 +7,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "engine/rv64/clint.h"
+#include "hw/clint.h"
+#include "board/virt/memmap.h"
 #include "engine/rv64/hart.h"
 
 #define NHARTS 2
@@ -34,7 +35,7 @@ static int setup(void **state)
 		assert_non_null(m->harts[i]);
 		m->harts[i]->state = RV_HART_STARTED;
 	}
-	assert_int_equal(rv_clint_init(m, &e), 0);
+	assert_int_equal(rv_clint_init(m, RV_CLINT_BASE, &e), 0);
 	*state = m;
 	return 0;
 }
@@ -209,7 +210,7 @@ static void test_double_register(void **state)
 	struct rv_machine *m = *state;
 	struct rv_clint *old = m->clint;
 	struct err e = { 0 };
-	assert_int_equal(rv_clint_init(m, &e), -EINVAL);
+	assert_int_equal(rv_clint_init(m, RV_CLINT_BASE, &e), -EINVAL);
 	assert_ptr_equal(m->clint, old);
 	assert_non_null(strstr(e.msg, "overlaps"));
 }

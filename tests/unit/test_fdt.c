@@ -9,7 +9,10 @@
 #include <cmocka.h>
 #include <libfdt.h>
 
-#include "engine/rv64/fdt.h"
+#include "board/virt/fdt.h"
+#include "hw/clint.h"
+#include "hw/plic.h"
+#include "board/virt/memmap.h"
 #include "engine/rv64/machine.h"
 
 static const char *const exts[] = { "i", "m", "a", "f", "d", "c",

@@ -17,7 +17,8 @@
 #include <zlib.h>
 
 #include "engine/rv64/hart.h"
-#include "engine/rv64/loader.h"
+#include "board/virt/loader.h"
+#include "board/virt/memmap.h"
 
 #define RAM_SIZE (64ULL << 20)
 #define RAM_END (RV_RAM_BASE + RAM_SIZE)

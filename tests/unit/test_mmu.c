@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "board/virt/memmap.h"
 #include "engine/rv64/cpu_internal.h"
 
 #define RAM_SIZE (16ULL << 20)

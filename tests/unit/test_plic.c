@@ -7,7 +7,8 @@
 #include <cmocka.h>
 
 #include "engine/rv64/hart.h"
-#include "engine/rv64/plic.h"
+#include "hw/plic.h"
+#include "board/virt/memmap.h"
 
 #define NHARTS 2
 #define PRIO(s)    (RV_PLIC_BASE + RV_PLIC_PRIORITY + 4 * (s))
@@ -37,7 +38,7 @@ static int setup(void **state)
 		f->m.harts[i] = rv_hart_new(&f->m, i, &e);
 		assert_non_null(f->m.harts[i]);
 	}
-	assert_int_equal(rv_plic_init(&f->m, &e), 0);
+	assert_int_equal(rv_plic_init(&f->m, RV_PLIC_BASE, &e), 0);
 	for (unsigned s = 1; s <= RV_PLIC_NDEV; s++)
 		f->line[s] = rv_plic_irq(&f->m, s);
 	*state = f;
@@ -251,7 +252,7 @@ static void test_init_errors(void **state)
 {
 	struct rv_machine m = { 0 };
 	struct err e = { 0 };
-	assert_int_equal(rv_plic_init(&m, &e), -EINVAL);
+	assert_int_equal(rv_plic_init(&m, RV_PLIC_BASE, &e), -EINVAL);
 	assert_null(m.plic);
 	struct irq_line l = rv_plic_irq(&m, 1);
 	assert_null(l.set_level);

@@ -8,9 +8,10 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "engine/rv64/clint.h"
+#include "hw/clint.h"
+#include "board/virt/memmap.h"
 #include "engine/rv64/hart.h"
-#include "engine/rv64/sbi.h"
+#include "board/virt/sbi.h"
 
 #define NHARTS 2
 #define RAM_SIZE (1ULL << 20)
@@ -63,7 +64,7 @@ static int setup(void **state)
 		m->harts[i] = rv_hart_new(m, i, &e);
 		assert_non_null(m->harts[i]);
 	}
-	assert_int_equal(rv_clint_init(m, &e), 0);
+	assert_int_equal(rv_clint_init(m, RV_CLINT_BASE, &e), 0);
 	/* hart 0 runs the kernel in S-mode; hart 1 waits for HSM */
 	rv_hart_reset(m->harts[0], RV_RAM_BASE, RV_PRIV_S, 0);
 	m->harts[0]->state = RV_HART_STARTED;

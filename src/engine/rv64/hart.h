@@ -72,6 +72,8 @@ struct rv_hart {
 	 * writes, i.e. wherever the hart itself can cause a kick; a kick
 	 * from another host thread is seen when the budget runs out. */
 	volatile int kick;
+	/* Set by rv_vcpu_kick(): rv_vcpu_run() returns and clears it. */
+	int run_kick;
 
 	struct rv_machine *m;
 	void *priv_;        /* interpreter-private state */
@@ -92,6 +94,18 @@ void rv_hart_reset(struct rv_hart *h, uint64_t pc, int priv, uint64_t arg1);
  * Returns when the budget is spent, h->kick is set, the hart enters WFI with
  * nothing pending, or the hart is stopped.  Never blocks. */
 void rv_hart_run(struct rv_hart *h, uint64_t budget);
+
+/* Run hart h on the calling host thread until rv_vcpu_kick(h) (sticky: a
+ * kick that came before the call is consumed and makes it return at once)
+ * or a machine exit request.  Evaluates this hart's timers, and sleeps
+ * while the hart waits in WFI or is stopped, until an interrupt, a kick
+ * or its next timer deadline.  Returns at an instruction boundary with
+ * h->instret current.  Only on h's own thread. */
+void rv_vcpu_run(struct rv_hart *h);
+
+/* Make rv_vcpu_run(h) return promptly; wakes a sleeping hart.  Any
+ * thread. */
+void rv_vcpu_kick(struct rv_hart *h);
 
 /* Raise (level != 0) or clear the given mip bits and kick the hart so a
  * newly enabled interrupt is taken at the next block boundary and a WFI

@@ -36,4 +36,6 @@ void rv_machine_request_exit(struct rv_machine *m, enum rv_exit reason,
 		if (m->harts[i])
 			__atomic_store_n(&m->harts[i]->kick, 1,
 					 __ATOMIC_RELEASE);
+	if (m->exit_hook)
+		m->exit_hook(m->exit_opaque);
 }

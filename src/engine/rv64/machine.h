@@ -1,6 +1,8 @@
-/* The RV64 "virt" platform as the interpreter sees it: RAM, the MMIO bus,
- * harts, CLINT, PLIC, and the built-in SBI firmware.  Layout follows QEMU's
- * `-M virt` so that stock kernels and OpenSBI find what they expect. */
+/* The platform as the RV64 CPU sees it: RAM, the MMIO bus, its sibling
+ * harts, the CLINT and PLIC it takes interrupts from, whether firmware
+ * calls (SBI) are answered by the host, and the exit request.  The board
+ * that fills it in (memory map, devices, FDT, firmware) is
+ * src/board/virt/. */
 #ifndef RINGVM_RV64_MACHINE_H
 #define RINGVM_RV64_MACHINE_H
 
@@ -13,27 +15,7 @@
 
 #define RV_MAX_HARTS 8
 
-/* Physical memory map (bytes). */
-#define RV_TEST_BASE     0x00100000ULL /* sifive,test0 poweroff/reboot */
-#define RV_TEST_SIZE     0x1000ULL
-#define RV_RTC_BASE      0x00101000ULL /* google,goldfish-rtc */
-#define RV_RTC_SIZE      0x1000ULL
-#define RV_RTC_IRQ       11            /* after the UART's 10, as QEMU */
-#define RV_CLINT_BASE    0x02000000ULL
-#define RV_CLINT_SIZE    0x10000ULL
-#define RV_PLIC_BASE     0x0c000000ULL
-#define RV_PLIC_SIZE     0x600000ULL
-#define RV_UART0_BASE    0x10000000ULL
-#define RV_UART0_SIZE    0x100ULL
-#define RV_UART0_IRQ     10
-#define RV_VIRTIO_BASE   0x10001000ULL /* slot i at BASE + i * SIZE */
-#define RV_VIRTIO_SIZE   0x1000ULL
-#define RV_VIRTIO_SLOTS  8
-#define RV_VIRTIO_IRQ    1             /* slot i uses IRQ 1 + i */
-#define RV_RAM_BASE      0x80000000ULL
-
 #define RV_TIMEBASE_HZ   10000000ULL   /* mtime ticks per second */
-#define RV_PLIC_NDEV     31            /* interrupt sources 1..31 */
 
 struct rv_hart;
 struct rv_clint;
@@ -59,8 +41,13 @@ struct rv_machine {
 	struct rv_plic *plic;
 
 	/* true: ringvm is the M-mode firmware and answers SBI ecalls from
-	 * S-mode itself; false: a real firmware (--bios) runs in M-mode. */
+	 * S-mode itself through `ecall`; false: a real firmware (--bios)
+	 * runs in M-mode. */
 	bool sbi;
+	/* The firmware's ecall handler (the board's SBI, board/virt/sbi.h),
+	 * called on the hart's own thread with h->pc at the ecall; the
+	 * interpreter advances pc past it afterwards. */
+	int (*ecall)(struct rv_hart *h);
 
 	/* HTIF (riscv-tests convention), 0 when the ELF has no tohost. */
 	uint64_t tohost, fromhost;
@@ -70,6 +57,12 @@ struct rv_machine {
 	volatile int exit_request;
 	enum rv_exit exit_reason;
 	int exit_code;
+
+	/* Called (any thread, possibly under the device lock) once the
+	 * first exit request is recorded, after every hart was kicked: the
+	 * VM handle wakes its I/O thread.  Must not block. */
+	void (*exit_hook)(void *opaque);
+	void *exit_opaque;
 
 	/* Host CLOCK_MONOTONIC ns at which mtime was 0. */
 	uint64_t mtime_epoch_ns;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../core/err.h"
+#include "core/err.h"
 
 /* A comfortable buffer size for rv_fdt_build(): the tree itself is a few
  * KiB; the rest is free space for firmware that edits the tree in place. */

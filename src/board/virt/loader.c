@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "core/file.h"
-#include "hart.h"
+#include "engine/rv64/hart.h"
 
 /* Headers and symbol tables are read as host structs. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,

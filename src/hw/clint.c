@@ -3,13 +3,14 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "hart.h"
+#include "engine/rv64/hart.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define MENVCFG_STCE (1ULL << 63)
 
 struct rv_clint {
 	struct rv_machine *m;
+	uint64_t base;
 	uint64_t mtimecmp[RV_MAX_HARTS];
 };
 
@@ -132,15 +133,16 @@ void rv_clint_reset(struct rv_machine *m)
 					0);
 }
 
-int rv_clint_init(struct rv_machine *m, struct err *errp)
+int rv_clint_init(struct rv_machine *m, uint64_t base, struct err *errp)
 {
 	struct rv_clint *c = calloc(1, sizeof(*c));
 	if (!c)
 		return err_set(errp, ENOMEM, "clint: out of memory");
 	c->m = m;
+	c->base = base;
 	for (unsigned i = 0; i < RV_MAX_HARTS; i++)
 		c->mtimecmp[i] = UINT64_MAX;
-	int rc = bus_register(&m->bus, RV_CLINT_BASE, RV_CLINT_SIZE,
+	int rc = bus_register(&m->bus, base, RV_CLINT_SIZE,
 			      &clint_ops, c, "clint", errp);
 	if (rc) {
 		free(c);
@@ -154,7 +156,7 @@ void rv_clint_free(struct rv_machine *m)
 {
 	if (!m->clint)
 		return;
-	bus_unregister(&m->bus, RV_CLINT_BASE);
+	bus_unregister(&m->bus, m->clint->base);
 	free(m->clint);
 	m->clint = NULL;
 }

@@ -8,7 +8,7 @@
  * firmware counters and no overflow interrupts (no Sscofpmf). */
 #include "sbi.h"
 
-#include "hart.h"
+#include "engine/rv64/hart.h"
 
 #define PMU_NUM_COUNTERS 3
 #define CSR_CYCLE   0xc00

@@ -11,7 +11,7 @@
 #ifndef RINGVM_RV64_SBI_H
 #define RINGVM_RV64_SBI_H
 
-#include "hart.h"
+#include "engine/rv64/hart.h"
 
 /* SBI error codes (SBI 2.0 §3, Table 1). */
 #define SBI_SUCCESS                0

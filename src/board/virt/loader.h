@@ -29,8 +29,8 @@
 
 #include <stdint.h>
 
-#include "../../core/err.h"
-#include "../../core/guest_mem.h"
+#include "core/err.h"
+#include "core/guest_mem.h"
 
 /* Free bytes kept above the FDT (OpenSBI's fixups grow it in place). */
 #define RV_BOOT_FDT_SLACK 0x10000ULL

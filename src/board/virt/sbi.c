@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../../core/guest_mem.h"
+#include "core/guest_mem.h"
 
 #define A0 10
 #define SATP_MODE_SHIFT 60

@@ -18,9 +18,12 @@
 #ifndef RINGVM_RV64_PLIC_H
 #define RINGVM_RV64_PLIC_H
 
-#include "../../core/err.h"
-#include "../../core/irq.h"
-#include "machine.h"
+#include "core/err.h"
+#include "core/irq.h"
+#include "engine/rv64/machine.h"
+
+#define RV_PLIC_SIZE       0x600000ULL /* register window, bytes */
+#define RV_PLIC_NDEV       31          /* interrupt sources 1..31 */
 
 #define RV_PLIC_PRIORITY   0x000000
 #define RV_PLIC_PENDING    0x001000
@@ -31,10 +34,10 @@
 #define RV_PLIC_MAX_PRIO   7
 
 /* Allocate m->plic with 2 * m->nharts contexts and register it on m->bus at
- * RV_PLIC_BASE.  Call after m->nharts and m->harts[] are set.  All
+ * guest-physical `base` (RV_PLIC_SIZE bytes).  Call after m->nharts and m->harts[] are set.  All
  * priorities, enables and thresholds start at 0.  Returns 0, -ENOMEM, or
  * the bus error; m is unchanged on failure. */
-int rv_plic_init(struct rv_machine *m, struct err *errp);
+int rv_plic_init(struct rv_machine *m, uint64_t base, struct err *errp);
 
 /* Unregister and free m->plic (NULL-safe; m->plic becomes NULL).  No
  * device may use an irq_line from rv_plic_irq() afterwards. */

@@ -15,18 +15,21 @@
 
 #include <stdint.h>
 
-#include "../../core/err.h"
-#include "machine.h"
+#include "core/err.h"
+#include "engine/rv64/machine.h"
+
+#define RV_CLINT_SIZE      0x10000ULL /* register window, bytes */
 
 #define RV_CLINT_MSIP      0x0000
 #define RV_CLINT_MTIMECMP  0x4000
 #define RV_CLINT_MTIME     0xbff8
 
-/* Allocate m->clint and register it on m->bus at RV_CLINT_BASE.  Call after
+/* Allocate m->clint and register it on m->bus at
+ * guest-physical `base` (RV_CLINT_SIZE bytes).  Call after
  * m->nharts and m->harts[] are set.  Every mtimecmp starts at UINT64_MAX
  * (no timer armed).  Returns 0, -ENOMEM, or the bus error (-EINVAL on an
  * overlapping window); m is unchanged on failure. */
-int rv_clint_init(struct rv_machine *m, struct err *errp);
+int rv_clint_init(struct rv_machine *m, uint64_t base, struct err *errp);
 
 /* Unregister and free m->clint (NULL-safe; m->clint becomes NULL). */
 void rv_clint_free(struct rv_machine *m);

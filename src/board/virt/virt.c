@@ -1,11 +1,7 @@
-/* Machine assembly and run loop for the emulated RISC-V `virt` board.
- *
- * One host thread runs every hart round-robin in slices of guest
- * instructions (docs/ARCHITECTURE.md explains why: LR/SC, TLB shootdowns and
- * code-cache invalidation stay trivially coherent).  Between slices the loop
- * updates timers, moves console input into the UART, watches the HTIF
- * tohost word and host events; when every hart sleeps in WFI it blocks in
- * epoll until the next timer deadline or input. */
+/* The riscv `virt` board (virt.h): machine assembly, reset and the
+ * I/O-thread side of the devices.  The VM handle (vmm/vm.c) runs it. */
+#include "virt.h"
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,11 +13,13 @@
 #include "block/block.h"
 #include "block/qcow2.h"
 #include "core/evloop.h"
-#include "engine/rv64/clint.h"
-#include "engine/rv64/fdt.h"
+#include "hw/clint.h"
+#include "board/virt/fdt.h"
 #include "engine/rv64/hart.h"
-#include "engine/rv64/loader.h"
-#include "engine/rv64/plic.h"
+#include "board/virt/loader.h"
+#include "board/virt/memmap.h"
+#include "board/virt/sbi.h"
+#include "hw/plic.h"
 #include "hw/goldfish_rtc.h"
 #include "hw/sifive_test.h"
 #include "hw/uart8250.h"
@@ -31,12 +29,11 @@
 #include "net/net.h"
 #include "vmm/boot_source.h"
 #include "vmm/console.h"
-#include "vmm/sandbox.h"
-#include "vmm/vm.h"
+#include "engine/rv64/engine.h"
 
-struct rv_virt {
+struct virt_board {
 	struct rv_machine m;
-	struct evloop loop;
+	struct evloop *loop;  /* the VM's, not owned */
 	struct console con;
 	struct uart8250 uart;
 	struct sifive_test test;
@@ -64,8 +61,9 @@ struct rv_virt {
 		uint8_t *data;
 	} saved[3];
 	unsigned nsaved;
-	unsigned reboots;
 	char *boot_paths[2];  /* resolved kernel/loader and initrd (owned) */
+	const struct vm_config *cfg;
+	uint64_t clock_stopped_ns;  /* host time of virt_clock_stop, or 0 */
 };
 
 static uint64_t now_ns(void)
@@ -88,7 +86,7 @@ static void test_device(void *opaque, int kind, int code)
 
 /* riscv-tests HTIF: bit 0 set = exit with code >> 1; device 1 command 1
  * = console putchar.  Anything else is acknowledged and ignored. */
-static void htif_poll(struct rv_virt *v)
+static void htif_poll(struct virt_board *v)
 {
 	struct rv_machine *m = &v->m;
 	uint64_t *to = gpa_ptr(&m->mem, m->tohost, 8);
@@ -150,7 +148,7 @@ static void default_mac(const struct vm_config *cfg, unsigned i,
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 }
 
-static int build_nics(struct rv_virt *v, const struct vm_config *cfg,
+static int build_nics(struct virt_board *v, const struct vm_config *cfg,
 		      struct err *errp)
 {
 	struct rv_machine *m = &v->m;
@@ -162,7 +160,7 @@ static int build_nics(struct rv_virt *v, const struct vm_config *cfg,
 		const struct vm_nic *nic = &cfg->nics[i];
 		unsigned slot = cfg->ndisks + i;
 		uint8_t mac[6];
-		int rc = net_backend_open(nic->spec, &v->loop, &v->nb[i], errp);
+		int rc = net_backend_open(nic->spec, v->loop, &v->nb[i], errp);
 		if (rc < 0)
 			return rc;
 		v->nnics = i + 1;
@@ -181,7 +179,7 @@ static int build_nics(struct rv_virt *v, const struct vm_config *cfg,
 }
 
 /* Keep copies of the loaded firmware, kernel and initrd for reboots. */
-static int save_images(struct rv_virt *v, struct err *errp)
+static int save_images(struct virt_board *v, struct err *errp)
 {
 	const struct rv_boot *b = &v->boot;
 	const uint64_t r[3][2] = {
@@ -210,7 +208,7 @@ static int save_images(struct rv_virt *v, struct err *errp)
 
 /* Describe the board (a fresh rng-seed each boot), place the FDT and
  * start the boot hart (every hart without the built-in SBI). */
-static int start_boot(struct rv_virt *v, struct err *errp)
+static int start_boot(struct virt_board *v, struct err *errp)
 {
 	struct rv_machine *m = &v->m;
 	int rc;
@@ -242,7 +240,7 @@ static void ram_clear(struct guest_mem *mem)
 /* A guest reboot: the machine as at power-on, then the same boot.  The
  * RTC keeps its time, disks their contents (flushed), the console its
  * pending input. */
-static int reset_machine(struct rv_virt *v, struct err *errp)
+static int reset_machine(struct virt_board *v, struct err *errp)
 {
 	struct rv_machine *m = &v->m;
 	for (unsigned i = 0; i < v->ndisks; i++) {
@@ -279,7 +277,7 @@ static int reset_machine(struct rv_virt *v, struct err *errp)
 /* Without --kernel: the first disk through U-Boot when asked to (--boot
  * disk) or when nothing else is asked for and that disk has a partition
  * table; otherwise the default guest.  Fills cfg->kernel (and initrd). */
-static int choose_boot(struct rv_virt *v, struct vm_config *cfg,
+static int choose_boot(struct virt_board *v, struct vm_config *cfg,
 		       struct err *errp)
 {
 	if (cfg->kernel)
@@ -311,7 +309,7 @@ static int choose_boot(struct rv_virt *v, struct vm_config *cfg,
 	return rc;
 }
 
-static int build(struct rv_virt *v, struct vm_config *cfg,
+static int build(struct virt_board *v, struct vm_config *cfg,
 		 struct err *errp)
 {
 	struct rv_machine *m = &v->m;
@@ -319,6 +317,7 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 
 	m->mtime_epoch_ns = now_ns();
 	m->sbi = cfg->bios == NULL;
+	m->ecall = rv_sbi_ecall;
 	m->nharts = cfg->cpus;
 	m->console_write = console_write;
 	m->console_read = console_getc;
@@ -332,8 +331,8 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 		if (!m->harts[i])
 			return -ENOMEM;
 	}
-	if ((rc = rv_clint_init(m, errp)) < 0 ||
-	    (rc = rv_plic_init(m, errp)) < 0)
+	if ((rc = rv_clint_init(m, RV_CLINT_BASE, errp)) < 0 ||
+	    (rc = rv_plic_init(m, RV_PLIC_BASE, errp)) < 0)
 		return rc;
 	rc = sifive_test_init(&v->test, &m->bus, RV_TEST_BASE, test_device, m,
 			      errp);
@@ -373,7 +372,7 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 				     rv_plic_irq(m, RV_VIRTIO_IRQ + i),
 				     v->bd[i], NULL, errp);
 		if (rc == 0)
-			rc = virtio_blk_watch(&v->blk[i], &v->loop, errp);
+			rc = virtio_blk_watch(&v->blk[i], v->loop, errp);
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
 	}
@@ -433,7 +432,7 @@ static int build(struct rv_virt *v, struct vm_config *cfg,
 	return start_boot(v, errp);
 }
 
-static void teardown(struct rv_virt *v)
+static void teardown(struct virt_board *v)
 {
 	for (unsigned i = 0; i < v->nnics; i++) {
 		virtio_net_exit(&v->net[i]);
@@ -465,168 +464,168 @@ static void teardown(struct rv_virt *v)
 	free(v->boot_paths[1]);
 }
 
-static void run(struct rv_virt *v)
+int virt_create(struct vm_config *cfg, struct evloop *loop,
+		void (*exit_hook)(void *opaque), void *opaque,
+		struct virt_board **out, struct err *errp)
 {
-	struct rv_machine *m = &v->m;
-	/* Smaller slices with several harts bound how long one spins on a
-	 * lock its sibling holds. */
-	const uint64_t slice = m->nharts > 1 ? 20000 : 200000;
-
-	while (!m->exit_request) {
-		bool busy = false;
-		for (unsigned i = 0; i < m->nharts; i++) {
-			struct rv_hart *h = m->harts[i];
-			if (h->state != RV_HART_STARTED)
-				continue;
-			if (h->wfi && rv_hart_irq_pending(h))
-				h->wfi = false;
-			if (h->wfi)
-				continue;
-			rv_hart_run(h, slice);
-			busy = true;
-		}
-		rv_clint_update(m);
-		goldfish_rtc_poll(&v->rtc);
-		if (m->tohost)
-			htif_poll(v);
-		uint64_t t = now_ns();
-		size_t space = uart8250_rx_listening(&v->uart) ?
-			       uart8250_rx_space(&v->uart) : 0;
-		console_pump(&v->con, space, uart_put, &v->uart, t);
-		if (v->con.quit)
-			rv_machine_request_exit(m, RV_EXIT_USER, 0);
-		if (m->exit_request)
-			break;
-
-		int timeout = 0;
-		if (!busy) {
-			for (unsigned i = 0; i < m->nharts; i++) {
-				struct rv_hart *h = m->harts[i];
-				if (h->state == RV_HART_STARTED && !h->wfi)
-					busy = true;
-			}
-		}
-		if (!busy) {
-			uint64_t dl = rv_clint_next_deadline(m), mt = rv_mtime(m);
-			uint64_t ticks = dl > mt ? dl - mt : 0;
-			/* Round up so we never spin on a sub-ms deadline. */
-			uint64_t ms = (ticks * 1000 + RV_TIMEBASE_HZ - 1) /
-				      RV_TIMEBASE_HZ;
-			timeout = ms > 100 ? 100 : (int)ms;
-			uint64_t rtc_ns = goldfish_rtc_next_ns(&v->rtc);
-			uint64_t rtc_ms = rtc_ns == UINT64_MAX ? UINT64_MAX :
-					  rtc_ns / 1000000 + 1;
-			if (rtc_ms < (uint64_t)timeout)
-				timeout = (int)rtc_ms;
-			/* Input that cannot be delivered yet (full FIFO)
-			 * must not make the poll return at once forever. */
-			if (v->con.head != v->con.tail || !v->con.pollable)
-				timeout = timeout > 10 ? 10 : timeout;
-		}
-		evloop_poll(&v->loop, timeout);
-	}
-}
-
-/* Everything is open and loaded: from here on the process only needs the
- * calls of its steady state (vmm/sandbox.h). */
-static int confine(const struct vm_config *cfg, struct err *errp)
-{
-	struct sandbox_vmm o = { 0 };
-	for (unsigned i = 0; i < cfg->nnics; i++) {
-		const char *s = cfg->nics[i].spec;
-		size_t k = strcspn(s, ",");
-		if (k == 4 && !strncmp(s, "user", 4))
-			o.net_user = true;
-		else if (k == 6 && !strncmp(s, "switch", 6))
-			o.net_switch = true;
-	}
-	return sandbox_enter_vmm(&o, errp);
-}
-
-int vm_run(const struct vm_config *cfg_in, int *status, struct err *errp)
-{
-	struct vm_config cfg = *cfg_in;
-	int rc;
-
-	if (!cfg.kernel && cfg.bios && !strcmp(cfg.bios, "none"))
+	if (!cfg->kernel && cfg->bios && !strcmp(cfg->bios, "none"))
 		return err_set(errp, EINVAL, "--bios none needs --kernel");
-
-	struct rv_virt *v = calloc(1, sizeof(*v));
+	if (cfg->cpus == 0 || cfg->cpus > RV_MAX_HARTS)
+		return err_set(errp, EINVAL, "--cpus %u: the board takes 1 to "
+			       "%d harts", cfg->cpus, RV_MAX_HARTS);
+	struct virt_board *v = calloc(1, sizeof(*v));
 	if (!v)
 		return err_set(errp, ENOMEM, "out of memory");
-	rc = evloop_init(&v->loop, errp);
-	if (rc == 0)
-		rc = build(v, &cfg, errp);
-	if (rc == 0)
-		rc = console_open(&v->con, &v->loop, errp);
-	if (rc == 0 && !cfg.seccomp_off)
-		rc = confine(&cfg, errp);
+	v->loop = loop;
+	v->cfg = cfg;
+	v->m.exit_hook = exit_hook;
+	v->m.exit_opaque = opaque;
+	int rc = build(v, cfg, errp);
 	if (rc < 0) {
-		console_close(&v->con);
 		teardown(v);
-		evloop_free(&v->loop);
 		free(v);
 		return rc;
 	}
-
-	sandbox_test_probe();
-	uint64_t t0 = now_ns();
-	for (;;) {
-		run(v);
-		if (v->m.exit_reason != RV_EXIT_REBOOT || cfg.no_reboot)
-			break;
-		struct err rerr = { 0 };
-		if (reset_machine(v, &rerr) < 0) {
-			fprintf(stderr, "ringvm: %s\n", rerr.msg);
-			v->m.exit_reason = RV_EXIT_ERROR;
-			break;
-		}
-		v->reboots++;
-	}
-	uint64_t t1 = now_ns();
-	console_close(&v->con);
-
-	switch (v->m.exit_reason) {
-	case RV_EXIT_POWEROFF:
-	case RV_EXIT_HTIF:
-		*status = v->m.exit_code ? 3 : 0;
-		if (v->m.exit_code)
-			fprintf(stderr, "ringvm: guest reported failure "
-				"(code %d)\n", v->m.exit_code);
-		break;
-	case RV_EXIT_ERROR:
-		*status = 1;
-		break;
-	default:
-		*status = 0;
-		break;
-	}
-	if (cfg.stats) {
-		uint64_t insns = 0;
-		for (unsigned i = 0; i < v->m.nharts; i++)
-			insns += v->m.harts[i]->instret;
-		double s = (t1 - t0) / 1e9;
-		fprintf(stderr, "ringvm: %" PRIu64 " instructions in %.3f s "
-			"(%.1f MIPS)\n", insns, s, s > 0 ? insns / s / 1e6 : 0);
-		for (unsigned i = 0; i < v->nnics; i++) {
-			const struct virtio_net_stats *ns = &v->net[i].stats;
-			fprintf(stderr, "ringvm: net%u (%s): tx %" PRIu64
-				" frames (%" PRIu64 " TSO) %" PRIu64 " bytes, rx %"
-				PRIu64 " frames (%" PRIu64 " TSO) %" PRIu64
-				" bytes; dropped: tx "
-				"bad-chain %" PRIu64 " bad-hdr %" PRIu64
-				" too-big %" PRIu64 " backend %" PRIu64
-				", rx no-buffers %" PRIu64 " too-big %" PRIu64
-				" bad-chain %" PRIu64 "\n", i, v->nb[i]->kind,
-				ns->tx_frames, ns->tx_gso, ns->tx_bytes,
-				ns->rx_frames, ns->rx_gso, ns->rx_bytes, ns->tx_bad_chain, ns->tx_bad_hdr,
-				ns->tx_too_big, ns->tx_backend_drop,
-				ns->rx_no_buffers, ns->rx_too_big,
-				ns->rx_bad_chain);
-		}
-	}
-	teardown(v);
-	evloop_free(&v->loop);
-	free(v);
+	*out = v;
 	return 0;
+}
+
+void virt_destroy(struct virt_board *v)
+{
+	if (!v)
+		return;
+	console_close(&v->con);
+	teardown(v);
+	free(v);
+}
+
+const struct engine_ops *virt_engine(const struct virt_board *v)
+{
+	(void)v;
+	return &rv64_interp_engine;
+}
+
+unsigned virt_nvcpus(const struct virt_board *v)
+{
+	return v->m.nharts;
+}
+
+struct vcpu *virt_vcpu(struct virt_board *v, unsigned i)
+{
+	return i < v->m.nharts ? rv_hart_vcpu(v->m.harts[i]) : NULL;
+}
+
+struct bus *virt_bus(struct virt_board *v)
+{
+	return &v->m.bus;
+}
+
+int virt_console_open(struct virt_board *v, struct err *errp)
+{
+	const struct vm_config *cfg = v->cfg;
+	if (cfg->console_fds)
+		return console_open_fds(&v->con, v->loop, cfg->console_in,
+					cfg->console_out, errp);
+	return console_open(&v->con, v->loop, errp);
+}
+
+void virt_console_close(struct virt_board *v)
+{
+	console_close(&v->con);
+}
+
+void virt_poll(struct virt_board *v)
+{
+	struct rv_machine *m = &v->m;
+	goldfish_rtc_poll(&v->rtc);
+	if (m->tohost)
+		htif_poll(v);
+	uint64_t now = now_ns();
+	size_t space = uart8250_rx_listening(&v->uart, now) ?
+		       uart8250_rx_space(&v->uart) : 0;
+	console_pump(&v->con, space, uart_put, &v->uart, now);
+	if (v->con.quit)
+		rv_machine_request_exit(m, RV_EXIT_USER, 0);
+}
+
+int virt_timeout_ms(const struct virt_board *v)
+{
+	int timeout = -1;
+	uint64_t rtc_ns = goldfish_rtc_next_ns(&v->rtc);
+	if (rtc_ns != UINT64_MAX)
+		timeout = rtc_ns / 1000000 > 1000 ? 1000 :
+			  (int)(rtc_ns / 1000000) + 1;
+	/* Input that cannot be delivered yet (the FIFO is full, or the
+	 * driver does not listen) must be offered again soon; files and
+	 * /dev/null cannot be polled.  HTIF is a RAM word: polled. */
+	if (v->con.head != v->con.tail || !v->con.pollable)
+		timeout = timeout < 0 || timeout > 10 ? 10 : timeout;
+	if (v->m.tohost)
+		timeout = timeout < 0 || timeout > 1 ? 1 : timeout;
+	return timeout;
+}
+
+enum virt_exit virt_exit_reason(const struct virt_board *v, int *code)
+{
+	enum rv_exit r = __atomic_load_n(&v->m.exit_reason, __ATOMIC_ACQUIRE);
+	*code = v->m.exit_code;
+	switch (r) {
+	case RV_EXIT_POWEROFF: return VIRT_EXIT_POWEROFF;
+	case RV_EXIT_REBOOT: return VIRT_EXIT_REBOOT;
+	case RV_EXIT_HTIF: return VIRT_EXIT_HTIF;
+	case RV_EXIT_USER: return VIRT_EXIT_USER;
+	case RV_EXIT_ERROR: return VIRT_EXIT_ERROR;
+	default: return VIRT_EXIT_NONE;
+	}
+}
+
+int virt_reset(struct virt_board *v, struct err *errp)
+{
+	return reset_machine(v, errp);
+}
+
+void virt_clock_stop(struct virt_board *v)
+{
+	if (!v->clock_stopped_ns)
+		v->clock_stopped_ns = now_ns();
+}
+
+void virt_clock_start(struct virt_board *v)
+{
+	if (!v->clock_stopped_ns)
+		return;
+	v->m.mtime_epoch_ns += now_ns() - v->clock_stopped_ns;
+	v->clock_stopped_ns = 0;
+}
+
+void virt_quiesce(struct virt_board *v)
+{
+	/* Requests in flight on the disks' I/O threads complete first. */
+	for (unsigned i = 0; i < v->ndisks; i++)
+		virtio_blk_drain(&v->blk[i]);
+}
+
+void virt_print_stats(struct virt_board *v, double s)
+{
+	uint64_t insns = 0;
+	for (unsigned i = 0; i < v->m.nharts; i++)
+		insns += v->m.harts[i]->instret;
+	fprintf(stderr, "ringvm: %" PRIu64 " instructions in %.3f s "
+		"(%.1f MIPS)\n", insns, s, s > 0 ? insns / s / 1e6 : 0);
+	for (unsigned i = 0; i < v->nnics; i++) {
+		const struct virtio_net_stats *ns = &v->net[i].stats;
+		fprintf(stderr, "ringvm: net%u (%s): tx %" PRIu64
+			" frames (%" PRIu64 " TSO) %" PRIu64 " bytes, rx %"
+			PRIu64 " frames (%" PRIu64 " TSO) %" PRIu64
+			" bytes; dropped: tx "
+			"bad-chain %" PRIu64 " bad-hdr %" PRIu64
+			" too-big %" PRIu64 " backend %" PRIu64
+			", rx no-buffers %" PRIu64 " too-big %" PRIu64
+			" bad-chain %" PRIu64 "\n", i, v->nb[i]->kind,
+			ns->tx_frames, ns->tx_gso, ns->tx_bytes,
+			ns->rx_frames, ns->rx_gso, ns->rx_bytes,
+			ns->tx_bad_chain, ns->tx_bad_hdr, ns->tx_too_big,
+			ns->tx_backend_drop, ns->rx_no_buffers,
+			ns->rx_too_big, ns->rx_bad_chain);
+	}
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hart.h"
+#include "engine/rv64/hart.h"
 
 #define NCTX (2 * RV_MAX_HARTS)
 
@@ -16,6 +16,7 @@ _Static_assert(RV_PLIC_NDEV < 32, "PLIC source bitmaps are one word");
 
 struct rv_plic {
 	struct rv_machine *m;
+	uint64_t base;
 	pthread_mutex_t lock;
 	unsigned nctx;
 	uint8_t prio[RV_PLIC_NDEV + 1];
@@ -217,7 +218,7 @@ void rv_plic_reset(struct rv_machine *m)
 	pthread_mutex_unlock(&p->lock);
 }
 
-int rv_plic_init(struct rv_machine *m, struct err *errp)
+int rv_plic_init(struct rv_machine *m, uint64_t base, struct err *errp)
 {
 	if (m->nharts == 0 || m->nharts > RV_MAX_HARTS)
 		return err_set(errp, EINVAL, "plic: bad hart count %u",
@@ -226,13 +227,14 @@ int rv_plic_init(struct rv_machine *m, struct err *errp)
 	if (!p)
 		return err_set(errp, ENOMEM, "plic: out of memory");
 	p->m = m;
+	p->base = base;
 	p->nctx = 2 * m->nharts;
 	int rc = pthread_mutex_init(&p->lock, NULL);
 	if (rc) {
 		free(p);
 		return err_sys(errp, rc, "plic: mutex");
 	}
-	rc = bus_register(&m->bus, RV_PLIC_BASE, RV_PLIC_SIZE, &plic_ops, p,
+	rc = bus_register(&m->bus, base, RV_PLIC_SIZE, &plic_ops, p,
 			  "plic", errp);
 	if (rc) {
 		pthread_mutex_destroy(&p->lock);
@@ -248,7 +250,7 @@ void rv_plic_free(struct rv_machine *m)
 	struct rv_plic *p = m->plic;
 	if (!p)
 		return;
-	bus_unregister(&m->bus, RV_PLIC_BASE);
+	bus_unregister(&m->bus, m->plic->base);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	m->plic = NULL;

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "machine.h"
+#include "engine/rv64/machine.h"
+#include "hw/clint.h"
+#include "hw/plic.h"
+#include "memmap.h"
 
 /* Fixed phandles: the sequential-write API cannot look them up, and fixed
  * numbers keep the tree identical from boot to boot. */

@@ -1,0 +1,92 @@
+/* The riscv `virt` board: builds a machine from a vm_config — RAM, the
+ * RV64 harts (through the engine), CLINT, PLIC, UART, RTC, sifive_test,
+ * virtio-blk/net/rng, the console, the boot images and the device tree —
+ * and answers the VM handle's (vmm/vm.c) questions about it.  It does not
+ * run anything: the VM handle owns the threads.
+ *
+ * Threading: virt_create/virt_destroy/virt_reset run while no vCPU runs;
+ * virt_poll and virt_timeout_ms on the VM's I/O thread, under the device
+ * lock (virt_bus) for virt_poll; virt_exit_reason from any thread. */
+#ifndef RINGVM_BOARD_VIRT_VIRT_H
+#define RINGVM_BOARD_VIRT_VIRT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+#include "core/err.h"
+#include "core/evloop.h"
+#include "vmm/engine.h"
+#include "vmm/vm.h"
+
+struct virt_board;
+
+/* Why the guest stopped (values match the board's rv_exit). */
+enum virt_exit {
+	VIRT_EXIT_NONE = 0,
+	VIRT_EXIT_POWEROFF,
+	VIRT_EXIT_REBOOT,
+	VIRT_EXIT_HTIF,      /* a bare-metal test reported through tohost */
+	VIRT_EXIT_USER,      /* Ctrl-A x */
+	VIRT_EXIT_ERROR,
+};
+
+/* Build the board for cfg (which may be completed: the default guest's
+ * kernel/initrd, the disk's boot loader) with its devices on `loop`.
+ * exit_hook(opaque) is called, from any thread and possibly under the
+ * device lock, when the guest asks the machine to stop (power-off, reboot,
+ * test exit, Ctrl-A x): it must only record the fact and wake the I/O
+ * thread.  Returns 0 with *out set, or -errno with errp naming the problem
+ * (bad kernel, disk, NIC...); nothing is left open on failure. */
+int virt_create(struct vm_config *cfg, struct evloop *loop,
+		void (*exit_hook)(void *opaque), void *opaque,
+		struct virt_board **out, struct err *errp);
+
+/* Flush disks, close everything, free b (NULL-safe). */
+void virt_destroy(struct virt_board *b);
+
+/* The engine and its vCPUs (vcpu i < virt_nvcpus()). */
+const struct engine_ops *virt_engine(const struct virt_board *b);
+unsigned virt_nvcpus(const struct virt_board *b);
+struct vcpu *virt_vcpu(struct virt_board *b, unsigned i);
+
+/* The device lock of the board's bus (core/bus.h). */
+struct bus *virt_bus(struct virt_board *b);
+
+/* Open the console (stdio, or the fds cfg names) on the board's loop:
+ * raw terminal mode when it is a terminal.  virt_console_close restores
+ * the terminal; safe to call more than once. */
+int virt_console_open(struct virt_board *b, struct err *errp);
+void virt_console_close(struct virt_board *b);
+
+/* One I/O-thread step, under the device lock: console input into the
+ * UART, the RTC alarm, the HTIF tohost word. */
+void virt_poll(struct virt_board *b);
+
+/* How long (ms) the I/O thread may sleep before virt_poll must run again
+ * (RTC alarm, HTIF polling, console input waiting for FIFO room); -1 for
+ * "until an fd is ready". */
+int virt_timeout_ms(const struct virt_board *b);
+
+/* The pending stop request, VIRT_EXIT_NONE if none; *code receives the
+ * guest's exit code (HTIF / sifive_test). */
+enum virt_exit virt_exit_reason(const struct virt_board *b, int *code);
+
+/* Reboot: devices, harts and RAM as at power-on, then the same boot (the
+ * RTC keeps its time, disks their flushed contents).  Only while no vCPU
+ * runs.  Returns 0 or -errno (an image no longer fits). */
+int virt_reset(struct virt_board *b, struct err *errp);
+
+/* Pause/resume of guest time: mtime stands still from virt_clock_stop
+ * to virt_clock_start (the guest sees no jump over a pause). */
+void virt_clock_stop(struct virt_board *b);
+void virt_clock_start(struct virt_board *b);
+
+/* Wait until no device has I/O in flight (disk requests). */
+void virt_quiesce(struct virt_board *b);
+
+/* Print run statistics (instructions, MIPS over `secs`, NIC counters) on
+ * stderr. */
+void virt_print_stats(struct virt_board *b, double secs);
+
+#endif

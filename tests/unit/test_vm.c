@@ -1,0 +1,362 @@
+/* The VM handle (vmm/vm.h) with real guests: tiny bare-metal RV64 programs
+ * assembled here into Linux Image files, run with --bios none (M-mode).
+ * They report through sifive_test: pass, or fail with a code.
+ *
+ *   two_vms_in_one_process   two VMs run at once in this process; each
+ *                            writes its own value to the same guest address
+ *                            and checks for a long time that it stays
+ *                            (neither sees the other's memory)
+ *   pause_stops_vcpus_and_clock  vm_pause from this thread: instret stands
+ *                            still while paused, and the guest, which
+ *                            watches the time CSR, sees no jump across
+ *                            the pause
+ *   stop_while_paused        vm_stop ends a paused VM
+ *   bad_config               errors name the problem */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/vm.h"
+
+/* ---- a tiny assembler -------------------------------------------------- */
+
+enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, T3 = 28, T4 = 29,
+       T5 = 30, T6 = 31, S2 = 18, S3 = 19, S4 = 20 };
+
+struct prog {
+	uint32_t w[128];
+	unsigned n;
+};
+
+static unsigned emit(struct prog *p, uint32_t insn)
+{
+	assert_true(p->n < 128);
+	p->w[p->n] = insn;
+	return p->n++;
+}
+
+static uint32_t i_type(int imm, unsigned rs1, unsigned f3, unsigned rd,
+		       unsigned opc)
+{
+	return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 |
+	       opc;
+}
+
+static void addi(struct prog *p, unsigned rd, unsigned rs, int imm)
+{
+	emit(p, i_type(imm, rs, 0, rd, 0x13));
+}
+
+static void slli(struct prog *p, unsigned rd, unsigned rs, unsigned sh)
+{
+	emit(p, i_type((int)sh, rs, 1, rd, 0x13));
+}
+
+static void lui(struct prog *p, unsigned rd, uint32_t imm20)
+{
+	emit(p, imm20 << 12 | rd << 7 | 0x37);
+}
+
+static void rr(struct prog *p, unsigned f7, unsigned rd, unsigned a,
+	       unsigned b)
+{
+	emit(p, f7 << 25 | b << 20 | a << 15 | rd << 7 | 0x33);
+}
+
+static void store(struct prog *p, unsigned f3, unsigned rs2, unsigned base)
+{
+	emit(p, rs2 << 20 | base << 15 | f3 << 12 | 0x23);
+}
+
+static void ld(struct prog *p, unsigned rd, unsigned base)
+{
+	emit(p, i_type(0, base, 3, rd, 0x03));
+}
+
+static void rdtime(struct prog *p, unsigned rd)
+{
+	emit(p, i_type(0xc01, 0, 2, rd, 0x73)); /* csrrs rd, time, x0 */
+}
+
+/* Branch placeholder at the current position, patched by land(). */
+static unsigned branch(struct prog *p, unsigned f3, unsigned a, unsigned b)
+{
+	return emit(p, b << 20 | a << 15 | f3 << 12 | 0x63);
+}
+
+static void patch_b(struct prog *p, unsigned at, unsigned target)
+{
+	int off = ((int)target - (int)at) * 4;
+	uint32_t u = (uint32_t)off;
+	p->w[at] |= ((u >> 12) & 1) << 31 | ((u >> 5) & 0x3f) << 25 |
+		    ((u >> 1) & 0xf) << 8 | ((u >> 11) & 1) << 7;
+}
+
+static void spin(struct prog *p)
+{
+	emit(p, 0x6f); /* jal x0, 0 */
+}
+
+/* sifive_test at 0x100000: 0x5555 pass, 0x3333 | code << 16 fail. */
+static void report(struct prog *p, unsigned code)
+{
+	lui(p, T5, 0x100);
+	if (code) {
+		lui(p, T6, code << 4 | 0x3);
+		addi(p, T6, T6, 0x333);
+	} else {
+		lui(p, T6, 0x5);
+		addi(p, T6, T6, 0x555);
+	}
+	store(p, 2, T6, T5);
+	spin(p);
+}
+
+/* Write the program as a RISC-V Linux Image (text_offset 2 MiB). */
+static char *write_image(const struct prog *p)
+{
+	uint8_t img[64 + sizeof(p->w)];
+	memset(img, 0, sizeof(img));
+	size_t len = 64 + p->n * 4;
+	/* code0: j 64 (over the header) */
+	uint32_t j64 = (0 << 31) | (32 << 21) | 0x6f;
+	memcpy(img, &j64, 4);
+	uint64_t text_offset = 0x200000, image_size = len;
+	memcpy(img + 8, &text_offset, 8);
+	memcpy(img + 16, &image_size, 8);
+	uint32_t version = 2;
+	memcpy(img + 0x24, &version, 4);
+	memcpy(img + 0x30, "RISCV\0\0\0", 8);
+	memcpy(img + 0x38, "RSC\x05", 4);
+	memcpy(img + 64, p->w, p->n * 4);
+	char *path = strdup("/tmp/ringvm-test-vm-XXXXXX");
+	assert_non_null(path);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* Store `val` at 0x80100000, then check it `rounds` * 4096 times. */
+static char *prog_own_value(unsigned val, uint32_t rounds)
+{
+	struct prog p = { .n = 0 };
+	addi(&p, T0, ZERO, 1);
+	slli(&p, T0, T0, 31);
+	lui(&p, T1, 0x100);
+	rr(&p, 0, T0, T0, T1);          /* t0 = 0x80100000 */
+	addi(&p, T2, ZERO, (int)val);
+	store(&p, 3, T2, T0);           /* sd t2, 0(t0) */
+	lui(&p, T3, rounds);            /* t3 = rounds << 12 */
+	unsigned loop = p.n;
+	ld(&p, T4, T0);
+	unsigned to_fail = branch(&p, 1, T4, T2);   /* bne t4, t2 */
+	addi(&p, T3, T3, -1);
+	unsigned back = branch(&p, 1, T3, ZERO);    /* bne t3, x0 */
+	patch_b(&p, back, loop);
+	report(&p, 0);
+	patch_b(&p, to_fail, p.n);
+	report(&p, 2);
+	return write_image(&p);
+}
+
+/* Watch the time CSR until `total` ticks (10 MHz) have passed; fail with
+ * code 3 if two consecutive reads are `jump` ticks or more apart. */
+static char *prog_watch_time(uint32_t total_4k, uint32_t jump_4k)
+{
+	struct prog p = { .n = 0 };
+	rdtime(&p, S0);
+	addi(&p, S1, S0, 0);
+	lui(&p, S3, total_4k);
+	lui(&p, S4, jump_4k);
+	unsigned loop = p.n;
+	rdtime(&p, T0);
+	rr(&p, 0x20, T1, T0, S0);       /* t1 = now - last */
+	addi(&p, S0, T0, 0);
+	unsigned to_fail = branch(&p, 7, T1, S4);   /* bgeu t1, s4 */
+	rr(&p, 0x20, T2, T0, S1);       /* t2 = now - start */
+	unsigned back = branch(&p, 6, T2, S3);      /* bltu t2, s3 */
+	patch_b(&p, back, loop);
+	report(&p, 0);
+	patch_b(&p, to_fail, p.n);
+	report(&p, 3);
+	return write_image(&p);
+}
+
+static struct vm_config config(const char *kernel, int null_fd)
+{
+	return (struct vm_config){
+		.arch = "riscv64",
+		.kernel = kernel,
+		.bios = "none",
+		.mem = 16ULL << 20,
+		.cpus = 1,
+		.seccomp_off = true,
+		.no_rng = true,
+		.console_fds = true,
+		.console_in = null_fd,
+		.console_out = null_fd,
+	};
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+struct events {
+	int n, last, code;
+};
+
+static void on_event(void *opaque, enum vm_event ev, int code)
+{
+	struct events *e = opaque;
+	e->n++;
+	e->last = (int)ev;
+	e->code = code;
+}
+
+static void two_vms_in_one_process(void **state)
+{
+	(void)state;
+	int null_fd = open("/dev/null", O_RDWR);
+	assert_true(null_fd >= 0);
+	/* 0x400 << 12 = 4 M rounds each: both are still running when the
+	 * other starts. */
+	char *ka = prog_own_value(0x5a, 0x400), *kb = prog_own_value(0x3c, 0x400);
+	struct vm_config ca = config(ka, null_fd), cb = config(kb, null_fd);
+	struct vm *a, *b;
+	struct err e = { 0 };
+	struct events ea = { 0 }, eb = { 0 };
+	assert_int_equal(vm_create(&ca, on_event, &ea, &a, &e), 0);
+	assert_int_equal(vm_create(&cb, on_event, &eb, &b, &e), 0);
+	assert_int_equal(vm_start(a), 0);
+	assert_int_equal(vm_start(b), 0);
+	assert_int_equal(vm_start(b), -EINVAL);
+	int sa = -1, sb = -1;
+	vm_wait(a, &sa);
+	vm_wait(b, &sb);
+	assert_int_equal(sa, 0);
+	assert_int_equal(sb, 0);
+	assert_int_equal(ea.n, 1);
+	assert_int_equal(ea.last, VM_EVENT_POWEROFF);
+	assert_int_equal(eb.last, VM_EVENT_POWEROFF);
+	assert_true(vm_instret(a) > 4000000);
+	assert_true(vm_instret(b) > 4000000);
+	assert_int_equal(vm_pause(a), -ESRCH);
+	vm_destroy(a);
+	vm_destroy(b);
+	unlink(ka);
+	unlink(kb);
+	free(ka);
+	free(kb);
+	close(null_fd);
+}
+
+static void pause_stops_vcpus_and_clock(void **state)
+{
+	(void)state;
+	int null_fd = open("/dev/null", O_RDWR);
+	assert_true(null_fd >= 0);
+	/* 2 s of guest time (0x1313 << 12 ticks at 10 MHz); a jump of 0.5 s
+	 * (0x4c5 << 12) between two reads fails. */
+	char *k = prog_watch_time(0x1313, 0x4c5);
+	struct vm_config c = config(k, null_fd);
+	struct vm *vm;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_resume(vm), -EINVAL);
+	uint64_t t0 = now_ms();
+	assert_int_equal(vm_start(vm), 0);
+	sleep_ms(200);
+	assert_int_equal(vm_pause(vm), 0);
+	uint64_t i0 = vm_instret(vm);
+	assert_true(i0 > 0);
+	sleep_ms(1000);
+	assert_int_equal(vm_instret(vm), i0);
+	/* Nested: two pauses need two resumes. */
+	assert_int_equal(vm_pause(vm), 0);
+	assert_int_equal(vm_resume(vm), 0);
+	assert_int_equal(vm_instret(vm), i0);
+	assert_int_equal(vm_resume(vm), 0);
+	int status = -1;
+	vm_wait(vm, &status);
+	uint64_t wall = now_ms() - t0;
+	/* Exit 0: no jump seen; the run spanned the pause. */
+	assert_int_equal(status, 0);
+	assert_true(wall >= 2900);
+	vm_destroy(vm);
+	unlink(k);
+	free(k);
+	close(null_fd);
+}
+
+static void stop_while_paused(void **state)
+{
+	(void)state;
+	int null_fd = open("/dev/null", O_RDWR);
+	char *k = prog_watch_time(0x1313, 0x4c5);
+	struct vm_config c = config(k, null_fd);
+	struct vm *vm;
+	struct err e = { 0 };
+	struct events ev = { 0 };
+	assert_int_equal(vm_create(&c, on_event, &ev, &vm, &e), 0);
+	assert_int_equal(vm_start(vm), 0);
+	assert_int_equal(vm_pause(vm), 0);
+	vm_stop(vm);
+	int status = -1;
+	vm_wait(vm, &status);
+	assert_int_equal(status, 0);
+	vm_destroy(vm);
+	/* Never started: stop and destroy. */
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	vm_stop(vm);
+	vm_wait(vm, &status);
+	vm_destroy(vm);
+	unlink(k);
+	free(k);
+	close(null_fd);
+}
+
+static void bad_config(void **state)
+{
+	(void)state;
+	struct vm_config c = config("/nonexistent/kernel", 1);
+	struct vm *vm = NULL;
+	struct err e = { 0 };
+	assert_true(vm_create(&c, NULL, NULL, &vm, &e) < 0);
+	assert_non_null(strstr(e.msg, "/nonexistent/kernel"));
+	c.cpus = 0;
+	e = (struct err){ 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "cpus"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(two_vms_in_one_process),
+		cmocka_unit_test(pause_stops_vcpus_and_clock),
+		cmocka_unit_test(stop_while_paused),
+		cmocka_unit_test(bad_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
