@@ -26,6 +26,7 @@ struct virtio_blk_req {
 	uint32_t data_rd, data_wr;
 	uint16_t head;
 	unsigned nrd, nwr;
+	uint64_t feat;        /* negotiated features when popped */
 	uint8_t *status;      /* last writable byte of the chain */
 	uint8_t st;           /* status to write */
 	uint32_t written;     /* used length */
@@ -35,11 +36,6 @@ struct virtio_blk_req {
 static void stat_add(uint64_t *c, uint64_t n)
 {
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-}
-
-static bool negotiated(const struct virtio_blk *b, unsigned bit)
-{
-	return virtio_mmio_features(&b->t) & VIRTIO_BIT(bit);
 }
 
 /* Copy between a flat buffer and the byte stream formed by bufs[0..n),
@@ -128,8 +124,9 @@ static uint8_t io_status(struct virtio_blk *b, int rc)
 
 /* DISCARD and WRITE_ZEROES: an array of segments after the header
  * (§5.2.6, device requirements for these commands). */
-static uint8_t do_ranges(struct virtio_blk *b, struct virtq_buf *rd,
-			 unsigned nrd, uint32_t data_rd, bool discard)
+static uint8_t do_ranges(struct virtio_blk *b, uint64_t feat,
+			 struct virtq_buf *rd, unsigned nrd, uint32_t data_rd,
+			 bool discard)
 {
 	unsigned max_seg = discard ? VIRTIO_BLK_MAX_DISCARD_SEG
 				   : VIRTIO_BLK_MAX_WZ_SEG;
@@ -137,8 +134,8 @@ static uint8_t do_ranges(struct virtio_blk *b, struct virtq_buf *rd,
 				       : VIRTIO_BLK_MAX_WZ_SECTORS;
 	if (b->bd->read_only)
 		return bad(b);
-	if (!negotiated(b, discard ? VIRTIO_BLK_F_DISCARD
-				   : VIRTIO_BLK_F_WRITE_ZEROES))
+	if (!(feat & VIRTIO_BIT(discard ? VIRTIO_BLK_F_DISCARD
+					: VIRTIO_BLK_F_WRITE_ZEROES)))
 		return VIRTIO_BLK_S_UNSUPP;
 	if (data_rd == 0 || data_rd % SEG_BYTES || data_rd / SEG_BYTES > max_seg)
 		return bad(b);
@@ -176,6 +173,7 @@ static bool prepare(struct virtio_blk *b, struct virtio_blk_req *r,
 	unsigned nrd = c->n_read, nwr = c->n - c->n_read;
 
 	r->head = c->head;
+	r->feat = virtio_mmio_features(&b->t);
 	r->nrd = nrd;
 	r->nwr = nwr;
 	r->written = 1;
@@ -256,7 +254,7 @@ static void execute(struct virtio_blk *b, struct virtio_blk_req *r)
 		rc = disk_xfer(b, rd, r->nrd, HDR_BYTES, r->data_rd, r->off,
 			       false);
 		/* Without FLUSH the device must be write-through (§5.2.6.2). */
-		if (!rc && !negotiated(b, VIRTIO_BLK_F_FLUSH))
+		if (!rc && !(r->feat & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)))
 			rc = block_flush(b->bd);
 		r->st = io_status(b, rc);
 		return;
@@ -264,7 +262,7 @@ static void execute(struct virtio_blk *b, struct virtio_blk_req *r)
 		r->st = io_status(b, block_flush(b->bd));
 		return;
 	default:
-		r->st = do_ranges(b, rd, r->nrd, r->data_rd,
+		r->st = do_ranges(b, r->feat, rd, r->nrd, r->data_rd,
 				  r->type == VIRTIO_BLK_T_DISCARD);
 		return;
 	}
