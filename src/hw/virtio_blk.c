@@ -197,7 +197,6 @@ static bool prepare(struct virtio_blk *b, struct virtio_blk_req *r,
 	r->type = type;
 	r->off = sector * VIRTIO_BLK_SECTOR;
 	r->is_write = false;
-	uint8_t st;
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
@@ -231,8 +230,7 @@ static bool prepare(struct virtio_blk *b, struct virtio_blk_req *r,
 		*r->status = VIRTIO_BLK_S_UNSUPP;
 		return false;
 	}
-	st = bad(b);
-	*r->status = st;
+	*r->status = bad(b);
 	return false;
 }
 
@@ -286,10 +284,8 @@ static struct virtio_blk_req *slot_get(struct virtio_blk *b)
 static void slot_put(struct virtio_blk *b, struct virtio_blk_req *r)
 {
 	r->state = R_FREE;
-	r->next = (int)(r - b->reqs);
-	int tmp = b->free_list;
-	b->free_list = r->next;
-	r->next = tmp;
+	r->next = b->free_list;
+	b->free_list = (int)(r - b->reqs);
 	b->nbusy--;
 	pthread_cond_broadcast(&b->idle);
 }
