@@ -435,22 +435,24 @@ static void publish(struct virtio_blk *b)
 	}
 	b->starved = false;
 	b->publishing++;
+	int wake_fd = b->wake_fd;
 	pthread_mutex_unlock(&b->lock);
 	if (starved && device_live(b))
 		pushed |= pump(b, 0);
 	if (pushed)
 		virtio_mmio_signal_used(&b->t, 0);
-	/* Only now is a drained device's interrupt up to date. */
+	if (pushed && wake_fd >= 0) {
+		uint64_t one = 1;
+		/* A full counter already wakes the loop. */
+		(void)!write(wake_fd, &one, sizeof(one));
+	}
+	/* Only now is a drained device's interrupt up to date (and its
+	 * eventfd no longer in use). */
 	pthread_mutex_lock(&b->lock);
 	b->publishing--;
 	pthread_cond_broadcast(&b->idle);
 	pthread_mutex_unlock(&b->lock);
 	bus_unlock(b->t.bus);
-	if (pushed && b->wake_fd >= 0) {
-		uint64_t one = 1;
-		/* A full counter already wakes the loop. */
-		(void)!write(b->wake_fd, &one, sizeof(one));
-	}
 }
 
 static void *worker(void *arg)
@@ -573,10 +575,19 @@ static void wake_cb(void *opaque, int fd, uint32_t events)
 int virtio_blk_watch(struct virtio_blk *b, struct evloop *loop,
 		     struct err *errp)
 {
-	int rc = evloop_add(loop, b->wake_fd, EPOLLIN, wake_cb, b, errp);
-	if (rc == 0)
-		b->loop = loop;
-	return rc;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return err_sys(errp, errno, "virtio-blk: eventfd");
+	int rc = evloop_add(loop, fd, EPOLLIN, wake_cb, b, errp);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	pthread_mutex_lock(&b->lock);
+	b->wake_fd = fd;
+	b->loop = loop;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
 }
 
 static int start(struct virtio_blk *b, struct err *errp)
@@ -592,9 +603,6 @@ static int start(struct virtio_blk *b, struct err *errp)
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->idle, NULL);
 	b->lock_ok = true;
-	b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->wake_fd < 0)
-		return err_sys(errp, errno, "virtio-blk: eventfd");
 
 	unsigned n = b->bd->drv->thread_safe ? VIRTIO_BLK_WORKERS : 1;
 	/* Signals are the main thread's business (console, SIGSYS report). */

@@ -124,7 +124,8 @@ struct virtio_blk {
 	bool lock_ok;          /* lock, work, idle initialised */
 	unsigned nworkers;
 	pthread_t workers[VIRTIO_BLK_WORKERS];
-	int wake_fd;           /* eventfd written after a completion; -1 */
+	int wake_fd;           /* eventfd written after a completion, -1:
+				* none (virtio_blk_watch) */
 	struct evloop *loop;   /* watching wake_fd (virtio_blk_watch) */
 };
 
@@ -137,17 +138,20 @@ struct virtio_blk {
  * serial: the GET_ID string (e.g. "ringvm-0"), truncated to 20 bytes; NULL
  * for none.  The capacity is bd->size / 512; a partial last sector is not
  * visible to the guest.  Returns 0, -errno from virtio_mmio_init, -ENOMEM,
- * or the pthread_create/eventfd error (-EAGAIN, -EMFILE).  On failure
+ * or the pthread_create error (-EAGAIN).  On failure
  * call virtio_blk_exit(). */
 int virtio_blk_init(struct virtio_blk *b, struct bus *bus, uint64_t base,
 		    struct guest_mem *mem, struct irq_line irq,
 		    struct block_dev *bd, const char *serial,
 		    struct err *errp);
 
-/* Have loop wake up (its evloop_poll return) whenever requests complete:
- * for a VMM whose harts sleep in that loop while they wait for the disk.
- * The loop must outlive the device; virtio_blk_exit() stops watching.
- * Returns 0 or evloop_add's -errno.  Call from the loop's thread. */
+/* Have loop wake up (its evloop_poll return) whenever requests complete,
+ * through an eventfd: for a VMM whose harts sleep in that loop while they
+ * wait for the disk (one host thread for harts and loop).  Not needed when
+ * harts sleep on their own threads (the interrupt wakes them).  The loop
+ * must outlive the device; virtio_blk_exit() stops watching.  Call once,
+ * before the guest runs.  Returns 0, the eventfd error or evloop_add's
+ * -errno. */
 int virtio_blk_watch(struct virtio_blk *b, struct evloop *loop,
 		     struct err *errp);
 

@@ -371,8 +371,6 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 				     &m->mem,
 				     rv_plic_irq(m, RV_VIRTIO_IRQ + i),
 				     v->bd[i], NULL, errp);
-		if (rc == 0)
-			rc = virtio_blk_watch(&v->blk[i], v->loop, errp);
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
 	}
