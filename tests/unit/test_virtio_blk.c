@@ -706,6 +706,26 @@ static void exit_unregisters(void **state)
 		assert_int_equal(p[i], 0);  /* no serial: all NUL */
 }
 
+/* A VMM whose harts sleep in its event loop asks to be woken by
+ * completions: the loop's poll returns with the device's callback. */
+static void watch_wakes_the_loop(void **state)
+{
+	struct fx *f = *state;
+	struct evloop loop;
+	assert_int_equal(evloop_init(&loop, NULL), 0);
+	assert_int_equal(virtio_blk_watch(&f->blk, &loop, NULL), 0);
+	assert_int_equal(evloop_poll(&loop, 0), 0);    /* nothing yet */
+	struct seg d[] = { { DATA, 512, true } };
+	assert_int_equal(submit(f, VIRTIO_BLK_T_IN, 1, d, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(evloop_poll(&loop, 1000), 1);  /* the eventfd */
+	assert_int_equal(evloop_poll(&loop, 0), 0);     /* and drained */
+	assert_int_equal(virtio_blk_exit(&f->blk), 0);  /* stops watching */
+	evloop_free(&loop);
+	struct irq_line irq = { set_level, f, 1 };
+	assert_int_equal(virtio_blk_init(&f->blk, &f->bus, BASE, &f->mem, irq,
+					 f->bd, NULL, NULL), 0);
+}
+
 /* ---- asynchronous completion, with a block device the test drives ----
  *
  * A gate device keeps its disk in memory and holds each read or write at
@@ -1058,6 +1078,7 @@ int main(void)
 		T(corrupt_ring),
 		T(batch_of_requests),
 		T(exit_unregisters),
+		T(watch_wakes_the_loop),
 		G(out_of_order_completion),
 		G(flush_is_a_barrier),
 		G(reset_waits_for_inflight),
