@@ -1,6 +1,7 @@
 #include "guest_mem.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -32,13 +33,85 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		return err_set(errp, ENOMEM, "cannot map %" PRIu64
 			       " MiB of guest memory on this host",
 			       size >> 20);
-	m->r[m->nr++] = (struct guest_mem_region){ gpa, size, p };
+	m->r[m->nr++] = (struct guest_mem_region){ gpa, size, p, NULL };
 	return 0;
 }
 
 void guest_mem_free(struct guest_mem *m)
 {
+	guest_mem_dirty_log_stop(m);
 	for (unsigned i = 0; i < m->nr; i++)
 		munmap(m->r[i].hva, m->r[i].size);
 	m->nr = 0;
+}
+
+static size_t bitmap_words(const struct guest_mem_region *r)
+{
+	return (size_t)(((r->size + GUEST_PAGE_SIZE - 1) >> GUEST_PAGE_SHIFT)
+			+ 63) / 64;
+}
+
+int guest_mem_dirty_log_start(struct guest_mem *m, struct err *errp)
+{
+	if (m->logging)
+		return 0;
+	for (unsigned i = 0; i < m->nr; i++) {
+		m->r[i].dirty = calloc(bitmap_words(&m->r[i]), 8);
+		if (!m->r[i].dirty) {
+			guest_mem_dirty_log_stop(m);
+			return err_set(errp, ENOMEM, "no memory for the dirty "
+				       "page bitmap");
+		}
+	}
+	__atomic_store_n(&m->logging, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void guest_mem_dirty_log_stop(struct guest_mem *m)
+{
+	__atomic_store_n(&m->logging, 0, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < m->nr; i++) {
+		free(m->r[i].dirty);
+		m->r[i].dirty = NULL;
+	}
+}
+
+void guest_mem_mark_dirty_hva(const struct guest_mem *m, const void *hva,
+			      size_t len)
+{
+	if (!guest_mem_logging(m) || len == 0)
+		return;
+	const uint8_t *p = hva;
+	for (unsigned i = 0; i < m->nr; i++) {
+		const struct guest_mem_region *r = &m->r[i];
+		if (p < r->hva || p >= r->hva + r->size || !r->dirty)
+			continue;
+		uint64_t off = (uint64_t)(p - r->hva);
+		uint64_t end = len > r->size - off ? r->size : off + len;
+		for (uint64_t pg = off >> GUEST_PAGE_SHIFT;
+		     pg <= (end - 1) >> GUEST_PAGE_SHIFT; pg++) {
+			uint64_t bit = 1ULL << (pg % 64);
+			uint64_t *w = &r->dirty[pg / 64];
+			/* Test first: re-dirtying a page is the common case
+			 * and a read does not bounce the cache line. */
+			if (!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
+				__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+		}
+		return;
+	}
+}
+
+uint64_t guest_mem_dirty_fetch(struct guest_mem *m, unsigned i,
+			       uint64_t *out)
+{
+	if (i >= m->nr || !guest_mem_logging(m) || !m->r[i].dirty)
+		return 0;
+	uint64_t n = 0;
+	size_t words = bitmap_words(&m->r[i]);
+	for (size_t k = 0; k < words; k++) {
+		out[k] = __atomic_exchange_n(&m->r[i].dirty[k], 0,
+					     __ATOMIC_ACQ_REL);
+		n += (uint64_t)__builtin_popcountll(out[k]);
+	}
+	return n;
 }

@@ -16,15 +16,23 @@
 
 #define GUEST_MEM_MAX_REGIONS 4
 
+/* Dirty-page logging granule (bytes): the guest's base page. */
+#define GUEST_PAGE_SHIFT 12
+#define GUEST_PAGE_SIZE (1ULL << GUEST_PAGE_SHIFT)
+
 struct guest_mem_region {
 	uint64_t gpa;   /* first guest-physical address, bytes */
 	uint64_t size;  /* length, bytes */
 	uint8_t *hva;   /* host mapping of the region */
+	/* While logging: bit p set = page p of the region was written since
+	 * the last guest_mem_dirty_fetch() (atomic words). */
+	uint64_t *dirty;
 };
 
 struct guest_mem {
 	struct guest_mem_region r[GUEST_MEM_MAX_REGIONS];
 	unsigned nr;
+	int logging;    /* dirty-page log on (read with relaxed atomics) */
 };
 
 /* Map `size` bytes of zeroed anonymous host memory at guest-physical `gpa`.
@@ -52,6 +60,38 @@ static inline void *gpa_ptr(const struct guest_mem *m, uint64_t gpa,
 	return NULL;
 }
 
+/* ---- dirty-page log (for live migration and incremental snapshots) ----
+ *
+ * Writers of guest RAM report what they wrote: the engine for guest
+ * stores (vmm/engine.h dirty_log_sync explains how an engine with a
+ * store fast path keeps up), devices for DMA (virtqueue.c marks every
+ * device-writable buffer of a chain when it is returned to the driver,
+ * which is after the device wrote it), and gpa_write() for host copies. */
+
+/* Start logging: every page clean.  Returns 0 or -ENOMEM.  Call while no
+ * other thread writes guest memory (VM paused or not started). */
+int guest_mem_dirty_log_start(struct guest_mem *m, struct err *errp);
+
+/* Stop logging and free the bitmaps (same calling rule). */
+void guest_mem_dirty_log_stop(struct guest_mem *m);
+
+/* Mark the pages of [hva, hva + len) dirty if logging; host addresses
+ * outside RAM are ignored.  Any thread; lock-free. */
+void guest_mem_mark_dirty_hva(const struct guest_mem *m, const void *hva,
+			      size_t len);
+
+static inline bool guest_mem_logging(const struct guest_mem *m)
+{
+	return __atomic_load_n(&m->logging, __ATOMIC_RELAXED);
+}
+
+/* Copy region i's bitmap into out (((size >> GUEST_PAGE_SHIFT) + 63) / 64
+ * words) and clear it, word by word atomically: a page written during the
+ * fetch is in this copy or the next.  Returns the number of dirty pages,
+ * 0 when not logging or i is out of range. */
+uint64_t guest_mem_dirty_fetch(struct guest_mem *m, unsigned i,
+			       uint64_t *out);
+
 /* Checked copies; return 0 or -EFAULT when any byte is outside RAM. */
 static inline int gpa_read(const struct guest_mem *m, uint64_t gpa,
 			   void *dst, size_t len)
@@ -70,6 +110,8 @@ static inline int gpa_write(const struct guest_mem *m, uint64_t gpa,
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	if (guest_mem_logging(m))
+		guest_mem_mark_dirty_hva(m, p, len);
 	return 0;
 }
 

@@ -115,7 +115,8 @@ unsigned virtq_pending(const struct virtqueue *vq)
 
 /* Walk the chain starting at head.  Indirect tables are followed once, and
  * at most queue-size descriptors are visited in each table (the ring's,
- * then the indirect one), which bounds loops. */
+ * then the indirect one), which bounds loops.  bufs == NULL: only mark the
+ * device-writable buffers dirty (the dirty-page log, at push time). */
 static int walk_chain(struct virtqueue *vq, uint16_t head,
 		      struct virtq_buf *bufs, unsigned max_bufs,
 		      struct virtq_chain *c)
@@ -159,6 +160,12 @@ static int walk_chain(struct virtqueue *vq, uint16_t head,
 			void *p = gpa_ptr(vq->mem, d.addr, d.len);
 			if (!p)
 				return -EFAULT;
+			if (!bufs) {
+				if (w)
+					guest_mem_mark_dirty_hva(vq->mem, p,
+								 d.len);
+				goto next;
+			}
 			if (c->n == max_bufs)
 				return -E2BIG;
 			bufs[c->n++] = (struct virtq_buf){ p, d.len, w };
@@ -171,6 +178,7 @@ static int walk_chain(struct virtqueue *vq, uint16_t head,
 			if (rd + wr > UINT32_MAX)
 				return -EINVAL;
 		}
+next:
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		i = d.next;
@@ -253,6 +261,16 @@ void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 	memcpy(e + 4, &len, 4);
 	vq->used_idx++;
 	store16(vq->used, USED_IDX, vq->used_idx, __ATOMIC_RELEASE);
+	if (guest_mem_logging(vq->mem)) {
+		/* The device has written the chain's buffers by now; a
+		 * driver that rewrote the chain meanwhile only misleads its
+		 * own migration. */
+		struct virtq_chain c;
+		memset(&c, 0, sizeof(c));
+		walk_chain(vq, head, NULL, 0, &c);
+		guest_mem_mark_dirty_hva(vq->mem, vq->used,
+					 6 + 8 * (size_t)vq->size);
+	}
 }
 
 bool virtq_should_notify(struct virtqueue *vq)

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ram)
 			abort();
 		mem.nr = 1;
-		mem.r[0] = (struct guest_mem_region){ RAM_BASE, RAM_SIZE, ram };
+		mem.r[0] = (struct guest_mem_region){ RAM_BASE, RAM_SIZE, ram, NULL };
 		if (fdt_create_empty_tree(fdt, sizeof(fdt)))
 			abort();
 	}

@@ -93,9 +93,9 @@ static inline void fz_ram_init(struct fz_ram *r)
 		abort();
 	r->mem.nr = 2;
 	r->mem.r[0] = (struct guest_mem_region){ FZ_RAM0, FZ_RAM0_SIZE,
-						 r->r0 };
+						 r->r0, NULL };
 	r->mem.r[1] = (struct guest_mem_region){ FZ_RAM1, FZ_RAM1_SIZE,
-						 r->r1 };
+						 r->r1, NULL };
 }
 
 static inline void fz_ram_clear(struct fz_ram *r)

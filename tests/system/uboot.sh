@@ -12,7 +12,8 @@ set -eu
 . "$(dirname "$0")/lib/common.sh"
 
 names="uboot/exit-0 uboot/u-boot-ran uboot/extlinux-read uboot/extlinux-cmdline
-	uboot/boot-disk-explicit uboot/no-table-default-guest uboot/bad-options"
+	uboot/boot-disk-explicit uboot/no-table-default-guest uboot/bad-options
+	uboot/no-autoboot-wait"
 need_ringvm $names
 need_guest $names
 if [ ! -s "$GUEST/u-boot.elf" ]; then
@@ -55,6 +56,9 @@ if has "$log" '^extlinux-append-ok$' && has "$log" '^RINGVM-CMD-EXIT 0$'; then
 else
 	fail uboot/extlinux-cmdline "the guest did not run extlinux.conf's ringvm.cmd (exit $run_status; $(grep -m1 -E 'RINGVM|rror' "$log.txt" || tail -n1 "$log.txt"))"
 fi
+# The device tree's /config bootdelay = 0: no 2 s wait for a key.
+check uboot/no-autoboot-wait "U-Boot still counts down (bootdelay from the FDT ignored): $(grep -a -m1 'autoboot' "$log.txt")" \
+	has "$log" 'stop autoboot: +0'
 echo "# uboot: ${run_secs}s wall to poweroff"
 
 # --boot disk on the raw file (format given) and 2 harts: the same path.

@@ -18,9 +18,34 @@
 static const char *const exts[] = { "i", "m", "a", "f", "d", "c",
 				    "zicsr", "zifencei", "sstc" };
 
+static void add(struct rv_fdt_params *p, enum rv_fdt_kind kind,
+		uint64_t base, uint64_t size, unsigned irq)
+{
+	struct err e = { 0 };
+	assert_int_equal(rv_fdt_add_device(p, kind, base, size, irq, &e), 0);
+}
+
+static void add_virtio(struct rv_fdt_params *p, unsigned slot)
+{
+	add(p, RV_FDT_VIRTIO, RV_VIRTIO_BASE + slot * RV_VIRTIO_SIZE,
+	    RV_VIRTIO_SIZE, RV_VIRTIO_IRQ + slot);
+}
+
+/* The board's devices; `uart` false leaves the UART out. */
+static void add_board(struct rv_fdt_params *p, bool uart)
+{
+	add(p, RV_FDT_CLINT, RV_CLINT_BASE, RV_CLINT_SIZE, 0);
+	add(p, RV_FDT_PLIC, RV_PLIC_BASE, RV_PLIC_SIZE, 0);
+	add(p, RV_FDT_TEST, RV_TEST_BASE, RV_TEST_SIZE, 0);
+	if (uart)
+		add(p, RV_FDT_UART, RV_UART0_BASE, RV_UART0_SIZE,
+		    RV_UART0_IRQ);
+	add(p, RV_FDT_RTC, RV_RTC_BASE, RV_RTC_SIZE, RV_RTC_IRQ);
+}
+
 static struct rv_fdt_params params(void)
 {
-	return (struct rv_fdt_params){
+	struct rv_fdt_params p = {
 		.nharts = 2,
 		.isa = "rv64imafdc_zicsr_zifencei_sstc",
 		.extensions = exts,
@@ -30,10 +55,11 @@ static struct rv_fdt_params params(void)
 		.bootargs = "console=ttyS0 earlycon",
 		.initrd_start = 0x9f000000,
 		.initrd_end = 0x9f123456,
-		.virtio_mask = 0x5,
-		.uart = true,
-		.rtc = true,
 	};
+	add_board(&p, true);
+	add_virtio(&p, 0);
+	add_virtio(&p, 2);
+	return p;
 }
 
 static char buf[RV_FDT_DEFAULT_SIZE];
@@ -271,10 +297,10 @@ static void test_soc(void **state)
 static void test_optional_parts(void **state)
 {
 	struct rv_fdt_params p = params();
-	p.uart = false;
+	p.ndevs = 0;
+	add_board(&p, false);
 	p.bootargs = NULL;
 	p.initrd_start = p.initrd_end = 0;
-	p.virtio_mask = 0;
 	p.nharts = 1;
 	build_ok(&p);
 	int chosen = node("/chosen");
@@ -291,7 +317,8 @@ static void test_optional_parts(void **state)
 
 	/* all 8 harts and all 8 virtio slots */
 	p.nharts = RV_MAX_HARTS;
-	p.virtio_mask = 0xff;
+	for (unsigned i = 0; i < RV_VIRTIO_SLOTS; i++)
+		add_virtio(&p, i);
 	build_ok(&p);
 	node("/cpus/cpu@7");
 	node("/soc/virtio_mmio@10008000");
@@ -325,8 +352,32 @@ static void test_bad_params(void **state)
 	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
 	p = params(); p.initrd_end = p.initrd_start - 1; err_clear(&e);
 	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
-	p = params(); p.virtio_mask = 0x100; err_clear(&e);
+	/* Devices as the board might wrongly register them. */
+	p = params(); p.devs[p.ndevs - 1].irq = RV_PLIC_NDEV + 1;
+	err_clear(&e);
 	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "irq"));
+	p = params(); p.devs[p.ndevs - 1].irq = 0; err_clear(&e);
+	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	p = params(); p.devs[0].irq = 3; err_clear(&e); /* CLINT */
+	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	p = params(); p.devs[p.ndevs - 1].size = 0; err_clear(&e);
+	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	p = params(); p.devs[p.ndevs - 1].base = -4096ULL;
+	p.devs[p.ndevs - 1].size = 8192; err_clear(&e);
+	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	p = params(); p.devs[1].kind = RV_FDT_CLINT; err_clear(&e);
+	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	p = params(); p.devs[1].kind = RV_FDT_TEST; p.devs[1].irq = 0;
+	err_clear(&e);      /* no PLIC left for the UART's interrupt */
+	assert_int_equal(rv_fdt_build(&p, buf, sizeof(buf), &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "PLIC"));
+	p = params(); p.ndevs = 0; err_clear(&e);
+	for (unsigned i = 0; i < RV_FDT_MAX_DEVS; i++)
+		assert_int_equal(rv_fdt_add_device(&p, RV_FDT_CLINT, 0x1000,
+						   0x1000, 0, &e), 0);
+	assert_int_equal(rv_fdt_add_device(&p, RV_FDT_CLINT, 0x1000, 0x1000,
+					   0, &e), -ENOSPC);
 
 	p = params(); err_clear(&e);
 	assert_int_equal(rv_fdt_build(&p, buf, 512, &e), -ENOSPC);

@@ -530,11 +530,41 @@ static void enable_notify_rechecks(void **state)
 	assert_int_equal(get16(f, avail_event), 2);
 }
 
+/* The dirty-page log: returning a chain marks its device-writable
+ * buffers (which the device has filled) and the used ring; readable
+ * buffers and pages the device never wrote stay clean. */
+static void push_marks_written_pages(void **state)
+{
+	struct fx *f = *state;
+	put_desc(f, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);              /* page 16 */
+	put_desc(f, 1, DATA + 0x2ff0, 0x20,                          /* 18, 19 */
+		 VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	put_desc(f, 2, DATA + 0x5000, 8, VIRTQ_DESC_F_WRITE, 0);     /* 21 */
+	offer(f, 0);
+	assert_int_equal(pop(f), 0);
+	assert_int_equal(guest_mem_dirty_log_start(&f->mem, NULL), 0);
+	uint64_t bm[(RAMSZ >> 12) / 64];
+	assert_int_equal(guest_mem_dirty_fetch(&f->mem, 0, bm), 0);
+	virtq_push(&f->vq, 0, 24);
+	assert_int_equal(guest_mem_dirty_fetch(&f->mem, 0, bm), 4);
+	/* used ring page 3; data pages 0x10 + 2, 3, 5 */
+	assert_int_equal(bm[0], 1ULL << 3 | 1ULL << 18 | 1ULL << 19 |
+			 1ULL << 21);
+	assert_int_equal(guest_mem_dirty_fetch(&f->mem, 0, bm), 0);
+	guest_mem_dirty_log_stop(&f->mem);
+	/* Not logging: nothing recorded, no bitmap left. */
+	offer(f, 0);
+	assert_int_equal(pop(f), 0);
+	virtq_push(&f->vq, 0, 24);
+	assert_int_equal(guest_mem_dirty_fetch(&f->mem, 0, bm), 0);
+}
+
 int main(void)
 {
 #define T(fn, s) cmocka_unit_test_setup_teardown(fn, s, teardown)
 	const struct CMUnitTest tests[] = {
 		T(normal_chain, setup),
+		T(push_marks_written_pages, setup),
 		T(ring_wraps, setup),
 		T(zero_length_skipped, setup),
 		T(loops_refused, setup),

@@ -80,16 +80,26 @@ static int begin_node_at(void *fdt, const char *name, uint64_t addr)
 	return fdt_begin_node(fdt, buf);
 }
 
+static const struct rv_fdt_dev *find_dev(const struct rv_fdt_params *p,
+					 enum rv_fdt_kind kind)
+{
+	for (unsigned i = 0; i < p->ndevs; i++)
+		if (p->devs[i].kind == kind)
+			return &p->devs[i];
+	return NULL;
+}
+
 static int add_chosen(void *fdt, const struct rv_fdt_params *p,
 		      const uint8_t *seed)
 {
 	TRY(fdt_begin_node(fdt, "chosen"));
 	if (p->bootargs)
 		TRY(fdt_property_string(fdt, "bootargs", p->bootargs));
-	if (p->uart) {
+	const struct rv_fdt_dev *uart = find_dev(p, RV_FDT_UART);
+	if (uart) {
 		char path[64];
 		snprintf(path, sizeof(path), "/soc/serial@%llx",
-			 (unsigned long long)RV_UART0_BASE);
+			 (unsigned long long)uart->base);
 		TRY(fdt_property_string(fdt, "stdout-path", path));
 	}
 	if (p->initrd_end > p->initrd_start) {
@@ -152,7 +162,8 @@ static int add_cpus(void *fdt, const struct rv_fdt_params *p)
 	return fdt_end_node(fdt);
 }
 
-static int add_soc(void *fdt, const struct rv_fdt_params *p)
+static int add_dev(void *fdt, const struct rv_fdt_params *p,
+		   const struct rv_fdt_dev *d)
 {
 	static const char *const clint_compat[] = {
 		"sifive,clint0", "riscv,clint0" };
@@ -161,69 +172,73 @@ static int add_soc(void *fdt, const struct rv_fdt_params *p)
 	static const char *const test_compat[] = {
 		"sifive,test1", "sifive,test0", "syscon" };
 
+	switch (d->kind) {
+	case RV_FDT_TEST:
+		TRY(begin_node_at(fdt, "test", d->base));
+		TRY(fdt_property_u32(fdt, "phandle", PH_TEST));
+		TRY(prop_strings(fdt, "compatible", test_compat, 3));
+		break;
+	case RV_FDT_CLINT:
+		TRY(begin_node_at(fdt, "clint", d->base));
+		TRY(prop_strings(fdt, "compatible", clint_compat, 2));
+		TRY(prop_irq_ext(fdt, p->nharts, IRQ_M_SOFT, IRQ_M_TIMER));
+		break;
+	case RV_FDT_PLIC:
+		TRY(begin_node_at(fdt, "plic", d->base));
+		TRY(fdt_property_u32(fdt, "phandle", PH_PLIC));
+		TRY(prop_strings(fdt, "compatible", plic_compat, 2));
+		TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
+		TRY(fdt_property_u32(fdt, "#address-cells", 0));
+		TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+		TRY(fdt_property_u32(fdt, "riscv,ndev", RV_PLIC_NDEV));
+		/* Context 2*hart is M-mode (MEIP), 2*hart+1 S-mode (SEIP). */
+		TRY(prop_irq_ext(fdt, p->nharts, IRQ_M_EXT, IRQ_S_EXT));
+		break;
+	case RV_FDT_RTC:
+		TRY(begin_node_at(fdt, "rtc", d->base));
+		TRY(fdt_property_string(fdt, "compatible",
+					"google,goldfish-rtc"));
+		break;
+	case RV_FDT_UART:
+		TRY(begin_node_at(fdt, "serial", d->base));
+		TRY(fdt_property_string(fdt, "compatible", "ns16550a"));
+		TRY(fdt_property_u32(fdt, "clock-frequency", 3686400));
+		TRY(fdt_property_u32(fdt, "reg-shift", 0));
+		break;
+	case RV_FDT_VIRTIO:
+		TRY(begin_node_at(fdt, "virtio_mmio", d->base));
+		TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+		break;
+	}
+	TRY(prop_reg(fdt, d->base, d->size));
+	if (d->irq) {
+		TRY(fdt_property_u32(fdt, "interrupts", d->irq));
+		TRY(fdt_property_u32(fdt, "interrupt-parent", PH_PLIC));
+	}
+	return fdt_end_node(fdt);
+}
+
+static int add_soc(void *fdt, const struct rv_fdt_params *p)
+{
 	TRY(fdt_begin_node(fdt, "soc"));
 	TRY(fdt_property_u32(fdt, "#address-cells", 2));
 	TRY(fdt_property_u32(fdt, "#size-cells", 2));
 	TRY(fdt_property_string(fdt, "compatible", "simple-bus"));
 	TRY(fdt_property(fdt, "ranges", NULL, 0));
-
-	TRY(begin_node_at(fdt, "test", RV_TEST_BASE));
-	TRY(fdt_property_u32(fdt, "phandle", PH_TEST));
-	TRY(prop_strings(fdt, "compatible", test_compat, 3));
-	TRY(prop_reg(fdt, RV_TEST_BASE, RV_TEST_SIZE));
-	TRY(fdt_end_node(fdt));
-
-	TRY(begin_node_at(fdt, "clint", RV_CLINT_BASE));
-	TRY(prop_strings(fdt, "compatible", clint_compat, 2));
-	TRY(prop_reg(fdt, RV_CLINT_BASE, RV_CLINT_SIZE));
-	TRY(prop_irq_ext(fdt, p->nharts, IRQ_M_SOFT, IRQ_M_TIMER));
-	TRY(fdt_end_node(fdt));
-
-	TRY(begin_node_at(fdt, "plic", RV_PLIC_BASE));
-	TRY(fdt_property_u32(fdt, "phandle", PH_PLIC));
-	TRY(prop_strings(fdt, "compatible", plic_compat, 2));
-	TRY(prop_reg(fdt, RV_PLIC_BASE, RV_PLIC_SIZE));
-	TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
-	TRY(fdt_property_u32(fdt, "#address-cells", 0));
-	TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
-	TRY(fdt_property_u32(fdt, "riscv,ndev", RV_PLIC_NDEV));
-	/* Context 2*hart is M-mode (MEIP), 2*hart+1 S-mode (SEIP). */
-	TRY(prop_irq_ext(fdt, p->nharts, IRQ_M_EXT, IRQ_S_EXT));
-	TRY(fdt_end_node(fdt));
-
-	if (p->rtc) {
-		TRY(begin_node_at(fdt, "rtc", RV_RTC_BASE));
-		TRY(fdt_property_string(fdt, "compatible",
-					"google,goldfish-rtc"));
-		TRY(prop_reg(fdt, RV_RTC_BASE, RV_RTC_SIZE));
-		TRY(fdt_property_u32(fdt, "interrupts", RV_RTC_IRQ));
-		TRY(fdt_property_u32(fdt, "interrupt-parent", PH_PLIC));
-		TRY(fdt_end_node(fdt));
-	}
-
-	if (p->uart) {
-		TRY(begin_node_at(fdt, "serial", RV_UART0_BASE));
-		TRY(fdt_property_string(fdt, "compatible", "ns16550a"));
-		TRY(prop_reg(fdt, RV_UART0_BASE, RV_UART0_SIZE));
-		TRY(fdt_property_u32(fdt, "clock-frequency", 3686400));
-		TRY(fdt_property_u32(fdt, "reg-shift", 0));
-		TRY(fdt_property_u32(fdt, "interrupts", RV_UART0_IRQ));
-		TRY(fdt_property_u32(fdt, "interrupt-parent", PH_PLIC));
-		TRY(fdt_end_node(fdt));
-	}
-
-	for (unsigned i = 0; i < RV_VIRTIO_SLOTS; i++) {
-		if (!(p->virtio_mask & (1u << i)))
-			continue;
-		uint64_t base = RV_VIRTIO_BASE + i * RV_VIRTIO_SIZE;
-		TRY(begin_node_at(fdt, "virtio_mmio", base));
-		TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
-		TRY(prop_reg(fdt, base, RV_VIRTIO_SIZE));
-		TRY(fdt_property_u32(fdt, "interrupts", RV_VIRTIO_IRQ + i));
-		TRY(fdt_property_u32(fdt, "interrupt-parent", PH_PLIC));
-		TRY(fdt_end_node(fdt));
-	}
+	for (unsigned i = 0; i < p->ndevs; i++)
+		TRY(add_dev(fdt, p, &p->devs[i]));
 	return fdt_end_node(fdt);
+}
+
+int rv_fdt_add_device(struct rv_fdt_params *p, enum rv_fdt_kind kind,
+		      uint64_t base, uint64_t size, unsigned irq,
+		      struct err *errp)
+{
+	if (p->ndevs >= RV_FDT_MAX_DEVS)
+		return err_set(errp, ENOSPC, "device tree: more than %d "
+			       "devices", RV_FDT_MAX_DEVS);
+	p->devs[p->ndevs++] = (struct rv_fdt_dev){ kind, base, size, irq };
+	return 0;
 }
 
 /* syscon-poweroff / syscon-reboot drive the sifive,test0 register. */
@@ -258,8 +273,16 @@ static int build(void *fdt, int size, const struct rv_fdt_params *p,
 
 	TRY(add_cpus(fdt, p));
 	TRY(add_soc(fdt, p));
-	TRY(add_syscon(fdt, "poweroff", "syscon-poweroff", 0x5555));
-	TRY(add_syscon(fdt, "reboot", "syscon-reboot", 0x7777));
+	/* U-Boot's control-FDT settings (doc/device-tree-bindings/config.txt):
+	 * it takes this tree from the firmware and would otherwise wait its
+	 * built-in 2 s for a key before booting the disk; Linux ignores it. */
+	TRY(fdt_begin_node(fdt, "config"));
+	TRY(fdt_property_u32(fdt, "bootdelay", 0));
+	TRY(fdt_end_node(fdt));
+	if (find_dev(p, RV_FDT_TEST)) {
+		TRY(add_syscon(fdt, "poweroff", "syscon-poweroff", 0x5555));
+		TRY(add_syscon(fdt, "reboot", "syscon-reboot", 0x7777));
+	}
 	TRY(fdt_end_node(fdt));
 	TRY(fdt_finish(fdt));
 	/* Leave the rest of the buffer as free space inside the blob. */
@@ -285,10 +308,30 @@ static int check_params(const struct rv_fdt_params *p, struct err *errp)
 	if (p->initrd_end < p->initrd_start)
 		return err_set(errp, EINVAL, "device tree: initrd ends "
 			       "before it starts");
-	if (p->virtio_mask >> RV_VIRTIO_SLOTS)
-		return err_set(errp, EINVAL, "device tree: virtio slot mask "
-			       "%#x beyond %u slots", p->virtio_mask,
-			       RV_VIRTIO_SLOTS);
+	unsigned count[RV_FDT_VIRTIO + 1] = { 0 };
+	for (unsigned i = 0; i < p->ndevs && i < RV_FDT_MAX_DEVS; i++) {
+		const struct rv_fdt_dev *d = &p->devs[i];
+		if ((unsigned)d->kind > RV_FDT_VIRTIO)
+			return err_set(errp, EINVAL, "device tree: device %u "
+				       "of unknown kind %d", i, (int)d->kind);
+		count[d->kind]++;
+		if (d->size == 0 || d->base + d->size < d->base)
+			return err_set(errp, EINVAL, "device tree: device %u "
+				       "has an empty or wrapping window", i);
+		bool irq = d->kind == RV_FDT_RTC || d->kind == RV_FDT_UART ||
+			   d->kind == RV_FDT_VIRTIO;
+		if (irq ? d->irq == 0 || d->irq > RV_PLIC_NDEV : d->irq != 0)
+			return err_set(errp, EINVAL, "device tree: device %u "
+				       "has irq %u (PLIC sources are 1..%d)",
+				       i, d->irq, RV_PLIC_NDEV);
+		if (irq && !find_dev(p, RV_FDT_PLIC))
+			return err_set(errp, EINVAL, "device tree: device %u "
+				       "interrupts but there is no PLIC", i);
+	}
+	if (p->ndevs > RV_FDT_MAX_DEVS || count[RV_FDT_TEST] > 1 ||
+	    count[RV_FDT_CLINT] > 1 || count[RV_FDT_PLIC] > 1)
+		return err_set(errp, EINVAL, "device tree: too many devices, "
+			       "or more than one test device, CLINT or PLIC");
 	return 0;
 }
 

@@ -148,6 +148,20 @@ static void default_mac(const struct vm_config *cfg, unsigned i,
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 }
 
+/* A device is on the bus: describe it in the device tree. */
+static int place(struct virt_board *v, enum rv_fdt_kind kind, uint64_t base,
+		 uint64_t size, unsigned irq, struct err *errp)
+{
+	return rv_fdt_add_device(&v->fp, kind, base, size, irq, errp);
+}
+
+static int place_virtio(struct virt_board *v, unsigned slot,
+			struct err *errp)
+{
+	return place(v, RV_FDT_VIRTIO, RV_VIRTIO_BASE + slot * RV_VIRTIO_SIZE,
+		     RV_VIRTIO_SIZE, RV_VIRTIO_IRQ + slot, errp);
+}
+
 static int build_nics(struct virt_board *v, const struct vm_config *cfg,
 		      struct err *errp)
 {
@@ -174,6 +188,8 @@ static int build_nics(struct virt_board *v, const struct vm_config *cfg,
 				     v->nb[i], mac, errp);
 		if (rc < 0)
 			return err_prefix(errp, "--net %s", nic->spec);
+		if ((rc = place_virtio(v, slot, errp)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -331,21 +347,32 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 		if (!m->harts[i])
 			return -ENOMEM;
 	}
+	struct rv_fdt_params *fp = &v->fp;
 	if ((rc = rv_clint_init(m, RV_CLINT_BASE, errp)) < 0 ||
-	    (rc = rv_plic_init(m, RV_PLIC_BASE, errp)) < 0)
+	    (rc = place(v, RV_FDT_CLINT, RV_CLINT_BASE, RV_CLINT_SIZE, 0,
+			errp)) < 0 ||
+	    (rc = rv_plic_init(m, RV_PLIC_BASE, errp)) < 0 ||
+	    (rc = place(v, RV_FDT_PLIC, RV_PLIC_BASE, RV_PLIC_SIZE, 0,
+			errp)) < 0)
 		return rc;
 	rc = sifive_test_init(&v->test, &m->bus, RV_TEST_BASE, test_device, m,
 			      errp);
-	if (rc < 0)
+	if (rc < 0 ||
+	    (rc = place(v, RV_FDT_TEST, RV_TEST_BASE, RV_TEST_SIZE, 0,
+			errp)) < 0)
 		return rc;
 	rc = uart8250_init(&v->uart, &m->bus, RV_UART0_BASE,
 			   rv_plic_irq(m, RV_UART0_IRQ), console_write,
 			   &v->con, errp);
-	if (rc < 0)
+	if (rc < 0 ||
+	    (rc = place(v, RV_FDT_UART, RV_UART0_BASE, RV_UART0_SIZE,
+			RV_UART0_IRQ, errp)) < 0)
 		return rc;
 	rc = goldfish_rtc_init(&v->rtc, &m->bus, RV_RTC_BASE,
 			       rv_plic_irq(m, RV_RTC_IRQ), NULL, NULL, errp);
-	if (rc < 0)
+	if (rc < 0 ||
+	    (rc = place(v, RV_FDT_RTC, RV_RTC_BASE, RV_RTC_SIZE, RV_RTC_IRQ,
+			errp)) < 0)
 		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
@@ -373,6 +400,8 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 				     v->bd[i], NULL, errp);
 		if (rc < 0)
 			return err_prefix(errp, "disk `%s`", d->path);
+		if ((rc = place_virtio(v, i, errp)) < 0)
+			return rc;
 	}
 	/* Before the NICs: their default MACs hash the kernel's path. */
 	if ((rc = choose_boot(v, cfg, errp)) < 0 ||
@@ -386,7 +415,7 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 				     &m->mem,
 				     rv_plic_irq(m, RV_VIRTIO_IRQ + rng_slot),
 				     errp);
-		if (rc < 0)
+		if (rc < 0 || (rc = place_virtio(v, rng_slot, errp)) < 0)
 			return rc;
 		v->has_rng = true;
 	}
@@ -411,20 +440,14 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 
 	snprintf(v->cmdline, sizeof(v->cmdline), "console=ttyS0%s%s",
 		 cfg->cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
-	unsigned nvirtio = cfg->ndisks + cfg->nnics + (v->has_rng ? 1 : 0);
-	v->fp = (struct rv_fdt_params){
-		.nharts = m->nharts,
-		.isa = rv_isa_string(),
-		.ram_base = RV_RAM_BASE,
-		.ram_size = cfg->mem,
-		.bootargs = v->cmdline,
-		.initrd_start = boot->initrd_start,
-		.initrd_end = boot->initrd_end,
-		.virtio_mask = (1u << nvirtio) - 1,
-		.uart = true,
-		.rtc = true,
-	};
-	v->fp.extensions = rv_isa_extensions(&v->fp.nextensions);
+	fp->nharts = m->nharts;
+	fp->isa = rv_isa_string();
+	fp->extensions = rv_isa_extensions(&fp->nextensions);
+	fp->ram_base = RV_RAM_BASE;
+	fp->ram_size = cfg->mem;
+	fp->bootargs = v->cmdline;
+	fp->initrd_start = boot->initrd_start;
+	fp->initrd_end = boot->initrd_end;
 	if (!cfg->no_reboot && (rc = save_images(v, errp)) < 0)
 		return rc;
 	return start_boot(v, errp);
