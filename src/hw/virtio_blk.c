@@ -405,6 +405,11 @@ static void blk_reset(void *dev)
 	while (b->done_head >= 0) {
 		struct virtio_blk_req *r = &b->reqs[b->done_head];
 		b->done_head = r->next;
+		/* Never pushed, but a read did land in guest memory: the
+		 * dirty-page log must still see it (push would have). */
+		for (unsigned i = r->nrd; i < r->nrd + r->nwr; i++)
+			guest_mem_mark_dirty_hva(b->t.mem, r->bufs[i].hva,
+						 r->bufs[i].len);
 		slot_put(b, r);
 	}
 	b->starved = false;

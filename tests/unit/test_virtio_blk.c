@@ -1030,8 +1030,11 @@ static void reset_waits_for_inflight(void **state)
 	struct fx *f = *state;
 	for (unsigned i = 0; i < 4; i++)
 		post(f, i, VIRTIO_BLK_T_IN, 8 + i, 512);
+	assert_int_equal(guest_mem_dirty_log_start(&f->mem, NULL), 0);
 	notify_nowait(f);
 	gate_wait_blocked(&gate_dev, 4);
+	uint64_t bm[(1 << 20) / 4096 / 64];
+	guest_mem_dirty_fetch(&f->mem, 0, bm);   /* clean from here */
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, open_gates_later, &gate_dev),
 			 0);
@@ -1045,6 +1048,12 @@ static void reset_waits_for_inflight(void **state)
 	for (unsigned i = 0; i < 4; i++)
 		assert_int_equal(status_at(f, DATA + 1024 * i + 512), 0xee);
 	assert_int_equal(f->level, 0);
+	/* The reads landed in guest memory though never returned: the
+	 * dirty-page log has their page (and nothing of the used ring). */
+	assert_int_equal(guest_mem_dirty_fetch(&f->mem, 0, bm), 1);
+	uint64_t page = (DATA - RAM) >> 12;
+	assert_true(bm[page / 64] >> (page % 64) & 1);
+	guest_mem_dirty_log_stop(&f->mem);
 	pthread_join(t, NULL);
 	/* The device works again after the driver sets it up anew. */
 	uint16_t zero = 0;
