@@ -117,11 +117,11 @@ FUZZLIBS_oci_config := -ljson-c
 FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/err.c
 FUZZ_VIRTIO := src/hw/virtio_mmio.c src/hw/virtqueue.c src/core/bus.c src/core/file.c \
                src/core/err.c
-FUZZSRCS_virtio_mmio := $(FUZZ_VIRTIO) src/hw/virtio_blk.c \
+FUZZSRCS_virtio_mmio := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
                         src/hw/virtio_net.c src/net/offload.c \
                         $(wildcard src/block/*.c)
 FUZZLIBS_virtio_mmio := -lz
-FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c \
+FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
                        $(wildcard src/block/*.c)
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "block/block.h"
 #include "core/err.h"
 
 #define VM_MAX_DISKS 8
@@ -26,6 +27,7 @@ struct vm_disk {
 	const char *path;
 	bool read_only;
 	uint64_t l2_cache;    /* qcow2 L2 cache, bytes; 0 = default */
+	enum block_cache cache;  /* host caching (block/block.h) */
 	const char *format;   /* "raw", "qcow2"; NULL = probed (a writable
 			       * disk probed as raw then refuses guest writes
 			       * that would make it probe as another format) */
