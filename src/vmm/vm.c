@@ -149,6 +149,9 @@ static void park_vcpus(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_req++;
+	/* A vCPU already held (waiting for this very stop request) must
+	 * wake to count itself parked. */
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
 	pthread_mutex_lock(&vm->lock);
@@ -376,6 +379,7 @@ int vm_pause(struct vm *vm)
 		return -ESRCH;
 	}
 	bool first = vm->pause_req++ == 0;
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
 	wake_io(vm);
