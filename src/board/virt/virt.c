@@ -537,6 +537,11 @@ struct vcpu *virt_vcpu(struct virt_board *v, unsigned i)
 	return i < v->m.nharts ? rv_hart_vcpu(v->m.harts[i]) : NULL;
 }
 
+struct guest_mem *virt_mem(struct virt_board *v)
+{
+	return &v->m.mem;
+}
+
 struct bus *virt_bus(struct virt_board *v)
 {
 	return &v->m.bus;
