@@ -138,8 +138,10 @@ static char *write_image(const struct prog *p)
 	memcpy(img + 0x30, "RISCV\0\0\0", 8);
 	memcpy(img + 0x38, "RSC\x05", 4);
 	memcpy(img + 64, p->w, p->n * 4);
-	char *path = strdup("/tmp/ringvm-test-vm-XXXXXX");
-	assert_non_null(path);
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	assert_true(asprintf(&path, "%s/ringvm-test-vm-XXXXXX",
+			     dir && *dir ? dir : "/tmp") > 0);
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, img, len), (ssize_t)len);
@@ -257,6 +259,37 @@ static char *prog_dirty_writer(void)
 	return write_image(&p);
 }
 
+/* Per test: /dev/null as the console, up to two image files removed at
+ * the end whatever happens. */
+struct fx {
+	int null_fd;
+	char *img[2];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->null_fd = open("/dev/null", O_RDWR);
+	*state = f;
+	return f->null_fd < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 2; i++) {
+		if (f->img[i])
+			unlink(f->img[i]);
+		free(f->img[i]);
+	}
+	if (f->null_fd >= 0)
+		close(f->null_fd);
+	free(f);
+	return 0;
+}
+
 static struct vm_config config(const char *kernel, int null_fd)
 {
 	return (struct vm_config){
@@ -300,12 +333,12 @@ static void on_event(void *opaque, enum vm_event ev, int code)
 
 static void two_vms_in_one_process(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	assert_true(null_fd >= 0);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
 	/* 0x400 << 12 = 4 M rounds each: both are still running when the
 	 * other starts. */
-	char *ka = prog_own_value(0x5a, 0x400), *kb = prog_own_value(0x3c, 0x400);
+	char *ka = f->img[0] = prog_own_value(0x5a, 0x400);
+	char *kb = f->img[1] = prog_own_value(0x3c, 0x400);
 	struct vm_config ca = config(ka, null_fd), cb = config(kb, null_fd);
 	struct vm *a, *b;
 	struct err e = { 0 };
@@ -328,21 +361,15 @@ static void two_vms_in_one_process(void **state)
 	assert_int_equal(vm_pause(a), -ESRCH);
 	vm_destroy(a);
 	vm_destroy(b);
-	unlink(ka);
-	unlink(kb);
-	free(ka);
-	free(kb);
-	close(null_fd);
 }
 
 static void pause_stops_vcpus_and_clock(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	assert_true(null_fd >= 0);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
 	/* 2 s of guest time (0x1313 << 12 ticks at 10 MHz); a jump of 0.5 s
 	 * (0x4c5 << 12) between two reads fails. */
-	char *k = prog_watch_time(0x1313, 0x4c5);
+	char *k = f->img[0] = prog_watch_time(0x1313, 0x4c5);
 	struct vm_config c = config(k, null_fd);
 	struct vm *vm;
 	struct err e = { 0 };
@@ -368,18 +395,15 @@ static void pause_stops_vcpus_and_clock(void **state)
 	assert_int_equal(status, 0);
 	assert_true(wall >= 2900);
 	vm_destroy(vm);
-	unlink(k);
-	free(k);
-	close(null_fd);
 }
 
 /* Four harts count with AMOs while this thread pauses and resumes the VM
  * again and again: the total is exact and vCPUs really stop. */
 static void pause_resume_during_smp_work(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	char *k = prog_amo_count(4, 0x100);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
+	char *k = f->img[0] = prog_amo_count(4, 0x100);
 	struct vm_config c = config(k, null_fd);
 	c.cpus = 4;
 	struct vm *vm;
@@ -403,9 +427,6 @@ static void pause_resume_during_smp_work(void **state)
 	assert_int_equal(status, 0);
 	assert_true(vm_instret(vm) >= 4 * 3 * (0x100 << 12));
 	vm_destroy(vm);
-	unlink(k);
-	free(k);
-	close(null_fd);
 }
 
 /* Pages the guest keeps writing show up in every fetch (the engine
@@ -413,9 +434,9 @@ static void pause_resume_during_smp_work(void **state)
  * log started does not; a page nobody writes stays clean. */
 static void dirty_log_reports_guest_stores(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	char *k = prog_dirty_writer();
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
+	char *k = f->img[0] = prog_dirty_writer();
 	struct vm_config c = config(k, null_fd);
 	struct vm *vm;
 	struct err e = { 0 };
@@ -441,16 +462,13 @@ static void dirty_log_reports_guest_stores(void **state)
 	int status = -1;
 	vm_wait(vm, &status);
 	vm_destroy(vm);
-	unlink(k);
-	free(k);
-	close(null_fd);
 }
 
 static void stop_while_paused(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	char *k = prog_watch_time(0x1313, 0x4c5);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
+	char *k = f->img[0] = prog_watch_time(0x1313, 0x4c5);
 	struct vm_config c = config(k, null_fd);
 	struct vm *vm;
 	struct err e = { 0 };
@@ -468,9 +486,6 @@ static void stop_while_paused(void **state)
 	vm_stop(vm);
 	vm_wait(vm, &status);
 	vm_destroy(vm);
-	unlink(k);
-	free(k);
-	close(null_fd);
 }
 
 static void bad_config(void **state)
@@ -490,11 +505,16 @@ static void bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(two_vms_in_one_process),
-		cmocka_unit_test(pause_stops_vcpus_and_clock),
-		cmocka_unit_test(pause_resume_during_smp_work),
-		cmocka_unit_test(dirty_log_reports_guest_stores),
-		cmocka_unit_test(stop_while_paused),
+		cmocka_unit_test_setup_teardown(two_vms_in_one_process, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(pause_stops_vcpus_and_clock,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(pause_resume_during_smp_work,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(dirty_log_reports_guest_stores,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(stop_while_paused, setup,
+						teardown),
 		cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
