@@ -3,6 +3,7 @@
 
 #include <json-c/json.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 static int parse_json(const char *buf, size_t len, const char *what,
@@ -82,6 +83,11 @@ static int desc_parse(struct json_object *o, struct oci_desc *d,
 	if (s < 0 || s > ((int64_t)1 << 50))
 		return err_set(errp, EINVAL, "%s: `size` out of range", what);
 	d->size = (uint64_t)s;
+	struct json_object *an = get(o, "annotations");
+	if (an && ((r = str_field(an, "io.containerd.image.name", d->name, sizeof(d->name), false, what, errp)) ||
+		   (!d->name[0] && (r = str_field(an, "org.opencontainers.image.ref.name", d->name,
+						   sizeof(d->name), false, what, errp)))))
+		return r;
 	struct json_object *p = get(o, "platform");
 	if (p) {
 		if ((r = str_field(p, "os", d->os, sizeof(d->os), false, what, errp)) ||

@@ -30,6 +30,10 @@ struct oci_desc {
 	char digest[DIGEST_HEX];
 	uint64_t size;               /* bytes */
 	char os[32], arch[32], variant[32];  /* platform (index entries) */
+	/* Index entries: the image's name from the annotations
+	 * io.containerd.image.name or else org.opencontainers.image.ref.name
+	 * (which may be a bare tag); "" when none. */
+	char name[256];
 };
 
 struct oci_index {

@@ -15,6 +15,7 @@
 struct gz_src {
 	gzFile gz;
 	struct digest_ctx *hash;
+	uint64_t total;
 };
 
 static ssize_t gz_read(void *ctx, void *buf, size_t n, struct err *errp)
@@ -30,6 +31,7 @@ static ssize_t gz_read(void *ctx, void *buf, size_t n, struct err *errp)
 	}
 	if (s->hash)
 		digest_update(s->hash, buf, (size_t)k);
+	s->total += (uint64_t)k;
 	return k;
 }
 
@@ -276,7 +278,7 @@ out:
 }
 
 int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
-	       char diff_id[DIGEST_HEX], struct err *errp)
+	       char diff_id[DIGEST_HEX], uint64_t *usize, struct err *errp)
 {
 	unsigned char magic[4] = { 0 };
 	if (pread(src_fd, magic, 4, 0) == 4 &&
@@ -315,7 +317,7 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 			err_prefix(errp, "`%s`: ", name);
 	}
 	/* The diff_id covers the whole stream, zero blocks included. */
-	while (!ret && s.hash) {
+	while (!ret && (s.hash || usize)) {
 		ssize_t k = gz_read(&s, buf, bufsz, errp);
 		if (k < 0)
 			ret = (int)k;
@@ -328,6 +330,8 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 		else
 			digest_free(s.hash);
 	}
+	if (usize)
+		*usize = s.total;
 	gzclose(s.gz);
 	free(buf);
 	free(e);

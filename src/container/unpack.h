@@ -8,6 +8,7 @@
 #define RINGVM_CONTAINER_UNPACK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "container/digest.h"
 #include "core/err.h"
@@ -29,9 +30,10 @@ struct unpack_opts {
 /* Unpack the tar archive read from src_fd (a regular file or pipe; gzip
  * is detected and decompressed, zstd is refused) below the directory
  * dirfd.  diff_id (may be NULL) receives the sha256 of the uncompressed
- * stream, read to its end.  Returns 0 or -errno naming the entry. */
+ * stream, read to its end, and usize (may be NULL) its length in bytes.
+ * Returns 0 or -errno naming the entry. */
 int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
-	       char diff_id[DIGEST_HEX], struct err *errp);
+	       char diff_id[DIGEST_HEX], uint64_t *usize, struct err *errp);
 
 /* Remove `name` below dirfd: a file, or a directory with all it holds,
  * never following symlinks.  0 when it did not exist. */
