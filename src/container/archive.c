@@ -80,7 +80,7 @@ static int put_file(struct store *s, int dir, const char *path,
 		*size = (uint64_t)st.st_size;
 	int r = store_blob_put_fd(s, fd, expect, hex, errp);
 	close(fd);
-	return r ? err_prefix(errp, "archive: `%.200s`: ", path) : 0;
+	return r ? err_prefix(errp, "archive: `%.200s`", path) : 0;
 }
 
 static int add_name(char ***names, size_t *n, const char *s)
@@ -103,7 +103,7 @@ static int norm_name(const char *in, char *out, size_t cap, struct err *errp)
 	if (!in || !*in)
 		return 0;
 	if (ref_parse(in, &ref, errp))
-		return err_prefix(errp, "archive: image name: ");
+		return err_prefix(errp, "archive: image name");
 	if (!ref.tag[0])
 		return 0; /* a digest is not a name */
 	ref_full(&ref, out, cap);
@@ -219,7 +219,7 @@ static int load_oci(struct store *s, struct store_images *im, int dir,
 	r = oci_index_parse(buf, len, &ix, errp);
 	free(buf);
 	if (r)
-		return err_prefix(errp, "archive: index.json: ");
+		return err_prefix(errp, "archive: index.json");
 	/* Every blob the layout holds goes into the store, checked against
 	 * its file name; unreferenced ones are collected afterwards. */
 	int bfd = unpack_open_dir(dir, "blobs/sha256", false, errp);
@@ -274,7 +274,7 @@ int image_load_archive(struct store *s, int fd, char ***names,
 	size_t nn = 0;
 	struct store_images im = { 0 };
 	if (!r && (r = unpack_tar(fd, dir, &o, NULL, NULL, errp)))
-		err_prefix(errp, "archive: ");
+		err_prefix(errp, "archive");
 	if (!r)
 		r = store_lock(s, errp);
 	if (!r)

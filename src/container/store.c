@@ -62,7 +62,7 @@ int store_open(const char *root, struct store *s, struct err *errp)
 	else if ((r = store_default_root(s->root, sizeof(s->root), errp)))
 		return r;
 	if ((r = mkdir_p(s->root, errp)))
-		return err_prefix(errp, "image store: ");
+		return err_prefix(errp, "image store");
 	s->rootfd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->rootfd < 0)
 		return err_sys(errp, errno, "image store `%s`", s->root);
@@ -349,7 +349,7 @@ rm_only: {
 			close(td);
 		}
 	}
-	return r ? err_prefix(errp, "layer sha256:%.12s: ", diff_id) : 0;
+	return r ? err_prefix(errp, "layer sha256:%.12s", diff_id) : 0;
 }
 
 /* ---- images.json ---- */

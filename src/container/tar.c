@@ -70,7 +70,7 @@ static int number(const uint8_t *f, size_t len, uint64_t max, uint64_t *out,
 		}
 		for (; i < len; i++)
 			if (f[i] != ' ' && f[i] != 0)
-				return err_set(errp, EINVAL, "tar: %s: not an octal number", what);
+				return err_set(errp, EINVAL, "tar: %s: not an octal number (not a tar archive?)", what);
 	}
 	if (v > max)
 		return err_set(errp, EINVAL, "tar: %s: %llu out of range", what,

@@ -314,7 +314,7 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 		char name[256];
 		snprintf(name, sizeof(name), "%.200s", e->path);
 		if ((ret = one_entry(&r, dirfd, e, o, buf, bufsz, errp)))
-			err_prefix(errp, "`%s`: ", name);
+			err_prefix(errp, "`%s`", name);
 	}
 	/* The diff_id covers the whole stream, zero blocks included. */
 	while (!ret && (s.hash || usize)) {

@@ -1,0 +1,43 @@
+/* Shared pieces of `ringvm container` (src/cli/container*.c). */
+#ifndef RINGVM_CLI_CONTAINER_H
+#define RINGVM_CLI_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container/store.h"
+
+/* docker's exit status for errors of the container tool itself. */
+#define CTR_EXIT_ERROR 125
+
+/* Print "ringvm container: MSG" on stderr; returns CTR_EXIT_ERROR. */
+int ctr_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Open the store (RINGVM_CONTAINER_ROOT or the default); on failure the
+ * message is printed and CTR_EXIT_ERROR returned. */
+int ctr_store(struct store *s);
+
+/* docker's "2 hours ago" for a time in seconds since the epoch. */
+void ctr_ago(int64_t t, char *out, size_t cap);
+/* docker's decimal sizes with 3 significant digits: "4.26MB". */
+void ctr_size(uint64_t bytes, char *out, size_t cap);
+
+/* Columns printed like docker's tabwriter (3 spaces between columns).
+ * ctr_table_row copies its ncols strings; ctr_table_print prints the
+ * header and rows and frees them. */
+struct ctr_table {
+	size_t ncols, nrows;
+	char **cells;            /* nrows * ncols, header first */
+};
+int ctr_table_init(struct ctr_table *t, size_t ncols, const char *const *head);
+int ctr_table_row(struct ctr_table *t, const char *const *cols);
+void ctr_table_print(struct ctr_table *t);
+
+/* The verbs. */
+int ctr_load(int argc, char **argv);
+int ctr_images(int argc, char **argv);
+int ctr_rmi(int argc, char **argv);
+int ctr_tag(int argc, char **argv);
+int ctr_run(int argc, char **argv);
+
+#endif
