@@ -121,8 +121,10 @@ int ref_parse(const char *s, struct image_ref *r, struct err *errp)
 			break;
 		c = e + 1;
 	}
+	if (strlen(name) > 240)
+		return bad(errp, s, "name longer than 255 characters");
 	if (!strcmp(r->domain, "docker.io") && !strchr(name, '/'))
-		snprintf(r->path, sizeof(r->path), "library/%s", name);
+		snprintf(r->path, sizeof(r->path), "library/%.240s", name);
 	else
 		snprintf(r->path, sizeof(r->path), "%s", name);
 	if (strlen(r->domain) + strlen(r->path) + 1 > 255)
