@@ -23,6 +23,13 @@ static const char usage[] =
 "Containers:\n"
 "  run [options] IMAGE [CMD...]   run a command in a new container\n"
 "                        (`ringvm container run --help` for options)\n"
+"  ps [-a] [-q]          list running (-a: all) containers\n"
+"  logs [-f] CONTAINER   print (-f: follow) a detached container's output\n"
+"  stop [-t SECS] CONTAINER...   TERM, then KILL after SECS (default 10)\n"
+"  start CONTAINER...    start stopped containers again (detached)\n"
+"  rm [-f] CONTAINER...  remove containers (-f: running ones too)\n"
+"  exec [-e K=V] [-w DIR] [-u U[:G]] CONTAINER CMD...\n"
+"                        run CMD in a running container\n"
 "\n"
 "The store is $RINGVM_CONTAINER_ROOT, else /var/lib/ringvm/containers\n"
 "(root) or $XDG_DATA_HOME/ringvm/containers.  Errors exit with 125.\n"
@@ -47,29 +54,45 @@ int ctr_store(struct store *s)
 	return 0;
 }
 
+void ctr_duration(int64_t d, char *out, size_t cap)
+{
+	if (d < 1)
+		snprintf(out, cap, "Less than a second");
+	else if (d < 60)
+		snprintf(out, cap, "%lld second%s", (long long)d, d == 1 ? "" : "s");
+	else if (d < 3600)
+		snprintf(out, cap, "%lld minute%s", (long long)(d / 60), d / 60 == 1 ? "" : "s");
+	else if (d < 48 * 3600)
+		snprintf(out, cap, "%lld hour%s", (long long)(d / 3600), d / 3600 == 1 ? "" : "s");
+	else if (d < 14 * 86400)
+		snprintf(out, cap, "%lld days", (long long)(d / 86400));
+	else if (d < 60 * 86400)
+		snprintf(out, cap, "%lld weeks", (long long)(d / 7 / 86400));
+	else if (d < 2 * 365 * 86400)
+		snprintf(out, cap, "%lld months", (long long)(d / 30 / 86400));
+	else
+		snprintf(out, cap, "%lld years", (long long)(d / 365 / 86400));
+}
+
 void ctr_ago(int64_t t, char *out, size_t cap)
 {
 	if (t <= 0) {
 		snprintf(out, cap, "N/A");
 		return;
 	}
-	int64_t d = (int64_t)time(NULL) - t;
-	if (d < 1)
-		snprintf(out, cap, "Less than a second ago");
-	else if (d < 60)
-		snprintf(out, cap, "%lld second%s ago", (long long)d, d == 1 ? "" : "s");
-	else if (d < 3600)
-		snprintf(out, cap, "%lld minute%s ago", (long long)(d / 60), d / 60 == 1 ? "" : "s");
-	else if (d < 48 * 3600)
-		snprintf(out, cap, "%lld hour%s ago", (long long)(d / 3600), d / 3600 == 1 ? "" : "s");
-	else if (d < 14 * 86400)
-		snprintf(out, cap, "%lld days ago", (long long)(d / 86400));
-	else if (d < 60 * 86400)
-		snprintf(out, cap, "%lld weeks ago", (long long)(d / 7 / 86400));
-	else if (d < 2 * 365 * 86400)
-		snprintf(out, cap, "%lld months ago", (long long)(d / 30 / 86400));
-	else
-		snprintf(out, cap, "%lld years ago", (long long)(d / 365 / 86400));
+	char d[48];
+	ctr_duration((int64_t)time(NULL) - t, d, sizeof(d));
+	snprintf(out, cap, "%s ago", d);
+}
+
+int ctr_start_status(const struct err *e)
+{
+	bool exec = strstr(e->msg, "exec: ") != NULL;
+	if (exec && e->code == ENOENT)
+		return 127;
+	if (exec && (e->code == EACCES || e->code == ENOEXEC || e->code == EPERM))
+		return 126;
+	return CTR_EXIT_ERROR;
 }
 
 void ctr_size(uint64_t bytes, char *out, size_t cap)
@@ -104,23 +127,32 @@ int ctr_table_row(struct ctr_table *t, const char *const *cols)
 	return 0;
 }
 
+/* Display width: UTF-8 continuation bytes take no column ("…"). */
+static size_t width(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 void ctr_table_print(struct ctr_table *t)
 {
 	size_t w[16] = { 0 };
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t i = 0; i < t->ncols && i < 16; i++) {
-			const char *s = t->cells[r * t->ncols + i];
-			size_t n = s ? strlen(s) : 0;
+			size_t n = width(t->cells[r * t->ncols + i]);
 			if (n > w[i])
 				w[i] = n;
 		}
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t i = 0; i < t->ncols; i++) {
 			const char *s = t->cells[r * t->ncols + i];
+			fputs(s ? s : "", stdout);
 			if (i + 1 < t->ncols)
-				printf("%-*s   ", (int)w[i < 16 ? i : 15], s ? s : "");
+				printf("%*s", (int)(w[i < 16 ? i : 15] - width(s) + 3), "");
 			else
-				printf("%s\n", s ? s : "");
+				putchar('\n');
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
@@ -138,7 +170,9 @@ int cli_container(int argc, char **argv)
 		int (*fn)(int, char **);
 	} verbs[] = {
 		{ "load", ctr_load }, { "images", ctr_images }, { "rmi", ctr_rmi },
-		{ "tag", ctr_tag }, { "run", ctr_run },
+		{ "tag", ctr_tag }, { "run", ctr_run }, { "ps", ctr_ps },
+		{ "logs", ctr_logs }, { "stop", ctr_stop }, { "start", ctr_start },
+		{ "rm", ctr_rm }, { "exec", ctr_exec },
 	};
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help"))
 		return fputs(usage, stdout), 0;

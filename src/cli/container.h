@@ -2,10 +2,12 @@
 #ifndef RINGVM_CLI_CONTAINER_H
 #define RINGVM_CLI_CONTAINER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "container/store.h"
+#include "core/err.h"
 
 /* docker's exit status for errors of the container tool itself. */
 #define CTR_EXIT_ERROR 125
@@ -19,6 +21,20 @@ int ctr_store(struct store *s);
 
 /* docker's "2 hours ago" for a time in seconds since the epoch. */
 void ctr_ago(int64_t t, char *out, size_t cap);
+/* docker's "2 hours" for a duration in seconds. */
+void ctr_duration(int64_t d, char *out, size_t cap);
+
+/* docker's exit status for a runtime failure to start the command: 127
+ * not found, 126 not executable, else 125. */
+int ctr_start_status(const struct err *e);
+
+struct ctr_meta;
+/* Run the created container m (rootfs mounted, config.json written)
+ * under a detached supervisor that holds its log (containers/ID/ctr.log),
+ * waits for it, records the exit code and unmounts the rootfs (and with
+ * rm deletes the container).  Returns 0 once the command runs, else the
+ * status to exit with (message printed). */
+int ctr_detach(struct store *s, struct ctr_meta *m, bool rm);
 /* docker's decimal sizes with 3 significant digits: "4.26MB". */
 void ctr_size(uint64_t bytes, char *out, size_t cap);
 
@@ -39,5 +55,11 @@ int ctr_images(int argc, char **argv);
 int ctr_rmi(int argc, char **argv);
 int ctr_tag(int argc, char **argv);
 int ctr_run(int argc, char **argv);
+int ctr_ps(int argc, char **argv);
+int ctr_logs(int argc, char **argv);
+int ctr_stop(int argc, char **argv);
+int ctr_start(int argc, char **argv);
+int ctr_rm(int argc, char **argv);
+int ctr_exec(int argc, char **argv);
 
 #endif

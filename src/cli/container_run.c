@@ -14,6 +14,7 @@
 static const char run_usage[] =
 "usage: ringvm container run [options] IMAGE [CMD...]\n"
 "  --rm                 remove the container when it exits\n"
+"  -d, --detach         run in the background under a supervisor; print the id\n"
 "  --name NAME          name it (default ctr-<id>)\n"
 "  -e, --env K=V|K      set an environment variable (K: take ours)\n"
 "  -v, --volume /HOST:/CTR[:ro|rw]   bind a host directory or file\n"
@@ -70,18 +71,6 @@ static int push(struct strv *a, const char *s)
 	return 0;
 }
 
-/* Map the runtime's failure to docker's statuses: 127 not found, 126
- * cannot be executed, 125 anything else. */
-static int run_error(const struct err *e)
-{
-	bool exec = strstr(e->msg, "exec: ") != NULL;
-	if (exec && e->code == ENOENT)
-		return fprintf(stderr, "ringvm container: %s\n", e->msg), 127;
-	if (exec && (e->code == EACCES || e->code == ENOEXEC || e->code == EPERM))
-		return fprintf(stderr, "ringvm container: %s\n", e->msg), 126;
-	return ctr_fail("run: %s", e->msg);
-}
-
 int ctr_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -107,7 +96,7 @@ int ctr_run(int argc, char **argv)
 	};
 	struct ctr_opts o = { 0 };
 	struct strv env = { 0 }, vol = { 0 };
-	bool rm = false, tty = false;
+	bool rm = false, tty = false, detach = false;
 	int status = CTR_EXIT_ERROR;
 	optind = 0;
 	opterr = 0;
@@ -116,9 +105,7 @@ int ctr_run(int argc, char **argv)
 		double d;
 		switch (c) {
 		case 'R': rm = true; break;
-		case 'd':
-			status = ctr_fail("run: -d (detached containers) is not supported yet");
-			goto out;
+		case 'd': detach = true; break;
 		case 'N': o.name = optarg; break;
 		case 'e': push(&env, optarg); break;
 		case 'v': push(&vol, optarg); break;
@@ -191,7 +178,7 @@ int ctr_run(int argc, char **argv)
 	o.nenv = env.n;
 	o.volumes = vol.v;
 	o.nvolumes = vol.n;
-	o.terminal = tty && isatty(0);
+	o.terminal = tty && isatty(0) && !detach;
 
 	struct store s;
 	if (ctr_store(&s))
@@ -224,10 +211,27 @@ int ctr_run(int argc, char **argv)
 	}
 	char dir[PATH_MAX], rtroot[PATH_MAX];
 	ctr_dir(&s, m.id, dir, sizeof(dir));
+	if (detach) {
+		status = ctr_detach(&s, &m, rm);
+		if (status == 0)
+			printf("%s\n", m.id);
+		else if (!rm)
+			ctr_rootfs_unmount(dir, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		goto close;
+	}
 	ctr_rt_root(&s, rtroot, sizeof(rtroot));
 	struct rt_create_opts ro = { .root = rtroot, .id = m.id, .bundle = dir };
 	int st = rt_run(&ro, &e);
-	status = st >= 0 ? st : run_error(&e);
+	if (st >= 0) {
+		status = st;
+	} else {
+		status = ctr_start_status(&e);
+		if (status == CTR_EXIT_ERROR)
+			ctr_fail("run: %s", e.msg);
+		else
+			fprintf(stderr, "ringvm container: %s\n", e.msg);
+	}
 	m.finished = (int64_t)time(NULL);
 	m.exit_code = status;
 	struct err e2 = { 0 };

@@ -45,6 +45,7 @@ int ctr_meta_save(struct store *s, const struct ctr_meta *m, struct err *errp)
 	json_object_object_add(o, "image_name", json_object_new_string(m->image_name));
 	json_object_object_add(o, "command", json_object_new_string(m->command));
 	json_object_object_add(o, "created", json_object_new_int64(m->created));
+	json_object_object_add(o, "started", json_object_new_int64(m->started));
 	json_object_object_add(o, "finished", json_object_new_int64(m->finished));
 	json_object_object_add(o, "exit_code", json_object_new_int(m->exit_code));
 	json_object_object_add(o, "copied", json_object_new_boolean(m->copied));
@@ -85,6 +86,8 @@ int ctr_meta_load(struct store *s, const char *id, struct ctr_meta *m,
 	get_str(o, "command", m->command, sizeof(m->command));
 	if (json_object_object_get_ex(o, "created", &v))
 		m->created = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "started", &v))
+		m->started = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "finished", &v))
 		m->finished = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "exit_code", &v))
@@ -215,4 +218,85 @@ int ctr_remove(struct store *s, const struct ctr_meta *m, struct err *errp)
 		return r;
 	remove_dir(s, m->id);
 	return 0;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	const struct ctr_meta *x = a, *y = b;
+	return x->created < y->created ? -1 : x->created > y->created;
+}
+
+int ctr_list(struct store *s, struct ctr_meta **v, size_t *n, struct err *errp)
+{
+	*v = NULL;
+	*n = 0;
+	int fd = openat(s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return err_sys(errp, errno, "containers directory");
+	}
+	int r = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		struct ctr_meta m;
+		if (de->d_name[0] == '.' || ctr_meta_load(s, de->d_name, &m, NULL))
+			continue;
+		struct ctr_meta *nv = realloc(*v, (*n + 1) * sizeof(m));
+		if (!nv) {
+			r = err_set(errp, ENOMEM, "out of memory");
+			break;
+		}
+		*v = nv;
+		nv[(*n)++] = m;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*v, *n, sizeof(**v), cmp_created);
+	return r;
+}
+
+int ctr_find(struct store *s, const char *spec, struct ctr_meta *m,
+	     struct err *errp)
+{
+	struct ctr_meta *v;
+	size_t n;
+	int r = ctr_list(s, &v, &n, errp);
+	if (r)
+		return r;
+	size_t len = strlen(spec);
+	int found = -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, spec)) {
+			found = (int)i;
+			break;
+		}
+	if (found < 0 && len && len <= 64 && strspn(spec, "0123456789abcdef") == len)
+		for (size_t i = 0; i < n; i++)
+			if (!strncmp(v[i].id, spec, len)) {
+				if (found >= 0) {
+					free(v);
+					return err_set(errp, EINVAL, "container id prefix `%s` is ambiguous", spec);
+				}
+				found = (int)i;
+			}
+	if (found < 0) {
+		free(v);
+		return err_set(errp, ENOENT, "no such container: %.100s", spec);
+	}
+	*m = v[found];
+	free(v);
+	return 0;
+}
+
+int ctr_runtime_status(struct store *s, const char *id)
+{
+	char root[PATH_MAX];
+	ctr_rt_root(s, root, sizeof(root));
+	struct ctr_state st;
+	if (state_load(root, id, &st, NULL))
+		return -ENOENT;
+	int r = (int)state_status(root, &st);
+	state_free(&st);
+	return r;
 }

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "container/manifest.h"
+#include "container/state.h"
 #include "container/store.h"
 
 #define CTR_ID_HEX 65
@@ -53,6 +54,7 @@ struct ctr_meta {
 	char image_name[256];        /* as given to run */
 	char command[512];           /* for ps */
 	int64_t created;             /* seconds since the epoch */
+	int64_t started;             /* last start, seconds since the epoch */
 	int64_t finished;            /* 0 while it runs */
 	int exit_code;               /* valid when finished */
 	bool copied;                 /* rootfs is a copy, not a mount */
@@ -72,6 +74,19 @@ int ctr_create(struct store *s, const struct store_image *img,
 int ctr_meta_save(struct store *s, const struct ctr_meta *m, struct err *errp);
 int ctr_meta_load(struct store *s, const char *id, struct ctr_meta *m,
 		  struct err *errp);
+
+/* Find a container by exact name or unique id prefix. */
+int ctr_find(struct store *s, const char *spec, struct ctr_meta *m,
+	     struct err *errp);
+
+/* Every container's record, malloc'd (*n of them), oldest first. */
+int ctr_list(struct store *s, struct ctr_meta **v, size_t *n,
+	     struct err *errp);
+
+/* The runtime's view of container id: CTR_CREATED, CTR_RUNNING or
+ * CTR_STOPPED (state.h), or -ENOENT when the runtime has no state (never
+ * started, or deleted after it exited). */
+int ctr_runtime_status(struct store *s, const char *id);
 
 /* Unmount the rootfs (if mounted) and delete the container's directory.
  * The runtime state must be gone (rt_delete). */

@@ -517,6 +517,8 @@ int rt_run(const struct rt_create_opts *o, struct err *errp)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
 	}
+	if (o->on_start)
+		o->on_start(o->on_start_arg);
 	int status = 0;
 	r = attach_wait(pid, master, &set, &status);
 	if (master >= 0)

@@ -20,6 +20,10 @@ struct rt_create_opts {
 	 * console_socket: receives our end of an internal console socket
 	 * (-1 otherwise); rt_run relays the terminal through it. */
 	int *console_peer;
+	/* rt_run only: called once the command has been started (not on
+	 * failure), e.g. so a detached supervisor can tell its parent. */
+	void (*on_start)(void *arg);
+	void *on_start_arg;
 };
 
 /* Create the container: its init runs in fresh namespaces and cgroup,
