@@ -40,7 +40,7 @@ check detach/run-prints-id "id '$id'" grep -qE '^[0-9a-f]{64}$' <<<"$id"
 sleep 0.3
 ctr ps >"$scratch/ps"
 if head -1 "$scratch/ps" | grep -qE '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$' &&
-	grep -qE "^${id:0:12} +busybox +\"sh -c echo out-li…\" +.* ago +Up .* +web$" "$scratch/ps"; then
+	grep -qE "^${id:0:12} +busybox +\"sh -c echo out-line…\" +.* ago +Up .* +web$" "$scratch/ps"; then
 	pass detach/ps-running
 else
 	fail detach/ps-running "$(tr '\n' '|' <"$scratch/ps")"
