@@ -9,7 +9,7 @@ CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Isrc $(shell pkg-config --cflags slirp json-c 2>/dev/null) $(CFLAGS)
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
-LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp -lcrypto
+LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp -lcrypto -lcurl
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 SRCS     := $(shell find src -name '*.c' | sort)

@@ -9,6 +9,7 @@ PKGS="gcc make pkg-config libfdt-dev zlib1g-dev libcmocka-dev gcc-riscv64-linux-
       qemu-system-misc opensbi qemu-utils e2fsprogs cpio kmod xz-utils gzip
       ca-certificates debian-archive-keyring device-tree-compiler python3
       libslirp-dev libjson-c-dev clang libcap-dev libseccomp-dev fdisk libssl-dev
+      libcurl4-openssl-dev
       openssh-client"
 [ "${1:-}" != --debian ] || PKGS="$PKGS mmdebstrap qemu-user-static binfmt-support"
 missing=""

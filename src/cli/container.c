@@ -15,6 +15,9 @@ static const char usage[] =
 "usage: ringvm container COMMAND [options]\n"
 "\n"
 "Images:\n"
+"  pull [-q] [--tls-verify=false] [--insecure] IMAGE\n"
+"                        fetch from a registry (OCI distribution API; plain\n"
+"                        HTTP for localhost/127.x or with --insecure)\n"
 "  load -i FILE          load a docker-archive or OCI layout tar (`-` or no\n"
 "                        -i: stdin)\n"
 "  images [-q] [--no-trunc]    list images\n"
@@ -172,7 +175,7 @@ int cli_container(int argc, char **argv)
 		{ "load", ctr_load }, { "images", ctr_images }, { "rmi", ctr_rmi },
 		{ "tag", ctr_tag }, { "run", ctr_run }, { "ps", ctr_ps },
 		{ "logs", ctr_logs }, { "stop", ctr_stop }, { "start", ctr_start },
-		{ "rm", ctr_rm }, { "exec", ctr_exec },
+		{ "rm", ctr_rm }, { "exec", ctr_exec }, { "pull", ctr_pull },
 	};
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help"))
 		return fputs(usage, stdout), 0;

@@ -61,5 +61,6 @@ int ctr_stop(int argc, char **argv);
 int ctr_start(int argc, char **argv);
 int ctr_rm(int argc, char **argv);
 int ctr_exec(int argc, char **argv);
+int ctr_pull(int argc, char **argv);
 
 #endif

@@ -112,7 +112,7 @@ with tarfile.open(os.path.join(out, "docker.tar"), "w", format=tarfile.PAX_FORMA
     add_bytes(t, "manifest.json", json.dumps(
         [{"Config": sha(cfg) + ".json", "RepoTags": [name], "Layers": paths}]).encode())
 
-# OCI layout (gzip layers, an index with a decoy arm64 entry)
+# OCI layout (gzip layers, an index with a decoy arm64 image)
 blobs = {}
 
 
@@ -126,7 +126,12 @@ man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+j
        "config": dict(blob(cfg), mediaType="application/vnd.oci.image.config.v1+json"),
        "layers": [dict(blob(g), mediaType="application/vnd.oci.image.layer.v1.tar+gzip") for g in gz]}
 manb = json.dumps(man).encode()
-decoy = json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + "0" * 64, "size": 1},
+# A valid arm64 image without layers: pushable with `skopeo copy --all`,
+# never to be picked on this host.
+dcfg = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Cmd": ["/wrong-arch"]},
+                   "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+decoy = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": dict(blob(dcfg), mediaType="application/vnd.oci.image.config.v1+json"),
                     "layers": []}).encode()
 idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
        "manifests": [dict(blob(decoy), mediaType="application/vnd.oci.image.manifest.v1+json",
