@@ -99,7 +99,7 @@ FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
 FUZZSRCS_oci_config := src/container/config.c src/core/err.c
 FUZZLIBS_oci_config := -ljson-c
 FUZZSRCS_image_manifest := src/container/manifest.c src/container/ref.c \
-                           src/container/digest.c src/core/err.c
+                           src/container/auth.c src/container/digest.c src/core/err.c
 FUZZLIBS_image_manifest := -ljson-c -lcrypto
 FUZZSRCS_tar := src/container/tar.c src/core/err.c
 # The virtio targets share tests/fuzz/vdrv.h (guest RAM, a hostile driver).

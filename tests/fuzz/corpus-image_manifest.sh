@@ -16,3 +16,4 @@ for b in "$tmp"/layout/blobs/sha256/*; do
 done
 printf 'busybox' >"$out/ref1"
 printf '127.0.0.1:5000/a/b:v1@sha256:%064d' 0 >"$out/ref2"
+printf 'Bearer realm="https://auth.example/token",service="registry",scope="repository:a/b:pull"' >"$out/challenge"

@@ -1,6 +1,7 @@
 /* libFuzzer target: hostile image documents through the image index,
  * manifest and image config parsers (src/container/manifest.c) and the
- * reference parser (ref.c, on the same bytes as a string).  Successful
+ * reference and WWW-Authenticate challenge parsers (ref.c, auth.c, on the
+ * same bytes as a string).  Successful
  * parses are walked and freed, so leaks and dangling pointers show up
  * under ASan; every refusal must carry a message. */
 #include <stdint.h>
@@ -8,6 +9,7 @@
 
 #include "container/manifest.h"
 #include "container/ref.h"
+#include "container/registry.h"
 
 static size_t walk(char **v)
 {
@@ -70,6 +72,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (!e.msg[0]) {
 			__builtin_trap();
 		}
+		char realm[64], service[64], scope[64];
+		err_clear(&e);
+		if (registry_parse_challenge(s, realm, service, scope, sizeof(realm), &e) == 0)
+			n += strlen(realm) + strlen(service) + strlen(scope);
+		else if (!e.msg[0])
+			__builtin_trap();
 	}
 	(void)n;
 	return 0;

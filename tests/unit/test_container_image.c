@@ -19,6 +19,7 @@
 #include "container/digest.h"
 #include "container/manifest.h"
 #include "container/ref.h"
+#include "container/registry.h"
 #include "container/store.h"
 #include "container/tar.h"
 #include "container/unpack.h"
@@ -496,6 +497,29 @@ static void digests_and_store(void **state)
 	rmtmp(dir);
 }
 
+static void challenges(void **state)
+{
+	char realm[64], service[64], scope[64];
+	struct err e = { 0 };
+	assert_int_equal(registry_parse_challenge(
+		"Bearer realm=\"https://a/token\",service=\"reg\",scope=\"repository:x/y:pull\"",
+		realm, service, scope, sizeof(realm), &e), 0);
+	assert_string_equal(realm, "https://a/token");
+	assert_string_equal(service, "reg");
+	assert_string_equal(scope, "repository:x/y:pull");
+	assert_int_equal(registry_parse_challenge("Basic realm=\"x\"", realm, service, scope,
+						  sizeof(realm), &e), -EINVAL);
+	assert_int_equal(registry_parse_challenge("Bearer service=\"x\"", realm, service, scope,
+						  sizeof(realm), &e), -EINVAL);
+	assert_int_equal(registry_parse_challenge("Bearer realm=\"file:///etc/passwd\"", realm,
+						  service, scope, sizeof(realm), &e), -EINVAL);
+	/* Truncated to the buffer, never past it. */
+	char big[200];
+	snprintf(big, sizeof(big), "Bearer realm=\"http://%0120d\"", 0);
+	assert_int_equal(registry_parse_challenge(big, realm, service, scope, sizeof(realm), &e), 0);
+	assert_int_equal(strlen(realm), sizeof(realm) - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +531,7 @@ int main(void)
 		cmocka_unit_test(references),
 		cmocka_unit_test(documents),
 		cmocka_unit_test(digests_and_store),
+		cmocka_unit_test(challenges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
