@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "container/store.h"
 #include "core/err.h"
@@ -29,6 +30,18 @@ void ctr_duration(int64_t d, char *out, size_t cap);
 int ctr_start_status(const struct err *e);
 
 struct ctr_meta;
+struct ctr_net;
+/* rt_run's hooks for a container (rt_create_opts.on_created/on_start):
+ * plumb its network (m->net), and tell a waiting `run -d` over notify_fd
+ * (-1: none) that the command runs. */
+struct ctr_hooks {
+	const struct ctr_meta *m;
+	int notify_fd;
+	struct ctr_net *net;         /* set by ctr_hook_created */
+};
+int ctr_hook_created(void *arg, pid_t pid, struct err *errp);
+void ctr_hook_started(void *arg);
+
 /* Run the created container m (rootfs mounted, config.json written)
  * under a detached supervisor that holds its log (containers/ID/ctr.log),
  * waits for it, records the exit code and unmounts the rootfs (and with

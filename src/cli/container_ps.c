@@ -98,7 +98,7 @@ int ctr_ps(int argc, char **argv)
 			snprintf(cmd, sizeof(cmd), "\"%s\"", m->command);
 		ctr_ago(m->created, ago, sizeof(ago));
 		status_text(&s, m, st, sizeof(st));
-		const char *row[] = { id, m->image_name, cmd, ago, st, "", m->name };
+		const char *row[] = { id, m->image_name, cmd, ago, st, m->ports, m->name };
 		ctr_table_row(&t, row);
 	}
 	if (!quiet)

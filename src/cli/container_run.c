@@ -8,6 +8,7 @@
 
 #include "container.h"
 #include "container/ctr.h"
+#include "container/ctrnet.h"
 #include "container/runtime.h"
 #include "core/parse.h"
 
@@ -26,7 +27,12 @@ static const char run_usage[] =
 "  -m, --memory SIZE    memory limit (bytes, or with k/m/g suffix)\n"
 "  --cpus N             CPU quota in CPUs (0.5: half of one)\n"
 "  --pids-limit N       at most N processes\n"
-"  --net, --network none|host   network (default none: only lo)\n"
+"  --net, --network none|host|user|switch,path=SOCK[,vlan=N]\n"
+"                       network: none (default: only lo), the host's, NAT\n"
+"                       through libslirp (10.0.2.15/24), or a ringvm switch\n"
+"  -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]   forward a host port (implies\n"
+"                       --net user; IP defaults to 0.0.0.0)\n"
+"  --ip A.B.C.D/N       eth0's address (--net switch)\n"
 "  -i, --interactive    keep stdin attached (it always is)\n"
 "  -t, --tty            a pty for the command, when stdin is a terminal\n"
 "Exit status: the command's; 125 for errors of ringvm, 126 when the\n"
@@ -86,21 +92,25 @@ int ctr_run(int argc, char **argv)
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
-		{ "pids-limit", required_argument, NULL, 'p' },
+		{ "pids-limit", required_argument, NULL, 'L' },
 		{ "net", required_argument, NULL, 'n' },
 		{ "network", required_argument, NULL, 'n' },
 		{ "interactive", no_argument, NULL, 'i' },
+		{ "publish", required_argument, NULL, 'P' },
+		{ "ip", required_argument, NULL, 'A' },
 		{ "tty", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 }
 	};
 	struct ctr_opts o = { 0 };
 	struct strv env = { 0 }, vol = { 0 };
-	bool rm = false, tty = false, detach = false;
+	bool rm = false, tty = false, detach = false, net_given = false;
+	const char *netbase = NULL;
+	char fwd[1024] = "", ports[512] = "", netspec[1400];
 	int status = CTR_EXIT_ERROR;
 	optind = 0;
 	opterr = 0;
-	for (int c; (c = getopt_long(argc, argv, "+de:v:w:u:h:m:itR", opts, NULL)) != -1;) {
+	for (int c; (c = getopt_long(argc, argv, "+de:v:w:u:h:m:itRp:", opts, NULL)) != -1;) {
 		char *end;
 		double d;
 		switch (c) {
@@ -136,7 +146,7 @@ int ctr_run(int argc, char **argv)
 			if (o.cpu_quota < 1000)
 				o.cpu_quota = 1000;
 			break;
-		case 'p': {
+		case 'L': {
 			long v = strtol(optarg, &end, 10);
 			if (end == optarg || *end || v == 0 || v < -1) {
 				status = ctr_fail("run: --pids-limit `%s`: expected a positive number (or -1)", optarg);
@@ -146,15 +156,49 @@ int ctr_run(int argc, char **argv)
 			break;
 		}
 		case 'n':
-			if (!strcmp(optarg, "none"))
+			net_given = true;
+			if (!strcmp(optarg, "none")) {
 				o.net = CTR_NET_NONE;
-			else if (!strcmp(optarg, "host"))
+			} else if (!strcmp(optarg, "host")) {
 				o.net = CTR_NET_HOST;
-			else {
-				status = ctr_fail("run: --net `%s`: supported are none and host", optarg);
+			} else if (!strcmp(optarg, "user") || !strncmp(optarg, "switch,", 7)) {
+				o.net = CTR_NET_BACKEND;
+				netbase = optarg;
+			} else {
+				status = ctr_fail("run: --net `%s`: expected none, host, user or switch,path=SOCK[,vlan=N]", optarg);
 				goto out;
 			}
 			break;
+		case 'p': case 'P': {
+			/* [IP:]HOSTPORT:PORT[/tcp|udp] -> slirp's hostfwd */
+			char b[128], *proto = "tcp", *sl, *c1, *c2;
+			snprintf(b, sizeof(b), "%s", optarg);
+			if ((sl = strchr(b, '/'))) {
+				*sl = '\0';
+				proto = sl + 1;
+			}
+			c2 = strrchr(b, ':');
+			if (c2)
+				*c2 = '\0';
+			c1 = c2 ? strrchr(b, ':') : NULL;
+			const char *ip = c1 ? b : "0.0.0.0", *hp = c1 ? c1 + 1 : b, *cp = c2 ? c2 + 1 : "";
+			if (c1)
+				*c1 = '\0';
+			unsigned long h = strtoul(hp, &end, 10);
+			bool okh = *hp && !*end && h > 0 && h < 65536;
+			unsigned long cport = strtoul(cp, &end, 10);
+			bool okc = *cp && !*end && cport > 0 && cport < 65536;
+			if (!c2 || !okh || !okc || (strcmp(proto, "tcp") && strcmp(proto, "udp")) ||
+			    strlen(fwd) + 80 > sizeof(fwd)) {
+				status = ctr_fail("run: -p `%s`: expected [IP:]HOSTPORT:PORT[/tcp|udp]", optarg);
+				goto out;
+			}
+			size_t fl = strlen(fwd), pl = strlen(ports);
+			snprintf(fwd + fl, sizeof(fwd) - fl, ",hostfwd=%s:%s:%lu-:%lu", proto, ip, h, cport);
+			snprintf(ports + pl, sizeof(ports) - pl, "%s%s:%lu->%lu/%s", pl ? ", " : "", ip, h, cport, proto);
+			break;
+		}
+		case 'A': o.addr = optarg; break;
 		case 'i': break; /* stdin is always passed on */
 		case 't': tty = true; break;
 		case 'H':
@@ -169,6 +213,22 @@ int ctr_run(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		status = ctr_fail("run: missing IMAGE (see `ringvm container run --help`)");
+		goto out;
+	}
+	if (fwd[0]) {
+		if (net_given && !(netbase && !strcmp(netbase, "user"))) {
+			status = ctr_fail("run: -p needs --net user");
+			goto out;
+		}
+		o.net = CTR_NET_BACKEND;
+		netbase = "user";
+		o.ports = ports;
+	}
+	if (o.net == CTR_NET_BACKEND) {
+		snprintf(netspec, sizeof(netspec), "%s%s", netbase, fwd);
+		o.netspec = netspec;
+	} else if (o.addr) {
+		status = ctr_fail("run: --ip needs --net user or switch");
 		goto out;
 	}
 	const char *image = argv[optind];
@@ -221,8 +281,11 @@ int ctr_run(int argc, char **argv)
 		goto close;
 	}
 	ctr_rt_root(&s, rtroot, sizeof(rtroot));
-	struct rt_create_opts ro = { .root = rtroot, .id = m.id, .bundle = dir };
+	struct ctr_hooks h = { .m = &m, .notify_fd = -1 };
+	struct rt_create_opts ro = { .root = rtroot, .id = m.id, .bundle = dir,
+				     .on_created = ctr_hook_created, .on_start_arg = &h };
 	int st = rt_run(&ro, &e);
+	ctr_net_stop(h.net);
 	if (st >= 0) {
 		status = st;
 	} else {

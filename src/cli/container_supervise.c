@@ -13,19 +13,29 @@
 
 #include "container.h"
 #include "container/ctr.h"
+#include "container/ctrnet.h"
 #include "container/runtime.h"
+
+int ctr_hook_created(void *arg, pid_t pid, struct err *errp)
+{
+	struct ctr_hooks *h = arg;
+	if (!h->m->net[0])
+		return 0;
+	return ctr_net_start(pid, h->m->net, h->m->addr[0] ? h->m->addr : NULL,
+			     &h->net, errp);
+}
 
 /* What the supervisor tells `run -d` over the pipe: 'O' when the command
  * runs, else 'E', the exit status byte and the message. */
-static void started(void *arg)
+void ctr_hook_started(void *arg)
 {
-	int *fd = arg;
-	if (*fd >= 0) {
+	struct ctr_hooks *h = arg;
+	if (h->notify_fd >= 0) {
 		/* On a failed write the parent sees EOF and reports it. */
-		ssize_t w = write(*fd, "O", 1);
+		ssize_t w = write(h->notify_fd, "O", 1);
 		(void)w;
-		close(*fd);
-		*fd = -1;
+		close(h->notify_fd);
+		h->notify_fd = -1;
 	}
 }
 
@@ -47,10 +57,14 @@ static __attribute__((noreturn)) void supervise(struct store *s,
 	 * and INT are forwarded to the container by rt_run. */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	struct ctr_hooks h = { .m = m, .notify_fd = fd };
 	struct rt_create_opts ro = { .root = rtroot, .id = m->id, .bundle = dir,
-				     .on_start = started, .on_start_arg = &fd };
+				     .on_start = ctr_hook_started,
+				     .on_created = ctr_hook_created, .on_start_arg = &h };
 	struct err e = { 0 };
 	int st = rt_run(&ro, &e);
+	ctr_net_stop(h.net);
+	fd = h.notify_fd;
 	if (st < 0) {
 		st = ctr_start_status(&e);
 		if (fd >= 0) {

@@ -49,6 +49,9 @@ int ctr_meta_save(struct store *s, const struct ctr_meta *m, struct err *errp)
 	json_object_object_add(o, "finished", json_object_new_int64(m->finished));
 	json_object_object_add(o, "exit_code", json_object_new_int(m->exit_code));
 	json_object_object_add(o, "copied", json_object_new_boolean(m->copied));
+	json_object_object_add(o, "net", json_object_new_string(m->net));
+	json_object_object_add(o, "addr", json_object_new_string(m->addr));
+	json_object_object_add(o, "ports", json_object_new_string(m->ports));
 	char dir[PATH_MAX], tmp[PATH_MAX + 16], dst[PATH_MAX + 16];
 	ctr_dir(s, m->id, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s/meta.json.tmp", dir);
@@ -84,6 +87,9 @@ int ctr_meta_load(struct store *s, const char *id, struct ctr_meta *m,
 	get_str(o, "image", m->image, sizeof(m->image));
 	get_str(o, "image_name", m->image_name, sizeof(m->image_name));
 	get_str(o, "command", m->command, sizeof(m->command));
+	get_str(o, "net", m->net, sizeof(m->net));
+	get_str(o, "addr", m->addr, sizeof(m->addr));
+	get_str(o, "ports", m->ports, sizeof(m->ports));
 	if (json_object_object_get_ex(o, "created", &v))
 		m->created = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "started", &v))
@@ -155,6 +161,11 @@ int ctr_create(struct store *s, const struct store_image *img,
 		snprintf(m->name, sizeof(m->name), "ctr-%.8s", m->id);
 	}
 	memcpy(m->image, img->id, DIGEST_HEX);
+	if (o->net == CTR_NET_BACKEND) {
+		snprintf(m->net, sizeof(m->net), "%s", o->netspec);
+		snprintf(m->addr, sizeof(m->addr), "%s", o->addr ? o->addr : "");
+		snprintf(m->ports, sizeof(m->ports), "%s", o->ports ? o->ports : "");
+	}
 	snprintf(m->image_name, sizeof(m->image_name), "%s", image_name);
 	m->created = (int64_t)time(NULL);
 	int r = store_lock(s, errp);

@@ -23,7 +23,7 @@
 #define CTR_ID_HEX 65
 #define CTR_NAME_MAX 128
 
-enum ctr_net { CTR_NET_NONE, CTR_NET_HOST };
+enum ctr_netmode { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BACKEND };
 
 /* What `run` was asked for (docker's option names in comments). */
 struct ctr_opts {
@@ -43,7 +43,10 @@ struct ctr_opts {
 	int64_t memory;              /* --memory, bytes; 0: no limit */
 	int64_t cpu_quota;           /* --cpus as us per 100000 us; 0: none */
 	int64_t pids;                /* --pids-limit; 0: none */
-	enum ctr_net net;            /* --net none|host */
+	enum ctr_netmode net;            /* --net none|host|user|switch,... */
+	const char *netspec;         /* CTR_NET_BACKEND: net/ backend spec */
+	const char *addr;            /* --ip A.B.C.D/N or NULL */
+	const char *ports;           /* docker's PORTS text or NULL */
 };
 
 /* A container's record (meta.json). */
@@ -58,6 +61,11 @@ struct ctr_meta {
 	int64_t finished;            /* 0 while it runs */
 	int exit_code;               /* valid when finished */
 	bool copied;                 /* rootfs is a copy, not a mount */
+	/* --net user|switch: the net/ backend spec ("user,hostfwd=..."),
+	 * eth0's address ("" for the default) and docker's PORTS text. */
+	char net[1024];
+	char addr[40];
+	char ports[512];
 };
 
 /* Docker-style name rules: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 127. */

@@ -508,6 +508,8 @@ int rt_run(const struct rt_create_opts *o, struct err *errp)
 		r = master;
 	if (peer >= 0)
 		close(peer);
+	if (!r && o->on_created)
+		r = o->on_created(o->on_start_arg, pid, errp);
 	if (!r)
 		r = rt_start(o->root, o->id, errp);
 	if (r) {

@@ -23,7 +23,11 @@ struct rt_create_opts {
 	/* rt_run only: called once the command has been started (not on
 	 * failure), e.g. so a detached supervisor can tell its parent. */
 	void (*on_start)(void *arg);
-	void *on_start_arg;
+	/* rt_run only: called between create and start with init's pid
+	 * (its namespaces exist, the command waits), e.g. to plumb the
+	 * network; a failure undoes the container. */
+	int (*on_created)(void *arg, pid_t pid, struct err *errp);
+	void *on_start_arg;          /* for both hooks */
 };
 
 /* Create the container: its init runs in fresh namespaces and cgroup,
