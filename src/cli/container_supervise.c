@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,18 @@ static __attribute__((noreturn)) void supervise(struct store *s,
 		_exit(1);
 	close(lf);
 	close(nul);
+	/* Nothing of our caller's stays open here for the container's
+	 * lifetime (a `$(run -d)` pipe would never see EOF). */
+	int keep[2] = { s->rootfd < fd ? s->rootfd : fd, s->rootfd < fd ? fd : s->rootfd };
+	unsigned lo = 3;
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] >= (int)lo) {
+			if (keep[i] > (int)lo)
+				syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+			lo = (unsigned)keep[i] + 1;
+		}
+	}
+	syscall(SYS_close_range, lo, ~0u, 0);
 	/* Terminal signals of the session we left do not reach us; TERM
 	 * and INT are forwarded to the container by rt_run. */
 	signal(SIGHUP, SIG_IGN);

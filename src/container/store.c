@@ -57,9 +57,12 @@ int store_open(const char *root, struct store *s, struct err *errp)
 	memset(s, 0, sizeof(*s));
 	s->rootfd = s->lockfd = -1;
 	int r;
-	if (root)
+	if (root) {
+		if (strlen(root) >= sizeof(s->root) || root[0] != '/')
+			return err_set(errp, EINVAL, "store directory `%.100s` must be an absolute path shorter than %zu bytes",
+				       root, sizeof(s->root));
 		snprintf(s->root, sizeof(s->root), "%s", root);
-	else if ((r = store_default_root(s->root, sizeof(s->root), errp)))
+	} else if ((r = store_default_root(s->root, sizeof(s->root), errp)))
 		return r;
 	if ((r = mkdir_p(s->root, errp)))
 		return err_prefix(errp, "image store");

@@ -188,6 +188,13 @@ refused125 run/bad-name "invalid container name" --name '-x' busybox true
 refused125 run/bad-workdir "must be absolute" -w rel busybox true
 refused125 run/missing-image-arg "missing IMAGE" --rm
 
+# 100 runs in a row (foreground and --rm), then nothing may be left.
+bad=0
+for i in $(seq 100); do
+	timeout -k 5 30 "$RINGVM" container run --rm busybox /bin/true </dev/null >/dev/null 2>&1 || bad=$((bad + 1))
+done
+check run/hundred-runs "$bad of 100 failed" [ "$bad" = 0 ]
+
 # Nothing left: no rootfs mounts, container directories, runtime state,
 # cgroups.
 mnt=$(grep -c "$store" /proc/mounts || true)
