@@ -31,7 +31,7 @@ static const char usage[] =
 "  stop [-t SECS] CONTAINER...   TERM, then KILL after SECS (default 10)\n"
 "  start CONTAINER...    start stopped containers again (detached)\n"
 "  rm [-f] CONTAINER...  remove containers (-f: running ones too)\n"
-"  exec [-e K=V] [-w DIR] [-u U[:G]] CONTAINER CMD...\n"
+"  exec [-it] [-e K=V] [-w DIR] [-u U[:G]] CONTAINER CMD...\n"
 "                        run CMD in a running container\n"
 "\n"
 "The store is $RINGVM_CONTAINER_ROOT, else /var/lib/ringvm/containers\n"

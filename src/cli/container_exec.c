@@ -5,13 +5,16 @@
  * which also makes the container's root ours), forks so that it is inside
  * the pid namespace, and goes through the runtime's exec_process (user,
  * capabilities, no_new_privs, seccomp) with the container's config.json,
- * CMD, the extra environment and cwd. */
+ * CMD, the extra environment and cwd; with -t (and a terminal) a pty of
+ * the container's devpts relayed to our stdio. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,10 +38,36 @@ static char **strv_append(char **v, const char *s)
 	return nv;
 }
 
+/* In the command's process, inside the container: a pty from the
+ * container's own devpts, whose master goes back to `exec` over sock;
+ * returns the slave or -errno. */
+static int open_pty(int sock, struct err *e)
+{
+	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		return err_sys(e, errno, "exec: /dev/pts/ptmx");
+	int n = 0, unlock = 0;
+	if (ioctl(m, TIOCSPTLCK, &unlock) || ioctl(m, TIOCGPTN, &n)) {
+		close(m);
+		return err_sys(e, errno, "exec: pty");
+	}
+	char p[64];
+	snprintf(p, sizeof(p), "/dev/pts/%d", n);
+	int sl = open(p, O_RDWR | O_NOCTTY);
+	int r = sl < 0 ? err_sys(e, errno, "exec: %s", p) : send_fd(sock, m, "pty", e);
+	close(m);
+	if (r) {
+		if (sl >= 0)
+			close(sl);
+		return r;
+	}
+	return sl;
+}
+
 /* In the forked process: join, fork into the pid namespace, exec. */
 static __attribute__((noreturn)) void enter(struct oci_config *cfg,
 					    const struct ctr_state *st,
-					    const int *fds)
+					    const int *fds, int ptysock)
 {
 	struct err e = { 0 };
 	if (cgroup_enter(&st->cg, getpid(), &e)) {
@@ -62,11 +91,16 @@ static __attribute__((noreturn)) void enter(struct oci_config *cfg,
 	}
 	char path[4096];
 	struct sock_fprog filter;
+	int slave = -1;
 	int r = exec_lookup(cfg, path, sizeof(path), &e);
 	if (!r)
 		r = seccomp_prepare(cfg, &filter, &e);
+	if (!r && ptysock >= 0 && (slave = open_pty(ptysock, &e)) < 0)
+		r = slave;
+	if (ptysock >= 0)
+		close(ptysock);
 	if (!r)
-		exec_process(cfg, path, -1, &filter, &e);
+		exec_process(cfg, path, slave, &filter, &e);
 	fprintf(stderr, "ringvm container: %s\n", e.msg);
 	_exit(ctr_start_status(&e) == CTR_EXIT_ERROR ? 126 : ctr_start_status(&e));
 }
@@ -82,6 +116,7 @@ int ctr_exec(int argc, char **argv)
 		{ 0 }
 	};
 	const char *workdir = NULL, *user = NULL;
+	bool tty = false;
 	const char *envs[64];
 	size_t nenv = 0;
 	optind = 0;
@@ -99,7 +134,8 @@ int ctr_exec(int argc, char **argv)
 			workdir = optarg;
 			break;
 		case 'u': user = optarg; break;
-		case 'i': case 't': break; /* stdio is passed as is (no pty) */
+		case 'i': break; /* stdin is always passed on */
+		case 't': tty = true; break;
 		default:
 			return ctr_fail("exec: unknown option or missing argument `%s`", argv[optind - 1]);
 		}
@@ -155,7 +191,14 @@ int ctr_exec(int argc, char **argv)
 		cfg.gid = (uint32_t)gid;
 		cfg.n_additional_gids = 0;
 	}
-	cfg.terminal = false;
+	/* -t with a terminal on stdin: a pty inside the container, relayed
+	 * (attach_wait, as `run -t` does). */
+	cfg.terminal = tty && isatty(0);
+	int sv[2] = { -1, -1 };
+	if (cfg.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		ctr_fail("exec: socketpair: %s", strerror(errno));
+		goto out;
+	}
 	int fds[NNS];
 	for (size_t i = 0; i < NNS; i++) {
 		char p[64];
@@ -171,22 +214,47 @@ int ctr_exec(int argc, char **argv)
 		}
 	}
 	fflush(NULL);
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, &old);
 	pid_t pid = fork();
-	if (pid == 0)
-		enter(&cfg, &st, fds);
+	if (pid == 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		enter(&cfg, &st, fds, sv[1]);
+	}
 	for (size_t i = 0; i < NNS; i++)
 		close(fds[i]);
+	if (sv[1] >= 0)
+		close(sv[1]);
 	if (pid < 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		ctr_fail("exec: fork: %s", strerror(errno));
 		goto out;
 	}
+	int master = -1;
+	if (sv[0] >= 0) {
+		/* EOF instead of a master: the command failed before (its
+		 * message is on stderr). */
+		master = recv_fd(sv[0], NULL);
+		close(sv[0]);
+	}
 	/* The terminal's signals reach the command through the process
-	 * group; we only wait. */
+	 * group or the pty; we only wait (and relay the pty). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	int ws;
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
+	int ws = 0;
+	if (master < 0 || attach_wait(pid, master, &set, &ws) < 0)
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	if (master >= 0)
+		close(master);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 out:
 	if (have_st)
