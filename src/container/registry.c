@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "container/image.h"
@@ -28,12 +29,33 @@ struct sink {
 	struct digest_ctx *hash;
 	uint64_t written, limit;
 	bool too_big;
+	/* Resuming a partial blob: a 200 instead of 206 means the server
+	 * sends everything again, so the file starts over. */
+	bool resuming;
+	CURL *h;
+	/* A progress line on a terminal: "ID: Downloading 1.2MB/3.4MB". */
+	FILE *progress;
+	const char *id;
+	uint64_t base;               /* bytes already there when resuming */
 };
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
 	struct sink *k = arg;
 	size_t len = sz * n;
+	if (k->fd >= 0 && k->resuming) {
+		long code = 0;
+		curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 200) {
+			if (ftruncate(k->fd, 0) || lseek(k->fd, 0, SEEK_SET))
+				return 0;
+			digest_free(k->hash);
+			if (!(k->hash = digest_init()))
+				return 0;
+			k->written = 0;
+		}
+		k->resuming = false;
+	}
 	if (k->fd >= 0) {
 		if (k->written + len > k->limit) {
 			k->too_big = true;
@@ -82,11 +104,23 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct sink *k = arg;
+	if (k->progress && dltotal > 0)
+		fprintf(k->progress, "\r%.12s: Downloading %6.1f/%.1f MB", k->id,
+			(double)(k->base + (uint64_t)dlnow) / 1e6,
+			(double)(k->base + (uint64_t)dltotal) / 1e6);
+	return 0;
+}
+
 /* One GET: status in *code.  curl errors become -EIO. */
 static int get(struct client *c, const char *url, const char *accept,
 	       struct sink *k, long *code, struct err *errp)
 {
 	CURL *h = c->curl;
+	char range[32];
 	curl_easy_reset(h);
 	struct curl_slist *hd = NULL;
 	if (accept) {
@@ -112,6 +146,20 @@ static int get(struct client *c, const char *url, const char *accept,
 	if (c->o->no_verify) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (k->fd >= 0 && k->written) {
+		/* Resume a partial blob (RFC 9110 Range). */
+		k->resuming = true;
+		k->h = h;
+		/* CURLOPT_RANGE, not RESUME_FROM: a server that ignores
+		 * it answers 200 with everything, which on_data handles. */
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)k->written);
+		curl_easy_setopt(h, CURLOPT_RANGE, range);
+	}
+	if (k->progress) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, k);
 	}
 	if (c->token[0]) {
 		/* curl's own bearer auth is not sent on to another host a
@@ -207,7 +255,7 @@ static int get_auth(struct client *c, const char *url, const char *accept,
 			}
 			continue;
 		}
-		if (code == 200)
+		if (code == 200 || (code == 206 && k->fd >= 0))
 			return 0;
 		char why[256];
 		registry_error(k, why, sizeof(why));
@@ -242,6 +290,10 @@ static int pull_manifest(struct client *c, struct store *s, const char *what,
 	return r;
 }
 
+/* A blob into the store through ROOT/tmp/pull-HEX.part, which a pull that
+ * fails on the network keeps: the next one resumes it (its bytes are
+ * hashed first, the rest is asked for with a Range).  Content that does
+ * not hash to the digest is refused and the part removed. */
 static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d,
 		     struct err *errp)
 {
@@ -249,15 +301,38 @@ static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d
 		return 0;
 	char url[1024], tmp[PATH_MAX];
 	snprintf(url, sizeof(url), "%s/blobs/sha256:%s", c->base, d->digest);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/pull.XXXXXX", s->root);
-	int fd = mkostemp(tmp, O_CLOEXEC);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/pull-%s.part", s->root, d->digest);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return err_sys(errp, errno, "pull: temporary file");
-	struct sink k = { .fd = fd, .hash = digest_init(), .limit = d->size };
-	int r = k.hash ? get_auth(c, url, NULL, &k, errp) : err_set(errp, ENOMEM, "out of memory");
+		return err_sys(errp, errno, "pull: `%s`", tmp);
+	/* One puller per part; a second one waits and finds it done. */
+	flock(fd, LOCK_EX);
+	struct sink k = { .fd = fd, .hash = digest_init(), .limit = d->size, .id = d->digest };
+	if (c->o->progress && isatty(fileno(c->o->progress)))
+		k.progress = c->o->progress;
+	int r = k.hash ? 0 : err_set(errp, ENOMEM, "out of memory");
+	char buf[65536];
+	for (ssize_t n; !r && (n = read(fd, buf, sizeof(buf))) > 0;) {
+		digest_update(k.hash, buf, (size_t)n);
+		k.written += (uint64_t)n;
+	}
+	if (!r && k.written > d->size) {
+		/* Not a prefix of this blob: start over. */
+		if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET))
+			r = err_sys(errp, errno, "pull: truncate");
+		digest_free(k.hash);
+		k.hash = digest_init();
+		k.written = 0;
+	}
+	k.base = k.written;
+	if (!r && k.written < d->size)
+		r = get_auth(c, url, NULL, &k, errp);
+	if (k.progress)
+		fprintf(k.progress, "\r\033[K");
 	char got[DIGEST_HEX] = "";
 	if (k.hash)
 		digest_final(k.hash, got);
+	bool keep = r && r != -EFBIG; /* a network failure: resume later */
 	if (!r && (strcmp(got, d->digest) || k.written != d->size))
 		r = err_set(errp, EINVAL, "blob sha256:%.12s...: downloaded %llu bytes hashing to sha256:%.12s...: refused",
 			    d->digest, (unsigned long long)k.written, got);
@@ -267,8 +342,9 @@ static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d
 		lseek(fd, 0, SEEK_SET);
 		r = store_blob_put_fd(s, fd, d->digest, got, errp);
 	}
+	if (!keep)
+		unlink(tmp);
 	close(fd);
-	unlink(tmp);
 	if (!r && c->o->progress)
 		fprintf(c->o->progress, "%.12s: Pull complete\n", d->digest);
 	return r;
