@@ -6,6 +6,8 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# cond 'A && B': a compound condition for check (which runs one command).
+cond() { eval "$1"; }
 
 need_ringvm detach/run
 if [ "$(id -u)" != 0 ]; then
@@ -122,7 +124,7 @@ initpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"]
 	"$store/oci/$id/state.json" 2>/dev/null || echo 0)
 out=$(ctr rm -f web)
 check detach/rm-force "got '$out'" [ "$out" = web ]
-check detach/container-process-gone "pid $initpid alive" [ "$initpid" != 0 ] && ! kill -0 "$initpid" 2>/dev/null
+check detach/container-process-gone "pid $initpid alive" cond '[ "$initpid" != 0 ] && ! kill -0 "$initpid" 2>/dev/null'
 
 # run -d --rm: gone by itself after exiting; a failing command: 127.
 id2=$(ctr run -d --rm busybox sh -c 'exit 0')

@@ -8,6 +8,8 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# cond 'A && B': a compound condition for check (which runs one command).
+cond() { eval "$1"; }
 
 need_ringvm pull/all
 for t in docker-registry skopeo; do
@@ -91,17 +93,17 @@ bighex=$(basename "$(dirname "$big")")
 half=$(( $(stat -c %s "$big") / 2 ))
 head -c "$half" "$big" >"$store/tmp/pull-$bighex.part"
 ctr pull -q "$reg/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
-check pull/resume-206 "status $st: $(cat "$scratch/err")" [ "$st" = 0 ] && [ ! -e "$store/tmp/pull-$bighex.part" ]
+check pull/resume-206 "status $st: $(cat "$scratch/err")" cond '[ "$st" = 0 ] && [ ! -e "$store/tmp/pull-$bighex.part" ]'
 ctr rmi "$reg/test/busybox:v1" >/dev/null
 head -c "$half" "$big" >"$store/tmp/pull-$bighex.part"
 ctr pull -q "127.0.0.1:$pport/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
-check pull/resume-server-sends-all "status $st: $(cat "$scratch/err")" [ "$st" = 0 ] && [ ! -e "$store/tmp/pull-$bighex.part" ]
+check pull/resume-server-sends-all "status $st: $(cat "$scratch/err")" cond '[ "$st" = 0 ] && [ ! -e "$store/tmp/pull-$bighex.part" ]'
 ctr rmi "127.0.0.1:$pport/test/busybox:v1" >/dev/null
 python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read(int(sys.argv[2]))); b[10]^=1; open(sys.argv[3],"wb").write(b)' \
 	"$big" "$half" "$store/tmp/pull-$bighex.part"
 ctr pull -q "$reg/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
 check pull/resume-bad-part-refused "status $st: $(cat "$scratch/err")" \
-	[ "$st" = 125 ] && grep -q 'hashing to' "$scratch/err" && [ ! -e "$store/tmp/pull-$bighex.part" ]
+	cond '[ "$st" = 125 ] && grep -q "hashing to" "$scratch/err" && [ ! -e "$store/tmp/pull-$bighex.part" ]'
 ctr pull -q "$reg/test/busybox:v1" >/dev/null
 check pull/after-bad-part "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
 ctr rmi "$reg/test/busybox:v1" >/dev/null

@@ -9,6 +9,8 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# cond 'A && B': a compound condition for check (which runs one command).
+cond() { eval "$1"; }
 
 need_ringvm run/true
 if [ "$(id -u)" != 0 ]; then
@@ -154,13 +156,13 @@ crun --name keep1 busybox sh -c 'exit 3'
 check run/named-status "status $st" [ "$st" = 3 ]
 crun --rm --name keep1 busybox /bin/true
 check run/name-conflict "status $st: $(cat "$scratch/err")" \
-	[ "$st" = 125 ] && grep -q 'already in use' "$scratch/err"
+	cond '[ "$st" = 125 ] && grep -q "already in use" "$scratch/err"'
 set +e
 ctr rmi busybox >"$scratch/out" 2>"$scratch/err"
 rst=$?
 set -e
 check run/rmi-refused-while-used "status $rst: $(cat "$scratch/err")" \
-	[ "$rst" = 125 ] && grep -q 'is used by container' "$scratch/err"
+	cond '[ "$rst" = 125 ] && grep -q "is used by container" "$scratch/err"'
 rec=$(grep -l '"name":"keep1"' "$store"/containers/*/meta.json | head -1)
 check run/record-kept "record: $(cat "$rec" 2>/dev/null)" grep -q '"exit_code":3' "$rec"
 rm -rf "$(dirname "$rec")"
