@@ -52,29 +52,12 @@ done
 case $runs in ''|*[!0-9]*|0) die "RUNS must be a positive integer, not '$runs'" ;; esac
 case $secs in ''|*[!0-9]*|0) die "--secs must be a positive integer" ;; esac
 
-RINGVM=${RINGVM:-build/ringvm}
-GUEST=${GUEST:-build/guest}
-QEMU=${QEMU:-qemu-system-riscv64}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_guest
 QEMU_IMG=${QEMU_IMG:-qemu-img}
-CROSS_CC=${CROSS_CC:-riscv64-linux-gnu-gcc}
-[ -x "$RINGVM" ] || die "$RINGVM is missing (run make)"
-for f in Image initrd.img; do
-	[ -s "$GUEST/$f" ] || die "$GUEST/$f is missing (run make guest)"
-done
-command -v "$CROSS_CC" >/dev/null || die "$CROSS_CC not found (apt-get install gcc-riscv64-linux-gnu)"
 command -v "$QEMU_IMG" >/dev/null || die "$QEMU_IMG not found (apt-get install qemu-utils)"
-if [ "$use_qemu" = 1 ]; then
-	command -v "$QEMU" >/dev/null || die "$QEMU not found (install qemu-system-misc, or use --no-qemu)"
-fi
-
-# The guest program, rebuilt only when its source changes.
-mkdir -p build/bench
-tool=build/bench/diskio
-if [ ! -s "$tool" ] || [ bench/diskio.c -nt "$tool" ]; then
-	"$CROSS_CC" -static -O2 -Wall -Wextra -o "$tool.tmp" bench/diskio.c || die "cross-building diskio failed"
-	mv "$tool.tmp" "$tool"
-fi
-tool_blocks=$(( ($(stat -c %s "$tool") + 4095) / 4096 ))
+cross_build diskio
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-bench-disk.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -44,27 +44,10 @@ case $runs in ''|*[!0-9]*|0) die "--runs must be a positive integer" ;; esac
 case $secs in ''|*[!0-9]*|0) die "--secs must be a positive integer" ;; esac
 case $run_timeout in ''|*[!0-9]*|0) die "--timeout must be a positive integer" ;; esac
 
-RINGVM=${RINGVM:-build/ringvm}
-GUEST=${GUEST:-build/guest}
-QEMU=${QEMU:-qemu-system-riscv64}
-CROSS_CC=${CROSS_CC:-riscv64-linux-gnu-gcc}
-[ -x "$RINGVM" ] || die "$RINGVM is missing (run make)"
-for f in Image initrd.img; do
-	[ -s "$GUEST/$f" ] || die "$GUEST/$f is missing (run make guest)"
-done
-command -v "$CROSS_CC" >/dev/null || die "$CROSS_CC not found (apt-get install gcc-riscv64-linux-gnu)"
-if [ "$use_qemu" = 1 ]; then
-	command -v "$QEMU" >/dev/null || die "$QEMU not found (install qemu-system-misc, or use --no-qemu)"
-fi
-
-mkdir -p build/bench
-tool=build/bench/smpwork
-if [ ! -s "$tool" ] || [ bench/smpwork.c -nt "$tool" ]; then
-	"$CROSS_CC" -static -O2 -pthread -Wall -Wextra -o "$tool.tmp" bench/smpwork.c ||
-		die "cross-building smpwork failed"
-	mv "$tool.tmp" "$tool"
-fi
-tool_blocks=$(( ($(stat -c %s "$tool") + 4095) / 4096 ))
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_guest
+cross_build smpwork -pthread
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-bench-smp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
