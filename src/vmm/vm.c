@@ -149,6 +149,10 @@ static void park_vcpus(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_req++;
+	/* A vCPU already held in wait_runnable (the guest's stop request
+	 * made it return) must wake to count itself parked: a kick only
+	 * reaches a thread inside vcpu_run. */
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
 	pthread_mutex_lock(&vm->lock);
@@ -376,6 +380,8 @@ int vm_pause(struct vm *vm)
 		return -ESRCH;
 	}
 	bool first = vm->pause_req++ == 0;
+	/* Threads held in wait_runnable park only when woken (park_vcpus). */
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
 	wake_io(vm);
