@@ -14,7 +14,7 @@ TSAN    := $(BUILD)/tsan
 # -Wno-tsan: TSan does not model __atomic_thread_fence (virtqueue.c uses it
 # between its own accesses and the guest's, which TSan does not see anyway).
 TSANFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp
+LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp -lcrypto -lcurl
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 SRCS     := $(shell find src -name '*.c' | sort)
@@ -113,15 +113,19 @@ FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
 
 FUZZSRCS_oci_config := src/container/config.c src/core/err.c
 FUZZLIBS_oci_config := -ljson-c
+FUZZSRCS_image_manifest := src/container/manifest.c src/container/ref.c \
+                           src/container/auth.c src/container/digest.c src/core/err.c
+FUZZLIBS_image_manifest := -ljson-c -lcrypto
+FUZZSRCS_tar := src/container/tar.c src/core/err.c
 # The virtio targets share tests/fuzz/vdrv.h (guest RAM, a hostile driver).
 FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/err.c
 FUZZ_VIRTIO := src/hw/virtio_mmio.c src/hw/virtqueue.c src/core/bus.c src/core/file.c \
                src/core/err.c
-FUZZSRCS_virtio_mmio := $(FUZZ_VIRTIO) src/hw/virtio_blk.c \
+FUZZSRCS_virtio_mmio := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
                         src/hw/virtio_net.c src/net/offload.c \
                         $(wildcard src/block/*.c)
 FUZZLIBS_virtio_mmio := -lz
-FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c \
+FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
                        $(wildcard src/block/*.c)
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c

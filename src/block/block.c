@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,22 +46,18 @@ static const struct block_driver *best_driver(const uint8_t *head, size_t n)
 	return drv;
 }
 
-static int probe(int fd, const char *path, const struct block_driver **drv,
-		 struct err *errp)
+static int probe(const struct block_open_ctx *ctx, int fd,
+		 const struct stat *st, const char *path,
+		 const struct block_driver **drv, struct err *errp)
 {
 	uint8_t head[BLOCK_PROBE_BYTES];
-	size_t n = 0;
-	while (n < sizeof(head)) {
-		ssize_t r = pread(fd, head + n, sizeof(head) - n, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return err_sys(errp, errno, "cannot read disk `%s`",
-				       path);
-		if (r == 0)
-			break;
-		n += r;
-	}
+	size_t n = sizeof(head);
+	/* Tiny files: only their bytes count (the rest reads as zeros). */
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size < n)
+		n = (size_t)st->st_size;
+	int rc = block_fd_pread(fd, ctx->dio_align, head, n, 0);
+	if (rc)
+		return err_sys(errp, -rc, "cannot read disk `%s`", path);
 	*drv = best_driver(head, n);
 	if (!*drv)
 		return err_set(errp, EINVAL, "disk `%s`: unknown image format",
@@ -90,22 +88,10 @@ static int lock_image(int fd, const char *path, bool read_only,
 	return 0;
 }
 
-/* The files of the backing chain being opened (calls nest through
- * drv->open -> block_open_backing), for depth and cycle checks.  Opening
- * is synchronous and single-threaded. */
-static struct { dev_t dev; ino_t ino; } chain[BLOCK_MAX_CHAIN + 1];
-static int chain_len;
-/* Set while block_open_nochain() opens its image (single-threaded opens). */
-static bool no_backing;
-/* The host block devices the user named for the open in progress: the
- * only devices a backing file may be (device numbers). */
-static dev_t allow_devs[BLOCK_MAX_BACKING_DEVICES];
-static unsigned nallow_devs;
-
-static bool device_allowed(dev_t rdev)
+static bool device_allowed(const struct block_open_ctx *ctx, dev_t rdev)
 {
-	for (unsigned i = 0; i < nallow_devs; i++)
-		if (allow_devs[i] == rdev)
+	for (unsigned i = 0; i < ctx->nallow_devs; i++)
+		if (ctx->allow_devs[i] == rdev)
 			return true;
 	return false;
 }
@@ -113,10 +99,10 @@ static bool device_allowed(dev_t rdev)
 /* A backing file's name comes from inside an image, which may be hostile:
  * a FIFO or device there could hang the open or hand the guest a host
  * disk, so only regular files pass, and block devices the user named. */
-static int backing_type_ok(const char *path, const struct stat *st,
-			   struct err *errp)
+static int backing_type_ok(const struct block_open_ctx *ctx, const char *path,
+			   const struct stat *st, struct err *errp)
 {
-	if (!S_ISBLK(st->st_mode) || device_allowed(st->st_rdev))
+	if (!S_ISBLK(st->st_mode) || device_allowed(ctx, st->st_rdev))
 		return 0;
 	return err_set(errp, EPERM, "`%s` is a block device named inside the "
 		       "image; refused unless named on the command line too "
@@ -124,8 +110,42 @@ static int backing_type_ok(const char *path, const struct stat *st,
 		       path);
 }
 
-static int open_image(const char *path, const char *format, bool read_only,
-		      bool backing, struct block_dev **out, struct err *errp)
+/* The direct-I/O block size of fd (bytes): statx's DIO alignment, the
+ * logical sector size of a block device, 4096 when neither says. */
+static unsigned dio_align(int fd, const struct stat *st)
+{
+	unsigned a = 0;
+	if (S_ISBLK(st->st_mode)) {
+		int ss = 0;
+		if (ioctl(fd, BLKSSZGET, &ss) == 0 && ss > 0)
+			a = (unsigned)ss;
+	} else {
+		struct statx sx;
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+		    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align) {
+			a = sx.stx_dio_offset_align;
+			if (sx.stx_dio_mem_align > a)
+				a = sx.stx_dio_mem_align;
+		}
+	}
+	if (!a || (a & (a - 1)) || a > 65536)
+		a = 4096;
+	return a < 512 ? 512 : a;
+}
+
+static int open_flags(bool read_only, enum block_cache cache)
+{
+	int fl = read_only ? O_RDONLY : O_RDWR;
+	if (cache == BLOCK_CACHE_NONE)
+		fl |= O_DIRECT;
+	else if (cache == BLOCK_CACHE_WRITETHROUGH && !read_only)
+		fl |= O_DSYNC;
+	return fl;
+}
+
+static int open_image(struct block_open_ctx *ctx, const char *path,
+		      const char *format, bool read_only, bool backing,
+		      struct block_dev **out, struct err *errp)
 {
 	const struct block_driver *drv = NULL;
 	*out = NULL;
@@ -139,27 +159,35 @@ static int open_image(const char *path, const char *format, bool read_only,
 	if (backing && stat(path, &st) == 0) {
 		/* Refused before it is opened (file_open_checked refuses
 		 * FIFOs, sockets and character devices itself). */
-		int rc = backing_type_ok(path, &st, errp);
+		int rc = backing_type_ok(ctx, path, &st, errp);
 		if (rc)
 			return rc;
 	}
 	int fd;
-	int rc = file_open_checked("disk", path, read_only ? O_RDONLY : O_RDWR,
-				   true, &fd, &st, errp);
+	int rc = file_open_checked("disk", path,
+				   open_flags(read_only, ctx->cache), true,
+				   &fd, &st, errp);
+	if (rc == -EINVAL && ctx->cache == BLOCK_CACHE_NONE) {
+		err_set(errp, EINVAL, "disk `%s`: the file system does not "
+			"support direct I/O (cache=none); use cache=writeback",
+			path);
+		return rc;
+	}
 	if (rc)
 		return rc;
 	/* Again on what was opened: the name may point elsewhere now. */
-	if (backing && (rc = backing_type_ok(path, &st, errp)))
+	if (backing && (rc = backing_type_ok(ctx, path, &st, errp)))
 		goto fail;
 	/* Before locking: in a cycle the image is already locked by us. */
-	for (int i = 0; i < chain_len; i++) {
-		if (chain[i].dev == st.st_dev && chain[i].ino == st.st_ino) {
+	for (int i = 0; i < ctx->chain_len; i++) {
+		if (ctx->chain[i].dev == st.st_dev &&
+		    ctx->chain[i].ino == st.st_ino) {
 			rc = err_set(errp, ELOOP, "disk `%s`: the backing chain "
 				     "is a cycle", path);
 			goto fail;
 		}
 	}
-	if (chain_len > BLOCK_MAX_CHAIN) {
+	if (ctx->chain_len > BLOCK_MAX_CHAIN) {
 		rc = err_set(errp, ELOOP, "disk `%s`: backing chain deeper "
 			     "than %d images", path, BLOCK_MAX_CHAIN);
 		goto fail;
@@ -167,34 +195,52 @@ static int open_image(const char *path, const char *format, bool read_only,
 	rc = lock_image(fd, path, read_only, errp);
 	if (rc)
 		goto fail;
+	ctx->dio_align = ctx->cache == BLOCK_CACHE_NONE ? dio_align(fd, &st)
+							 : 0;
 	bool probed = !drv;
 	if (!drv) {
-		rc = probe(fd, path, &drv, errp);
+		rc = probe(ctx, fd, &st, path, &drv, errp);
 		if (rc)
 			goto fail;
+	}
+	if (ctx->dio_align && drv == &block_raw && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size % ctx->dio_align) {
+		/* The first write to a partial last block would pad it,
+		 * growing the disk. */
+		rc = err_set(errp, EINVAL, "disk `%s`: cache=none needs a size "
+			     "that is a multiple of %u bytes (the file "
+			     "system's direct I/O block); use cache=writeback",
+			     path, ctx->dio_align);
+		goto fail;
 	}
 	char *copy = strdup(path);
 	if (!copy) {
 		rc = err_set(errp, ENOMEM, "disk `%s`: out of memory", path);
 		goto fail;
 	}
-	chain[chain_len].dev = st.st_dev;
-	chain[chain_len].ino = st.st_ino;
-	chain_len++;
-	rc = drv->open(fd, path, read_only, out, errp);
-	chain_len--;
+	ctx->chain[ctx->chain_len].dev = st.st_dev;
+	ctx->chain[ctx->chain_len].ino = st.st_ino;
+	ctx->chain_len++;
+	unsigned align = ctx->dio_align;
+	rc = drv->open(fd, path, read_only, ctx, out, errp);
+	ctx->chain_len--;
 	if (rc) {
 		free(copy);
 		goto fail;
 	}
-	(*out)->path = copy;
+	struct block_dev *bd = *out;
+	bd->path = copy;
+	bd->cache = ctx->cache;
+	bd->dio_align = align;
+	bd->l2_cache = ctx->l2_cache;
+	pthread_mutex_init(&bd->lock, NULL);
 	/* A guest that owns a raw disk owns its first sector; if the format
 	 * was probed, a header written there would change what the next open
 	 * finds (a qcow2 naming a host file as backing file). */
 	(*out)->probe_guard = probed && drv == &block_raw && !read_only;
-	(*out)->nbacking_devs = nallow_devs;
-	memcpy((*out)->backing_devs, allow_devs,
-	       nallow_devs * sizeof(allow_devs[0]));
+	bd->nbacking_devs = ctx->nallow_devs;
+	memcpy(bd->backing_devs, ctx->allow_devs,
+	       ctx->nallow_devs * sizeof(ctx->allow_devs[0]));
 	if (!drv->preadv || !drv->pwritev) {
 		(*out)->bounce = malloc(BLOCK_BOUNCE_BYTES);
 		if (!(*out)->bounce) {
@@ -231,20 +277,15 @@ int block_open_with(const char *path, const struct block_open_opts *o,
 				       d, file_kind(st.st_mode));
 		devs[i] = st.st_rdev;
 	}
-	/* Nested opens (a driver opening its backing file) see this open's
-	 * settings; restored after, so an open inside an open stays exact. */
-	dev_t saved[BLOCK_MAX_BACKING_DEVICES];
-	unsigned nsaved = nallow_devs;
-	bool saved_nb = no_backing;
-	memcpy(saved, allow_devs, sizeof(saved));
-	memcpy(allow_devs, devs, o->nbacking_devices * sizeof(devs[0]));
-	nallow_devs = o->nbacking_devices;
-	no_backing = o->no_backing;
-	int rc = open_image(path, o->format, o->read_only, false, out, errp);
-	memcpy(allow_devs, saved, sizeof(saved));
-	nallow_devs = nsaved;
-	no_backing = saved_nb;
-	return rc;
+	struct block_open_ctx ctx = {
+		.no_backing = o->no_backing,
+		.l2_cache = o->l2_cache,
+		.cache = o->cache,
+		.nallow_devs = o->nbacking_devices,
+	};
+	memcpy(ctx.allow_devs, devs, o->nbacking_devices * sizeof(devs[0]));
+	return open_image(&ctx, path, o->format, o->read_only, false, out,
+			  errp);
 }
 
 int block_open_format(const char *path, const char *format, bool read_only,
@@ -268,11 +309,14 @@ int block_open_nochain(const char *path, const char *format, bool read_only,
 	return block_open_with(path, &o, out, errp);
 }
 
-int block_open_backing(const char *child_path, const char *name,
-		       const char *fmt, struct block_dev **out,
-		       struct err *errp)
+int block_open_backing(struct block_open_ctx *ctx, const char *child_path,
+		       const char *name, const char *fmt,
+		       struct block_dev **out, struct err *errp)
 {
-	if (no_backing) {
+	struct block_open_ctx fresh = { 0 };
+	if (!ctx)
+		ctx = &fresh;
+	if (ctx->no_backing) {
 		*out = NULL;
 		return 0;
 	}
@@ -287,7 +331,7 @@ int block_open_backing(const char *child_path, const char *name,
 				       "file name too long", child_path);
 		path = buf;
 	}
-	int rc = open_image(path, fmt, true, true, out, errp);
+	int rc = open_image(ctx, path, fmt, true, true, out, errp);
 	/* Chain errors already name the file; prefixing every level of a
 	 * 64-deep chain would push the reason out of the message. */
 	if (rc && rc != -ELOOP)
@@ -299,16 +343,14 @@ int block_open_backing_of(struct block_dev *parent, const char *name,
 			  const char *fmt, struct block_dev **out,
 			  struct err *errp)
 {
-	dev_t saved[BLOCK_MAX_BACKING_DEVICES];
-	unsigned nsaved = nallow_devs;
-	memcpy(saved, allow_devs, sizeof(saved));
-	memcpy(allow_devs, parent->backing_devs,
-	       parent->nbacking_devs * sizeof(allow_devs[0]));
-	nallow_devs = parent->nbacking_devs;
-	int rc = block_open_backing(parent->path, name, fmt, out, errp);
-	memcpy(allow_devs, saved, sizeof(saved));
-	nallow_devs = nsaved;
-	return rc;
+	struct block_open_ctx ctx = {
+		.l2_cache = parent->l2_cache,
+		.cache = parent->cache,
+		.nallow_devs = parent->nbacking_devs,
+	};
+	memcpy(ctx.allow_devs, parent->backing_devs,
+	       parent->nbacking_devs * sizeof(ctx.allow_devs[0]));
+	return block_open_backing(&ctx, parent->path, name, fmt, out, errp);
 }
 
 void block_close(struct block_dev *bd)
@@ -318,6 +360,7 @@ void block_close(struct block_dev *bd)
 	block_flush(bd);
 	char *path = bd->path;
 	uint8_t *bounce = bd->bounce;
+	pthread_mutex_destroy(&bd->lock);
 	bd->drv->close(bd);
 	free(path);
 	free(bounce);
@@ -370,20 +413,9 @@ static bool in_range(const struct block_dev *bd, uint64_t off, uint64_t len)
 	return off <= bd->size && len <= bd->size - off;
 }
 
-int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	struct iovec iov = { buf, len };
-	return block_fd_xferv(fd, &iov, 1, off, false);
-}
-
-int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	struct iovec iov = { (void *)buf, len };
-	return block_fd_xferv(fd, &iov, 1, off, true);
-}
-
-int block_fd_xferv(int fd, struct iovec *v, int iovcnt, uint64_t off,
-		   bool write)
+/* Buffered (or already aligned) transfer of the whole vector. */
+static int fd_xferv(int fd, struct iovec *v, int iovcnt, uint64_t off,
+		    bool write)
 {
 	while (iovcnt && !v->iov_len) {
 		v++;
@@ -416,6 +448,149 @@ int block_fd_xferv(int fd, struct iovec *v, int iovcnt, uint64_t off,
 		}
 	}
 	return 0;
+}
+
+bool block_fd_aligned(unsigned align, const struct iovec *iov, int iovcnt,
+		      uint64_t off)
+{
+	if (!align)
+		return true;
+	uint64_t m = align - 1;
+	if (off & m)
+		return false;
+	for (int i = 0; i < iovcnt; i++)
+		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & m)
+			return false;
+	return true;
+}
+
+/* Copy n bytes between the stream iov (consumed in place) and flat. */
+static void iov_copy(struct iovec **iovp, int *cnt, uint8_t *flat, size_t n,
+		     bool from_iov)
+{
+	struct iovec *v = *iovp;
+	while (n && *cnt) {
+		size_t k = v->iov_len < n ? v->iov_len : n;
+		if (from_iov)
+			memcpy(flat, v->iov_base, k);
+		else
+			memcpy(v->iov_base, flat, k);
+		flat += k;
+		n -= k;
+		v->iov_base = (uint8_t *)v->iov_base + k;
+		v->iov_len -= k;
+		if (!v->iov_len) {
+			v++;
+			(*cnt)--;
+		}
+	}
+	*iovp = v;
+}
+
+enum { BOUNCE = 64 * 1024 };
+
+/* O_DIRECT transfer of a vector that is not aligned, BOUNCE bytes of
+ * aligned file range at a time through a stack buffer.  A write reads the
+ * partial blocks at the ends of each piece first. */
+static int fd_bounce(int fd, unsigned align, struct iovec *v, int iovcnt,
+		     uint64_t off, bool write)
+{
+	uint8_t space[BOUNCE + 65536];
+	uint8_t *buf = (uint8_t *)(((uintptr_t)space + align - 1) &
+				   ~(uintptr_t)(align - 1));
+	uint64_t len = 0, m = align - 1;
+	for (int i = 0; i < iovcnt; i++)
+		len += v[i].iov_len;
+	while (len) {
+		uint64_t a0 = off & ~m;
+		uint64_t head = off - a0;
+		uint64_t n = BOUNCE - head < len ? BOUNCE - head : len;
+		uint64_t a1 = (off + n + m) & ~m;
+		struct iovec b = { buf, a1 - a0 };
+		int rc;
+		if (!write) {
+			rc = fd_xferv(fd, &b, 1, a0, false);
+			if (rc)
+				return rc;
+			iov_copy(&v, &iovcnt, buf + head, n, false);
+		} else {
+			if (head) {
+				struct iovec h = { buf, align };
+				if ((rc = fd_xferv(fd, &h, 1, a0, false)))
+					return rc;
+			}
+			if ((off + n) & m && (a1 - align > a0 || !head)) {
+				struct iovec t = { buf + (a1 - align - a0),
+						   align };
+				if ((rc = fd_xferv(fd, &t, 1, a1 - align,
+						   false)))
+					return rc;
+			}
+			iov_copy(&v, &iovcnt, buf + head, n, true);
+			if ((rc = fd_xferv(fd, &b, 1, a0, true)))
+				return rc;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int block_fd_xferv(int fd, unsigned align, struct iovec *v, int iovcnt,
+		   uint64_t off, bool write)
+{
+	if (block_fd_aligned(align, v, iovcnt, off))
+		return fd_xferv(fd, v, iovcnt, off, write);
+	return fd_bounce(fd, align, v, iovcnt, off, write);
+}
+
+int block_fd_pread(int fd, unsigned align, void *buf, size_t len,
+		   uint64_t off)
+{
+	struct iovec iov = { buf, len };
+	return block_fd_xferv(fd, align, &iov, 1, off, false);
+}
+
+int block_fd_pwrite(int fd, unsigned align, const void *buf, size_t len,
+		    uint64_t off)
+{
+	struct iovec iov = { (void *)buf, len };
+	return block_fd_xferv(fd, align, &iov, 1, off, true);
+}
+
+int block_fd_sync(struct block_dev *bd, int fd)
+{
+	if (bd->cache == BLOCK_CACHE_UNSAFE)
+		return 0;
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	__atomic_fetch_add(&bd->syncs, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static const char *const cache_names[] = {
+	[BLOCK_CACHE_WRITEBACK] = "writeback",
+	[BLOCK_CACHE_NONE] = "none",
+	[BLOCK_CACHE_UNSAFE] = "unsafe",
+	[BLOCK_CACHE_WRITETHROUGH] = "writethrough",
+};
+
+int block_cache_parse(const char *s, enum block_cache *out)
+{
+	for (size_t i = 0; i < sizeof(cache_names) / sizeof(*cache_names); i++)
+		if (!strcmp(s, cache_names[i])) {
+			*out = (enum block_cache)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *block_cache_name(enum block_cache c)
+{
+	return (unsigned)c < sizeof(cache_names) / sizeof(*cache_names) ?
+	       cache_names[c] : "?";
 }
 
 static int iov_total(const struct iovec *iov, int iovcnt, uint64_t *len)
@@ -463,6 +638,30 @@ static int probe_guard(struct block_dev *bd, const struct iovec *iov,
 	return best_driver(head, n) == &block_raw ? 0 : -EPERM;
 }
 
+/* Take bd->lock when the driver needs its calls serialised, or when a
+ * probe-guarded write reaches the first sector: the guard's
+ * read-check-write must not interleave with another such write (two
+ * halves of a format signature, each harmless alone).  Returns whether it
+ * was taken. */
+static bool lock_for(struct block_dev *bd, bool guarded_write, uint64_t off)
+{
+	if (!bd->drv->thread_safe ||
+	    (guarded_write && bd->probe_guard && off < BLOCK_PROBE_BYTES)) {
+		pthread_mutex_lock(&bd->lock);
+		return true;
+	}
+	return false;
+}
+
+static void unlock_if(struct block_dev *bd, bool locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&bd->lock);
+}
+
+static int xferv_locked(struct block_dev *bd, const struct iovec *iov,
+			int iovcnt, uint64_t off, uint64_t len, bool write);
+
 static int block_xferv(struct block_dev *bd, const struct iovec *iov,
 		       int iovcnt, uint64_t off, bool write)
 {
@@ -473,6 +672,15 @@ static int block_xferv(struct block_dev *bd, const struct iovec *iov,
 		return -EROFS;
 	if (!len)
 		return 0;
+	bool locked = lock_for(bd, write, off);
+	int rc = xferv_locked(bd, iov, iovcnt, off, len, write);
+	unlock_if(bd, locked);
+	return rc;
+}
+
+static int xferv_locked(struct block_dev *bd, const struct iovec *iov,
+			int iovcnt, uint64_t off, uint64_t len, bool write)
+{
 	if (write) {
 		int rc = probe_guard(bd, iov, iovcnt, off, len);
 		if (rc)
@@ -529,7 +737,10 @@ int block_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
 		return -EINVAL;
 	if (!len)
 		return 0;
-	return bd->drv->pread(bd, buf, len, off);
+	bool locked = lock_for(bd, false, off);
+	int rc = bd->drv->pread(bd, buf, len, off);
+	unlock_if(bd, locked);
+	return rc;
 }
 
 int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
@@ -542,17 +753,22 @@ int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
 	if (!len)
 		return 0;
 	struct iovec iov = { (void *)buf, len };
+	bool locked = lock_for(bd, true, off);
 	int rc = probe_guard(bd, &iov, 1, off, len);
-	if (rc)
-		return rc;
-	return bd->drv->pwrite(bd, buf, len, off);
+	if (!rc)
+		rc = bd->drv->pwrite(bd, buf, len, off);
+	unlock_if(bd, locked);
+	return rc;
 }
 
 int block_flush(struct block_dev *bd)
 {
 	if (bd->read_only)
 		return 0;
-	return bd->drv->flush(bd);
+	bool locked = lock_for(bd, false, 0);
+	int rc = bd->drv->flush(bd);
+	unlock_if(bd, locked);
+	return rc;
 }
 
 int block_discard(struct block_dev *bd, uint64_t off, uint64_t len)
@@ -563,24 +779,37 @@ int block_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 		return -EINVAL;
 	if (!len || !bd->drv->discard)
 		return 0;
+	bool locked = lock_for(bd, true, off);
 	/* raw discards read back as zeros */
 	int rc = probe_guard(bd, NULL, 0, off, len);
-	if (rc)
-		return rc;
-	return bd->drv->discard(bd, off, len);
+	if (!rc)
+		rc = bd->drv->discard(bd, off, len);
+	unlock_if(bd, locked);
+	return rc;
 }
+
+static int write_zeroes_locked(struct block_dev *bd, uint64_t off,
+			       uint64_t len, bool unmap);
 
 int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 		       bool unmap)
 {
-	static const uint8_t zeros[64 * 1024];
-
 	if (bd->read_only)
 		return -EROFS;
 	if (!in_range(bd, off, len))
 		return -EINVAL;
 	if (!len)
 		return 0;
+	bool locked = lock_for(bd, true, off);
+	int rc = write_zeroes_locked(bd, off, len, unmap);
+	unlock_if(bd, locked);
+	return rc;
+}
+
+static int write_zeroes_locked(struct block_dev *bd, uint64_t off,
+			       uint64_t len, bool unmap)
+{
+	static const uint8_t zeros[64 * 1024];
 	int rc = probe_guard(bd, NULL, 0, off, len);
 	if (rc)
 		return rc;

@@ -6,19 +6,52 @@
  * wrappers below, which check ranges and the read-only flag before the
  * driver sees a request, so a driver can trust its arguments.
  *
- * Calls are synchronous and not thread-safe per device. */
+ * Threads.  Calls are synchronous.  The data calls — block_pread,
+ * block_preadv, block_pwrite, block_pwritev, block_flush, block_discard and
+ * block_write_zeroes — may run concurrently from several threads on one
+ * device: for a driver that is not thread_safe (qcow2: one L2 cache,
+ * refcount cache and allocator per image) block.c serialises them with
+ * bd->lock; thread-safe drivers (raw: positional preadv/pwritev) run them in
+ * parallel.  Concurrent writes to overlapping ranges leave either's data
+ * (as on a real disk).  Everything else — open, close, block_status and the
+ * qcow2_*() metadata operations — needs the device to itself: no data call
+ * in flight.  Opens of different images are independent: two threads may
+ * open and use disks at the same time (all open state is per open, see
+ * struct block_open_ctx). */
 #ifndef RINGVM_BLOCK_BLOCK_H
 #define RINGVM_BLOCK_BLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
 #include "core/err.h"
 
 struct block_dev;
+struct block_open_ctx;
+
+/* Host caching of a disk (`--disk F,cache=MODE`), QEMU's meanings. */
+enum block_cache {
+	/* Host page cache; block_flush() is fdatasync.  The default. */
+	BLOCK_CACHE_WRITEBACK,
+	/* O_DIRECT: no host page cache; block_flush() is fdatasync (the
+	 * device's own cache).  I/O not aligned to the file's direct-I/O
+	 * block size is bounced through an aligned buffer. */
+	BLOCK_CACHE_NONE,
+	/* Host page cache and block_flush() skips the host sync: fast, and a
+	 * host crash loses data the guest thought durable. */
+	BLOCK_CACHE_UNSAFE,
+	/* O_DSYNC: every write is durable when it completes. */
+	BLOCK_CACHE_WRITETHROUGH,
+};
+
+/* "writeback", "none", "unsafe" or "writethrough" -> *out; -EINVAL for
+ * anything else. */
+int block_cache_parse(const char *s, enum block_cache *out);
+const char *block_cache_name(enum block_cache c);
 
 /* block_status() flags. */
 #define BLOCK_STATUS_ALLOCATED 1u /* layer st->depth decides these bytes */
@@ -41,9 +74,14 @@ struct block_status {
 #define BLOCK_PROBE_BYTES 512
 /* Host block devices one open may allow as backing files. */
 #define BLOCK_MAX_BACKING_DEVICES 8
+/* Images in one backing chain beyond the top one. */
+#define BLOCK_MAX_CHAIN 64
 
 struct block_driver {
 	const char *name;  /* format name: "raw", "qcow2" */
+	/* The data calls may run concurrently on one device (see the top of
+	 * this file); false: block.c serialises them with bd->lock. */
+	bool thread_safe;
 
 	/* How well the first bytes of an image match this format: 0 = not
 	 * this format, higher wins.  head: the first head_len bytes (fewer
@@ -51,10 +89,14 @@ struct block_driver {
 	int (*probe)(const uint8_t *head, size_t head_len);
 
 	/* Take over fd (opened, locked, and for read_only O_RDONLY) and set
-	 * *out.  On failure the driver leaves fd open (the caller closes
-	 * it) and records a message. */
+	 * *out.  ctx: the open in progress — its cache mode (fd is O_DIRECT
+	 * for BLOCK_CACHE_NONE: all I/O on it through block_fd_*() with
+	 * ctx->dio_align), qcow2's L2 cache size, and the chain for
+	 * block_open_backing().  On failure the driver leaves fd open (the
+	 * caller closes it) and records a message. */
 	int (*open)(int fd, const char *path, bool read_only,
-		    struct block_dev **out, struct err *errp);
+		    struct block_open_ctx *ctx, struct block_dev **out,
+		    struct err *errp);
 
 	/* Requests already checked: off + len <= size, len > 0, writes
 	 * only on a writable device.  Return 0 after transferring all len
@@ -115,6 +157,18 @@ struct block_dev {
 	 * changes later (block_open_backing_of). */
 	dev_t backing_devs[BLOCK_MAX_BACKING_DEVICES];
 	unsigned nbacking_devs;
+	/* Set by block.c from the open options; backing files inherit
+	 * them.  dio_align: bytes offsets, lengths and buffers of I/O on the
+	 * file must be multiples of under BLOCK_CACHE_NONE, else 0. */
+	enum block_cache cache;
+	unsigned dio_align;
+	uint64_t l2_cache;    /* qcow2 L2 cache, bytes; 0 = default */
+	/* Serialises the data calls of a driver that is not thread_safe,
+	 * and the probe guard's read-check-write (set up by block.c). */
+	pthread_mutex_t lock;
+	/* Host syncs (fdatasync) the device really made, for tests and
+	 * stats; cache=unsafe makes none.  Read with __atomic_load_n. */
+	uint64_t syncs;
 };
 
 #define BLOCK_BOUNCE_BYTES (1u << 20)
@@ -150,6 +204,30 @@ struct block_open_opts {
 	 * Paths, compared by device number; each must be a block device. */
 	const char *const *backing_devices;
 	unsigned nbacking_devices;  /* <= BLOCK_MAX_BACKING_DEVICES */
+	/* qcow2 L2 cache for this image and its qcow2 backing files, bytes
+	 * of L2 tables; 0 = tables covering QCOW2_DEFAULT_L2_CACHE_COVER of
+	 * virtual disk, at least 1 MiB. */
+	uint64_t l2_cache;
+	enum block_cache cache;     /* for the image and its backing files */
+};
+
+/* The state of one open in progress, passed down the backing chain
+ * (drv->open -> block_open_backing -> drv->open ...): nothing about an
+ * open lives outside it, so opens on different threads are independent.
+ * Drivers read the options; block.c maintains the rest. */
+struct block_open_ctx {
+	bool no_backing;      /* block_open_nochain(): open no backing file */
+	uint64_t l2_cache;    /* block_open_opts.l2_cache */
+	enum block_cache cache;
+	unsigned dio_align;   /* of the file being opened now (see
+			       * struct block_dev) */
+	/* Host block devices the user allowed as backing files. */
+	dev_t allow_devs[BLOCK_MAX_BACKING_DEVICES];
+	unsigned nallow_devs;
+	/* The files of the chain opened so far, for depth and cycle
+	 * checks. */
+	int chain_len;
+	struct { dev_t dev; ino_t ino; } chain[BLOCK_MAX_CHAIN + 1];
 };
 
 /* Open the image at path as o says; block_open(), block_open_format()
@@ -196,8 +274,9 @@ int block_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
 		 uint64_t off);
 
-/* Make completed writes durable (fdatasync for raw).  0 or -errno; a
- * read-only device succeeds without doing anything. */
+/* Make completed writes durable (fdatasync for raw; none under
+ * BLOCK_CACHE_UNSAFE, though qcow2 still writes out deferred metadata).
+ * 0 or -errno; a read-only device succeeds without doing anything. */
 int block_flush(struct block_dev *bd);
 
 /* Deallocate the byte range [off, off+len); a hint: succeeds doing nothing
@@ -221,11 +300,27 @@ int block_status(struct block_dev *bd, uint64_t off, uint64_t len,
  * retrying short transfers and EINTR.  Reads past the end of the file fill
  * with zeros (a sparse or shrunk tail); a write that makes no progress is
  * -EIO.  block_fd_xferv consumes iov (advances it in place).  Return 0 or
+ * -errno.
+ *
+ * align: 0 for a buffered fd; for an O_DIRECT fd its direct-I/O block
+ * size (bytes, a power of two: block_open_ctx.dio_align).  A transfer
+ * whose offset, lengths or buffer addresses are not multiples of it goes
+ * through an aligned bounce buffer on the stack (64 KiB at a time); an
+ * unaligned write then reads, modifies and writes the blocks at its ends,
+ * so the caller serialises it against other writes to those blocks. */
+int block_fd_pread(int fd, unsigned align, void *buf, size_t len,
+		   uint64_t off);
+int block_fd_pwrite(int fd, unsigned align, const void *buf, size_t len,
+		    uint64_t off);
+int block_fd_xferv(int fd, unsigned align, struct iovec *iov, int iovcnt,
+		   uint64_t off, bool write);
+/* Whether a transfer can go to an O_DIRECT fd as it is (see above). */
+bool block_fd_aligned(unsigned align, const struct iovec *iov, int iovcnt,
+		      uint64_t off);
+/* Make what was written to fd durable (fdatasync), unless bd->cache is
+ * BLOCK_CACHE_UNSAFE; counts bd->syncs.  For drivers' flush().  0 or
  * -errno. */
-int block_fd_pread(int fd, void *buf, size_t len, uint64_t off);
-int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off);
-int block_fd_xferv(int fd, struct iovec *iov, int iovcnt, uint64_t off,
-		   bool write);
+int block_fd_sync(struct block_dev *bd, int fd);
 
 /* Like block_open_format() but leave the backing chain closed
  * (bd->backing == NULL, unallocated ranges read as zeros): for metadata
@@ -240,17 +335,18 @@ int block_open_nochain(const char *path, const char *format, bool read_only,
  * the chain being opened, compared by device and inode) with -ELOOP, and
  * anything but a regular file or a block device the user allowed
  * (block_open_opts.backing_devices) with -EPERM / -EINVAL.
- * Only valid inside a driver's open().  Under block_open_nochain() it
- * opens nothing: returns 0 with *out = NULL.
- */
-#define BLOCK_MAX_CHAIN 64
-int block_open_backing(const char *child_path, const char *name,
-		       const char *fmt, struct block_dev **out,
-		       struct err *errp);
+ * ctx: the open in progress (the driver's open() got it); NULL starts a
+ * new chain with default options and no block devices allowed (e.g. to
+ * read a backing file's size at image creation).  Under
+ * block_open_nochain() it opens nothing: returns 0 with *out = NULL. */
+int block_open_backing(struct block_open_ctx *ctx, const char *child_path,
+		       const char *name, const char *fmt,
+		       struct block_dev **out, struct err *errp);
 
 /* block_open_backing() for an image that is already open (parent), e.g.
  * to change its backing file: block devices parent was allowed at its
- * open are allowed here. */
+ * open are allowed here, and parent's cache mode and L2 cache size
+ * apply. */
 int block_open_backing_of(struct block_dev *parent, const char *name,
 			  const char *fmt, struct block_dev **out,
 			  struct err *errp);

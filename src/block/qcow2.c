@@ -10,22 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static uint64_t l2_cache_bytes;  /* 0: default */
-
-void qcow2_set_l2_cache_size(uint64_t bytes)
+int q_pread_full(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 {
-	l2_cache_bytes = bytes;
-}
-
-int q_pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	return block_fd_pread(fd, buf, len, off);
+	return block_fd_pread(q->fd, q->align, buf, len, off);
 }
 
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 {
 	uint64_t end = off + len;
-	int rc = block_fd_pwrite(q->fd, buf, len, off);
+	int rc = block_fd_pwrite(q->fd, q->align, buf, len, off);
 	if (rc)
 		return rc;
 	if (end > q->file_size)
@@ -195,11 +188,7 @@ static int q_flush(struct block_dev *bd)
 	int rc = q_rc_sync(q);
 	if (rc)
 		return rc;
-	while (fdatasync(q->fd) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
+	return block_fd_sync(bd, q->fd);
 }
 
 static const char *feature_name(const uint8_t *tab, size_t n, int type,
@@ -267,7 +256,7 @@ static int read_table(struct qcow2 *q, uint64_t off, uint64_t n,
 	uint64_t *t = calloc(n ? n : 1, 8);
 	if (!t)
 		return -ENOMEM;
-	int rc = q_pread_full(q->fd, t, n * 8, off);
+	int rc = q_pread_full(q, t, n * 8, off);
 	if (rc) {
 		free(t);
 		return rc;
@@ -285,7 +274,7 @@ static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
 	if (q->file_size < H_V2_LEN)
 		return err_set(errp, EINVAL, "disk `%s`: qcow2 header "
 			       "truncated", path);
-	int rc = q_pread_full(q->fd, fixed, sizeof(fixed), 0);
+	int rc = q_pread_full(q, fixed, sizeof(fixed), 0);
 	if (rc)
 		return err_sys(errp, -rc, "cannot read disk `%s`", path);
 	q->version = ld32(fixed + H_VERSION);
@@ -332,7 +321,7 @@ static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
 	cleanup_free uint8_t *head = malloc(q->cluster_size);
 	if (!head)
 		return err_set(errp, ENOMEM, "out of memory");
-	rc = q_pread_full(q->fd, head, hlen, 0);
+	rc = q_pread_full(q, head, hlen, 0);
 	if (rc)
 		return err_sys(errp, -rc, "cannot read disk `%s`", path);
 
@@ -434,7 +423,8 @@ static int open_header(struct qcow2 *q, bool read_only, struct err *errp)
 }
 
 static int q_open(int fd, const char *path, bool read_only,
-		  struct block_dev **out, struct err *errp)
+		  struct block_open_ctx *ctx, struct block_dev **out,
+		  struct err *errp)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -445,6 +435,7 @@ static int q_open(int fd, const char *path, bool read_only,
 	q->bd.drv = &block_qcow2;
 	q->bd.read_only = read_only;
 	q->fd = fd;
+	q->align = ctx->dio_align;  /* before the backing open changes it */
 	q->file_size = st.st_size;
 	for (int i = 0; i < RB_SLOTS; i++)
 		q->rbc[i].rt_idx = -1;
@@ -460,7 +451,7 @@ static int q_open(int fd, const char *path, bool read_only,
 	q->cow_tail = malloc(q->cluster_size);
 	q->zin = malloc(2 * (size_t)q->cluster_size);
 	q->zout = malloc(q->cluster_size);
-	uint64_t cache = l2_cache_bytes;
+	uint64_t cache = ctx->l2_cache;
 	if (!cache) {
 		cache = QCOW2_DEFAULT_L2_CACHE_COVER /
 			((uint64_t)q->cluster_size << q->l2_bits) *
@@ -482,7 +473,8 @@ static int q_open(int fd, const char *path, bool read_only,
 	q_l2_drop_cache(q);
 
 	if (q->backing_file) {
-		rc = block_open_backing(path, q->backing_file, q->backing_fmt,
+		rc = block_open_backing(ctx, path, q->backing_file,
+					q->backing_fmt,
 					&q->bd.backing, errp);
 		if (rc)
 			goto fail;
@@ -535,6 +527,7 @@ int qcow2_get_info(struct block_dev *bd, struct qcow2_info *out)
 	out->nsnapshots = q->nsnaps;
 	out->l1_size = q->l1_size;
 	out->file_length = q->file_size;
+	out->l2_cache = (uint64_t)q->nl2 * q->cluster_size;
 	return 0;
 }
 
@@ -654,6 +647,7 @@ int qcow2_resize(struct block_dev *bd, uint64_t new_size, struct err *errp)
 
 const struct block_driver block_qcow2 = {
 	.name = "qcow2",
+	.thread_safe = false,
 	.probe = q_probe,
 	.open = q_open,
 	.pread = q_pread,

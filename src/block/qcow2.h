@@ -61,6 +61,8 @@ struct qcow2_info {
 	uint32_t nsnapshots;
 	uint32_t l1_size;         /* entries */
 	uint64_t file_length;     /* bytes of the image file now */
+	uint64_t l2_cache;        /* bytes of L2 tables this open caches
+				   * (block_open_opts.l2_cache, rounded) */
 };
 
 /* Fill *out.  0, or -EINVAL if bd is not qcow2. */
@@ -143,10 +145,5 @@ int qcow2_set_backing(struct block_dev *bd, const char *backing,
  * contents are released.  -EINVAL (bad range, not qcow2), -EROFS, -errno. */
 int qcow2_write_compressed(struct block_dev *bd, uint64_t off,
 			   const void *buf, size_t len, struct err *errp);
-
-/* Size of the L2 cache, in bytes of L2 tables, for images opened after
- * this call; 0 restores the default (tables covering
- * QCOW2_DEFAULT_L2_CACHE_COVER of virtual disk, at least 1 MiB). */
-void qcow2_set_l2_cache_size(uint64_t bytes);
 
 #endif

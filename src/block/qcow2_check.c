@@ -56,7 +56,7 @@ static int walk_l1(struct ck *c, const uint64_t *l1, uint32_t n, bool active)
 			continue;
 		}
 		inc(c, l2off, 1);
-		int rc = q_pread_full(q->fd, c->tab, q->cluster_size, l2off);
+		int rc = q_pread_full(q, c->tab, q->cluster_size, l2off);
 		if (rc)
 			return rc;
 		for (uint32_t j = 0; j < l2n; j++) {
@@ -111,7 +111,7 @@ static int check_copied(struct ck *c, bool repair)
 				c->res->corruptions_fixed++;
 			}
 		}
-		rc = q_pread_full(q->fd, c->tab, q->cluster_size, l2off);
+		rc = q_pread_full(q, c->tab, q->cluster_size, l2off);
 		if (rc)
 			return rc;
 		bool changed = false;
@@ -149,7 +149,7 @@ static int load_l1(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t **out)
 	uint64_t *t = calloc(n ? n : 1, 8);
 	if (!t)
 		return -ENOMEM;
-	int rc = q_pread_full(q->fd, t, (size_t)n * 8, off);
+	int rc = q_pread_full(q, t, (size_t)n * 8, off);
 	for (uint32_t i = 0; i < n; i++)
 		t[i] = be64toh(t[i]);
 	if (rc)

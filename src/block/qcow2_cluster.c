@@ -78,7 +78,7 @@ int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 	int rc = l2_slot_buf(q, l1_idx, &s);
 	if (rc)
 		return rc;
-	rc = q_pread_full(q->fd, s->tab, q->cluster_size, off);
+	rc = q_pread_full(q, s->tab, q->cluster_size, off);
 	if (rc)
 		return rc;
 	s->l1_idx = l1_idx;
@@ -161,7 +161,7 @@ static int read_compressed(struct qcow2 *q, uint64_t e, uint32_t in_off,
 			return -EIO;
 		if (csize > q->file_size - host)
 			csize = q->file_size - host;
-		int rc = q_pread_full(q->fd, q->zin, csize, host);
+		int rc = q_pread_full(q, q->zin, csize, host);
 		if (rc)
 			return rc;
 		z_stream z;
@@ -192,7 +192,7 @@ static int read_part(struct qcow2 *q, uint64_t vc, uint64_t e,
 	case E_NORMAL:
 		if (e & (q->cluster_size - 1) & OFFSET_MASK)
 			return -EIO;
-		return q_pread_full(q->fd, buf, len,
+		return q_pread_full(q, buf, len,
 				    (e & OFFSET_MASK) + in_off);
 	case E_ZERO:
 		memset(buf, 0, len);
@@ -245,7 +245,7 @@ int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
 				n += cs < len - n ? cs : len - n;
 			}
 			if (t == E_NORMAL)
-				rc = q_pread_full(q->fd, p, n, host + in_off);
+				rc = q_pread_full(q, p, n, host + in_off);
 			else if (t == E_ZERO)
 				memset(p, 0, n);
 			else
@@ -300,7 +300,7 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	rc = q_alloc(q, cnt, &host);
 	if (rc)
 		return rc;
-	rc = block_fd_xferv(q->fd, iov, niov, host, true);
+	rc = block_fd_xferv(q->fd, q->align, iov, niov, host, true);
 	if (rc) {
 		/* ENOSPC/EFBIG: give the run back, or every failed guest
 		 * write on a full disk leaks it. */
@@ -558,7 +558,7 @@ int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 		}
 		/* Read the table before its refcount may drop to 0 (which
 		 * punches it out of the file). */
-		rc = q_pread_full(q->fd, tab, q->cluster_size, l2off);
+		rc = q_pread_full(q, tab, q->cluster_size, l2off);
 		bool changed = false;
 		for (uint32_t j = 0; j < l2n && !rc; j++) {
 			uint64_t e = be64toh(tab[j]), coff;

@@ -33,7 +33,7 @@ int qcow2_create(const char *path, uint64_t size,
 			       "file");
 	if (o->backing_file && size == 0) {
 		struct block_dev *b;
-		int rc = block_open_backing(path, o->backing_file,
+		int rc = block_open_backing(NULL, path, o->backing_file,
 					    o->backing_fmt, &b, errp);
 		if (rc)
 			return rc;

@@ -88,6 +88,7 @@ struct qsnap {
 struct qcow2 {
 	struct block_dev bd;  /* first */
 	int fd;
+	unsigned align;       /* O_DIRECT block size of fd, 0 = buffered */
 	char *path;           /* for messages and relative backing names */
 	int version;
 	unsigned cluster_bits;
@@ -184,7 +185,7 @@ static inline uint64_t q_clusters(const struct qcow2 *q, uint64_t bytes)
  * image whose L2 entries or refcounts point there must not get its
  * metadata overwritten by guest data. */
 bool q_overlaps_meta(const struct qcow2 *q, uint64_t off, uint64_t len);
-int q_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int q_pread_full(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len,
 		  uint64_t off);
 int q_write_l1_entry(struct qcow2 *q, uint32_t idx);

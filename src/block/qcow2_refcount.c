@@ -89,7 +89,7 @@ static int rb_load(struct qcow2 *q, uint64_t idx, struct rb_slot **out)
 			return -ENOMEM;
 	}
 	s->rt_idx = -1;
-	int rc = q_pread_full(q->fd, s->blk, q->cluster_size, off);
+	int rc = q_pread_full(q, s->blk, q->cluster_size, off);
 	if (rc)
 		return rc;
 	s->rt_idx = idx;

@@ -48,7 +48,7 @@ int q_snap_read(struct qcow2 *q, uint8_t *head, struct err *errp)
 		q->nsnaps = i + 1;  /* so that q_snap_free sees it */
 		if (pos + 40 > q->file_size || pos - off > MAX_SNAP_TABLE)
 			goto trunc;
-		int rc = q_pread_full(q->fd, f, 40, pos);
+		int rc = q_pread_full(q, f, 40, pos);
 		if (rc)
 			return err_sys(errp, -rc, "cannot read disk `%s`",
 				       q->path);
@@ -70,7 +70,7 @@ int q_snap_read(struct qcow2 *q, uint8_t *head, struct err *errp)
 		uint8_t *v = malloc(need - 40 + 1);
 		if (!v)
 			return err_set(errp, ENOMEM, "out of memory");
-		rc = q_pread_full(q->fd, v, need - 40, pos + 40);
+		rc = q_pread_full(q, v, need - 40, pos + 40);
 		if (rc) {
 			free(v);
 			return err_sys(errp, -rc, "cannot read disk `%s`",
@@ -207,7 +207,7 @@ static int read_l1(struct qcow2 *q, uint64_t off, uint32_t n, uint64_t **out)
 	uint64_t *t = calloc(n ? n : 1, 8);
 	if (!t)
 		return -ENOMEM;
-	int rc = q_pread_full(q->fd, t, (size_t)n * 8, off);
+	int rc = q_pread_full(q, t, (size_t)n * 8, off);
 	for (uint32_t i = 0; i < n; i++)
 		t[i] = be64toh(t[i]);
 	if (rc)
@@ -397,7 +397,7 @@ static int check_l1_refs(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 			rc = -EINVAL;
 		}
 		if (!rc)
-			rc = q_pread_full(q->fd, tab, cs, l2off);
+			rc = q_pread_full(q, tab, cs, l2off);
 		for (uint32_t j = 0; j < l2n && !rc; j++) {
 			uint64_t e = be64toh(tab[j]), off;
 			uint64_t k = q_entry_clusters(q, e, &off);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -13,6 +14,10 @@
 struct raw {
 	struct block_dev bd;  /* first: block_dev * <-> struct raw * */
 	int fd;
+	unsigned align;       /* O_DIRECT block size, 0 = buffered */
+	/* Unaligned writes under O_DIRECT read-modify-write whole blocks:
+	 * two of them sharing a block must not interleave. */
+	pthread_mutex_t rmw;
 };
 
 static struct raw *to_raw(struct block_dev *bd)
@@ -25,25 +30,34 @@ static int raw_probe(const uint8_t *head, size_t head_len)
 	return 1;  /* anything is a raw image; real formats score higher */
 }
 
+/* The caller's vector is const: advance a private copy. */
+static int raw_xferv(struct block_dev *bd, const struct iovec *iov_in,
+		     int iovcnt, uint64_t off, bool write)
+{
+	struct raw *r = to_raw(bd);
+	struct iovec iov[IOV_MAX];
+	memcpy(iov, iov_in, iovcnt * sizeof(*iov));
+	if (!write || block_fd_aligned(r->align, iov, iovcnt, off))
+		return block_fd_xferv(r->fd, r->align, iov, iovcnt, off,
+				      write);
+	pthread_mutex_lock(&r->rmw);
+	int rc = block_fd_xferv(r->fd, r->align, iov, iovcnt, off, true);
+	pthread_mutex_unlock(&r->rmw);
+	return rc;
+}
+
 static int raw_pread(struct block_dev *bd, void *buf, size_t len,
 		     uint64_t off)
 {
-	return block_fd_pread(to_raw(bd)->fd, buf, len, off);
+	struct iovec iov = { buf, len };
+	return raw_xferv(bd, &iov, 1, off, false);
 }
 
 static int raw_pwrite(struct block_dev *bd, const void *buf, size_t len,
 		      uint64_t off)
 {
-	return block_fd_pwrite(to_raw(bd)->fd, buf, len, off);
-}
-
-/* The caller's vector is const: advance a private copy. */
-static int raw_xferv(struct block_dev *bd, const struct iovec *iov_in,
-		     int iovcnt, uint64_t off, bool write)
-{
-	struct iovec iov[IOV_MAX];
-	memcpy(iov, iov_in, iovcnt * sizeof(*iov));
-	return block_fd_xferv(to_raw(bd)->fd, iov, iovcnt, off, write);
+	struct iovec iov = { (void *)buf, len };
+	return raw_xferv(bd, &iov, 1, off, true);
 }
 
 static int raw_preadv(struct block_dev *bd, const struct iovec *iov,
@@ -60,11 +74,7 @@ static int raw_pwritev(struct block_dev *bd, const struct iovec *iov,
 
 static int raw_flush(struct block_dev *bd)
 {
-	while (fdatasync(to_raw(bd)->fd) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
+	return block_fd_sync(bd, to_raw(bd)->fd);
 }
 
 static int punch(int fd, int mode, uint64_t off, uint64_t len)
@@ -99,7 +109,8 @@ static int raw_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 }
 
 static int raw_open(int fd, const char *path, bool read_only,
-		    struct block_dev **out, struct err *errp)
+		    struct block_open_ctx *ctx, struct block_dev **out,
+		    struct err *errp)
 {
 	struct stat st;
 	uint64_t size;
@@ -120,6 +131,8 @@ static int raw_open(int fd, const char *path, bool read_only,
 	r->bd.size = size;
 	r->bd.read_only = read_only;
 	r->fd = fd;
+	r->align = ctx->dio_align;
+	pthread_mutex_init(&r->rmw, NULL);
 	*out = &r->bd;
 	return 0;
 }
@@ -128,11 +141,13 @@ static void raw_close(struct block_dev *bd)
 {
 	struct raw *r = to_raw(bd);
 	close(r->fd);
+	pthread_mutex_destroy(&r->rmw);
 	free(r);
 }
 
 const struct block_driver block_raw = {
 	.name = "raw",
+	.thread_safe = true,
 	.probe = raw_probe,
 	.open = raw_open,
 	.pread = raw_pread,

@@ -9,6 +9,7 @@ int cli_run(int argc, char **argv);
 int cli_img(int argc, char **argv);     /* src/cli/img*.c */
 int cli_switch(int argc, char **argv);  /* src/cli/switch*.c */
 int cli_oci(int argc, char **argv);     /* src/cli/oci.c */
+int cli_container(int argc, char **argv); /* src/cli/container*.c */
 
 /* Parse `run`'s arguments (argv[0] is "run") into cfg, which the caller has
  * filled with defaults.  Strings in cfg point into argv except disk paths

@@ -18,6 +18,7 @@ static void usage(FILE *f)
 "  img        create, inspect, check and convert disk images (qcow2, raw)\n"
 "  switch     run a virtual L2 switch with 802.1Q VLANs; inspect it\n"
 "  oci        OCI container runtime (runc's commands: create, start, ...)\n"
+"  container  images and containers the Docker way (load, images, run, ...)\n"
 "\n"
 "  ringvm <command> --help   options of a command\n"
 "  ringvm --version          print the version\n");
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 		return cli_switch(argc - 1, argv + 1);
 	if (!strcmp(cmd, "oci"))
 		return cli_oci(argc - 1, argv + 1);
+	if (!strcmp(cmd, "container"))
+		return cli_container(argc - 1, argv + 1);
 	fprintf(stderr, "ringvm: unknown command `%s` (try `ringvm --help`)\n",
 		cmd);
 	return 1;

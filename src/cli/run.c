@@ -21,16 +21,20 @@ static void usage(FILE *f)
 "  --cmdline STR       appended to the kernel command line\n"
 "  --mem SIZE          guest RAM, e.g. 256M, 2G (default 512M; bare number = MiB)\n"
 "  --cpus N            number of harts, 1..%d (default 1)\n"
-"  --disk FILE[,ro][,format=raw|qcow2][,l2-cache-size=SIZE][,backing-device=DEV]\n"
+"  --disk FILE[,ro][,format=raw|qcow2][,cache=MODE][,l2-cache-size=SIZE]\n"
+"             [,backing-device=DEV]\n"
 "                      virtio-blk disk on a raw or qcow2 image; repeatable;\n"
 "                      ro refuses writes; format= names the format (default:\n"
 "                      probed; a writable disk probed as raw refuses guest\n"
 "                      writes that would make its first sector look like\n"
-"                      another format); l2-cache-size sets the qcow2 L2 table\n"
-"                      cache (default covers 8 GiB of disk); backing-device=\n"
-"                      allows the host block device DEV as a backing file\n"
-"                      named inside the image (repeatable; otherwise only\n"
-"                      regular files are)\n"
+"                      another format); cache= is writeback (default: host\n"
+"                      page cache, guest flushes fdatasync), none (O_DIRECT),\n"
+"                      writethrough (O_DSYNC) or unsafe (guest flushes do not\n"
+"                      sync: a host crash loses data); l2-cache-size sets the\n"
+"                      qcow2 L2 table cache (default covers 8 GiB of disk);\n"
+"                      backing-device= allows the host block device DEV as a\n"
+"                      backing file named inside the image (repeatable;\n"
+"                      otherwise only regular files are)\n"
 "  --net SPEC          a virtio-net NIC; repeatable (one NIC each):\n"
 "                        user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
 "                          NAT (libslirp): DHCP, DNS, host as 10.0.2.2;\n"
@@ -91,6 +95,11 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 		} else if (!strncmp(opt, "l2-cache-size=", 14)) {
 			rc = parse_size(opt + 14, 1, &d.l2_cache,
 					"--disk l2-cache-size", e);
+		} else if (!strncmp(opt, "cache=", 6)) {
+			if (block_cache_parse(opt + 6, &d.cache))
+				rc = err_set(e, EINVAL, "--disk cache=: unknown "
+					     "mode `%s` (writeback, none, "
+					     "unsafe or writethrough)", opt + 6);
 		} else if (!strncmp(opt, "format=", 7)) {
 			d.format = opt + 7;
 			if (strcmp(d.format, "raw") && strcmp(d.format, "qcow2"))
@@ -110,7 +119,7 @@ static int parse_disk(struct vm_config *cfg, const char *arg, struct err *e)
 					opt + 15;
 		} else {
 			rc = err_set(e, EINVAL, "--disk: unknown option `%s` "
-				     "(expected ro, format=FMT, "
+				     "(expected ro, format=FMT, cache=MODE, "
 				     "l2-cache-size=SIZE or backing-device=DEV)",
 				     opt);
 		}

@@ -508,6 +508,8 @@ int rt_run(const struct rt_create_opts *o, struct err *errp)
 		r = master;
 	if (peer >= 0)
 		close(peer);
+	if (!r && o->on_created)
+		r = o->on_created(o->on_start_arg, pid, errp);
 	if (!r)
 		r = rt_start(o->root, o->id, errp);
 	if (r) {
@@ -517,6 +519,8 @@ int rt_run(const struct rt_create_opts *o, struct err *errp)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
 	}
+	if (o->on_start)
+		o->on_start(o->on_start_arg);
 	int status = 0;
 	r = attach_wait(pid, master, &set, &status);
 	if (master >= 0)

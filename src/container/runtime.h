@@ -20,6 +20,14 @@ struct rt_create_opts {
 	 * console_socket: receives our end of an internal console socket
 	 * (-1 otherwise); rt_run relays the terminal through it. */
 	int *console_peer;
+	/* rt_run only: called once the command has been started (not on
+	 * failure), e.g. so a detached supervisor can tell its parent. */
+	void (*on_start)(void *arg);
+	/* rt_run only: called between create and start with init's pid
+	 * (its namespaces exist, the command waits), e.g. to plumb the
+	 * network; a failure undoes the container. */
+	int (*on_created)(void *arg, pid_t pid, struct err *errp);
+	void *on_start_arg;          /* for both hooks */
 };
 
 /* Create the container: its init runs in fresh namespaces and cgroup,

@@ -1,8 +1,25 @@
 /* virtio-blk device (virtio 1.2 §5.2) over a struct block_dev.
  *
- * One request queue; requests are processed synchronously when the driver
- * notifies it.  Sector numbers and counts in requests and config are in
- * 512-byte units whatever the image format (§5.2.4).
+ * One request queue.  Sector numbers and counts in requests and config are
+ * in 512-byte units whatever the image format (§5.2.4).
+ *
+ * Asynchronous: the queue notify (a vCPU thread, under the bus's device
+ * lock) pops and checks each chain and hands the request to the device's
+ * I/O threads, then returns; the vCPU runs on while the disk works.  Up to
+ * VIRTIO_BLK_INFLIGHT requests are in flight; a raw disk (thread-safe
+ * driver) has VIRTIO_BLK_WORKERS threads doing its I/O in parallel, a
+ * qcow2 disk one (its driver is serialised anyway).  A finished request
+ * is completed by its I/O thread: it takes the device lock, writes the
+ * status byte and the used ring and raises the interrupt as the driver
+ * asked (EVENT_IDX / NO_INTERRUPT).  A FLUSH completes only after every
+ * write (OUT, DISCARD, WRITE_ZEROES) submitted before it.  Requests that
+ * need no I/O (GET_ID, refused ones) complete at once on the vCPU thread.
+ *
+ * Locks: the device lock (struct bus), then b->lock (request slots and
+ * queues).  I/O runs with neither held.  A reset of the device waits for
+ * the I/O in flight (holding the device lock: the I/O never needs it) and
+ * discards its results: after reset nothing touches guest memory or the
+ * used ring for requests made before it.
  *
  * Hostile requests never reach the disk: ranges beyond the capacity,
  * writes to a read-only disk and malformed chains complete with IOERR (or
@@ -10,9 +27,11 @@
 #ifndef RINGVM_HW_VIRTIO_BLK_H
 #define RINGVM_HW_VIRTIO_BLK_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "block/block.h"
+#include "core/evloop.h"
 #include "virtio_mmio.h"
 
 /* Feature bits (§5.2.3). */
@@ -58,16 +77,26 @@
 #define VIRTIO_BLK_MAX_WZ_SECTORS      (1u << 17)  /* 64 MiB */
 #define VIRTIO_BLK_MAX_WZ_SEG          32u
 
+/* Requests in flight per device (queue depth), and I/O threads of a disk
+ * whose driver is thread-safe. */
+#define VIRTIO_BLK_INFLIGHT 64u
+#define VIRTIO_BLK_WORKERS  16u
+
 /* Config space bytes: struct virtio_blk_config up to and including
  * write_zeroes_may_unmap and its padding (§5.2.4). */
 #define VIRTIO_BLK_CONFIG_SIZE 60u
 
+/* Counters, updated atomically (read them with __atomic_load_n or after
+ * virtio_blk_drain). */
 struct virtio_blk_stats {
 	uint64_t requests;     /* chains completed, good or bad */
 	uint64_t bad_chains;   /* virtq_pop refused the chain (0 bytes) */
 	uint64_t bad_requests; /* well-formed chain, malformed request */
 	uint64_t io_errors;    /* the block layer failed */
+	uint64_t max_inflight; /* most requests in flight at once */
 };
+
+struct virtio_blk_req;
 
 struct virtio_blk {
 	struct virtio_mmio t;
@@ -76,24 +105,67 @@ struct virtio_blk {
 	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
 	char id[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_stats stats;
-	struct virtq_buf bufs[VIRTIO_BLK_QUEUE_MAX];  /* per-request scratch */
+
+	/* Request state, under lock (see the top of this file). */
+	pthread_mutex_t lock;
+	pthread_cond_t work;   /* a request queued, or stop */
+	pthread_cond_t idle;   /* a request finished its I/O or was freed */
+	struct virtio_blk_req *reqs;  /* [VIRTIO_BLK_INFLIGHT] */
+	int free_list;         /* free slots, linked by index; -1 = none */
+	int queue_head, queue_tail;   /* waiting for an I/O thread */
+	int done_head, done_tail;  /* I/O finished, not in the used ring */
+	unsigned nbusy;        /* slots not free */
+	unsigned nio;          /* slots queued or doing I/O */
+	unsigned publishing;   /* I/O threads between used ring and IRQ */
+	uint64_t seq;          /* submission counter (FLUSH barrier) */
+	uint32_t gen;          /* bumped by reset: older results dropped */
+	bool starved;          /* popping stopped for want of a free slot */
+	bool stop;
+	bool lock_ok;          /* lock, work, idle initialised */
+	unsigned nworkers;
+	pthread_t workers[VIRTIO_BLK_WORKERS];
+	int wake_fd;           /* eventfd written after a completion, -1:
+				* none (virtio_blk_watch) */
+	struct evloop *loop;   /* watching wake_fd (virtio_blk_watch) */
 };
 
 /* Create a virtio-blk device for bd and register its virtio-mmio window
- * (VIRTIO_MMIO_SIZE bytes) at base on bus.  bd is borrowed: it must stay
- * open until virtio_blk_exit() and the caller closes it afterwards.  The
- * disk is offered read-only (VIRTIO_BLK_F_RO) when bd->read_only.
+ * (VIRTIO_MMIO_SIZE bytes) at base on bus, and start its I/O threads
+ * (with every signal blocked; create the device before a seccomp filter
+ * is loaded with TSYNC).  bd is borrowed: it must stay open until
+ * virtio_blk_exit() and the caller closes it afterwards.  The disk is
+ * offered read-only (VIRTIO_BLK_F_RO) when bd->read_only.
  * serial: the GET_ID string (e.g. "ringvm-0"), truncated to 20 bytes; NULL
  * for none.  The capacity is bd->size / 512; a partial last sector is not
- * visible to the guest.  Returns 0 or -errno from virtio_mmio_init. */
+ * visible to the guest.  Returns 0, -errno from virtio_mmio_init, -ENOMEM,
+ * or the pthread_create error (-EAGAIN).  On failure
+ * call virtio_blk_exit(). */
 int virtio_blk_init(struct virtio_blk *b, struct bus *bus, uint64_t base,
 		    struct guest_mem *mem, struct irq_line irq,
 		    struct block_dev *bd, const char *serial,
 		    struct err *errp);
 
-/* At VM exit: unregister the window and flush the disk.  Returns 0 or the
- * flush error (-EIO, ...).  bd is not closed.  Safe after a failed
- * virtio_blk_init() (it then only flushes). */
+/* Have loop wake up (its evloop_poll return) whenever requests complete,
+ * through an eventfd: for a VMM whose harts sleep in that loop while they
+ * wait for the disk (one host thread for harts and loop).  Not needed when
+ * harts sleep on their own threads (the interrupt wakes them).  The loop
+ * must outlive the device; virtio_blk_exit() stops watching.  Call once,
+ * before the guest runs.  Returns 0, the eventfd error or evloop_add's
+ * -errno. */
+int virtio_blk_watch(struct virtio_blk *b, struct evloop *loop,
+		     struct err *errp);
+
+/* Wait until no request is in flight: every request popped so far has
+ * its status and used ring entry written (or was discarded by a reset).
+ * Requests the guest submits meanwhile are waited for too, so stop the
+ * vCPUs first for a quiescent device (pause, snapshot).  Call without the
+ * device lock (completions need it).  Tests call it after each notify. */
+void virtio_blk_drain(struct virtio_blk *b);
+
+/* At VM exit (vCPUs stopped; without the device lock): drain, stop the
+ * I/O threads, unregister the window and flush the disk.  Returns 0 or
+ * the flush error (-EIO, ...).  bd is not closed.  Safe after a failed
+ * virtio_blk_init(). */
 int virtio_blk_exit(struct virtio_blk *b);
 
 #endif

@@ -49,6 +49,15 @@ struct engine_ops {
 	int (*vcpu_save)(const struct vcpu *v, void *buf, size_t len);
 	int (*vcpu_load)(struct vcpu *v, const void *buf, size_t len,
 			 struct err *errp);
+
+	/* The dirty-page log (core/guest_mem.h): an engine reports each page
+	 * its guest stores go to, at least once after every call of
+	 * dirty_log_sync — an engine with a store fast path (a TLB, or
+	 * KVM's write-protected pages) marks on the slow path that arms the
+	 * fast one, and dirty_log_sync disarms it.  Call it for every vCPU
+	 * after guest_mem_dirty_log_start() and after each
+	 * guest_mem_dirty_fetch(), while the vCPU does not run. */
+	void (*dirty_log_sync)(struct vcpu *v);
 };
 
 #endif

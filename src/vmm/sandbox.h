@@ -35,8 +35,9 @@ struct sandbox_vmm {
 			   * SOCK_SEQPACKET socket (and no other kind) */
 };
 
-/* Confine the calling `ringvm run` process (single-threaded: the filter
- * binds the calling thread and threads it creates later).  Call once, after
+/* Confine the calling `ringvm run` process: the filter binds every
+ * thread of the process (TSYNC: device I/O threads started during set-up
+ * too) and threads created later.  Call once, after
  * set-up.  Returns 0, or -errno with errp naming the problem (the kernel
  * lacks seccomp, libseccomp refused a rule). */
 int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp);

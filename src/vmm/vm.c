@@ -24,6 +24,7 @@
 
 #include "board/virt/virt.h"
 #include "core/evloop.h"
+#include "core/guest_mem.h"
 #include "vmm/engine.h"
 #include "vmm/sandbox.h"
 
@@ -149,9 +150,8 @@ static void park_vcpus(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->pause_req++;
-	/* A vCPU already held in wait_runnable (the guest's stop request
-	 * made it return) must wake to count itself parked: a kick only
-	 * reaches a thread inside vcpu_run. */
+	/* A vCPU already held (waiting for this very stop request) must
+	 * wake to count itself parked. */
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
@@ -380,7 +380,6 @@ int vm_pause(struct vm *vm)
 		return -ESRCH;
 	}
 	bool first = vm->pause_req++ == 0;
-	/* Threads held in wait_runnable park only when woken (park_vcpus). */
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
@@ -441,6 +440,56 @@ void vm_wait(struct vm *vm, int *status)
 	pthread_mutex_unlock(&vm->lock);
 	join_all(vm);
 	virt_console_close(vm->board);
+}
+
+/* With every vCPU parked: make each report its next stores again. */
+static void dirty_sync_all(struct vm *vm)
+{
+	if (!vm->eng->dirty_log_sync)
+		return;
+	for (unsigned i = 0; i < vm->n; i++)
+		vm->eng->dirty_log_sync(virt_vcpu(vm->board, i));
+}
+
+int vm_dirty_log_start(struct vm *vm, struct err *errp)
+{
+	bool paused = vm_pause(vm) == 0;
+	int rc = guest_mem_dirty_log_start(virt_mem(vm->board), errp);
+	if (rc == 0)
+		dirty_sync_all(vm);
+	if (paused)
+		vm_resume(vm);
+	return rc;
+}
+
+int64_t vm_dirty_log_fetch(struct vm *vm, unsigned region, uint64_t *bitmap)
+{
+	struct guest_mem *mem = virt_mem(vm->board);
+	if (region >= mem->nr || !guest_mem_logging(mem))
+		return -EINVAL;
+	/* Fetch and re-arm at one instant: a store between the two would
+	 * be in neither this bitmap nor (through a stale fast path) the
+	 * next. */
+	bool paused = vm_pause(vm) == 0;
+	uint64_t n = guest_mem_dirty_fetch(mem, region, bitmap);
+	dirty_sync_all(vm);
+	if (paused)
+		vm_resume(vm);
+	return (int64_t)n;
+}
+
+void vm_dirty_log_stop(struct vm *vm)
+{
+	bool paused = vm_pause(vm) == 0;
+	guest_mem_dirty_log_stop(virt_mem(vm->board));
+	if (paused)
+		vm_resume(vm);
+}
+
+uint64_t vm_ram_size(struct vm *vm, unsigned region)
+{
+	struct guest_mem *mem = virt_mem(vm->board);
+	return region < mem->nr ? mem->r[region].size : 0;
 }
 
 uint64_t vm_instret(const struct vm *vm)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "block/block.h"
 #include "core/err.h"
 
 #define VM_MAX_DISKS 8
@@ -26,6 +27,7 @@ struct vm_disk {
 	const char *path;
 	bool read_only;
 	uint64_t l2_cache;    /* qcow2 L2 cache, bytes; 0 = default */
+	enum block_cache cache;  /* host caching (block/block.h) */
 	const char *format;   /* "raw", "qcow2"; NULL = probed (a writable
 			       * disk probed as raw then refuses guest writes
 			       * that would make it probe as another format) */
@@ -130,6 +132,21 @@ void vm_stop(struct vm *vm);
  * receives the exit status the run implies (0 power-off, reboot with
  * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
 void vm_wait(struct vm *vm, int *status);
+
+/* The dirty-page log of guest RAM, for live migration and incremental
+ * snapshots: every page the guest (any vCPU) or a device writes from
+ * vm_dirty_log_start on is reported by the next vm_dirty_log_fetch.  Each
+ * call pauses the VM for a moment (engines re-arm their store tracking).
+ * vm_dirty_log_fetch copies and clears the bitmap of RAM region `region`
+ * (one bit per 4 KiB page, ((size >> 12) + 63) / 64 words; the size is
+ * vm_ram_size) and returns the number of dirty pages, or -ESRCH/-EINVAL.
+ * From one thread other than the VM's own. */
+int vm_dirty_log_start(struct vm *vm, struct err *errp);
+int64_t vm_dirty_log_fetch(struct vm *vm, unsigned region, uint64_t *bitmap);
+void vm_dirty_log_stop(struct vm *vm);
+
+/* Bytes of guest RAM region `region` (0 when there is none). */
+uint64_t vm_ram_size(struct vm *vm, unsigned region);
 
 /* Instructions retired by all vCPUs (only while paused or ended). */
 uint64_t vm_instret(const struct vm *vm);

@@ -14,13 +14,22 @@
 #include "block/qcow2.h"
 #include "fuzz_tmpdir.h"
 
+
+/* A small L2 cache (one table): exercises eviction. */
+static int open_small_cache(const char *p, bool read_only,
+			    struct block_dev **out, struct err *e)
+{
+	struct block_open_opts o = { .format = "qcow2",
+				     .read_only = read_only,
+				     .l2_cache = 4096 };
+	return block_open_with(p, &o, out, e);
+}
+
 static char path[256];
 
 static void init(void)
 {
 	snprintf(path, sizeof(path), "%s/img.qcow2", fuzz_tmpdir());
-	/* Small L2 cache: exercises eviction. */
-	qcow2_set_l2_cache_size(4096);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct block_dev *bd;
 	struct err e = { 0 };
-	if (block_open_format(path, "qcow2", true, &bd, &e))
+	if (open_small_cache(path, true, &bd, &e))
 		return 0;
 	/* The start, the end and a few offsets picked by the input. */
 	uint64_t offs[6] = { 0, bd->size > sizeof(buf) ? bd->size - sizeof(buf)
@@ -74,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The guest path writes to images it did not make: hostile
 	 * metadata must give errors, never memory errors. */
-	if (block_open_format(path, "qcow2", false, &bd, &e))
+	if (open_small_cache(path, false, &bd, &e))
 		return 0;
 	memset(buf, 0xa5, sizeof(buf));
 	for (int i = 2; i < 6; i++) {

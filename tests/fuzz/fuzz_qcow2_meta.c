@@ -32,6 +32,17 @@
 /* Below this file size, hitting FSIZE_LIMIT was a jump. */
 #define JUMP_BELOW  (FSIZE_LIMIT - (33u << 20))
 
+
+/* A small L2 cache (one table): exercises eviction. */
+static int open_small_cache(const char *p, bool read_only,
+			    struct block_dev **out, struct err *e)
+{
+	struct block_open_opts o = { .format = "qcow2",
+				     .read_only = read_only,
+				     .l2_cache = 4096 };
+	return block_open_with(p, &o, out, e);
+}
+
 static char path[256], back_raw[256], back_q[256];
 static volatile sig_atomic_t fsize_hit;
 
@@ -47,7 +58,6 @@ static void init(void)
 	snprintf(path, sizeof(path), "%s/img.qcow2", dir);
 	snprintf(back_raw, sizeof(back_raw), "%s/back.raw", dir);
 	snprintf(back_q, sizeof(back_q), "%s/back.qcow2", dir);
-	qcow2_set_l2_cache_size(4096);
 	/* Backing files that exist, for set_backing. */
 	int fd = open(back_raw, O_CREAT | O_TRUNC | O_WRONLY, 0600);
 	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
@@ -126,7 +136,7 @@ static int reopen(struct block_dev **bd)
 	struct err e = { 0 };
 	block_close(*bd);
 	*bd = NULL;
-	return block_open_format(path, "qcow2", false, bd, &e);
+	return open_small_cache(path, false, bd, &e);
 }
 
 static void run_op(struct block_dev **bdp, uint8_t op, uint8_t arg)
@@ -251,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct block_dev *bd;
 	struct err e = { 0 };
-	if (block_open_format(path, "qcow2", false, &bd, &e)) {
+	if (open_small_cache(path, false, &bd, &e)) {
 		err_clear(&e);
 		return 0;
 	}
@@ -275,7 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_jump();
 	if (!clean)
 		return 0;
-	if (block_open_format(path, "qcow2", true, &bd, &e)) {
+	if (open_small_cache(path, true, &bd, &e)) {
 		err_clear(&e);
 		return 0;
 	}

@@ -324,6 +324,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned nr = fz_rings(&blk.t, rg);
 			fz_snapshot(&ram);
 			fz_mmio_w(&bus, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+			/* The I/O threads finish before the RAM is judged. */
+			virtio_blk_drain(&blk);
 			fz_check_writes(&ram, rg, nr);
 			if (clean && blk.t.q[0].vq.ready)
 				check(&r, &blk, q, used_before, ro);
@@ -352,6 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_snapshot(&ram);
 			fz_mmio_w(&bus, BASE, VIRTIO_MMIO_QUEUE_NOTIFY,
 				  o & 0x80 ? fz_u32(&f) : 0);
+			virtio_blk_drain(&blk);
 			fz_check_writes(&ram, rg, nr);
 			break;
 		}

@@ -173,6 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			next[d][qi] = (uint16_t)(next[d][qi] + n);
 			fz_snapshot(&ram);
 			fz_mmio_w(&bus, base, VIRTIO_MMIO_QUEUE_NOTIFY, qi);
+			virtio_blk_drain(&blk);  /* its I/O threads */
 			break;
 		}
 		case 5:
@@ -190,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_snapshot(&ram);
 			fz_mmio_w(&bus, base, VIRTIO_MMIO_QUEUE_NOTIFY,
 				  fz_u8(&f) % 3);
+			virtio_blk_drain(&blk);
 			break;
 		}
 		default: {   /* a backend frame */

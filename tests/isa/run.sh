@@ -7,7 +7,9 @@
 # RINGVM      ringvm binary (default build/asan/ringvm)
 # ISA_OUT     build directory (default build/isa)
 # --qemu      run under qemu-system-riscv64 -M virt instead (to validate the
-#             tests themselves); tests then exit through sifive_test/SRST.
+#             tests themselves; multi-threaded TCG, so the SMP tests run
+#             their harts concurrently); tests then exit through
+#             sifive_test/SRST.
 #
 # Conventions: tests named sbi*.c run in S-mode under ringvm's built-in SBI
 # (no --bios) and are linked at 0x80200000; the others run bare in M-mode
@@ -166,7 +168,8 @@ for src in $tests; do
 		cpus=$(echo "$extra" | sed -n 's/.*--cpus[ =]\([0-9]*\).*/\1/p')
 		bios=none
 		[ $sbi = 1 ] && bios=default
-		set -- $QEMU -M virt -m 64M -smp "${cpus:-1}" -nographic \
+		# one host thread per hart, so the SMP tests see real concurrency
+		set -- $QEMU -M virt -m 64M -smp "${cpus:-1}" -accel tcg,thread=multi -nographic \
 			-bios $bios -kernel "$elf"
 	else
 		if [ $sbi = 1 ]; then

@@ -110,6 +110,7 @@ all_cases() {
 		run_case img-info-backing-blockdev a.blockdev img info "$scratch/dev-backed.qcow2"
 	fi
 	run_case disk-bad-format qcow9 run "${kernel[@]}" --disk "$scratch/ok-disk.img,format=qcow9"
+	run_case disk-bad-cache sometimes run "${kernel[@]}" --disk "$scratch/ok-disk.img,cache=sometimes"
 	run_case disk-backing-device-not-blockdev ok-disk.img run "${kernel[@]}" --disk "$scratch/fifo-backed.qcow2,backing-device=$scratch/ok-disk.img"
 	run_case unknown-arch sparc run "${kernel[@]}" --arch sparc
 	# --net / --mac (tests/system/net-*.sh cover the working cases).

@@ -125,6 +125,31 @@ static void disk_l2_cache(void **state)
 	cli_run_free(&c);
 }
 
+static void disk_cache_modes(void **state)
+{
+	struct vm_config c;
+	struct err e;
+	assert_int_equal(parse(&c, &e, "--disk", "a.img", "--disk",
+			       "b.img,cache=none", "--disk",
+			       "c.qcow2,cache=unsafe,ro", "--disk",
+			       "d.img,cache=writethrough", "--disk",
+			       "e.img,cache=writeback", NULL), 0);
+	assert_int_equal(c.disks[0].cache, BLOCK_CACHE_WRITEBACK);
+	assert_int_equal(c.disks[1].cache, BLOCK_CACHE_NONE);
+	assert_int_equal(c.disks[2].cache, BLOCK_CACHE_UNSAFE);
+	assert_true(c.disks[2].read_only);
+	assert_int_equal(c.disks[3].cache, BLOCK_CACHE_WRITETHROUGH);
+	assert_int_equal(c.disks[4].cache, BLOCK_CACHE_WRITEBACK);
+	cli_run_free(&c);
+	assert_true(parse(&c, &e, "--disk", "a.img,cache=directsync",
+			  NULL) < 0);
+	assert_non_null(strstr(e.msg, "cache="));
+	assert_non_null(strstr(e.msg, "directsync"));
+	cli_run_free(&c);
+	assert_true(parse(&c, &e, "--disk", "a.img,cache=", NULL) < 0);
+	cli_run_free(&c);
+}
+
 static void disk_format_and_backing_devices(void **state)
 {
 	struct vm_config c;
@@ -239,6 +264,7 @@ int main(void)
 		cmocka_unit_test(defaults_and_units),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(disk_l2_cache),
+		cmocka_unit_test(disk_cache_modes),
 		cmocka_unit_test(disk_format_and_backing_devices),
 		cmocka_unit_test(too_many_disks),
 		cmocka_unit_test(help),

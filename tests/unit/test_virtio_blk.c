@@ -7,7 +7,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,9 +66,13 @@ static uint32_t rd(struct fx *f, unsigned off)
 	return (uint32_t)v;
 }
 
+/* A register write as a vCPU makes it; after a notify, wait for the I/O
+ * threads so each test sees its requests completed. */
 static void wr(struct fx *f, unsigned off, uint32_t v)
 {
 	assert_int_equal(bus_write(&f->bus, BASE + off, 4, v), 0);
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY)
+		virtio_blk_drain(&f->blk);
 }
 
 static void bring_up(struct fx *f, uint64_t feat)
@@ -666,8 +672,14 @@ static void batch_of_requests(void **state)
 	f->avail_idx = QSIZE / 4;
 	assert_int_equal(gpa_write(&f->mem, AVAIL + 2, &f->avail_idx, 2), 0);
 	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	/* I/O threads may finish them in any order; each exactly once. */
+	bool seen[QSIZE / 4] = { false };
 	for (unsigned i = 0; i < QSIZE / 4; i++) {
-		assert_int_equal(reap(f), 3 * i);
+		uint16_t h = reap(f);
+		assert_true(h % 3 == 0 && h / 3 < QSIZE / 4 && !seen[h / 3]);
+		seen[h / 3] = true;
+	}
+	for (unsigned i = 0; i < QSIZE / 4; i++) {
 		assert_int_equal(status_at(f, STATUS + i), VIRTIO_BLK_S_OK);
 		assert_int_equal(*(uint8_t *)gpa_ptr(&f->mem, DATA + 512 * i, 1),
 				 pattern(512 * i));
@@ -694,9 +706,370 @@ static void exit_unregisters(void **state)
 		assert_int_equal(p[i], 0);  /* no serial: all NUL */
 }
 
+/* A VMM whose harts sleep in its event loop asks to be woken by
+ * completions: the loop's poll returns with the device's callback. */
+static void watch_wakes_the_loop(void **state)
+{
+	struct fx *f = *state;
+	struct evloop loop;
+	assert_int_equal(evloop_init(&loop, NULL), 0);
+	assert_int_equal(virtio_blk_watch(&f->blk, &loop, NULL), 0);
+	assert_int_equal(evloop_poll(&loop, 0), 0);    /* nothing yet */
+	struct seg d[] = { { DATA, 512, true } };
+	assert_int_equal(submit(f, VIRTIO_BLK_T_IN, 1, d, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(evloop_poll(&loop, 1000), 1);  /* the eventfd */
+	assert_int_equal(evloop_poll(&loop, 0), 0);     /* and drained */
+	assert_int_equal(virtio_blk_exit(&f->blk), 0);  /* stops watching */
+	evloop_free(&loop);
+	struct irq_line irq = { set_level, f, 1 };
+	assert_int_equal(virtio_blk_init(&f->blk, &f->bus, BASE, &f->mem, irq,
+					 f->bd, NULL, NULL), 0);
+}
+
+/* ---- asynchronous completion, with a block device the test drives ----
+ *
+ * A gate device keeps its disk in memory and holds each read or write at
+ * its first sector until the test opens that sector's gate, logging the
+ * order in which I/O finishes.  Requests: header in HDR + 0x100 * i, data
+ * and status byte in one writable buffer at DATA + 1024 * i (status last),
+ * two descriptors each (2i, 2i + 1), so QSIZE / 2 fit in the ring. */
+
+#define GATE_SECTORS 64
+
+struct gate {
+	struct block_dev bd;   /* first */
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	uint64_t open;         /* bit s: I/O at sector s may go */
+	unsigned blocked;      /* requests waiting at a gate */
+	int log[64];           /* finished I/O: sector, or -1 for a flush */
+	unsigned nlog;
+	uint8_t data[GATE_SECTORS * 512];
+};
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static int gate_xfer(struct block_dev *bd, const struct iovec *iov, int cnt,
+		     uint64_t off, bool write)
+{
+	struct gate *g = (struct gate *)bd;
+	unsigned s = (unsigned)(off / 512);
+	pthread_mutex_lock(&g->m);
+	g->blocked++;
+	pthread_cond_broadcast(&g->cv);
+	while (!(g->open >> s & 1))
+		pthread_cond_wait(&g->cv, &g->m);
+	g->blocked--;
+	pthread_mutex_unlock(&g->m);
+	for (int i = 0; i < cnt; off += iov[i++].iov_len) {
+		if (write)
+			memcpy(g->data + off, iov[i].iov_base, iov[i].iov_len);
+		else
+			memcpy(iov[i].iov_base, g->data + off, iov[i].iov_len);
+	}
+	pthread_mutex_lock(&g->m);
+	g->log[g->nlog++ % 64] = (int)s;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->m);
+	return 0;
+}
+
+static int gate_preadv(struct block_dev *bd, const struct iovec *iov,
+		       int cnt, uint64_t off)
+{
+	return gate_xfer(bd, iov, cnt, off, false);
+}
+
+static int gate_pwritev(struct block_dev *bd, const struct iovec *iov,
+			int cnt, uint64_t off)
+{
+	return gate_xfer(bd, iov, cnt, off, true);
+}
+
+static int gate_pread(struct block_dev *bd, void *buf, size_t len,
+		      uint64_t off)
+{
+	struct iovec v = { buf, len };
+	return gate_xfer(bd, &v, 1, off, false);
+}
+
+static int gate_pwrite(struct block_dev *bd, const void *buf, size_t len,
+		       uint64_t off)
+{
+	struct iovec v = { (void *)buf, len };
+	return gate_xfer(bd, &v, 1, off, true);
+}
+
+static int gate_flush(struct block_dev *bd)
+{
+	struct gate *g = (struct gate *)bd;
+	pthread_mutex_lock(&g->m);
+	g->log[g->nlog++ % 64] = -1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->m);
+	return 0;
+}
+
+static void gate_close(struct block_dev *bd)
+{
+}
+
+static const struct block_driver gate_drv = {
+	.name = "gate",
+	.thread_safe = true,
+	.pread = gate_pread,
+	.pwrite = gate_pwrite,
+	.preadv = gate_preadv,
+	.pwritev = gate_pwritev,
+	.flush = gate_flush,
+	.close = gate_close,
+};
+
+static struct gate gate_dev;
+
+static void gate_open(struct gate *g, uint64_t mask)
+{
+	pthread_mutex_lock(&g->m);
+	g->open |= mask;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->m);
+}
+
+/* Wait (5 s at most) until n requests wait at closed gates. */
+static void gate_wait_blocked(struct gate *g, unsigned n)
+{
+	struct timespec ts;
+	deadline_in(&ts, 5000);
+	pthread_mutex_lock(&g->m);
+	int rc = 0;
+	while (g->blocked != n && rc == 0)
+		rc = pthread_cond_timedwait(&g->cv, &g->m, &ts);
+	unsigned got = g->blocked;
+	pthread_mutex_unlock(&g->m);
+	assert_int_equal(got, n);
+}
+
+static int setup_gate(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct gate *g = &gate_dev;
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->m, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->bd.drv = &gate_drv;
+	g->bd.size = sizeof(g->data);
+	pthread_mutex_init(&g->bd.lock, NULL);
+	for (size_t i = 0; i < sizeof(g->data); i++)
+		g->data[i] = pattern(i);
+	f->bd = &g->bd;
+	assert_int_equal(guest_mem_add(&f->mem, RAM, 1 << 20, NULL), 0);
+	struct irq_line irq = { set_level, f, 1 };
+	assert_int_equal(virtio_blk_init(&f->blk, &f->bus, BASE, &f->mem, irq,
+					 f->bd, "gate", NULL), 0);
+	bring_up(f, BASE_FEATURES);
+	*state = f;
+	return 0;
+}
+
+static int teardown_gate(void **state)
+{
+	struct fx *f = *state;
+	gate_open(&gate_dev, ~0ull);
+	assert_int_equal(virtio_blk_exit(&f->blk), 0);
+	pthread_mutex_destroy(&gate_dev.bd.lock);
+	bus_free(&f->bus);
+	guest_mem_free(&f->mem);
+	free(f);
+	return 0;
+}
+
+/* Make request i available (not notified): type at sector, data_len
+ * bytes of data (0 for FLUSH) then the status byte, poisoned. */
+static void post(struct fx *f, unsigned i, uint32_t type, uint64_t sector,
+		 uint32_t data_len)
+{
+	uint64_t hdr = HDR + 0x100 * i, buf = DATA + 1024 * i;
+	uint8_t h[16] = { 0 };
+	memcpy(h, &type, 4);
+	memcpy(h + 8, &sector, 8);
+	assert_int_equal(gpa_write(&f->mem, hdr, h, 16), 0);
+	uint8_t poison = 0xee;
+	assert_int_equal(gpa_write(&f->mem, buf + data_len, &poison, 1), 0);
+	put_desc_at(f, DESC, 2 * i, hdr, 16, VIRTQ_DESC_F_NEXT,
+		    (uint16_t)(2 * i + 1));
+	put_desc_at(f, DESC, 2 * i + 1, buf, data_len + 1,
+		    VIRTQ_DESC_F_WRITE, 0);
+	uint16_t head = (uint16_t)(2 * i), slot = f->avail_idx % QSIZE;
+	assert_int_equal(gpa_write(&f->mem, AVAIL + 4 + 2 * slot, &head, 2), 0);
+	f->avail_idx++;
+	assert_int_equal(gpa_write(&f->mem, AVAIL + 2, &f->avail_idx, 2), 0);
+}
+
+/* Request i as a write: header and data readable, status writable. */
+static void post_write(struct fx *f, unsigned i, uint64_t sector,
+		       uint8_t fill)
+{
+	uint64_t hdr = HDR + 0x800 + 0x400 * i;
+	uint8_t h[16] = { 0 };
+	uint32_t type = VIRTIO_BLK_T_OUT;
+	memcpy(h, &type, 4);
+	memcpy(h + 8, &sector, 8);
+	assert_int_equal(gpa_write(&f->mem, hdr, h, 16), 0);
+	uint8_t d[512];
+	memset(d, fill, sizeof(d));
+	uint8_t poison = 0xee;
+	assert_int_equal(gpa_write(&f->mem, STATUS + i, &poison, 1), 0);
+	/* Header and data in one readable buffer (two descriptors per
+	 * request), the status byte in the second. */
+	assert_int_equal(gpa_write(&f->mem, hdr + 16, d, 512), 0);
+	put_desc_at(f, DESC, 2 * i, hdr, 16 + 512, VIRTQ_DESC_F_NEXT,
+		    (uint16_t)(2 * i + 1));
+	put_desc_at(f, DESC, 2 * i + 1, STATUS + i, 1, VIRTQ_DESC_F_WRITE, 0);
+	uint16_t head = (uint16_t)(2 * i), slot = f->avail_idx % QSIZE;
+	assert_int_equal(gpa_write(&f->mem, AVAIL + 4 + 2 * slot, &head, 2), 0);
+	f->avail_idx++;
+	assert_int_equal(gpa_write(&f->mem, AVAIL + 2, &f->avail_idx, 2), 0);
+}
+
+/* Notify as a vCPU does, without waiting for the I/O threads. */
+static void notify_nowait(struct fx *f)
+{
+	assert_int_equal(bus_write(&f->bus, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+				   0), 0);
+}
+
+static uint16_t used_idx(struct fx *f)
+{
+	uint16_t idx;
+	assert_int_equal(gpa_read(&f->mem, USED + 2, &idx, 2), 0);
+	return __atomic_load_n(&idx, __ATOMIC_ACQUIRE);
+}
+
+/* Wait (5 s at most) until the used idx reaches n. */
+static void wait_used(struct fx *f, uint16_t n)
+{
+	for (int i = 0; i < 5000 && (uint16_t)(used_idx(f) - n) > 0x8000; i++)
+		usleep(1000);
+	assert_int_equal(used_idx(f), n);
+}
+
+static void out_of_order_completion(void **state)
+{
+	struct fx *f = *state;
+	enum { N = QSIZE / 2 };
+	for (unsigned i = 0; i < N; i++)
+		post(f, i, VIRTIO_BLK_T_IN, i, 512);
+	notify_nowait(f);
+	/* The notify returned with all N requests in flight at once. */
+	gate_wait_blocked(&gate_dev, N);
+	assert_int_equal(used_idx(f), 0);
+	assert_true(f->blk.stats.max_inflight >= N);
+	for (unsigned k = N; k-- > 0;) {
+		gate_open(&gate_dev, 1ull << k);
+		wait_used(f, (uint16_t)(N - k));
+		assert_int_equal(reap(f), 2 * k);
+		assert_int_equal(f->used_len, 513);
+		assert_int_equal(status_at(f, DATA + 1024 * k + 512),
+				 VIRTIO_BLK_S_OK);
+		uint8_t *p = gpa_ptr(&f->mem, DATA + 1024 * k, 512);
+		for (unsigned j = 0; j < 512; j++)
+			assert_int_equal(p[j], pattern(512 * k + j));
+	}
+	assert_int_equal(f->level, 1);
+}
+
+static void flush_is_a_barrier(void **state)
+{
+	struct fx *f = *state;
+	post_write(f, 0, 1, 0x11);
+	post_write(f, 1, 2, 0x22);
+	post(f, 2, VIRTIO_BLK_T_FLUSH, 0, 0);
+	notify_nowait(f);
+	gate_wait_blocked(&gate_dev, 2);
+	/* The flush needs no gate, yet waits for both earlier writes. */
+	usleep(100 * 1000);
+	assert_int_equal(used_idx(f), 0);
+	assert_int_equal(gate_dev.nlog, 0);
+	gate_open(&gate_dev, 1ull << 2);
+	wait_used(f, 1);
+	assert_int_equal(reap(f), 2);          /* the second write */
+	usleep(50 * 1000);
+	assert_int_equal(used_idx(f), 1);      /* flush still waiting */
+	gate_open(&gate_dev, 1ull << 1);
+	wait_used(f, 3);
+	virtio_blk_drain(&f->blk);
+	assert_int_equal(gate_dev.nlog, 3);
+	assert_int_equal(gate_dev.log[0], 2);
+	assert_int_equal(gate_dev.log[1], 1);
+	assert_int_equal(gate_dev.log[2], -1);  /* the flush, last */
+	assert_int_equal(reap(f), 0);
+	assert_int_equal(reap(f), 4);
+	assert_int_equal(status_at(f, DATA + 1024 * 2), VIRTIO_BLK_S_OK);
+	assert_int_equal(gate_dev.data[512], 0x11);
+	assert_int_equal(gate_dev.data[1024], 0x22);
+}
+
+static void *open_gates_later(void *arg)
+{
+	usleep(100 * 1000);
+	gate_open(arg, ~0ull);
+	return NULL;
+}
+
+static void reset_waits_for_inflight(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 0; i < 4; i++)
+		post(f, i, VIRTIO_BLK_T_IN, 8 + i, 512);
+	assert_int_equal(guest_mem_dirty_log_start(&f->mem, NULL), 0);
+	notify_nowait(f);
+	gate_wait_blocked(&gate_dev, 4);
+	uint64_t bm[(1 << 20) / 4096 / 64];
+	guest_mem_dirty_fetch(&f->mem, 0, bm);   /* clean from here */
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, open_gates_later, &gate_dev),
+			 0);
+	/* The driver resets the device with the four reads in flight: the
+	 * write returns once their I/O finished, and none is completed. */
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(gate_dev.nlog, 4);
+	virtio_blk_drain(&f->blk);
+	usleep(20 * 1000);
+	assert_int_equal(used_idx(f), 0);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(status_at(f, DATA + 1024 * i + 512), 0xee);
+	assert_int_equal(f->level, 0);
+	/* The reads landed in guest memory though never returned: the
+	 * dirty-page log has their page (and nothing of the used ring). */
+	assert_int_equal(guest_mem_dirty_fetch(&f->mem, 0, bm), 1);
+	uint64_t page = (DATA - RAM) >> 12;
+	assert_true(bm[page / 64] >> (page % 64) & 1);
+	guest_mem_dirty_log_stop(&f->mem);
+	pthread_join(t, NULL);
+	/* The device works again after the driver sets it up anew. */
+	uint16_t zero = 0;
+	assert_int_equal(gpa_write(&f->mem, AVAIL + 2, &zero, 2), 0);
+	assert_int_equal(gpa_write(&f->mem, USED + 2, &zero, 2), 0);
+	bring_up(f, BASE_FEATURES);
+	post(f, 0, VIRTIO_BLK_T_IN, 3, 512);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(reap(f), 0);
+	assert_int_equal(status_at(f, DATA + 512), VIRTIO_BLK_S_OK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define G(fn) cmocka_unit_test_setup_teardown(fn, setup_gate, teardown_gate)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(config_and_features, setup_idle,
 						teardown),
@@ -714,6 +1087,10 @@ int main(void)
 		T(corrupt_ring),
 		T(batch_of_requests),
 		T(exit_unregisters),
+		T(watch_wakes_the_loop),
+		G(out_of_order_completion),
+		G(flush_is_a_barrier),
+		G(reset_waits_for_inflight),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

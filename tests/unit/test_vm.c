@@ -29,7 +29,7 @@
 
 /* ---- a tiny assembler -------------------------------------------------- */
 
-enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, T3 = 28, T4 = 29,
+enum { ZERO = 0, A0 = 10, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, T3 = 28, T4 = 29,
        T5 = 30, T6 = 31, S2 = 18, S3 = 19, S4 = 20 };
 
 struct prog {
@@ -138,8 +138,10 @@ static char *write_image(const struct prog *p)
 	memcpy(img + 0x30, "RISCV\0\0\0", 8);
 	memcpy(img + 0x38, "RSC\x05", 4);
 	memcpy(img + 64, p->w, p->n * 4);
-	char *path = strdup("/tmp/ringvm-test-vm-XXXXXX");
-	assert_non_null(path);
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	assert_true(asprintf(&path, "%s/ringvm-test-vm-XXXXXX",
+			     dir && *dir ? dir : "/tmp") > 0);
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, img, len), (ssize_t)len);
@@ -193,6 +195,101 @@ static char *prog_watch_time(uint32_t total_4k, uint32_t jump_4k)
 	return write_image(&p);
 }
 
+static void amoadd_d(struct prog *p, unsigned rs2, unsigned rs1)
+{
+	emit(p, rs2 << 20 | rs1 << 15 | 3 << 12 | 0x2f); /* amoadd.d x0 */
+}
+
+/* Every hart (all start at the entry with --bios none, a0 = hartid) adds
+ * 1 to a shared counter rounds << 12 times with amoadd.d, then to a
+ * "finished" counter; hart 0 waits for all `nharts`, and passes if the
+ * total is exact (fail code 4).  Others sleep in WFI. */
+static char *prog_amo_count(unsigned nharts, uint32_t rounds)
+{
+	struct prog p = { .n = 0 };
+	addi(&p, T0, ZERO, 1);
+	slli(&p, T0, T0, 31);
+	lui(&p, T1, 0x100);
+	rr(&p, 0, T0, T0, T1);          /* t0 = 0x80100000: the counter */
+	addi(&p, T4, T0, 8);            /* t4: harts finished */
+	addi(&p, T1, ZERO, 1);
+	lui(&p, T3, rounds);
+	unsigned loop = p.n;
+	amoadd_d(&p, T1, T0);
+	addi(&p, T3, T3, -1);
+	patch_b(&p, branch(&p, 1, T3, ZERO), loop);
+	amoadd_d(&p, T1, T4);
+	unsigned to_sleep = branch(&p, 1, A0, ZERO);  /* bne a0, x0 */
+	addi(&p, T6, ZERO, (int)nharts);
+	unsigned wait = p.n;
+	ld(&p, T5, T4);
+	patch_b(&p, branch(&p, 1, T5, T6), wait);
+	ld(&p, T5, T0);
+	lui(&p, T6, rounds * nharts);
+	unsigned to_fail = branch(&p, 1, T5, T6);
+	report(&p, 0);
+	patch_b(&p, to_sleep, p.n);
+	unsigned sleep = p.n;
+	emit(&p, 0x10500073);           /* wfi */
+	emit(&p, 0xffdff06f);           /* j sleep (-4) */
+	(void)sleep;
+	patch_b(&p, to_fail, p.n);
+	report(&p, 4);
+	return write_image(&p);
+}
+
+/* Write page 0x100 of RAM once, then page 0x180 forever (a store every
+ * few instructions, through the interpreter's store fast path). */
+static char *prog_dirty_writer(void)
+{
+	struct prog p = { .n = 0 };
+	addi(&p, T0, ZERO, 1);
+	slli(&p, T0, T0, 31);
+	lui(&p, T1, 0x100);
+	rr(&p, 0, T1, T0, T1);          /* t1 = 0x80100000 */
+	store(&p, 3, T1, T1);
+	lui(&p, T2, 0x180);
+	rr(&p, 0, T2, T0, T2);          /* t2 = 0x80180000 */
+	unsigned loop = p.n;
+	store(&p, 3, T3, T2);
+	addi(&p, T3, T3, 1);
+	emit(&p, 0x6f | (((uint32_t)(-8) >> 1 & 0x3ff) << 21) |
+		 (1u << 20) | (0xffu << 12) | (1u << 31)); /* j loop */
+	(void)loop;
+	return write_image(&p);
+}
+
+/* Per test: /dev/null as the console, up to two image files removed at
+ * the end whatever happens. */
+struct fx {
+	int null_fd;
+	char *img[2];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->null_fd = open("/dev/null", O_RDWR);
+	*state = f;
+	return f->null_fd < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 2; i++) {
+		if (f->img[i])
+			unlink(f->img[i]);
+		free(f->img[i]);
+	}
+	if (f->null_fd >= 0)
+		close(f->null_fd);
+	free(f);
+	return 0;
+}
+
 static struct vm_config config(const char *kernel, int null_fd)
 {
 	return (struct vm_config){
@@ -236,12 +333,12 @@ static void on_event(void *opaque, enum vm_event ev, int code)
 
 static void two_vms_in_one_process(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	assert_true(null_fd >= 0);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
 	/* 0x400 << 12 = 4 M rounds each: both are still running when the
 	 * other starts. */
-	char *ka = prog_own_value(0x5a, 0x400), *kb = prog_own_value(0x3c, 0x400);
+	char *ka = f->img[0] = prog_own_value(0x5a, 0x400);
+	char *kb = f->img[1] = prog_own_value(0x3c, 0x400);
 	struct vm_config ca = config(ka, null_fd), cb = config(kb, null_fd);
 	struct vm *a, *b;
 	struct err e = { 0 };
@@ -264,21 +361,15 @@ static void two_vms_in_one_process(void **state)
 	assert_int_equal(vm_pause(a), -ESRCH);
 	vm_destroy(a);
 	vm_destroy(b);
-	unlink(ka);
-	unlink(kb);
-	free(ka);
-	free(kb);
-	close(null_fd);
 }
 
 static void pause_stops_vcpus_and_clock(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	assert_true(null_fd >= 0);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
 	/* 2 s of guest time (0x1313 << 12 ticks at 10 MHz); a jump of 0.5 s
 	 * (0x4c5 << 12) between two reads fails. */
-	char *k = prog_watch_time(0x1313, 0x4c5);
+	char *k = f->img[0] = prog_watch_time(0x1313, 0x4c5);
 	struct vm_config c = config(k, null_fd);
 	struct vm *vm;
 	struct err e = { 0 };
@@ -304,16 +395,80 @@ static void pause_stops_vcpus_and_clock(void **state)
 	assert_int_equal(status, 0);
 	assert_true(wall >= 2900);
 	vm_destroy(vm);
-	unlink(k);
-	free(k);
-	close(null_fd);
+}
+
+/* Four harts count with AMOs while this thread pauses and resumes the VM
+ * again and again: the total is exact and vCPUs really stop. */
+static void pause_resume_during_smp_work(void **state)
+{
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
+	char *k = f->img[0] = prog_amo_count(4, 0x100);
+	struct vm_config c = config(k, null_fd);
+	c.cpus = 4;
+	struct vm *vm;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_start(vm), 0);
+	int paused = 0;
+	for (int i = 0; i < 20; i++) {
+		sleep_ms(20);
+		if (vm_pause(vm) < 0)
+			break; /* finished already */
+		paused++;
+		uint64_t n = vm_instret(vm);
+		sleep_ms(5);
+		assert_int_equal(vm_instret(vm), n);
+		assert_int_equal(vm_resume(vm), 0);
+	}
+	assert_true(paused > 0);
+	int status = -1;
+	vm_wait(vm, &status);
+	assert_int_equal(status, 0);
+	assert_true(vm_instret(vm) >= 4 * 3 * (0x100 << 12));
+	vm_destroy(vm);
+}
+
+/* Pages the guest keeps writing show up in every fetch (the engine
+ * re-arms its store fast path each time); a page written only before the
+ * log started does not; a page nobody writes stays clean. */
+static void dirty_log_reports_guest_stores(void **state)
+{
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
+	char *k = f->img[0] = prog_dirty_writer();
+	struct vm_config c = config(k, null_fd);
+	struct vm *vm;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	size_t words = (size_t)((vm_ram_size(vm, 0) >> 12) + 63) / 64;
+	assert_int_equal(words, 64);
+	uint64_t bm[64];
+	assert_int_equal(vm_dirty_log_fetch(vm, 0, bm), -EINVAL);
+	assert_int_equal(vm_start(vm), 0);
+	sleep_ms(100);
+	assert_int_equal(vm_dirty_log_start(vm, &e), 0);
+	for (int round = 0; round < 5; round++) {
+		sleep_ms(30);
+		int64_t n = vm_dirty_log_fetch(vm, 0, bm);
+		assert_true(n >= 1);
+		assert_true(bm[0x180 / 64] & 1ULL << (0x180 % 64));
+		assert_false(bm[0x100 / 64] & 1ULL << (0x100 % 64));
+		assert_false(bm[0x1c0 / 64] & 1ULL << (0x1c0 % 64));
+	}
+	vm_dirty_log_stop(vm);
+	assert_int_equal(vm_dirty_log_fetch(vm, 0, bm), -EINVAL);
+	vm_stop(vm);
+	int status = -1;
+	vm_wait(vm, &status);
+	vm_destroy(vm);
 }
 
 static void stop_while_paused(void **state)
 {
-	(void)state;
-	int null_fd = open("/dev/null", O_RDWR);
-	char *k = prog_watch_time(0x1313, 0x4c5);
+	struct fx *f = *state;
+	int null_fd = f->null_fd;
+	char *k = f->img[0] = prog_watch_time(0x1313, 0x4c5);
 	struct vm_config c = config(k, null_fd);
 	struct vm *vm;
 	struct err e = { 0 };
@@ -331,9 +486,6 @@ static void stop_while_paused(void **state)
 	vm_stop(vm);
 	vm_wait(vm, &status);
 	vm_destroy(vm);
-	unlink(k);
-	free(k);
-	close(null_fd);
 }
 
 static void bad_config(void **state)
@@ -353,9 +505,16 @@ static void bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(two_vms_in_one_process),
-		cmocka_unit_test(pause_stops_vcpus_and_clock),
-		cmocka_unit_test(stop_while_paused),
+		cmocka_unit_test_setup_teardown(two_vms_in_one_process, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(pause_stops_vcpus_and_clock,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(pause_resume_during_smp_work,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(dirty_log_reports_guest_stores,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(stop_while_paused, setup,
+						teardown),
 		cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

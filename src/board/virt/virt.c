@@ -261,7 +261,10 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 {
 	struct rv_machine *m = &v->m;
 	for (unsigned i = 0; i < v->ndisks; i++) {
+		/* Its I/O threads complete requests under the device lock. */
+		bus_lock(&m->bus);
 		virtio_mmio_reset(&v->blk[i].t);
+		bus_unlock(&m->bus);
 		block_flush(v->bd[i]);
 	}
 	for (unsigned i = 0; i < v->nnics; i++)
@@ -374,12 +377,13 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
-		qcow2_set_l2_cache_size(d->l2_cache);
 		struct block_open_opts bo = {
 			.format = d->format,
 			.read_only = d->read_only,
 			.backing_devices = d->backing_devices,
 			.nbacking_devices = d->nbacking_devices,
+			.l2_cache = d->l2_cache,
+			.cache = d->cache,
 		};
 		rc = block_open_with(d->path, &bo, &v->bd[i], errp);
 		if (rc < 0)
@@ -533,6 +537,11 @@ struct vcpu *virt_vcpu(struct virt_board *v, unsigned i)
 	return i < v->m.nharts ? rv_hart_vcpu(v->m.harts[i]) : NULL;
 }
 
+struct guest_mem *virt_mem(struct virt_board *v)
+{
+	return &v->m.mem;
+}
+
 struct bus *virt_bus(struct virt_board *v)
 {
 	return &v->m.bus;
@@ -618,7 +627,9 @@ void virt_clock_start(struct virt_board *v)
 
 void virt_quiesce(struct virt_board *v)
 {
-	(void)v; /* virtio-blk completes synchronously today */
+	/* Requests in flight on the disks' I/O threads complete first. */
+	for (unsigned i = 0; i < v->ndisks; i++)
+		virtio_blk_drain(&v->blk[i]);
 }
 
 void virt_print_stats(struct virt_board *v, double s)

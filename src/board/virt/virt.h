@@ -50,6 +50,9 @@ const struct engine_ops *virt_engine(const struct virt_board *b);
 unsigned virt_nvcpus(const struct virt_board *b);
 struct vcpu *virt_vcpu(struct virt_board *b, unsigned i);
 
+/* Guest RAM (for the dirty-page log). */
+struct guest_mem *virt_mem(struct virt_board *b);
+
 /* The device lock of the board's bus (core/bus.h). */
 struct bus *virt_bus(struct virt_board *b);
 

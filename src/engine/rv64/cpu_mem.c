@@ -68,6 +68,8 @@ RV_GUEST_MEM static int phys_write(struct rv_hart *h, uint64_t pa,
 	if (p) {
 		rv_gmem_copy(p, &val, len);
 		*code |= ram_written(h, p, len);
+		if (guest_mem_logging(&h->m->mem))
+			guest_mem_mark_dirty_hva(&h->m->mem, p, len);
 		return 0;
 	}
 	return bus_write(&h->m->bus, pa, len, val);

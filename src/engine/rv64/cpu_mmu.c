@@ -155,6 +155,10 @@ void rv_tlb_fill(struct rv_hart *h, enum rv_access acc, uint64_t va,
 	unsigned i = (unsigned)vpn & RV_TLB_MASK;
 	t->e[i].tag = vpn;
 	t->e[i].addend = (uintptr_t)host_page - (uintptr_t)(vpn << RV_PAGE_SHIFT);
+	/* A store entry is made for a store about to happen; later stores
+	 * through it are not seen, until dirty_log_sync drops it. */
+	if (acc == RV_ACC_STORE && guest_mem_logging(&h->m->mem))
+		guest_mem_mark_dirty_hva(&h->m->mem, host_page, RV_PAGE_SIZE);
 	if (t->nused < RV_TLB_SIZE)
 		t->used[t->nused++] = (uint16_t)i;
 	else

@@ -27,6 +27,12 @@ static int vcpu_load(struct vcpu *v, const void *buf, size_t len,
 	return rv_state_load((struct rv_hart *)v, buf, len, errp);
 }
 
+static void dirty_log_sync(struct vcpu *v)
+{
+	/* Store-TLB entries are the interpreter's store fast path. */
+	rv_hart_flush_tlb((struct rv_hart *)v);
+}
+
 const struct engine_ops rv64_interp_engine = {
 	.name = "interp",
 	.vcpu_run = vcpu_run,
@@ -35,4 +41,5 @@ const struct engine_ops rv64_interp_engine = {
 	.state_size = RV_STATE_SIZE,
 	.vcpu_save = vcpu_save,
 	.vcpu_load = vcpu_load,
+	.dirty_log_sync = dirty_log_sync,
 };

@@ -1,0 +1,172 @@
+#!/bin/bash
+# Detached containers: `run -d` under the supervisor, `ps [-a]`, `logs
+# [-f]`, `exec`, `stop` (TERM reaches the command, the exit code is
+# recorded), `start` again, `rm [-f]`; and that nothing is left: no
+# supervisor, container process, mount, cgroup, runtime state.  Needs root.
+set -eu
+# shellcheck source=tests/system/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# cond 'A && B': a compound condition for check (which runs one command).
+cond() { eval "$1"; }
+
+need_ringvm detach/run
+if [ "$(id -u)" != 0 ]; then
+	skip detach/all "needs root (namespaces, cgroups, overlayfs)"
+	exit 0
+fi
+if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
+	fail detach/rootfs "cannot build the busybox rootfs"
+	exit 1
+fi
+export RINGVM_CONTAINER_ROOT=$scratch/store
+store=$RINGVM_CONTAINER_ROOT
+tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >/dev/null
+ctr() { timeout -k 5 60 "$RINGVM" container "$@"; }
+ctr load -q -i "$scratch/img/oci.tar"
+
+# Whatever a failing test leaves: every container killed and removed.
+cleanup_ctrs() {
+	local id m
+	for id in $(ls "$store/containers" 2>/dev/null); do
+		"$RINGVM" container rm -f "$id" >/dev/null 2>&1 || true
+	done
+	for m in $(grep -o "$store/containers/[0-9a-f]*/rootfs" /proc/mounts 2>/dev/null); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+at_exit cleanup_ctrs
+
+# A container whose command logs, then waits for TERM and exits 3.
+id=$(ctr run -d --name web busybox sh -c 'echo out-line; echo err-line >&2; trap "echo got-term; exit 3" TERM; while :; do sleep 0.1; done')
+check detach/run-prints-id "id '$id'" grep -qE '^[0-9a-f]{64}$' <<<"$id"
+sleep 0.3
+ctr ps >"$scratch/ps"
+if head -1 "$scratch/ps" | grep -qE '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$' &&
+	grep -qE "^${id:0:12} +busybox +\"sh -c echo out-line…\" +.* ago +Up .* +web$" "$scratch/ps"; then
+	pass detach/ps-running
+else
+	fail detach/ps-running "$(tr '\n' '|' <"$scratch/ps")"
+fi
+check detach/ps-quiet "$(ctr ps -q)" [ "$(ctr ps -q)" = "${id:0:12}" ]
+logs=$(ctr logs web | tr '\n' ' ')
+check detach/logs "logs '$logs'" [ "$logs" = "out-line err-line " ]
+
+out=$(ctr exec -e X=1 -w /opt web sh -c 'echo $X $(pwd) $(hostname); cat /proc/2/cmdline | tr "\0" " "')
+check detach/exec "got '$out'" grep -qE "^1 /opt ${id:0:12}$" <<<"$(head -1 <<<"$out")"
+check detach/exec-sees-container-command "got '$out'" grep -q '^sh -c echo out-line' <<<"$(tail -1 <<<"$out")"
+set +e
+ctr exec web sh -c 'exit 5'
+est=$?
+ctr exec web /no/such >/dev/null 2>&1
+nst=$?
+set -e
+check detach/exec-status "status $est" [ "$est" = 5 ]
+check detach/exec-not-found "status $nst" [ "$nst" = 127 ]
+
+# exec -it with a terminal: a pty of the container's devpts.
+python3 - "$RINGVM" >"$scratch/tty" 2>&1 <<'PY' || true
+import os, pty, sys, select, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "container", "exec", "-it", "web", "sh", "-c", "tty; exit 6"])
+out, end = b"", time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 1)
+    if r:
+        try:
+            b = os.read(fd, 1024)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+_, st = os.waitpid(pid, 0)
+print(out.decode(errors="replace").strip(), os.waitstatus_to_exitcode(st))
+PY
+tty_out=$(tr -d '\r' <"$scratch/tty" | tr '\n' ' ' | sed -E 's/ +/ /g; s/ $//')
+check detach/exec-tty "got '$tty_out'" grep -qE '^/dev/pts/[0-9]+ 6$' <<<"$tty_out"
+out=$(ctr exec -t web sh -c 'tty || true' </dev/null)
+check detach/exec-t-without-terminal "got '$out'" [ "$out" = "not a tty" ]
+
+# logs -f follows until the container exits; stop sends TERM.
+ctr logs -f web >"$scratch/follow" &
+lp=$!
+bg_track "$lp"
+sleep 0.3
+out=$(ctr stop web)
+check detach/stop-prints-name "got '$out'" [ "$out" = web ]
+wait_bounded "$lp" 15
+check detach/logs-follow-ends "status $wait_status, got '$(tr '\n' ' ' <"$scratch/follow")'" \
+	grep -q got-term "$scratch/follow"
+ctr ps -a >"$scratch/ps"
+check detach/ps-exited "$(tr '\n' '|' <"$scratch/ps")" grep -qE 'Exited \(3\) .* ago +web$' "$scratch/ps"
+check detach/ps-hides-exited "$(ctr ps -q)" [ -z "$(ctr ps -q)" ]
+mnt=$(grep -c "$store/containers/$id" /proc/mounts || true)
+check detach/stopped-rootfs-unmounted "$mnt mounts" [ "$mnt" = 0 ]
+
+# start again: the same container, its writes kept (overlay upper).
+ctr exec web true 2>/dev/null && fail detach/exec-stopped "exec into a stopped container worked" ||
+	pass detach/exec-stopped
+out=$(ctr start web)
+sleep 0.3
+check detach/start "got '$out', ps: $(ctr ps | tr '\n' '|')" grep -qE 'Up .* web$' <<<"$(ctr ps)"
+ctr exec web sh -c 'echo kept >/etc/kept'
+set +e
+ctr rm web >/dev/null 2>"$scratch/err"
+st=$?
+set -e
+check detach/rm-running-refused "status $st: $(cat "$scratch/err")" grep -q 'is running' "$scratch/err"
+ctr stop -t 0 web >/dev/null
+ctr start web >/dev/null
+sleep 0.3
+check detach/writes-survive-restart "got '$(ctr exec web cat /etc/kept 2>&1)'" [ "$(ctr exec web cat /etc/kept 2>&1)" = kept ]
+initpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' \
+	"$store/oci/$id/state.json" 2>/dev/null || echo 0)
+out=$(ctr rm -f web)
+check detach/rm-force "got '$out'" [ "$out" = web ]
+check detach/container-process-gone "pid $initpid alive" cond '[ "$initpid" != 0 ] && ! kill -0 "$initpid" 2>/dev/null'
+
+# run -d --rm: gone by itself after exiting; a failing command: 127.
+id2=$(ctr run -d --rm busybox sh -c 'exit 0')
+for _ in $(seq 50); do [ -e "$store/containers/$id2" ] || break; sleep 0.1; done
+check detach/rm-on-exit "still there" [ ! -e "$store/containers/$id2" ]
+set +e
+ctr run -d busybox /no/such >/dev/null 2>"$scratch/err"
+st=$?
+set -e
+check detach/run-d-not-found "status $st: $(cat "$scratch/err")" [ "$st" = 127 ]
+for c in $(ls "$store/containers"); do ctr rm -f "$c" >/dev/null; done
+
+# Bad input.
+refused125() {
+	local name=$1 re=$2 st
+	shift 2
+	set +e
+	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+	if [ "$st" = 125 ] && [ "$(wc -l <"$scratch/err")" = 1 ] && grep -qE -e "$re" "$scratch/err"; then
+		pass "$name"
+	else
+		fail "$name" "status $st, stderr '$(head -c 300 "$scratch/err" | tr '\n' '|')'"
+	fi
+}
+refused125 detach/logs-unknown "no such container: nosuch" ctr logs nosuch
+refused125 detach/stop-unknown "no such container" ctr stop nosuch
+refused125 detach/rm-unknown "no such container" ctr rm nosuch
+refused125 detach/exec-unknown "no such container" ctr exec nosuch true
+refused125 detach/exec-no-cmd "expected CONTAINER CMD" ctr exec web
+refused125 detach/stop-bad-time "bad option or --time" ctr stop -t x web
+refused125 detach/ps-bad-option "unknown option" ctr ps --bogus
+
+# Nothing left.
+sleep 0.2
+mnt=$(grep -c "$store" /proc/mounts || true)
+check detach/no-mounts-left "$mnt mounts" [ "$mnt" = 0 ]
+left=$(find "$store/containers" "$store/oci" -mindepth 1 -maxdepth 1 2>/dev/null)
+check detach/no-containers-left "left: $left" [ -z "$left" ]
+sup=$(pgrep -f "$RINGVM container run -d" || true)
+check detach/no-supervisors-left "pids: $sup" [ -z "$sup" ]
+cg=$(find /sys/fs/cgroup -maxdepth 3 -path '*/ringvm/*' -regextype posix-extended \
+	-regex '.*/[0-9a-f]{64}' -newer "$scratch/img/oci.tar" 2>/dev/null)
+check detach/no-cgroups-left "left: $cg" [ -z "$cg" ]

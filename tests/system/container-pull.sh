@@ -1,0 +1,137 @@
+#!/bin/bash
+# `ringvm container pull` against Debian's docker-registry on 127.0.0.1
+# (a random port), filled with `skopeo copy` from the image built offline
+# (lib/busybox-image.py): a docker v2 manifest, an OCI image index (the
+# host's entry picked), pull by digest, bearer-token auth and blob
+# redirects (lib/registry-auth-proxy.py: the token must not follow the
+# redirect to another host), a corrupted layer refused, bad input.
+set -eu
+# shellcheck source=tests/system/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# cond 'A && B': a compound condition for check (which runs one command).
+cond() { eval "$1"; }
+
+need_ringvm pull/all
+for t in docker-registry skopeo; do
+	if ! command -v "$t" >/dev/null; then
+		skip pull/all "$t is not installed (apt-get install docker-registry skopeo)"
+		exit 0
+	fi
+done
+if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
+	fail pull/rootfs "cannot build the busybox rootfs"
+	exit 1
+fi
+export RINGVM_CONTAINER_ROOT=$scratch/store
+store=$RINGVM_CONTAINER_ROOT
+tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >"$scratch/id"
+id=$(cat "$scratch/id")
+ctr() { timeout -k 5 120 "$RINGVM" container "$@"; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$scratch/registry.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $scratch/registry
+http:
+  addr: 127.0.0.1:$port
+YML
+docker-registry serve "$scratch/registry.yml" >"$scratch/registry.log" 2>&1 &
+bg_track $!
+for _ in $(seq 100); do
+	curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+if ! curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+	fail pull/registry "docker-registry did not come up: $(head -c 300 "$scratch/registry.log")"
+	exit 1
+fi
+reg=127.0.0.1:$port
+skopeo copy -q --dest-tls-verify=false "docker-archive:$scratch/img/docker.tar" "docker://$reg/test/busybox:v1" >/dev/null
+skopeo copy -q --all --dest-tls-verify=false "oci:$scratch/img/layout:busybox:latest" "docker://$reg/test/multi:latest" >/dev/null
+
+ctr pull "$reg/test/busybox:v1" >"$scratch/out"
+check pull/docker-manifest "$(tr '\n' '|' <"$scratch/out")" grep -q "^Status: Downloaded image for $reg/test/busybox:v1$" "$scratch/out"
+check pull/images "$(ctr images | tr '\n' '|')" grep -qE "^$reg/test/busybox +v1 +${id:0:12} " <(ctr images)
+out=$(ctr run --rm "$reg/test/busybox:v1" cat /etc/layer2)
+check pull/run-pulled "got '$out'" [ "$out" = "layer two" ]
+digest=$(sed -n 's/^Digest: //p' "$scratch/out")
+ctr rmi "$reg/test/busybox:v1" >/dev/null
+ctr pull -q "$reg/test/busybox@$digest" >/dev/null
+check pull/by-digest "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+ctr rmi -f "${id:0:12}" >/dev/null
+
+# An OCI index with an arm64 decoy: the host's image is picked.
+ctr pull -q "$reg/test/multi" >/dev/null
+check pull/index-picks-host-arch "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+out=$(ctr run --rm "$reg/test/multi" cat /etc/layer2)
+check pull/index-runs "got '$out'" [ "$out" = "layer two" ]
+ctr rmi "$reg/test/multi" >/dev/null
+
+# Bearer token and a redirect to another host for blobs.
+python3 tests/system/lib/registry-auth-proxy.py "$scratch/proxy.ports" "$port" &
+bg_track $!
+for _ in $(seq 50); do [ -s "$scratch/proxy.ports" ] && break; sleep 0.1; done
+read -r pport _ <"$scratch/proxy.ports"
+set +e
+ctr pull -q "127.0.0.1:$pport/test/busybox:v1" >"$scratch/out" 2>"$scratch/err"
+st=$?
+set -e
+check pull/token-and-redirect "status $st: $(cat "$scratch/err")" [ "$st" = 0 ]
+check pull/token-image "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+ctr rmi "127.0.0.1:$pport/test/busybox:v1" >/dev/null
+
+# Resuming: a partial blob left in the store's tmp/ by an interrupted pull
+# is hashed and completed with a Range request (206 from the registry; the
+# proxy's blob host answers 200 with everything, which starts over); a
+# partial that is not a prefix of the blob is refused and removed.
+big=$(find "$scratch/registry" -path '*/blobs/sha256/*/data' -size +100k | head -1)
+bighex=$(basename "$(dirname "$big")")
+half=$(( $(stat -c %s "$big") / 2 ))
+head -c "$half" "$big" >"$store/tmp/pull-$bighex.part"
+ctr pull -q "$reg/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
+check pull/resume-206 "status $st: $(cat "$scratch/err")" cond '[ "$st" = 0 ] && [ ! -e "$store/tmp/pull-$bighex.part" ]'
+ctr rmi "$reg/test/busybox:v1" >/dev/null
+head -c "$half" "$big" >"$store/tmp/pull-$bighex.part"
+ctr pull -q "127.0.0.1:$pport/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
+check pull/resume-server-sends-all "status $st: $(cat "$scratch/err")" cond '[ "$st" = 0 ] && [ ! -e "$store/tmp/pull-$bighex.part" ]'
+ctr rmi "127.0.0.1:$pport/test/busybox:v1" >/dev/null
+python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read(int(sys.argv[2]))); b[10]^=1; open(sys.argv[3],"wb").write(b)' \
+	"$big" "$half" "$store/tmp/pull-$bighex.part"
+ctr pull -q "$reg/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
+check pull/resume-bad-part-refused "status $st: $(cat "$scratch/err")" \
+	cond '[ "$st" = 125 ] && grep -q "hashing to" "$scratch/err" && [ ! -e "$store/tmp/pull-$bighex.part" ]'
+ctr pull -q "$reg/test/busybox:v1" >/dev/null
+check pull/after-bad-part "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+ctr rmi "$reg/test/busybox:v1" >/dev/null
+
+# Bad input: one line, status 125.
+refused125() {
+	local name=$1 re=$2 st
+	shift 2
+	set +e
+	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+	st=$?
+	set -e
+	if [ "$st" = 125 ] && [ "$(wc -l <"$scratch/err")" = 1 ] && grep -qE -e "$re" "$scratch/err"; then
+		pass "$name"
+	else
+		fail "$name" "status $st, stderr '$(head -c 300 "$scratch/err" | tr '\n' '|')'"
+	fi
+}
+refused125 pull/unknown-tag "HTTP 404 \(MANIFEST_UNKNOWN" ctr pull "$reg/test/busybox:nope"
+refused125 pull/unknown-repo "HTTP 404" ctr pull "$reg/test/nothing:v1"
+refused125 pull/bad-reference "invalid reference format" ctr pull "$reg/Test/X"
+refused125 pull/unknown-digest "HTTP 404" ctr pull "$reg/test/busybox@sha256:$(printf '%064d' 0)"
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+refused125 pull/connection-refused "Couldn't connect|Could not connect" ctr pull "127.0.0.1:$closed/x:y"
+
+# A layer corrupted in the registry's storage: refused, nothing stored.
+big=$(find "$scratch/registry" -path '*/blobs/sha256/*/data' -size +100k | head -1)
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(b)' "$big"
+refused125 pull/corrupted-layer-refused "blob sha256:.*hashing to sha256:.*refused" ctr pull "$reg/test/busybox:v1"
+left=$(find "$store/blobs/sha256" "$store/layers" "$store/tmp" -mindepth 1 -maxdepth 1)
+check pull/corrupted-pull-leaves-nothing "left: $left" [ -z "$left" ]
