@@ -47,6 +47,11 @@
 
 #include <sched.h>
 #include <string.h>
+#include <time.h>
+
+/* See L_PAUSE. */
+#define PAUSE_SLEEP_EVERY 64
+#define PAUSE_SLEEP_NS 50000
 
 
 RV_GUEST_MEM static void run(struct rv_hart *h, uint64_t budget,
@@ -66,6 +71,7 @@ void rv_hart_run(struct rv_hart *h, uint64_t budget)
 	 * survives and ends this slice early. */
 	__atomic_store_n(&h->kick, 0, __ATOMIC_SEQ_CST);
 	rv_hart_serve(h);
+	rv_cpu(h)->pauses = 0;
 	run(h, budget, NULL);
 }
 
@@ -608,9 +614,24 @@ L_NONE:
 L_PAUSE:
 	/* A spin-wait hint (Linux's cpu_relax): with several harts, give
 	 * the host CPU away, so that on an overcommitted host the hart
-	 * holding the lock (or owing the answer) gets to run. */
-	if (h->m->nharts > 1)
-		sched_yield();
+	 * holding the lock (or owing the answer) gets to run.  sched_yield
+	 * alone often returns at once (nothing else queued on this CPU),
+	 * so a spin that goes on (PAUSE_SLEEP_EVERY of them in a slice)
+	 * really sleeps a little, like pause-loop exiting in hardware. */
+	if (h->m->nharts > 1) {
+		if (++c->pauses % PAUSE_SLEEP_EVERY == 0) {
+			struct timespec ts_ = { 0, PAUSE_SLEEP_NS };
+			nanosleep(&ts_, NULL);
+		} else {
+			sched_yield();
+		}
+		/* Such a slice can last long in host time: the spinner may be
+		 * the one whose timer interrupt (jiffies) the others wait
+		 * for, so timers and kicks are looked at here, not only
+		 * between slices. */
+		rv_hart_update_timer(h, rv_mtime(h->m));
+		POLL_KICK();
+	}
 	NEXT;
 L_FENCE_MB:
 	/* The one RVWMO ordering x86-TSO does not give for free: earlier

@@ -319,6 +319,8 @@ struct rv_cpu {
 	 * guest memory before they run again. */
 	uint64_t code_epoch;
 	uintptr_t inval_page;     /* last host page invalidated by a store */
+	/* PAUSEs executed in the current slice (cpu_exec.c: L_PAUSE). */
+	unsigned pauses;
 	/* A block for an instruction that straddles two pages: decoded
 	 * afresh each time, never cached (its bytes live in two pages). */
 	struct rv_block *scratch;
