@@ -236,8 +236,9 @@ void rv_hart_set_mtimecmp(struct rv_hart *h, uint64_t cmp);
  * <= now: due).  Owner thread. */
 uint64_t rv_hart_next_deadline(const struct rv_hart *h);
 
-/* Drop cached translations (sfence.vma).  Owner thread; other harts use
- * rv_harts_flush(). */
+/* Drop cached translations (sfence.vma).  Owner thread, or any thread
+ * while the owner is parked outside rv_vcpu_run() (the VM handle's pause
+ * orders the two); other harts use rv_harts_flush(). */
 void rv_hart_flush_tlb(struct rv_hart *h);
 
 /* Drop decoded code (fence.i).  Owner thread; other harts use
