@@ -36,6 +36,11 @@ struct engine_ops {
 	 * thread; never blocks. */
 	void (*vcpu_kick)(struct vcpu *v);
 
+	/* Power-on state (the board then hands the boot vCPU its entry):
+	 * registers and CSRs as after reset, stopped, caches dropped.  Only
+	 * while the vCPU does not run. */
+	void (*vcpu_reset)(struct vcpu *v);
+
 	/* Instructions the vCPU has retired since power-on (statistics). */
 	uint64_t (*vcpu_instret)(const struct vcpu *v);
 

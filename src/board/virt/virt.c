@@ -276,8 +276,7 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 	rv_clint_reset(m);
 	rv_plic_reset(m);
 	for (unsigned i = 0; i < m->nharts; i++) {
-		rv_hart_reset(m->harts[i], 0, RV_PRIV_M, 0);
-		m->harts[i]->state = RV_HART_STOPPED;
+		virt_engine(v)->vcpu_reset(virt_vcpu(v, i));
 	}
 	ram_clear(&m->mem);
 	for (unsigned i = 0; i < v->nsaved; i++) {

@@ -11,6 +11,13 @@ static void vcpu_kick(struct vcpu *v)
 	rv_vcpu_kick((struct rv_hart *)v);
 }
 
+static void vcpu_reset(struct vcpu *v)
+{
+	struct rv_hart *h = (struct rv_hart *)v;
+	rv_hart_reset(h, 0, RV_PRIV_M, 0);
+	rv_hart_set_state(h, RV_HART_STOPPED);
+}
+
 static uint64_t vcpu_instret(const struct vcpu *v)
 {
 	return ((const struct rv_hart *)v)->instret;
@@ -37,6 +44,7 @@ const struct engine_ops rv64_interp_engine = {
 	.name = "interp",
 	.vcpu_run = vcpu_run,
 	.vcpu_kick = vcpu_kick,
+	.vcpu_reset = vcpu_reset,
 	.vcpu_instret = vcpu_instret,
 	.state_size = RV_STATE_SIZE,
 	.vcpu_save = vcpu_save,
