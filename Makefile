@@ -118,9 +118,9 @@ FUZZSRCS_image_manifest := src/container/manifest.c src/container/ref.c \
 FUZZLIBS_image_manifest := -ljson-c -lcrypto
 FUZZSRCS_tar := src/container/tar.c src/core/err.c
 # The virtio targets share tests/fuzz/vdrv.h (guest RAM, a hostile driver).
-FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/err.c
+FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/guest_mem.c src/core/err.c
 FUZZ_VIRTIO := src/hw/virtio_mmio.c src/hw/virtqueue.c src/core/bus.c src/core/file.c \
-               src/core/err.c
+               src/core/guest_mem.c src/core/err.c
 FUZZSRCS_virtio_mmio := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
                         src/hw/virtio_net.c src/net/offload.c \
                         $(wildcard src/block/*.c)
@@ -130,7 +130,8 @@ FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c
 FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
-FUZZSRCS_loader := src/board/virt/loader.c src/core/err.c src/core/file.c
+FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
+                   src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
 
 define fuzz_target
