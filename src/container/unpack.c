@@ -212,7 +212,7 @@ static int one_entry(struct tar_reader *r, int root, struct tar_entry *e,
 		return pfd;
 	int ret = 0;
 	if (o->layer && !strncmp(base, ".wh.", 4)) {
-		ret = whiteout(pfd, base, o->owners, errp);
+		ret = whiteout(pfd, base, geteuid() == 0, errp);
 		goto out;
 	}
 	struct stat st;
