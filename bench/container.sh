@@ -18,10 +18,13 @@
 #                      the same namespaces with no runtime, the floor
 #   podman+ringvm      podman --runtime <ringvm oci> run --rm IMG /bin/true
 #   podman+runc        podman --runtime runc run --rm IMG /bin/true
+#   base container/oci the two ringvm rows again with $RINGVM_BASE (another
+#                      ringvm build, e.g. an older commit), when set
 # (podman rows: --podman-runs, default 20; a podman run costs ~10x more).
 # A row whose program is missing or fails on this host says SKIP and why.
 # Prints median, min-max and p90 in ms per container, and ratios against
-# runc and the floor.  Needs root.  Environment: RINGVM (default build/ringvm).
+# runc and the floor.  Needs root.  Environment: RINGVM (default build/ringvm),
+# RINGVM_BASE (optional second build for before/after rows).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
 	-n|--runs) [ $# -ge 2 ] || die "$1 needs a number"; runs=$2; shift ;;
 	--podman-runs) [ $# -ge 2 ] || die "$1 needs a number"; pruns=$2; shift ;;
 	--no-podman) use_podman=0 ;;
-	-h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -78,6 +81,8 @@ UL="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 # The rows: name, then the command (a bash function so quoting stays simple).
 r_ringvm_container() { "$RINGVM" container run --rm busybox /bin/true; }
 r_ringvm_oci() { "$RINGVM" oci --root "$tmp/oci" run --bundle "$bundle" bench-ringvm; }
+r_base_container() { "$RINGVM_BASE" container run --rm busybox /bin/true; }
+r_base_oci() { "$RINGVM_BASE" oci --root "$tmp/oci-base" run --bundle "$bundle" bench-base; }
 r_runc() { runc --root "$tmp/runc" run --bundle "$bundle" bench-runc; }
 r_crun() { crun --root "$tmp/crun" run --bundle "$bundle" bench-crun; }
 r_floor() { unshare -muinpfC --mount-proc="$rootfs/proc" chroot "$rootfs" /bin/true; }
@@ -85,10 +90,16 @@ r_podman_ringvm() { podman --runtime "$wrap" run --rm $UL "$img" /bin/true; }
 r_podman_runc() { podman --runtime "$(command -v runc)" run --rm $UL "$img" /bin/true; }
 
 rows="ringvm_container ringvm_oci runc crun floor"
+if [ -n "${RINGVM_BASE:-}" ]; then
+	[ -x "$RINGVM_BASE" ] || die "RINGVM_BASE=$RINGVM_BASE is not executable"
+	RINGVM_BASE=$(realpath "$RINGVM_BASE")
+	rows="ringvm_container base_container ringvm_oci base_oci runc crun floor"
+fi
 [ "$use_podman" = 0 ] || rows="$rows podman_ringvm podman_runc"
 declare -A label=([ringvm_container]="ringvm container run" [ringvm_oci]="ringvm oci run"
 	[runc]="runc run" [crun]="crun run" [floor]="unshare+chroot (floor)"
-	[podman_ringvm]="podman + ringvm" [podman_runc]="podman + runc")
+	[podman_ringvm]="podman + ringvm" [podman_runc]="podman + runc"
+	[base_container]="base: container run" [base_oci]="base: oci run")
 declare -A skip=() want=()
 for r in $rows; do want[$r]=$runs; done
 [ "$use_podman" = 0 ] || { want[podman_ringvm]=$pruns; want[podman_runc]=$pruns; }
@@ -119,6 +130,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "versions: ringvm $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
 	"runc $(runc --version 2>/dev/null | sed -n '1s/.*version //p')," \
 	"podman $(podman --version 2>/dev/null | sed 's/.*version //')"
+[ -z "${RINGVM_BASE:-}" ] || echo "base: $RINGVM_BASE ($("$RINGVM_BASE" --version 2>/dev/null | head -1))"
 
 # One timed run of a row; a failure is counted and not timed.
 declare -A nfail=()
