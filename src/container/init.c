@@ -81,17 +81,6 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	}
 	if (recv(a->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
 		_exit(126); /* runtime died or failed: nothing to report to */
-	/* Init runs the host's ringvm binary: not dumpable, its /proc/1/exe,
-	 * mem and fds are out of reach of the container's processes (which
-	 * lack CAP_SYS_PTRACE), so they cannot read or reopen the binary
-	 * (CVE-2019-5736-style).  Only after SYNC_GO: a non-dumpable
-	 * process's /proc files belong to root, and a rootless runtime must
-	 * open init's uid_map before that (no container process exists yet
-	 * to exploit the window). */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		err_sys(&e, errno, "init: set non-dumpable");
-		goto fail;
-	}
 	/* Into the cgroup before anything else: the cgroup namespace made
 	 * next is rooted where init is. */
 	if ((r = cgroup_join_self(a->cg_fds, a->cg_nfds, &e)))
@@ -156,6 +145,18 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	}
 	close(sfd);
 	close(a->fifo_fd);
+	/* Init runs the host's ringvm binary: not dumpable, its /proc/1/exe,
+	 * mem and fds are out of reach of the container's processes (which
+	 * lack CAP_SYS_PTRACE), so they cannot read or reopen the binary
+	 * (CVE-2019-5736-style).  Only now, at start: a non-dumpable
+	 * process's /proc files belong to root (of the user namespace its
+	 * memory was made in), and a rootless runtime must open init's
+	 * uid_map and, between create and start, its namespaces (network
+	 * set-up).  No container process exists before this point. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "ringvm init: set non-dumpable: %s\n", strerror(errno));
+		_exit(126);
+	}
 
 	pid_t child = fork();
 	if (child < 0) {

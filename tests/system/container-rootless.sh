@@ -91,6 +91,15 @@ y"'
 	check "rootless/$t/net-host" "status $st: $(head -c 200 "$scratch/err")" [ "$st" = 0 ]
 	ctr run --rm busybox /bin/true
 	check "rootless/$t/net-default" "status $st: $(head -c 200 "$scratch/err")" [ "$st" = 0 ]
+	# --net user makes a TAP in the container's namespace from the host's
+	# /dev/net/tun, which must be open to the user (0666 on Debian).
+	if setpriv --reuid="$uid" --regid="$gid" --clear-groups sh -c ': </dev/net/tun' 2>/dev/null; then
+		ctr run --rm --net user busybox sh -c 'ip -4 addr show eth0 | grep -c "inet 10.0.2."'
+		check "rootless/$t/net-user" "status $st: $(cat "$scratch/out") $(head -c 200 "$scratch/err")" \
+			cond '[ "$st" = 0 ] && out_is 1'
+	else
+		skip "rootless/$t/net-user" "/dev/net/tun is not open to non-root users on this host ($(stat -c %A /dev/net/tun 2>/dev/null))"
+	fi
 }
 
 ctr load -q -i "$home/img/oci.tar"
