@@ -153,7 +153,7 @@ static int copy_layers(struct store *s, const struct store_image *img,
 }
 
 int ctr_rootfs_make(struct store *s, const struct store_image *img,
-		    const char *dir, bool *copied, struct err *errp)
+		    const char *dir, bool ephemeral, bool *copied, struct err *errp)
 {
 	char rootfs[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
@@ -193,11 +193,18 @@ int ctr_rootfs_make(struct store *s, const struct store_image *img,
 			n += (size_t)snprintf(opt + n, cap - n, "%s", empty);
 		if (n < cap)
 			n += (size_t)snprintf(opt + n, cap - n, ",upperdir=%s,workdir=%s", upper, work);
+		size_t plain = n;
+		if (ephemeral && n < cap)
+			n += (size_t)snprintf(opt + n, cap - n, ",volatile");
 		if (n >= cap) {
 			free(opt);
 			return err_set(errp, E2BIG, "overlay: %zu layers do not fit in the mount options", img->nlayers);
 		}
 		int r = mount("overlay", rootfs, "overlay", MS_NODEV, opt);
+		if (r && errno == EINVAL && ephemeral) {  /* before Linux 5.10 */
+			opt[plain] = '\0';
+			r = mount("overlay", rootfs, "overlay", MS_NODEV, opt);
+		}
 		int en = errno;
 		free(opt);
 		if (!r)
