@@ -256,7 +256,7 @@ static int do_start(struct store *s, struct ctr_meta *m, int secs, bool force,
 	/* The copy is still there; an overlay is mounted again over the
 	 * container's own upper directory. */
 	if (!r && !m->copied)
-		r = ctr_rootfs_make(s, &im.v[i], dir, &copied, e);
+		r = ctr_rootfs_make(s, &im.v[i], dir, false, &copied, e);
 	store_images_free(&im);
 	if (r)
 		return r;

@@ -239,6 +239,7 @@ int ctr_run(int argc, char **argv)
 	o.volumes = vol.v;
 	o.nvolumes = vol.n;
 	o.terminal = tty && isatty(0) && !detach;
+	o.ephemeral = rm;
 
 	struct store s;
 	if (ctr_store(&s))

@@ -3,12 +3,15 @@
 #include "container/ctr.h"
 
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <json-c/json.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 /* docker's default capability set (moby oci/caps/defaults.go lists the
  * same fourteen). */
@@ -188,6 +191,63 @@ static struct json_object *make_env(const struct oci_image_config *ic,
 	return a;
 }
 
+/* The caller's subordinate id range from /etc/subuid or /etc/subgid
+ * (subuid(5): "name-or-id:start:count"), used only when the setuid
+ * helper that applies it (newuidmap/newgidmap) is installed.  Returns
+ * false when there is none. */
+static bool subid_range(const char *file, const char *tool, unsigned id,
+			unsigned *start, unsigned *cnt)
+{
+	char tp[64];
+	snprintf(tp, sizeof(tp), "/usr/bin/%s", tool);
+	if (access(tp, X_OK))
+		return false;
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return false;
+	struct passwd pw, *pp = NULL;
+	char pwbuf[1024], line[512], ids[16];
+	getpwuid_r(id, &pw, pwbuf, sizeof(pwbuf), &pp);
+	snprintf(ids, sizeof(ids), "%u", id);
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *save, *who = strtok_r(line, ":", &save);
+		char *a = strtok_r(NULL, ":", &save), *b = strtok_r(NULL, ":\n", &save);
+		if (!who || !a || !b || (strcmp(who, ids) && (!pp || strcmp(who, pp->pw_name))))
+			continue;
+		char *e1, *e2;
+		unsigned long st = strtoul(a, &e1, 10), n = strtoul(b, &e2, 10);
+		if (*e1 || *e2 || !n || st > 0xffffffffUL || n > 0xffffffffUL - st)
+			continue;
+		*start = (unsigned)st;
+		*cnt = (unsigned)(n > 65535 ? 65535 : n);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static void add_map(struct json_object *a, unsigned ctr, unsigned host, unsigned size)
+{
+	struct json_object *m = json_object_new_object();
+	json_object_object_add(m, "containerID", json_object_new_int64(ctr));
+	json_object_object_add(m, "hostID", json_object_new_int64(host));
+	json_object_object_add(m, "size", json_object_new_int64(size));
+	json_object_array_add(a, m);
+}
+
+/* Rootless id map: container 0 is the caller, 1.. its subordinate range
+ * when it has one, else only 0 is mapped. */
+static struct json_object *rootless_map(const char *file, const char *tool, unsigned own)
+{
+	struct json_object *a = json_object_new_array();
+	unsigned st, n;
+	add_map(a, 0, own, 1);
+	if (subid_range(file, tool, geteuid(), &st, &n))
+		add_map(a, 1, st, n);
+	return a;
+}
+
 int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 		     const struct oci_image_config *ic,
 		     const struct ctr_opts *o, struct err *errp)
@@ -196,6 +256,12 @@ int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 	snprintf(host, sizeof(host), "%s", o->hostname ? o->hostname : "");
 	if (!host[0])
 		snprintf(host, sizeof(host), "%.12s", m->id);
+	/* Rootless: a user namespace, no cgroup (none is delegated to a user
+	 * on a v1 host, and ringvm does not look for a delegated v2 one). */
+	bool rootless = geteuid() != 0;
+	if (rootless && (o->memory || o->cpu_quota || o->pids))
+		return err_set(errp, EPERM, "--memory, --cpus and --pids-limit need root: "
+			       "a rootless container gets no cgroup limits");
 	unsigned uid = 0, gid = 0;
 	const char *user = o->user ? o->user : ic->user;
 	int r;
@@ -256,11 +322,19 @@ int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 	static const char *const cg[] = { "nosuid", "noexec", "nodev", "relatime", "ro" };
 	add_mount(mounts, "/proc", "proc", "proc", NULL, 0);
 	add_mount(mounts, "/dev", "tmpfs", "tmpfs", dev, 4);
-	add_mount(mounts, "/dev/pts", "devpts", "devpts", pts, 6);
+	/* Rootless: gid 5 (tty) may be unmapped; sysfs can be mounted only
+	 * in a network namespace the user namespace owns (else the host's is
+	 * bound); the v1 cgroup hierarchies cannot be mounted at all. */
+	static const char *const sys_bind[] = { "rbind", "rprivate", "nosuid", "noexec", "nodev", "ro" };
+	add_mount(mounts, "/dev/pts", "devpts", "devpts", pts, rootless ? 5 : 6);
 	add_mount(mounts, "/dev/shm", "tmpfs", "shm", shm, 5);
 	add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", mq, 3);
-	add_mount(mounts, "/sys", "sysfs", "sysfs", sys, 4);
-	add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup", cg, 5);
+	if (rootless && o->net == CTR_NET_HOST)
+		add_mount(mounts, "/sys", "bind", "/sys", sys_bind, 6);
+	else
+		add_mount(mounts, "/sys", "sysfs", "sysfs", sys, 4);
+	if (!rootless)
+		add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup", cg, 5);
 	/* hostname, hosts and resolv.conf are the container's own files,
 	 * bound in (so --read-only leaves them as docker does). */
 	char etc[PATH_MAX], hosts[700], src[PATH_MAX + 32];
@@ -324,6 +398,13 @@ int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 		struct json_object *n = json_object_new_object();
 		json_object_object_add(n, "type", json_object_new_string(nss[i]));
 		json_object_array_add(ns, n);
+	}
+	if (rootless) {
+		struct json_object *n = json_object_new_object();
+		json_object_object_add(n, "type", json_object_new_string("user"));
+		json_object_array_add(ns, n);
+		json_object_object_add(lin, "uidMappings", rootless_map("/etc/subuid", "newuidmap", geteuid()));
+		json_object_object_add(lin, "gidMappings", rootless_map("/etc/subgid", "newgidmap", getegid()));
 	}
 	json_object_object_add(lin, "namespaces", ns);
 	ns = NULL;

@@ -2,10 +2,26 @@
  * config.md "process.capabilities", "user"). */
 #include "container/container.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
 #include <linux/capability.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+
+/* Whether /proc/self/setgroups says "deny". */
+static bool setgroups_denied(void)
+{
+	char b[8] = "";
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	return n >= 4 && !strncmp(b, "deny", 4);
+}
 
 static int set_flag(cap_t c, cap_flag_t f, uint64_t bits)
 {
@@ -40,7 +56,10 @@ int caps_apply(const struct oci_config *cfg, struct err *errp)
 	size_t ng = 0;
 	for (; ng < cfg->n_additional_gids && ng < OCI_MAX_LIST; ng++)
 		g[ng] = cfg->additional_gids[ng];
-	if (setgroups(ng, g) < 0)
+	/* A user namespace whose gid map was written without newgidmap has
+	 * setgroups denied (user_namespaces(7)); with no extra groups asked
+	 * the process has none to drop there, so EPERM is fine. */
+	if (setgroups(ng, g) < 0 && !(errno == EPERM && ng == 0 && setgroups_denied()))
 		return err_sys(errp, errno, "user: setgroups");
 	if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0)
 		return err_sys(errp, errno, "user: setgid %u", cfg->gid);

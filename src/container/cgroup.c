@@ -158,9 +158,20 @@ static int set_limits_v2(struct cgroup *cg, const struct oci_config *cfg,
 	return r;
 }
 
-/* v2: each ancestor must delegate the controllers to its children. */
-static int enable_v2(const char *rel, struct err *errp)
+/* v2: each ancestor must delegate the controllers to its children.
+ * Make rel's ancestors and enable in each the controllers the limits
+ * need (none without limits: a hybrid host's v2 tree has none to give,
+ * and a cgroup that only groups processes needs none). */
+static int enable_v2(const char *rel, const struct oci_config *cfg,
+		     struct err *errp)
 {
+	char want[64] = "";
+	if (cfg->mem_limit >= 0)
+		strcat(want, " +memory");
+	if (cfg->pids_limit >= 0)
+		strcat(want, " +pids");
+	if (cfg->cpu_quota >= 0 || cfg->cpu_period)
+		strcat(want, " +cpu");
 	char p[512];
 	snprintf(p, sizeof(p), CG_ROOT "%s", rel);
 	for (char *s = p + strlen(CG_ROOT); (s = strchr(s, '/')); s++) {
@@ -171,8 +182,8 @@ static int enable_v2(const char *rel, struct err *errp)
 		if (strlen(dir) > strlen(CG_ROOT) && mkdir(dir, 0755) < 0 &&
 		    errno != EEXIST)
 			return err_sys(errp, errno, "cgroup: mkdir %s", dir);
-		int r = write_file(dir, "cgroup.subtree_control",
-				   "+memory +pids +cpu", errp);
+		int r = want[0] ? write_file(dir, "cgroup.subtree_control",
+					     want + 1, errp) : 0;
 		if (r)
 			return r;
 	}
@@ -190,7 +201,7 @@ int cgroup_create(struct cgroup *cg, const char *rel,
 			       "under " CG_ROOT);
 	cg->version = v;
 	if (v == 2) {
-		r = enable_v2(rel, errp);
+		r = enable_v2(rel, cfg, errp);
 		if (!r)
 			r = make_dir(CG_ROOT, rel, cg->dirs[0],
 				     sizeof(cg->dirs[0]), errp);

@@ -194,7 +194,7 @@ int ctr_create(struct store *s, const struct store_image *img,
 		r = ctr_meta_save(s, m, errp);
 	store_unlock(s);
 	if (!r)
-		r = ctr_rootfs_make(s, img, dir, &m->copied, errp);
+		r = ctr_rootfs_make(s, img, dir, o->ephemeral, &m->copied, errp);
 	if (!r)
 		r = ctr_bundle_write(dir, m, ic, o, errp);
 	if (!r) {

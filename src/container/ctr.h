@@ -40,6 +40,9 @@ struct ctr_opts {
 	size_t nargs;
 	bool readonly;               /* --read-only */
 	bool terminal;               /* -t with a terminal on stdin */
+	/* --rm: the rootfs is never mounted again, so overlayfs may skip
+	 * every sync to the upper directory ("volatile"). */
+	bool ephemeral;
 	int64_t memory;              /* --memory, bytes; 0: no limit */
 	int64_t cpu_quota;           /* --cpus as us per 100000 us; 0: none */
 	int64_t pids;                /* --pids-limit; 0: none */
@@ -110,9 +113,15 @@ void ctr_rt_root(const struct store *s, char *out, size_t cap);
 /* Mount overlayfs on dir/rootfs with the image's layers (topmost first)
  * and dir/upper, dir/work; when overlayfs cannot be used (or
  * $RINGVM_CONTAINER_NO_OVERLAY is set) say so on stderr and copy the
- * layers into dir/rootfs instead, applying whiteouts (*copied = true). */
+ * layers into dir/rootfs instead, applying whiteouts (*copied = true).
+ * ephemeral: mount with "volatile" (Linux 5.10+, overlayfs.rst "Volatile
+ * mount"; plain when refused): no syncs to the upper directory, whose
+ * unmount otherwise syncs the whole upper filesystem (12-20 ms on a busy
+ * host); such a work directory refuses a second mount, so only for
+ * containers that are removed after one run.  A non-root caller always
+ * gets the copy (no overlayfs outside the user namespace). */
 int ctr_rootfs_make(struct store *s, const struct store_image *img,
-		    const char *dir, bool *copied, struct err *errp);
+		    const char *dir, bool ephemeral, bool *copied, struct err *errp);
 
 /* Unmount dir/rootfs if it is a mount point (lazily when busy). */
 int ctr_rootfs_unmount(const char *dir, struct err *errp);

@@ -43,13 +43,18 @@ static int sin_set(int s, unsigned long req, const char *ifname, const char *ip)
 }
 
 /* In a child inside the namespace: make and configure eth0, send its fd. */
-static __attribute__((noreturn)) void make_tap(int nsfd, int sock, int errfd,
+static __attribute__((noreturn)) void make_tap(int usfd, int nsfd, int sock, int errfd,
 					       const char *ip, const char *mask,
 					       const char *gw)
 {
 	struct err e = { 0 };
 	int r = 0;
-	if (setns(nsfd, CLONE_NEWNET))
+	/* Rootless: the network namespace belongs to the container's user
+	 * namespace; joining it (and making a TAP in it) needs that
+	 * namespace's capabilities, which its owner gets by joining it. */
+	if (geteuid() != 0 && usfd >= 0 && setns(usfd, CLONE_NEWUSER))
+		r = err_sys(&e, errno, "network: join the container's user namespace");
+	if (!r && setns(nsfd, CLONE_NEWNET))
 		r = err_sys(&e, errno, "network: join the container's namespace");
 	int tap = r ? -1 : open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (!r && tap < 0)
@@ -189,6 +194,10 @@ int ctr_net_start(pid_t pid, const char *spec, const char *addr,
 		return r;
 	}
 	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
+	int usfd = -1;
+	if (geteuid() != 0)
+		usfd = open(p, O_RDONLY | O_CLOEXEC);
 	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
 	int nsfd = open(p, O_RDONLY | O_CLOEXEC), sv[2], ep[2];
 	if (nsfd < 0)
@@ -205,7 +214,7 @@ int ctr_net_start(pid_t pid, const char *spec, const char *addr,
 		if (c == 0) {
 			close(sv[0]);
 			close(ep[0]);
-			make_tap(nsfd, sv[1], ep[1], ip[0] ? ip : NULL, mask, gw);
+			make_tap(usfd, nsfd, sv[1], ep[1], ip[0] ? ip : NULL, mask, gw);
 		}
 		close(sv[1]);
 		close(ep[1]);
@@ -231,6 +240,8 @@ int ctr_net_start(pid_t pid, const char *spec, const char *addr,
 	}
 	if (nsfd >= 0)
 		close(nsfd);
+	if (usfd >= 0)
+		close(usfd);
 	if (!r)
 		r = net_backend_open(spec, &n->loop, &n->nb, errp);
 	if (!r) {

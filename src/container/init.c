@@ -74,14 +74,6 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	int slave = -1, r;
 	char path[OCI_MAX_STR + 1];
 
-	/* Init runs the host's ringvm binary: not dumpable, its /proc/1/exe,
-	 * mem and fds are out of reach of the container's processes (which
-	 * lack CAP_SYS_PTRACE), so they cannot read or reopen the binary
-	 * (CVE-2019-5736-style). */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		err_sys(&e, errno, "init: set non-dumpable");
-		goto fail;
-	}
 	/* Until the runtime says the container exists, its death kills us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
 		err_sys(&e, errno, "init: parent death signal");
@@ -153,6 +145,18 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	}
 	close(sfd);
 	close(a->fifo_fd);
+	/* Init runs the host's ringvm binary: not dumpable, its /proc/1/exe,
+	 * mem and fds are out of reach of the container's processes (which
+	 * lack CAP_SYS_PTRACE), so they cannot read or reopen the binary
+	 * (CVE-2019-5736-style).  Only now, at start: a non-dumpable
+	 * process's /proc files belong to root (of the user namespace its
+	 * memory was made in), and a rootless runtime must open init's
+	 * uid_map and, between create and start, its namespaces (network
+	 * set-up).  No container process exists before this point. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "ringvm init: set non-dumpable: %s\n", strerror(errno));
+		_exit(126);
+	}
 
 	pid_t child = fork();
 	if (child < 0) {

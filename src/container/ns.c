@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const int ns_flag[OCI_NS_COUNT] = {
 	[OCI_NS_PID] = CLONE_NEWPID, [OCI_NS_NET] = CLONE_NEWNET,
@@ -88,12 +90,77 @@ static int write_map(pid_t pid, const char *file, const struct oci_idmap *m,
 	return 0;
 }
 
+/* Whether an unprivileged caller may write map m itself: one range of
+ * size 1 onto its own id (user_namespaces(7) "Defining user and group ID
+ * mappings"). */
+static bool self_map(const struct oci_idmap *m, size_t n, unsigned own)
+{
+	return n == 1 && m[0].size == 1 && m[0].host_id == own;
+}
+
+/* Run the setuid helper (newuidmap/newgidmap, Debian's uidmap package)
+ * that checks the ranges against /etc/subuid or /etc/subgid. */
+static int helper_map(pid_t pid, const char *tool, const struct oci_idmap *m,
+		      size_t n, struct err *errp)
+{
+	char nums[OCI_MAX_IDMAPS * 3 + 1][16], spid[16];
+	char *argv[OCI_MAX_IDMAPS * 3 + 3];
+	size_t k = 0;
+	argv[k++] = (char *)tool;
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	argv[k++] = spid;
+	for (size_t i = 0; i < n && i < OCI_MAX_IDMAPS; i++) {
+		unsigned v[3] = { m[i].container_id, m[i].host_id, m[i].size };
+		for (int j = 0; j < 3; j++) {
+			snprintf(nums[3 * i + j], sizeof(nums[0]), "%u", v[j]);
+			argv[k++] = nums[3 * i + j];
+		}
+	}
+	argv[k] = NULL;
+	pid_t h = fork();
+	if (h < 0)
+		return err_sys(errp, errno, "user namespace: fork %s", tool);
+	if (h == 0) {
+		execvp(tool, argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(h, &st, 0) < 0)
+		if (errno != EINTR)
+			return err_sys(errp, errno, "user namespace: wait for %s", tool);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		return err_set(errp, ENOENT, "user namespace: %s not found (install uidmap) "
+			       "for a map beyond the caller's own id", tool);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return err_set(errp, EPERM, "user namespace: %s refused the map "
+			       "(check /etc/subuid and /etc/subgid)", tool);
+	return 0;
+}
+
 int ns_write_idmaps(const struct oci_config *cfg, pid_t pid, struct err *errp)
 {
 	if (!cfg->ns_wanted[OCI_NS_USER] || cfg->ns_path[OCI_NS_USER])
 		return 0;
-	int r = write_map(pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, errp);
-	return r ? r : write_map(pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, errp);
+	int r;
+	if (geteuid() == 0) {  /* root writes any map */
+		r = write_map(pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, errp);
+		return r ? r : write_map(pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, errp);
+	}
+	if (self_map(cfg->uid_maps, cfg->n_uid_maps, geteuid()))
+		r = write_map(pid, "uid_map", cfg->uid_maps, cfg->n_uid_maps, errp);
+	else
+		r = helper_map(pid, "newuidmap", cfg->uid_maps, cfg->n_uid_maps, errp);
+	if (r)
+		return r;
+	if (!self_map(cfg->gid_maps, cfg->n_gid_maps, getegid()))
+		return helper_map(pid, "newgidmap", cfg->gid_maps, cfg->n_gid_maps, errp);
+	/* An unprivileged gid_map write needs setgroups denied first. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "deny", 4) != 4)
+		return err_sys(errp, errno, "user namespace: deny setgroups");
+	return write_map(pid, "gid_map", cfg->gid_maps, cfg->n_gid_maps, errp);
 }
 
 int ns_enter(const struct oci_config *cfg, const int fds[OCI_NS_COUNT],

@@ -1,7 +1,6 @@
 /* OCI distribution-spec client (registry.h). */
 #include "container/registry.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <string.h>
@@ -9,10 +8,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "container/curl_dl.h"
 #include "container/image.h"
 #include "container/manifest.h"
 
 struct client {
+	struct curl_dl api;
 	CURL *curl;
 	char base[600];              /* scheme://host[:port]/v2/PATH */
 	char token[8192];            /* bearer token, "" for none */
@@ -33,6 +34,7 @@ struct sink {
 	 * sends everything again, so the file starts over. */
 	bool resuming;
 	CURL *h;
+	const struct curl_dl *api;  /* set with h */
 	/* A progress line on a terminal: "ID: Downloading 1.2MB/3.4MB". */
 	FILE *progress;
 	const char *id;
@@ -45,7 +47,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	size_t len = sz * n;
 	if (k->fd >= 0 && k->resuming) {
 		long code = 0;
-		curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &code);
+		k->api->easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &code);
 		if (code == 200) {
 			if (ftruncate(k->fd, 0) || lseek(k->fd, 0, SEEK_SET))
 				return 0;
@@ -121,59 +123,60 @@ static int get(struct client *c, const char *url, const char *accept,
 {
 	CURL *h = c->curl;
 	char range[32];
-	curl_easy_reset(h);
+	c->api.easy_reset(h);
 	struct curl_slist *hd = NULL;
 	if (accept) {
 		char a[600];
 		snprintf(a, sizeof(a), "Accept: %s", accept);
-		hd = curl_slist_append(hd, a);
+		hd = c->api.slist_append(hd, a);
 	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, k);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "ringvm");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	c->api.easy_setopt(h, CURLOPT_URL, url);
+	c->api.easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	c->api.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	c->api.easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+	c->api.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	c->api.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	c->api.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	c->api.easy_setopt(h, CURLOPT_WRITEDATA, k);
+	c->api.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	c->api.easy_setopt(h, CURLOPT_HEADERDATA, c);
+	c->api.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	c->api.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	c->api.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	c->api.easy_setopt(h, CURLOPT_USERAGENT, "ringvm");
+	c->api.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (c->o->no_verify) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		c->api.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		c->api.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (k->fd >= 0 && k->written) {
 		/* Resume a partial blob (RFC 9110 Range). */
 		k->resuming = true;
 		k->h = h;
+		k->api = &c->api;
 		/* CURLOPT_RANGE, not RESUME_FROM: a server that ignores
 		 * it answers 200 with everything, which on_data handles. */
 		snprintf(range, sizeof(range), "%llu-", (unsigned long long)k->written);
-		curl_easy_setopt(h, CURLOPT_RANGE, range);
+		c->api.easy_setopt(h, CURLOPT_RANGE, range);
 	}
 	if (k->progress) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, k);
+		c->api.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		c->api.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		c->api.easy_setopt(h, CURLOPT_XFERINFODATA, k);
 	}
 	if (c->token[0]) {
 		/* curl's own bearer auth is not sent on to another host a
 		 * redirect leads to (a blob store's signed URL). */
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
+		c->api.easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		c->api.easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
 	}
-	CURLcode rc = curl_easy_perform(h);
-	curl_slist_free_all(hd);
+	CURLcode rc = c->api.easy_perform(h);
+	c->api.slist_free_all(hd);
 	if (k->too_big)
 		return err_set(errp, EFBIG, "GET %.300s: response larger than expected", url);
 	if (rc != CURLE_OK)
-		return err_set(errp, EIO, "GET %.300s: %s", url, curl_easy_strerror(rc));
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+		return err_set(errp, EIO, "GET %.300s: %s", url, c->api.easy_strerror(rc));
+	c->api.easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
 	return 0;
 }
 
@@ -185,11 +188,11 @@ static int fetch_token(struct client *c, struct err *errp)
 	if (r)
 		return r;
 	char url[3072];
-	char *es = curl_easy_escape(c->curl, service, 0), *esc = curl_easy_escape(c->curl, scope, 0);
+	char *es = c->api.easy_escape(c->curl, service, 0), *esc = c->api.easy_escape(c->curl, scope, 0);
 	snprintf(url, sizeof(url), "%s%sservice=%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
 		 es ? es : "", scope[0] ? "&scope=" : "", scope[0] && esc ? esc : "");
-	curl_free(es);
-	curl_free(esc);
+	c->api.free(es);
+	c->api.free(esc);
 	c->token[0] = '\0';
 	struct sink k = { .max = 1 << 20, .fd = -1 };
 	long code = 0;
@@ -360,10 +363,22 @@ int registry_pull(struct store *s, const struct image_ref *ref,
 		  const struct registry_opts *o, char id[DIGEST_HEX],
 		  struct err *errp)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return err_set(errp, EIO, "libcurl initialisation failed");
 	struct client *c = calloc(1, sizeof(*c));
-	if (!c || !(c->curl = curl_easy_init())) {
+	if (!c)
+		return err_set(errp, ENOMEM, "out of memory");
+	int lr0 = curl_dl_load(&c->api, errp);
+	if (lr0) {
+		free(c);
+		return lr0;
+	}
+	if (c->api.global_init(CURL_GLOBAL_DEFAULT)) {
+		curl_dl_unload(&c->api);
+		free(c);
+		return err_set(errp, EIO, "libcurl initialisation failed");
+	}
+	if (!(c->curl = c->api.easy_init())) {
+		c->api.global_cleanup();
+		curl_dl_unload(&c->api);
 		free(c);
 		return err_set(errp, ENOMEM, "out of memory");
 	}
@@ -433,8 +448,9 @@ int registry_pull(struct store *s, const struct image_ref *ref,
 		fprintf(o->progress, "Digest: sha256:%s\n", top);
 	oci_manifest_free(&m);
 	oci_image_config_free(&ic);
-	curl_easy_cleanup(c->curl);
+	c->api.easy_cleanup(c->curl);
+	c->api.global_cleanup();
+	curl_dl_unload(&c->api);
 	free(c);
-	curl_global_cleanup();
 	return r;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "container/unpack.h"
 
@@ -69,7 +70,10 @@ static int apply(int src, int dst, struct err *errp)
 		if (S_ISDIR(st.st_mode)) {
 			int sd = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			char y = 0;
-			bool opaque = sd >= 0 && fgetxattr(sd, "trusted.overlay.opaque", &y, 1) == 1 && y == 'y';
+			/* user.*: a layer unpacked without privilege (unpack.h). */
+			bool opaque = sd >= 0 &&
+				      ((fgetxattr(sd, "trusted.overlay.opaque", &y, 1) == 1 && y == 'y') ||
+				       (fgetxattr(sd, "user.overlay.opaque", &y, 1) == 1 && y == 'y'));
 			if (have && (!S_ISDIR(dt.st_mode) || opaque))
 				r = unpack_remove(dst, n, errp), have = false;
 			if (!r && !have && mkdirat(dst, n, st.st_mode & 07777))
@@ -149,7 +153,7 @@ static int copy_layers(struct store *s, const struct store_image *img,
 }
 
 int ctr_rootfs_make(struct store *s, const struct store_image *img,
-		    const char *dir, bool *copied, struct err *errp)
+		    const char *dir, bool ephemeral, bool *copied, struct err *errp)
 {
 	char rootfs[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
@@ -158,6 +162,13 @@ int ctr_rootfs_make(struct store *s, const struct store_image *img,
 	if (mkdir(rootfs, 0755) && errno != EEXIST)
 		return err_sys(errp, errno, "mkdir `%s`", rootfs);
 	*copied = false;
+	/* Rootless: the kernel allows overlayfs only inside a user namespace
+	 * that owns the mount namespace, and this rootfs is made before the
+	 * container's namespaces exist; a copy it is (docs/CONTAINERS.md). */
+	if (geteuid() != 0) {
+		*copied = true;
+		return copy_layers(s, img, rootfs, errp);
+	}
 	const char *no = getenv("RINGVM_CONTAINER_NO_OVERLAY");
 	char why[160] = "disabled by RINGVM_CONTAINER_NO_OVERLAY";
 	if (!(no && *no)) {
@@ -182,11 +193,18 @@ int ctr_rootfs_make(struct store *s, const struct store_image *img,
 			n += (size_t)snprintf(opt + n, cap - n, "%s", empty);
 		if (n < cap)
 			n += (size_t)snprintf(opt + n, cap - n, ",upperdir=%s,workdir=%s", upper, work);
+		size_t plain = n;
+		if (ephemeral && n < cap)
+			n += (size_t)snprintf(opt + n, cap - n, ",volatile");
 		if (n >= cap) {
 			free(opt);
 			return err_set(errp, E2BIG, "overlay: %zu layers do not fit in the mount options", img->nlayers);
 		}
 		int r = mount("overlay", rootfs, "overlay", MS_NODEV, opt);
+		if (r && errno == EINVAL && ephemeral) {  /* before Linux 5.10 */
+			opt[plain] = '\0';
+			r = mount("overlay", rootfs, "overlay", MS_NODEV, opt);
+		}
 		int en = errno;
 		free(opt);
 		if (!r)
@@ -202,7 +220,9 @@ int ctr_rootfs_unmount(const char *dir, struct err *errp)
 {
 	char rootfs[PATH_MAX];
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
-	if (umount2(rootfs, UMOUNT_NOFOLLOW) == 0 || errno == EINVAL || errno == ENOENT)
+	/* EPERM for a non-root caller: it cannot have mounted it (a copy). */
+	if (umount2(rootfs, UMOUNT_NOFOLLOW) == 0 || errno == EINVAL || errno == ENOENT ||
+	    (errno == EPERM && geteuid() != 0))
 		return 0;
 	if (errno == EBUSY && umount2(rootfs, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
 		return 0;

@@ -176,10 +176,11 @@ static int write_file(struct tar_reader *r, int pfd, const char *base,
 	return ret;
 }
 
-static int whiteout(int pfd, const char *base, struct err *errp)
+static int whiteout(int pfd, const char *base, bool priv, struct err *errp)
 {
 	if (!strcmp(base, ".wh..wh..opq")) {
-		if (fsetxattr(pfd, "trusted.overlay.opaque", "y", 1, 0))
+		if (fsetxattr(pfd, priv ? "trusted.overlay.opaque" : "user.overlay.opaque",
+			      "y", 1, 0))
 			return err_sys(errp, errno, "mark opaque");
 		return 0;
 	}
@@ -211,7 +212,7 @@ static int one_entry(struct tar_reader *r, int root, struct tar_entry *e,
 		return pfd;
 	int ret = 0;
 	if (o->layer && !strncmp(base, ".wh.", 4)) {
-		ret = whiteout(pfd, base, errp);
+		ret = whiteout(pfd, base, geteuid() == 0, errp);
 		goto out;
 	}
 	struct stat st;

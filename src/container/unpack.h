@@ -16,8 +16,11 @@
 struct unpack_opts {
 	/* An image layer (image-spec layer.md): `.wh.NAME` becomes an
 	 * overlayfs whiteout (a 0:0 character device) and `.wh..wh..opq`
-	 * marks its directory opaque (trusted.overlay.opaque=y).  Otherwise
-	 * those names are ordinary files. */
+	 * marks its directory opaque (trusted.overlay.opaque=y, or
+	 * user.overlay.opaque=y for a caller that is not root: trusted.* needs
+	 * CAP_SYS_ADMIN, user.* is what overlayfs reads with its userxattr
+	 * option in a user namespace).  Otherwise those names are ordinary
+	 * files. */
 	bool layer;
 	/* Create device nodes (needs CAP_MKNOD); when false they are
 	 * refused. */

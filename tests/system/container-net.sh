@@ -124,9 +124,10 @@ refused125 net/ip-without-net "--ip needs" ctr run --rm --ip 1.2.3.4/24 busybox 
 refused125 net/bad-ip "address .1.2.3/24.: expected" ctr run --rm --net "switch,path=$sock,vlan=10" --ip 1.2.3/24 busybox true
 refused125 net/no-switch "$scratch/none.sock" ctr run --rm --net "switch,path=$scratch/none.sock,vlan=1" busybox true
 busy=$(freeport)
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$busy" &
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open(sys.argv[2], "w").close(); time.sleep(30)' "$busy" "$scratch/busy.ready" &
 bg_track $!
-sleep 0.3
+# Listening before the run (a fixed sleep lost the race on a loaded host).
+for _ in $(seq 100); do [ -e "$scratch/busy.ready" ] && break; sleep 0.05; done
 refused125 net/port-in-use "cannot listen" ctr run --rm -p "127.0.0.1:$busy:80" busybox true
 
 kill "$swpid"

@@ -283,6 +283,13 @@ static void unpack_layer(void **state)
 		assert_int_equal(fgetxattr(b, "trusted.overlay.opaque", &y, 1), 1);
 		assert_int_equal(y, 'y');
 		close(b);
+	} else {
+		/* Rootless stores mark opaque directories in user.* (unpack.h). */
+		int b = openat(dir, "b", O_RDONLY | O_DIRECTORY);
+		char y = 0;
+		assert_int_equal(fgetxattr(b, "user.overlay.opaque", &y, 1), 1);
+		assert_int_equal(y, 'y');
+		close(b);
 	}
 	rmtmp(dir);
 
