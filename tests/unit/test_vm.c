@@ -306,6 +306,19 @@ static struct vm_config config(const char *kernel, int null_fd)
 	};
 }
 
+/* A VM running image `img` (owned by the fixture from here on). */
+static struct vm *make_vm(struct fx *f, char *img, unsigned cpus,
+			  vm_event_fn *on, void *opaque)
+{
+	f->img[0] = img;
+	struct vm_config c = config(img, f->null_fd);
+	c.cpus = cpus;
+	struct vm *vm = NULL;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, on, opaque, &vm, &e), 0);
+	return vm;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -365,15 +378,10 @@ static void two_vms_in_one_process(void **state)
 
 static void pause_stops_vcpus_and_clock(void **state)
 {
-	struct fx *f = *state;
-	int null_fd = f->null_fd;
 	/* 2 s of guest time (0x1313 << 12 ticks at 10 MHz); a jump of 0.5 s
 	 * (0x4c5 << 12) between two reads fails. */
-	char *k = f->img[0] = prog_watch_time(0x1313, 0x4c5);
-	struct vm_config c = config(k, null_fd);
-	struct vm *vm;
-	struct err e = { 0 };
-	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	struct vm *vm = make_vm(*state, prog_watch_time(0x1313, 0x4c5), 1,
+				NULL, NULL);
 	assert_int_equal(vm_resume(vm), -EINVAL);
 	uint64_t t0 = now_ms();
 	assert_int_equal(vm_start(vm), 0);
@@ -401,14 +409,8 @@ static void pause_stops_vcpus_and_clock(void **state)
  * again and again: the total is exact and vCPUs really stop. */
 static void pause_resume_during_smp_work(void **state)
 {
-	struct fx *f = *state;
-	int null_fd = f->null_fd;
-	char *k = f->img[0] = prog_amo_count(4, 0x100);
-	struct vm_config c = config(k, null_fd);
-	c.cpus = 4;
-	struct vm *vm;
-	struct err e = { 0 };
-	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	struct vm *vm = make_vm(*state, prog_amo_count(4, 0x100), 4, NULL,
+				NULL);
 	assert_int_equal(vm_start(vm), 0);
 	int paused = 0;
 	for (int i = 0; i < 20; i++) {
@@ -434,13 +436,8 @@ static void pause_resume_during_smp_work(void **state)
  * log started does not; a page nobody writes stays clean. */
 static void dirty_log_reports_guest_stores(void **state)
 {
-	struct fx *f = *state;
-	int null_fd = f->null_fd;
-	char *k = f->img[0] = prog_dirty_writer();
-	struct vm_config c = config(k, null_fd);
-	struct vm *vm;
+	struct vm *vm = make_vm(*state, prog_dirty_writer(), 1, NULL, NULL);
 	struct err e = { 0 };
-	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
 	size_t words = (size_t)((vm_ram_size(vm, 0) >> 12) + 63) / 64;
 	assert_int_equal(words, 64);
 	uint64_t bm[64];
@@ -467,13 +464,9 @@ static void dirty_log_reports_guest_stores(void **state)
 static void stop_while_paused(void **state)
 {
 	struct fx *f = *state;
-	int null_fd = f->null_fd;
-	char *k = f->img[0] = prog_watch_time(0x1313, 0x4c5);
-	struct vm_config c = config(k, null_fd);
-	struct vm *vm;
-	struct err e = { 0 };
 	struct events ev = { 0 };
-	assert_int_equal(vm_create(&c, on_event, &ev, &vm, &e), 0);
+	struct vm *vm = make_vm(f, prog_watch_time(0x1313, 0x4c5), 1,
+				on_event, &ev);
 	assert_int_equal(vm_start(vm), 0);
 	assert_int_equal(vm_pause(vm), 0);
 	vm_stop(vm);
@@ -482,6 +475,8 @@ static void stop_while_paused(void **state)
 	assert_int_equal(status, 0);
 	vm_destroy(vm);
 	/* Never started: stop and destroy. */
+	struct vm_config c = config(f->img[0], f->null_fd);
+	struct err e = { 0 };
 	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
 	vm_stop(vm);
 	vm_wait(vm, &status);
