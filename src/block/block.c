@@ -690,21 +690,32 @@ static int xferv_locked(struct block_dev *bd, const struct iovec *iov,
 		return bd->drv->pwritev(bd, iov, iovcnt, off);
 	if (!write && bd->drv->preadv)
 		return bd->drv->preadv(bd, iov, iovcnt, off);
-	if (bd->bounce && len <= BLOCK_BOUNCE_BYTES && iovcnt > 1) {
+	/* bd->bounce is shared: a thread-safe driver's concurrent calls
+	 * each get their own buffer (or go piece by piece without one). */
+	uint8_t *buf = !bd->bounce || len > BLOCK_BOUNCE_BYTES || iovcnt < 2
+		     ? NULL
+		     : bd->drv->thread_safe ? malloc(len) : bd->bounce;
+	if (buf) {
 		/* One driver call instead of one per guest page: the copy is
 		 * far cheaper than a cluster lookup and syscall per piece. */
-		uint8_t *b = bd->bounce;
+		uint8_t *b = buf;
 		int rc = 0;
 		if (write) {
 			for (int i = 0; i < iovcnt; b += iov[i++].iov_len)
 				memcpy(b, iov[i].iov_base, iov[i].iov_len);
-			return bd->drv->pwrite(bd, bd->bounce, len, off);
+			rc = bd->drv->pwrite(bd, buf, len, off);
+		} else {
+			rc = bd->drv->pread(bd, buf, len, off);
+			for (int i = 0; !rc && i < iovcnt;
+			     b += iov[i++].iov_len)
+				memcpy(iov[i].iov_base, b, iov[i].iov_len);
 		}
-		rc = bd->drv->pread(bd, bd->bounce, len, off);
-		for (int i = 0; !rc && i < iovcnt; b += iov[i++].iov_len)
-			memcpy(iov[i].iov_base, b, iov[i].iov_len);
+		if (buf != bd->bounce)
+			free(buf);
 		return rc;
 	}
+	if (buf != bd->bounce)
+		free(buf);
 	for (int i = 0; i < iovcnt; i++) {
 		if (!iov[i].iov_len)
 			continue;

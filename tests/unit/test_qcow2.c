@@ -9,6 +9,7 @@
 
 #include <endian.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,113 @@ static void random_io_backing(void **state)
 {
 	random_io(*state, 65536, true);
 }
+
+/* Several threads on one image at once (the driver is thread_safe: data
+ * transfers run outside its metadata lock).  Each thread owns every
+ * MT_THREADS-th stripe of MT_STRIPE clusters, so its writes, zeroes,
+ * discards and reads have a deterministic result in the shared model,
+ * while allocation, discard (freeing clusters) and unlocked in-place
+ * writes of different threads interleave in the same L2 tables and
+ * refcount blocks.  cmocka asserts are not thread-safe: threads count
+ * failures and the main thread asserts. */
+#define MT_THREADS 4
+#define MT_STRIPE  4u  /* clusters */
+
+struct mt_arg {
+	struct block_dev *bd;
+	uint8_t *model;
+	uint64_t size;
+	uint32_t cs, id;
+	int failures;
+	uint64_t first_bad;  /* op number of the first failure + 1 */
+};
+
+static void *mt_worker(void *opaque)
+{
+	struct mt_arg *a = opaque;
+	uint64_t stripe = (uint64_t)MT_STRIPE * a->cs;
+	uint64_t nstripes = a->size / stripe;
+	uint8_t *buf = malloc(stripe), *chk = malloc(stripe);
+	uint32_t seed = 0x9e3779b9u * (a->id + 1) + a->cs;
+	for (int i = 0; i < 400; i++) {
+		seed = seed * 1103515245 + 12345;
+		uint64_t k = (seed >> 4) % (nstripes / MT_THREADS);
+		uint64_t base = (k * MT_THREADS + a->id) * stripe;
+		seed = seed * 1103515245 + 12345;
+		uint64_t off = (seed >> 5) % stripe;
+		seed = seed * 1103515245 + 12345;
+		uint64_t len = 1 + (seed >> 5) % (stripe - off);
+		off += base;
+		int op = (seed >> 27) % 8, rc = 0;
+		bool bad = false;
+		if (op < 4) {
+			fill(buf, len, seed);
+			rc = block_pwrite(a->bd, buf, len, off);
+			memcpy(a->model + off, buf, len);
+		} else if (op == 4) {
+			rc = block_write_zeroes(a->bd, off, len, true);
+			memset(a->model + off, 0, len);
+		} else if (op == 5) {
+			rc = block_discard(a->bd, off, len);
+			uint64_t x = (off + a->cs - 1) / a->cs * a->cs;
+			uint64_t y = (off + len) / a->cs * a->cs;
+			if (y > x)
+				memset(a->model + x, 0, y - x);
+		} else {
+			/* Two pieces: the vectored path with its own bounce
+			 * buffer per call. */
+			size_t h = len / 2;
+			struct iovec v[2] = { { chk, h },
+					      { chk + h, len - h } };
+			rc = len > 1 ? block_preadv(a->bd, v, 2, off)
+				     : block_pread(a->bd, chk, len, off);
+			bad = !rc && memcmp(chk, a->model + off, len);
+		}
+		if (!rc && i % 64 == 63)
+			rc = block_flush(a->bd);
+		if ((rc || bad) && !a->failures++)
+			a->first_bad = (uint64_t)i + 1;
+	}
+	free(buf);
+	free(chk);
+	return NULL;
+}
+
+static void threaded_io(struct fx *f, uint32_t cs)
+{
+	const uint64_t size = 8 << 20;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = cs };
+	assert_int_equal(qcow2_create(p(f, "mt.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "mt.qcow2"));
+	assert_true(bd->drv->thread_safe);
+	uint8_t *model = calloc(1, size);
+	struct mt_arg a[MT_THREADS];
+	pthread_t t[MT_THREADS];
+	for (uint32_t i = 0; i < MT_THREADS; i++) {
+		a[i] = (struct mt_arg){ .bd = bd, .model = model,
+					.size = size, .cs = cs, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, mt_worker,
+						&a[i]), 0);
+	}
+	for (uint32_t i = 0; i < MT_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (uint32_t i = 0; i < MT_THREADS; i++)
+		if (a[i].failures)
+			fail_msg("thread %u: %d failures, first at op %llu",
+				 i, a[i].failures,
+				 (unsigned long long)a[i].first_bad - 1);
+	compare_all(bd, model, size);
+	block_close(bd);
+	our_check_clean(p(f, "mt.qcow2"));
+	qemu_check_clean(p(f, "mt.qcow2"));
+	qemu_reads_model(f, p(f, "mt.qcow2"), model, size);
+	free(model);
+}
+
+static void threaded_io_512(void **state) { threaded_io(*state, 512); }
+static void threaded_io_4k(void **state) { threaded_io(*state, 4096); }
+static void threaded_io_64k(void **state) { threaded_io(*state, 65536); }
 
 static void create_and_info(void **state)
 {
@@ -1072,6 +1180,9 @@ int main(void)
 		T(random_io_64k),
 		T(random_io_2m),
 		T(random_io_backing),
+		T(threaded_io_512),
+		T(threaded_io_4k),
+		T(threaded_io_64k),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
