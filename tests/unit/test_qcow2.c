@@ -342,6 +342,87 @@ static void threaded_io_512(void **state) { threaded_io(*state, 512); }
 static void threaded_io_4k(void **state) { threaded_io(*state, 4096); }
 static void threaded_io_64k(void **state) { threaded_io(*state, 65536); }
 
+/* Freeing a cluster an unlocked in-place write is aimed at: one thread
+ * rewrites region R in place (its clusters are COPIED), one discards parts
+ * of R, one fills region S with fresh allocations that reuse the freed
+ * clusters at once.  Unless a refcount drop waits for the writes in
+ * flight, a late write to R lands in a cluster that now holds S's data.
+ * R's contents are the threads' own race; S must be exact.  That
+ * interleaving needs a pwrite preempted at the wrong moment, so this
+ * catches it only sometimes; it reliably catches a quiesce that deadlocks
+ * against the in-place writers or corrupts the refcounts. */
+struct race {
+	struct block_dev *bd;
+	uint64_t r_len;
+	int stop, failures;
+};
+
+static void *race_writer(void *opaque)
+{
+	struct race *r = opaque;
+	uint8_t *buf = malloc(r->r_len);
+	memset(buf, 0xee, r->r_len);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		/* All of R: long in-place pwrites, wide windows. */
+		if (block_pwrite(r->bd, buf, r->r_len, 0))
+			__atomic_fetch_add(&r->failures, 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void *race_discarder(void *opaque)
+{
+	struct race *r = opaque;
+	uint32_t seed = 2;
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		seed = seed * 1103515245 + 12345;
+		uint64_t off = (seed >> 8) % (r->r_len / 65536) * 65536;
+		if (block_discard(r->bd, off, 65536))
+			__atomic_fetch_add(&r->failures, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void discard_vs_inplace_write(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t size = 8 << 20, r_len = 1 << 20, s_off = 4 << 20;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 512 };
+	assert_int_equal(qcow2_create(p(f, "race.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "race.qcow2"));
+	uint8_t *model = malloc(size - s_off), *buf = malloc(size - s_off);
+	fill(model, size - s_off, 99);
+	memset(buf, 0xee, r_len);
+	assert_int_equal(block_pwrite(bd, buf, r_len, 0), 0);
+	struct race r = { .bd = bd, .r_len = r_len };
+	pthread_t w[2], d;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&w[i], NULL, race_writer, &r),
+				 0);
+	assert_int_equal(pthread_create(&d, NULL, race_discarder, &r), 0);
+	int rc = 0;
+	for (uint64_t pos = 0; pos < size - s_off && !rc; pos += 2048)
+		rc = block_pwrite(bd, model + pos, 2048, s_off + pos);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	pthread_join(d, NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.failures, 0);
+	assert_int_equal(block_pread(bd, buf, size - s_off, s_off), 0);
+	for (uint64_t i = 0; i < size - s_off; i++)
+		if (buf[i] != model[i])
+			fail_msg("S byte %llu: %02x, want %02x",
+				 (unsigned long long)i, buf[i], model[i]);
+	block_close(bd);
+	our_check_clean(p(f, "race.qcow2"));
+	qemu_check_clean(p(f, "race.qcow2"));
+	free(model);
+	free(buf);
+}
+
 static void create_and_info(void **state)
 {
 	struct fx *f = *state;
@@ -1183,6 +1264,7 @@ int main(void)
 		T(threaded_io_512),
 		T(threaded_io_4k),
 		T(threaded_io_64k),
+		T(discard_vs_inplace_write),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
