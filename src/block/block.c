@@ -242,7 +242,9 @@ static int open_image(struct block_open_ctx *ctx, const char *path,
 	memcpy(bd->backing_devs, ctx->allow_devs,
 	       ctx->nallow_devs * sizeof(ctx->allow_devs[0]));
 	if (!drv->preadv || !drv->pwritev) {
-		(*out)->bounce = malloc(BLOCK_BOUNCE_BYTES);
+		bd->nbounce = drv->thread_safe ? BLOCK_BOUNCE_POOL : 1;
+		(*out)->bounce = malloc((size_t)bd->nbounce *
+					BLOCK_BOUNCE_BYTES);
 		if (!(*out)->bounce) {
 			block_close(*out);
 			*out = NULL;
@@ -662,6 +664,21 @@ static void unlock_if(struct block_dev *bd, bool locked)
 static int xferv_locked(struct block_dev *bd, const struct iovec *iov,
 			int iovcnt, uint64_t off, uint64_t len, bool write);
 
+/* A free buffer of bd->bounce (*slot: its index, for releasing the bit in
+ * bd->bounce_busy), or NULL if all are in use or there are none. */
+static uint8_t *bounce_get(struct block_dev *bd, unsigned *slot)
+{
+	for (unsigned i = 0; bd->bounce && i < bd->nbounce; i++) {
+		unsigned bit = 1u << i;
+		if (!(__atomic_fetch_or(&bd->bounce_busy, bit,
+					__ATOMIC_ACQUIRE) & bit)) {
+			*slot = i;
+			return bd->bounce + (size_t)i * BLOCK_BOUNCE_BYTES;
+		}
+	}
+	return NULL;
+}
+
 static int block_xferv(struct block_dev *bd, const struct iovec *iov,
 		       int iovcnt, uint64_t off, bool write)
 {
@@ -690,19 +707,29 @@ static int xferv_locked(struct block_dev *bd, const struct iovec *iov,
 		return bd->drv->pwritev(bd, iov, iovcnt, off);
 	if (!write && bd->drv->preadv)
 		return bd->drv->preadv(bd, iov, iovcnt, off);
-	if (bd->bounce && len <= BLOCK_BOUNCE_BYTES && iovcnt > 1) {
+	/* Concurrent calls each take a free buffer of the pool; with none
+	 * free they go piece by piece.  (No malloc here: an I/O thread's
+	 * first malloc makes glibc read /sys, which the sandbox forbids.) */
+	unsigned slot = 0;
+	uint8_t *buf = len > BLOCK_BOUNCE_BYTES || iovcnt < 2 ? NULL
+		     : bounce_get(bd, &slot);
+	if (buf) {
 		/* One driver call instead of one per guest page: the copy is
 		 * far cheaper than a cluster lookup and syscall per piece. */
-		uint8_t *b = bd->bounce;
+		uint8_t *b = buf;
 		int rc = 0;
 		if (write) {
 			for (int i = 0; i < iovcnt; b += iov[i++].iov_len)
 				memcpy(b, iov[i].iov_base, iov[i].iov_len);
-			return bd->drv->pwrite(bd, bd->bounce, len, off);
+			rc = bd->drv->pwrite(bd, buf, len, off);
+		} else {
+			rc = bd->drv->pread(bd, buf, len, off);
+			for (int i = 0; !rc && i < iovcnt;
+			     b += iov[i++].iov_len)
+				memcpy(iov[i].iov_base, b, iov[i].iov_len);
 		}
-		rc = bd->drv->pread(bd, bd->bounce, len, off);
-		for (int i = 0; !rc && i < iovcnt; b += iov[i++].iov_len)
-			memcpy(iov[i].iov_base, b, iov[i].iov_len);
+		__atomic_fetch_and(&bd->bounce_busy, ~(1u << slot),
+				   __ATOMIC_RELEASE);
 		return rc;
 	}
 	for (int i = 0; i < iovcnt; i++) {

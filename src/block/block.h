@@ -9,10 +9,10 @@
  * Threads.  Calls are synchronous.  The data calls — block_pread,
  * block_preadv, block_pwrite, block_pwritev, block_flush, block_discard and
  * block_write_zeroes — may run concurrently from several threads on one
- * device: for a driver that is not thread_safe (qcow2: one L2 cache,
- * refcount cache and allocator per image) block.c serialises them with
- * bd->lock; thread-safe drivers (raw: positional preadv/pwritev) run them in
- * parallel.  Concurrent writes to overlapping ranges leave either's data
+ * device: for a driver that is not thread_safe block.c serialises them
+ * with bd->lock; thread-safe drivers (raw: positional preadv/pwritev;
+ * qcow2: metadata under its own lock, data transfers in parallel) run them
+ * in parallel.  Concurrent writes to overlapping ranges leave either's data
  * (as on a real disk).  Everything else — open, close, block_status and the
  * qcow2_*() metadata operations — needs the device to itself: no data call
  * in flight.  Opens of different images are independent: two threads may
@@ -145,9 +145,13 @@ struct block_dev {
 	/* The path the device was opened with; set and freed by block.c. */
 	char *path;
 	/* For drivers without preadv/pwritev: block_preadv/pwritev gather a
-	 * vector of up to BLOCK_BOUNCE_BYTES into this buffer and make one
-	 * driver call (set and freed by block.c). */
+	 * vector of up to BLOCK_BOUNCE_BYTES into one of these nbounce
+	 * buffers (BLOCK_BOUNCE_POOL for a thread_safe driver, else 1) and
+	 * make one driver call; bounce_busy: a bit per buffer in use, taken
+	 * and released atomically.  Set and freed by block.c. */
 	uint8_t *bounce;
+	unsigned nbounce;
+	unsigned bounce_busy;
 	/* Set by block.c when the format was probed as raw on a writable
 	 * device: a write that would make the first BLOCK_PROBE_BYTES probe
 	 * as another format fails with -EPERM (see block_pwrite). */
@@ -172,6 +176,9 @@ struct block_dev {
 };
 
 #define BLOCK_BOUNCE_BYTES (1u << 20)
+/* Bounce buffers of a thread-safe driver without preadv/pwritev (qcow2):
+ * requests beyond this many at once go piece by piece. */
+#define BLOCK_BOUNCE_POOL 4u
 
 /* Open the image at path, probing its format.  read_only opens the file
  * O_RDONLY and takes a shared lock; otherwise an exclusive one, so two

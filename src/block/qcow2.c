@@ -46,6 +46,30 @@ int q_write_l1_entry(struct qcow2 *q, uint32_t idx)
 	return q_pwrite_full(q, &be, 8, q->l1_off + (uint64_t)idx * 8);
 }
 
+void q_lock(struct qcow2 *q)
+{
+	pthread_mutex_lock(&q->meta);
+	q->locked = true;
+}
+
+void q_unlock(struct qcow2 *q)
+{
+	if (q->quiesced) {
+		q->quiesced = false;
+		pthread_rwlock_unlock(&q->inflight);
+	}
+	q->locked = false;
+	pthread_mutex_unlock(&q->meta);
+}
+
+void q_quiesce(struct qcow2 *q)
+{
+	if (q->locked && !q->quiesced) {
+		pthread_rwlock_wrlock(&q->inflight);
+		q->quiesced = true;
+	}
+}
+
 struct qcow2 *q_get(struct block_dev *bd, struct err *errp)
 {
 	if (!bd || bd->drv != &block_qcow2) {
@@ -171,6 +195,8 @@ static void q_free(struct qcow2 *q)
 	free(q->zin);
 	free(q->zout);
 	free(q->path);
+	pthread_rwlock_destroy(&q->inflight);
+	pthread_mutex_destroy(&q->meta);
 	free(q);
 }
 
@@ -185,10 +211,12 @@ static void q_close(struct block_dev *bd)
 static int q_flush(struct block_dev *bd)
 {
 	struct qcow2 *q = to_q(bd);
+	q_lock(q);
 	int rc = q_rc_sync(q);
-	if (rc)
-		return rc;
-	return block_fd_sync(bd, q->fd);
+	if (!rc)
+		rc = block_fd_sync(bd, q->fd);
+	q_unlock(q);
+	return rc;
 }
 
 static const char *feature_name(const uint8_t *tab, size_t n, int type,
@@ -433,6 +461,8 @@ static int q_open(int fd, const char *path, bool read_only,
 	if (!q)
 		return err_set(errp, ENOMEM, "out of memory");
 	q->bd.drv = &block_qcow2;
+	pthread_mutex_init(&q->meta, NULL);
+	pthread_rwlock_init(&q->inflight, NULL);
 	q->bd.read_only = read_only;
 	q->fd = fd;
 	q->align = ctx->dio_align;  /* before the backing open changes it */
@@ -647,7 +677,7 @@ int qcow2_resize(struct block_dev *bd, uint64_t new_size, struct err *errp)
 
 const struct block_driver block_qcow2 = {
 	.name = "qcow2",
-	.thread_safe = false,
+	.thread_safe = true,  /* see "Threads" in qcow2_int.h */
 	.probe = q_probe,
 	.open = q_open,
 	.pread = q_pread,

@@ -210,9 +210,10 @@ static inline uint64_t tab_get(const struct l2_slot *s, uint32_t i)
 	return s ? be64toh(s->tab[i]) : 0;
 }
 
-int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
+/* q->meta held; dropped and retaken around each pread of normal
+ * clusters (see "Threads" in qcow2_int.h). */
+static int read_locked(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 {
-	struct qcow2 *q = to_q(bd);
 	uint8_t *p = buf;
 	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
 	while (len) {
@@ -244,9 +245,11 @@ int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
 					break;
 				n += cs < len - n ? cs : len - n;
 			}
-			if (t == E_NORMAL)
+			if (t == E_NORMAL) {
+				q_unlock(q);
 				rc = q_pread_full(q, p, n, host + in_off);
-			else if (t == E_ZERO)
+				q_lock(q);
+			} else if (t == E_ZERO)
 				memset(p, 0, n);
 			else
 				rc = read_backing(q, p, n, off);
@@ -258,6 +261,15 @@ int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
 		len -= n;
 	}
 	return 0;
+}
+
+int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = to_q(bd);
+	q_lock(q);
+	int rc = read_locked(q, buf, len, off);
+	q_unlock(q);
+	return rc;
 }
 
 static bool in_place(const struct qcow2 *q, uint64_t e)
@@ -335,9 +347,32 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	return 0;
 }
 
-int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
+/* The pwrite of n guest bytes into host clusters that were COPIED at
+ * lookup, outside q->meta when may_unlock: inflight held shared keeps the
+ * clusters from being freed meanwhile.  Runs reaching past the file's end
+ * (hostile or odd images) stay under the lock: q_pwrite_full tracks the
+ * file size. */
+static int write_in_place(struct qcow2 *q, const uint8_t *p, size_t n,
+			  uint64_t host, bool may_unlock)
 {
-	struct qcow2 *q = to_q(bd);
+	/* quiesced: this call holds inflight exclusive already (it freed
+	 * clusters earlier in the request), so it writes under the lock. */
+	if (!may_unlock || q->quiesced || host + n > q->file_size)
+		return q_pwrite_full(q, p, n, host);
+	pthread_rwlock_rdlock(&q->inflight);
+	q_unlock(q);
+	int rc = block_fd_pwrite(q->fd, q->align, p, n, host);
+	pthread_rwlock_unlock(&q->inflight);
+	q_lock(q);
+	return rc;
+}
+
+/* q->meta held.  may_unlock: the caller allows q->meta to be dropped
+ * around in-place data writes (not inside write-zeroes, whose steps must
+ * stay atomic). */
+static int write_locked(struct qcow2 *q, const void *buf, size_t len,
+			uint64_t off, bool may_unlock)
+{
 	const uint8_t *p = buf;
 	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
 	while (len) {
@@ -373,7 +408,8 @@ int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
 			}
 			if (q_overlaps_meta(q, host + in_off, n))
 				return -EIO;
-			rc = q_pwrite_full(q, p, n, host + in_off);
+			rc = write_in_place(q, p, n, host + in_off,
+					    may_unlock);
 		} else {
 			uint32_t cnt = 1;
 			for (uint32_t i = l2i + 1; n < len && i < l2n; i++) {
@@ -391,6 +427,15 @@ int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
 		len -= n;
 	}
 	return 0;
+}
+
+int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = to_q(bd);
+	q_lock(q);
+	int rc = write_locked(q, buf, len, off, true);
+	q_unlock(q);
+	return rc;
 }
 
 /* Make whole clusters [vc, vc + n) read as zeros without data: entries
@@ -443,14 +488,31 @@ int q_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 	uint64_t first = (off + cs - 1) / cs, end = (off + len) / cs;
 	if (off + len == bd->size)
 		end = (off + len + cs - 1) / cs;  /* last partial cluster */
-	return end > first ? zero_clusters(q, first, end - first) : 0;
+	if (end <= first)
+		return 0;
+	q_lock(q);
+	int rc = zero_clusters(q, first, end - first);
+	q_unlock(q);
+	return rc;
 }
+
+static int write_zeroes_locked(struct qcow2 *q, uint64_t off, uint64_t len);
 
 int q_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 		   bool unmap)
 {
-	static const uint8_t zeros[65536];
+	(void)unmap;
 	struct qcow2 *q = to_q(bd);
+	q_lock(q);
+	int rc = write_zeroes_locked(q, off, len);
+	q_unlock(q);
+	return rc;
+}
+
+static int write_zeroes_locked(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+	struct block_dev *bd = &q->bd;
 	if (q->bd.backing && q->version < 3)
 		return -EOPNOTSUPP;
 	uint64_t cs = q->cluster_size;
@@ -476,7 +538,7 @@ int q_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 		uint64_t lim = (end > first && pos < zs) ? zs : off + len;
 		size_t k = lim - pos < sizeof(zeros) ? lim - pos
 						     : sizeof(zeros);
-		int rc = q_pwrite(bd, zeros, k, pos);
+		int rc = write_locked(q, zeros, k, pos, false);
 		if (rc)
 			return rc;
 		pos += k;

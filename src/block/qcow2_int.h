@@ -4,11 +4,33 @@
  * header field is a pwrite() issued in the order the spec's consistency
  * rules need (data, then refcount, then the L2 entry; L2 table before the
  * L1 entry; decrements after the last reference is gone), so a killed
- * process leaves at worst leaked clusters.  FLUSH makes it durable. */
+ * process leaves at worst leaked clusters.  FLUSH makes it durable.
+ *
+ * Threads (the driver is thread_safe: block.c calls its data entries
+ * concurrently).  q->meta is held for everything that reads or changes
+ * driver state: L1/L2 lookups and the L2 cache, refcounts and allocation,
+ * COW, compressed clusters, backing reads, discard, write-zeroes, flush.
+ * Only two things run without it, each on host offsets looked up under it:
+ *  - the pread of a run of normal (allocated, uncompressed) clusters;
+ *  - the pwrite into a run of clusters that were COPIED (refcount 1, no
+ *    COW) at lookup, inside the file.  The writer takes q->inflight
+ *    shared before dropping q->meta and releases it when the pwrite is done.
+ * The rule: a refcount decrement (q_rc_update with addend < 0, q_rc_set 0)
+ * made while q->meta is held first calls q_quiesce(), which takes
+ * q->inflight exclusive until q->meta is released — so a cluster an
+ * unlocked write was aimed at cannot be freed (punched) and handed to
+ * other guest data while that write is still going.  An unlocked read of a
+ * cluster a concurrent request frees only races the guest with itself.
+ * Locks nest meta -> inflight, and inflight is only taken with meta held;
+ * a request that has quiesced writes in place under meta (no rdlock on a
+ * lock it holds exclusive).
+ * The metadata operations of qcow2.h run with no data call in flight
+ * (block.h) and take neither lock. */
 #ifndef RINGVM_BLOCK_QCOW2_INT_H
 #define RINGVM_BLOCK_QCOW2_INT_H
 
 #include <endian.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -133,6 +155,13 @@ struct qcow2 {
 	bool was_dirty, corrupt;
 	uint64_t cbuf_off;    /* free space after the last compressed
 			       * cluster written, 0 = none */
+
+	/* See "Threads" at the top.  locked: q->meta is held (by the
+	 * thread reading it); quiesced: that holder also holds inflight
+	 * exclusive. */
+	pthread_mutex_t meta;
+	pthread_rwlock_t inflight;
+	bool locked, quiesced;
 };
 
 static inline struct qcow2 *to_q(struct block_dev *bd)
@@ -191,6 +220,12 @@ int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len,
 int q_write_l1_entry(struct qcow2 *q, uint32_t idx);
 int q_write_header(struct qcow2 *q, struct err *errp);
 struct qcow2 *q_get(struct block_dev *bd, struct err *errp);
+/* Take / release q->meta for a data call (releasing also ends q_quiesce). */
+void q_lock(struct qcow2 *q);
+void q_unlock(struct qcow2 *q);
+/* Before a refcount may drop: wait for the unlocked data writes in flight
+ * and keep new ones out until q_unlock().  No-op outside a data call. */
+void q_quiesce(struct qcow2 *q);
 
 /* qcow2_refcount.c: refcounts and cluster allocation */
 int q_rc_get(struct qcow2 *q, uint64_t cluster, uint16_t *rc);
@@ -218,6 +253,8 @@ int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
  * it (ready for entries to change). */
 int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
 void q_l2_drop_cache(struct qcow2 *q);
+/* The block_driver data entries: each takes q->meta itself (see
+ * "Threads"); q_status does not (used by metadata operations too). */
 int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
 int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off);
 int q_discard(struct block_dev *bd, uint64_t off, uint64_t len);

@@ -214,11 +214,15 @@ int q_rc_update(struct qcow2 *q, uint64_t off, uint64_t n, int addend)
 {
 	if (!n || !addend)
 		return 0;
+	if (addend < 0)
+		q_quiesce(q);
 	return rc_range(q, off >> q->cluster_bits, n, addend, false, 0);
 }
 
 int q_rc_set(struct qcow2 *q, uint64_t cluster, uint16_t val)
 {
+	if (!val)
+		q_quiesce(q);
 	return rc_range(q, cluster, 1, 0, true, val);
 }
 

@@ -6,9 +6,9 @@
  * Asynchronous: the queue notify (a vCPU thread, under the bus's device
  * lock) pops and checks each chain and hands the request to the device's
  * I/O threads, then returns; the vCPU runs on while the disk works.  Up to
- * VIRTIO_BLK_INFLIGHT requests are in flight; a raw disk (thread-safe
- * driver) has VIRTIO_BLK_WORKERS threads doing its I/O in parallel, a
- * qcow2 disk one (its driver is serialised anyway).  A finished request
+ * VIRTIO_BLK_INFLIGHT requests are in flight; a disk with a thread-safe
+ * driver (raw, qcow2) has VIRTIO_BLK_WORKERS threads doing its I/O in
+ * parallel, any other disk one (its calls are serialised anyway).  A finished request
  * is completed by its I/O thread: it takes the device lock, writes the
  * status byte and the used ring and raises the interrupt as the driver
  * asked (EVENT_IDX / NO_INTERRUPT).  A FLUSH completes only after every

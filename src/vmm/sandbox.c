@@ -9,6 +9,7 @@
 #include "sandbox.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <termios.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -375,6 +377,11 @@ static int install(scmp_filter_ctx ctx, struct err *errp)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(errp, errno, "sandbox: PR_SET_NO_NEW_PRIVS");
+	/* glibc sizes its malloc arena limit lazily, reading /sys (openat)
+	 * on the first malloc of a thread once 8 arenas exist; disk I/O
+	 * threads (16 per qcow2 disk, allocating metadata buffers) get
+	 * there under the filter.  Fix the limit now to glibc's default. */
+	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	/* Every thread of the VM (vCPUs, I/O, disk workers) exists by now:
 	 * the filter must hold for all of them, not just this one. */
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

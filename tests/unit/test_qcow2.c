@@ -9,6 +9,7 @@
 
 #include <endian.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,194 @@ static void random_io_2m(void **state) { random_io(*state, 2 << 20, false); }
 static void random_io_backing(void **state)
 {
 	random_io(*state, 65536, true);
+}
+
+/* Several threads on one image at once (the driver is thread_safe: data
+ * transfers run outside its metadata lock).  Each thread owns every
+ * MT_THREADS-th stripe of MT_STRIPE clusters, so its writes, zeroes,
+ * discards and reads have a deterministic result in the shared model,
+ * while allocation, discard (freeing clusters) and unlocked in-place
+ * writes of different threads interleave in the same L2 tables and
+ * refcount blocks.  cmocka asserts are not thread-safe: threads count
+ * failures and the main thread asserts. */
+#define MT_THREADS 4
+#define MT_STRIPE  4u  /* clusters */
+
+struct mt_arg {
+	struct block_dev *bd;
+	uint8_t *model;
+	uint64_t size;
+	uint32_t cs, id;
+	int failures;
+	uint64_t first_bad;  /* op number of the first failure + 1 */
+};
+
+static void *mt_worker(void *opaque)
+{
+	struct mt_arg *a = opaque;
+	uint64_t stripe = (uint64_t)MT_STRIPE * a->cs;
+	uint64_t nstripes = a->size / stripe;
+	uint8_t *buf = malloc(stripe), *chk = malloc(stripe);
+	uint32_t seed = 0x9e3779b9u * (a->id + 1) + a->cs;
+	for (int i = 0; i < 400; i++) {
+		seed = seed * 1103515245 + 12345;
+		uint64_t k = (seed >> 4) % (nstripes / MT_THREADS);
+		uint64_t base = (k * MT_THREADS + a->id) * stripe;
+		seed = seed * 1103515245 + 12345;
+		uint64_t off = (seed >> 5) % stripe;
+		seed = seed * 1103515245 + 12345;
+		uint64_t len = 1 + (seed >> 5) % (stripe - off);
+		off += base;
+		int op = (seed >> 27) % 8, rc = 0;
+		bool bad = false;
+		if (op < 4) {
+			fill(buf, len, seed);
+			rc = block_pwrite(a->bd, buf, len, off);
+			memcpy(a->model + off, buf, len);
+		} else if (op == 4) {
+			rc = block_write_zeroes(a->bd, off, len, true);
+			memset(a->model + off, 0, len);
+		} else if (op == 5) {
+			rc = block_discard(a->bd, off, len);
+			uint64_t x = (off + a->cs - 1) / a->cs * a->cs;
+			uint64_t y = (off + len) / a->cs * a->cs;
+			if (y > x)
+				memset(a->model + x, 0, y - x);
+		} else {
+			/* Two pieces: the vectored path with its own bounce
+			 * buffer per call. */
+			size_t h = len / 2;
+			struct iovec v[2] = { { chk, h },
+					      { chk + h, len - h } };
+			rc = len > 1 ? block_preadv(a->bd, v, 2, off)
+				     : block_pread(a->bd, chk, len, off);
+			bad = !rc && memcmp(chk, a->model + off, len);
+		}
+		if (!rc && i % 64 == 63)
+			rc = block_flush(a->bd);
+		if ((rc || bad) && !a->failures++)
+			a->first_bad = (uint64_t)i + 1;
+	}
+	free(buf);
+	free(chk);
+	return NULL;
+}
+
+static void threaded_io(struct fx *f, uint32_t cs)
+{
+	const uint64_t size = 8 << 20;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = cs };
+	assert_int_equal(qcow2_create(p(f, "mt.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "mt.qcow2"));
+	assert_true(bd->drv->thread_safe);
+	uint8_t *model = calloc(1, size);
+	struct mt_arg a[MT_THREADS];
+	pthread_t t[MT_THREADS];
+	for (uint32_t i = 0; i < MT_THREADS; i++) {
+		a[i] = (struct mt_arg){ .bd = bd, .model = model,
+					.size = size, .cs = cs, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, mt_worker,
+						&a[i]), 0);
+	}
+	for (uint32_t i = 0; i < MT_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (uint32_t i = 0; i < MT_THREADS; i++)
+		if (a[i].failures)
+			fail_msg("thread %u: %d failures, first at op %llu",
+				 i, a[i].failures,
+				 (unsigned long long)a[i].first_bad - 1);
+	compare_all(bd, model, size);
+	block_close(bd);
+	our_check_clean(p(f, "mt.qcow2"));
+	qemu_check_clean(p(f, "mt.qcow2"));
+	qemu_reads_model(f, p(f, "mt.qcow2"), model, size);
+	free(model);
+}
+
+static void threaded_io_512(void **state) { threaded_io(*state, 512); }
+static void threaded_io_4k(void **state) { threaded_io(*state, 4096); }
+static void threaded_io_64k(void **state) { threaded_io(*state, 65536); }
+
+/* Freeing a cluster an unlocked in-place write is aimed at: one thread
+ * rewrites region R in place (its clusters are COPIED), one discards parts
+ * of R, one fills region S with fresh allocations that reuse the freed
+ * clusters at once.  Unless a refcount drop waits for the writes in
+ * flight, a late write to R lands in a cluster that now holds S's data.
+ * R's contents are the threads' own race; S must be exact.  That
+ * interleaving needs a pwrite preempted at the wrong moment, so this
+ * catches it only sometimes; it reliably catches a quiesce that deadlocks
+ * against the in-place writers or corrupts the refcounts. */
+struct race {
+	struct block_dev *bd;
+	uint64_t r_len;
+	int stop, failures;
+};
+
+static void *race_writer(void *opaque)
+{
+	struct race *r = opaque;
+	uint8_t *buf = malloc(r->r_len);
+	memset(buf, 0xee, r->r_len);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		/* All of R: long in-place pwrites, wide windows. */
+		if (block_pwrite(r->bd, buf, r->r_len, 0))
+			__atomic_fetch_add(&r->failures, 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void *race_discarder(void *opaque)
+{
+	struct race *r = opaque;
+	uint32_t seed = 2;
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		seed = seed * 1103515245 + 12345;
+		uint64_t off = (seed >> 8) % (r->r_len / 65536) * 65536;
+		if (block_discard(r->bd, off, 65536))
+			__atomic_fetch_add(&r->failures, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void discard_vs_inplace_write(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t size = 8 << 20, r_len = 1 << 20, s_off = 4 << 20;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 512 };
+	assert_int_equal(qcow2_create(p(f, "race.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "race.qcow2"));
+	uint8_t *model = malloc(size - s_off), *buf = malloc(size - s_off);
+	fill(model, size - s_off, 99);
+	memset(buf, 0xee, r_len);
+	assert_int_equal(block_pwrite(bd, buf, r_len, 0), 0);
+	struct race r = { .bd = bd, .r_len = r_len };
+	pthread_t w[2], d;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&w[i], NULL, race_writer, &r),
+				 0);
+	assert_int_equal(pthread_create(&d, NULL, race_discarder, &r), 0);
+	int rc = 0;
+	for (uint64_t pos = 0; pos < size - s_off && !rc; pos += 2048)
+		rc = block_pwrite(bd, model + pos, 2048, s_off + pos);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	pthread_join(d, NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.failures, 0);
+	assert_int_equal(block_pread(bd, buf, size - s_off, s_off), 0);
+	for (uint64_t i = 0; i < size - s_off; i++)
+		if (buf[i] != model[i])
+			fail_msg("S byte %llu: %02x, want %02x",
+				 (unsigned long long)i, buf[i], model[i]);
+	block_close(bd);
+	our_check_clean(p(f, "race.qcow2"));
+	qemu_check_clean(p(f, "race.qcow2"));
+	free(model);
+	free(buf);
 }
 
 static void create_and_info(void **state)
@@ -1072,6 +1261,10 @@ int main(void)
 		T(random_io_64k),
 		T(random_io_2m),
 		T(random_io_backing),
+		T(threaded_io_512),
+		T(threaded_io_4k),
+		T(threaded_io_64k),
+		T(discard_vs_inplace_write),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
