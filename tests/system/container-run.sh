@@ -9,32 +9,17 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
-# cond 'A && B': a compound condition for check (which runs one command).
-cond() { eval "$1"; }
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm run/true
-if [ "$(id -u)" != 0 ]; then
-	skip run/all "needs root (namespaces, cgroups, overlayfs)"
-	exit 0
-fi
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail run/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
-export RINGVM_CONTAINER_ROOT=$scratch/store
-store=$RINGVM_CONTAINER_ROOT
-tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >/dev/null
+need_root run/all "namespaces, cgroups, overlayfs"
+busybox_store run/rootfs
 ctr() { "$RINGVM" container "$@"; }
 ctr load -q -i "$scratch/img/oci.tar"
 
 # Whatever a failing test leaves: unmount and remove it at exit.
-cleanup_store() {
-	local m
-	for m in $(grep -o "$store/containers/[0-9a-f]*/rootfs" /proc/mounts 2>/dev/null); do
-		umount -l "$m" 2>/dev/null || true
-	done
-}
-at_exit cleanup_store
+at_exit cleanup_rootfs_mounts
 
 # crun ARGS...: `container run ARGS`; sets st, output in $scratch/out, err.
 crun() {
@@ -168,6 +153,7 @@ check run/record-kept "record: $(cat "$rec" 2>/dev/null)" grep -q '"exit_code":3
 rm -rf "$(dirname "$rec")"
 
 # Bad input: one line, status 125.
+# refused125 here runs `container run ARGS` (through crun, which sets st).
 refused125() {
 	local name=$1 re=$2
 	shift 2
