@@ -48,25 +48,7 @@ check detach/exec-status "status $est" [ "$est" = 5 ]
 check detach/exec-not-found "status $nst" [ "$nst" = 127 ]
 
 # exec -it with a terminal: a pty of the container's devpts.
-python3 - "$RINGVM" >"$scratch/tty" 2>&1 <<'PY' || true
-import os, pty, sys, select, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "container", "exec", "-it", "web", "sh", "-c", "tty; exit 6"])
-out, end = b"", time.time() + 20
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 1)
-    if r:
-        try:
-            b = os.read(fd, 1024)
-        except OSError:
-            break
-        if not b:
-            break
-        out += b
-_, st = os.waitpid(pid, 0)
-print(out.decode(errors="replace").strip(), os.waitstatus_to_exitcode(st))
-PY
+tests/system/lib/pty-run.py 20 "$RINGVM" container exec -it web sh -c 'tty; exit 6' >"$scratch/tty" 2>&1 || true
 tty_out=$(tr -d '\r' <"$scratch/tty" | tr '\n' ' ' | sed -E 's/ +/ /g; s/ $//')
 check detach/exec-tty "got '$tty_out'" grep -qE '^/dev/pts/[0-9]+ 6$' <<<"$tty_out"
 out=$(ctr exec -t web sh -c 'tty || true' </dev/null)

@@ -101,25 +101,7 @@ else
 fi
 
 # A terminal: -t with a pty on stdin gives the command a pty.
-python3 - "$RINGVM" >"$scratch/tty" 2>&1 <<'PY' || true
-import os, pty, sys, select, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "container", "run", "--rm", "-it", "busybox", "sh", "-c", "tty; exit 7"])
-out, end = b"", time.time() + 30
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 1)
-    if r:
-        try:
-            b = os.read(fd, 1024)
-        except OSError:
-            break
-        if not b:
-            break
-        out += b
-_, st = os.waitpid(pid, 0)
-print(out.decode(errors="replace").strip(), os.waitstatus_to_exitcode(st))
-PY
+tests/system/lib/pty-run.py 30 "$RINGVM" container run --rm -it busybox sh -c 'tty; exit 7' >"$scratch/tty" 2>&1 || true
 tty_out=$(tr -d '\r' <"$scratch/tty" | tr '\n' ' ' | sed -E 's/ +/ /g; s/ $//')
 check run/tty "got '$tty_out'" grep -qE '^/dev/(pts/[0-9]+|console) 7$' <<<"$tty_out"
 
