@@ -1,5 +1,6 @@
 /* OCI runtime-spec config.json parser (the subset in config.h). */
 #include "container/config.h"
+#include "container/json_doc.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -636,25 +637,16 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config *cfg,
 	if (len > OCI_MAX_CONFIG)
 		return err_set(errp, EINVAL, "larger than %u bytes", OCI_MAX_CONFIG);
 	/* Depth 64 bounds json-c's recursion on "[[[[..." */
-	struct json_tokener *tok = json_tokener_new_ex(64);
-	if (!tok)
+	struct json_object *doc = NULL;
+	enum json_tokener_error je;
+	int r = json_doc_parse(buf, len, 64, &doc, &je);
+	if (r == -ENOMEM)
 		return err_set(errp, ENOMEM, "out of memory");
-	struct json_object *doc = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error je = json_tokener_get_error(tok);
-	size_t used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!doc || je != json_tokener_success) {
-		json_object_put(doc);
+	if (r && je != json_tokener_success)
 		return err_set(errp, EINVAL, "not valid JSON: %s",
-			       json_tokener_error_desc(je == json_tokener_success ?
-				       json_tokener_continue : je));
-	}
-	for (; used < len; used++)
-		if (!strchr(" \t\r\n", buf[used])) {
-			json_object_put(doc);
-			return err_set(errp, EINVAL, "not valid JSON: data after the document");
-		}
-	int r;
+			       json_tokener_error_desc(je));
+	if (r)
+		return err_set(errp, EINVAL, "not valid JSON: data after the document");
 	if (!json_object_is_type(doc, json_type_object))
 		r = bad(errp, "config", "must be a JSON object");
 	else if (!(r = opt_str(doc, "ociVersion", "ociVersion",

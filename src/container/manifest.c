@@ -1,5 +1,6 @@
 /* Parsers for image index, manifest and configuration JSON (manifest.h). */
 #include "container/manifest.h"
+#include "container/json_doc.h"
 
 #include <json-c/json.h>
 #include <limits.h>
@@ -11,22 +12,15 @@ static int parse_json(const char *buf, size_t len, const char *what,
 {
 	if (len > MANIFEST_MAX_BYTES)
 		return err_set(errp, EINVAL, "%s: %zu bytes is too large", what, len);
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	if (!tok)
+	struct json_object *doc = NULL;
+	enum json_tokener_error je;
+	int r = json_doc_parse(buf, len, 32, &doc, &je);
+	if (r == -ENOMEM)
 		return err_set(errp, ENOMEM, "out of memory");
-	struct json_object *doc = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error je = json_tokener_get_error(tok);
-	size_t used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!doc || je != json_tokener_success) {
-		json_object_put(doc);
+	if (r && je != json_tokener_success)
 		return err_set(errp, EINVAL, "%s: not valid JSON", what);
-	}
-	for (; used < len; used++)
-		if (!strchr(" \t\r\n", buf[used])) {
-			json_object_put(doc);
-			return err_set(errp, EINVAL, "%s: data after the JSON document", what);
-		}
+	if (r)
+		return err_set(errp, EINVAL, "%s: data after the JSON document", what);
 	if (!json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
 		return err_set(errp, EINVAL, "%s: not a JSON object", what);

@@ -7,21 +7,7 @@
 #include <string.h>
 
 #include "container/tar.h"
-
-struct mem {
-	const uint8_t *p;
-	size_t n, off;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t n, struct err *e)
-{
-	struct mem *m = ctx;
-	if (n > m->n - m->off)
-		n = m->n - m->off;
-	memcpy(buf, m->p + m->off, n);
-	m->off += n;
-	return (ssize_t)n;
-}
+#include "tar_mem.h"
 
 static void check_clean(const char *p)
 {
@@ -34,9 +20,9 @@ static void check_clean(const char *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mem m = { data, size, 0 };
+	struct tar_mem m = { data, size, 0 };
 	struct tar_reader r;
-	tar_reader_init(&r, mem_read, &m);
+	tar_reader_init(&r, tar_mem_read, &m);
 	struct tar_entry *e = malloc(sizeof(*e));
 	struct err er = { 0 };
 	char buf[4096];

@@ -12,17 +12,12 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
-cond() { eval "$1"; }
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm cgroup2/run
-if [ "$(id -u)" != 0 ]; then
-	skip cgroup2/all "needs root (mount namespace, cgroups)"
-	exit 0
-fi
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail cgroup2/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
+need_root cgroup2/all "mount namespace, cgroups"
+busybox_rootfs cgroup2/rootfs
 cfg=tests/system/lib/oci-config.py
 bundle=$scratch/bundle
 mkdir -p "$bundle"

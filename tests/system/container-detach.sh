@@ -6,34 +6,18 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
-# cond 'A && B': a compound condition for check (which runs one command).
-cond() { eval "$1"; }
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm detach/run
-if [ "$(id -u)" != 0 ]; then
-	skip detach/all "needs root (namespaces, cgroups, overlayfs)"
-	exit 0
-fi
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail detach/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
-export RINGVM_CONTAINER_ROOT=$scratch/store
-store=$RINGVM_CONTAINER_ROOT
-tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >/dev/null
+need_root detach/all "namespaces, cgroups, overlayfs"
+busybox_store detach/rootfs
 ctr() { timeout -k 5 60 "$RINGVM" container "$@"; }
 ctr load -q -i "$scratch/img/oci.tar"
 
-# Whatever a failing test leaves: every container killed and removed.
-cleanup_ctrs() {
-	local id m
-	for id in $(ls "$store/containers" 2>/dev/null); do
-		"$RINGVM" container rm -f "$id" >/dev/null 2>&1 || true
-	done
-	for m in $(grep -o "$store/containers/[0-9a-f]*/rootfs" /proc/mounts 2>/dev/null); do
-		umount -l "$m" 2>/dev/null || true
-	done
-}
+# Whatever a failing test leaves: every container killed and removed, then
+# any rootfs still mounted unmounted (at_exit hooks run last added first).
+at_exit cleanup_rootfs_mounts
 at_exit cleanup_ctrs
 
 # A container whose command logs, then waits for TERM and exits 3.
@@ -64,25 +48,7 @@ check detach/exec-status "status $est" [ "$est" = 5 ]
 check detach/exec-not-found "status $nst" [ "$nst" = 127 ]
 
 # exec -it with a terminal: a pty of the container's devpts.
-python3 - "$RINGVM" >"$scratch/tty" 2>&1 <<'PY' || true
-import os, pty, sys, select, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "container", "exec", "-it", "web", "sh", "-c", "tty; exit 6"])
-out, end = b"", time.time() + 20
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 1)
-    if r:
-        try:
-            b = os.read(fd, 1024)
-        except OSError:
-            break
-        if not b:
-            break
-        out += b
-_, st = os.waitpid(pid, 0)
-print(out.decode(errors="replace").strip(), os.waitstatus_to_exitcode(st))
-PY
+tests/system/lib/pty-run.py 20 "$RINGVM" container exec -it web sh -c 'tty; exit 6' >"$scratch/tty" 2>&1 || true
 tty_out=$(tr -d '\r' <"$scratch/tty" | tr '\n' ' ' | sed -E 's/ +/ /g; s/ $//')
 check detach/exec-tty "got '$tty_out'" grep -qE '^/dev/pts/[0-9]+ 6$' <<<"$tty_out"
 out=$(ctr exec -t web sh -c 'tty || true' </dev/null)
@@ -138,19 +104,6 @@ check detach/run-d-not-found "status $st: $(cat "$scratch/err")" [ "$st" = 127 ]
 for c in $(ls "$store/containers"); do ctr rm -f "$c" >/dev/null; done
 
 # Bad input.
-refused125() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" = 125 ] && [ "$(wc -l <"$scratch/err")" = 1 ] && grep -qE -e "$re" "$scratch/err"; then
-		pass "$name"
-	else
-		fail "$name" "status $st, stderr '$(head -c 300 "$scratch/err" | tr '\n' '|')'"
-	fi
-}
 refused125 detach/logs-unknown "no such container: nosuch" ctr logs nosuch
 refused125 detach/stop-unknown "no such container" ctr stop nosuch
 refused125 detach/rm-unknown "no such container" ctr rm nosuch

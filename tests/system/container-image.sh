@@ -8,36 +8,13 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm image/load
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail image/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
-export RINGVM_CONTAINER_ROOT=$scratch/store
-store=$RINGVM_CONTAINER_ROOT
-tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >"$scratch/id"
-id=$(cat "$scratch/id")
+busybox_store image/rootfs
+id=$image_id
 ctr() { "$RINGVM" container "$@"; }
-
-# refused125 NAME REGEX CMD...: exit 125, exactly one stderr line matching.
-refused125() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" != 125 ]; then
-		fail "$name" "exit status $st, want 125 ($(head -c 300 "$scratch/err"))"
-	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
-		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
-	elif ! grep -qE -e "$re" "$scratch/err"; then
-		fail "$name" "message '$(cat "$scratch/err")' does not match /$re/"
-	else
-		pass "$name"
-	fi
-}
 
 out=$(ctr load -i "$scratch/img/docker.tar" 2>&1)
 check image/load-docker-archive "$out" [ "$out" = "Loaded image: docker.io/library/busybox:latest" ]

@@ -8,33 +8,19 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm net/user
-if [ "$(id -u)" != 0 ]; then
-	skip net/all "needs root (namespaces, TAP devices)"
-	exit 0
-fi
+need_root net/all "namespaces, TAP devices"
 if [ ! -c /dev/net/tun ]; then
 	skip net/all "no /dev/net/tun"
 	exit 0
 fi
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail net/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
-export RINGVM_CONTAINER_ROOT=$scratch/store
-store=$RINGVM_CONTAINER_ROOT
-tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >/dev/null
+busybox_store net/rootfs
 ctr() { timeout -k 5 60 "$RINGVM" container "$@"; }
 ctr load -q -i "$scratch/img/oci.tar"
-cleanup_ctrs() {
-	local id
-	for id in $(ls "$store/containers" 2>/dev/null); do
-		"$RINGVM" container rm -f "$id" >/dev/null 2>&1 || true
-	done
-}
 at_exit cleanup_ctrs
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 out=$(ctr run --rm --net user busybox sh -c 'ip -4 addr show eth0 | grep -o "inet [0-9./]*"; ip route | grep -o "^default via [0-9.]*"; ping -c1 -W3 10.0.2.2 >/dev/null && echo gw-ok')
 check net/user "got '$(tr '\n' '|' <<<"$out")'" [ "$out" = "inet 10.0.2.15/24
@@ -103,19 +89,6 @@ fi
 ctr rm -f a c >/dev/null
 
 # Bad input: one line, 125.
-refused125() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" = 125 ] && [ "$(wc -l <"$scratch/err")" = 1 ] && grep -qE -e "$re" "$scratch/err"; then
-		pass "$name"
-	else
-		fail "$name" "status $st, stderr '$(head -c 300 "$scratch/err" | tr '\n' '|')'"
-	fi
-}
 refused125 net/bad-publish "expected \[IP:\]HOSTPORT:PORT" ctr run --rm -p 80 busybox true
 refused125 net/bad-publish-port "expected \[IP:\]HOSTPORT:PORT" ctr run --rm -p 1:99999 busybox true
 refused125 net/publish-with-host "-p needs --net user" ctr run --rm --net host -p 1:2 busybox true

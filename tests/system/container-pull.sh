@@ -8,8 +8,8 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
-# cond 'A && B': a compound condition for check (which runs one command).
-cond() { eval "$1"; }
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm pull/all
 for t in docker-registry skopeo; do
@@ -18,17 +18,11 @@ for t in docker-registry skopeo; do
 		exit 0
 	fi
 done
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail pull/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
-export RINGVM_CONTAINER_ROOT=$scratch/store
-store=$RINGVM_CONTAINER_ROOT
-tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >"$scratch/id"
-id=$(cat "$scratch/id")
+busybox_store pull/rootfs
+id=$image_id
 ctr() { timeout -k 5 120 "$RINGVM" container "$@"; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(freeport)
 cat >"$scratch/registry.yml" <<YML
 version: 0.1
 log:
@@ -109,24 +103,11 @@ check pull/after-bad-part "images: $(ctr images -q)" [ "$(ctr images -q)" = "${i
 ctr rmi "$reg/test/busybox:v1" >/dev/null
 
 # Bad input: one line, status 125.
-refused125() {
-	local name=$1 re=$2 st
-	shift 2
-	set +e
-	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
-	st=$?
-	set -e
-	if [ "$st" = 125 ] && [ "$(wc -l <"$scratch/err")" = 1 ] && grep -qE -e "$re" "$scratch/err"; then
-		pass "$name"
-	else
-		fail "$name" "status $st, stderr '$(head -c 300 "$scratch/err" | tr '\n' '|')'"
-	fi
-}
 refused125 pull/unknown-tag "HTTP 404 \(MANIFEST_UNKNOWN" ctr pull "$reg/test/busybox:nope"
 refused125 pull/unknown-repo "HTTP 404" ctr pull "$reg/test/nothing:v1"
 refused125 pull/bad-reference "invalid reference format" ctr pull "$reg/Test/X"
 refused125 pull/unknown-digest "HTTP 404" ctr pull "$reg/test/busybox@sha256:$(printf '%064d' 0)"
-closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+closed=$(freeport)
 refused125 pull/connection-refused "Couldn't connect|Could not connect" ctr pull "127.0.0.1:$closed/x:y"
 
 # A layer corrupted in the registry's storage: refused, nothing stored.

@@ -11,13 +11,11 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
-cond() { eval "$1"; }
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm rootless/true
-if [ "$(id -u)" != 0 ]; then
-	skip rootless/all "needs root (to create a throwaway user)"
-	exit 0
-fi
+need_root rootless/all "to create a throwaway user"
 for t in useradd userdel setpriv; do
 	command -v "$t" >/dev/null || { skip rootless/all "$t not installed"; exit 0; }
 done
@@ -25,10 +23,7 @@ if ! setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U true 2>/dev/n
 	skip rootless/all "the kernel forbids unprivileged user namespaces"
 	exit 0
 fi
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail rootless/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
+busybox_rootfs rootless/rootfs
 user=rvrl$$
 home=$scratch/home
 bin=$(realpath "$RINGVM")

@@ -9,32 +9,17 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
-# cond 'A && B': a compound condition for check (which runs one command).
-cond() { eval "$1"; }
+# shellcheck source=tests/system/lib/container.sh
+. "$(dirname "$0")/lib/container.sh"
 
 need_ringvm run/true
-if [ "$(id -u)" != 0 ]; then
-	skip run/all "needs root (namespaces, cgroups, overlayfs)"
-	exit 0
-fi
-if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
-	fail run/rootfs "cannot build the busybox rootfs"
-	exit 1
-fi
-export RINGVM_CONTAINER_ROOT=$scratch/store
-store=$RINGVM_CONTAINER_ROOT
-tests/system/lib/busybox-image.py "$rootfs" "$scratch/img" >/dev/null
+need_root run/all "namespaces, cgroups, overlayfs"
+busybox_store run/rootfs
 ctr() { "$RINGVM" container "$@"; }
 ctr load -q -i "$scratch/img/oci.tar"
 
 # Whatever a failing test leaves: unmount and remove it at exit.
-cleanup_store() {
-	local m
-	for m in $(grep -o "$store/containers/[0-9a-f]*/rootfs" /proc/mounts 2>/dev/null); do
-		umount -l "$m" 2>/dev/null || true
-	done
-}
-at_exit cleanup_store
+at_exit cleanup_rootfs_mounts
 
 # crun ARGS...: `container run ARGS`; sets st, output in $scratch/out, err.
 crun() {
@@ -116,25 +101,7 @@ else
 fi
 
 # A terminal: -t with a pty on stdin gives the command a pty.
-python3 - "$RINGVM" >"$scratch/tty" 2>&1 <<'PY' || true
-import os, pty, sys, select, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "container", "run", "--rm", "-it", "busybox", "sh", "-c", "tty; exit 7"])
-out, end = b"", time.time() + 30
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 1)
-    if r:
-        try:
-            b = os.read(fd, 1024)
-        except OSError:
-            break
-        if not b:
-            break
-        out += b
-_, st = os.waitpid(pid, 0)
-print(out.decode(errors="replace").strip(), os.waitstatus_to_exitcode(st))
-PY
+tests/system/lib/pty-run.py 30 "$RINGVM" container run --rm -it busybox sh -c 'tty; exit 7' >"$scratch/tty" 2>&1 || true
 tty_out=$(tr -d '\r' <"$scratch/tty" | tr '\n' ' ' | sed -E 's/ +/ /g; s/ $//')
 check run/tty "got '$tty_out'" grep -qE '^/dev/(pts/[0-9]+|console) 7$' <<<"$tty_out"
 
@@ -168,6 +135,7 @@ check run/record-kept "record: $(cat "$rec" 2>/dev/null)" grep -q '"exit_code":3
 rm -rf "$(dirname "$rec")"
 
 # Bad input: one line, status 125.
+# refused125 here runs `container run ARGS` (through crun, which sets st).
 refused125() {
 	local name=$1 re=$2
 	shift 2

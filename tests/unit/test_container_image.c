@@ -24,6 +24,8 @@
 #include "container/tar.h"
 #include "container/unpack.h"
 
+#include "../fuzz/tar_mem.h"
+
 /* ---- building tar streams in memory ---- */
 
 struct tbuf {
@@ -62,21 +64,6 @@ static void end(struct tbuf *t)
 {
 	memset(t->d + t->n, 0, 1024);
 	t->n += 1024;
-}
-
-struct mem {
-	const uint8_t *p;
-	size_t n, off;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t n, struct err *e)
-{
-	struct mem *m = ctx;
-	if (n > m->n - m->off)
-		n = m->n - m->off;
-	memcpy(buf, m->p + m->off, n);
-	m->off += n;
-	return (ssize_t)n;
 }
 
 static void header_fields(void **state)
@@ -139,9 +126,9 @@ static void stream_pax_gnu(void **state)
 	hdr(&t, "././@LongLink", 'K', NULL, strlen(gnu) + 1, gnu);
 	hdr(&t, "sym", '2', "short-target", 0, NULL);
 	end(&t);
-	struct mem m = { t.d, t.n, 0 };
+	struct tar_mem m = { t.d, t.n, 0 };
 	struct tar_reader r;
-	tar_reader_init(&r, mem_read, &m);
+	tar_reader_init(&r, tar_mem_read, &m);
 	struct tar_entry *e = malloc(sizeof(*e));
 	struct err er = { 0 };
 	assert_int_equal(tar_next(&r, e, &er), 1);
@@ -160,16 +147,16 @@ static void stream_pax_gnu(void **state)
 	hdr(&b, "PaxHeaders/x", 'x', NULL, 12, "99 path=abc\n");
 	hdr(&b, "f", '0', NULL, 0, NULL);
 	end(&b);
-	struct mem m2 = { b.d, b.n, 0 };
-	tar_reader_init(&r, mem_read, &m2);
+	struct tar_mem m2 = { b.d, b.n, 0 };
+	tar_reader_init(&r, tar_mem_read, &m2);
 	assert_int_equal(tar_next(&r, e, &er), -EINVAL);
 	assert_non_null(strstr(er.msg, "pax"));
 
 	/* Truncated data. */
 	struct tbuf c = { 0 };
 	hdr(&c, "f", '0', NULL, 600, (const char[600]){ 0 });
-	struct mem m3 = { c.d, 700, 0 };
-	tar_reader_init(&r, mem_read, &m3);
+	struct tar_mem m3 = { c.d, 700, 0 };
+	tar_reader_init(&r, tar_mem_read, &m3);
 	err_clear(&er);
 	assert_int_equal(tar_next(&r, e, &er), 1);
 	char big[1024];

@@ -188,15 +188,19 @@ has() { grep -qE "$2" "$1.txt"; }
 
 # refused NAME EXPECTED-REGEX CMD...: CMD must exit 1 with exactly one stderr
 # line matching EXPECTED-REGEX (the "bad input" contract).
-refused() {
-	local name=$1 re=$2 st
-	shift 2
+refused() { refused_status 1 "$@"; }
+
+# refused_status STATUS NAME EXPECTED-REGEX CMD...: as refused, for a command
+# whose bad-input status is STATUS (`ringvm container` uses docker's 125).
+refused_status() {
+	local want=$1 name=$2 re=$3 st
+	shift 3
 	set +e
 	"$@" >"$scratch/out" 2>"$scratch/err" </dev/null
 	st=$?
 	set -e
-	if [ "$st" != 1 ]; then
-		fail "$name" "exit status $st, want 1 ($(head -c 200 "$scratch/err"))"
+	if [ "$st" != "$want" ]; then
+		fail "$name" "exit status $st, want $want ($(head -c 200 "$scratch/err"))"
 	elif [ "$(wc -l <"$scratch/err")" != 1 ]; then
 		fail "$name" "want one line on stderr, got: $(head -c 300 "$scratch/err" | tr '\n' '|')"
 	elif ! grep -qE -e "$re" "$scratch/err"; then
