@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "container/manifest.h"
+#include "core/file.h"
 #include "container/ref.h"
 #include "container/tar.h"
 #include "container/unpack.h"
@@ -43,25 +44,11 @@ static int read_small(int dir, const char *path, char **buf, size_t *len,
 	int fd = open_in(dir, path, errp);
 	if (fd < 0)
 		return fd;
-	struct stat st;
-	int r = 0;
-	fstat(fd, &st);
-	if ((uint64_t)st.st_size > MANIFEST_MAX_BYTES)
-		r = err_set(errp, EFBIG, "archive: `%.200s` is too large", path);
-	char *b = r ? NULL : malloc((size_t)st.st_size + 1);
-	if (!r && !b)
-		r = err_set(errp, ENOMEM, "out of memory");
-	if (!r && pread(fd, b, (size_t)st.st_size, 0) != st.st_size)
-		r = err_sys(errp, errno ? errno : EIO, "archive: read `%.200s`", path);
+	char what[256];
+	snprintf(what, sizeof(what), "archive: `%.200s`", path);
+	int r = file_read_fd(fd, MANIFEST_MAX_BYTES, what, buf, len, errp);
 	close(fd);
-	if (r) {
-		free(b);
-		return r;
-	}
-	b[st.st_size] = '\0';
-	*buf = b;
-	*len = (size_t)st.st_size;
-	return 0;
+	return r;
 }
 
 static int put_file(struct store *s, int dir, const char *path,

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "container/ref.h"
+#include "core/file.h"
 #include "container/unpack.h"
 
 int store_default_root(char *root, size_t cap, struct err *errp)
@@ -241,30 +242,11 @@ int store_blob_read(struct store *s, const char *hex, size_t max, char **buf,
 	int fd = store_blob_open(s, hex, UINT64_MAX, errp);
 	if (fd < 0)
 		return fd;
-	struct stat st;
-	int r = 0;
-	if (fstat(fd, &st))
-		r = err_sys(errp, errno, "stat blob");
-	else if ((uint64_t)st.st_size > max)
-		r = err_set(errp, EFBIG, "blob sha256:%.12s: %lld bytes is too large", hex,
-			    (long long)st.st_size);
-	char *b = r ? NULL : malloc((size_t)st.st_size + 1);
-	if (!r && !b)
-		r = err_set(errp, ENOMEM, "out of memory");
-	if (!r) {
-		ssize_t n = pread(fd, b, (size_t)st.st_size, 0);
-		if (n != st.st_size)
-			r = err_sys(errp, n < 0 ? errno : EIO, "read blob");
-	}
+	char what[64];
+	snprintf(what, sizeof(what), "blob sha256:%.12s", hex);
+	int r = file_read_fd(fd, max, what, buf, len, errp);
 	close(fd);
-	if (r) {
-		free(b);
-		return r;
-	}
-	b[st.st_size] = '\0';
-	*buf = b;
-	*len = (size_t)st.st_size;
-	return 0;
+	return r;
 }
 
 void store_layer_path(const struct store *s, const char *diff_id, char *out,

@@ -1,7 +1,11 @@
 #include "file.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *file_kind(mode_t mode)
 {
@@ -68,4 +72,27 @@ int file_open_checked(const char *what, const char *path, int flags,
 fail:
 	close(fd);
 	return rc;
+}
+
+int file_read_fd(int fd, size_t max, const char *what, char **buf,
+		 size_t *len, struct err *errp)
+{
+	struct stat st;
+	if (fstat(fd, &st))
+		return err_sys(errp, errno, "read %s", what);
+	if (st.st_size < 0 || (uint64_t)st.st_size > max)
+		return err_set(errp, EFBIG, "%s is too large (%lld bytes, at "
+			       "most %zu)", what, (long long)st.st_size, max);
+	char *b = malloc((size_t)st.st_size + 1);
+	if (!b)
+		return err_set(errp, ENOMEM, "out of memory");
+	ssize_t n = pread(fd, b, (size_t)st.st_size, 0);
+	if (n != st.st_size) {
+		free(b);
+		return err_sys(errp, n < 0 ? errno : EIO, "read %s", what);
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
 }

@@ -27,6 +27,15 @@ int file_open_checked(const char *what, const char *path, int flags,
 		      bool allow_blockdev, int *fdp, struct stat *st,
 		      struct err *errp);
 
+/* Read the whole file open at fd (read from offset 0; at most max bytes)
+ * into a new buffer with a NUL after the content: *buf (the caller frees
+ * it) and *len (bytes, without the NUL).  fd stays open.  Errors name
+ * `what` (e.g. "blob sha256:0123"): -EFBIG "WHAT is too large (N bytes,
+ * at most MAX)", -ENOMEM, or the fstat/read errno ("read WHAT: ..."; a
+ * short read is -EIO). */
+int file_read_fd(int fd, size_t max, const char *what, char **buf,
+		 size_t *len, struct err *errp);
+
 /* "a FIFO", "a socket", "a character device", "a block device",
  * "a directory", "a symbolic link" or "not a regular file": for messages. */
 const char *file_kind(mode_t mode);
