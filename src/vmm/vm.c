@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "board/virt/virt.h"
@@ -515,13 +514,6 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 {
 	struct vm *vm;
@@ -533,11 +525,11 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 		return rc;
 	}
 	sandbox_test_probe();
-	uint64_t t0 = now_ns();
+	uint64_t t0 = evloop_now_ns();
 	vm_start(vm);
 	vm_wait(vm, status);
 	if (cfg->stats)
-		virt_print_stats(vm->board, (now_ns() - t0) / 1e9);
+		virt_print_stats(vm->board, (evloop_now_ns() - t0) / 1e9);
 	vm_destroy(vm);
 	return 0;
 }
