@@ -491,6 +491,11 @@ uint64_t vm_ram_size(struct vm *vm, unsigned region)
 	return region < mem->nr ? mem->r[region].size : 0;
 }
 
+struct guest_mem *vm_mem(struct vm *vm)
+{
+	return virt_mem(vm->board);
+}
+
 uint64_t vm_instret(const struct vm *vm)
 {
 	uint64_t n = 0;

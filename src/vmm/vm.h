@@ -68,6 +68,10 @@ struct vm_config {
 	 * set; otherwise stdin/stdout. */
 	bool console_fds;
 	int console_in, console_out;
+	/* The VM continues a saved one (--restore, --incoming): its RAM and
+	 * state come from a snapshot or a migration stream (vm_load_state),
+	 * so no boot image is loaded and nothing is reset at start. */
+	bool incoming;
 };
 
 /* ---- the VM handle ----------------------------------------------------
@@ -93,6 +97,8 @@ enum vm_event {
 	VM_EVENT_TEST_EXIT, /* bare-metal test exit through HTIF (code) */
 	VM_EVENT_QUIT,      /* the user quit (Ctrl-A x) or vm_stop() */
 	VM_EVENT_ERROR,     /* host-side failure; the VM ends */
+	VM_EVENT_MIGRATED,  /* live migration done: the target runs it; the
+			     * source VM ends (status 0) */
 };
 
 /* Called on the VM's I/O thread for each event; must not call vm_pause,
@@ -150,6 +156,35 @@ uint64_t vm_ram_size(struct vm *vm, unsigned region);
 
 /* Instructions retired by all vCPUs (only while paused or ended). */
 uint64_t vm_instret(const struct vm *vm);
+
+/* ---- state for snapshots and live migration (core/state.h) ----------
+ *
+ * vm_save_state appends the machine's sections to w: the machine shape
+ * ("machine": arch, engine, vCPUs, RAM layout, devices — what a loader
+ * checks before anything else), every vCPU (the engine's image) and
+ * every device.  Call only while the VM is paused (vm_pause: no vCPU
+ * runs, no disk I/O in flight).  Returns 0 or -errno.
+ *
+ * vm_load_state loads such a stream into a VM created with cfg->incoming
+ * and not yet started; a stream from another machine shape, engine or
+ * format version fails with -EINVAL and a message naming the
+ * difference, before any vCPU or device changed.
+ *
+ * vm_config_from_state fills *cfg (which the caller initialised with its
+ * defaults: console, seccomp, stats...) with the machine shape recorded in
+ * the stream's "machine" section — memory, vCPUs, disks, NICs — so that
+ * vm_create builds a VM the stream fits.  Strings point into *storage
+ * (free() it after vm_destroy). */
+struct state_writer;
+struct state_reader;
+int vm_save_state(struct vm *vm, struct state_writer *w, struct err *errp);
+int vm_load_state(struct vm *vm, struct state_reader *r, struct err *errp);
+int vm_config_from_state(struct state_reader *r, struct vm_config *cfg,
+			 void **storage, struct err *errp);
+
+/* Guest RAM of the VM (for snapshot and migration memory copies; gpa
+ * access rules of core/guest_mem.h). */
+struct guest_mem *vm_mem(struct vm *vm);
 
 /* Free the VM (after vm_wait, or instead of vm_start); NULL-safe. */
 void vm_destroy(struct vm *vm);
