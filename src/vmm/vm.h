@@ -134,6 +134,15 @@ int vm_resume(struct vm *vm);
  * once (vm_wait waits).  Works while paused. */
 void vm_stop(struct vm *vm);
 
+/* End a paused VM whose guest now runs elsewhere (live migration
+ * completed): like vm_stop, but the event is VM_EVENT_MIGRATED and the
+ * vCPUs never run again.  From the thread that paused it. */
+void vm_end_migrated(struct vm *vm);
+
+/* Disk i's block device (NULL past the last); for live migration, which
+ * copies or hands over the disks.  Valid until vm_destroy. */
+struct block_dev *vm_disk(struct vm *vm, unsigned i);
+
 /* Wait until the VM has ended and its threads are joined.  *status
  * receives the exit status the run implies (0 power-off, reboot with
  * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */

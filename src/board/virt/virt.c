@@ -541,6 +541,11 @@ struct guest_mem *virt_mem(struct virt_board *v)
 	return &v->m.mem;
 }
 
+struct block_dev *virt_disk(struct virt_board *v, unsigned i)
+{
+	return i < v->ndisks ? v->bd[i] : NULL;
+}
+
 struct bus *virt_bus(struct virt_board *v)
 {
 	return &v->m.bus;

@@ -53,6 +53,9 @@ struct vcpu *virt_vcpu(struct virt_board *b, unsigned i);
 /* Guest RAM (for the dirty-page log). */
 struct guest_mem *virt_mem(struct virt_board *b);
 
+/* Disk i's block device (NULL past the last), for live migration. */
+struct block_dev *virt_disk(struct virt_board *b, unsigned i);
+
 /* The device lock of the board's bus (core/bus.h). */
 struct bus *virt_bus(struct virt_board *b);
 
