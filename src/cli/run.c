@@ -63,6 +63,9 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+"  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
+"                      unix:PATH and run the VM it brings (--disk: the\n"
+"                      images to use instead of the source's paths)\n"
 "  --api PATH          serve the JSON control socket at PATH (mode 0600,\n"
 "                      removed at exit): `ringvm ctl PATH status|pause|...`\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
@@ -245,7 +248,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API };
+	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -266,6 +269,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "boot", required_argument, 0, O_BOOT },
 		{ "loader", required_argument, 0, O_LOADER },
 		{ "api", required_argument, 0, O_API },
+		{ "incoming", required_argument, 0, O_INCOMING },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -283,6 +287,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_BIOS: cfg->bios = optarg; break;
 		case O_LOADER: cfg->loader = optarg; break;
 		case O_API: cfg->api = optarg; break;
+		case O_INCOMING: cfg->incoming_uri = optarg; break;
 		case O_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot = VM_BOOT_AUTO;
@@ -345,8 +350,12 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && optind < argc)
 		rc = err_set(e, EINVAL, "unexpected argument `%s`",
 			     argv[optind]);
+	if (rc == 0 && cfg->incoming_uri &&
+	    (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->nnics))
+		rc = err_set(e, EINVAL, "--incoming takes the machine from the "
+			     "source: no --kernel, --initrd, --cmdline or --net");
 	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
-	    !cfg->kernel)
+	    !cfg->kernel && !cfg->incoming_uri)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");
 	if (rc == 0 && cfg->boot == VM_BOOT_DISK &&
 	    (cfg->kernel || cfg->initrd || cfg->cmdline))

@@ -299,6 +299,15 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 		rc = err_set(errp, -arc, "migration: cannot answer the source: "
 			     "%s", strerror(-arc));
 	}
+	if (rc) {
+		/* Let the source read the refusal: closing with its data
+		 * unread would reset the connection and drop our answer. */
+		shutdown(fd, SHUT_WR);
+		mig_set_timeouts(fd, 0, 2000);
+		uint8_t sink[4096];
+		while (recv(fd, sink, sizeof(sink), 0) > 0)
+			;
+	}
 	close(fd);
 	close_disks(t);
 	guest_mem_free(&t->staging);

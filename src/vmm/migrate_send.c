@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,10 +146,31 @@ static bool page_zero(const uint8_t *p)
 	return true;
 }
 
+/* The target only speaks when it is done: before the end marker that
+ * means it refused the stream, and its ack says why. */
+static int target_spoke(struct migration *m, struct err *errp)
+{
+	struct pollfd p = { m->fd, POLLIN, 0 };
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	int status = 0;
+	char msg[256];
+	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, 1000);
+	int rc = mig_recv_ack(m->fd, &status, msg, sizeof(msg));
+	if (rc || !status)
+		return err_set(errp, EPROTO, "migration: the target answered "
+			       "before the end of the stream");
+	return err_set(errp, -status, "migration: the target refused: %s",
+		       msg[0] ? msg : strerror(-status));
+}
+
 static int check_out(struct migration *m, struct err *errp)
 {
 	if (cancelled(m))
 		return err_set(errp, ECANCELED, "migration cancelled");
+	int rc = target_spoke(m, errp);
+	if (rc)
+		return rc;
 	if (m->out.err)
 		return err_set(errp, -m->out.err, "migration: the link to the "
 			       "target failed: %s", strerror(-m->out.err));

@@ -26,6 +26,7 @@
 #include "core/guest_mem.h"
 #include "vmm/api.h"
 #include "vmm/engine.h"
+#include "vmm/migrate.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm_int.h"
 
@@ -371,6 +372,8 @@ int vm_enter_sandbox(struct vm *vm, struct err *errp)
 	if (vm->api) {
 		o.api = true;
 		o.api_dirfd = api_dirfd(vm->api);
+		/* Migration is started through the control socket only. */
+		o.migrate = true;
 	}
 	return sandbox_enter_vmm(&o, errp);
 }
@@ -574,18 +577,30 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 	struct vm *vm;
 	struct api *api = NULL;
 	int rc;
+	/* An incoming VM's shape comes from the stream: mcfg (and the
+	 * strings in storage) must live as long as the VM. */
+	struct vm_config mcfg = *cfg;
+	void *storage = NULL;
 	if (cfg->api && (rc = api_open(cfg->api, cfg, &api, errp)) < 0)
 		return rc;
-	rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
+	if (cfg->incoming_uri)
+		rc = migrate_incoming(cfg->incoming_uri, &mcfg,
+				      api ? api_vm_event : NULL, api, &vm,
+				      &storage, errp);
+	else
+		rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
 	if (rc < 0) {
 		api_close(api);
+		free(storage);
 		return rc;
 	}
+	cfg = &mcfg;
 	vm->api = api;
 	if ((api && (rc = api_start(api, vm, errp)) < 0) ||
 	    (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
 		api_close(api);
 		vm_destroy(vm);
+		free(storage);
 		return rc;
 	}
 	sandbox_test_probe();
@@ -596,5 +611,6 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 		virt_print_stats(vm->board, (evloop_now_ns() - t0) / 1e9);
 	api_close(api);
 	vm_destroy(vm);
+	free(storage);
 	return 0;
 }

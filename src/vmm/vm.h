@@ -75,6 +75,9 @@ struct vm_config {
 	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
 	 * none.  vm_run makes the server. */
 	const char *api;
+	/* --incoming URI: vm_run takes the machine from a live migration
+	 * (vmm/migrate.h migrate_incoming) instead of building it. */
+	const char *incoming_uri;
 };
 
 /* ---- the VM handle ----------------------------------------------------
