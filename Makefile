@@ -134,7 +134,8 @@ FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
                    src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
 FUZZSRCS_migrate_stream := src/vmm/migrate_stream.c src/core/guest_mem.c \
-                           src/core/err.c
+                           src/core/state.c src/core/err.c
+FUZZLIBS_migrate_stream := -lz
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)

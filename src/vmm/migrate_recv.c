@@ -73,6 +73,8 @@ struct target {
 	unsigned nuser;
 	struct vm_disk user[VM_MAX_DISKS];
 	struct guest_mem staging;
+	uint8_t *machine;   /* the MACHINE stream, base of the device delta */
+	size_t machine_len;
 	uint8_t *device;
 	size_t device_len;
 	unsigned ndisks;
@@ -87,6 +89,10 @@ static int t_machine(void *opaque, const uint8_t *buf, size_t len,
 	int rc = state_reader_init(&r, buf, len, errp);
 	if (rc)
 		return err_prefix(errp, "migration: machine section: ");
+	if (!(t->machine = malloc(len)))
+		return err_set(errp, ENOMEM, "out of memory");
+	memcpy(t->machine, buf, len);
+	t->machine_len = len;
 	if ((rc = vm_config_from_state(&r, t->cfg, t->storage, errp)))
 		return rc;
 	if (t->nuser) {
@@ -211,12 +217,8 @@ static int t_device(void *opaque, const uint8_t *buf, size_t len,
 		    struct err *errp)
 {
 	struct target *t = opaque;
-	t->device = malloc(len);
-	if (!t->device)
-		return err_set(errp, ENOMEM, "out of memory");
-	memcpy(t->device, buf, len);
-	t->device_len = len;
-	return 0;
+	return mig_state_merge(t->machine, t->machine_len, buf, len,
+			       &t->device, &t->device_len, errp);
 }
 
 static void close_disks(struct target *t)
@@ -312,6 +314,7 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 	close_disks(t);
 	guest_mem_free(&t->staging);
 	free(t->device);
+	free(t->machine);
 	free(t);
 	free(in);
 	if (rc && *storage) {

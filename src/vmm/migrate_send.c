@@ -76,6 +76,8 @@ struct migration {
 	bool throttle_paused;
 	uint64_t throttle_t0;
 	uint64_t t_start;
+	uint8_t *early;              /* the MACHINE stream, for the delta */
+	size_t early_len;
 };
 
 static void set_msg(char *dst, size_t size, const char *src)
@@ -392,12 +394,26 @@ static int send_blob(struct migration *m, uint8_t type, bool need_pause,
 	if (!rc && (w.len == 0 || w.len > MIG_MAX_BLOB))
 		rc = err_set(errp, EFBIG, "migration: machine state of %zu "
 			     "bytes", w.len);
+	uint8_t *b = w.buf;
+	size_t n = w.len;
+	if (!rc && type == MIG_REC_MACHINE) {
+		/* Kept: the final state is sent as what differs from it. */
+		m->early = w.buf;
+		m->early_len = w.len;
+		w.buf = NULL;
+	} else if (!rc && mig_state_delta(m->early, m->early_len, w.buf,
+					  w.len, &b, &n)) {
+		b = w.buf;
+		rc = err_set(errp, ENOMEM, "migration: out of memory");
+	}
 	if (!rc) {
 		mig_put_u8(&m->out, type);
-		mig_put_u32(&m->out, (uint32_t)w.len);
-		mig_put(&m->out, w.buf, w.len);
+		mig_put_u32(&m->out, (uint32_t)n);
+		mig_put(&m->out, b, n);
 		rc = check_out(m, errp);
 	}
+	if (b != w.buf && b != m->early)
+		free(b);
 	state_writer_free(&w);
 	return rc;
 }
@@ -753,6 +769,7 @@ void migrate_free(struct migration *m)
 	for (unsigned d = 0; d < MIG_MAX_DISKS; d++)
 		free(m->disk_dirty[d]);
 	pthread_mutex_destroy(&m->lock);
+	free(m->early);
 	free(m->uri);
 	free(m);
 }

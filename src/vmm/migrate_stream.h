@@ -17,8 +17,13 @@
  *                page without data is all zeros.
  *     DISK_DATA  u8 disk, u64 off, u32 len (1..MIG_DISK_CHUNK), len bytes
  *     DISK_ZERO  u8 disk, u64 off, u64 len: the range reads as zeros
- *     DEVICE     u32 len, len bytes: the vm_save_state stream taken while
- *                paused; once, after LAYOUT
+ *     DEVICE     u32 len, len bytes: the sections of the vm_save_state
+ *                stream taken while paused that differ from MACHINE's
+ *                (which is a whole vm_save_state stream taken at the
+ *                start): the state to load is MACHINE's sections with
+ *                these in their place (mig_state_merge).  Large sections
+ *                that do not change (the boot images) so stay out of the
+ *                pause.  Once, after LAYOUT
  *     END        nothing more follows; needs DEVICE
  *
  * After END the target answers with an ack: u32 MIG_ACK_MAGIC, i32 status
@@ -122,6 +127,20 @@ struct mig_sink {
  * malformed stream, the reader's or a callback's error otherwise. */
 int mig_parse(const struct mig_in *in, const struct mig_sink *s,
 	      struct err *errp);
+
+/* Source: the sections of state stream cur (valid, from vm_save_state)
+ * that are not byte-for-byte in base, as a state stream in *out (malloc'd;
+ * at least one section).  0 or -ENOMEM. */
+int mig_state_delta(const uint8_t *base, size_t blen, const uint8_t *cur,
+		    size_t clen, uint8_t **out, size_t *olen);
+
+/* Target: base's sections, each replaced by delta's of the same name,
+ * then delta's others, as one stream in *out (malloc'd).  base must have
+ * passed state_reader_init already; delta is checked here: -EINVAL with a
+ * message when it is malformed, -ENOMEM. */
+int mig_state_merge(const uint8_t *base, size_t blen, const uint8_t *delta,
+		    size_t dlen, uint8_t **out, size_t *olen,
+		    struct err *errp);
 
 /* Encode / decode the ack (MIG_ACK_MAGIC, status, message). */
 int mig_send_ack(int fd, int status, const char *msg);

@@ -8,6 +8,7 @@
  * Invariants: no crash or out-of-bounds access; disk writes and zeroings
  * within the declared disks; callbacks in the order the format demands
  * (machine, then layout, then device; disk data after the disk list);
+ * the device delta merged onto the machine stream is a valid stream;
  * success only after a device state. */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "core/guest_mem.h"
+#include "core/state.h"
 #include "vmm/migrate_stream.h"
 
 #define FZ_CHECK(c) do { if (!(c)) { fprintf(stderr, "FZ_CHECK %s:%d: %s\n", \
@@ -39,6 +41,8 @@ static int mem_read(void *opaque, void *buf, size_t n, struct err *errp)
 
 struct fake {
 	bool machine, device;
+	uint8_t *base;       /* the machine stream, when it is a valid one */
+	size_t base_len;
 	struct guest_mem mem;
 	bool mapped;
 	unsigned ndisks;
@@ -49,9 +53,17 @@ static int f_machine(void *o, const uint8_t *b, size_t n, struct err *e)
 {
 	struct fake *f = o;
 	FZ_CHECK(!f->machine && n >= 1 && n <= MIG_MAX_BLOB);
+	/* As the target: the machine must be a state stream (its checks
+	 * are core/state.c's), kept as the base of the device delta. */
+	struct state_reader r;
+	int rc = state_reader_init(&r, b, n, e);
+	if (rc)
+		return rc;
+	f->base = malloc(n);
+	FZ_CHECK(f->base);
+	memcpy(f->base, b, n);
+	f->base_len = n;
 	f->machine = true;
-	(void)b;
-	(void)e;
 	return 0;
 }
 
@@ -115,9 +127,16 @@ static int f_device(void *o, const uint8_t *b, size_t n, struct err *e)
 {
 	struct fake *f = o;
 	FZ_CHECK(f->mapped && !f->device && n >= 1 && n <= MIG_MAX_BLOB);
+	uint8_t *m;
+	size_t mn;
+	int rc = mig_state_merge(f->base, f->base_len, b, n, &m, &mn, e);
+	if (rc)
+		return rc;
+	/* The merge of two valid streams is one. */
+	struct state_reader r;
+	FZ_CHECK(state_reader_init(&r, m, mn, NULL) == 0);
+	free(m);
 	f->device = true;
-	(void)b;
-	(void)e;
 	return 0;
 }
 
@@ -139,5 +158,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		FZ_CHECK(rc < 0 && e.msg[0]);
 	guest_mem_free(&f.mem);
+	free(f.base);
 	return 0;
 }

@@ -10,7 +10,10 @@
  *   order_and_types       layout before machine, unknown record type,
  *                         end before device state, bad magic/version
  *   truncated             a stream cut anywhere fails (never succeeds)
- *   ack                   the ack round-trips status and message */
+ *   ack                   the ack round-trips status and message
+ *   state_delta_merge     the device-state delta holds only the changed
+ *                         and new sections; merged onto the base it gives
+ *                         the new state; a malformed delta is refused */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/state.h"
 #include "vmm/migrate_stream.h"
 
 #define RAM_GPA 0x80000000ull
@@ -456,6 +460,75 @@ static void ack(void **state)
 	close(sv[1]);
 }
 
+static void sec(struct state_writer *w, const char *name, uint32_t v,
+		size_t n)
+{
+	state_begin(w, name, 1);
+	state_put_u32(w, v);
+	for (size_t i = 0; i < n; i++)
+		state_put_u8(w, (uint8_t)i);
+	state_end(w);
+}
+
+static uint32_t sec_value(struct state_reader *r, const char *name)
+{
+	uint32_t ver;
+	assert_int_equal(state_open(r, name, 1, &ver, NULL), 0);
+	uint32_t v = state_get_u32(r);
+	r->left = 0;   /* skip the filler */
+	return v;
+}
+
+static void state_delta_merge(void **state)
+{
+	struct state_writer base, cur;
+	state_writer_init(&base);
+	state_writer_init(&cur);
+	sec(&base, "cpu0", 1, 10);
+	sec(&base, "boot", 2, 100000);
+	sec(&base, "uart", 3, 10);
+	sec(&cur, "cpu0", 11, 10);       /* changed */
+	sec(&cur, "boot", 2, 100000);    /* same */
+	sec(&cur, "uart", 3, 10);        /* same */
+	sec(&cur, "extra", 4, 1);        /* new */
+	uint8_t *d;
+	size_t dn;
+	assert_int_equal(mig_state_delta(base.buf, base.len, cur.buf, cur.len,
+					 &d, &dn), 0);
+	struct state_reader r;
+	assert_int_equal(state_reader_init(&r, d, dn, NULL), 0);
+	assert_true(state_has(&r, "cpu0") && state_has(&r, "extra"));
+	assert_false(state_has(&r, "boot") || state_has(&r, "uart"));
+	assert_true(dn < 1000);
+	uint8_t *m;
+	size_t mn;
+	struct err e = { 0 };
+	assert_int_equal(mig_state_merge(base.buf, base.len, d, dn, &m, &mn,
+					 &e), 0);
+	assert_int_equal(mn, cur.len);
+	assert_int_equal(state_reader_init(&r, m, mn, NULL), 0);
+	assert_int_equal(sec_value(&r, "cpu0"), 11);
+	assert_int_equal(sec_value(&r, "boot"), 2);
+	assert_int_equal(sec_value(&r, "uart"), 3);
+	assert_int_equal(sec_value(&r, "extra"), 4);
+	free(m);
+	/* Nothing changed: still a (one-section) stream. */
+	uint8_t *d2;
+	size_t dn2;
+	assert_int_equal(mig_state_delta(base.buf, base.len, base.buf,
+					 base.len, &d2, &dn2), 0);
+	assert_int_equal(state_reader_init(&r, d2, dn2, NULL), 0);
+	free(d2);
+	/* A delta with a broken checksum. */
+	d[STATE_HDR_SIZE] ^= 1;
+	assert_int_equal(mig_state_merge(base.buf, base.len, d, dn, &m, &mn,
+					 &e), -EINVAL);
+	assert_null(m);
+	free(d);
+	state_writer_free(&base);
+	state_writer_free(&cur);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +539,7 @@ int main(void)
 		cmocka_unit_test(order_and_types),
 		cmocka_unit_test(truncated),
 		cmocka_unit_test(ack),
+		cmocka_unit_test(state_delta_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
