@@ -451,7 +451,10 @@ static const uint8_t *sec_find(const uint8_t *buf, size_t len,
 {
 	for (size_t off = 0; off < len;) {
 		size_t n = sec_size(buf + off);
-		if (!memcmp(buf + off, sec, STATE_NAME_MAX)) {
+		/* By name: the padding after the NUL is not checked by
+		 * the reader, so raw name fields may differ. */
+		if (!strncmp((const char *)buf + off, (const char *)sec,
+			     STATE_NAME_MAX)) {
 			*size = n;
 			return buf + off;
 		}
