@@ -590,12 +590,13 @@ static int run(struct migration *m, struct err *errp)
 	}
 	if ((rc = send_header(m, errp)) || (rc = tracking_start(m, errp)))
 		goto out;
-	/* Round 0: everything. */
+	/* Round 0: everything; the disks first, as what the guest writes
+	 * meanwhile is in their dirty bitmaps anyway. */
 	uint64_t t = evloop_now_ns(), b0 = m->out.bytes;
-	for (unsigned i = 0; !rc && i < m->mem->nr; i++)
-		rc = send_region(m, i, NULL, errp);
 	for (unsigned d = 0; !rc && d < m->ndisks; d++)
 		rc = send_disk_all(m, d, buf, errp);
+	for (unsigned i = 0; !rc && i < m->mem->nr; i++)
+		rc = send_region(m, i, NULL, errp);
 	if (!rc) {
 		mig_out_flush(&m->out);
 		rc = check_out(m, errp);

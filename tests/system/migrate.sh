@@ -3,8 +3,9 @@
 # default guest driven through the control socket (--api) on both sides.
 # The guest fills a 4 MiB buffer in its tmpfs and prints its md5 now and
 # then ("SUM"), prints a heartbeat ("HB n") every 100 ms, keeps rewriting
-# 32 MiB of tmpfs (dirty pages), and writes a 4 MiB pattern to its disk in
-# three identical passes ("WRITING" ... "DISK-DONE").
+# 32 MiB of tmpfs (dirty pages), and writes the first 8 MiB of its disk in
+# eight passes, each with its own pattern ("WRITING" ... "DISK-DONE"): the
+# migration overlaps them, so blocks change after the first copy.
 #
 #   migrate/bogus-target   migrate to a port nobody listens on: ctl fails,
 #                          migrate-status says failed, the source runs on
@@ -35,9 +36,8 @@ command -v python3 >/dev/null || { for n in $names; do fail "$n" "python3 not in
 W=$scratch
 T=$((BOOT_TIMEOUT))
 gcmd='dd if=/dev/urandom of=/tmp/buf bs=64k count=64 2>/dev/null;'
-gcmd="$gcmd"' yes rvmig | head -c 4194304 >/tmp/pat;'
 gcmd="$gcmd"' (while :; do yes x | dd of=/tmp/dirt bs=1M count=32 iflag=fullblock 2>/dev/null; done) &'
-gcmd="$gcmd"' (while [ ! -e /tmp/go ]; do usleep 100000; done; echo WRITING; for p in 1 2 3; do dd if=/tmp/pat of=/dev/vda bs=1M conv=fsync 2>/dev/null; done; echo DISK-DONE) &'
+gcmd="$gcmd"' (while [ ! -e /tmp/go ]; do usleep 100000; done; echo WRITING; for p in 1 2 3 4 5 6 7 8; do yes rvmig$p | head -c 8388608 | dd of=/dev/vda bs=1M iflag=fullblock oflag=direct 2>/dev/null; done; echo DISK-DONE) &'
 gcmd="$gcmd"' i=0; while :; do i=$((i+1)); echo HB $i; [ $((i % 20)) = 1 ] && echo SUM $(md5sum </tmp/buf); [ $i = 30 ] && touch /tmp/go; usleep 100000; done'
 
 ctl() { "$RINGVM" ctl "$@"; }
@@ -167,9 +167,9 @@ fi
 hb_src=$(last_hb "$W/src.out")
 if [ "$src_status" = 0 ] && grep -q '^migrated:' "$W/m1.out" &&
    wait_line "$W/t1.out" "^HB $((hb_src + 10))\$" 60; then
+	wait_line "$W/t1.out" '^SUM ' 10 || true
 	sum1=$(tr -d '\r' <"$W/t1.out" | awk '$1 == "SUM" { s = $2 } END { print s }')
-	if wait_line "$W/t1.out" '^SUM ' 10 &&
-	   [ -n "$sum0" ] && [ "$sum1" = "$sum0" ] &&
+	if [ -n "$sum0" ] && [ "$sum1" = "$sum0" ] &&
 	   cat "$W/src.out" "$W/t1.out" | tr -d '\r' | awk '$1 == "SUM" && $2 != s && s { bad = 1 } $1 == "SUM" { s = $2 } END { exit bad }'; then
 		pass migrate/continues
 	else
@@ -206,8 +206,8 @@ if [ "$m1_ok" = 1 ]; then
 	"$RINGVM" img convert -O raw "$W/src.qcow2" "$W/src.raw"
 	"$RINGVM" img convert -O raw "$W/t1.qcow2" "$W/t1.raw"
 	if cat "$W/t1.out" "$W/t2.out" | tr -d '\r' | grep -q '^DISK-DONE'; then
-		yes rvmig | head -c 4194304 >"$W/want"
-		want_ok() { cmp -s -n 4194304 "$W/want" "$W/t1.raw"; }
+		yes rvmig8 | head -c 8388608 >"$W/want"
+		want_ok() { cmp -s -n 8388608 "$W/want" "$W/t1.raw"; }
 	else
 		want_ok() { cmp -s "$W/src.raw" "$W/t1.raw"; }
 	fi
