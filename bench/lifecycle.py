@@ -319,7 +319,6 @@ class Ringvm:
             stop(dst)
 
 
-X
 
 
 def main():
