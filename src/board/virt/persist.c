@@ -119,6 +119,10 @@ static int save_virtio(struct virt_board *v, struct state_writer *w,
 	for (unsigned i = 0; i < v->nnics; i++) {
 		snprintf(name, sizeof(name), "net%u", i);
 		virtio_net_save(&v->net[i], name, w);
+		snprintf(name, sizeof(name), "netdev%u", i);
+		int rc = net_backend_save(v->nb[i], name, w, errp);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -234,16 +238,24 @@ static int parse_virtio(struct virt_board *v, struct state_reader *r,
 		if ((rc = virtio_net_parse(r, name, &v->net[i], &l->net[i],
 					   errp)) < 0)
 			return rc;
+		snprintf(name, sizeof(name), "netdev%u", i);
+		if ((rc = net_backend_check(v->nb[i], r, name, errp)) < 0)
+			return rc;
 	}
 	return 0;
 }
 
-static void apply_virtio(struct virt_board *v, const struct loaded *l)
+static void apply_virtio(struct virt_board *v, struct state_reader *r,
+			 const struct loaded *l)
 {
 	for (unsigned i = 0; i < nslots(v); i++)
 		virtio_mmio_apply(slot_transport(v, i), &l->vio[i]);
-	for (unsigned i = 0; i < v->nnics; i++)
+	for (unsigned i = 0; i < v->nnics; i++) {
 		virtio_net_apply(&v->net[i], &l->net[i]);
+		char name[24];
+		snprintf(name, sizeof(name), "netdev%u", i);
+		net_backend_load(v->nb[i], r, name);
+	}
 }
 
 /* Whether [gpa, gpa + len) is RAM (len 0: whether gpa is). */
@@ -367,7 +379,7 @@ int virt_load(struct virt_board *v, struct state_reader *r,
 	rv_plic_apply(m, &l->plic);
 	uart8250_apply(&v->uart, &l->uart);
 	goldfish_rtc_apply(&v->rtc, &l->rtc);
-	apply_virtio(v, l);
+	apply_virtio(v, r, l);
 	apply_boot(v, l);
 	rc = 0;
 out:
