@@ -63,6 +63,8 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+"  --api PATH          serve the JSON control socket at PATH (mode 0600,\n"
+"                      removed at exit): `ringvm ctl PATH status|pause|...`\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
 "                      (default on; off is for debugging)\n"
 "  -h, --help          this help\n"
@@ -243,7 +245,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER };
+	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -263,6 +265,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "no-reboot", no_argument, 0, O_NO_REBOOT },
 		{ "boot", required_argument, 0, O_BOOT },
 		{ "loader", required_argument, 0, O_LOADER },
+		{ "api", required_argument, 0, O_API },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -279,6 +282,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_CMDLINE: cfg->cmdline = optarg; break;
 		case O_BIOS: cfg->bios = optarg; break;
 		case O_LOADER: cfg->loader = optarg; break;
+		case O_API: cfg->api = optarg; break;
 		case O_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot = VM_BOOT_AUTO;

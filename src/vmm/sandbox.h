@@ -33,6 +33,10 @@ struct sandbox_vmm {
 			   * connections, stat of /etc/resolv.conf */
 	bool net_switch;  /* switch port: reconnects with a new AF_UNIX
 			   * SOCK_SEQPACKET socket (and no other kind) */
+	bool api;         /* control socket (vmm/api.h): accept4 on its
+			   * listening socket, unlinkat of the socket in
+			   * api_dirfd at exit (that directory only) */
+	int api_dirfd;
 };
 
 /* Confine the calling `ringvm run` process: the filter binds every

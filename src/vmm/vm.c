@@ -24,6 +24,7 @@
 #include "board/virt/virt.h"
 #include "core/evloop.h"
 #include "core/guest_mem.h"
+#include "vmm/api.h"
 #include "vmm/engine.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm_int.h"
@@ -60,6 +61,7 @@ struct vm {
 	int status;          /* (L) exit status, valid once ended */
 	vm_event_fn *on_event;
 	void *opaque;
+	struct api *api;     /* the control socket vm_run serves, or NULL */
 };
 
 static void wake_io(struct vm *vm)
@@ -359,6 +361,10 @@ int vm_enter_sandbox(struct vm *vm, struct err *errp)
 		else if (k == 6 && !strncmp(s, "switch", 6))
 			o.net_switch = true;
 	}
+	if (vm->api) {
+		o.api = true;
+		o.api_dirfd = api_dirfd(vm->api);
+	}
 	return sandbox_enter_vmm(&o, errp);
 }
 
@@ -546,10 +552,19 @@ void vm_destroy(struct vm *vm)
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 {
 	struct vm *vm;
-	int rc = vm_create(cfg, NULL, NULL, &vm, errp);
-	if (rc < 0)
+	struct api *api = NULL;
+	int rc;
+	if (cfg->api && (rc = api_open(cfg->api, cfg, &api, errp)) < 0)
 		return rc;
-	if (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0) {
+	rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
+	if (rc < 0) {
+		api_close(api);
+		return rc;
+	}
+	vm->api = api;
+	if ((api && (rc = api_start(api, vm, errp)) < 0) ||
+	    (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
+		api_close(api);
 		vm_destroy(vm);
 		return rc;
 	}
@@ -559,6 +574,7 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 	vm_wait(vm, status);
 	if (cfg->stats)
 		virt_print_stats(vm->board, (evloop_now_ns() - t0) / 1e9);
+	api_close(api);
 	vm_destroy(vm);
 	return 0;
 }

@@ -72,6 +72,9 @@ struct vm_config {
 	 * state come from a snapshot or a migration stream (vm_load_state),
 	 * so no boot image is loaded and nothing is reset at start. */
 	bool incoming;
+	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
+	 * none.  vm_run makes the server. */
+	const char *api;
 };
 
 /* ---- the VM handle ----------------------------------------------------
