@@ -831,6 +831,8 @@ static void *job_thread(void *arg)
 		if (c)
 			c->busy = false;
 		a->job_busy = false;
+		/* A client that said EOF is closed once its reply is out. */
+		wake(a);
 	}
 	/* A request queued but never run. */
 	if (a->job_pending)
