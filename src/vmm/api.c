@@ -58,6 +58,7 @@ struct client {
 	bool busy;              /* (L) a reply is still to come (job, migration) */
 	bool waits_end;         /* (L) sent stop/quit: never idle */
 	bool pollout;           /* EPOLLOUT armed (socket thread) */
+	bool unwatched;         /* out of the epoll set (after EOF) */
 	uint64_t last_ns;       /* last request (socket thread) */
 	uint64_t partial_ns;    /* since when a line is incomplete; 0: none */
 };
@@ -222,12 +223,12 @@ static void close_client_locked(struct api *a, struct client *c)
 	c->out_len = c->out_cap = 0;
 	api_linebuf_free(&c->in);
 	c->events = c->drop = c->eof = c->busy = c->waits_end = false;
-	c->pollout = false;
+	c->pollout = c->unwatched = false;
 }
 
 static void set_pollout(struct api *a, struct client *c, bool on)
 {
-	if (c->pollout == on)
+	if (c->pollout == on || c->unwatched)
 		return;
 	struct epoll_event ev = {
 		.events = EPOLLIN | (on ? EPOLLOUT : 0),
@@ -736,6 +737,12 @@ static void serve_client(struct api *a, unsigned i)
 	if (c->cid == cid) {
 		if (dead)
 			c->drop = true;
+		/* A peer that hung up stays readable (or HUP) for ever: stop
+		 * watching it, or the loop would spin while its reply is still
+		 * being made (the job's wake-up and the 1 s tick flush it). */
+		if (eof && !dead && epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd,
+					      NULL) == 0)
+			c->unwatched = true;
 		if (eof)
 			c->eof = true;
 	}
