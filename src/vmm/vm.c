@@ -27,6 +27,7 @@
 #include "vmm/api.h"
 #include "vmm/engine.h"
 #include "vmm/sandbox.h"
+#include "vmm/vm_int.h"
 
 struct vm_thread {
 	struct vm *vm;
@@ -371,6 +372,9 @@ int vm_start(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	bool was = vm->started;
+	/* A loaded state stopped guest time (virt_load): it goes on now. */
+	if (!was)
+		virt_clock_start(vm->board);
 	vm->started = true;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -495,6 +499,26 @@ uint64_t vm_ram_size(struct vm *vm, unsigned region)
 {
 	struct guest_mem *mem = virt_mem(vm->board);
 	return region < mem->nr ? mem->r[region].size : 0;
+}
+
+struct virt_board *vm_board(struct vm *vm)
+{
+	return vm->board;
+}
+
+const struct vm_config *vm_cfg(const struct vm *vm)
+{
+	return &vm->cfg;
+}
+
+bool vm_quiet(struct vm *vm, bool *started)
+{
+	pthread_mutex_lock(&vm->lock);
+	*started = vm->started;
+	bool quiet = !vm->started ||
+		     (vm->pause_req && vm->nparked == vm->n + 1);
+	pthread_mutex_unlock(&vm->lock);
+	return quiet;
 }
 
 struct guest_mem *vm_mem(struct vm *vm)
