@@ -30,6 +30,7 @@
 #include "vmm/api_proto.h"
 #include "vmm/migrate.h"
 #include "vmm/snapshot.h"
+#include "vmm/vm_int.h"
 
 #ifndef RINGVM_VERSION
 #define RINGVM_VERSION "0.1"
@@ -64,7 +65,6 @@ struct client {
 };
 
 struct api {
-	struct vm_config cfg;
 	char *name;             /* the socket's name in dirfd */
 	int dirfd, lfd, epfd, wake_fd;
 	struct vm *vm;
@@ -399,14 +399,15 @@ static void cmd_status(struct api *a, uint64_t cid, struct json_object *id)
 			vm_resume(a->vm);
 	}
 	uint64_t instret = a->instret;
+	const struct vm_config *cfg = vm_cfg(a->vm);
 	const char *state = !live ? "stopped" : a->paused ? "paused" :
 			    "running";
 	struct json_object *r = json_object_new_object();
 	bool ok = r &&
 		add(r, "state", json_object_new_string(state)) &&
-		add(r, "vcpus", json_object_new_int((int)a->cfg.cpus)) &&
-		add(r, "mem", json_object_new_int64((int64_t)a->cfg.mem)) &&
-		add(r, "devices", devices_json(&a->cfg)) &&
+		add(r, "vcpus", json_object_new_int((int)cfg->cpus)) &&
+		add(r, "mem", json_object_new_int64((int64_t)cfg->mem)) &&
+		add(r, "devices", devices_json(cfg)) &&
 		add(r, "uptime_ns", json_object_new_int64(
 			    (int64_t)(evloop_now_ns() - a->start_ns))) &&
 		add(r, "instret", json_object_new_int64((int64_t)instret));
@@ -1025,15 +1026,13 @@ static void free_api(struct api *a)
 	free(a);
 }
 
-int api_open(const char *path, const struct vm_config *cfg, struct api **out,
-	     struct err *errp)
+int api_open(const char *path, struct api **out, struct err *errp)
 {
 	if (!path || !*path)
 		return err_set(errp, EINVAL, "--api: empty socket path");
 	struct api *a = calloc(1, sizeof(*a));
 	if (!a)
 		return err_set(errp, ENOMEM, "out of memory");
-	a->cfg = *cfg;
 	a->lfd = a->epfd = a->wake_fd = a->dirfd = -1;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);

@@ -31,7 +31,7 @@ log=$scratch/console
 truncate -s 4M "$scratch/disk.img"
 # The guest prints ticks until it is stopped.
 timeout -k 10 "$BOOT_TIMEOUT" "$RINGVM" run --api "$sock" --mem 256M \
-	--disk "$scratch/disk.img,ro,format=raw" \
+	--disk "$scratch/disk.img,ro,format=raw" --net user,mac=52:54:00:12:34:56 \
 	--cmdline 'ringvm.cmd="while :; do echo RVT-TICK; sleep 0.2; done"' \
 	</dev/null >"$log" 2>"$log.err" &
 vm=$!
@@ -73,6 +73,9 @@ disks = [d for d in s["devices"] if d["type"] == "disk"]
 assert len(disks) == 1 and disks[0]["path"] == sys.argv[2], s
 assert disks[0]["read_only"] is True and disks[0]["format"] == "raw", s
 assert any(d["type"] == "rng" for d in s["devices"]), s
+nics = [d for d in s["devices"] if d["type"] == "nic"]
+assert len(nics) == 1 and nics[0]["backend"] == "user", s
+assert nics[0]["mac"] == "52:54:00:12:34:56", s
 EOF
 then pass api/status; else fail api/status "unexpected status: $st"; fi
 
