@@ -2,10 +2,13 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "core/parse.h"
+#include "vmm/api.h"
+#include "vmm/migrate.h"
 #include "vmm/vm.h"
 
 static void usage(FILE *f)
@@ -371,6 +374,30 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	return rc;
 }
 
+/* --incoming: the VM comes from the migration stream.  The stream's
+ * machine goes into a copy of cfg (its strings live in storage), as cfg
+ * keeps what cli_run_free releases. */
+static int run_incoming(const struct vm_config *cfg, int *status,
+			struct err *e)
+{
+	struct vm_config mcfg = *cfg;
+	struct api *api = NULL;
+	struct vm *vm;
+	void *storage = NULL;
+	int rc;
+	if (cfg->api && (rc = api_open(cfg->api, &api, e)) < 0)
+		return rc;
+	rc = migrate_incoming(cfg->incoming_uri, &mcfg,
+			      api ? api_vm_event : NULL, api, &vm, &storage, e);
+	if (rc < 0) {
+		api_close(api);
+		return rc;
+	}
+	rc = vm_run_created(vm, api, status, e);
+	free(storage);
+	return rc;
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct vm_config cfg = {
@@ -384,7 +411,8 @@ int cli_run(int argc, char **argv)
 	int rc = cli_run_parse(argc, argv, &cfg, &e);
 	if (rc == 1)
 		status = 0;
-	else if (rc == 0 && vm_run(&cfg, &status, &e) == 0)
+	else if (rc == 0 && (cfg.incoming_uri ? run_incoming(&cfg, &status, &e)
+				      : vm_run(&cfg, &status, &e)) == 0)
 		; /* status set by the run */
 	else
 		fprintf(stderr, "ringvm: %s\n", e.msg);

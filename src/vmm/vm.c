@@ -26,7 +26,6 @@
 #include "core/guest_mem.h"
 #include "vmm/api.h"
 #include "vmm/engine.h"
-#include "vmm/migrate.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm_int.h"
 
@@ -572,45 +571,39 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
+int vm_run_created(struct vm *vm, struct api *api, int *status,
+		   struct err *errp)
 {
-	struct vm *vm;
-	struct api *api = NULL;
 	int rc;
-	/* An incoming VM's shape comes from the stream: mcfg (and the
-	 * strings in storage) must live as long as the VM. */
-	struct vm_config mcfg = *cfg;
-	void *storage = NULL;
-	if (cfg->api && (rc = api_open(cfg->api, cfg, &api, errp)) < 0)
-		return rc;
-	if (cfg->incoming_uri)
-		rc = migrate_incoming(cfg->incoming_uri, &mcfg,
-				      api ? api_vm_event : NULL, api, &vm,
-				      &storage, errp);
-	else
-		rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
-	if (rc < 0) {
-		api_close(api);
-		free(storage);
-		return rc;
-	}
-	cfg = &mcfg;
 	vm->api = api;
 	if ((api && (rc = api_start(api, vm, errp)) < 0) ||
-	    (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
+	    (!vm->cfg.seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
 		api_close(api);
 		vm_destroy(vm);
-		free(storage);
 		return rc;
 	}
 	sandbox_test_probe();
 	uint64_t t0 = evloop_now_ns();
 	vm_start(vm);
 	vm_wait(vm, status);
-	if (cfg->stats)
+	if (vm->cfg.stats)
 		virt_print_stats(vm->board, (evloop_now_ns() - t0) / 1e9);
 	api_close(api);
 	vm_destroy(vm);
-	free(storage);
 	return 0;
+}
+
+int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
+{
+	struct vm *vm;
+	struct api *api = NULL;
+	int rc;
+	if (cfg->api && (rc = api_open(cfg->api, &api, errp)) < 0)
+		return rc;
+	rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
+	if (rc < 0) {
+		api_close(api);
+		return rc;
+	}
+	return vm_run_created(vm, api, status, errp);
 }

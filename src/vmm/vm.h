@@ -75,8 +75,9 @@ struct vm_config {
 	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
 	 * none.  vm_run makes the server. */
 	const char *api;
-	/* --incoming URI: vm_run takes the machine from a live migration
-	 * (vmm/migrate.h migrate_incoming) instead of building it. */
+	/* --incoming URI: `ringvm run` takes the machine from a live
+	 * migration (vmm/migrate.h migrate_incoming) instead of building it;
+	 * vm_run ignores it. */
 	const char *incoming_uri;
 };
 
@@ -208,5 +209,15 @@ void vm_destroy(struct vm *vm);
  * what `ringvm run` does.  Prints statistics when cfg->stats.  Returns 0
  * with *status set, or -errno with errp naming the problem. */
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp);
+
+/* vm_run's second half, for a VM made another way (migrate_incoming, a
+ * restored snapshot): serve the control socket `api` (NULL: none; made by
+ * api_open, and vm created with on_event api_vm_event, opaque api — see
+ * vmm/api.h), confine (unless the VM's cfg->seccomp_off), start, wait,
+ * print statistics (cfg->stats), then close api and destroy vm — on
+ * failure too.  Returns 0 with *status set, or -errno. */
+struct api;
+int vm_run_created(struct vm *vm, struct api *api, int *status,
+		   struct err *errp);
 
 #endif
