@@ -159,6 +159,9 @@ static int target_spoke(struct migration *m, struct err *errp)
 	char msg[256];
 	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, 1000);
 	int rc = mig_recv_ack(m->fd, &status, msg, sizeof(msg));
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		return err_set(errp, EPIPE, "migration: the target closed the "
+			       "connection");
 	if (rc || !status)
 		return err_set(errp, EPROTO, "migration: the target answered "
 			       "before the end of the stream");

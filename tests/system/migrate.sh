@@ -3,9 +3,10 @@
 # default guest driven through the control socket (--api) on both sides.
 # The guest fills a 4 MiB buffer in its tmpfs and prints its md5 now and
 # then ("SUM"), prints a heartbeat ("HB n") every 100 ms, keeps rewriting
-# 32 MiB of tmpfs (dirty pages), and writes the first 8 MiB of its disk in
-# eight passes, each with its own pattern ("WRITING" ... "DISK-DONE"): the
-# migration overlaps them, so blocks change after the first copy.
+# 32 MiB of tmpfs (dirty pages), and writes the first 16 MiB of its disk,
+# 1 MiB at a time, each with its own pattern ("WRITING" ... "DISK-DONE"):
+# the first migration overlaps the writing, so blocks change after the
+# first copy, and each is written once (a lost block stays lost).
 #
 #   migrate/bogus-target   migrate to a port nobody listens on: ctl fails,
 #                          migrate-status says failed, the source runs on
@@ -16,7 +17,8 @@
 #   migrate/copy-disks     source -> target 1 with --copy-disks (the disk
 #                          written during the migration): ctl reports
 #                          success, the source exits 0, target 1's image
-#                          (created by it) has the source's content
+#                          (created by it) ends with all 16 MiB the guest
+#                          wrote, before, during and after migrations
 #   migrate/continues      target 1 goes on: heartbeats after the source's
 #                          last, the buffer's md5 unchanged
 #   migrate/shared-storage target 1 -> target 2 without --copy-disks: the
@@ -38,7 +40,7 @@ W=$scratch
 T=$((BOOT_TIMEOUT))
 gcmd='dd if=/dev/urandom of=/tmp/buf bs=64k count=64 2>/dev/null;'
 gcmd="$gcmd"' (while :; do yes x | dd of=/tmp/dirt bs=1M count=32 iflag=fullblock 2>/dev/null; done) &'
-gcmd="$gcmd"' (while [ ! -e /tmp/go ]; do usleep 100000; done; echo WRITING; for p in 1 2 3 4 5 6 7 8; do yes rvmig$p | head -c 8388608 | dd of=/dev/vda bs=1M iflag=fullblock oflag=direct 2>/dev/null; done; echo DISK-DONE) &'
+gcmd="$gcmd"' (while [ ! -e /tmp/go ]; do usleep 100000; done; echo WRITING; for p in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do yes rvmig$p | head -c 1048576 | dd of=/dev/vda bs=1M seek=$p iflag=fullblock oflag=direct 2>/dev/null; usleep 150000; done; echo DISK-DONE) &'
 gcmd="$gcmd"' i=0; while :; do i=$((i+1)); echo HB $i; [ $((i % 20)) = 1 ] && echo SUM $(md5sum </tmp/buf); [ $i = 30 ] && touch /tmp/go; usleep 100000; done'
 
 ctl() { "$RINGVM" ctl "$@"; }
@@ -73,11 +75,16 @@ last_hb() { tr -d '\r' <"$1" | awk '$1 == "HB" { n = $2 } END { print n + 0 }'; 
 
 # The source runs on: heartbeats keep coming, status says running.
 source_runs() {
-	local a b
+	local a b i
 	a=$(last_hb "$W/src.out")
-	sleep 1.5
-	b=$(last_hb "$W/src.out")
-	[ "$b" -gt "$a" ] && ctl "$W/src.sock" status | grep -q '^state: running'
+	for i in $(seq 300); do
+		b=$(last_hb "$W/src.out")
+		[ "$b" -gt "$a" ] && break
+		sleep 0.1
+	done
+	[ "$b" -gt "$a" ] || { echo "no heartbeat after HB $a" >>"$W/why"; return 1; }
+	ctl "$W/src.sock" status >"$W/st.txt" 2>&1
+	grep -q '^state: running' "$W/st.txt" || { cat "$W/st.txt" >>"$W/why"; return 1; }
 }
 
 "$RINGVM" img create -q -f qcow2 "$W/src.qcow2" 64M
@@ -95,7 +102,7 @@ if ! ctl "$W/src.sock" migrate "tcp:127.0.0.1:$port" >"$W/bogus.out" 2>&1 &&
    grep -q failed "$W/bogus.st" && source_runs; then
 	pass migrate/bogus-target
 else
-	fail migrate/bogus-target "$(cat "$W/bogus.out" "$W/bogus.st" | tr '\n' ' ')"
+	fail migrate/bogus-target "$(cat "$W/bogus.out" "$W/bogus.st" "$W/why" 2>/dev/null | tr '\n' ' ')"
 fi
 
 # Fake targets: accept one connection; read N bytes then close, or read
@@ -132,7 +139,7 @@ if ! ctl "$W/src.sock" migrate "tcp:127.0.0.1:$port" >"$W/dies.out" 2>&1 &&
    grep -q failed "$W/dies.st" && source_runs; then
 	pass migrate/target-dies
 else
-	fail migrate/target-dies "$(cat "$W/dies.out" "$W/dies.st" | tr '\n' ' ')"
+	fail migrate/target-dies "$(cat "$W/dies.out" "$W/dies.st" "$W/why" 2>/dev/null | tr '\n' ' ')"
 fi
 kill_tree "$fake_pid"
 
@@ -148,7 +155,7 @@ if [ "$wait_status" != 0 ] && [ "$wait_status" != 124 ] &&
    grep -q cancel "$W/cancel.st" && source_runs; then
 	pass migrate/cancel
 else
-	fail migrate/cancel "ctl status $wait_status: $(cat "$W/cancel.out" "$W/cancel.ctl" "$W/cancel.st" | tr '\n' ' ')"
+	fail migrate/cancel "ctl status $wait_status: $(cat "$W/cancel.out" "$W/cancel.ctl" "$W/cancel.st" "$W/why" 2>/dev/null | tr '\n' ' ')"
 fi
 kill_tree "$fake_pid"
 
@@ -200,22 +207,19 @@ if [ "$m1_ok" = 1 ]; then
 	else
 		fail migrate/shared-storage "ctl: $(cat "$W/m2.out" | tr '\n' ' '); t1 status $t1_status; t2: $(tail -n 2 "$W/t2.err" | tr '\n' ' ')"
 	fi
+	# The disk: all the guest wrote, whichever VM it ran in.
+	wait_line "$W/t2.out" '^DISK-DONE' 120 || true
 	ctl "$W/t2.sock" quit >/dev/null 2>&1 || true
 	wait_bounded "$pid_t2" 30
-	# The disk: what the source had at its end, unless the guest finished
-	# its passes after the migration (then: the whole pattern).
-	"$RINGVM" img convert -O raw "$W/src.qcow2" "$W/src.raw"
 	"$RINGVM" img convert -O raw "$W/t1.qcow2" "$W/t1.raw"
-	if cat "$W/t1.out" "$W/t2.out" | tr -d '\r' | grep -q '^DISK-DONE'; then
-		yes rvmig8 | head -c 8388608 >"$W/want"
-		want_ok() { cmp -s -n 8388608 "$W/want" "$W/t1.raw"; }
-	else
-		want_ok() { cmp -s "$W/src.raw" "$W/t1.raw"; }
-	fi
-	if want_ok && [ "$(stat -c %s "$W/t1.raw")" = $((64 << 20)) ]; then
+	for p in $(seq 0 15); do yes "rvmig$p" | head -c 1048576; done >"$W/want"
+	if ! cat "$W/src.out" "$W/t1.out" "$W/t2.out" | tr -d '\r' | grep -q '^DISK-DONE'; then
+		fail migrate/copy-disks "the guest did not finish writing its disk"
+	elif cmp -s -n $((16 << 20)) "$W/want" "$W/t1.raw" &&
+	     [ "$(stat -c %s "$W/t1.raw")" = $((64 << 20)) ]; then
 		pass migrate/copy-disks
 	else
-		fail migrate/copy-disks "target image differs from the source's: $(cmp "$W/src.raw" "$W/t1.raw" 2>&1 | head -1)"
+		fail migrate/copy-disks "target image differs from what the guest wrote: $(cmp -n $((16 << 20)) "$W/want" "$W/t1.raw" 2>&1 | head -1)"
 	fi
 else
 	fail migrate/shared-storage "no first migration"
