@@ -88,7 +88,7 @@ static int t_machine(void *opaque, const uint8_t *buf, size_t len,
 	struct state_reader r;
 	int rc = state_reader_init(&r, buf, len, errp);
 	if (rc)
-		return err_prefix(errp, "migration: machine section: ");
+		return err_prefix(errp, "migration: machine section");
 	if (!(t->machine = malloc(len)))
 		return err_set(errp, ENOMEM, "out of memory");
 	memcpy(t->machine, buf, len);
@@ -113,7 +113,7 @@ static int t_layout(void *opaque, const struct guest_mem_region *r,
 	for (unsigned i = 0; i < nr; i++) {
 		int rc = guest_mem_add(&t->staging, r[i].gpa, r[i].size, errp);
 		if (rc)
-			return err_prefix(errp, "migration: ");
+			return err_prefix(errp, "migration");
 	}
 	*mem = &t->staging;
 	return 0;
@@ -243,13 +243,13 @@ static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 	struct vm *vm;
 	int rc = vm_create(t->cfg, on_event, opaque, &vm, errp);
 	if (rc)
-		return err_prefix(errp, "migration: ");
+		return err_prefix(errp, "migration");
 	struct state_reader r;
 	if ((rc = guest_mem_move(vm_mem(vm), &t->staging, errp)) ||
 	    (rc = state_reader_init(&r, t->device, t->device_len, errp)) ||
 	    (rc = vm_load_state(vm, &r, errp))) {
 		vm_destroy(vm);
-		return err_prefix(errp, "migration: ");
+		return err_prefix(errp, "migration");
 	}
 	*out = vm;
 	return 0;

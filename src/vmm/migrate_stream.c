@@ -504,7 +504,7 @@ int mig_state_merge(const uint8_t *base, size_t blen, const uint8_t *delta,
 	*out = NULL;
 	*olen = 0;
 	if (state_reader_init(&r, delta, dlen, errp))
-		return err_prefix(errp, "migration: device state: ");
+		return err_prefix(errp, "migration: device state");
 	int rc = 0;
 	for (size_t off = 0; !rc && off < blen;) {
 		size_t n = sec_size(base + off), dn;
