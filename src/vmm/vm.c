@@ -440,6 +440,17 @@ void vm_stop(struct vm *vm)
 	wake_io(vm);
 }
 
+void vm_wait(struct vm *vm, int *status)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->ended)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	*status = vm->status;
+	pthread_mutex_unlock(&vm->lock);
+	join_all(vm);
+	virt_console_close(vm->board);
+}
+
 int vm_sysrq(struct vm *vm, char key)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -452,17 +463,6 @@ int vm_sysrq(struct vm *vm, char key)
 	int rc = virt_console_sysrq(vm->board, key);
 	bus_unlock(bus);
 	return rc;
-}
-
-void vm_wait(struct vm *vm, int *status)
-{
-	pthread_mutex_lock(&vm->lock);
-	while (!vm->ended)
-		pthread_cond_wait(&vm->cond, &vm->lock);
-	*status = vm->status;
-	pthread_mutex_unlock(&vm->lock);
-	join_all(vm);
-	virt_console_close(vm->board);
 }
 
 /* With every vCPU parked: make each report its next stores again. */

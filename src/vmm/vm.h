@@ -137,6 +137,11 @@ int vm_resume(struct vm *vm);
  * once (vm_wait waits).  Works while paused. */
 void vm_stop(struct vm *vm);
 
+/* Wait until the VM has ended and its threads are joined.  *status
+ * receives the exit status the run implies (0 power-off, reboot with
+ * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
+void vm_wait(struct vm *vm, int *status);
+
 /* Ask the guest kernel for Magic SysRq `key` ('s' sync, 'u' remount
  * read-only, 'o' power off...) through its serial console (a break, then
  * the key); the guest acts on it only when that UART is its console and
@@ -144,11 +149,6 @@ void vm_stop(struct vm *vm);
  * the VM's own.  Returns 0, -EAGAIN (the UART cannot take it now: retry
  * later) or -ESRCH (the VM is not running). */
 int vm_sysrq(struct vm *vm, char key);
-
-/* Wait until the VM has ended and its threads are joined.  *status
- * receives the exit status the run implies (0 power-off, reboot with
- * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
-void vm_wait(struct vm *vm, int *status);
 
 /* The dirty-page log of guest RAM, for live migration and incremental
  * snapshots: every page the guest (any vCPU) or a device writes from
