@@ -26,6 +26,7 @@
 #include "core/guest_mem.h"
 #include "vmm/engine.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 
 struct vm_thread {
 	struct vm *vm;
@@ -59,6 +60,7 @@ struct vm {
 	int status;          /* (L) exit status, valid once ended */
 	vm_event_fn *on_event;
 	void *opaque;
+	struct snapshot_track *snap;  /* vmm/snapshot.c's */
 };
 
 static void wake_io(struct vm *vm)
@@ -504,11 +506,37 @@ uint64_t vm_instret(const struct vm *vm)
 	return n;
 }
 
+const struct vm_config *vm_get_config(const struct vm *vm)
+{
+	return &vm->cfg;
+}
+
+const char *vm_engine_name(const struct vm *vm)
+{
+	return vm->eng->name;
+}
+
+struct block_dev *vm_disk(struct vm *vm, unsigned i)
+{
+	return virt_disk(vm->board, i);
+}
+
+int vm_replace_disk(struct vm *vm, unsigned i, struct block_dev *bd)
+{
+	return virt_replace_disk(vm->board, i, bd);
+}
+
+struct snapshot_track **vm_snapshot_track(struct vm *vm)
+{
+	return &vm->snap;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
 	join_all(vm);
+	snapshot_track_free(vm->snap);
 	virt_destroy(vm->board);
 	if (vm->loop_ok)
 		evloop_free(&vm->loop);
@@ -525,6 +553,11 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 	int rc = vm_create(cfg, NULL, NULL, &vm, errp);
 	if (rc < 0)
 		return rc;
+	if (cfg->prepare && (rc = cfg->prepare(cfg->prepare_opaque, vm,
+					       errp)) < 0) {
+		vm_destroy(vm);
+		return rc;
+	}
 	if (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0) {
 		vm_destroy(vm);
 		return rc;

@@ -45,6 +45,8 @@ enum vm_boot {
 	VM_BOOT_DISK,   /* the first disk through the S-mode boot loader */
 };
 
+struct vm;
+
 struct vm_config {
 	const char *arch;     /* "riscv64" */
 	const char *kernel;   /* NULL: the default guest */
@@ -72,6 +74,11 @@ struct vm_config {
 	 * state come from a snapshot or a migration stream (vm_load_state),
 	 * so no boot image is loaded and nothing is reset at start. */
 	bool incoming;
+	/* vm_run calls it after vm_create, before the sandbox and vm_start
+	 * (a restore maps the snapshot's memory and loads its state there);
+	 * NULL: none.  A negative return ends vm_run with that error. */
+	int (*prepare)(void *opaque, struct vm *vm, struct err *errp);
+	void *prepare_opaque;
 };
 
 /* ---- the VM handle ----------------------------------------------------
@@ -185,6 +192,27 @@ int vm_config_from_state(struct state_reader *r, struct vm_config *cfg,
 /* Guest RAM of the VM (for snapshot and migration memory copies; gpa
  * access rules of core/guest_mem.h). */
 struct guest_mem *vm_mem(struct vm *vm);
+
+/* ---- for snapshots (vmm/snapshot.c) ---------------------------------- */
+
+/* The configuration the VM was created with (its copy). */
+const struct vm_config *vm_get_config(const struct vm *vm);
+
+/* The CPU engine's name ("interp"). */
+const char *vm_engine_name(const struct vm *vm);
+
+/* Disk i as opened (NULL past the last), and replacing it while paused by
+ * an overlay of the same size (the VM closes bd from then on; the caller
+ * disposes of the old device, normally as bd's backing file).  0 or
+ * -EINVAL. */
+struct block_dev *vm_disk(struct vm *vm, unsigned i);
+int vm_replace_disk(struct vm *vm, unsigned i, struct block_dev *bd);
+
+/* Where the snapshot code keeps what it knows about this VM's previous
+ * snapshot (for incremental ones); freed with the VM
+ * (snapshot_track_free). */
+struct snapshot_track;
+struct snapshot_track **vm_snapshot_track(struct vm *vm);
 
 /* Free the VM (after vm_wait, or instead of vm_start); NULL-safe. */
 void vm_destroy(struct vm *vm);

@@ -88,6 +88,13 @@ void virt_clock_start(struct virt_board *b);
 /* Wait until no device has I/O in flight (disk requests). */
 void virt_quiesce(struct virt_board *b);
 
+/* Disk i (< cfg->ndisks) as the board opened it, NULL past the last. */
+struct block_dev *virt_disk(struct virt_board *b, unsigned i);
+
+/* Make bd disk i (virtio_blk_replace_disk): the board closes bd from now
+ * on, the caller owns the old one.  Only while paused.  0 or -EINVAL. */
+int virt_replace_disk(struct virt_board *b, unsigned i, struct block_dev *bd);
+
 /* Print run statistics (instructions, MIPS over `secs`, NIC counters) on
  * stderr. */
 void virt_print_stats(struct virt_board *b, double secs);
