@@ -79,6 +79,12 @@ struct vm_config {
 	 * NULL: none.  A negative return ends vm_run with that error. */
 	int (*prepare)(void *opaque, struct vm *vm, struct err *errp);
 	void *prepare_opaque;
+	/* `ringvm run --restore DIR [--clone] [--clone-dir D]`: what the
+	 * command line asked for (src/cli/run.c hands it to vmm/restore.h;
+	 * vm_create ignores it). */
+	const char *restore;
+	bool clone;
+	const char *clone_dir;
 };
 
 /* ---- the VM handle ----------------------------------------------------
