@@ -173,8 +173,8 @@ struct block_dev {
 	/* Host syncs (fdatasync) the device really made, for tests and
 	 * stats; cache=unsafe makes none.  Read with __atomic_load_n. */
 	uint64_t syncs;
-	/* The image file's descriptor (owned by the driver; set by block.c)
-	 * for lock changes (block_freeze). */
+	/* The image file's descriptor (owned by the driver), for lock
+	 * changes (block_freeze). */
 	int lock_fd;
 };
 

@@ -432,6 +432,11 @@ void vm_stop(struct vm *vm)
 	wake_io(vm);
 }
 
+struct block_dev *vm_disk(struct vm *vm, unsigned i)
+{
+	return virt_disk(vm->board, i);
+}
+
 void vm_wait(struct vm *vm, int *status)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -514,11 +519,6 @@ const struct vm_config *vm_get_config(const struct vm *vm)
 const char *vm_engine_name(const struct vm *vm)
 {
 	return vm->eng->name;
-}
-
-struct block_dev *vm_disk(struct vm *vm, unsigned i)
-{
-	return virt_disk(vm->board, i);
 }
 
 int vm_replace_disk(struct vm *vm, unsigned i, struct block_dev *bd)

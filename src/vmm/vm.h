@@ -147,6 +147,10 @@ int vm_resume(struct vm *vm);
  * once (vm_wait waits).  Works while paused. */
 void vm_stop(struct vm *vm);
 
+/* Disk i's block device (NULL past the last); for live migration, which
+ * copies or hands over the disks.  Valid until vm_destroy. */
+struct block_dev *vm_disk(struct vm *vm, unsigned i);
+
 /* Wait until the VM has ended and its threads are joined.  *status
  * receives the exit status the run implies (0 power-off, reboot with
  * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
@@ -207,11 +211,9 @@ const struct vm_config *vm_get_config(const struct vm *vm);
 /* The CPU engine's name ("interp"). */
 const char *vm_engine_name(const struct vm *vm);
 
-/* Disk i as opened (NULL past the last), and replacing it while paused by
- * an overlay of the same size (the VM closes bd from then on; the caller
- * disposes of the old device, normally as bd's backing file).  0 or
- * -EINVAL. */
-struct block_dev *vm_disk(struct vm *vm, unsigned i);
+/* Replace disk i (vm_disk) while paused by an overlay of the same size
+ * (the VM closes bd from then on; the caller disposes of the old device,
+ * normally as bd's backing file).  0 or -EINVAL. */
 int vm_replace_disk(struct vm *vm, unsigned i, struct block_dev *bd);
 
 /* Where the snapshot code keeps what it knows about this VM's previous

@@ -529,6 +529,11 @@ struct guest_mem *virt_mem(struct virt_board *v)
 	return &v->m.mem;
 }
 
+struct block_dev *virt_disk(struct virt_board *v, unsigned i)
+{
+	return i < v->ndisks ? v->bd[i] : NULL;
+}
+
 struct bus *virt_bus(struct virt_board *v)
 {
 	return &v->m.bus;
@@ -617,11 +622,6 @@ void virt_quiesce(struct virt_board *v)
 	/* Requests in flight on the disks' I/O threads complete first. */
 	for (unsigned i = 0; i < v->ndisks; i++)
 		virtio_blk_drain(&v->blk[i]);
-}
-
-struct block_dev *virt_disk(struct virt_board *v, unsigned i)
-{
-	return i < v->ndisks ? v->bd[i] : NULL;
 }
 
 int virt_replace_disk(struct virt_board *v, unsigned i, struct block_dev *bd)
