@@ -133,6 +133,8 @@ FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
 FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
                    src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
+FUZZSRCS_snapshot_state := src/vmm/snapshot_fmt.c src/core/state.c src/core/err.c
+FUZZLIBS_snapshot_state := -lz
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)
