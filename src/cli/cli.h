@@ -10,6 +10,7 @@ int cli_img(int argc, char **argv);     /* src/cli/img*.c */
 int cli_switch(int argc, char **argv);  /* src/cli/switch*.c */
 int cli_oci(int argc, char **argv);     /* src/cli/oci.c */
 int cli_container(int argc, char **argv); /* src/cli/container*.c */
+int cli_ctl(int argc, char **argv);     /* src/cli/ctl.c: a VM's control socket */
 
 /* Parse `run`'s arguments (argv[0] is "run") into cfg, which the caller has
  * filled with defaults.  Strings in cfg point into argv except disk paths

@@ -15,6 +15,8 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n"
 "  run        boot a virtual machine (RISC-V virt, emulated)\n"
+"  ctl        control a running VM through its --api socket (status,\n"
+"             pause, resume, stop, snapshot, migrate, events)\n"
 "  img        create, inspect, check and convert disk images (qcow2, raw)\n"
 "  switch     run a virtual L2 switch with 802.1Q VLANs; inspect it\n"
 "  oci        OCI container runtime (runc's commands: create, start, ...)\n"
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ctl"))
+		return cli_ctl(argc - 1, argv + 1);
 	if (!strcmp(cmd, "img"))
 		return cli_img(argc - 1, argv + 1);
 	if (!strcmp(cmd, "switch"))

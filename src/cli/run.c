@@ -72,6 +72,8 @@ static void usage(FILE *f)
 "                      its own disk overlays and new random MACs\n"
 "  --clone-dir D       keep the clone's disk overlays in D (default: a private\n"
 "                      temp dir, gone at exit)\n"
+"  --api PATH          serve the JSON control socket at PATH (mode 0600,\n"
+"                      removed at exit): `ringvm ctl PATH status|pause|...`\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
 "                      (default on; off is for debugging)\n"
 "  -h, --help          this help\n"
@@ -252,8 +254,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_RESTORE, O_CLONE,
-	       O_CLONE_DIR };
+	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_RESTORE,
+	       O_CLONE, O_CLONE_DIR };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -276,6 +278,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "restore", required_argument, 0, O_RESTORE },
 		{ "clone", no_argument, 0, O_CLONE },
 		{ "clone-dir", required_argument, 0, O_CLONE_DIR },
+		{ "api", required_argument, 0, O_API },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -300,6 +303,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_CMDLINE: cfg->cmdline = optarg; break;
 		case O_BIOS: cfg->bios = optarg; break;
 		case O_LOADER: cfg->loader = optarg; break;
+		case O_API: cfg->api = optarg; break;
 		case O_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot = VM_BOOT_AUTO;

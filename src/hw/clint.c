@@ -3,19 +3,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clint_int.h"
 #include "engine/rv64/hart.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define MENVCFG_STCE (1ULL << 63)
-
-/* Register accesses run under the bus's device lock on any hart's thread;
- * rv_clint_mtimecmp() may be called from anywhere, hence the atomic
- * accesses (each hart also gets its own copy, rv_hart_set_mtimecmp). */
-struct rv_clint {
-	struct rv_machine *m;
-	uint64_t base;
-	uint64_t mtimecmp[RV_MAX_HARTS];
-};
 
 static uint64_t cmp_get(const struct rv_clint *c, unsigned id)
 {
@@ -23,7 +15,7 @@ static uint64_t cmp_get(const struct rv_clint *c, unsigned id)
 }
 
 /* The hart keeps a copy for its own timer checks. */
-static void cmp_set(struct rv_clint *c, unsigned id, uint64_t v)
+void rv_clint_cmp_set(struct rv_clint *c, unsigned id, uint64_t v)
 {
 	__atomic_store_n(&c->mtimecmp[id], v, __ATOMIC_RELEASE);
 	if (id < c->m->nharts && c->m->harts[id])
@@ -121,7 +113,7 @@ static int clint_write(void *opaque, uint64_t off, unsigned size,
 		unsigned id = (off - RV_CLINT_MTIMECMP) / 8;
 		if (id >= m->nharts)
 			return 0;
-		cmp_set(c, id, merge(cmp_get(c, id), val, size, shift));
+		rv_clint_cmp_set(c, id, merge(cmp_get(c, id), val, size, shift));
 		eval_mtip(c, id, rv_mtime(m));
 	} else if (off >= RV_CLINT_MTIME && off < RV_CLINT_MTIME + 8) {
 		set_mtime(m, merge(rv_mtime(m), val, size, shift));
@@ -146,7 +138,7 @@ void rv_clint_reset(struct rv_machine *m)
 	if (!c)
 		return;
 	for (unsigned i = 0; i < RV_MAX_HARTS; i++)
-		cmp_set(c, i, UINT64_MAX);
+		rv_clint_cmp_set(c, i, UINT64_MAX);
 	for (unsigned i = 0; i < m->nharts; i++)
 		if (m->harts[i])
 			rv_hart_set_mip(m->harts[i], RV_MIP_MSIP | RV_MIP_MTIP,
@@ -183,9 +175,13 @@ void rv_clint_free(struct rv_machine *m)
 
 void rv_clint_update(struct rv_machine *m)
 {
+	rv_clint_update_at(m, rv_mtime(m));
+}
+
+void rv_clint_update_at(struct rv_machine *m, uint64_t now)
+{
 	if (!m->clint)
 		return;
-	uint64_t now = rv_mtime(m);
 	for (unsigned i = 0; i < m->nharts && i < RV_MAX_HARTS; i++)
 		eval_mtip(m->clint, i, now);
 }

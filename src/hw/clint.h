@@ -46,6 +46,9 @@ void rv_clint_reset(struct rv_machine *m);
  * needlessly.  Never allocates. */
 void rv_clint_update(struct rv_machine *m);
 
+/* The same for a given mtime (ticks): a paused machine's frozen time. */
+void rv_clint_update_at(struct rv_machine *m, uint64_t mtime);
+
 /* Earliest mtime (RV_TIMEBASE_HZ ticks) at which a timer of a running
  * (not STOPPED) hart will newly fire: its mtimecmp, or its stimecmp when
  * that is in use (m->sbi, or menvcfg.STCE per the Sstc extension).  A timer
@@ -61,5 +64,42 @@ uint64_t rv_clint_next_deadline(const struct rv_machine *m);
  * no CLINT).  Any thread.  The harts themselves use the copy the CLINT
  * pushes to them (rv_hart_set_mtimecmp). */
 uint64_t rv_clint_mtimecmp(const struct rv_machine *m, unsigned hartid);
+
+/* ---- state (core/state.h; clint_state.c) ---------------------------
+ *
+ * Section "clint" (version 1): the hart count, the guest-visible mtime and
+ * every hart's mtimecmp.  msip is not here: it is mip.MSIP, part of each
+ * hart's own image.  mtime is saved as the guest saw it (a paused VM's
+ * frozen time), and a load sets the clock so that the guest's time goes
+ * on from exactly that value: no jump forward over the time the VM was
+ * saved, none back. */
+struct state_writer;
+struct state_reader;
+
+struct rv_clint_state {
+	uint64_t mtime;                     /* RV_TIMEBASE_HZ ticks */
+	unsigned nharts;
+	uint64_t mtimecmp[RV_MAX_HARTS];
+};
+
+/* Append the "clint" section; mtime: the guest-visible time to record
+ * (the board's frozen time while paused).  Only while no hart runs; call
+ * rv_clint_update_at(m, mtime) before saving the harts so that their
+ * MTIP is what this mtime implies. */
+void rv_clint_save(const struct rv_machine *m, uint64_t mtime,
+		   struct state_writer *w);
+
+/* Read and check the "clint" section into *s without changing m: the
+ * hart count must be m's.  Returns 0, -ENOENT or -EINVAL (errp says
+ * what). */
+int rv_clint_parse(struct state_reader *r, const struct rv_machine *m,
+		   struct rv_clint_state *s, struct err *errp);
+
+/* Apply a parsed state: every mtimecmp, and the clock set so that mtime
+ * reads s->mtime at host CLOCK_MONOTONIC time now_ns (the board keeps the
+ * clock stopped from now_ns until the VM starts); MTIP re-evaluated.
+ * Only while no hart runs, after the harts' images were loaded. */
+void rv_clint_apply(struct rv_machine *m, const struct rv_clint_state *s,
+		    uint64_t now_ns);
 
 #endif

@@ -88,4 +88,35 @@ void goldfish_rtc_reset(struct goldfish_rtc *rtc);
 int goldfish_rtc_read(void *rtc, uint64_t off, unsigned size, uint64_t *val);
 int goldfish_rtc_write(void *rtc, uint64_t off, unsigned size, uint64_t val);
 
+/* ---- state (core/state.h; goldfish_rtc_state.c) ---------------------
+ *
+ * A section (version 1): the guest's offset from the host wall clock, the
+ * latched TIME_HIGH, the alarm (time, armed) and the interrupt (enabled,
+ * pending).  The clock itself is not state: a loaded RTC shows host wall
+ * time plus the saved offset, so a guest restored later, or on another
+ * host, reads the real time (as after a suspend) — unlike mtime, which
+ * continues from its saved value. */
+struct state_writer;
+struct state_reader;
+
+struct goldfish_rtc_state {
+	int64_t offset_ns;
+	uint32_t time_high;
+	uint64_t alarm_ns;
+	bool alarm_armed, irq_enabled, irq_pending;
+};
+
+/* Append section `name` (e.g. "rtc"). */
+void goldfish_rtc_save(const struct goldfish_rtc *rtc, const char *name,
+		       struct state_writer *w);
+
+/* Read and check section `name` into *s.  Returns 0, -ENOENT or
+ * -EINVAL. */
+int goldfish_rtc_parse(struct state_reader *r, const char *name,
+		       struct goldfish_rtc_state *s, struct err *errp);
+
+/* Apply a parsed state; the interrupt line is driven from it. */
+void goldfish_rtc_apply(struct goldfish_rtc *rtc,
+			const struct goldfish_rtc_state *s);
+
 #endif

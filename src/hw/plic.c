@@ -7,33 +7,11 @@
 #include <string.h>
 
 #include "engine/rv64/hart.h"
-
-#define NCTX (2 * RV_MAX_HARTS)
-
-/* Sources fit in one 32-bit word (bit 0 is the reserved source 0). */
-_Static_assert(RV_PLIC_NDEV < 32, "PLIC source bitmaps are one word");
-#define SRC_MASK ((uint32_t)(((1ULL << (RV_PLIC_NDEV + 1)) - 1) & ~1ULL))
-
-struct rv_plic {
-	struct rv_machine *m;
-	uint64_t base;
-	pthread_mutex_t lock;
-	unsigned nctx;
-	uint8_t prio[RV_PLIC_NDEV + 1];
-	uint32_t level;     /* line state as the devices drive it */
-	uint32_t pending;   /* gateway has forwarded, not yet claimed */
-	uint32_t claimed;   /* claimed, not yet completed */
-	uint32_t enable[NCTX];
-	uint8_t threshold[NCTX];
-	/* Level last driven into each context's mip bit.  Kept here rather
-	 * than read back from mip: M-mode software may also set mip.SEIP,
-	 * and the hart ORs the two sources. */
-	bool out[NCTX];
-};
+#include "plic_int.h"
 
 /* Highest-priority pending source enabled for ctx above its threshold;
  * ties go to the lowest id (PLIC spec §7). 0 when none. */
-static unsigned best_source(const struct rv_plic *p, unsigned ctx)
+unsigned rv_plic_best_source(const struct rv_plic *p, unsigned ctx)
 {
 	uint32_t cand = p->pending & p->enable[ctx];
 	unsigned best = 0, best_prio = p->threshold[ctx];
@@ -49,13 +27,13 @@ static unsigned best_source(const struct rv_plic *p, unsigned ctx)
 }
 
 /* Called with the lock held after every state change. */
-static void update_outputs(struct rv_plic *p)
+void rv_plic_update_outputs(struct rv_plic *p)
 {
 	for (unsigned ctx = 0; ctx < p->nctx; ctx++) {
 		struct rv_hart *h = p->m->harts[ctx / 2];
 		if (!h)
 			continue;
-		bool want = best_source(p, ctx) != 0;
+		bool want = rv_plic_best_source(p, ctx) != 0;
 		/* Only real changes: rv_hart_set_mip() may kick the hart. */
 		if (p->out[ctx] != want) {
 			p->out[ctx] = want;
@@ -80,17 +58,17 @@ static void plic_set_level(void *opaque, unsigned src, int level)
 		p->level &= ~bit;
 		p->pending &= ~bit;
 	}
-	update_outputs(p);
+	rv_plic_update_outputs(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
 static uint32_t claim(struct rv_plic *p, unsigned ctx)
 {
-	unsigned src = best_source(p, ctx);
+	unsigned src = rv_plic_best_source(p, ctx);
 	if (src) {
 		p->pending &= ~(1u << src);
 		p->claimed |= 1u << src;
-		update_outputs(p);
+		rv_plic_update_outputs(p);
 	}
 	return src;
 }
@@ -106,7 +84,7 @@ static void complete(struct rv_plic *p, unsigned ctx, uint64_t val)
 	p->claimed &= ~bit;
 	if (p->level & bit)
 		p->pending |= bit;
-	update_outputs(p);
+	rv_plic_update_outputs(p);
 }
 
 /* Which register a 32-bit offset names; *idx gets the source or context.
@@ -172,15 +150,15 @@ static int plic_write(void *opaque, uint64_t off, unsigned size,
 	switch (k) {
 	case REG_PRIO:
 		p->prio[idx] = val & RV_PLIC_MAX_PRIO;
-		update_outputs(p);
+		rv_plic_update_outputs(p);
 		break;
 	case REG_ENABLE:
 		p->enable[idx] = val & SRC_MASK;
-		update_outputs(p);
+		rv_plic_update_outputs(p);
 		break;
 	case REG_THRESH:
 		p->threshold[idx] = val & RV_PLIC_MAX_PRIO;
-		update_outputs(p);
+		rv_plic_update_outputs(p);
 		break;
 	case REG_CLAIM:
 		complete(p, idx, val);

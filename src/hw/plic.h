@@ -54,4 +54,36 @@ void rv_plic_reset(struct rv_machine *m);
  * until rv_plic_free(). */
 struct irq_line rv_plic_irq(struct rv_machine *m, unsigned src);
 
+/* ---- state (core/state.h; plic_state.c) ----------------------------
+ *
+ * Section "plic" (version 1): the context count, every source's priority,
+ * the line levels, pending and claimed (in service) bitmaps, and each
+ * context's enable bits and threshold.  Loading drives every context's
+ * mip bit from the loaded state. */
+struct state_writer;
+struct state_reader;
+
+struct rv_plic_state {
+	unsigned nctx;
+	uint8_t prio[RV_PLIC_NDEV + 1];
+	uint32_t level, pending, claimed;
+	uint32_t enable[2 * RV_MAX_HARTS];
+	uint8_t threshold[2 * RV_MAX_HARTS];
+};
+
+/* Append the "plic" section.  Any thread (takes the PLIC lock). */
+void rv_plic_save(const struct rv_machine *m, struct state_writer *w);
+
+/* Read and check the "plic" section into *s without changing m: context
+ * count equal to m's, priorities and thresholds 0..7, bits only for
+ * sources 1..RV_PLIC_NDEV, pending == level & ~claimed (what the gateways
+ * keep).  Returns 0, -ENOENT or -EINVAL. */
+int rv_plic_parse(struct state_reader *r, const struct rv_machine *m,
+		  struct rv_plic_state *s, struct err *errp);
+
+/* Apply a parsed state and drive every context's MEIP/SEIP from it.  Only
+ * while no hart runs, after the harts' images were loaded; the devices
+ * load after it (they re-drive their lines). */
+void rv_plic_apply(struct rv_machine *m, const struct rv_plic_state *s);
+
 #endif

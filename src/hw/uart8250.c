@@ -96,6 +96,12 @@ static void update_irq(struct uart8250 *u)
 	}
 }
 
+void uart8250_sync_irq(struct uart8250 *u)
+{
+	u->irq_level = iir_source(u) != IIR_NONE;
+	irq_set_level(&u->irq, u->irq_level);
+}
+
 /* In loopback the modem outputs feed the modem inputs (RTS->CTS,
  * DTR->DSR, OUT1->RI, OUT2->DCD); record the edges as deltas. */
 static void update_msr(struct uart8250 *u)

@@ -88,4 +88,39 @@ bool uart8250_rx_listening(const struct uart8250 *u, uint64_t now_ns);
 int uart8250_read(void *u, uint64_t offset, unsigned size, uint64_t *val);
 int uart8250_write(void *u, uint64_t offset, unsigned size, uint64_t val);
 
+/* ---- state (core/state.h; uart8250_state.c) -------------------------
+ *
+ * A section (version 1) with every register (IER, LCR, MCR, LSR error
+ * bits, MSR, SCR, DLL, DLM, FCR), the receive FIFO's bytes in order and
+ * the pending THRE interrupt.  There is no transmit FIFO (bytes leave at
+ * once).  The host-time mark of IER.ERBFI (uart8250_rx_listening) is not
+ * state: a loaded UART with ERBFI set is listening at once. */
+struct state_writer;
+struct state_reader;
+
+struct uart8250_state {
+	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
+	uint8_t rx[UART8250_FIFO];   /* oldest first */
+	unsigned rx_count;
+	bool thr_pending;
+};
+
+/* Append section `name` (e.g. "uart0"). */
+void uart8250_save(const struct uart8250 *u, const char *name,
+		   struct state_writer *w);
+
+/* Read and check section `name` into *s: only defined register bits, an
+ * FCR the device could hold, no more bytes than the FIFO takes in that
+ * mode.  Returns 0, -ENOENT or -EINVAL. */
+int uart8250_parse(struct state_reader *r, const char *name,
+		   struct uart8250_state *s, struct err *errp);
+
+/* Apply a parsed state; the interrupt line is driven from it. */
+void uart8250_apply(struct uart8250 *u, const struct uart8250_state *s);
+
+/* Drive the interrupt line from the registers, whatever level was driven
+ * before (after a state load, whose interrupt controller state was loaded
+ * separately). */
+void uart8250_sync_irq(struct uart8250 *u);
+
 #endif

@@ -107,6 +107,12 @@ static const char *const snapshot_calls[] = {
 	"fcntl",
 };
 
+/* The control socket (vmm/api.c): new clients on its listening socket
+ * (non-blocking, close-on-exec through accept4's flags). */
+static const char *const api_calls[] = {
+	"accept4",
+};
+
 /* The switch process: clients connect and send frames; the control socket
  * answers `show` (pid, SO_PEERCRED of ports, timeouts). */
 static const char *const switch_calls[] = {
@@ -443,7 +449,17 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	    (rc = add_socket_rules(ctx, o, errp)) < 0 ||
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0) ||
-	    (o->snapshot && (rc = ADD_NAMES(ctx, snapshot_calls, errp)) < 0))
+	    (o->snapshot && (rc = ADD_NAMES(ctx, snapshot_calls, errp)) < 0) ||
+	    (o->api && (rc = ADD_NAMES(ctx, api_calls, errp)) < 0))
+		goto out;
+	/* The control socket is removed at exit relative to its directory:
+	 * no other directory's entries can be unlinked. */
+	if (o->api &&
+	    (rc = rule("unlinkat api",
+		       seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat),
+					2, SCMP_A0(SCMP_CMP_EQ,
+						   (scmp_datum_t)o->api_dirfd),
+					SCMP_A2(SCMP_CMP_EQ, 0)), errp)) < 0)
 		goto out;
 	if (o->net_user && resolv_fd < 0)
 		resolv_fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);

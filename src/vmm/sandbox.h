@@ -38,6 +38,10 @@ struct sandbox_vmm {
 			   * links, renames and opens disk overlays (paths
 			   * the user names: the filter cannot restrict
 			   * them) */
+	bool api;         /* control socket (vmm/api.h): accept4 on its
+			   * listening socket, unlinkat of the socket in
+			   * api_dirfd at exit (that directory only) */
+	int api_dirfd;
 };
 
 /* Confine the calling `ringvm run` process: the filter binds every

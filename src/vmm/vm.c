@@ -24,9 +24,11 @@
 #include "board/virt/virt.h"
 #include "core/evloop.h"
 #include "core/guest_mem.h"
+#include "vmm/api.h"
 #include "vmm/engine.h"
 #include "vmm/sandbox.h"
 #include "vmm/snapshot.h"
+#include "vmm/vm_int.h"
 
 struct vm_thread {
 	struct vm *vm;
@@ -60,6 +62,7 @@ struct vm {
 	int status;          /* (L) exit status, valid once ended */
 	vm_event_fn *on_event;
 	void *opaque;
+	struct api *api;     /* the control socket vm_run serves, or NULL */
 	struct snapshot_track *snap;  /* vmm/snapshot.c's */
 };
 
@@ -360,6 +363,11 @@ int vm_enter_sandbox(struct vm *vm, struct err *errp)
 		else if (k == 6 && !strncmp(s, "switch", 6))
 			o.net_switch = true;
 	}
+	if (vm->api) {
+		o.api = true;
+		o.api_dirfd = api_dirfd(vm->api);
+		o.snapshot = true;  /* `ctl snapshot` (vmm/snapshot.c) */
+	}
 	return sandbox_enter_vmm(&o, errp);
 }
 
@@ -367,6 +375,9 @@ int vm_start(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	bool was = vm->started;
+	/* A loaded state stopped guest time (virt_load): it goes on now. */
+	if (!was)
+		virt_clock_start(vm->board);
 	vm->started = true;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -498,6 +509,26 @@ uint64_t vm_ram_size(struct vm *vm, unsigned region)
 	return region < mem->nr ? mem->r[region].size : 0;
 }
 
+struct virt_board *vm_board(struct vm *vm)
+{
+	return vm->board;
+}
+
+const struct vm_config *vm_cfg(const struct vm *vm)
+{
+	return &vm->cfg;
+}
+
+bool vm_quiet(struct vm *vm, bool *started)
+{
+	pthread_mutex_lock(&vm->lock);
+	*started = vm->started;
+	bool quiet = !vm->started ||
+		     (vm->pause_req && vm->nparked == vm->n + 1);
+	pthread_mutex_unlock(&vm->lock);
+	return quiet;
+}
+
 struct guest_mem *vm_mem(struct vm *vm)
 {
 	return virt_mem(vm->board);
@@ -550,15 +581,21 @@ void vm_destroy(struct vm *vm)
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 {
 	struct vm *vm;
-	int rc = vm_create(cfg, NULL, NULL, &vm, errp);
-	if (rc < 0)
+	struct api *api = NULL;
+	int rc;
+	if (cfg->api && (rc = api_open(cfg->api, cfg, &api, errp)) < 0)
 		return rc;
-	if (cfg->prepare && (rc = cfg->prepare(cfg->prepare_opaque, vm,
-					       errp)) < 0) {
-		vm_destroy(vm);
+	rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
+	if (rc < 0) {
+		api_close(api);
 		return rc;
 	}
-	if (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0) {
+	vm->api = api;
+	if ((cfg->prepare && (rc = cfg->prepare(cfg->prepare_opaque, vm,
+						errp)) < 0) ||
+	    (api && (rc = api_start(api, vm, errp)) < 0) ||
+	    (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
+		api_close(api);
 		vm_destroy(vm);
 		return rc;
 	}
@@ -568,6 +605,7 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 	vm_wait(vm, status);
 	if (cfg->stats)
 		virt_print_stats(vm->board, (evloop_now_ns() - t0) / 1e9);
+	api_close(api);
 	vm_destroy(vm);
 	return 0;
 }

@@ -85,6 +85,9 @@ struct vm_config {
 	const char *restore;
 	bool clone;
 	const char *clone_dir;
+	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
+	 * none.  vm_run makes the server. */
+	const char *api;
 };
 
 /* ---- the VM handle ----------------------------------------------------

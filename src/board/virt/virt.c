@@ -29,43 +29,9 @@
 #include "vmm/boot_source.h"
 #include "vmm/console.h"
 #include "engine/rv64/engine.h"
+#include "virt_int.h"
 
-struct virt_board {
-	struct rv_machine m;
-	struct evloop *loop;  /* the VM's, not owned */
-	struct console con;
-	struct uart8250 uart;
-	struct sifive_test test;
-	struct goldfish_rtc rtc;
-	bool has_rng;
-	struct virtio_rng rng;
-	unsigned ndisks;
-	struct block_dev *bd[VM_MAX_DISKS];
-	struct virtio_blk blk[VM_MAX_DISKS];
-	unsigned nnics;
-	struct net_backend *nb[VM_MAX_NICS];
-	struct virtio_net net[VM_MAX_NICS];
-
-	/* What a reset needs to boot again without opening a file (the
-	 * sandbox forbids it): the boot layout, the device tree parameters
-	 * and copies of the images as loaded into RAM (firmware, kernel,
-	 * initrd), each [gpa, gpa + len). */
-	struct rv_boot boot;
-	struct rv_fdt_params fp;
-	char cmdline[4096];
-	uint8_t fdt[RV_FDT_DEFAULT_SIZE];
-	struct saved_image {
-		uint64_t gpa;
-		uint64_t len;
-		uint8_t *data;
-	} saved[3];
-	unsigned nsaved;
-	char *boot_paths[2];  /* resolved kernel/loader and initrd (owned) */
-	const struct vm_config *cfg;
-	uint64_t clock_stopped_ns;  /* host time of virt_clock_stop, or 0 */
-};
-
-static uint64_t now_ns(void)
+uint64_t virt_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -275,6 +241,10 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 	m->exit_request = 0;
 	m->exit_reason = RV_EXIT_NONE;
 	m->exit_code = 0;
+	if (!v->nsaved)
+		return err_set(errp, EINVAL, "reboot: no copy of the boot "
+			       "images (the VM was continued from a state "
+			       "saved with --no-reboot, or not loaded)");
 	return start_boot(v, errp);
 }
 
@@ -319,7 +289,7 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 	struct rv_machine *m = &v->m;
 	int rc;
 
-	m->mtime_epoch_ns = now_ns();
+	m->mtime_epoch_ns = virt_now_ns();
 	m->sbi = cfg->bios == NULL;
 	m->ecall = rv_sbi_ecall;
 	m->nharts = cfg->cpus;
@@ -391,8 +361,9 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 		if ((rc = place_virtio(v, i, errp)) < 0)
 			return rc;
 	}
-	/* Before the NICs: their default MACs hash the kernel's path. */
-	if ((rc = choose_boot(v, cfg, errp)) < 0 ||
+	/* Before the NICs: their default MACs hash the kernel's path.  A
+	 * continued VM boots nothing (and its NICs' MACs are saved). */
+	if ((!cfg->incoming && (rc = choose_boot(v, cfg, errp)) < 0) ||
 	    (rc = build_nics(v, cfg, errp)) < 0)
 		return rc;
 	/* virtio-rng takes the slot after the NICs when one is free. */
@@ -408,12 +379,23 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 		v->has_rng = true;
 	}
 
-	/* Load images, then describe the board to the guest. */
+	fp->nharts = m->nharts;
+	fp->isa = rv_isa_string();
+	fp->extensions = rv_isa_extensions(&fp->nextensions);
+	fp->ram_base = RV_RAM_BASE;
+	fp->ram_size = cfg->mem;
+	fp->bootargs = v->cmdline;
 	enum rv_boot_mode mode = !cfg->bios ? RV_BOOT_SBI :
 				 !strcmp(cfg->bios, "none") ? RV_BOOT_BARE :
 				 RV_BOOT_FIRMWARE;
 	struct rv_boot *boot = &v->boot;
 	rv_boot_init(boot, mode, RV_RAM_BASE, cfg->mem);
+	/* A continued VM gets RAM, harts, devices and the boot layout for
+	 * reboots from its saved state (persist.c); nothing is loaded. */
+	if (cfg->incoming)
+		return 0;
+
+	/* Load images, then describe the board to the guest. */
 	if (mode == RV_BOOT_FIRMWARE &&
 	    (rc = rv_load_firmware(boot, &m->mem, cfg->bios, errp)) < 0)
 		return rc;
@@ -428,12 +410,6 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 
 	snprintf(v->cmdline, sizeof(v->cmdline), "console=ttyS0%s%s",
 		 cfg->cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
-	fp->nharts = m->nharts;
-	fp->isa = rv_isa_string();
-	fp->extensions = rv_isa_extensions(&fp->nextensions);
-	fp->ram_base = RV_RAM_BASE;
-	fp->ram_size = cfg->mem;
-	fp->bootargs = v->cmdline;
 	fp->initrd_start = boot->initrd_start;
 	fp->initrd_end = boot->initrd_end;
 	if (!cfg->no_reboot && (rc = save_images(v, errp)) < 0)
@@ -477,7 +453,8 @@ int virt_create(struct vm_config *cfg, struct evloop *loop,
 		void (*exit_hook)(void *opaque), void *opaque,
 		struct virt_board **out, struct err *errp)
 {
-	if (!cfg->kernel && cfg->bios && !strcmp(cfg->bios, "none"))
+	if (!cfg->kernel && !cfg->incoming && cfg->bios &&
+	    !strcmp(cfg->bios, "none"))
 		return err_set(errp, EINVAL, "--bios none needs --kernel");
 	if (cfg->cpus == 0 || cfg->cpus > RV_MAX_HARTS)
 		return err_set(errp, EINVAL, "--cpus %u: the board takes 1 to "
@@ -559,7 +536,7 @@ void virt_poll(struct virt_board *v)
 	goldfish_rtc_poll(&v->rtc);
 	if (m->tohost)
 		htif_poll(v);
-	uint64_t now = now_ns();
+	uint64_t now = virt_now_ns();
 	size_t space = uart8250_rx_listening(&v->uart, now) ?
 		       uart8250_rx_space(&v->uart) : 0;
 	console_pump(&v->con, space, uart_put, &v->uart, now);
@@ -606,14 +583,14 @@ int virt_reset(struct virt_board *v, struct err *errp)
 void virt_clock_stop(struct virt_board *v)
 {
 	if (!v->clock_stopped_ns)
-		v->clock_stopped_ns = now_ns();
+		v->clock_stopped_ns = virt_now_ns();
 }
 
 void virt_clock_start(struct virt_board *v)
 {
 	if (!v->clock_stopped_ns)
 		return;
-	v->m.mtime_epoch_ns += now_ns() - v->clock_stopped_ns;
+	v->m.mtime_epoch_ns += virt_now_ns() - v->clock_stopped_ns;
 	v->clock_stopped_ns = 0;
 }
 

@@ -16,6 +16,8 @@
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/evloop.h"
+#include "core/guest_mem.h"
+#include "core/state.h"
 #include "vmm/engine.h"
 #include "vmm/vm.h"
 
@@ -98,5 +100,44 @@ int virt_replace_disk(struct virt_board *b, unsigned i, struct block_dev *bd);
 /* Print run statistics (instructions, MIPS over `secs`, NIC counters) on
  * stderr. */
 void virt_print_stats(struct virt_board *b, double secs);
+
+/* ---- state (core/state.h; persist.c) ---------------------------------
+ *
+ * What the VM handle's "machine" section records of the board (vmm/
+ * vm_state.c writes and checks it; virt_shape answers for this board). */
+struct virt_shape {
+	unsigned cpus;
+	unsigned nram;                 /* RAM regions */
+	struct { uint64_t gpa, size; } ram[GUEST_MEM_MAX_REGIONS];  /* bytes */
+	int boot_mode;                 /* enum rv_boot_mode */
+	unsigned ndisks;
+	struct {
+		uint64_t size;         /* bytes */
+		const char *format;    /* "raw", "qcow2" (static) */
+		bool read_only;
+	} disk[VM_MAX_DISKS];
+	unsigned nnics;
+	uint8_t mac[VM_MAX_NICS][6];
+	bool rng;
+};
+void virt_shape(const struct virt_board *b, struct virt_shape *s);
+
+/* Append the board's sections: "cpu0".."cpuN-1" (the engine's images),
+ * "clint", "plic", "uart0", "rtc", "boot" (the boot layout and the copies
+ * of the boot images that reboots reload).  Only while no vCPU runs and
+ * no I/O is in flight (vm_pause).  Returns 0, or -ENOMEM (writer) / an
+ * engine error. */
+int virt_save(struct virt_board *b, struct state_writer *w,
+	      struct err *errp);
+
+/* Load those sections into a board built with cfg->incoming and not yet
+ * run (the caller checked the machine shape).  Every section is read and
+ * checked before anything changes; only a vCPU image the engine refuses
+ * can leave earlier vCPUs loaded (the VM is then unusable: destroy it).
+ * Guest time stands still from here until virt_clock_start (vm_start).
+ * Returns 0, -ENOENT (a section is missing), -EINVAL (errp names the
+ * section and the bad value) or -ENOMEM. */
+int virt_load(struct virt_board *b, struct state_reader *r,
+	      struct err *errp);
 
 #endif

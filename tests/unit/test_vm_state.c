@@ -1,0 +1,375 @@
+/* Machine state save/load end to end (vm.h): a bare-metal guest counts in
+ * RAM and takes timer interrupts; the VM is paused and saved, its RAM
+ * copied; a second VM made from vm_config_from_state (cfg.incoming) gets
+ * the RAM and the state and goes on.
+ *
+ *   continue_in_new_vm      the counter goes on from where it was (the
+ *                           guest checks RAM against a register copy on
+ *                           every step), timer interrupts keep coming, the
+ *                           guest's time neither goes back nor jumps over
+ *                           the second the state spent on the shelf, and
+ *                           saving the loaded VM again gives the same bytes
+ *   other_shape_refused     vCPU count, RAM size, NIC count: -EINVAL naming
+ *                           the difference, before anything changed
+ *   misuse                  saving a running VM, loading into a started or
+ *                           non-incoming VM, a stream without "machine" */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/guest_mem.h"
+#include "core/state.h"
+#include "vmm/vm.h"
+
+#include "rv_asm.h"
+
+#define DATA 0x80100000ULL   /* counter; +16: timer interrupts taken */
+#define TARGET_4K 0x600      /* counts to TARGET_4K << 12 */
+
+static void csr(struct prog *p, unsigned f3, unsigned csr, unsigned rs)
+{
+	emit(p, i_type((int)csr, rs, f3, 0, 0x73));
+}
+
+static void ld_off(struct prog *p, unsigned rd, unsigned base, int off)
+{
+	emit(p, i_type(off, base, 3, rd, 0x03));
+}
+
+static void sd_off(struct prog *p, unsigned rs2, unsigned base, int off)
+{
+	uint32_t u = (uint32_t)off;
+	emit(p, ((u >> 5) & 0x7f) << 25 | rs2 << 20 | base << 15 | 3 << 12 |
+		 (u & 0x1f) << 7 | 0x23);
+}
+
+/* Arm hart 0's mtimecmp (s2) about 10 ms (0x18000 ticks) from now;
+ * clobbers `tmp` and `tmp2`. */
+static void arm_timer(struct prog *p, unsigned tmp, unsigned tmp2)
+{
+	rdtime(p, tmp);
+	lui(p, tmp2, 0x18);
+	rr(p, 0, tmp, tmp, tmp2);
+	sd_off(p, tmp, S2, 0);
+}
+
+/* Count to TARGET in RAM at DATA, checking RAM against s0 each step and
+ * the time CSR for going back (fail 3) or jumping 0.5 s (fail 4); a
+ * machine timer interrupt every ~10 ms counts at DATA+16.  Passes when
+ * the count is reached and at least one interrupt was taken (fail 5). */
+static char *prog_count_with_timer(void)
+{
+	struct prog p = { .n = 0 };
+	addi(&p, T0, ZERO, 1);
+	slli(&p, T0, T0, 31);
+	lui(&p, T1, 0x100);
+	rr(&p, 0, T0, T0, T1);          /* t0 = DATA */
+	lui(&p, S2, 0x2004);            /* s2 = mtimecmp of hart 0 */
+	emit(&p, T1 << 7 | 0x17);       /* auipc t1, 0 */
+	unsigned at_vec = p.n;
+	addi(&p, T1, T1, 0);            /* + handler offset, patched */
+	csr(&p, 1, 0x305, T1);          /* csrw mtvec, t1 */
+	arm_timer(&p, T1, T2);
+	addi(&p, T2, ZERO, 0x80);
+	csr(&p, 2, 0x304, T2);          /* csrs mie, MTIE */
+	addi(&p, T2, ZERO, 8);
+	csr(&p, 2, 0x300, T2);          /* csrs mstatus, MIE */
+	addi(&p, S0, ZERO, 0);
+	lui(&p, S1, TARGET_4K);
+	rdtime(&p, S4);
+	lui(&p, S5, 0x4c5);             /* 0.5 s */
+	unsigned loop = p.n;
+	ld(&p, T3, T0);
+	unsigned f2 = branch(&p, 1, T3, S0);        /* bne t3, s0 */
+	addi(&p, S0, S0, 1);
+	store(&p, 3, S0, T0);
+	rdtime(&p, T4);
+	unsigned f3 = branch(&p, 6, T4, S4);        /* bltu t4, s4 */
+	rr(&p, 0x20, T5, T4, S4);
+	unsigned f4 = branch(&p, 7, T5, S5);        /* bgeu t5, s5 */
+	addi(&p, S4, T4, 0);
+	patch_b(&p, branch(&p, 1, S0, S1), loop);   /* bne s0, s1 */
+	ld_off(&p, T3, T0, 16);
+	unsigned f5 = branch(&p, 0, T3, ZERO);      /* beq t3, x0 */
+	report(&p, 0);
+	patch_b(&p, f2, p.n);
+	report(&p, 2);
+	patch_b(&p, f3, p.n);
+	report(&p, 3);
+	patch_b(&p, f4, p.n);
+	report(&p, 4);
+	patch_b(&p, f5, p.n);
+	report(&p, 5);
+	/* The handler: only a1..a3, which the loop does not use. */
+	unsigned handler = p.n;
+	p.w[at_vec] |= (uint32_t)((handler - (at_vec - 1)) * 4) << 20;
+	ld_off(&p, A1, T0, 16);
+	addi(&p, A1, A1, 1);
+	sd_off(&p, A1, T0, 16);
+	arm_timer(&p, A2, A3);
+	emit(&p, 0x30200073);           /* mret */
+	return write_image(&p);
+}
+
+struct fx {
+	int null_fd;
+	char *img;
+	void *storage;
+	uint8_t *ram;
+	struct state_writer w, w2;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->null_fd = open("/dev/null", O_RDWR);
+	state_writer_init(&f->w);
+	state_writer_init(&f->w2);
+	*state = f;
+	return f->null_fd < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f->img)
+		unlink(f->img);
+	free(f->img);
+	free(f->storage);
+	free(f->ram);
+	state_writer_free(&f->w);
+	state_writer_free(&f->w2);
+	if (f->null_fd >= 0)
+		close(f->null_fd);
+	free(f);
+	return 0;
+}
+
+static struct vm_config config(struct fx *f)
+{
+	return (struct vm_config){
+		.arch = "riscv64",
+		.kernel = f->img,
+		.bios = "none",
+		.mem = 16ULL << 20,
+		.cpus = 1,
+		.seccomp_off = true,
+		.no_rng = true,
+		.console_fds = true,
+		.console_in = f->null_fd,
+		.console_out = f->null_fd,
+	};
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t ram_u64(struct vm *vm, uint64_t gpa)
+{
+	uint64_t v;
+	const void *p = gpa_ptr(vm_mem(vm), gpa, 8);
+	assert_non_null(p);
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Run the counting guest, pause it mid-way, save state and RAM into the
+ * fixture; the VM is gone afterwards.  Returns the count at the pause. */
+static uint64_t run_and_save(struct fx *f, uint64_t *ticks, uint64_t *insns)
+{
+	f->img = prog_count_with_timer();
+	struct vm_config c = config(f);
+	struct vm *vm;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_start(vm), 0);
+	uint64_t count = 0;
+	/* Until the guest has counted a while and taken interrupts. */
+	for (int i = 0; i < 200; i++) {
+		sleep_ms(20);
+		assert_int_equal(vm_pause(vm), 0);
+		count = ram_u64(vm, DATA);
+		*ticks = ram_u64(vm, DATA + 16);
+		if (count > 1000 && *ticks >= 2)
+			break;
+		assert_int_equal(vm_resume(vm), 0);
+	}
+	assert_true(count > 1000);
+	assert_true(count < (uint64_t)TARGET_4K << 12);
+	assert_true(*ticks >= 2);
+	*insns = vm_instret(vm);
+	assert_int_equal(vm_save_state(vm, &f->w, &e), 0);
+	uint64_t size = vm_ram_size(vm, 0);
+	f->ram = malloc(size);
+	assert_non_null(f->ram);
+	memcpy(f->ram, gpa_ptr(vm_mem(vm), 0x80000000ULL, size), size);
+	vm_stop(vm);
+	int status = -1;
+	vm_wait(vm, &status);
+	assert_int_equal(status, 0);
+	vm_destroy(vm);
+	return count;
+}
+
+/* A VM made from the saved state's machine section. */
+static struct vm *make_incoming(struct fx *f, struct state_reader *r,
+				struct vm_config *c)
+{
+	struct err e = { 0 };
+	*c = config(f);
+	c->kernel = NULL;
+	assert_int_equal(state_reader_init(r, f->w.buf, f->w.len, &e), 0);
+	assert_int_equal(vm_config_from_state(r, c, &f->storage, &e), 0);
+	assert_true(c->incoming);
+	struct vm *vm;
+	assert_int_equal(vm_create(c, NULL, NULL, &vm, &e), 0);
+	return vm;
+}
+
+static void continue_in_new_vm(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ticks0 = 0, insns0 = 0;
+	uint64_t count0 = run_and_save(f, &ticks0, &insns0);
+	/* The state spends a second on the shelf: the guest must not see
+	 * it. */
+	sleep_ms(1000);
+
+	struct state_reader r;
+	struct vm_config c;
+	struct vm *vm = make_incoming(f, &r, &c);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(c.mem, 16ULL << 20);
+	assert_string_equal(c.bios, "none");
+	assert_string_equal(c.kernel, f->img);
+	uint64_t size = vm_ram_size(vm, 0);
+	memcpy(gpa_ptr(vm_mem(vm), 0x80000000ULL, size), f->ram, size);
+	struct err e = { 0 };
+	assert_int_equal(vm_load_state(vm, &r, &e), 0);
+	assert_int_equal(vm_instret(vm), insns0);
+	/* Loaded and saved again, before it runs: the same bytes (mtime
+	 * included: guest time stands still until vm_start). */
+	sleep_ms(50);
+	assert_int_equal(vm_save_state(vm, &f->w2, &e), 0);
+	assert_int_equal(f->w2.len, f->w.len);
+	assert_memory_equal(f->w2.buf, f->w.buf, f->w.len);
+
+	assert_int_equal(vm_start(vm), 0);
+	int status = -1;
+	vm_wait(vm, &status);
+	/* 0: counted on from count0 without a mismatch, no time going
+	 * back or jumping, and interrupts were taken. */
+	assert_int_equal(status, 0);
+	assert_int_equal(ram_u64(vm, DATA), (uint64_t)TARGET_4K << 12);
+	assert_true(ram_u64(vm, DATA + 16) > ticks0);
+	/* It went on rather than starting over: the instructions since the
+	 * load are about those the remaining count needs. */
+	uint64_t left = ((uint64_t)TARGET_4K << 12) - count0;
+	uint64_t done = vm_instret(vm) - insns0;
+	if (done < left * 10 || done > left * 10 + 1000000)
+		fail_msg("%llu instructions for %llu steps of 10",
+			 (unsigned long long)done, (unsigned long long)left);
+	vm_destroy(vm);
+}
+
+static void expect_refused(struct fx *f, struct vm_config *c,
+			   const char *what)
+{
+	struct vm *vm;
+	struct err e = { 0 };
+	c->incoming = true;
+	assert_int_equal(vm_create(c, NULL, NULL, &vm, &e), 0);
+	struct state_reader r;
+	assert_int_equal(state_reader_init(&r, f->w.buf, f->w.len, &e), 0);
+	uint64_t before = vm_instret(vm);
+	e = (struct err){ 0 };
+	assert_int_equal(vm_load_state(vm, &r, &e), -EINVAL);
+	if (!strstr(e.msg, what))
+		fail_msg("message `%s` lacks `%s`", e.msg, what);
+	assert_int_equal(vm_instret(vm), before);
+	vm_destroy(vm);
+}
+
+static void other_shape_refused(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ticks, insns;
+	run_and_save(f, &ticks, &insns);
+	struct vm_config c = config(f);
+	c.cpus = 2;
+	expect_refused(f, &c, "has 1 vCPUs, this VM 2");
+	c = config(f);
+	c.mem = 32ULL << 20;
+	expect_refused(f, &c, "16 MiB of RAM");
+	c = config(f);
+	c.no_rng = false;
+	expect_refused(f, &c, "virtio-rng");
+	c = config(f);
+	c.bios = NULL;
+	expect_refused(f, &c, "built-in SBI");
+}
+
+static void misuse(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ticks, insns;
+	run_and_save(f, &ticks, &insns);
+	struct err e = { 0 };
+	struct state_reader r;
+	/* Not incoming. */
+	struct vm_config c = config(f);
+	struct vm *vm;
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(state_reader_init(&r, f->w.buf, f->w.len, &e), 0);
+	assert_int_equal(vm_load_state(vm, &r, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "incoming"));
+	/* Running: neither saved nor loaded. */
+	assert_int_equal(vm_start(vm), 0);
+	struct state_writer w;
+	state_writer_init(&w);
+	e = (struct err){ 0 };
+	assert_int_equal(vm_save_state(vm, &w, &e), -EBUSY);
+	state_writer_free(&w);
+	vm_stop(vm);
+	int status;
+	vm_wait(vm, &status);
+	vm_destroy(vm);
+	/* A stream without its machine section. */
+	c.incoming = true;
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(state_reader_init(&r, NULL, 0, &e), 0);
+	e = (struct err){ 0 };
+	assert_int_equal(vm_load_state(vm, &r, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "machine"));
+	void *st = NULL;
+	struct vm_config c2 = config(f);
+	assert_int_equal(vm_config_from_state(&r, &c2, &st, &e), -EINVAL);
+	assert_null(st);
+	vm_destroy(vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(continue_in_new_vm, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(other_shape_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(misuse, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
