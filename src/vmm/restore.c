@@ -63,7 +63,7 @@ static int read_link(const char *dir, struct snap_link **out,
 	char path[PATH_MAX + 32];
 	int fd = -1, rc;
 	if (!realpath(dir, l->dir)) {
-		rc = err_sys(errp, errno, "snapshot `%s`", dir);
+		rc = err_sys(errp, errno, "cannot open it");
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/state", l->dir);
@@ -306,6 +306,7 @@ int restore_prepare(const struct restore_opts *o, struct vm_config *cfg,
 		return rc;
 	}
 	cfg->incoming = true;
+	cfg->clone = o->clone;
 	cfg->prepare = restore_load;
 	cfg->prepare_opaque = rs;
 	*out = rs;

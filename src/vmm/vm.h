@@ -83,7 +83,7 @@ struct vm_config {
 	 * command line asked for (src/cli/run.c hands it to vmm/restore.h;
 	 * vm_create ignores it). */
 	const char *restore;
-	bool clone;
+	bool clone;           /* also: vm_load_state accepts other MACs */
 	const char *clone_dir;
 	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
 	 * none.  vm_run makes the server. */
