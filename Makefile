@@ -130,11 +130,25 @@ FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c
 FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
+FUZZSRCS_state := src/core/state.c src/core/err.c src/core/bus.c \
+                  src/core/guest_mem.c src/core/file.c src/vmm/vm_state.c \
+                  src/hw/uart8250.c src/hw/uart8250_state.c \
+                  src/hw/goldfish_rtc.c src/hw/goldfish_rtc_state.c \
+                  src/hw/plic.c src/hw/plic_state.c src/hw/clint.c \
+                  src/hw/clint_state.c src/engine/rv64/machine.c \
+                  src/hw/virtio_mmio.c src/hw/virtio_mmio_state.c \
+                  src/hw/virtqueue.c src/hw/virtio_rng.c src/hw/virtio_net.c \
+                  src/hw/virtio_net_state.c src/net/offload.c
+FUZZLIBS_state := -lz
 FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
                    src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
 FUZZSRCS_snapshot_state := src/vmm/snapshot_fmt.c src/core/state.c src/core/err.c
 FUZZLIBS_snapshot_state := -lz
+
+# The control socket: its parser, and its server with a fake VM.
+FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c
+FUZZLIBS_api := -ljson-c -lpthread
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)

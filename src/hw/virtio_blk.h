@@ -175,4 +175,24 @@ int virtio_blk_replace_disk(struct virtio_blk *b, struct block_dev *bd);
  * virtio_blk_init(). */
 int virtio_blk_exit(struct virtio_blk *b);
 
+/* ---- state (core/state.h; virtio_blk_state.c) ----------------------
+ *
+ * The transport saves itself (virtio_mmio_save); the device's own section
+ * (version 1) holds its config space (capacity, limits, read-only as
+ * offered), which a load compares with the device it loads into.  There
+ * is no request state: a device is saved only with no request in flight
+ * (vm_pause drains it). */
+struct state_writer;
+struct state_reader;
+
+/* Append section `name` (e.g. "blk0").  Returns 0, or -EBUSY when a
+ * request is in flight (errp says so). */
+int virtio_blk_save(struct virtio_blk *b, const char *name,
+		    struct state_writer *w, struct err *errp);
+
+/* Read section `name` and check that it describes b's disk as b offers
+ * it.  Nothing to apply.  Returns 0, -ENOENT or -EINVAL. */
+int virtio_blk_parse(struct state_reader *r, const char *name,
+		     const struct virtio_blk *b, struct err *errp);
+
 #endif

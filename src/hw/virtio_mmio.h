@@ -192,4 +192,49 @@ static inline int virtio_config_read_bytes(const uint8_t *cfg, size_t len,
 	return 0;
 }
 
+/* ---- state (core/state.h; virtio_mmio_state.c) ---------------------
+ *
+ * A section (version 1) per transport: the device id, status, feature
+ * selectors, offered, driver-written and accepted features, QueueSel,
+ * InterruptStatus, ConfigGeneration, ShmSel and per queue QueueNum, the
+ * three ring addresses, ready, and for a ready queue the device's ring
+ * indices (last avail, used idx, last interrupt decision) and whether it
+ * is broken.  Host pointers into the rings are not state: a load
+ * recomputes them from the addresses with the checks a driver's
+ * QueueReady write gets, and a ring outside RAM fails the load.  The
+ * device model saves its own part in a section of its own. */
+struct state_writer;
+struct state_reader;
+
+struct virtio_mmio_state {
+	uint32_t status, dev_features_sel, drv_features_sel;
+	uint64_t driver_features, features;
+	bool bad_driver_features;
+	uint32_t queue_sel, int_status, config_generation, shm_sel;
+	struct {
+		uint32_t num;
+		uint64_t desc, driver, device;
+		struct virtqueue vq;   /* ready, or reset */
+	} q[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+/* Append section `name` (e.g. "virtio0").  The device's own requests
+ * must be finished (the caller's duty: a paused VM). */
+void virtio_mmio_save(const struct virtio_mmio *t, const char *name,
+		      struct state_writer *w);
+
+/* Read and check section `name` for transport t (which is not changed):
+ * the same device id and queue count, accepted features within what t
+ * offers, interrupt bits that exist, ready queues whose rings lie in t's
+ * guest memory.  Returns 0, -ENOENT or -EINVAL. */
+int virtio_mmio_parse(struct state_reader *r, const char *name,
+		      const struct virtio_mmio *t,
+		      struct virtio_mmio_state *s, struct err *errp);
+
+/* Apply a parsed state to t (whose device has no request in flight); the
+ * device's features_ok hook sees the accepted features again, and the
+ * interrupt line is driven from InterruptStatus. */
+void virtio_mmio_apply(struct virtio_mmio *t,
+		       const struct virtio_mmio_state *s);
+
 #endif

@@ -122,4 +122,34 @@ int virtio_net_init(struct virtio_net *n, struct bus *bus, uint64_t base,
  * Safe after a failed virtio_net_init() and when called twice. */
 void virtio_net_exit(struct virtio_net *n);
 
+/* ---- state (core/state.h; virtio_net_state.c) ----------------------
+ *
+ * The transport saves itself (virtio_mmio_save), including the
+ * negotiated offloads (the accepted features); the device's section
+ * (version 1) holds the MAC and the config space (link status).  Not
+ * state: a frame the device holds half-delivered (rx_seg_held) is dropped
+ * (TCP resends it), and the "backend told to wait" flag starts clear (the
+ * backend delivers and learns again).  If the backend's link differs from
+ * the saved one after a load, the guest gets a config change. */
+struct state_writer;
+struct state_reader;
+
+struct virtio_net_state {
+	uint8_t mac[6];
+	uint8_t config[VIRTIO_NET_CONFIG_SIZE];
+};
+
+/* Append section `name` (e.g. "net0"). */
+void virtio_net_save(const struct virtio_net *n, const char *name,
+		     struct state_writer *w);
+
+/* Read and check section `name` against n (same MAC, config consistent
+ * with it).  Returns 0, -ENOENT or -EINVAL. */
+int virtio_net_parse(struct state_reader *r, const char *name,
+		     const struct virtio_net *n, struct virtio_net_state *s,
+		     struct err *errp);
+
+/* Apply after the transport's state (virtio_mmio_apply). */
+void virtio_net_apply(struct virtio_net *n, const struct virtio_net_state *s);
+
 #endif

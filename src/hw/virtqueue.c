@@ -92,6 +92,34 @@ int virtq_enable(struct virtqueue *vq, uint16_t size, uint64_t desc,
 	return 0;
 }
 
+int virtq_restore(struct virtqueue *vq, const struct virtq_saved *sv,
+		  uint64_t features)
+{
+	vq->ready = false;
+	if (sv->size == 0 || (sv->size & (sv->size - 1)) || sv->size > vq->max)
+		return -EINVAL;
+	void *d = ring_part(vq->mem, sv->desc, 16ULL * sv->size, 16);
+	void *a = ring_part(vq->mem, sv->avail, 6 + 2ULL * sv->size, 2);
+	void *u = ring_part(vq->mem, sv->used, 6 + 8ULL * sv->size, 4);
+	if (!d || !a || !u)
+		return -EINVAL;
+	virtq_reset(vq);
+	vq->size = sv->size;
+	vq->desc = d;
+	vq->avail = a;
+	vq->used = u;
+	vq->event_idx = features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+	vq->indirect = features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
+	/* Any index values are safe: virtq_pop checks the avail idx against
+	 * last_avail on every call, as for a driver's own writes. */
+	vq->last_avail = sv->last_avail;
+	vq->used_idx = sv->used_idx;
+	vq->signalled = sv->signalled;
+	vq->broken = sv->broken;
+	vq->ready = true;
+	return 0;
+}
+
 static inline struct vring_desc read_desc(const void *table, unsigned i)
 {
 	struct vring_desc d;

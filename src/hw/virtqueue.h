@@ -79,6 +79,24 @@ void virtq_init(struct virtqueue *vq, const struct guest_mem *mem,
 int virtq_enable(struct virtqueue *vq, uint16_t size, uint64_t desc,
 		 uint64_t avail, uint64_t used, uint64_t features);
 
+/* A ready queue's state for save/load (hw/virtio_mmio_state.c): the ring
+ * layout as enabled and the device-side indices.  Host pointers are not
+ * state: they are recomputed from the addresses. */
+struct virtq_saved {
+	uint16_t size;
+	uint64_t desc, avail, used;    /* guest-physical */
+	uint16_t last_avail, used_idx, signalled;
+	bool broken;
+};
+
+/* Make vq ready with a saved state, checking the layout exactly as
+ * virtq_enable does (size a power of 2 up to max, parts aligned and
+ * inside one RAM region each) but writing nothing to guest memory (the
+ * rings hold the driver's live state).  Returns 0 or -EINVAL (the queue
+ * then stays disabled). */
+int virtq_restore(struct virtqueue *vq, const struct virtq_saved *sv,
+		  uint64_t features);
+
 /* Disable the queue and forget all ring state (device reset, QueueReady=0).
  * max and mem are kept. */
 void virtq_reset(struct virtqueue *vq);

@@ -64,6 +64,8 @@ struct net_hdr {
 #define NET_OFF_TSO6  (1u << 2)
 
 struct net_backend;
+struct state_writer;
+struct state_reader;
 
 /* Set by the frontend (virtio-net) with net_backend_attach(). */
 struct net_frontend {
@@ -86,7 +88,34 @@ struct net_backend_ops {
 	void (*rx_ready)(struct net_backend *nb);
 	/* Release everything (fds leave the event loop). */
 	void (*free)(struct net_backend *nb);
+
+	/* State for snapshots and live migration (net_state.c), optional:
+	 * a backend without it has none (tap, switch: the link just goes
+	 * on).  state_save appends section `name`; state_check reads and
+	 * checks it without changing the backend; state_load applies a
+	 * checked section and cannot fail. */
+	int (*state_save)(struct net_backend *nb, const char *name,
+			  struct state_writer *w, struct err *errp);
+	int (*state_check)(struct net_backend *nb, struct state_reader *r,
+			   const char *name, struct err *errp);
+	void (*state_load)(struct net_backend *nb, struct state_reader *r,
+			   const char *name);
 };
+
+/* The backend's state as section `name` (e.g. "netdev0"), if it has any
+ * (--net user: libslirp's).  Returns 0 or -errno. */
+int net_backend_save(struct net_backend *nb, const char *name,
+		     struct state_writer *w, struct err *errp);
+
+/* Check section `name` for this backend: 0 when it fits or when there is
+ * nothing to load (no such section: the source had another kind of
+ * backend, or this backend has no state); -EINVAL otherwise. */
+int net_backend_check(struct net_backend *nb, struct state_reader *r,
+		      const char *name, struct err *errp);
+
+/* Load a section net_backend_check accepted (no-op without one). */
+void net_backend_load(struct net_backend *nb, struct state_reader *r,
+		      const char *name);
 
 struct net_backend {
 	const struct net_backend_ops *ops;

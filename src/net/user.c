@@ -26,23 +26,7 @@
 
 #include "net_internal.h"
 #include "offload.h"
-
-struct user_timer {
-	struct evloop_timer t;
-	struct net_user *u;
-	SlirpTimerId id;
-	SlirpTimerCb cb;      /* old-style timer (timer_new), else NULL */
-	void *cb_opaque;
-};
-
-struct net_user {
-	struct net_backend nb;
-	struct evloop *loop;
-	Slirp *slirp;
-	struct evloop_pollset *ps;   /* valid during prepare/dispatch */
-	uint64_t rx_dropped;         /* frames slirp sent the guest had no room for */
-	uint8_t frame[NET_FRAME_MAX];/* linearised guest frame for slirp_input */
-};
+#include "user_int.h"
 
 /* ---- slirp callbacks ---- */
 
@@ -232,6 +216,9 @@ static const struct net_backend_ops user_ops = {
 	.send = user_send,
 	.rx_ready = user_rx_ready,
 	.free = user_free,
+	.state_save = net_user_state_save,
+	.state_check = net_user_state_check,
+	.state_load = net_user_state_load,
 };
 
 /* ---- spec ---- */

@@ -41,6 +41,8 @@
 /* Bytes read from one client per wake-up, so one client cannot starve the
  * others. */
 #define READ_BUDGET (64u * 1024)
+/* `status` pauses a running VM (to read instret) at most this often (ns). */
+#define STATUS_PAUSE_EVERY_NS (50ull * 1000000)
 /* Progress events of a snapshot at most this often (ns). */
 #define PROGRESS_EVERY_NS (100ull * 1000000)
 
@@ -54,6 +56,7 @@ struct client {
 	bool drop;              /* (L) close at the next flush */
 	bool eof;               /* (L) peer finished sending: close when idle */
 	bool busy;              /* (L) a reply is still to come (job, migration) */
+	bool waits_end;         /* (L) sent stop/quit: never idle */
 	bool pollout;           /* EPOLLOUT armed (socket thread) */
 	uint64_t last_ns;       /* last request (socket thread) */
 	uint64_t partial_ns;    /* since when a line is incomplete; 0: none */
@@ -90,6 +93,7 @@ struct api {
 
 	/* Socket thread only. */
 	bool paused;                     /* the api holds one vm_pause */
+	uint64_t instret, instret_ns;    /* last read, and when */
 	uint64_t stop_deadline_ns;       /* `stop`: quit then (0: none) */
 };
 
@@ -217,7 +221,8 @@ static void close_client_locked(struct api *a, struct client *c)
 	c->out = NULL;
 	c->out_len = c->out_cap = 0;
 	api_linebuf_free(&c->in);
-	c->events = c->drop = c->eof = c->busy = c->pollout = false;
+	c->events = c->drop = c->eof = c->busy = c->waits_end = false;
+	c->pollout = false;
 }
 
 static void set_pollout(struct api *a, struct client *c, bool on)
@@ -258,7 +263,8 @@ static void flush_all(struct api *a, uint64_t now)
 		if (!c->drop && c->partial_ns &&
 		    now - c->partial_ns > API_PARTIAL_TIMEOUT_NS)
 			c->drop = true;
-		if (!c->drop && !c->events && !c->busy && !c->out_len &&
+		if (!c->drop && !c->events && !c->busy && !c->waits_end &&
+		    !c->out_len &&
 		    now - c->last_ns > API_IDLE_TIMEOUT_NS)
 			c->drop = true;
 		if (c->eof && !c->busy && !c->out_len)
@@ -376,11 +382,22 @@ fail:
 static void cmd_status(struct api *a, uint64_t cid, struct json_object *id)
 {
 	/* vm_instret is valid only with every vCPU parked: a pause of a
-	 * moment (it nests with the api's own). */
-	bool live = vm_pause(a->vm) == 0;
-	uint64_t instret = vm_instret(a->vm);
-	if (live)
-		vm_resume(a->vm);
+	 * moment (it nests with the api's own).  A flood of status requests
+	 * must not stall the guest: a running VM is paused for it at most
+	 * every STATUS_PAUSE_EVERY_NS. */
+	uint64_t now = evloop_now_ns();
+	bool live;
+	if (!a->paused && a->instret_ns &&
+	    now - a->instret_ns < STATUS_PAUSE_EVERY_NS) {
+		live = true;
+	} else {
+		live = vm_pause(a->vm) == 0;
+		a->instret = vm_instret(a->vm);
+		a->instret_ns = now;
+		if (live)
+			vm_resume(a->vm);
+	}
+	uint64_t instret = a->instret;
 	const char *state = !live ? "stopped" : a->paused ? "paused" :
 			    "running";
 	struct json_object *r = json_object_new_object();
@@ -435,6 +452,17 @@ static void cmd_resume(struct api *a, uint64_t cid, struct json_object *id)
 	reply_ok(a, cid, id, state_result("running"));
 }
 
+/* The client waits for the VM's end (after stop/quit): the connection is
+ * not idle, and stays open until the VM closes it (or the client does). */
+static void mark_waits_end(struct api *a, uint64_t cid)
+{
+	pthread_mutex_lock(&a->lock);
+	struct client *c = by_cid(a, cid);
+	if (c)
+		c->waits_end = true;
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void cmd_stop(struct api *a, uint64_t cid, const struct api_request *r)
 {
 	/* The board has no device through which the guest could be asked
@@ -447,6 +475,7 @@ static void cmd_stop(struct api *a, uint64_t cid, const struct api_request *r)
 		json_object_put(res);
 		res = NULL;
 	}
+	mark_waits_end(a, cid);
 	reply_ok(a, cid, r->id, res);
 	if (t)
 		a->stop_deadline_ns = evloop_now_ns() + t;
@@ -638,6 +667,7 @@ static void handle_line(struct api *a, uint64_t cid, const char *line,
 	case API_CMD_RESUME: cmd_resume(a, cid, r.id); break;
 	case API_CMD_STOP: cmd_stop(a, cid, &r); break;
 	case API_CMD_QUIT:
+		mark_waits_end(a, cid);
 		reply_ok(a, cid, r.id, NULL);
 		vm_stop(a->vm);
 		break;
@@ -831,6 +861,8 @@ static void *job_thread(void *arg)
 		if (c)
 			c->busy = false;
 		a->job_busy = false;
+		/* A client that said EOF is closed once its reply is out. */
+		wake(a);
 	}
 	/* A request queued but never run. */
 	if (a->job_pending)

@@ -25,8 +25,9 @@
 
 /* Clients served at once; one more is told EBUSY and closed. */
 #define API_MAX_CLIENTS 128
-/* Replies and events queued for one client (bytes) before it is dropped. */
-#define API_OUT_MAX (1u << 20)
+/* Replies and events queued for one client (bytes) before it is dropped
+ * (a status reply is under 1 KiB). */
+#define API_OUT_MAX (256u * 1024)
 /* A started request line must be complete within this (ns). */
 #define API_PARTIAL_TIMEOUT_NS (10ull * 1000000000)
 /* A client with nothing in flight and no event subscription is closed

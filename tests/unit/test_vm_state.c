@@ -123,6 +123,7 @@ static char *prog_count_with_timer(void)
 struct fx {
 	int null_fd;
 	char *img;
+	char *disk[2];    /* 1 MiB and 2 MiB raw files */
 	void *storage;
 	uint8_t *ram;
 	struct state_writer w, w2;
@@ -137,6 +138,21 @@ static int setup(void **state)
 	state_writer_init(&f->w);
 	state_writer_init(&f->w2);
 	*state = f;
+	const char *dir = getenv("TMPDIR");
+	for (int i = 0; i < 2; i++) {
+		if (asprintf(&f->disk[i], "%s/ringvm-test-vm-state-XXXXXX",
+			     dir && *dir ? dir : "/tmp") < 0) {
+			f->disk[i] = NULL;
+			return -1;
+		}
+		int fd = mkstemp(f->disk[i]);
+		if (fd < 0 || ftruncate(fd, (1 << 20) << i) != 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
 	return f->null_fd < 0 ? -1 : 0;
 }
 
@@ -146,6 +162,11 @@ static int teardown(void **state)
 	if (f->img)
 		unlink(f->img);
 	free(f->img);
+	for (int i = 0; i < 2; i++) {
+		if (f->disk[i])
+			unlink(f->disk[i]);
+		free(f->disk[i]);
+	}
 	free(f->storage);
 	free(f->ram);
 	state_writer_free(&f->w);
@@ -156,20 +177,27 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The guest uses none of its devices, but all of them are saved and
+ * loaded: a disk, a --net user NIC (libslirp's state) and virtio-rng. */
 static struct vm_config config(struct fx *f)
 {
-	return (struct vm_config){
+	struct vm_config c = {
 		.arch = "riscv64",
 		.kernel = f->img,
 		.bios = "none",
 		.mem = 16ULL << 20,
 		.cpus = 1,
 		.seccomp_off = true,
-		.no_rng = true,
+		.ndisks = 1,
+		.nnics = 1,
 		.console_fds = true,
 		.console_in = f->null_fd,
 		.console_out = f->null_fd,
 	};
+	c.disks[0].path = f->disk[0];
+	c.disks[0].format = "raw";
+	c.nics[0].spec = "user";
+	return c;
 }
 
 static void sleep_ms(unsigned ms)
@@ -256,6 +284,20 @@ static void continue_in_new_vm(void **state)
 	assert_int_equal(c.mem, 16ULL << 20);
 	assert_string_equal(c.bios, "none");
 	assert_string_equal(c.kernel, f->img);
+	assert_int_equal(c.ndisks, 1);
+	assert_string_equal(c.disks[0].path, f->disk[0]);
+	assert_string_equal(c.disks[0].format, "raw");
+	assert_int_equal(c.nnics, 1);
+	assert_string_equal(c.nics[0].spec, "user");
+	assert_true(c.nics[0].has_mac);
+	assert_false(c.no_rng);
+	static const char *const sections[] = {
+		"machine", "cpu0", "clint", "plic", "uart0", "rtc", "virtio0",
+		"virtio1", "virtio2", "blk0", "net0", "netdev0", "boot",
+	};
+	for (unsigned i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (!state_has(&r, sections[i]))
+			fail_msg("no section `%s`", sections[i]);
 	uint64_t size = vm_ram_size(vm, 0);
 	memcpy(gpa_ptr(vm_mem(vm), 0x80000000ULL, size), f->ram, size);
 	struct err e = { 0 };
@@ -316,8 +358,19 @@ static void other_shape_refused(void **state)
 	c.mem = 32ULL << 20;
 	expect_refused(f, &c, "16 MiB of RAM");
 	c = config(f);
-	c.no_rng = false;
+	c.no_rng = true;
 	expect_refused(f, &c, "virtio-rng");
+	c = config(f);
+	c.nnics = 0;
+	expect_refused(f, &c, "has 1 NICs, this VM 0");
+	c = config(f);
+	c.disks[0].path = f->disk[1];
+	expect_refused(f, &c, "disk 0: 1048576 bytes in the saved machine, "
+		       "2097152 in this VM");
+	c = config(f);
+	c.nics[0].mac[0] = 0x02;
+	c.nics[0].has_mac = true;
+	expect_refused(f, &c, "NIC 0: MAC");
 	c = config(f);
 	c.bios = NULL;
 	expect_refused(f, &c, "built-in SBI");

@@ -1,5 +1,5 @@
 /* The virt board's state (virt.h): every vCPU through the engine, the
- * CLINT, PLIC, UART, RTC and the boot layout, each in its own section
+ * CLINT, PLIC, UART, RTC, the virtio devices and the boot layout, each in its own section
  * whose format the device's *_state.c defines.
  *
  * A load reads and checks every section into temporaries first and only
@@ -84,6 +84,49 @@ static void save_boot(const struct virt_board *v, struct state_writer *w)
 	state_end(w);
 }
 
+/* Virtio devices: a transport section per slot ("virtio<slot>", slots in
+ * board order: disks, NICs, rng) and the device's own ("blk<i>",
+ * "net<i>"). */
+static struct virtio_mmio *slot_transport(struct virt_board *v,
+					  unsigned slot)
+{
+	if (slot < v->ndisks)
+		return &v->blk[slot].t;
+	if (slot < v->ndisks + v->nnics)
+		return &v->net[slot - v->ndisks].t;
+	return slot == v->ndisks + v->nnics && v->has_rng ? &v->rng.t : NULL;
+}
+
+static unsigned nslots(const struct virt_board *v)
+{
+	return v->ndisks + v->nnics + (v->has_rng ? 1 : 0);
+}
+
+static int save_virtio(struct virt_board *v, struct state_writer *w,
+		       struct err *errp)
+{
+	char name[24];
+	for (unsigned i = 0; i < nslots(v); i++) {
+		snprintf(name, sizeof(name), "virtio%u", i);
+		virtio_mmio_save(slot_transport(v, i), name, w);
+	}
+	for (unsigned i = 0; i < v->ndisks; i++) {
+		snprintf(name, sizeof(name), "blk%u", i);
+		int rc = virtio_blk_save(&v->blk[i], name, w, errp);
+		if (rc < 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < v->nnics; i++) {
+		snprintf(name, sizeof(name), "net%u", i);
+		virtio_net_save(&v->net[i], name, w);
+		snprintf(name, sizeof(name), "netdev%u", i);
+		int rc = net_backend_save(v->nb[i], name, w, errp);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int virt_save(struct virt_board *v, struct state_writer *w,
 	      struct err *errp)
 {
@@ -114,6 +157,9 @@ int virt_save(struct virt_board *v, struct state_writer *w,
 	rv_plic_save(&v->m, w);
 	uart8250_save(&v->uart, "uart0", w);
 	goldfish_rtc_save(&v->rtc, "rtc", w);
+	int rc = save_virtio(v, w, errp);
+	if (rc < 0)
+		return rc;
 	save_boot(v, w);
 	if (state_writer_error(w))
 		return err_set(errp, ENOMEM, "out of memory saving the state");
@@ -128,6 +174,8 @@ struct loaded {
 	struct rv_plic_state plic;
 	struct uart8250_state uart;
 	struct goldfish_rtc_state rtc;
+	struct virtio_mmio_state vio[RV_VIRTIO_SLOTS];
+	struct virtio_net_state net[VM_MAX_NICS];
 	struct rv_boot boot;
 	uint64_t tohost, fromhost;
 	char cmdline[sizeof(((struct virt_board *)0)->cmdline)];
@@ -167,6 +215,47 @@ static int parse_cpus(struct virt_board *v, struct state_reader *r,
 			return rc;
 	}
 	return 0;
+}
+
+static int parse_virtio(struct virt_board *v, struct state_reader *r,
+			struct loaded *l, struct err *errp)
+{
+	char name[24];
+	int rc;
+	for (unsigned i = 0; i < nslots(v); i++) {
+		snprintf(name, sizeof(name), "virtio%u", i);
+		if ((rc = virtio_mmio_parse(r, name, slot_transport(v, i),
+					    &l->vio[i], errp)) < 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < v->ndisks; i++) {
+		snprintf(name, sizeof(name), "blk%u", i);
+		if ((rc = virtio_blk_parse(r, name, &v->blk[i], errp)) < 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < v->nnics; i++) {
+		snprintf(name, sizeof(name), "net%u", i);
+		if ((rc = virtio_net_parse(r, name, &v->net[i], &l->net[i],
+					   errp)) < 0)
+			return rc;
+		snprintf(name, sizeof(name), "netdev%u", i);
+		if ((rc = net_backend_check(v->nb[i], r, name, errp)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void apply_virtio(struct virt_board *v, struct state_reader *r,
+			 const struct loaded *l)
+{
+	for (unsigned i = 0; i < nslots(v); i++)
+		virtio_mmio_apply(slot_transport(v, i), &l->vio[i]);
+	for (unsigned i = 0; i < v->nnics; i++) {
+		virtio_net_apply(&v->net[i], &l->net[i]);
+		char name[24];
+		snprintf(name, sizeof(name), "netdev%u", i);
+		net_backend_load(v->nb[i], r, name);
+	}
 }
 
 /* Whether [gpa, gpa + len) is RAM (len 0: whether gpa is). */
@@ -268,6 +357,7 @@ int virt_load(struct virt_board *v, struct state_reader *r,
 	    (rc = rv_plic_parse(r, m, &l->plic, errp)) < 0 ||
 	    (rc = uart8250_parse(r, "uart0", &l->uart, errp)) < 0 ||
 	    (rc = goldfish_rtc_parse(r, "rtc", &l->rtc, errp)) < 0 ||
+	    (rc = parse_virtio(v, r, l, errp)) < 0 ||
 	    (rc = parse_boot(v, r, l, errp)) < 0)
 		goto out;
 
@@ -289,6 +379,7 @@ int virt_load(struct virt_board *v, struct state_reader *r,
 	rv_plic_apply(m, &l->plic);
 	uart8250_apply(&v->uart, &l->uart);
 	goldfish_rtc_apply(&v->rtc, &l->rtc);
+	apply_virtio(v, r, l);
 	apply_boot(v, l);
 	rc = 0;
 out:

@@ -123,9 +123,12 @@ struct virt_shape {
 void virt_shape(const struct virt_board *b, struct virt_shape *s);
 
 /* Append the board's sections: "cpu0".."cpuN-1" (the engine's images),
- * "clint", "plic", "uart0", "rtc", "boot" (the boot layout and the copies
- * of the boot images that reboots reload).  Only while no vCPU runs and
- * no I/O is in flight (vm_pause).  Returns 0, or -ENOMEM (writer) / an
+ * "clint", "plic", "uart0", "rtc", "virtio0".."virtioK-1" (the transports
+ * by slot: disks, NICs, rng), "blk<i>", "net<i>" (the devices' own),
+ * "netdev<i>" (a NIC backend's, when it has state: --net user),
+ * "boot" (the boot layout and the copies of the boot images that reboots
+ * reload).  Only while no vCPU runs and no I/O is in flight (vm_pause).
+ * Returns 0, -EBUSY (a disk request in flight), -ENOMEM (writer) or an
  * engine error. */
 int virt_save(struct virt_board *b, struct state_writer *w,
 	      struct err *errp);

@@ -1,0 +1,149 @@
+#!/bin/bash
+# The control socket (`ringvm run --api`, `ringvm ctl`): one boot of the
+# default guest printing a tick every 0.2 s, then, against the running VM:
+# the socket's mode, status fields, pause (console output and instret stand
+# still) and resume, the event stream, hostile clients
+# (tests/system/lib/api-client.py: malformed JSON, unknown command,
+# over-long line, disconnect mid-reply, a client that never reads, 140
+# clients at once, a never-finished line) with the VM still running after
+# them, a second VM refused on a live socket, `ringvm ctl` bad usage, and
+# `stop`: the VM ends with status 0 and the socket file is gone.
+set -eu
+# shellcheck source=tests/system/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+hostile_names="api/malformed-json api/unknown-command api/oversized-line
+	api/disconnect-mid-reply api/never-reads api/many-clients api/slowloris
+	api/status-after"
+names="api/boot api/socket-mode api/status api/pause-console api/pause-instret
+	api/resume api/events $hostile_names api/guest-alive api/socket-in-use
+	api/ctl-usage api/ctl-unknown-command api/ctl-no-socket api/ctl-missing-dir
+	api/stop api/exit-0 api/socket-removed api/events-shutdown"
+need_ringvm $names
+need_guest $names
+command -v python3 >/dev/null || { for n in $names; do skip "$n" "python3 not installed"; done; exit 0; }
+
+client=tests/system/lib/api-client.py
+sock=$scratch/vm.sock
+log=$scratch/console
+truncate -s 4M "$scratch/disk.img"
+# The guest prints ticks until it is stopped.
+timeout -k 10 "$BOOT_TIMEOUT" "$RINGVM" run --api "$sock" --mem 256M \
+	--disk "$scratch/disk.img,ro,format=raw" \
+	--cmdline 'ringvm.cmd="while :; do echo RVT-TICK; sleep 0.2; done"' \
+	</dev/null >"$log" 2>"$log.err" &
+vm=$!
+bg_track "$vm"
+
+ctl() { "$RINGVM" ctl "$@"; }
+ticks() { grep -c RVT-TICK "$log" || true; }
+field() {   # field JSON-REPLY KEY: result.KEY
+	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["result"][sys.argv[2]])' "$1" "$2"
+}
+
+# Up: the socket exists and the guest ticks.
+up=0
+for _ in $(seq $((BOOT_TIMEOUT * 5))); do
+	kill -0 "$vm" 2>/dev/null || break
+	if [ -S "$sock" ] && [ "$(ticks)" -ge 3 ]; then up=1; break; fi
+	sleep 0.2
+done
+if [ $up != 1 ]; then
+	for n in $names; do fail "$n" "the guest did not start ticking ($(tail -n 2 "$log.err" | tr '\n' ' '))"; done
+	exit 1
+fi
+pass api/boot
+
+mode=$(stat -c %a "$sock")
+check api/socket-mode "mode $mode, want 600" test "$mode" = 600
+
+# Status: every field the protocol promises, with this VM's values.
+st=$(ctl --json "$sock" status)
+if python3 - "$st" "$scratch/disk.img" <<'EOF'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["ok"] is True and r["id"] == 1, r
+s = r["result"]
+assert s["state"] == "running", s
+assert s["vcpus"] == 1 and s["mem"] == 256 << 20, s
+assert s["uptime_ns"] > 0 and s["instret"] > 0, s
+disks = [d for d in s["devices"] if d["type"] == "disk"]
+assert len(disks) == 1 and disks[0]["path"] == sys.argv[2], s
+assert disks[0]["read_only"] is True and disks[0]["format"] == "raw", s
+assert any(d["type"] == "rng" for d in s["devices"]), s
+EOF
+then pass api/status; else fail api/status "unexpected status: $st"; fi
+
+# Events: a subscriber sees pause and resume.
+ctl --json "$sock" events >"$scratch/events" 2>&1 &
+ev=$!
+bg_track "$ev"
+sleep 0.5
+
+# Pause: the console and the instruction count stand still.
+out=$(ctl "$sock" pause)
+sleep 0.5
+t0=$(ticks)
+i0=$(field "$(ctl --json "$sock" status)" instret)
+s0=$(field "$(ctl --json "$sock" status)" state)
+sleep 2
+t1=$(ticks)
+i1=$(field "$(ctl --json "$sock" status)" instret)
+check api/pause-console "out '$out', ticks $t0 -> $t1 while paused" \
+	test "$out" = paused -a "$t0" = "$t1" -a "$s0" = paused
+check api/pause-instret "instret $i0 -> $i1 while paused" test "$i0" = "$i1"
+
+out=$(ctl "$sock" resume)
+sleep 2
+t2=$(ticks)
+i2=$(field "$(ctl --json "$sock" status)" instret)
+check api/resume "out '$out', ticks $t1 -> $t2, instret $i1 -> $i2 after resume" \
+	test "$out" = running -a "$t2" -gt "$t1" -a "$i2" -gt "$i1"
+if grep -q '"event":"pause"' "$scratch/events" &&
+   grep -q '"event":"resume"' "$scratch/events"; then
+	pass api/events
+else
+	fail api/events "no pause/resume events: $(head -c 300 "$scratch/events")"
+fi
+
+# Hostile clients.
+python3 "$client" "$sock" hostile >"$scratch/hostile" 2>&1 || true
+for n in $hostile_names; do
+	line=$(grep "^RESULT ${n#api/} " "$scratch/hostile" || true)
+	case $line in
+	*" ok") pass "$n" ;;
+	"") fail "$n" "no result: $(tail -n 3 "$scratch/hostile" | tr '\n' ' ')" ;;
+	*) fail "$n" "${line#RESULT * FAIL }" ;;
+	esac
+done
+t3=$(ticks)
+sleep 1.5
+check api/guest-alive "ticks $t3 -> $(ticks) after the hostile clients" \
+	test "$(ticks)" -gt "$t3" -a -S "$sock"
+
+# A second VM on the live socket is refused before it boots.
+refused api/socket-in-use "in use" "$RINGVM" run --api "$sock"
+
+# ringvm ctl: bad usage is one line, status 1.
+refused api/ctl-usage "usage" "$RINGVM" ctl
+refused api/ctl-unknown-command "unknown command" "$RINGVM" ctl "$sock" frobnicate
+refused api/ctl-no-socket "cannot connect" "$RINGVM" ctl "$scratch/nope.sock" status
+refused api/ctl-missing-dir "needs a directory" "$RINGVM" ctl "$sock" snapshot
+
+# Stop: the guest has no power button, so the VM ends after the timeout.
+set +e
+out=$(timeout 60 "$RINGVM" ctl "$sock" stop --timeout 1 2>&1)
+rc=$?
+set -e
+check api/stop "ctl stop: status $rc, '$out'" test "$rc" = 0 -a "${out##*$'\n'}" = stopped
+wait_bounded "$vm" 30
+run_status=$wait_status
+tr -d '\r' <"$log" >"$log.txt"
+status_ok api/exit-0 "$log"
+check api/socket-removed "$sock still exists" test ! -e "$sock"
+wait_bounded "$ev" 10
+if grep -q '"event":"shutdown".*"reason":"quit"' "$scratch/events"; then
+	pass api/events-shutdown
+else
+	fail api/events-shutdown "no shutdown event: $(tail -c 300 "$scratch/events")"
+fi
