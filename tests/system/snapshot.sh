@@ -31,6 +31,8 @@ need_guest $names
 command -v sha256sum >/dev/null || { for n in $names; do fail "$n" "sha256sum not installed"; done; exit 1; }
 BOOT_TIMEOUT=${RINGVM_TEST_TIMEOUT:-200}
 
+# A VM that ended early must not kill this script through its FIFO.
+trap '' PIPE
 now() { date +%s.%N; }
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
@@ -49,7 +51,7 @@ start_vm() {
 	exec {fd}>"$scratch/$n.in"
 	vmfd[$n]=$fd
 }
-say() { printf '%s\n' "$2" >&"${vmfd[$1]}"; }
+say() { printf '%s\n' "$2" >&"${vmfd[$1]}" 2>/dev/null || true; }
 # close_vm NAME: EOF on its console (the shell exits: power-off); wait.
 close_vm() {
 	local i fd=${vmfd[$1]}
