@@ -60,7 +60,9 @@ struct snap_job {
 	int tmpfd;                   /* O_DIRECTORY of tmp */
 	struct snap_info si;
 	struct snap_disk_freeze fz[VM_MAX_DISKS];
-	uint64_t *bitmap[GUEST_MEM_MAX_REGIONS];  /* diff: fetched pages */
+	/* Pages taken from the dirty log: a diff writes only these; any
+	 * failed snapshot gives them back. */
+	uint64_t *bitmap[GUEST_MEM_MAX_REGIONS];
 	bool fetched;                /* bitmaps hold pages taken from the log */
 	bool log_started;            /* this snapshot started the dirty log */
 	snapshot_progress_fn *progress;
@@ -174,7 +176,8 @@ static int write_memory(struct snap_job *j, int fd, struct err *errp)
 	int rc = 0;
 	for (unsigned i = 0; !rc && i < mem->nr; i++) {
 		const struct guest_mem_region *r = &mem->r[i];
-		const uint64_t *bm = j->bitmap[i];
+		const uint64_t *bm = j->flags & SNAPSHOT_DIFF ? j->bitmap[i]
+							       : NULL;
 		uint64_t pages = r->size >> GUEST_PAGE_SHIFT;
 		struct mem_run m = { fd, r->hva, j->si.r[i].file_off, 0, 0 };
 		for (uint64_t p = 0; !rc && p < pages; p++) {
@@ -208,7 +211,7 @@ static int write_state(struct snap_job *j, int fd, struct err *errp)
 	state_writer_init(&w);
 	snap_put_info(&w, &j->si);
 	struct guest_mem *mem = vm_mem(j->vm);
-	for (unsigned i = 0; i < mem->nr && j->bitmap[i]; i++) {
+	for (unsigned i = 0; i < mem->nr && (j->flags & SNAPSHOT_DIFF); i++) {
 		char name[16];
 		snap_dirty_name(i, name);
 		state_begin(&w, name, 1);
@@ -267,12 +270,9 @@ static int describe(struct snap_job *j, struct err *errp)
 						 off };
 		off += (mem->r[i].size + SNAP_REGION_ALIGN - 1) &
 		       ~(uint64_t)(SNAP_REGION_ALIGN - 1);
-		if (j->flags & SNAPSHOT_DIFF) {
-			j->bitmap[i] = calloc(snap_bitmap_words(mem->r[i].size),
-					      8);
-			if (!j->bitmap[i])
-				return err_set(errp, ENOMEM, "out of memory");
-		}
+		j->bitmap[i] = calloc(snap_bitmap_words(mem->r[i].size), 8);
+		if (!j->bitmap[i])
+			return err_set(errp, ENOMEM, "out of memory");
 	}
 	si->mem_file_size = off;
 	const struct vm_config *cfg = vm_get_config(j->vm);
@@ -304,23 +304,10 @@ static int take_dirty(struct snap_job *j, struct err *errp)
 			return rc;
 		j->log_started = true;
 	}
-	uint64_t *scratch = NULL;
-	for (unsigned i = 0; i < mem->nr; i++) {
-		uint64_t *bm = j->bitmap[i];
-		if (!bm) {
-			free(scratch);
-			scratch = calloc(snap_bitmap_words(mem->r[i].size), 8);
-			if (!scratch)
-				return err_set(errp, ENOMEM, "out of memory");
-			bm = scratch;
-		}
-		if (vm_dirty_log_fetch(j->vm, i, bm) < 0) {
-			free(scratch);
-			return err_set(errp, EIO, "dirty-page log fetch failed");
-		}
-	}
-	free(scratch);
 	j->fetched = true;
+	for (unsigned i = 0; i < mem->nr; i++)
+		if (vm_dirty_log_fetch(j->vm, i, j->bitmap[i]) < 0)
+			return err_set(errp, EIO, "dirty-page log fetch failed");
 	return 0;
 }
 
@@ -336,7 +323,7 @@ static void untake_dirty(struct snap_job *j)
 	for (unsigned i = 0; j->fetched && i < mem->nr; i++) {
 		const uint64_t *bm = j->bitmap[i];
 		uint64_t pages = mem->r[i].size >> GUEST_PAGE_SHIFT;
-		for (uint64_t p = 0; bm && p < pages; p++)
+		for (uint64_t p = 0; p < pages; p++)
 			if (bm[p / 64] >> (p % 64) & 1)
 				guest_mem_mark_dirty_hva(mem, mem->r[i].hva +
 					(p << GUEST_PAGE_SHIFT),
