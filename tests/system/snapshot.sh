@@ -25,7 +25,7 @@ names="snapshot/boot snapshot/take snapshot/vm-continues snapshot/restore-counte
 	snapshot/restore-exit snapshot/clone-macs snapshot/clones-ping
 	snapshot/dir-unchanged snapshot/raw-refused snapshot/raw-no-disk-state
 	snapshot/hostile-truncated snapshot/hostile-corrupt snapshot/hostile-version
-	snapshot/hostile-missing"
+	snapshot/hostile-missing snapshot/no-sanitizer-report"
 need_ringvm $names
 need_guest $names
 command -v sha256sum >/dev/null || { for n in $names; do fail "$n" "sha256sum not installed"; done; exit 1; }
@@ -243,3 +243,10 @@ refused snapshot/hostile-version 'format version 9' \
 	"$RINGVM" run --restore "$scratch/bad-ver"
 refused snapshot/hostile-missing 'snapshot .*No such file' \
 	"$RINGVM" run --restore "$scratch/no-such-snapshot"
+
+# Every VM of this test, under a sanitizer build: no report.
+rep=
+for f in "$scratch"/*.err; do
+	r=$(sanitizer_report "$f") && rep="$rep ${f##*/}: $r"
+done
+if [ -z "$rep" ]; then pass snapshot/no-sanitizer-report; else fail snapshot/no-sanitizer-report "$rep"; fi
