@@ -30,6 +30,7 @@
 #include "vmm/api_proto.h"
 #include "vmm/migrate.h"
 #include "vmm/snapshot.h"
+#include "vmm/vm_int.h"
 
 #ifndef RINGVM_VERSION
 #define RINGVM_VERSION "0.1"
@@ -58,12 +59,12 @@ struct client {
 	bool busy;              /* (L) a reply is still to come (job, migration) */
 	bool waits_end;         /* (L) sent stop/quit: never idle */
 	bool pollout;           /* EPOLLOUT armed (socket thread) */
+	bool unwatched;         /* out of the epoll set (after EOF) */
 	uint64_t last_ns;       /* last request (socket thread) */
 	uint64_t partial_ns;    /* since when a line is incomplete; 0: none */
 };
 
 struct api {
-	struct vm_config cfg;
 	char *name;             /* the socket's name in dirfd */
 	int dirfd, lfd, epfd, wake_fd;
 	struct vm *vm;
@@ -222,12 +223,12 @@ static void close_client_locked(struct api *a, struct client *c)
 	c->out_len = c->out_cap = 0;
 	api_linebuf_free(&c->in);
 	c->events = c->drop = c->eof = c->busy = c->waits_end = false;
-	c->pollout = false;
+	c->pollout = c->unwatched = false;
 }
 
 static void set_pollout(struct api *a, struct client *c, bool on)
 {
-	if (c->pollout == on)
+	if (c->pollout == on || c->unwatched)
 		return;
 	struct epoll_event ev = {
 		.events = EPOLLIN | (on ? EPOLLOUT : 0),
@@ -398,14 +399,15 @@ static void cmd_status(struct api *a, uint64_t cid, struct json_object *id)
 			vm_resume(a->vm);
 	}
 	uint64_t instret = a->instret;
+	const struct vm_config *cfg = vm_cfg(a->vm);
 	const char *state = !live ? "stopped" : a->paused ? "paused" :
 			    "running";
 	struct json_object *r = json_object_new_object();
 	bool ok = r &&
 		add(r, "state", json_object_new_string(state)) &&
-		add(r, "vcpus", json_object_new_int((int)a->cfg.cpus)) &&
-		add(r, "mem", json_object_new_int64((int64_t)a->cfg.mem)) &&
-		add(r, "devices", devices_json(&a->cfg)) &&
+		add(r, "vcpus", json_object_new_int((int)cfg->cpus)) &&
+		add(r, "mem", json_object_new_int64((int64_t)cfg->mem)) &&
+		add(r, "devices", devices_json(cfg)) &&
 		add(r, "uptime_ns", json_object_new_int64(
 			    (int64_t)(evloop_now_ns() - a->start_ns))) &&
 		add(r, "instret", json_object_new_int64((int64_t)instret));
@@ -736,6 +738,12 @@ static void serve_client(struct api *a, unsigned i)
 	if (c->cid == cid) {
 		if (dead)
 			c->drop = true;
+		/* A peer that hung up stays readable (or HUP) for ever: stop
+		 * watching it, or the loop would spin while its reply is still
+		 * being made (the job's wake-up and the 1 s tick flush it). */
+		if (eof && !dead && epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd,
+					      NULL) == 0)
+			c->unwatched = true;
 		if (eof)
 			c->eof = true;
 	}
@@ -1018,15 +1026,13 @@ static void free_api(struct api *a)
 	free(a);
 }
 
-int api_open(const char *path, const struct vm_config *cfg, struct api **out,
-	     struct err *errp)
+int api_open(const char *path, struct api **out, struct err *errp)
 {
 	if (!path || !*path)
 		return err_set(errp, EINVAL, "--api: empty socket path");
 	struct api *a = calloc(1, sizeof(*a));
 	if (!a)
 		return err_set(errp, ENOMEM, "out of memory");
-	a->cfg = *cfg;
 	a->lfd = a->epfd = a->wake_fd = a->dirfd = -1;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);

@@ -13,8 +13,10 @@
  * API_OUT_MAX and a client beyond that is dropped.
  *
  * Lifecycle: api_open (bind the socket; before the VM exists) ->
- * vm_create(..., api_vm_event, api) -> api_start(api, vm) -> [sandbox] ->
- * vm_start ... vm_wait -> api_close -> vm_destroy. */
+ * vm_create(..., api_vm_event, api) (or migrate_incoming, or a restore,
+ * with the same on_event) -> vm_run_created(vm, api, ...), which does
+ * api_start(api, vm) -> [sandbox] -> vm_start ... vm_wait -> api_close ->
+ * vm_destroy. */
 #ifndef RINGVM_VMM_API_H
 #define RINGVM_VMM_API_H
 
@@ -38,11 +40,9 @@ struct api;
 
 /* Create the socket at path (mode 0600, made under a temporary name and
  * renamed into place; a stale socket nobody listens on is replaced, a live
- * one is EADDRINUSE) for the VM to be built from cfg (copied; its strings
- * must outlive the server: `status` reports its devices).  Returns 0 with
+ * one is EADDRINUSE).  Nobody is served before api_start.  Returns 0 with
  * *out set, or -errno with errp naming the problem. */
-int api_open(const char *path, const struct vm_config *cfg, struct api **out,
-	     struct err *errp);
+int api_open(const char *path, struct api **out, struct err *errp);
 
 /* The vm_event_fn to give vm_create (opaque: the struct api): turns VM
  * events into protocol events.  Runs on the VM's I/O thread; never

@@ -578,23 +578,15 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
+int vm_run_created(struct vm *vm, struct api *api, int *status,
+		   struct err *errp)
 {
-	struct vm *vm;
-	struct api *api = NULL;
 	int rc;
-	if (cfg->api && (rc = api_open(cfg->api, cfg, &api, errp)) < 0)
-		return rc;
-	rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
-	if (rc < 0) {
-		api_close(api);
-		return rc;
-	}
 	vm->api = api;
-	if ((cfg->prepare && (rc = cfg->prepare(cfg->prepare_opaque, vm,
-						errp)) < 0) ||
+	if ((vm->cfg.prepare &&
+	     (rc = vm->cfg.prepare(vm->cfg.prepare_opaque, vm, errp)) < 0) ||
 	    (api && (rc = api_start(api, vm, errp)) < 0) ||
-	    (!cfg->seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
+	    (!vm->cfg.seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
 		api_close(api);
 		vm_destroy(vm);
 		return rc;
@@ -603,9 +595,24 @@ int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
 	uint64_t t0 = evloop_now_ns();
 	vm_start(vm);
 	vm_wait(vm, status);
-	if (cfg->stats)
+	if (vm->cfg.stats)
 		virt_print_stats(vm->board, (evloop_now_ns() - t0) / 1e9);
 	api_close(api);
 	vm_destroy(vm);
 	return 0;
+}
+
+int vm_run(const struct vm_config *cfg, int *status, struct err *errp)
+{
+	struct vm *vm;
+	struct api *api = NULL;
+	int rc;
+	if (cfg->api && (rc = api_open(cfg->api, &api, errp)) < 0)
+		return rc;
+	rc = vm_create(cfg, api ? api_vm_event : NULL, api, &vm, errp);
+	if (rc < 0) {
+		api_close(api);
+		return rc;
+	}
+	return vm_run_created(vm, api, status, errp);
 }

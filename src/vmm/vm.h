@@ -233,4 +233,14 @@ void vm_destroy(struct vm *vm);
  * with *status set, or -errno with errp naming the problem. */
 int vm_run(const struct vm_config *cfg, int *status, struct err *errp);
 
+/* vm_run's second half, for a VM made another way (migrate_incoming, a
+ * restored snapshot): serve the control socket `api` (NULL: none; made by
+ * api_open, and vm created with on_event api_vm_event, opaque api — see
+ * vmm/api.h), confine (unless the VM's cfg->seccomp_off), start, wait,
+ * print statistics (cfg->stats), then close api and destroy vm — on
+ * failure too.  Returns 0 with *status set, or -errno. */
+struct api;
+int vm_run_created(struct vm *vm, struct api *api, int *status,
+		   struct err *errp);
+
 #endif

@@ -1,5 +1,6 @@
-/* The VM handle's parts that vm_state.c (machine state save/load) needs;
- * not for other users of vm.h. */
+/* The VM handle's parts that vm_state.c (machine state save/load) and
+ * api.c (the control socket's `status`) need; not for other users of
+ * vm.h. */
 #ifndef RINGVM_VMM_VM_INT_H
 #define RINGVM_VMM_VM_INT_H
 

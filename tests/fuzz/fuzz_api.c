@@ -21,6 +21,7 @@
 #include "vmm/api_proto.h"
 #include "vmm/migrate.h"
 #include "vmm/snapshot.h"
+#include "vmm/vm_int.h"
 
 /* ---- the fake VM ------------------------------------------------------- */
 
@@ -28,7 +29,13 @@ struct vm {
 	pthread_mutex_t lock;
 	unsigned pauses;
 	uint64_t instret;
+	struct vm_config cfg;
 };
+
+const struct vm_config *vm_cfg(const struct vm *vm)
+{
+	return &vm->cfg;
+}
 
 int vm_pause(struct vm *vm)
 {
@@ -165,7 +172,16 @@ static void parse_all(const uint8_t *data, size_t size)
 
 /* ---- (2) the server ---------------------------------------------------- */
 
-static struct vm fake_vm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct vm fake_vm = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cfg = {
+		.cpus = 2, .mem = 64 << 20, .ndisks = 1,
+		.disks = { { .path = "disk \"0\".img", .read_only = true } },
+		.nnics = 1,
+		.nics = { { .spec = "user,hostfwd=tcp::2222-:22", .has_mac = true,
+			    .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } } },
+	},
+};
 static struct api *server;
 static char sock_path[256];
 
@@ -178,9 +194,8 @@ static void start_server(void)
 {
 	const char *dir = fuzz_tmpdir();
 	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", dir);
-	static struct vm_config cfg = { .cpus = 1, .mem = 64 << 20 };
 	struct err e = { 0 };
-	if (api_open(sock_path, &cfg, &server, &e) < 0 ||
+	if (api_open(sock_path, &server, &e) < 0 ||
 	    api_start(server, &fake_vm, &e) < 0) {
 		fprintf(stderr, "fuzz_api: %s\n", e.msg);
 		abort();
