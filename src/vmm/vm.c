@@ -451,6 +451,20 @@ void vm_wait(struct vm *vm, int *status)
 	virt_console_close(vm->board);
 }
 
+int vm_sysrq(struct vm *vm, char key)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool live = vm->started && !vm->stopping && !vm->ended;
+	pthread_mutex_unlock(&vm->lock);
+	if (!live)
+		return -ESRCH;
+	struct bus *bus = virt_bus(vm->board);
+	bus_lock(bus);
+	int rc = virt_console_sysrq(vm->board, key);
+	bus_unlock(bus);
+	return rc;
+}
+
 /* With every vCPU parked: make each report its next stores again. */
 static void dirty_sync_all(struct vm *vm)
 {

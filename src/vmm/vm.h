@@ -142,6 +142,14 @@ void vm_stop(struct vm *vm);
  * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
 void vm_wait(struct vm *vm, int *status);
 
+/* Ask the guest kernel for Magic SysRq `key` ('s' sync, 'u' remount
+ * read-only, 'o' power off...) through its serial console (a break, then
+ * the key); the guest acts on it only when that UART is its console and
+ * its kernel.sysrq mask allows the command.  From any thread other than
+ * the VM's own.  Returns 0, -EAGAIN (the UART cannot take it now: retry
+ * later) or -ESRCH (the VM is not running). */
+int vm_sysrq(struct vm *vm, char key);
+
 /* The dirty-page log of guest RAM, for live migration and incremental
  * snapshots: every page the guest (any vCPU) or a device writes from
  * vm_dirty_log_start on is reported by the next vm_dirty_log_fetch.  Each

@@ -542,6 +542,18 @@ void virt_console_close(struct virt_board *v)
 	console_close(&v->con);
 }
 
+int virt_console_sysrq(struct virt_board *v, char key)
+{
+	uint8_t k = (uint8_t)key;
+	/* Break and key together, or the user's typing could come between. */
+	if (!uart8250_rx_listening(&v->uart, virt_now_ns()) ||
+	    uart8250_rx_space(&v->uart) < 2 ||
+	    !uart8250_receive_break(&v->uart))
+		return -EAGAIN;
+	uart8250_receive(&v->uart, &k, 1);
+	return 0;
+}
+
 void virt_poll(struct virt_board *v)
 {
 	struct rv_machine *m = &v->m;

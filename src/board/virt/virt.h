@@ -64,6 +64,13 @@ struct bus *virt_bus(struct virt_board *b);
 int virt_console_open(struct virt_board *b, struct err *errp);
 void virt_console_close(struct virt_board *b);
 
+/* Send the guest kernel Magic SysRq `key` on its serial console (a break,
+ * then the key: Documentation/admin-guide/sysrq.rst), as host input of
+ * the UART.  Under the device lock.  Returns 0, or -EAGAIN when the UART
+ * cannot take it now (no driver listening yet, or received bytes not yet
+ * read: try again later). */
+int virt_console_sysrq(struct virt_board *b, char key);
+
 /* One I/O-thread step, under the device lock: console input into the
  * UART, the RTC alarm, the HTIF tohost word. */
 void virt_poll(struct virt_board *b);
