@@ -191,12 +191,16 @@ uint64_t vm_instret(const struct vm *vm);
  * ("machine": arch, engine, vCPUs, RAM layout, devices — what a loader
  * checks before anything else), every vCPU (the engine's image) and
  * every device.  Call only while the VM is paused (vm_pause: no vCPU
- * runs, no disk I/O in flight).  Returns 0 or -errno.
+ * runs, no disk I/O in flight) or not started.  Returns 0, -EBUSY (the VM
+ * runs, or a disk still has a request in flight) or -ENOMEM.
  *
  * vm_load_state loads such a stream into a VM created with cfg->incoming
- * and not yet started; a stream from another machine shape, engine or
- * format version fails with -EINVAL and a message naming the
- * difference, before any vCPU or device changed.
+ * and not yet started (else -EBUSY / -EINVAL); a stream from another
+ * machine shape, engine or format version fails with -EINVAL and a
+ * message naming the difference, before any vCPU or device changed, and
+ * so does any section a loader refuses (all are checked before the first
+ * is applied).  Guest time stands still from the load until vm_start.
+ * The section layout is docs/LIFECYCLE.md "State format".
  *
  * vm_config_from_state fills *cfg (which the caller initialised with its
  * defaults: console, seccomp, stats...) with the machine shape recorded in
