@@ -146,6 +146,8 @@ FUZZLIBS_loader := -lfdt -lz
 FUZZSRCS_migrate_stream := src/vmm/migrate_stream.c src/core/guest_mem.c \
                            src/core/state.c src/core/err.c
 FUZZLIBS_migrate_stream := -lz
+FUZZSRCS_snapshot_state := src/vmm/snapshot_fmt.c src/core/state.c src/core/err.c
+FUZZLIBS_snapshot_state := -lz
 
 # The control socket: its parser, and its server with a fake VM.
 FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c

@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@ static void usage(FILE *f)
 "Commands:\n"
 "  status                 state, vCPUs, memory, devices, uptime\n"
 "  pause | resume         stop or continue the guest (guest time stops too)\n"
-"  stop [--timeout SECS]  let the guest power off (default 30 s), then quit\n"
+"  stop [--timeout SECS]  ask the guest kernel to sync, remount read-only and\n"
+"                         power off (Magic SysRq on its serial console); quit\n"
+"                         after SECS (default 30) if it did not\n"
 "  quit                   end the VM now\n"
 "  snapshot DIR [--diff] [--no-disk-state]\n"
 "                         write a snapshot of the running VM into DIR\n"
@@ -47,11 +50,16 @@ struct conn {
 	bool json;
 };
 
-static int die(const char *fmt, const char *a, const char *b)
+/* One line on stderr; returns the exit status 1. */
+__attribute__((format(printf, 1, 2)))
+static int die(const char *fmt, ...)
 {
-	fprintf(stderr, "ringvm ctl: ");
-	fprintf(stderr, fmt, a, b);
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ringvm ctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	va_end(ap);
 	return 1;
 }
 
@@ -114,7 +122,7 @@ static int connect_to(struct conn *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return die("socket path `%s` too long%s", path, "");
+		return die("socket path `%s` too long", path);
 	strcpy(sa.sun_path, path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -133,11 +141,11 @@ static int connect_to(struct conn *c, const char *path)
 	bool refused = json_object_object_get_ex(g, "error", &err);
 	json_object_put(g);
 	if (refused)
-		return die("`%s` refused the connection (too many clients)%s",
-			   path, "");
+		return die("`%s` refused the connection (too many clients)",
+			   path);
 	if (proto != API_PROTOCOL)
 		return die("`%s` is not a ringvm VM control socket (or speaks "
-			   "another protocol version)%s", path, "");
+			   "another protocol version)", path);
 	return 0;
 }
 
@@ -154,7 +162,7 @@ static int send_req(struct conn *c, const char *cmd, struct json_object *args)
 	char *line = malloc(n + 1);
 	int rc = 0;
 	if (!line) {
-		rc = die("out of memory%s%s", "", "");
+		rc = die("out of memory");
 	} else {
 		memcpy(line, s, n);
 		line[n] = '\n';
@@ -164,7 +172,7 @@ static int send_req(struct conn *c, const char *cmd, struct json_object *args)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {
-				rc = die("send: %s%s", strerror(errno), "");
+				rc = die("send: %s", strerror(errno));
 				break;
 			}
 			off += (size_t)w;
@@ -222,7 +230,7 @@ static struct json_object *await_reply(struct conn *c, int timeout_ms,
 		if (!j) {
 			if (drew)
 				putchar('\n');
-			die("%s%s", msg, "");
+			die("%s", msg);
 			return NULL;
 		}
 		if (json_object_object_get_ex(j, "ok", NULL)) {
@@ -323,7 +331,7 @@ static int wait_end(struct conn *c, int timeout_ms)
 		struct json_object *j = next_msg(c, timeout_ms, &msg);
 		if (!j) {
 			if (!strcmp(msg, "no answer from the VM"))
-				return die("the VM did not end%s%s", "", "");
+				return die("the VM did not end");
 			return 0;
 		}
 		json_object_put(j);
@@ -403,22 +411,22 @@ int cli_ctl(int argc, char **argv)
 			   !strcmp(a, "--max-downtime")) {
 			bool t = !strcmp(a, "--timeout");
 			if (i + 1 == argc)
-				return die("%s needs a value%s", a, "");
+				return die("%s needs a value", a);
 			if (parse_secs(argv[++i], t ? 1 : 1e-3,
 				       t ? &timeout : &downtime) < 0)
 				return die("%s: bad duration `%s`", a, argv[i]);
 		} else if (a[0] == '-' && a[1]) {
 			return die("unknown option `%s` (try `ringvm ctl "
-				   "--help`)%s", a, "");
+				   "--help`)", a);
 		} else if (npos == 3) {
-			return die("unexpected argument `%s`%s", a, "");
+			return die("unexpected argument `%s`", a);
 		} else {
 			pos[npos++] = a;
 		}
 	}
 	if (npos < 2)
 		return die("usage: ringvm ctl [--json] SOCKET COMMAND [options] "
-			   "(try `ringvm ctl --help`)%s%s", "", "");
+			   "(try `ringvm ctl --help`)");
 	const char *cmd = pos[1], *arg = pos[2];
 	bool wants_arg = !strcmp(cmd, "snapshot") || !strcmp(cmd, "migrate");
 	static const char *const known[] = {
@@ -429,21 +437,19 @@ int cli_ctl(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		ok |= !strcmp(cmd, known[i]);
 	if (!ok)
-		return die("unknown command `%s` (try `ringvm ctl --help`)%s",
-			   cmd, "");
+		return die("unknown command `%s` (try `ringvm ctl --help`)",
+			   cmd);
 	if (wants_arg && !arg)
 		return die("%s needs %s", cmd,
 			   !strcmp(cmd, "snapshot") ? "a directory" : "a URI");
 	if (!wants_arg && arg)
 		return die("%s: unexpected argument `%s`", cmd, arg);
 	if ((diff || no_disk) && strcmp(cmd, "snapshot"))
-		return die("--diff and --no-disk-state go with snapshot%s%s",
-			   "", "");
+		return die("--diff and --no-disk-state go with snapshot");
 	if ((copy_disks || downtime >= 0) && strcmp(cmd, "migrate"))
-		return die("--copy-disks and --max-downtime go with migrate%s%s",
-			   "", "");
+		return die("--copy-disks and --max-downtime go with migrate");
 	if (timeout >= 0 && strcmp(cmd, "stop"))
-		return die("--timeout goes with stop%s%s", "", "");
+		return die("--timeout goes with stop");
 
 	struct json_object *args = NULL;
 	if (!strcmp(cmd, "snapshot")) {

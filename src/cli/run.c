@@ -7,8 +7,12 @@
 
 #include "cli.h"
 #include "core/parse.h"
+<<<<<<< HEAD
 #include "vmm/api.h"
 #include "vmm/migrate.h"
+=======
+#include "vmm/restore.h"
+>>>>>>> main
 #include "vmm/vm.h"
 
 static void usage(FILE *f)
@@ -66,9 +70,20 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+<<<<<<< HEAD
 "  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
 "                      unix:PATH and run the VM it brings (--disk: the\n"
 "                      images to use instead of the source's paths)\n"
+=======
+"  --restore DIR       continue the VM saved in snapshot directory DIR (see\n"
+"                      docs/LIFECYCLE.md): its disks restart from the snapshot\n"
+"                      (later writes are discarded); --net may replace the\n"
+"                      recorded NIC specs (as many); no other machine options\n"
+"  --clone             with --restore: run a copy next to the original, with\n"
+"                      its own disk overlays and new random MACs\n"
+"  --clone-dir D       keep the clone's disk overlays in D (default: a private\n"
+"                      temp dir, gone at exit)\n"
+>>>>>>> main
 "  --api PATH          serve the JSON control socket at PATH (mode 0600,\n"
 "                      removed at exit): `ringvm ctl PATH status|pause|...`\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
@@ -251,7 +266,12 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
+<<<<<<< HEAD
 	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_INCOMING };
+=======
+	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_RESTORE,
+	       O_CLONE, O_CLONE_DIR };
+>>>>>>> main
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -271,6 +291,9 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "no-reboot", no_argument, 0, O_NO_REBOOT },
 		{ "boot", required_argument, 0, O_BOOT },
 		{ "loader", required_argument, 0, O_LOADER },
+		{ "restore", required_argument, 0, O_RESTORE },
+		{ "clone", no_argument, 0, O_CLONE },
+		{ "clone-dir", required_argument, 0, O_CLONE_DIR },
 		{ "api", required_argument, 0, O_API },
 		{ "incoming", required_argument, 0, O_INCOMING },
 		{ "help", no_argument, 0, 'h' },
@@ -278,12 +301,20 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	};
 	uint64_t v;
 	int rc = 0;
+	const char *machine_opt = NULL;  /* one the snapshot decides */
 
 	opterr = 0;
 	optind = 1;
 	for (int c; rc >= 0 && (c = getopt_long(argc, argv, ":h", opts,
 						NULL)) != -1;) {
+		if (c == O_KERNEL || c == O_INITRD || c == O_CMDLINE ||
+		    c == O_MEM || c == O_CPUS || c == O_DISK || c == O_BIOS ||
+		    c == O_BOOT || c == O_LOADER || c == O_NO_RNG)
+			machine_opt = argv[optind - 1];
 		switch (c) {
+		case O_RESTORE: cfg->restore = optarg; break;
+		case O_CLONE: cfg->clone = true; break;
+		case O_CLONE_DIR: cfg->clone_dir = optarg; break;
 		case O_KERNEL: cfg->kernel = optarg; break;
 		case O_INITRD: cfg->initrd = optarg; break;
 		case O_CMDLINE: cfg->cmdline = optarg; break;
@@ -353,10 +384,22 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && optind < argc)
 		rc = err_set(e, EINVAL, "unexpected argument `%s`",
 			     argv[optind]);
+<<<<<<< HEAD
 	if (rc == 0 && cfg->incoming_uri &&
 	    (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->nnics))
 		rc = err_set(e, EINVAL, "--incoming takes the machine from the "
 			     "source: no --kernel, --initrd, --cmdline or --net");
+=======
+	if (rc == 0 && cfg->restore && machine_opt)
+		rc = err_set(e, EINVAL, "--restore: the snapshot defines the "
+			     "machine; `%s` cannot be given with it",
+			     machine_opt);
+	if (rc == 0 && (cfg->clone || cfg->clone_dir) && !cfg->restore)
+		rc = err_set(e, EINVAL, "--clone and --clone-dir go with "
+			     "--restore DIR");
+	if (rc == 0 && cfg->clone_dir && !cfg->clone)
+		rc = err_set(e, EINVAL, "--clone-dir goes with --clone");
+>>>>>>> main
 	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
 	    !cfg->kernel && !cfg->incoming_uri)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");
@@ -409,6 +452,16 @@ int cli_run(int argc, char **argv)
 	int status = 1;
 
 	int rc = cli_run_parse(argc, argv, &cfg, &e);
+	/* What the command line allocated; a restore points cfg's strings
+	 * into the snapshot's state instead. */
+	struct vm_config parsed = cfg;
+	struct restore *rs = NULL;
+	if (rc == 0 && cfg.restore) {
+		struct restore_opts ro = { .dir = cfg.restore,
+					   .clone = cfg.clone,
+					   .clone_dir = cfg.clone_dir };
+		rc = restore_prepare(&ro, &cfg, &rs, &e);
+	}
 	if (rc == 1)
 		status = 0;
 	else if (rc == 0 && (cfg.incoming_uri ? run_incoming(&cfg, &status, &e)
@@ -416,6 +469,7 @@ int cli_run(int argc, char **argv)
 		; /* status set by the run */
 	else
 		fprintf(stderr, "ringvm: %s\n", e.msg);
-	cli_run_free(&cfg);
+	restore_free(rs);
+	cli_run_free(&parsed);
 	return status;
 }

@@ -38,6 +38,7 @@ enum { RBR = 0, IER = 1, IIR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
 
 #define LSR_DR    0x01
 #define LSR_OE    0x02
+#define LSR_BI    0x10
 #define LSR_ERRS  0x1e  /* OE, PE, FE, BI: the line status interrupt */
 #define LSR_THRE  0x20
 #define LSR_TEMT  0x40
@@ -306,6 +307,16 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len)
 	if (n)
 		update_irq(u);
 	return n;
+}
+
+bool uart8250_receive_break(struct uart8250 *u)
+{
+	if (u->rx_count || !uart8250_rx_space(u))
+		return false;
+	rx_push(u, 0);
+	u->lsr |= LSR_BI;
+	update_irq(u);
+	return true;
 }
 
 static const struct bus_ops uart8250_bus_ops = {

@@ -71,6 +71,15 @@ void uart8250_reset(struct uart8250 *u);
  * uart8250_rx_space() is non-zero (e.g. after the guest reads RBR). */
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len);
 
+/* Host input: a break (the line held at space for longer than a
+ * character), which a 16550 receives as a NUL byte flagged with LSR.BI
+ * (line status bit 4; a line status interrupt if enabled).  Linux's serial
+ * core takes a break on its console port as the Magic SysRq prefix: the
+ * next byte names the SysRq command.  Only into an empty receive FIFO, so
+ * that BI is read with that very byte: returns false (try again later)
+ * otherwise. */
+bool uart8250_receive_break(struct uart8250 *u);
+
 /* Bytes the receive FIFO can take now. */
 size_t uart8250_rx_space(const struct uart8250 *u);
 

@@ -42,6 +42,13 @@
 /* Bytes read from one client per wake-up, so one client cannot starve the
  * others. */
 #define READ_BUDGET (64u * 1024)
+/* `stop` asks the guest kernel through Magic SysRq on its serial
+ * console: sync, remount every file system read-only, power off — each
+ * given STOP_KEY_GAP_NS to finish (they run as queued work in the guest),
+ * a key the UART cannot take yet retried every STOP_RETRY_NS. */
+#define STOP_KEYS "suo"
+#define STOP_KEY_GAP_NS (1000ull * 1000000)
+#define STOP_RETRY_NS (50ull * 1000000)
 /* `status` pauses a running VM (to read instret) at most this often (ns). */
 #define STATUS_PAUSE_EVERY_NS (50ull * 1000000)
 /* Progress events of a snapshot at most this often (ns). */
@@ -96,6 +103,8 @@ struct api {
 	bool paused;                     /* the api holds one vm_pause */
 	uint64_t instret, instret_ns;    /* last read, and when */
 	uint64_t stop_deadline_ns;       /* `stop`: quit then (0: none) */
+	unsigned stop_keys;              /* SysRq keys of STOP_KEYS sent */
+	uint64_t stop_next_ns;           /* when to send the next one */
 };
 
 static uint64_t wall_ns(void)
@@ -467,22 +476,52 @@ static void mark_waits_end(struct api *a, uint64_t cid)
 
 static void cmd_stop(struct api *a, uint64_t cid, const struct api_request *r)
 {
-	/* The board has no device through which the guest could be asked
-	 * to power off (docs/LIFECYCLE.md): give it the timeout to do so
-	 * by itself, then end the VM.  A paused guest cannot act at all. */
+	/* The board has no power button the Debian kernel drives
+	 * (docs/LIFECYCLE.md): the guest kernel is asked through Magic
+	 * SysRq, and the VM ends after the timeout if it did not power off.
+	 * A paused guest cannot act at all: it ends at once. */
 	uint64_t t = a->paused ? 0 : r->timeout_ns;
 	struct json_object *res = json_object_new_object();
-	if (res && (!add(res, "orderly", json_object_new_boolean(0)) ||
+	if (res && (!add(res, "method", json_object_new_string(
+				 t ? "sysrq" : "quit")) ||
 		    !add(res, "timeout_ns", json_object_new_int64((int64_t)t)))) {
 		json_object_put(res);
 		res = NULL;
 	}
 	mark_waits_end(a, cid);
 	reply_ok(a, cid, r->id, res);
-	if (t)
-		a->stop_deadline_ns = evloop_now_ns() + t;
-	else
+	if (!t) {
 		vm_stop(a->vm);
+		return;
+	}
+	uint64_t now = evloop_now_ns();
+	a->stop_deadline_ns = now + t;
+	/* A second stop restarts the timeout, not the key sequence. */
+	if (!a->stop_next_ns)
+		a->stop_next_ns = now;
+}
+
+/* Socket thread: the next step of a `stop`. */
+static void stop_step(struct api *a, uint64_t now)
+{
+	if (a->stop_next_ns && now >= a->stop_next_ns &&
+	    a->stop_keys < sizeof(STOP_KEYS) - 1) {
+		int rc = vm_sysrq(a->vm, STOP_KEYS[a->stop_keys]);
+		if (rc == 0) {
+			a->stop_keys++;
+			a->stop_next_ns = now + STOP_KEY_GAP_NS;
+		} else if (rc == -EAGAIN) {
+			a->stop_next_ns = now + STOP_RETRY_NS;
+		} else {
+			a->stop_next_ns = 0;
+		}
+		if (a->stop_keys == sizeof(STOP_KEYS) - 1)
+			a->stop_next_ns = 0;
+	}
+	if (a->stop_deadline_ns && now >= a->stop_deadline_ns) {
+		a->stop_deadline_ns = a->stop_next_ns = 0;
+		vm_stop(a->vm);
+	}
 }
 
 static void cmd_snapshot(struct api *a, uint64_t cid, struct api_request *r)
@@ -773,9 +812,12 @@ static void *sock_thread(void *arg)
 			break;
 		uint64_t now = evloop_now_ns();
 		int ms = 1000;
-		if (a->stop_deadline_ns) {
-			uint64_t left = a->stop_deadline_ns > now ?
-				(a->stop_deadline_ns - now) / 1000000 + 1 : 0;
+		uint64_t due[2] = { a->stop_deadline_ns, a->stop_next_ns };
+		for (int k = 0; k < 2; k++) {
+			if (!due[k])
+				continue;
+			uint64_t left = due[k] > now ?
+				(due[k] - now) / 1000000 + 1 : 0;
 			if (left < (uint64_t)ms)
 				ms = (int)left;
 		}
@@ -796,10 +838,7 @@ static void *sock_thread(void *arg)
 		}
 		now = evloop_now_ns();
 		flush_all(a, now);
-		if (a->stop_deadline_ns && now >= a->stop_deadline_ns) {
-			a->stop_deadline_ns = 0;
-			vm_stop(a->vm);
-		}
+		stop_step(a, now);
 	}
 	return NULL;
 }

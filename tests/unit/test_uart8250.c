@@ -367,6 +367,30 @@ static void machine_reset(void **state)
 	assert_int_equal(f->out[f->nout - 1], 'z');
 }
 
+/* A break: NUL with LSR.BI (a line status interrupt when enabled), only
+ * into an empty FIFO; the key after it arrives as an ordinary byte. */
+static void break_then_key(void **state)
+{
+	struct fixture *f = *state;
+	wr(f, 2, 0x01);          /* FCR: FIFOs on */
+	wr(f, IER, 0x05);        /* ERBFI | ELSI */
+	assert_true(uart8250_receive_break(&f->u));
+	uint8_t k = 'o';
+	assert_int_equal(uart8250_receive(&f->u, &k, 1), 1);
+	assert_int_equal(f->level, 1);
+	assert_int_equal(rd(f, IIR) & 0x0f, 0x06);   /* line status first */
+	uint8_t lsr = rd(f, LSR);
+	assert_int_equal(lsr & 0x11, 0x11);          /* DR | BI */
+	assert_int_equal(rd(f, RBR), 0);
+	assert_int_equal(rd(f, LSR) & 0x11, 0x01);   /* BI read once */
+	assert_int_equal(rd(f, RBR), 'o');
+	assert_int_equal(f->level, 0);
+	/* Not behind unread bytes: BI would belong to the wrong one. */
+	assert_int_equal(uart8250_receive(&f->u, &k, 1), 1);
+	assert_false(uart8250_receive_break(&f->u));
+	assert_int_equal(rd(f, LSR) & 0x10, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(irq_exit_lowers_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(overlapping_window_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(machine_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(break_then_key, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,9 @@
  *                           boot images outside RAM, counts, ids, a
  *                           missing section): -EINVAL naming it
  *   reboot_after_restore    the continued guest reboots without its kernel
- *                           file (the boot images came with the state) */
+ *                           file (the boot images came with the state)
+ *   vcpus_all_or_nothing    a refused vCPU image puts back the vCPUs
+ *                           loaded before it */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -554,6 +556,67 @@ static void hostile_streams(void **state)
 	}
 }
 
+/* Payload of section `name` in w (malloc'd, *len bytes). */
+static uint8_t *section(const struct state_writer *w, const char *name,
+			size_t *len)
+{
+	struct state_reader r;
+	struct err e = { 0 };
+	assert_int_equal(state_reader_init(&r, w->buf, w->len, &e), 0);
+	assert_int_equal(state_open(&r, name, 1, NULL, &e), 0);
+	*len = r.left;
+	uint8_t *p = malloc(*len);
+	assert_non_null(p);
+	state_get_bytes(&r, p, *len);
+	return p;
+}
+
+/* A refused image of vCPU 1 leaves vCPU 0 as it was, though vCPU 0's
+ * image was fine and loaded first. */
+static void vcpus_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	f->img = prog_count_with_timer(false);
+	struct vm_config c = config(f);
+	c.cpus = 2;
+	struct vm *vm;
+	struct err e = { 0 };
+	/* Never started: its state can be saved as created. */
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_save_state(vm, &f->w, &e), 0);
+	vm_destroy(vm);
+	struct state_writer bad;
+	const uint8_t priv[4] = { 2, 0, 0, 0 };
+	rewrite(&f->w, &bad, "cpu1", 544, priv, 4);
+	struct state_reader r;
+	vm = make_incoming_from(f, &bad, &r, &c, NULL, NULL);
+	struct state_writer before, after;
+	state_writer_init(&before);
+	state_writer_init(&after);
+	assert_int_equal(vm_save_state(vm, &before, &e), 0);
+	assert_int_equal(vm_load_state(vm, &r, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "cpu1"));
+	assert_int_equal(vm_save_state(vm, &after, &e), 0);
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "cpu1" : "cpu0";
+		size_t la, lb, ls;
+		uint8_t *a = section(&before, name, &la);
+		uint8_t *b = section(&after, name, &lb);
+		uint8_t *saved = section(&f->w, name, &ls);
+		assert_int_equal(la, lb);
+		assert_memory_equal(a, b, la);
+		/* and the test means something: the saved image differs. */
+		assert_true(la != ls || memcmp(a, saved, la));
+		free(a);
+		free(b);
+		free(saved);
+	}
+	vm_destroy(vm);
+	state_writer_free(&before);
+	state_writer_free(&after);
+	state_writer_free(&bad);
+}
+
 struct events {
 	int resets, errors;
 };
@@ -615,6 +678,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostile_streams, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(reboot_after_restore, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(vcpus_all_or_nothing, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "block/block.h"
@@ -209,17 +208,6 @@ static int start_boot(struct virt_board *v, struct err *errp)
 	return 0;
 }
 
-/* Zero guest RAM: fresh anonymous pages where the kernel allows it (no
- * copy, memory handed back), else by hand. */
-static void ram_clear(struct guest_mem *mem)
-{
-	for (unsigned i = 0; i < mem->nr; i++) {
-		struct guest_mem_region *r = &mem->r[i];
-		if (madvise(r->hva, r->size, MADV_DONTNEED) != 0)
-			memset(r->hva, 0, r->size);
-	}
-}
-
 /* A guest reboot: the machine as at power-on, then the same boot.  The
  * RTC keeps its time, disks their contents (flushed), the console its
  * pending input. */
@@ -244,7 +232,7 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 	for (unsigned i = 0; i < m->nharts; i++) {
 		virt_engine(v)->vcpu_reset(virt_vcpu(v, i));
 	}
-	ram_clear(&m->mem);
+	guest_mem_clear(&m->mem);
 	for (unsigned i = 0; i < v->nsaved; i++) {
 		const struct saved_image *si = &v->saved[i];
 		if (gpa_write(&m->mem, si->gpa, si->data, si->len))
@@ -374,9 +362,14 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 			return rc;
 	}
 	/* Before the NICs: their default MACs hash the kernel's path.  A
-	 * continued VM boots nothing (and its NICs' MACs are saved). */
-	if ((!cfg->incoming && (rc = choose_boot(v, cfg, errp)) < 0) ||
-	    (rc = build_nics(v, cfg, errp)) < 0)
+	 * continued VM boots nothing, but its default MACs are the
+	 * original's when the same boot source is found (the state check
+	 * compares them); not finding one is no error. */
+	if (cfg->incoming)
+		(void)choose_boot(v, cfg, NULL);
+	else if ((rc = choose_boot(v, cfg, errp)) < 0)
+		return rc;
+	if ((rc = build_nics(v, cfg, errp)) < 0)
 		return rc;
 	/* virtio-rng takes the slot after the NICs when one is free. */
 	unsigned rng_slot = cfg->ndisks + cfg->nnics;
@@ -542,6 +535,18 @@ void virt_console_close(struct virt_board *v)
 	console_close(&v->con);
 }
 
+int virt_console_sysrq(struct virt_board *v, char key)
+{
+	uint8_t k = (uint8_t)key;
+	/* Break and key together, or the user's typing could come between. */
+	if (!uart8250_rx_listening(&v->uart, virt_now_ns()) ||
+	    uart8250_rx_space(&v->uart) < 2 ||
+	    !uart8250_receive_break(&v->uart))
+		return -EAGAIN;
+	uart8250_receive(&v->uart, &k, 1);
+	return 0;
+}
+
 void virt_poll(struct virt_board *v)
 {
 	struct rv_machine *m = &v->m;
@@ -611,6 +616,16 @@ void virt_quiesce(struct virt_board *v)
 	/* Requests in flight on the disks' I/O threads complete first. */
 	for (unsigned i = 0; i < v->ndisks; i++)
 		virtio_blk_drain(&v->blk[i]);
+}
+
+int virt_replace_disk(struct virt_board *v, unsigned i, struct block_dev *bd)
+{
+	if (i >= v->ndisks)
+		return -EINVAL;
+	int rc = virtio_blk_replace_disk(&v->blk[i], bd);
+	if (rc == 0)
+		v->bd[i] = bd;
+	return rc;
 }
 
 void virt_print_stats(struct virt_board *v, double s)

@@ -67,6 +67,13 @@ struct bus *virt_bus(struct virt_board *b);
 int virt_console_open(struct virt_board *b, struct err *errp);
 void virt_console_close(struct virt_board *b);
 
+/* Send the guest kernel Magic SysRq `key` on its serial console (a break,
+ * then the key: Documentation/admin-guide/sysrq.rst), as host input of
+ * the UART.  Under the device lock.  Returns 0, or -EAGAIN when the UART
+ * cannot take it now (no driver listening yet, or received bytes not yet
+ * read: try again later). */
+int virt_console_sysrq(struct virt_board *b, char key);
+
 /* One I/O-thread step, under the device lock: console input into the
  * UART, the RTC alarm, the HTIF tohost word. */
 void virt_poll(struct virt_board *b);
@@ -92,6 +99,10 @@ void virt_clock_start(struct virt_board *b);
 
 /* Wait until no device has I/O in flight (disk requests). */
 void virt_quiesce(struct virt_board *b);
+
+/* Make bd disk i (virtio_blk_replace_disk): the board closes bd from now
+ * on, the caller owns the old one.  Only while paused.  0 or -EINVAL. */
+int virt_replace_disk(struct virt_board *b, unsigned i, struct block_dev *bd);
 
 /* Print run statistics (instructions, MIPS over `secs`, NIC counters) on
  * stderr. */
@@ -131,8 +142,8 @@ int virt_save(struct virt_board *b, struct state_writer *w,
 
 /* Load those sections into a board built with cfg->incoming and not yet
  * run (the caller checked the machine shape).  Every section is read and
- * checked before anything changes; only a vCPU image the engine refuses
- * can leave earlier vCPUs loaded (the VM is then unusable: destroy it).
+ * checked before anything changes, and a vCPU image the engine refuses
+ * puts the vCPUs loaded before it back: on failure nothing changed.
  * Guest time stands still from here until virt_clock_start (vm_start).
  * Returns 0, -ENOENT (a section is missing), -EINVAL (errp names the
  * section and the bad value) or -ENOMEM. */
