@@ -7,12 +7,9 @@
 
 #include "cli.h"
 #include "core/parse.h"
-<<<<<<< HEAD
 #include "vmm/api.h"
 #include "vmm/migrate.h"
-=======
 #include "vmm/restore.h"
->>>>>>> main
 #include "vmm/vm.h"
 
 static void usage(FILE *f)
@@ -70,11 +67,9 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
-<<<<<<< HEAD
 "  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
 "                      unix:PATH and run the VM it brings (--disk: the\n"
 "                      images to use instead of the source's paths)\n"
-=======
 "  --restore DIR       continue the VM saved in snapshot directory DIR (see\n"
 "                      docs/LIFECYCLE.md): its disks restart from the snapshot\n"
 "                      (later writes are discarded); --net may replace the\n"
@@ -83,7 +78,6 @@ static void usage(FILE *f)
 "                      its own disk overlays and new random MACs\n"
 "  --clone-dir D       keep the clone's disk overlays in D (default: a private\n"
 "                      temp dir, gone at exit)\n"
->>>>>>> main
 "  --api PATH          serve the JSON control socket at PATH (mode 0600,\n"
 "                      removed at exit): `ringvm ctl PATH status|pause|...`\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
@@ -266,12 +260,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-<<<<<<< HEAD
-	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_INCOMING };
-=======
 	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_RESTORE,
-	       O_CLONE, O_CLONE_DIR };
->>>>>>> main
+	       O_CLONE, O_CLONE_DIR, O_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -384,12 +374,13 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && optind < argc)
 		rc = err_set(e, EINVAL, "unexpected argument `%s`",
 			     argv[optind]);
-<<<<<<< HEAD
 	if (rc == 0 && cfg->incoming_uri &&
 	    (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->nnics))
 		rc = err_set(e, EINVAL, "--incoming takes the machine from the "
 			     "source: no --kernel, --initrd, --cmdline or --net");
-=======
+	if (rc == 0 && cfg->incoming_uri && cfg->restore)
+		rc = err_set(e, EINVAL, "--incoming and --restore: one source "
+			     "of the machine");
 	if (rc == 0 && cfg->restore && machine_opt)
 		rc = err_set(e, EINVAL, "--restore: the snapshot defines the "
 			     "machine; `%s` cannot be given with it",
@@ -399,7 +390,6 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 			     "--restore DIR");
 	if (rc == 0 && cfg->clone_dir && !cfg->clone)
 		rc = err_set(e, EINVAL, "--clone-dir goes with --clone");
->>>>>>> main
 	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
 	    !cfg->kernel && !cfg->incoming_uri)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");

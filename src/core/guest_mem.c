@@ -38,7 +38,6 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-<<<<<<< HEAD
 int guest_mem_move(struct guest_mem *dst, struct guest_mem *src,
 		   struct err *errp)
 {
@@ -66,7 +65,6 @@ int guest_mem_move(struct guest_mem *dst, struct guest_mem *src,
 	return 0;
 }
 
-=======
 int guest_mem_map_file(struct guest_mem *m, unsigned i, int fd, uint64_t off,
 		       struct err *errp)
 {
@@ -110,7 +108,6 @@ void guest_mem_clear(struct guest_mem *m)
 	}
 }
 
->>>>>>> main
 void guest_mem_free(struct guest_mem *m)
 {
 	guest_mem_dirty_log_stop(m);

@@ -48,7 +48,6 @@ struct guest_mem {
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		  struct err *errp);
 
-<<<<<<< HEAD
 /* Move the contents of every region of src into the region of dst with
  * the same gpa and size (same count and order), without copying: the host
  * pages are remapped (mremap) over dst's, whose addresses stay the same.
@@ -57,7 +56,6 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
  * another thread.  0, -EINVAL (shapes differ) or -errno of mremap. */
 int guest_mem_move(struct guest_mem *dst, struct guest_mem *src,
 		   struct err *errp);
-=======
 /* Back region i with a private copy-on-write mapping of fd from byte
  * offset off (a multiple of the host page size) for the region's size,
  * at the same host address (MAP_FIXED over the anonymous mapping, so
@@ -77,7 +75,6 @@ int guest_mem_map_file(struct guest_mem *m, unsigned i, int fd, uint64_t off,
  * mapping would bring back the file's contents.  Only while no other
  * thread touches guest memory. */
 void guest_mem_clear(struct guest_mem *m);
->>>>>>> main
 
 /* Unmap every region; the struct may be reused afterwards. */
 void guest_mem_free(struct guest_mem *m);

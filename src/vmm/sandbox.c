@@ -491,14 +491,10 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	    (rc = add_socket_rules(ctx, o, errp)) < 0 ||
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0) ||
-<<<<<<< HEAD
+	    (o->snapshot && (rc = ADD_NAMES(ctx, snapshot_calls, errp)) < 0) ||
 	    (o->api && (rc = ADD_NAMES(ctx, api_calls, errp)) < 0) ||
 	    (o->migrate && ((rc = ADD_NAMES(ctx, migrate_calls, errp)) < 0 ||
 			    (rc = add_migrate_rules(ctx, errp)) < 0)))
-=======
-	    (o->snapshot && (rc = ADD_NAMES(ctx, snapshot_calls, errp)) < 0) ||
-	    (o->api && (rc = ADD_NAMES(ctx, api_calls, errp)) < 0))
->>>>>>> main
 		goto out;
 	/* The control socket is removed at exit relative to its directory:
 	 * no other directory's entries can be unlinked. */

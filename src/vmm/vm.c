@@ -373,12 +373,9 @@ int vm_enter_sandbox(struct vm *vm, struct err *errp)
 	if (vm->api) {
 		o.api = true;
 		o.api_dirfd = api_dirfd(vm->api);
-<<<<<<< HEAD
 		/* Migration is started through the control socket only. */
 		o.migrate = true;
-=======
 		o.snapshot = true;  /* `ctl snapshot` (vmm/snapshot.c) */
->>>>>>> main
 	}
 	return sandbox_enter_vmm(&o, errp);
 }
@@ -455,7 +452,6 @@ void vm_stop(struct vm *vm)
 	wake_io(vm);
 }
 
-<<<<<<< HEAD
 void vm_end_migrated(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -464,8 +460,6 @@ void vm_end_migrated(struct vm *vm)
 	vm_stop(vm);
 }
 
-=======
->>>>>>> main
 struct block_dev *vm_disk(struct vm *vm, unsigned i)
 {
 	return virt_disk(vm->board, i);
