@@ -159,7 +159,10 @@ static int open_target_disk(const struct vm_disk *d, uint64_t size,
 		.format = fmt,
 		.backing_devices = d->backing_devices,
 		.nbacking_devices = d->nbacking_devices,
-		.cache = BLOCK_CACHE_UNSAFE,  /* flushed once at the end */
+		/* Written through the page cache, made durable once at the
+		 * end marker (finish): what the guest had flushed on the
+		 * source must be on the target's disk before it runs. */
+		.cache = BLOCK_CACHE_WRITEBACK,
 	};
 	int rc = block_open_with(d->path, &o, out, errp);
 	if (rc)
