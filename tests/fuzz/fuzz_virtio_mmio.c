@@ -39,8 +39,9 @@ static int be_send(struct net_backend *nb, const struct iovec *iov,
 static void be_rx_ready(struct net_backend *nb) { }
 static void be_free(struct net_backend *nb) { }
 
-static const struct net_backend_ops be_ops = { be_send, be_rx_ready,
-					       be_free };
+static const struct net_backend_ops be_ops = {
+	.send = be_send, .rx_ready = be_rx_ready, .free = be_free,
+};
 
 static char path[256];
 

@@ -88,7 +88,7 @@ static void cap_rx_ready(struct net_backend *nb)
 static void cap_free(struct net_backend *nb) { }
 
 static const struct net_backend_ops cap_ops = {
-	cap_send, cap_rx_ready, cap_free,
+	.send = cap_send, .rx_ready = cap_rx_ready, .free = cap_free,
 };
 
 /* ---- frames ---- */

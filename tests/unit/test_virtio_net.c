@@ -70,7 +70,7 @@ static void fake_rx_ready(struct net_backend *nb)
 static void fake_free(struct net_backend *nb) { }
 
 static const struct net_backend_ops fake_ops = {
-	fake_send, fake_rx_ready, fake_free,
+	.send = fake_send, .rx_ready = fake_rx_ready, .free = fake_free,
 };
 
 static void set_level(void *opaque, unsigned num, int level)

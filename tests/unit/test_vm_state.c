@@ -12,7 +12,14 @@
  *   other_shape_refused     vCPU count, RAM size, NIC count: -EINVAL naming
  *                           the difference, before anything changed
  *   misuse                  saving a running VM, loading into a started or
- *                           non-incoming VM, a stream without "machine" */
+ *                           non-incoming VM, a stream without "machine"
+ *   hostile_streams         one section broken at a time (vCPU image,
+ *                           boot images outside RAM, counts, ids, a
+ *                           missing section): -EINVAL naming it
+ *   reboot_after_restore    the continued guest reboots without its kernel
+ *                           file (the boot images came with the state)
+ *   vcpus_all_or_nothing    a refused vCPU image puts back the vCPUs
+ *                           loaded before it */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,7 +73,7 @@ static void arm_timer(struct prog *p, unsigned tmp, unsigned tmp2)
  * the time CSR for going back (fail 3) or jumping 0.5 s (fail 4); a
  * machine timer interrupt every ~10 ms counts at DATA+16.  Passes when
  * the count is reached and at least one interrupt was taken (fail 5). */
-static char *prog_count_with_timer(void)
+static char *prog_count_with_timer(bool reboot)
 {
 	struct prog p = { .n = 0 };
 	addi(&p, T0, ZERO, 1);
@@ -100,7 +107,15 @@ static char *prog_count_with_timer(void)
 	patch_b(&p, branch(&p, 1, S0, S1), loop);   /* bne s0, s1 */
 	ld_off(&p, T3, T0, 16);
 	unsigned f5 = branch(&p, 0, T3, ZERO);      /* beq t3, x0 */
-	report(&p, 0);
+	if (reboot) {
+		lui(&p, T5, 0x100);             /* sifive_test: reset */
+		lui(&p, T6, 0x7);
+		addi(&p, T6, T6, 0x777);
+		store(&p, 2, T6, T5);
+		spin(&p);
+	} else {
+		report(&p, 0);
+	}
 	patch_b(&p, f2, p.n);
 	report(&p, 2);
 	patch_b(&p, f3, p.n);
@@ -217,9 +232,10 @@ static uint64_t ram_u64(struct vm *vm, uint64_t gpa)
 
 /* Run the counting guest, pause it mid-way, save state and RAM into the
  * fixture; the VM is gone afterwards.  Returns the count at the pause. */
-static uint64_t run_and_save(struct fx *f, uint64_t *ticks, uint64_t *insns)
+static uint64_t run_and_save(struct fx *f, uint64_t *ticks, uint64_t *insns,
+			     bool reboot)
 {
-	f->img = prog_count_with_timer();
+	f->img = prog_count_with_timer(reboot);
 	struct vm_config c = config(f);
 	struct vm *vm;
 	struct err e = { 0 };
@@ -254,25 +270,40 @@ static uint64_t run_and_save(struct fx *f, uint64_t *ticks, uint64_t *insns)
 }
 
 /* A VM made from the saved state's machine section. */
-static struct vm *make_incoming(struct fx *f, struct state_reader *r,
-				struct vm_config *c)
+static struct vm *make_incoming_from(struct fx *f, const struct state_writer *w,
+				     struct state_reader *r, struct vm_config *c,
+				     vm_event_fn *on, void *opaque)
 {
 	struct err e = { 0 };
 	*c = config(f);
 	c->kernel = NULL;
-	assert_int_equal(state_reader_init(r, f->w.buf, f->w.len, &e), 0);
+	assert_int_equal(state_reader_init(r, w->buf, w->len, &e), 0);
+	free(f->storage);
+	f->storage = NULL;
 	assert_int_equal(vm_config_from_state(r, c, &f->storage, &e), 0);
 	assert_true(c->incoming);
 	struct vm *vm;
-	assert_int_equal(vm_create(c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_create(c, on, opaque, &vm, &e), 0);
 	return vm;
+}
+
+static struct vm *make_incoming(struct fx *f, struct state_reader *r,
+				struct vm_config *c)
+{
+	return make_incoming_from(f, &f->w, r, c, NULL, NULL);
+}
+
+static void fill_ram(struct fx *f, struct vm *vm)
+{
+	uint64_t size = vm_ram_size(vm, 0);
+	memcpy(gpa_ptr(vm_mem(vm), 0x80000000ULL, size), f->ram, size);
 }
 
 static void continue_in_new_vm(void **state)
 {
 	struct fx *f = *state;
 	uint64_t ticks0 = 0, insns0 = 0;
-	uint64_t count0 = run_and_save(f, &ticks0, &insns0);
+	uint64_t count0 = run_and_save(f, &ticks0, &insns0, false);
 	/* The state spends a second on the shelf: the guest must not see
 	 * it. */
 	sleep_ms(1000);
@@ -350,7 +381,7 @@ static void other_shape_refused(void **state)
 {
 	struct fx *f = *state;
 	uint64_t ticks, insns;
-	run_and_save(f, &ticks, &insns);
+	run_and_save(f, &ticks, &insns, false);
 	struct vm_config c = config(f);
 	c.cpus = 2;
 	expect_refused(f, &c, "has 1 vCPUs, this VM 2");
@@ -380,7 +411,7 @@ static void misuse(void **state)
 {
 	struct fx *f = *state;
 	uint64_t ticks, insns;
-	run_and_save(f, &ticks, &insns);
+	run_and_save(f, &ticks, &insns, false);
 	struct err e = { 0 };
 	struct state_reader r;
 	/* Not incoming. */
@@ -415,6 +446,227 @@ static void misuse(void **state)
 	vm_destroy(vm);
 }
 
+/* dst = src with section `name`'s payload bytes [off, off + n) replaced
+ * (n == 0: the section left out), checksums right. */
+static void rewrite(const struct state_writer *src, struct state_writer *dst,
+		    const char *name, size_t off, const void *bytes, size_t n)
+{
+	struct state_reader r;
+	struct err e = { 0 };
+	assert_int_equal(state_reader_init(&r, src->buf, src->len, &e), 0);
+	state_writer_init(dst);
+	char sec[STATE_NAME_MAX + 1];
+	uint32_t version;
+	uint64_t len;
+	bool found = false;
+	for (unsigned i = 0; state_section_at(&r, i, sec, &version, &len); i++) {
+		bool hit = !strcmp(sec, name);
+		found |= hit;
+		if (hit && n == 0)
+			continue;
+		uint8_t *p = malloc(len + 1);
+		assert_non_null(p);
+		assert_int_equal(state_open(&r, sec, version, NULL, &e), 0);
+		state_get_bytes(&r, p, len);
+		assert_int_equal(state_close(&r, &e), 0);
+		if (hit) {
+			assert_true(off + n <= len);
+			memcpy(p + off, bytes, n);
+		}
+		state_begin(dst, sec, version);
+		state_put_bytes(dst, p, len);
+		state_end(dst);
+		free(p);
+	}
+	assert_true(found);
+}
+
+struct hostile {
+	const char *section;
+	size_t off;          /* in the payload; SIZE_MAX: from the end */
+	uint64_t value;
+	size_t n;            /* bytes of value; 0: drop the section */
+	const char *msg;
+};
+
+/* Streams broken one section at a time: each load fails with a message
+ * naming the problem; the VM is then destroyed unused. */
+static void hostile_streams(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ticks, insns;
+	run_and_save(f, &ticks, &insns, false);
+	/* The boot section: mode, priv, 13 u64, cmdline length + bytes,
+	 * image count, then the kernel image's gpa and length. */
+	struct state_reader r0;
+	struct err e = { 0 };
+	assert_int_equal(state_reader_init(&r0, f->w.buf, f->w.len, &e), 0);
+	assert_int_equal(state_open(&r0, "boot", 1, NULL, &e), 0);
+	uint8_t skip[112];
+	state_get_bytes(&r0, skip, sizeof(skip));
+	size_t cl = state_get_u32(&r0);
+	size_t img = 116 + cl + 4;
+	const struct hostile cases[] = {
+		{ "cpu0", 544, 2, 4, "cpu0" },                /* priv */
+		{ "cpu0", 12, 5, 4, "state of hart 5" },      /* hartid */
+		{ "boot", img, 0x1000, 8, "boot image 0" },
+		{ "boot", img + 8, 1ULL << 40, 8, "boot image 0" },
+		{ "boot", 0, 0, 4, "boot mode 0" },
+		{ "boot", 4, 2, 4, "boot privilege 2" },
+		{ "boot", 8 + 11 * 8, 0x80000004, 8, "HTIF" },
+		{ "clint", 0, 3, 4, "3 harts" },
+		{ "machine", 0, 9, 4, "state format 9" },
+		{ "uart0", 0, 0xff, 1, "uart0" },
+		{ "virtio1", 0, 2, 4, "device id 2" },
+		{ "plic", 0, 0, 0, "no section `plic`" },
+		{ "netdev0", 4, 0x55, 1, "netdev0" },
+		{ "blk0", 0, 0xff, 1, "blk0" },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct hostile *h = &cases[i];
+		struct state_writer w;
+		uint8_t v[8];
+		for (int k = 0; k < 8; k++)
+			v[k] = (uint8_t)(h->value >> (8 * k));
+		rewrite(&f->w, &w, h->section, h->off, v, h->n);
+		struct state_reader r;
+		struct vm_config c;
+		struct vm *vm;
+		if (!strcmp(h->section, "machine")) {
+			/* The machine section is checked on its own. */
+			assert_int_equal(state_reader_init(&r, w.buf, w.len, &e),
+					 0);
+			void *st = NULL;
+			c = config(f);
+			e = (struct err){ 0 };
+			assert_int_equal(vm_config_from_state(&r, &c, &st, &e),
+					 -EINVAL);
+			assert_null(st);
+		} else {
+			vm = make_incoming_from(f, &w, &r, &c, NULL, NULL);
+			fill_ram(f, vm);
+			e = (struct err){ 0 };
+			assert_int_equal(vm_load_state(vm, &r, &e), -EINVAL);
+			vm_destroy(vm);
+		}
+		if (!strstr(e.msg, h->msg))
+			fail_msg("case %u: message `%s` lacks `%s`", i, e.msg,
+				 h->msg);
+		state_writer_free(&w);
+	}
+}
+
+/* Payload of section `name` in w (malloc'd, *len bytes). */
+static uint8_t *section(const struct state_writer *w, const char *name,
+			size_t *len)
+{
+	struct state_reader r;
+	struct err e = { 0 };
+	assert_int_equal(state_reader_init(&r, w->buf, w->len, &e), 0);
+	assert_int_equal(state_open(&r, name, 1, NULL, &e), 0);
+	*len = r.left;
+	uint8_t *p = malloc(*len);
+	assert_non_null(p);
+	state_get_bytes(&r, p, *len);
+	return p;
+}
+
+/* A refused image of vCPU 1 leaves vCPU 0 as it was, though vCPU 0's
+ * image was fine and loaded first. */
+static void vcpus_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	f->img = prog_count_with_timer(false);
+	struct vm_config c = config(f);
+	c.cpus = 2;
+	struct vm *vm;
+	struct err e = { 0 };
+	/* Never started: its state can be saved as created. */
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_save_state(vm, &f->w, &e), 0);
+	vm_destroy(vm);
+	struct state_writer bad;
+	const uint8_t priv[4] = { 2, 0, 0, 0 };
+	rewrite(&f->w, &bad, "cpu1", 544, priv, 4);
+	struct state_reader r;
+	vm = make_incoming_from(f, &bad, &r, &c, NULL, NULL);
+	struct state_writer before, after;
+	state_writer_init(&before);
+	state_writer_init(&after);
+	assert_int_equal(vm_save_state(vm, &before, &e), 0);
+	assert_int_equal(vm_load_state(vm, &r, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "cpu1"));
+	assert_int_equal(vm_save_state(vm, &after, &e), 0);
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "cpu1" : "cpu0";
+		size_t la, lb, ls;
+		uint8_t *a = section(&before, name, &la);
+		uint8_t *b = section(&after, name, &lb);
+		uint8_t *saved = section(&f->w, name, &ls);
+		assert_int_equal(la, lb);
+		assert_memory_equal(a, b, la);
+		/* and the test means something: the saved image differs. */
+		assert_true(la != ls || memcmp(a, saved, la));
+		free(a);
+		free(b);
+		free(saved);
+	}
+	vm_destroy(vm);
+	state_writer_free(&before);
+	state_writer_free(&after);
+	state_writer_free(&bad);
+}
+
+struct events {
+	int resets, errors;
+};
+
+static void on_event(void *opaque, enum vm_event ev, int code)
+{
+	struct events *e = opaque;
+	(void)code;
+	if (ev == VM_EVENT_RESET)
+		__atomic_add_fetch(&e->resets, 1, __ATOMIC_SEQ_CST);
+	if (ev == VM_EVENT_ERROR)
+		__atomic_add_fetch(&e->errors, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A continued VM reboots as the original would: the boot images came
+ * with the state (no file is opened). */
+static void reboot_after_restore(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ticks, insns;
+	run_and_save(f, &ticks, &insns, true);
+	/* The kernel file is gone: the reboot must not need it. */
+	unlink(f->img);
+	struct events ev = { 0, 0 };
+	struct state_reader r;
+	struct vm_config c;
+	struct vm *vm = make_incoming_from(f, &f->w, &r, &c, on_event, &ev);
+	fill_ram(f, vm);
+	struct err e = { 0 };
+	assert_int_equal(vm_load_state(vm, &r, &e), 0);
+	assert_int_equal(vm_start(vm), 0);
+	for (int i = 0; i < 3000 &&
+	     !__atomic_load_n(&ev.resets, __ATOMIC_SEQ_CST) &&
+	     !__atomic_load_n(&ev.errors, __ATOMIC_SEQ_CST); i++)
+		sleep_ms(20);
+	assert_int_equal(__atomic_load_n(&ev.errors, __ATOMIC_SEQ_CST), 0);
+	assert_true(__atomic_load_n(&ev.resets, __ATOMIC_SEQ_CST) >= 1);
+	/* Rebooted into the same program: it counts again from zero. */
+	sleep_ms(300);
+	assert_int_equal(vm_pause(vm), 0);
+	uint64_t n = ram_u64(vm, DATA);
+	assert_true(n > 0);
+	assert_true(n < (uint64_t)TARGET_4K << 12);
+	assert_int_equal(vm_resume(vm), 0);
+	vm_stop(vm);
+	int status = -1;
+	vm_wait(vm, &status);
+	vm_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +675,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(other_shape_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(misuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_streams, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(reboot_after_restore, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(vcpus_all_or_nothing, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

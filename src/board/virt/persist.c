@@ -1,11 +1,12 @@
 /* The virt board's state (virt.h): every vCPU through the engine, the
- * CLINT, PLIC, UART, RTC, the virtio devices and the boot layout, each in its own section
- * whose format the device's *_state.c defines.
+ * CLINT, PLIC, UART, RTC, the virtio devices and the boot layout, each in
+ * its own section whose format the device's *_state.c defines.
  *
  * A load reads and checks every section into temporaries first and only
  * then applies them, harts first (the one step that can still fail, in
- * the engine), then the interrupt controllers, then the devices (which
- * re-drive their interrupt lines into the loaded PLIC). */
+ * the engine, and then rolls back), then the interrupt controllers, then
+ * the devices (which re-drive their interrupt lines into the loaded
+ * PLIC). */
 #include "virt_int.h"
 
 #include <stdio.h>
@@ -344,6 +345,46 @@ static void apply_boot(struct virt_board *v, struct loaded *l)
 	l->nimg = 0;
 }
 
+/* Load every vCPU's image.  The engine checks an image only as it loads
+ * it, so each vCPU's own image is kept first and put back when a later
+ * one is refused: all vCPUs or none change. */
+static int load_cpus(struct virt_board *v, const struct loaded *l,
+		     struct err *errp)
+{
+	const struct engine_ops *eng = virt_engine(v);
+	unsigned n = v->m.nharts;
+	uint8_t *old = malloc(eng->state_size * n);
+	int old_len[RV_MAX_HARTS];
+	if (!old)
+		return err_set(errp, ENOMEM, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		old_len[i] = eng->vcpu_save(virt_vcpu(v, i),
+					    old + i * eng->state_size,
+					    eng->state_size);
+		if (old_len[i] < 0) {
+			free(old);
+			return err_set(errp, -old_len[i], "vCPU %u: cannot "
+				       "save its state", i);
+		}
+	}
+	int rc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		rc = eng->vcpu_load(virt_vcpu(v, i),
+				    l->cpu + i * eng->state_size,
+				    l->cpu_len[i], errp);
+		if (rc < 0) {
+			err_prefix(errp, "state: section `cpu%u`", i);
+			for (unsigned k = 0; k < i; k++)
+				eng->vcpu_load(virt_vcpu(v, k),
+					       old + k * eng->state_size,
+					       (size_t)old_len[k], NULL);
+			break;
+		}
+	}
+	free(old);
+	return rc;
+}
+
 int virt_load(struct virt_board *v, struct state_reader *r,
 	      struct err *errp)
 {
@@ -361,16 +402,8 @@ int virt_load(struct virt_board *v, struct state_reader *r,
 	    (rc = parse_boot(v, r, l, errp)) < 0)
 		goto out;
 
-	const struct engine_ops *eng = virt_engine(v);
-	for (unsigned i = 0; i < m->nharts; i++) {
-		rc = eng->vcpu_load(virt_vcpu(v, i),
-				    l->cpu + i * eng->state_size,
-				    l->cpu_len[i], errp);
-		if (rc < 0) {
-			err_prefix(errp, "state: section `cpu%u`", i);
-			goto out;
-		}
-	}
+	if ((rc = load_cpus(v, l, errp)) < 0)
+		goto out;
 	/* Guest time stands still until the VM starts (virt_clock_start)
 	 * and then goes on from the saved mtime. */
 	uint64_t now = virt_now_ns();

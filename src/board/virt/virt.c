@@ -374,9 +374,14 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 			return rc;
 	}
 	/* Before the NICs: their default MACs hash the kernel's path.  A
-	 * continued VM boots nothing (and its NICs' MACs are saved). */
-	if ((!cfg->incoming && (rc = choose_boot(v, cfg, errp)) < 0) ||
-	    (rc = build_nics(v, cfg, errp)) < 0)
+	 * continued VM boots nothing, but its default MACs are the
+	 * original's when the same boot source is found (the state check
+	 * compares them); not finding one is no error. */
+	if (cfg->incoming)
+		(void)choose_boot(v, cfg, NULL);
+	else if ((rc = choose_boot(v, cfg, errp)) < 0)
+		return rc;
+	if ((rc = build_nics(v, cfg, errp)) < 0)
 		return rc;
 	/* virtio-rng takes the slot after the NICs when one is free. */
 	unsigned rng_slot = cfg->ndisks + cfg->nnics;

@@ -135,8 +135,8 @@ int virt_save(struct virt_board *b, struct state_writer *w,
 
 /* Load those sections into a board built with cfg->incoming and not yet
  * run (the caller checked the machine shape).  Every section is read and
- * checked before anything changes; only a vCPU image the engine refuses
- * can leave earlier vCPUs loaded (the VM is then unusable: destroy it).
+ * checked before anything changes, and a vCPU image the engine refuses
+ * puts the vCPUs loaded before it back: on failure nothing changed.
  * Guest time stands still from here until virt_clock_start (vm_start).
  * Returns 0, -ENOENT (a section is missing), -EINVAL (errp names the
  * section and the bad value) or -ENOMEM. */
