@@ -15,7 +15,8 @@ set -eu
 . "$(dirname "$0")/lib/common.sh"
 
 hostile_names="api/malformed-json api/unknown-command api/oversized-line
-	api/disconnect-mid-reply api/never-reads api/many-clients api/slowloris
+	api/disconnect-mid-reply api/never-reads api/events-never-read
+	api/many-clients api/slowloris
 	api/status-after"
 names="api/boot api/socket-mode api/status api/pause-console api/pause-instret
 	api/resume api/events $hostile_names api/guest-alive api/snapshot
