@@ -599,8 +599,9 @@ static void on_migrate(void *opaque, const struct migrate_status *st)
 				queue_locked(c, api_reply_error(
 					a->mig_id, st->state == MIGRATE_FAILED ?
 					"EIO" : "ECANCELED",
-					st->state == MIGRATE_FAILED ?
-					st->error : "migration cancelled"));
+					st->state == MIGRATE_CANCELLED ?
+					"migration cancelled" : st->error[0] ?
+					st->error : "migration failed"));
 		}
 	}
 	if (st->state == MIGRATE_COMPLETED)
@@ -648,12 +649,16 @@ static void cmd_migrate(struct api *a, uint64_t cid, struct api_request *r)
 	if (rc < 0) {
 		a->mig = NULL;
 		pthread_mutex_lock(&a->lock);
+		/* A failure the migration already reported through
+		 * on_migrate has had its reply. */
+		bool replied = a->mig_replied;
 		a->mig_replied = true;
 		c = by_cid(a, cid);
 		if (c)
 			c->busy = false;
 		pthread_mutex_unlock(&a->lock);
-		reply_rc(a, cid, r->id, rc, &e);
+		if (!replied)
+			reply_rc(a, cid, r->id, rc, &e);
 	}
 }
 
@@ -721,6 +726,16 @@ static void handle_line(struct api *a, uint64_t cid, const char *line,
 	api_request_free(&r);
 }
 
+/* A client dropped meanwhile (its queue overflowed) gets no more of its
+ * requests run. */
+static bool dropped(struct api *a, struct client *c)
+{
+	pthread_mutex_lock(&a->lock);
+	bool d = c->drop;
+	pthread_mutex_unlock(&a->lock);
+	return d;
+}
+
 /* Read what client slot i sent and run its complete requests. */
 static void serve_client(struct api *a, unsigned i)
 {
@@ -755,8 +770,10 @@ static void serve_client(struct api *a, unsigned i)
 	const char *line;
 	size_t len;
 	enum api_line k;
-	while (!dead && (k = api_linebuf_next(&c->in, &line, &len)) !=
-	       API_LINE_NONE) {
+	bool progressed = false;
+	while (!dead && !dropped(a, c) &&
+	       (k = api_linebuf_next(&c->in, &line, &len)) != API_LINE_NONE) {
+		progressed = true;
 		c->last_ns = evloop_now_ns();
 		if (k == API_LINE_TOO_LONG) {
 			char msg[64];
@@ -768,10 +785,11 @@ static void serve_client(struct api *a, unsigned i)
 		if (len)
 			handle_line(a, cid, line, len);
 	}
+	/* The partial-line clock runs from the last complete line. */
 	bool partial = api_linebuf_partial(&c->in);
 	if (!partial)
 		c->partial_ns = 0;
-	else if (!c->partial_ns)
+	else if (!c->partial_ns || progressed)
 		c->partial_ns = evloop_now_ns();
 	pthread_mutex_lock(&a->lock);
 	if (c->cid == cid) {
