@@ -86,7 +86,11 @@ then pass api/status; else fail api/status "unexpected status: $st"; fi
 ctl --json "$sock" events >"$scratch/events" 2>&1 &
 ev=$!
 bg_track "$ev"
-sleep 0.5
+# Subscribed once the reply is there.
+for _ in $(seq 100); do
+	grep -q '"ok":true' "$scratch/events" && break
+	sleep 0.1
+done
 
 # Pause: the console and the instruction count stand still.
 out=$(ctl "$sock" pause)
