@@ -696,6 +696,35 @@ static void cmd_events(struct api *a, uint64_t cid, struct json_object *id)
 	reply_ok(a, cid, id, NULL);
 }
 
+static bool have_vm(struct api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	bool v = a->vm != NULL;
+	pthread_mutex_unlock(&a->lock);
+	return v;
+}
+
+/* Served before the VM exists (api_start(a, NULL): it is still being
+ * received, --incoming). */
+static void cmd_no_vm(struct api *a, uint64_t cid, struct api_request *r)
+{
+	switch (r->cmd) {
+	case API_CMD_STATUS:
+		reply_ok(a, cid, r->id, state_result("incoming"));
+		break;
+	case API_CMD_EVENTS:
+		cmd_events(a, cid, r->id);
+		break;
+	case API_CMD_MIGRATE_STATUS:
+		cmd_migrate_status(a, cid, r->id);
+		break;
+	default:
+		reply_err(a, cid, r->id, "ESRCH", "no VM yet: it is still "
+			  "being received");
+		break;
+	}
+}
+
 static void handle_line(struct api *a, uint64_t cid, const char *line,
 			size_t len)
 {
@@ -704,6 +733,11 @@ static void handle_line(struct api *a, uint64_t cid, const char *line,
 	struct err e = { 0 };
 	if (api_request_parse(line, len, &r, &code, &e) < 0) {
 		reply_err(a, cid, r.id, code, e.msg);
+		api_request_free(&r);
+		return;
+	}
+	if (!have_vm(a)) {
+		cmd_no_vm(a, cid, &r);
 		api_request_free(&r);
 		return;
 	}
@@ -1120,8 +1154,16 @@ fail:
 
 int api_start(struct api *a, struct vm *vm, struct err *errp)
 {
-	a->vm = vm;
-	a->start_ns = evloop_now_ns();
+	/* Set once (NULL -> vm), under the lock: the socket thread reads it
+	 * there before any command, and nothing changes it afterwards. */
+	pthread_mutex_lock(&a->lock);
+	if (vm) {
+		a->vm = vm;
+		a->start_ns = evloop_now_ns();
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (a->sock_thread)
+		return 0;
 	int rc = pthread_create(&a->tid, NULL, sock_thread, a);
 	if (rc)
 		return err_sys(errp, rc, "--api: cannot create a thread");
