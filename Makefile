@@ -143,6 +143,8 @@ FUZZLIBS_state := -lz
 FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
                    src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
+FUZZSRCS_snapshot_state := src/vmm/snapshot_fmt.c src/core/state.c src/core/err.c
+FUZZLIBS_snapshot_state := -lz
 
 # The control socket: its parser, and its server with a fake VM.
 FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c

@@ -230,6 +230,7 @@ static int open_image(struct block_open_ctx *ctx, const char *path,
 	}
 	struct block_dev *bd = *out;
 	bd->path = copy;
+	bd->lock_fd = fd;
 	bd->cache = ctx->cache;
 	bd->dio_align = align;
 	bd->l2_cache = ctx->l2_cache;
@@ -366,6 +367,52 @@ void block_close(struct block_dev *bd)
 	bd->drv->close(bd);
 	free(path);
 	free(bounce);
+}
+
+int block_freeze(struct block_dev *bd, struct err *errp)
+{
+	int rc = block_flush(bd);
+	if (rc)
+		return err_sys(errp, -rc, "disk `%s`: flush", bd->path);
+	if (!bd->read_only) {
+		while (flock(bd->lock_fd, LOCK_SH | LOCK_NB) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* No flock on this file system: nothing to share. */
+			if (errno == ENOLCK || errno == EOPNOTSUPP ||
+			    errno == EINVAL)
+				break;
+			return err_sys(errp, errno, "disk `%s`: cannot share "
+				       "its lock", bd->path);
+		}
+	}
+	bd->read_only = true;
+	return 0;
+}
+
+int block_attach_backing(struct block_dev *top, struct block_dev *backing,
+			 struct err *errp)
+{
+	if (top->backing)
+		return err_set(errp, EBUSY, "disk `%s` already has a backing "
+			       "file open", top->path);
+	if (top->size != backing->size)
+		return err_set(errp, EINVAL, "disk `%s`: %llu bytes, its backing "
+			       "file `%s` %llu", top->path,
+			       (unsigned long long)top->size, backing->path,
+			       (unsigned long long)backing->size);
+	top->backing = backing;
+	return 0;
+}
+
+int block_set_path(struct block_dev *bd, const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	free(bd->path);
+	bd->path = p;
+	return 0;
 }
 
 int block_status(struct block_dev *bd, uint64_t off, uint64_t len,

@@ -173,6 +173,9 @@ struct block_dev {
 	/* Host syncs (fdatasync) the device really made, for tests and
 	 * stats; cache=unsafe makes none.  Read with __atomic_load_n. */
 	uint64_t syncs;
+	/* The image file's descriptor (owned by the driver), for lock
+	 * changes (block_freeze). */
+	int lock_fd;
 };
 
 #define BLOCK_BOUNCE_BYTES (1u << 20)
@@ -357,6 +360,28 @@ int block_open_backing(struct block_open_ctx *ctx, const char *child_path,
 int block_open_backing_of(struct block_dev *parent, const char *name,
 			  const char *fmt, struct block_dev **out,
 			  struct err *errp);
+
+/* ---- external snapshots (vmm/snapshot.c) ------------------------------
+ * Both need the device to itself (no data call in flight). */
+
+/* Freeze bd, an image that becomes the backing file of a new overlay:
+ * flush it, make it read-only from now on (writes get -EROFS) and turn
+ * its exclusive lock into a shared one, so that other processes may open
+ * the file read-only as a backing file while this one still reads it.
+ * Returns 0 or the flush / flock -errno (bd is then unchanged). */
+int block_freeze(struct block_dev *bd, struct err *errp);
+
+/* Make the already open image `backing` the backing file of top, an image
+ * opened with block_open_nochain() whose header names that file (the
+ * caller's duty).  top takes ownership of backing (block_close(top)
+ * closes it).  The sizes must match (-EINVAL); top must have no backing
+ * open yet (-EBUSY). */
+int block_attach_backing(struct block_dev *top, struct block_dev *backing,
+			 struct err *errp);
+
+/* Record that the file of bd is now called path (after a rename):
+ * messages and bd->path use the new name.  0 or -ENOMEM. */
+int block_set_path(struct block_dev *bd, const char *path);
 
 /* The raw format driver (src/block/raw.c). */
 extern const struct block_driver block_raw;

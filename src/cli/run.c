@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "core/parse.h"
+#include "vmm/restore.h"
 #include "vmm/vm.h"
 
 static void usage(FILE *f)
@@ -63,6 +64,14 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+"  --restore DIR       continue the VM saved in snapshot directory DIR (see\n"
+"                      docs/LIFECYCLE.md): its disks restart from the snapshot\n"
+"                      (later writes are discarded); --net may replace the\n"
+"                      recorded NIC specs (as many); no other machine options\n"
+"  --clone             with --restore: run a copy next to the original, with\n"
+"                      its own disk overlays and new random MACs\n"
+"  --clone-dir D       keep the clone's disk overlays in D (default: a private\n"
+"                      temp dir, gone at exit)\n"
 "  --api PATH          serve the JSON control socket at PATH (mode 0600,\n"
 "                      removed at exit): `ringvm ctl PATH status|pause|...`\n"
 "  --seccomp=on|off    confine ringvm with a seccomp filter after set-up\n"
@@ -245,7 +254,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API };
+	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_RESTORE,
+	       O_CLONE, O_CLONE_DIR };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -265,18 +275,29 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "no-reboot", no_argument, 0, O_NO_REBOOT },
 		{ "boot", required_argument, 0, O_BOOT },
 		{ "loader", required_argument, 0, O_LOADER },
+		{ "restore", required_argument, 0, O_RESTORE },
+		{ "clone", no_argument, 0, O_CLONE },
+		{ "clone-dir", required_argument, 0, O_CLONE_DIR },
 		{ "api", required_argument, 0, O_API },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	uint64_t v;
 	int rc = 0;
+	const char *machine_opt = NULL;  /* one the snapshot decides */
 
 	opterr = 0;
 	optind = 1;
 	for (int c; rc >= 0 && (c = getopt_long(argc, argv, ":h", opts,
 						NULL)) != -1;) {
+		if (c == O_KERNEL || c == O_INITRD || c == O_CMDLINE ||
+		    c == O_MEM || c == O_CPUS || c == O_DISK || c == O_BIOS ||
+		    c == O_BOOT || c == O_LOADER || c == O_NO_RNG)
+			machine_opt = argv[optind - 1];
 		switch (c) {
+		case O_RESTORE: cfg->restore = optarg; break;
+		case O_CLONE: cfg->clone = true; break;
+		case O_CLONE_DIR: cfg->clone_dir = optarg; break;
 		case O_KERNEL: cfg->kernel = optarg; break;
 		case O_INITRD: cfg->initrd = optarg; break;
 		case O_CMDLINE: cfg->cmdline = optarg; break;
@@ -345,6 +366,15 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && optind < argc)
 		rc = err_set(e, EINVAL, "unexpected argument `%s`",
 			     argv[optind]);
+	if (rc == 0 && cfg->restore && machine_opt)
+		rc = err_set(e, EINVAL, "--restore: the snapshot defines the "
+			     "machine; `%s` cannot be given with it",
+			     machine_opt);
+	if (rc == 0 && (cfg->clone || cfg->clone_dir) && !cfg->restore)
+		rc = err_set(e, EINVAL, "--clone and --clone-dir go with "
+			     "--restore DIR");
+	if (rc == 0 && cfg->clone_dir && !cfg->clone)
+		rc = err_set(e, EINVAL, "--clone-dir goes with --clone");
 	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
 	    !cfg->kernel)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");
@@ -373,12 +403,23 @@ int cli_run(int argc, char **argv)
 	int status = 1;
 
 	int rc = cli_run_parse(argc, argv, &cfg, &e);
+	/* What the command line allocated; a restore points cfg's strings
+	 * into the snapshot's state instead. */
+	struct vm_config parsed = cfg;
+	struct restore *rs = NULL;
+	if (rc == 0 && cfg.restore) {
+		struct restore_opts ro = { .dir = cfg.restore,
+					   .clone = cfg.clone,
+					   .clone_dir = cfg.clone_dir };
+		rc = restore_prepare(&ro, &cfg, &rs, &e);
+	}
 	if (rc == 1)
 		status = 0;
 	else if (rc == 0 && vm_run(&cfg, &status, &e) == 0)
 		; /* status set by the run */
 	else
 		fprintf(stderr, "ringvm: %s\n", e.msg);
-	cli_run_free(&cfg);
+	restore_free(rs);
+	cli_run_free(&parsed);
 	return status;
 }

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
@@ -33,8 +34,51 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		return err_set(errp, ENOMEM, "cannot map %" PRIu64
 			       " MiB of guest memory on this host",
 			       size >> 20);
-	m->r[m->nr++] = (struct guest_mem_region){ gpa, size, p, NULL };
+	m->r[m->nr++] = (struct guest_mem_region){ gpa, size, p, NULL, false };
 	return 0;
+}
+
+int guest_mem_map_file(struct guest_mem *m, unsigned i, int fd, uint64_t off,
+		       struct err *errp)
+{
+	if (i >= m->nr)
+		return err_set(errp, EINVAL, "no guest memory region %u", i);
+	struct guest_mem_region *r = &m->r[i];
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGE_SIZE);
+	struct stat st;
+	if (off % pg || off > (uint64_t)INT64_MAX - r->size)
+		return err_set(errp, EINVAL, "memory file offset %" PRIu64
+			       " is not page aligned", off);
+	if (fstat(fd, &st) < 0)
+		return err_sys(errp, errno, "memory file");
+	if ((uint64_t)st.st_size < off + r->size)
+		return err_set(errp, EINVAL, "memory file is %" PRIu64 " bytes,"
+			       " too short for %" PRIu64 " MiB of RAM at %"
+			       PRIu64, (uint64_t)st.st_size, r->size >> 20,
+			       off);
+	void *p = mmap(r->hva, r->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return err_sys(errp, errno, "cannot map the memory file");
+	r->file_backed = true;
+	return 0;
+}
+
+void guest_mem_clear(struct guest_mem *m)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		struct guest_mem_region *r = &m->r[i];
+		if (r->file_backed &&
+		    mmap(r->hva, r->size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			 MAP_FIXED, -1, 0) != MAP_FAILED) {
+			r->file_backed = false;
+			continue;
+		}
+		if (r->file_backed ||
+		    madvise(r->hva, r->size, MADV_DONTNEED) != 0)
+			memset(r->hva, 0, r->size);
+	}
 }
 
 void guest_mem_free(struct guest_mem *m)
@@ -63,6 +107,7 @@ int guest_mem_dirty_log_start(struct guest_mem *m, struct err *errp)
 				       "page bitmap");
 		}
 	}
+	__atomic_fetch_add(&m->dirty_fetches, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->logging, 1, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -108,6 +153,7 @@ uint64_t guest_mem_dirty_fetch(struct guest_mem *m, unsigned i,
 		return 0;
 	uint64_t n = 0;
 	size_t words = bitmap_words(&m->r[i]);
+	__atomic_fetch_add(&m->dirty_fetches, 1, __ATOMIC_RELAXED);
 	for (size_t k = 0; k < words; k++) {
 		out[k] = __atomic_exchange_n(&m->r[i].dirty[k], 0,
 					     __ATOMIC_ACQ_REL);

@@ -27,12 +27,19 @@ struct guest_mem_region {
 	/* While logging: bit p set = page p of the region was written since
 	 * the last guest_mem_dirty_fetch() (atomic words). */
 	uint64_t *dirty;
+	/* Backed by a private mapping of a snapshot's memory file
+	 * (guest_mem_map_file) rather than anonymous memory. */
+	bool file_backed;
 };
 
 struct guest_mem {
 	struct guest_mem_region r[GUEST_MEM_MAX_REGIONS];
 	unsigned nr;
 	int logging;    /* dirty-page log on (read with relaxed atomics) */
+	/* guest_mem_dirty_fetch and _start calls so far (atomic): lets one
+	 * user of the log (incremental snapshots) notice that another (a
+	 * migration) took bits it needed. */
+	uint64_t dirty_fetches;
 };
 
 /* Map `size` bytes of zeroed anonymous host memory at guest-physical `gpa`.
@@ -40,6 +47,26 @@ struct guest_mem {
  * -ENOMEM (the host cannot map that much; message names the size). */
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		  struct err *errp);
+
+/* Back region i with a private copy-on-write mapping of fd from byte
+ * offset off (a multiple of the host page size) for the region's size,
+ * at the same host address (MAP_FIXED over the anonymous mapping, so
+ * pointers taken before stay valid): pages are read from the file when
+ * the guest first touches them, holes read as zeros, and guest writes
+ * never reach the file.  The file must be at least off + size bytes
+ * (a shorter one would fault beyond its end).  Call while nothing else
+ * uses the region (VM not started).  fd may be closed afterwards.
+ * Returns 0, -EINVAL (bad region or offset, file too short) or the mmap
+ * -errno, with errp naming the problem. */
+int guest_mem_map_file(struct guest_mem *m, unsigned i, int fd, uint64_t off,
+		       struct err *errp);
+
+/* Zero every region as at power-on (a reboot).  Anonymous regions hand
+ * their pages back (MADV_DONTNEED); a file-backed region gets fresh
+ * anonymous memory in place, since dropping the private pages of a file
+ * mapping would bring back the file's contents.  Only while no other
+ * thread touches guest memory. */
+void guest_mem_clear(struct guest_mem *m);
 
 /* Unmap every region; the struct may be reused afterwards. */
 void guest_mem_free(struct guest_mem *m);

@@ -648,6 +648,19 @@ int virtio_blk_init(struct virtio_blk *b, struct bus *bus, uint64_t base,
 				errp);
 }
 
+int virtio_blk_replace_disk(struct virtio_blk *b, struct block_dev *bd)
+{
+	if (bd->size / VIRTIO_BLK_SECTOR != b->capacity ||
+	    bd->read_only != b->bd->read_only ||
+	    bd->drv->thread_safe != b->bd->drv->thread_safe)
+		return -EINVAL;
+	/* The I/O threads read b->bd after taking b->lock for a request. */
+	pthread_mutex_lock(&b->lock);
+	b->bd = bd;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
 int virtio_blk_exit(struct virtio_blk *b)
 {
 	virtio_blk_drain(b);

@@ -162,6 +162,13 @@ int virtio_blk_watch(struct virtio_blk *b, struct evloop *loop,
  * device lock (completions need it).  Tests call it after each notify. */
 void virtio_blk_drain(struct virtio_blk *b);
 
+/* Put bd in place of the device's disk (an external snapshot puts a new
+ * overlay on top of it): same size and writability as the old one, which
+ * the caller keeps.  Only while the device is quiescent (vCPUs stopped,
+ * virtio_blk_drain done).  Returns 0, or -EINVAL (size or read-only flag
+ * differ: the guest would see another disk). */
+int virtio_blk_replace_disk(struct virtio_blk *b, struct block_dev *bd);
+
 /* At VM exit (vCPUs stopped; without the device lock): drain, stop the
  * I/O threads, unregister the window and flush the disk.  Returns 0 or
  * the flush error (-EIO, ...).  bd is not closed.  Safe after a failed

@@ -27,8 +27,11 @@ int virtio_net_parse(struct state_reader *r, const char *name,
 	state_get_bytes(r, s->config, sizeof(s->config));
 	if ((rc = state_close(r, errp)) < 0)
 		return rc;
-	if (memcmp(s->mac, n->mac, 6) || memcmp(s->config, s->mac, 6))
-		return state_invalid(r, errp, "MAC differs from this NIC's");
+	/* The MAC may differ from this NIC's: a clone gets a new one
+	 * (vm_state.c checks the machine's MACs unless cfg->clone). */
+	(void)n;
+	if (memcmp(s->config, s->mac, 6))
+		return state_invalid(r, errp, "MAC differs from the config's");
 	/* status (le16): only LINK_UP is ever set. */
 	if ((s->config[6] & ~VIRTIO_NET_S_LINK_UP) || s->config[7])
 		return state_invalid(r, errp, "link status %#x",
@@ -38,7 +41,9 @@ int virtio_net_parse(struct state_reader *r, const char *name,
 
 void virtio_net_apply(struct virtio_net *n, const struct virtio_net_state *s)
 {
-	memcpy(n->config, s->config, sizeof(n->config));
+	/* Config space keeps this NIC's MAC: a clone's driver reads the new
+	 * one when it probes the device again. */
+	memcpy(n->config + 6, s->config + 6, sizeof(n->config) - 6);
 	n->link_up = s->config[6] & VIRTIO_NET_S_LINK_UP;
 	n->rx_seg_held = false;
 	n->rx_waiting = false;

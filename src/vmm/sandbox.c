@@ -93,6 +93,20 @@ static const char *const swport_calls[] = {
 	"connect", "setsockopt",
 };
 
+/* Snapshots (vmm/snapshot.c): the temp dir and its files (mkdir,
+ * openat O_CREAT, getdents to see DIR is empty), the frozen base as a
+ * hard link, renames of the dir and of each disk's new overlay,
+ * read-only bases (chmod), removal on failure, realpath (readlink,
+ * getcwd), and opening the overlay like any disk (stat, fcntl for
+ * O_NONBLOCK, flock LOCK_EX/LOCK_SH: add_flock_rule). */
+static const char *const snapshot_calls[] = {
+	"mkdir", "mkdirat", "open", "openat", "getdents64", "link", "linkat",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir",
+	"chmod", "fchmodat", "fchmod", "ftruncate", "readlink",
+	"readlinkat", "getcwd", "newfstatat", "stat", "lstat", "statx",
+	"fcntl",
+};
+
 /* The control socket (vmm/api.c): new clients on its listening socket
  * (non-blocking, close-on-exec through accept4's flags). */
 static const char *const api_calls[] = {
@@ -222,12 +236,21 @@ static int add_fstat_rule(scmp_filter_ctx ctx, struct err *errp)
 		    errp);
 }
 
-/* Unlocking an image at exit (close would release it too). */
-static int add_flock_rule(scmp_filter_ctx ctx, struct err *errp)
+/* Unlocking an image at exit (close would release it too); with
+ * snapshots, locking a new overlay and sharing a frozen base's lock. */
+static int add_flock_rule(scmp_filter_ctx ctx, const struct sandbox_vmm *o,
+			  struct err *errp)
 {
-	return rule("flock",
-		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(flock), 1,
-				     SCMP_A1(SCMP_CMP_EQ, LOCK_UN)), errp);
+	static const int snap_ops[] = { LOCK_SH | LOCK_NB, LOCK_EX | LOCK_NB };
+	int rc = rule("flock",
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(flock), 1,
+				       SCMP_A1(SCMP_CMP_EQ, LOCK_UN)), errp);
+	for (size_t i = 0; !rc && o->snapshot && i < 2; i++)
+		rc = rule("flock",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(flock),
+					   1, SCMP_A1(SCMP_CMP_EQ, snap_ops[i])),
+			  errp);
+	return rc;
 }
 
 /* socket() and ioctl(FIONREAD) for slirp: internet families; AF_UNIX only as SOCK_SEQPACKET
@@ -422,10 +445,11 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	int rc;
 	if ((rc = ADD_NAMES(ctx, common_calls, errp)) < 0 ||
 	    (rc = add_common(ctx, errp)) < 0 ||
-	    (rc = add_flock_rule(ctx, errp)) < 0 ||
+	    (rc = add_flock_rule(ctx, o, errp)) < 0 ||
 	    (rc = add_socket_rules(ctx, o, errp)) < 0 ||
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0) ||
+	    (o->snapshot && (rc = ADD_NAMES(ctx, snapshot_calls, errp)) < 0) ||
 	    (o->api && (rc = ADD_NAMES(ctx, api_calls, errp)) < 0))
 		goto out;
 	/* The control socket is removed at exit relative to its directory:

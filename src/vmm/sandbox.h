@@ -33,6 +33,11 @@ struct sandbox_vmm {
 			   * connections, stat of /etc/resolv.conf */
 	bool net_switch;  /* switch port: reconnects with a new AF_UNIX
 			   * SOCK_SEQPACKET socket (and no other kind) */
+	bool snapshot;    /* vm_snapshot from the control socket: creates
+			   * the snapshot directory and its files, hard
+			   * links, renames and opens disk overlays (paths
+			   * the user names: the filter cannot restrict
+			   * them) */
 	bool api;         /* control socket (vmm/api.h): accept4 on its
 			   * listening socket, unlinkat of the socket in
 			   * api_dirfd at exit (that directory only) */

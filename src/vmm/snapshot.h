@@ -28,4 +28,11 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 		snapshot_progress_fn *progress, void *opaque,
 		struct err *errp);
 
+/* How long (ns) the VM stood still for its last vm_snapshot (state,
+ * memory copy and disk freeze); 0 before the first. */
+uint64_t vm_snapshot_pause_ns(struct vm *vm);
+
+/* Free what vm_snapshot keeps about a VM (vm_destroy calls it). */
+void snapshot_track_free(struct snapshot_track *t);
+
 #endif

@@ -27,6 +27,7 @@
 #include "vmm/api.h"
 #include "vmm/engine.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm_int.h"
 
 struct vm_thread {
@@ -62,6 +63,7 @@ struct vm {
 	vm_event_fn *on_event;
 	void *opaque;
 	struct api *api;     /* the control socket vm_run serves, or NULL */
+	struct snapshot_track *snap;  /* vmm/snapshot.c's */
 };
 
 static void wake_io(struct vm *vm)
@@ -364,6 +366,7 @@ int vm_enter_sandbox(struct vm *vm, struct err *errp)
 	if (vm->api) {
 		o.api = true;
 		o.api_dirfd = api_dirfd(vm->api);
+		o.snapshot = true;  /* `ctl snapshot` (vmm/snapshot.c) */
 	}
 	return sandbox_enter_vmm(&o, errp);
 }
@@ -438,6 +441,11 @@ void vm_stop(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
 	wake_io(vm);
+}
+
+struct block_dev *vm_disk(struct vm *vm, unsigned i)
+{
+	return virt_disk(vm->board, i);
 }
 
 void vm_wait(struct vm *vm, int *status)
@@ -548,11 +556,32 @@ uint64_t vm_instret(const struct vm *vm)
 	return n;
 }
 
+const struct vm_config *vm_get_config(const struct vm *vm)
+{
+	return &vm->cfg;
+}
+
+const char *vm_engine_name(const struct vm *vm)
+{
+	return vm->eng->name;
+}
+
+int vm_replace_disk(struct vm *vm, unsigned i, struct block_dev *bd)
+{
+	return virt_replace_disk(vm->board, i, bd);
+}
+
+struct snapshot_track **vm_snapshot_track(struct vm *vm)
+{
+	return &vm->snap;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
 	join_all(vm);
+	snapshot_track_free(vm->snap);
 	virt_destroy(vm->board);
 	if (vm->loop_ok)
 		evloop_free(&vm->loop);
@@ -568,7 +597,9 @@ int vm_run_created(struct vm *vm, struct api *api, int *status,
 {
 	int rc;
 	vm->api = api;
-	if ((api && (rc = api_start(api, vm, errp)) < 0) ||
+	if ((vm->cfg.prepare &&
+	     (rc = vm->cfg.prepare(vm->cfg.prepare_opaque, vm, errp)) < 0) ||
+	    (api && (rc = api_start(api, vm, errp)) < 0) ||
 	    (!vm->cfg.seccomp_off && (rc = vm_enter_sandbox(vm, errp)) < 0)) {
 		api_close(api);
 		vm_destroy(vm);

@@ -45,6 +45,8 @@ enum vm_boot {
 	VM_BOOT_DISK,   /* the first disk through the S-mode boot loader */
 };
 
+struct vm;
+
 struct vm_config {
 	const char *arch;     /* "riscv64" */
 	const char *kernel;   /* NULL: the default guest */
@@ -72,6 +74,17 @@ struct vm_config {
 	 * state come from a snapshot or a migration stream (vm_load_state),
 	 * so no boot image is loaded and nothing is reset at start. */
 	bool incoming;
+	/* vm_run calls it after vm_create, before the sandbox and vm_start
+	 * (a restore maps the snapshot's memory and loads its state there);
+	 * NULL: none.  A negative return ends vm_run with that error. */
+	int (*prepare)(void *opaque, struct vm *vm, struct err *errp);
+	void *prepare_opaque;
+	/* `ringvm run --restore DIR [--clone] [--clone-dir D]`: what the
+	 * command line asked for (src/cli/run.c hands it to vmm/restore.h;
+	 * vm_create ignores it). */
+	const char *restore;
+	bool clone;           /* also: vm_load_state accepts other MACs */
+	const char *clone_dir;
 	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
 	 * none.  vm_run makes the server. */
 	const char *api;
@@ -137,6 +150,10 @@ int vm_resume(struct vm *vm);
  * once (vm_wait waits).  Works while paused. */
 void vm_stop(struct vm *vm);
 
+/* Disk i's block device (NULL past the last); for live migration, which
+ * copies or hands over the disks.  Valid until vm_destroy. */
+struct block_dev *vm_disk(struct vm *vm, unsigned i);
+
 /* Wait until the VM has ended and its threads are joined.  *status
  * receives the exit status the run implies (0 power-off, reboot with
  * no_reboot, test pass or quit; 3 guest-reported failure; 1 host error). */
@@ -174,12 +191,16 @@ uint64_t vm_instret(const struct vm *vm);
  * ("machine": arch, engine, vCPUs, RAM layout, devices — what a loader
  * checks before anything else), every vCPU (the engine's image) and
  * every device.  Call only while the VM is paused (vm_pause: no vCPU
- * runs, no disk I/O in flight).  Returns 0 or -errno.
+ * runs, no disk I/O in flight) or not started.  Returns 0, -EBUSY (the VM
+ * runs, or a disk still has a request in flight) or -ENOMEM.
  *
  * vm_load_state loads such a stream into a VM created with cfg->incoming
- * and not yet started; a stream from another machine shape, engine or
- * format version fails with -EINVAL and a message naming the
- * difference, before any vCPU or device changed.
+ * and not yet started (else -EBUSY / -EINVAL); a stream from another
+ * machine shape, engine or format version fails with -EINVAL and a
+ * message naming the difference, before any vCPU or device changed, and
+ * so does any section a loader refuses (all are checked before the first
+ * is applied).  Guest time stands still from the load until vm_start.
+ * The section layout is docs/LIFECYCLE.md "State format".
  *
  * vm_config_from_state fills *cfg (which the caller initialised with its
  * defaults: console, seccomp, stats...) with the machine shape recorded in
@@ -196,6 +217,25 @@ int vm_config_from_state(struct state_reader *r, struct vm_config *cfg,
 /* Guest RAM of the VM (for snapshot and migration memory copies; gpa
  * access rules of core/guest_mem.h). */
 struct guest_mem *vm_mem(struct vm *vm);
+
+/* ---- for snapshots (vmm/snapshot.c) ---------------------------------- */
+
+/* The configuration the VM was created with (its copy). */
+const struct vm_config *vm_get_config(const struct vm *vm);
+
+/* The CPU engine's name ("interp"). */
+const char *vm_engine_name(const struct vm *vm);
+
+/* Replace disk i (vm_disk) while paused by an overlay of the same size
+ * (the VM closes bd from then on; the caller disposes of the old device,
+ * normally as bd's backing file).  0 or -EINVAL. */
+int vm_replace_disk(struct vm *vm, unsigned i, struct block_dev *bd);
+
+/* Where the snapshot code keeps what it knows about this VM's previous
+ * snapshot (for incremental ones); freed with the VM
+ * (snapshot_track_free). */
+struct snapshot_track;
+struct snapshot_track **vm_snapshot_track(struct vm *vm);
 
 /* Free the VM (after vm_wait, or instead of vm_start); NULL-safe. */
 void vm_destroy(struct vm *vm);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "block/block.h"
@@ -209,17 +208,6 @@ static int start_boot(struct virt_board *v, struct err *errp)
 	return 0;
 }
 
-/* Zero guest RAM: fresh anonymous pages where the kernel allows it (no
- * copy, memory handed back), else by hand. */
-static void ram_clear(struct guest_mem *mem)
-{
-	for (unsigned i = 0; i < mem->nr; i++) {
-		struct guest_mem_region *r = &mem->r[i];
-		if (madvise(r->hva, r->size, MADV_DONTNEED) != 0)
-			memset(r->hva, 0, r->size);
-	}
-}
-
 /* A guest reboot: the machine as at power-on, then the same boot.  The
  * RTC keeps its time, disks their contents (flushed), the console its
  * pending input. */
@@ -244,7 +232,7 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 	for (unsigned i = 0; i < m->nharts; i++) {
 		virt_engine(v)->vcpu_reset(virt_vcpu(v, i));
 	}
-	ram_clear(&m->mem);
+	guest_mem_clear(&m->mem);
 	for (unsigned i = 0; i < v->nsaved; i++) {
 		const struct saved_image *si = &v->saved[i];
 		if (gpa_write(&m->mem, si->gpa, si->data, si->len))
@@ -523,6 +511,11 @@ struct guest_mem *virt_mem(struct virt_board *v)
 	return &v->m.mem;
 }
 
+struct block_dev *virt_disk(struct virt_board *v, unsigned i)
+{
+	return i < v->ndisks ? v->bd[i] : NULL;
+}
+
 struct bus *virt_bus(struct virt_board *v)
 {
 	return &v->m.bus;
@@ -623,6 +616,16 @@ void virt_quiesce(struct virt_board *v)
 	/* Requests in flight on the disks' I/O threads complete first. */
 	for (unsigned i = 0; i < v->ndisks; i++)
 		virtio_blk_drain(&v->blk[i]);
+}
+
+int virt_replace_disk(struct virt_board *v, unsigned i, struct block_dev *bd)
+{
+	if (i >= v->ndisks)
+		return -EINVAL;
+	int rc = virtio_blk_replace_disk(&v->blk[i], bd);
+	if (rc == 0)
+		v->bd[i] = bd;
+	return rc;
 }
 
 void virt_print_stats(struct virt_board *v, double s)

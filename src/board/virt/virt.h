@@ -55,6 +55,9 @@ struct vcpu *virt_vcpu(struct virt_board *b, unsigned i);
 /* Guest RAM (for the dirty-page log). */
 struct guest_mem *virt_mem(struct virt_board *b);
 
+/* Disk i's block device (NULL past the last), for live migration. */
+struct block_dev *virt_disk(struct virt_board *b, unsigned i);
+
 /* The device lock of the board's bus (core/bus.h). */
 struct bus *virt_bus(struct virt_board *b);
 
@@ -96,6 +99,10 @@ void virt_clock_start(struct virt_board *b);
 
 /* Wait until no device has I/O in flight (disk requests). */
 void virt_quiesce(struct virt_board *b);
+
+/* Make bd disk i (virtio_blk_replace_disk): the board closes bd from now
+ * on, the caller owns the old one.  Only while paused.  0 or -EINVAL. */
+int virt_replace_disk(struct virt_board *b, unsigned i, struct block_dev *bd);
 
 /* Print run statistics (instructions, MIPS over `secs`, NIC counters) on
  * stderr. */
