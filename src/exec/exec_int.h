@@ -166,6 +166,9 @@ int fs_open(const struct exec_fs *fs, int dirfd, const char *path,
 int fs_parent(const struct exec_fs *fs, int dirfd, const char *path,
 	      int *pfd, bool *close_it, const char **name, bool *ro);
 
+/* The current directory in guest terms into buf; 0 or -errno. */
+int fs_getcwd(const struct exec_fs *fs, char *buf, size_t len);
+
 /* ---- the process ---- */
 #define EXEC_NSIG 65
 

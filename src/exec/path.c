@@ -266,3 +266,29 @@ int fs_parent(const struct exec_fs *fs, int dirfd, const char *path,
 	*name = last;
 	return 0;
 }
+
+int fs_getcwd(const struct exec_fs *fs, char *buf, size_t len)
+{
+	char host[PATH_MAX];
+	if (!getcwd(host, sizeof(host)))
+		return -errno;
+	const char *rest;
+	/* In guest terms: a mount's tree first, then the root's. */
+	for (unsigned i = 0; i < fs->nmnt; i++) {
+		if (under(fs->mnt[i].fd, host, &rest)) {
+			if ((size_t)snprintf(buf, len, "%s%s", fs->mnt[i].guest,
+					     rest) >= len)
+				return -ERANGE;
+			if (!buf[0])
+				snprintf(buf, len, "/");
+			return 0;
+		}
+	}
+	if (fs->root_fd >= 0 && !under(fs->root_fd, host, &rest))
+		rest = "/";   /* outside every tree: show the root */
+	else if (fs->root_fd < 0)
+		rest = host;
+	if ((size_t)snprintf(buf, len, "%s", rest[0] ? rest : "/") >= len)
+		return -ERANGE;
+	return 0;
+}

@@ -189,11 +189,6 @@ int exec_run(const struct exec_config *cfg, int *status, struct err *errp)
 	pthread_mutex_init(&p->exit_lock, NULL);
 	pthread_cond_init(&p->exit_cond, NULL);
 	p->m.user_trap = on_trap;
-	if (snprintf(p->exe, sizeof(p->exe), "%s", cfg->path) >=
-	    (int)sizeof(p->exe)) {
-		r = err_set(errp, ENAMETOOLONG, "program path too long");
-		goto out;
-	}
 	r = guest_mem_add(&p->m.mem, EXEC_POOL_GPA, cfg->mem, errp);
 	if (r)
 		goto out;
@@ -203,6 +198,22 @@ int exec_run(const struct exec_config *cfg, int *status, struct err *errp)
 	r = fs_init(&p->fs, cfg, errp);
 	if (r)
 		goto out;
+	/* /proc/self/exe and AT_EXECFN name the program absolutely. */
+	char cwd[4096];
+	const char *path = cfg->path;
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (path[0] != '/' && !fs_getcwd(&p->fs, cwd, sizeof(cwd)))
+		r = snprintf(p->exe, sizeof(p->exe), "%s%s%s", cwd,
+			     strcmp(cwd, "/") ? "/" : "", path) >=
+		    (int)sizeof(p->exe);
+	else
+		r = snprintf(p->exe, sizeof(p->exe), "%s", path) >=
+		    (int)sizeof(p->exe);
+	if (r) {
+		r = err_set(errp, ENAMETOOLONG, "program path too long");
+		goto out;
+	}
 	struct exec_thread *t;
 	r = rt_thread_new(p, &t);
 	if (r) {

@@ -629,38 +629,10 @@ static long s_fchdir(struct exec_thread *t, const uint64_t *a)
 
 static long s_getcwd(struct exec_thread *t, const uint64_t *a)
 {
-	char host[PATH_MAX], root[PATH_MAX];
-	if (!getcwd(host, sizeof(host)))
-		return -errno;
-	const char *g = host;
-	const struct exec_fs *fs = &t->p->fs;
-	/* Guest terms: strip the tree's host path (a mount's or root's). */
-	for (int i = -1; i < (int)fs->nmnt; i++) {
-		int fd = i < 0 ? fs->root_fd : fs->mnt[i].fd;
-		if (fd < 0)
-			continue;
-		char link[64];
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		ssize_t n = readlink(link, root, sizeof(root) - 1);
-		if (n <= 0)
-			continue;
-		root[n] = 0;
-		if (n == 1)
-			n = 0;
-		if (!strncmp(host, root, (size_t)n) &&
-		    (host[n] == '/' || !host[n])) {
-			static __thread char out[PATH_MAX];
-			snprintf(out, sizeof(out), "%s%s",
-				 i < 0 ? "" : fs->mnt[i].guest, host + n);
-			if (!out[0])
-				strcpy(out, "/");
-			g = out;
-			if (i >= 0)
-				break;
-		}
-	}
-	if (fs->root_fd >= 0 && g == host)
-		g = "/";   /* outside every tree: show the root */
+	char g[PATH_MAX];
+	int r = fs_getcwd(&t->p->fs, g, sizeof(g));
+	if (r)
+		return r;
 	size_t len = strlen(g) + 1;
 	if (len > a[1])
 		return -ERANGE;
