@@ -129,6 +129,8 @@ int cli_exec(int argc, char **argv)
 	cfg.mem = 2ULL << 30;
 	cfg.verbose = getenv("RINGVM_EXEC_VERBOSE") &&
 		      !strcmp(getenv("RINGVM_EXEC_VERBOSE"), "1");
+	cfg.trace = getenv("RINGVM_EXEC_TRACE") &&
+		    !strcmp(getenv("RINGVM_EXEC_TRACE"), "1");
 	reexec[nre++] = "/proc/self/exe";
 	reexec[nre++] = "exec";
 	for (i = 1; i < argc; i++) {

@@ -37,6 +37,9 @@ struct exec_config {
 	char *const *envp;
 	/* Log unimplemented system calls (once per number) to stderr. */
 	bool verbose;
+	/* Log every system call with its arguments and result to stderr
+	 * (RINGVM_EXEC_TRACE=1; for debugging). */
+	bool trace;
 	/* The ringvm options to re-run an execve() with (`ringvm exec
 	 * --arch riscv64 ... --`), NULL-terminated; argv of this process. */
 	char *const *reexec_argv;

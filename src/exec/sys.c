@@ -368,6 +368,10 @@ void sys_dispatch(struct exec_thread *t)
 	if (!fn)
 		fn = sys_net_lookup(nr);
 	long r = fn ? fn(t, a) : sys_enosys(t, nr);
+	if (t->p->cfg->trace)
+		fprintf(stderr, "[%d] syscall %ld (%#lx, %#lx, %#lx, %#lx) = %ld\n",
+			t->tid, nr, (unsigned long)a[0], (unsigned long)a[1],
+			(unsigned long)a[2], (unsigned long)a[3], r);
 	if (r == SYS_NORETURN)
 		return;   /* registers and pc already set (sigreturn) */
 	if (r == -EINTR && !never_restarted(nr) && sig_restart_wanted(t))

@@ -32,6 +32,7 @@ struct child_start {
 	struct exec_thread *t;
 	sigset_t mask;          /* the parent's at clone time */
 	uint64_t set_ctid;      /* CLONE_CHILD_SETTID address, or 0 */
+	uint64_t set_ptid;      /* CLONE_PARENT_SETTID address, or 0 */
 	sem_t ready;
 };
 
@@ -65,6 +66,8 @@ static long new_thread(struct exec_thread *t, const struct clone_req *c)
 	struct child_start cs = { .t = n };
 	if (c->flags & CLONE_CHILD_SETTID)
 		cs.set_ctid = c->ctid;
+	if (c->flags & CLONE_PARENT_SETTID)
+		cs.set_ptid = c->ptid;
 	sem_init(&cs.ready, 0, 0);
 	pthread_attr_t at;
 	pthread_attr_init(&at);
@@ -89,10 +92,7 @@ static long new_thread(struct exec_thread *t, const struct clone_req *c)
 	while (sem_wait(&cs.ready))
 		;
 	sem_destroy(&cs.ready);
-	int tid = n->tid;
-	if (c->flags & CLONE_PARENT_SETTID)
-		mm_write(&t->p->mm, c->ptid, &tid, 4);
-	return tid;
+	return n->tid;
 }
 
 static void *child_main(void *arg)
@@ -103,10 +103,13 @@ static void *child_main(void *arg)
 	int tid = t->tid;
 	sig_thread_attach(t);
 	sigset_t mask = cs->mask;
-	uint64_t set_ctid = cs->set_ctid;
+	/* Both tids are written before the thread can run, let alone exit
+	 * and clear them (glibc uses one word for both). */
+	if (cs->set_ptid)
+		mm_write(&t->p->mm, cs->set_ptid, &tid, 4);
+	if (cs->set_ctid)
+		mm_write(&t->p->mm, cs->set_ctid, &tid, 4);
 	sem_post(&cs->ready);   /* cs is gone after this */
-	if (set_ctid)
-		mm_write(&t->p->mm, set_ctid, &tid, 4);
 	/* The kernel gives the child the parent's mask. */
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	rt_thread_loop(t);
@@ -208,8 +211,10 @@ static long s_clone3(struct exec_thread *t, const uint64_t *a)
 		return -EINVAL;
 	if (mm_read(&t->p->mm, a[0], ca, sizeof(ca)))
 		return -EFAULT;
-	if (ca[1] || (ca[4] & ~(uint64_t)CSIGNAL_MASK))
-		return -EINVAL;   /* pidfd, odd exit signals */
+	/* pidfd (CLONE_PIDFD) is not offered; the field is ignored
+	 * without the flag, as by the kernel. */
+	if ((ca[0] & CLONE_PIDFD) || (ca[4] & ~(uint64_t)CSIGNAL_MASK))
+		return -EINVAL;
 	struct clone_req c = { ca[0] | ca[4], ca[5] ? ca[5] + ca[6] : 0,
 			       ca[3], ca[7], ca[2] };
 	return do_clone(t, &c);

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* Loopback sockets: TCP between a thread and the main thread, a UDP
  * datagram, a unix socketpair with SCM_RIGHTS. */
 #include <arpa/inet.h>
@@ -24,7 +25,7 @@ static void *client(void *arg)
 	const char *msg = "ping over tcp";
 	send(s, msg, strlen(msg), 0);
 	char b[64] = { 0 };
-	recv(s, b, sizeof(b) - 1, MSG_WAITALL);
+	recv(s, b, 4, MSG_WAITALL);
 	close(s);
 	return (void *)(long)(strcmp(b, "PONG") != 0);
 }
