@@ -133,6 +133,7 @@ FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
 FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
                    src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
+FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)
