@@ -197,6 +197,11 @@ struct exec_proc {
 	 * in exec_run, so the last thread ends the host process. */
 	bool no_main;
 	char exe[4096];                /* guest path of the program */
+	/* argv the program gets: cfg->argv, or for a #! script an array
+	 * of ours (argv_owned) whose strings in `own` are ours too. */
+	char **argv;
+	bool argv_owned;
+	char *own[3];
 	uint64_t phdr, phnum, entry, base;
 };
 

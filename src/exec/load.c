@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -142,7 +143,7 @@ static uint64_t build_stack(struct exec_proc *p, const struct exec_elf *e,
 	const struct exec_config *c = p->cfg;
 	struct stk s = { &p->mm, EXEC_STACK_TOP, 0 };
 	size_t argc = 0, envc = 0;
-	while (c->argv[argc])
+	while (p->argv[argc])
 		argc++;
 	while (c->envp[envc])
 		envc++;
@@ -154,7 +155,7 @@ static uint64_t build_stack(struct exec_proc *p, const struct exec_elf *e,
 	for (size_t i = envc; i-- > 0;)
 		argp[argc + 1 + i] = push_str(&s, c->envp[i]);
 	for (size_t i = argc; i-- > 0;)
-		argp[i] = push_str(&s, c->argv[i]);
+		argp[i] = push_str(&s, p->argv[i]);
 	uint64_t platform = push_str(&s, "riscv64");
 	uint8_t rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -202,9 +203,83 @@ static uint64_t build_stack(struct exec_proc *p, const struct exec_elf *e,
 	return s.err ? 0 : sp;
 }
 
+/* A "#!" script: run its interpreter with [interp, optional arg, script,
+ * argv[1..]] as execve(2) does (one level; the interpreter must be an
+ * ELF). */
+static int shebang(struct exec_proc *p, struct err *errp)
+{
+	char line[256];
+	int fd = fs_open(&p->fs, AT_FDCWD, p->exe, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;   /* read_image reports it */
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = 0;
+	char *nl = strchr(line, '\n');
+	if (!nl)
+		return err_set(errp, ENOEXEC, "%s: #! line too long", p->exe);
+	*nl = 0;
+	char *ip = line + 2;
+	while (*ip == ' ' || *ip == '\t')
+		ip++;
+	char *end = ip + strcspn(ip, " \t");
+	char *arg = NULL;
+	if (*end) {
+		*end++ = 0;
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end) {
+			arg = end;
+			/* Linux passes the rest as one argument, trailing
+			 * blanks removed. */
+			size_t l = strlen(arg);
+			while (l && (arg[l - 1] == ' ' || arg[l - 1] == '\t'))
+				arg[--l] = 0;
+		}
+	}
+	if (!*ip)
+		return err_set(errp, ENOEXEC, "%s: empty #! line", p->exe);
+	size_t argc = 0;
+	while (p->argv[argc])
+		argc++;
+	char **v = calloc(argc + 4, sizeof(char *));
+	char *script = strdup(p->exe), *interp = strdup(ip);
+	char *a = arg ? strdup(arg) : NULL;
+	if (!v || !script || !interp || (arg && !a)) {
+		free(v);
+		free(script);
+		free(interp);
+		free(a);
+		return err_set(errp, ENOMEM, "no memory");
+	}
+	size_t k = 0;
+	v[k++] = interp;
+	if (a)
+		v[k++] = a;
+	v[k++] = script;
+	for (size_t i = 1; i < argc; i++)
+		v[k++] = p->argv[i];
+	p->argv = v;
+	p->argv_owned = true;
+	p->own[0] = interp;
+	p->own[1] = a;
+	p->own[2] = script;
+	if (snprintf(p->exe, sizeof(p->exe), "%s", interp) >= (int)sizeof(p->exe))
+		return err_set(errp, ENAMETOOLONG, "#! interpreter path too long");
+	return 0;
+}
+
 int load_program(struct exec_proc *p, struct exec_thread *t,
 		 struct err *errp)
 {
+	if (!p->argv)
+		p->argv = (char **)p->cfg->argv;
+	int sr = shebang(p, errp);
+	if (sr)
+		return sr;
+
 	struct exec_elf *e = calloc(2, sizeof(*e));
 	if (!e)
 		return err_set(errp, ENOMEM, "no memory");

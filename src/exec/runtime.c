@@ -250,6 +250,10 @@ out:
 			free(p->threads[i]);
 		}
 	}
+	for (unsigned i = 0; i < 3; i++)
+		free(p->own[i]);
+	if (p->argv_owned)
+		free(p->argv);
 	fs_free(&p->fs);
 	mm_free(&p->mm);
 	guest_mem_free(&p->m.mem);

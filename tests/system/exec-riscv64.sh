@@ -62,6 +62,12 @@ else
 	st3=$?
 	set -e
 	check exec/exit-status "sh exit 42 gave $st" [ "$st" -eq 42 ]
+	printf '#!/bin/sh -e\necho "$0" "$@"\nexit 3\n' >"$S/script.sh"
+	chmod +x "$S/script.sh"
+	set +e
+	out=$(rx --root "$bb" --mount "$S:/data" -- /bin/sh -c '/data/script.sh a "b c"; echo "status $?"' 2>&1 | tr '\n' ' ')
+	set -e
+	check exec/shebang-script "got '$out'" [ "$out" = "/data/script.sh a b c status 3 " ]
 	check exec/stdin "read from stdin gave $st2" [ "$st2" -eq 0 ]
 	check exec/killed-by-signal "kill -TERM gave $st3, want 143" [ "$st3" -eq 143 ]
 
