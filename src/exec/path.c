@@ -250,7 +250,9 @@ int fs_parent(const struct exec_fs *fs, int dirfd, const char *path,
 	/* The last name must stay in the mount if its prefix says so. */
 	bool ro2;
 	char full[PATH_MAX];
-	snprintf(full, sizeof(full), "%s/%s", g, last);
+	if ((size_t)snprintf(full, sizeof(full), "%s/%s", g, last) >=
+	    sizeof(full))
+		return -ENAMETOOLONG;
 	const char *in2;
 	if (pick(fs, full, &in2, &ro2) != base) {
 		base = pick(fs, full, &in, ro);

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "sys_nr.h"
 
 #define RV_SA_SIGINFO   0x00000004ULL
@@ -31,30 +32,6 @@
 #define RV_SA_NODEFER   0x40000000ULL
 #define RV_SA_RESETHAND 0x80000000ULL
 
-/* riscv64 uapi: struct ucontext (asm/ucontext.h) with its 1024-bit
- * sigmask area and struct sigcontext (asm/sigcontext.h). */
-struct rv_ucontext {
-	uint64_t flags, link;
-	uint64_t ss_sp;
-	int32_t ss_flags, ss_pad;
-	uint64_t ss_size;
-	uint64_t sigmask;
-	uint8_t unused[120];
-	uint64_t pad_to_16;       /* mcontext is 16-byte aligned */
-	uint64_t regs[32];        /* pc, then x1..x31 */
-	uint64_t f[32];           /* __riscv_d_ext_state */
-	uint32_t fcsr;
-	uint8_t fp_rest[528 - 256 - 4];   /* union with the Q state; the
-					   * extension header (magic 0 =
-					   * end) lies at its end */
-};
-_Static_assert(offsetof(struct rv_ucontext, regs) == 176, "uc_mcontext");
-_Static_assert(sizeof(struct rv_ucontext) == 960, "struct ucontext");
-
-struct rv_sigframe {
-	uint8_t info[128];
-	struct rv_ucontext uc;
-};
 
 static __thread struct exec_thread *cur;
 

@@ -29,41 +29,18 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "sys_nr.h"
 
 #define R(x) sys_ret((long)(x))
 #define MAX_IOV 64
 #define GUEST_IOV_MAX 1024
 
-/* asm-generic/stat.h: struct stat as riscv64 user space sees it. */
-struct rv_stat {
-	uint64_t dev, ino;
-	uint32_t mode, nlink, uid, gid;
-	uint64_t rdev, pad1;
-	int64_t size;
-	int32_t blksize, pad2;
-	int64_t blocks;
-	int64_t atime;
-	uint64_t atime_ns;
-	int64_t mtime;
-	uint64_t mtime_ns;
-	int64_t ctime;
-	uint64_t ctime_ns;
-	uint32_t unused4, unused5;
-};
-_Static_assert(sizeof(struct rv_stat) == 128, "asm-generic struct stat");
 
 static long put_stat(struct exec_thread *t, uint64_t va, const struct stat *s)
 {
-	struct rv_stat r = {
-		.dev = s->st_dev, .ino = s->st_ino, .mode = s->st_mode,
-		.nlink = (uint32_t)s->st_nlink, .uid = s->st_uid,
-		.gid = s->st_gid, .rdev = s->st_rdev, .size = s->st_size,
-		.blksize = (int32_t)s->st_blksize, .blocks = s->st_blocks,
-		.atime = s->st_atim.tv_sec, .atime_ns = (uint64_t)s->st_atim.tv_nsec,
-		.mtime = s->st_mtim.tv_sec, .mtime_ns = (uint64_t)s->st_mtim.tv_nsec,
-		.ctime = s->st_ctim.tv_sec, .ctime_ns = (uint64_t)s->st_ctim.tv_nsec,
-	};
+	struct rv_stat r;
+	abi_stat_from_host(&r, s);
 	return mm_write(T_MM(t), va, &r, sizeof(r)) ? -EFAULT : 0;
 }
 
@@ -762,12 +739,6 @@ static long s_pselect6(struct exec_thread *t, const uint64_t *a)
 	return r;
 }
 
-/* riscv64's struct epoll_event is 16 bytes (u32 events, 4 padding, u64
- * data); x86-64's is packed to 12. */
-struct rv_epoll_event {
-	uint32_t events, pad;
-	uint64_t data;
-};
 
 static long s_epoll_create1(struct exec_thread *t, const uint64_t *a)
 {
