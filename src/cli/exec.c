@@ -119,12 +119,14 @@ int cli_exec(int argc, char **argv)
 	const char *arch = NULL, *argv0 = NULL;
 	char **envs = calloc((size_t)argc + 1, sizeof(char *));
 	char **reexec = calloc((size_t)argc + 8, sizeof(char *));
-	size_t nenv = 0, nre = 0;
-	int i;
+	/* strings made here (absolute paths, split --mount values) */
+	char **own = calloc((size_t)argc * 3 + 1, sizeof(char *));
+	size_t nenv = 0, nre = 0, nown = 0;
+	int i, ret = 1;
 
-	if (!envs || !reexec) {
+	if (!envs || !reexec || !own) {
 		fprintf(stderr, "ringvm exec: out of memory\n");
-		return 1;
+		goto out;
 	}
 	cfg.mem = 2ULL << 30;
 	cfg.verbose = getenv("RINGVM_EXEC_VERBOSE") &&
@@ -144,12 +146,14 @@ int cli_exec(int argc, char **argv)
 			break;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			return 0;
+			ret = 0;
+			goto out;
 		}
-		if (!strcmp(a, "--install-binfmt"))
-			return binfmt(true);
-		if (!strcmp(a, "--uninstall-binfmt"))
-			return binfmt(false);
+		if (!strcmp(a, "--install-binfmt") ||
+		    !strcmp(a, "--uninstall-binfmt")) {
+			ret = binfmt(!strcmp(a, "--install-binfmt"));
+			goto out;
+		}
 		if (!strcmp(a, "--verbose")) {
 			cfg.verbose = true;
 			reexec[nre++] = "--verbose";
@@ -157,7 +161,7 @@ int cli_exec(int argc, char **argv)
 		}
 		if (!v) {
 			fprintf(stderr, "ringvm exec: %s needs a value\n", a);
-			return 1;
+			goto out;
 		}
 		i++;
 		if (!strcmp(a, "--arch")) {
@@ -165,20 +169,20 @@ int cli_exec(int argc, char **argv)
 			reexec[nre++] = "--arch";
 			reexec[nre++] = (char *)v;
 		} else if (!strcmp(a, "--root")) {
-			cfg.root = abs_path(v);
+			cfg.root = own[nown++] = abs_path(v);
 			reexec[nre++] = "--root";
 			reexec[nre++] = (char *)cfg.root;
 		} else if (!strcmp(a, "--mount")) {
 			if (cfg.nmounts == EXEC_MAX_MOUNTS) {
 				fprintf(stderr, "ringvm exec: too many --mount\n");
-				return 1;
+				goto out;
 			}
-			char *s = strdup(v);
+			char *s = own[nown++] = strdup(v);
 			char *g = s ? strchr(s, ':') : NULL;
 			if (!g) {
 				fprintf(stderr, "ringvm exec: --mount %s: want "
 					"HOST:GUEST[:ro]\n", v);
-				return 1;
+				goto out;
 			}
 			*g++ = 0;
 			char *opt = strchr(g, ':');
@@ -188,14 +192,15 @@ int cli_exec(int argc, char **argv)
 				if (strcmp(opt, "ro") && strcmp(opt, "rw")) {
 					fprintf(stderr, "ringvm exec: --mount "
 						"option %s: want ro or rw\n", opt);
-					return 1;
+					goto out;
 				}
 				ro = !strcmp(opt, "ro");
 			}
-			char *host = abs_path(s);
+			char *host = own[nown++] = abs_path(s);
 			cfg.mounts[cfg.nmounts++] =
 				(struct exec_mount){ host, g, ro };
-			char *re = malloc(strlen(host) + strlen(g) + 8);
+			char *re = own[nown++] =
+				malloc(strlen(host) + strlen(g) + 8);
 			if (re)
 				sprintf(re, "%s:%s%s", host, g, ro ? ":ro" : "");
 			reexec[nre++] = "--mount";
@@ -204,7 +209,7 @@ int cli_exec(int argc, char **argv)
 			if (!strchr(v, '=')) {
 				fprintf(stderr, "ringvm exec: --env %s: want "
 					"K=V\n", v);
-				return 1;
+				goto out;
 			}
 			envs[nenv++] = (char *)v;
 		} else if (!strcmp(a, "--mem")) {
@@ -213,7 +218,7 @@ int cli_exec(int argc, char **argv)
 			    m > (64ULL << 30)) {
 				fprintf(stderr, "ringvm exec: --mem %s: want "
 					"16M..64G\n", v);
-				return 1;
+				goto out;
 			}
 			cfg.mem = (m + 4095) & ~4095ULL;
 			reexec[nre++] = "--mem";
@@ -222,22 +227,22 @@ int cli_exec(int argc, char **argv)
 			argv0 = v;
 		} else {
 			fprintf(stderr, "ringvm exec: unknown option %s\n", a);
-			return 1;
+			goto out;
 		}
 	}
 	if (!arch || strcmp(arch, "riscv64")) {
 		fprintf(stderr, "ringvm exec: --arch riscv64 is required (the "
 			"only architecture)\n");
-		return 1;
+		goto out;
 	}
 	if (i >= argc) {
 		usage(stderr);
-		return 1;
+		goto out;
 	}
 	for (size_t k = 0; k < nenv; k++)
 		if (putenv(envs[k])) {
 			fprintf(stderr, "ringvm exec: --env: out of memory\n");
-			return 1;
+			goto out;
 		}
 	cfg.path = argv[i];
 	if (argv0)
@@ -247,7 +252,14 @@ int cli_exec(int argc, char **argv)
 	cfg.reexec_argv = reexec;
 	int status = 0;
 	int r = exec_run(&cfg, &status, &e);
-	return finish(r, status, &e);
+	ret = finish(r, status, &e);
+out:
+	for (size_t k = 0; own && k < nown; k++)
+		free(own[k]);
+	free(own);
+	free(envs);
+	free(reexec);
+	return ret;
 }
 
 int cli_exec_binfmt(int argc, char **argv)
