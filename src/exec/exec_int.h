@@ -240,6 +240,10 @@ void rt_shootdown(struct exec_thread *t);
 /* sys.c: serve the ecall in t (a7 = number); sets a0 and advances pc,
  * unless the call changed the pc (sigreturn, execve). */
 void sys_dispatch(struct exec_thread *t);
+/* May call nr be served inside the interpreter's trap hook: it never
+ * blocks, never faults the guest (a bad pointer is EFAULT), changes no
+ * mapping and no signal state? */
+bool sys_is_fast(uint64_t nr);
 /* ENOSYS, logged once per number when verbose. */
 long sys_enosys(struct exec_thread *t, long nr);
 

@@ -34,6 +34,14 @@ static struct exec_proc *proc_of(struct rv_machine *m)
 static void on_trap(struct rv_hart *h, uint64_t cause, uint64_t tval)
 {
 	struct exec_thread *t = proc_of(h->m)->threads[h->hartid];
+	/* Calls that cannot block, fault the guest or change mappings are
+	 * answered in place, without leaving rv_vcpu_run(): with no vDSO,
+	 * clock_gettime and friends are frequent, and the way out and
+	 * back in costs more than the call. */
+	if (cause == C_ECALL_U && sys_is_fast(h->x[17])) {
+		sys_dispatch(t);
+		return;
+	}
 	t->trapped = true;
 	t->cause = cause;
 	t->tval = tval;

@@ -335,6 +335,21 @@ static sys_fn misc_lookup(long nr)
 	}
 }
 
+bool sys_is_fast(uint64_t nr)
+{
+	switch (nr) {
+	case RV_NR_getpid: case RV_NR_getppid: case RV_NR_gettid:
+	case RV_NR_getuid: case RV_NR_geteuid: case RV_NR_getgid:
+	case RV_NR_getegid: case RV_NR_clock_gettime:
+	case RV_NR_clock_getres: case RV_NR_gettimeofday:
+	case RV_NR_getrandom: case RV_NR_sched_yield: case RV_NR_umask:
+	case RV_NR_uname: case RV_NR_getrusage: case RV_NR_getcpu:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Calls a signal may interrupt for good (Linux never restarts them
  * after a handler, SA_RESTART or not: signal(7)). */
 static bool never_restarted(long nr)
