@@ -120,6 +120,8 @@ else
 		[ "$t" = crash ] && continue
 		args=()
 		[ "$t" = files ] && args=("$S/files")
+		[ "$t" = auxv ] && args=(a "b c")
+		export AUXV_TEST=yes
 		set +e
 		timeout "$T" "$nat" "${args[@]}" >"$S/$t.native" 2>&1
 		ns=$?
