@@ -191,8 +191,6 @@ struct exec_proc {
 	/* exit_group: the status, once (atomic flag). */
 	int exiting;
 	int exit_status;
-	pthread_mutex_t exit_lock;
-	pthread_cond_t exit_cond;
 	/* A child forked by a thread other than exec_run's: nobody waits
 	 * in exec_run, so the last thread ends the host process. */
 	bool no_main;

@@ -194,8 +194,6 @@ int exec_run(const struct exec_config *cfg, int *status, struct err *errp)
 	int r;
 	p->cfg = cfg;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->exit_lock, NULL);
-	pthread_cond_init(&p->exit_cond, NULL);
 	p->m.user_trap = on_trap;
 	r = guest_mem_add(&p->m.mem, EXEC_POOL_GPA, cfg->mem, errp);
 	if (r)
@@ -238,15 +236,14 @@ int exec_run(const struct exec_config *cfg, int *status, struct err *errp)
 	sig_thread_attach(t);
 	rt_thread_loop(t);
 	if (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE)) {
-		/* The main thread ended with exit(); the others go on
-		 * and the last one's status is the process's. */
+		/* The main thread ended with exit() and others go on: the
+		 * last of them ends the process (sys_proc.c, s_exit).  This
+		 * thread takes no signal meanwhile. */
 		sigset_t all;
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, NULL);
-		pthread_mutex_lock(&p->exit_lock);
-		while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE))
-			pthread_cond_wait(&p->exit_cond, &p->exit_lock);
-		pthread_mutex_unlock(&p->exit_lock);
+		for (;;)
+			pause();
 	}
 	*status = p->exit_status;
 	sig_thread_attach(NULL);

@@ -23,6 +23,10 @@
 
 #define R(x) sys_ret((long)(x))
 #define CSIGNAL_MASK 0xff
+/* execve limits, as Linux's: one string (MAX_ARG_STRLEN), all of argv and
+ * envp together (a quarter of the 8 MiB default stack). */
+#define ARG_STR_MAX (32 * 4096)
+#define ARG_TOTAL_MAX (2u << 20)
 
 struct clone_req {
 	uint64_t flags, stack, ptid, tls, ctid;
@@ -238,20 +242,15 @@ static long s_exit(struct exec_thread *t, const uint64_t *a)
 	bool last = --p->nthreads == 0;
 	t->exited = true;
 	pthread_mutex_unlock(&p->lock);
-	if (last && p->no_main)
+	if (last && (p->no_main || t->slot != 0)) {
+		/* The last thread is not exec_run's, which waits (or, in
+		 * a child forked by a thread, does not exist): the process
+		 * ends here with this thread's status, as natively. */
 		syscall(SYS_exit_group, (int)a[0] & 0xff);
+	}
 	if (last) {
-		if (t->slot != 0) {
-			/* exec_run waits for this. */
-			pthread_mutex_lock(&p->exit_lock);
-			p->exit_status = ((int)a[0] & 0xff) << 8;
-			__atomic_store_n(&p->exiting, 1, __ATOMIC_RELEASE);
-			pthread_cond_broadcast(&p->exit_cond);
-			pthread_mutex_unlock(&p->exit_lock);
-		} else {
-			p->exit_status = ((int)a[0] & 0xff) << 8;
-			__atomic_store_n(&p->exiting, 1, __ATOMIC_RELEASE);
-		}
+		p->exit_status = ((int)a[0] & 0xff) << 8;
+		__atomic_store_n(&p->exiting, 1, __ATOMIC_RELEASE);
 	}
 	return SYS_NORETURN;
 }
@@ -364,10 +363,11 @@ long sys_execve_impl(struct exec_thread *t, const uint64_t *a)
 	while (p->cfg->reexec_argv[nopt])
 		nopt++;
 	char **argv = NULL, **envp = NULL;
-	size_t na = 0, ne = 0, cap_a = 16, cap_e = 16;
+	size_t na = 0, ne = 0, cap_a = 16, cap_e = 16, total = 0;
+	char *sbuf = malloc(ARG_STR_MAX);
 	argv = calloc(cap_a + nopt + 4, sizeof(char *));
 	envp = calloc(cap_e, sizeof(char *));
-	if (!argv || !envp) {
+	if (!argv || !envp || !sbuf) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -386,16 +386,23 @@ long sys_execve_impl(struct exec_thread *t, const uint64_t *a)
 			}
 			if (!sp)
 				break;
-			char *s = malloc(PATH_MAX * 4);
+			r = mm_strdup(&p->mm, sp, sbuf, ARG_STR_MAX);
+			if (r) {
+				r = r == -ENAMETOOLONG ? -E2BIG : r;
+				goto out;
+			}
+			size_t sl = strlen(sbuf) + 1;
+			total += sl + sizeof(char *);
+			if (total > ARG_TOTAL_MAX) {
+				r = -E2BIG;
+				goto out;
+			}
+			char *s = malloc(sl);
 			if (!s) {
 				r = -ENOMEM;
 				goto out;
 			}
-			r = mm_strdup(&p->mm, sp, s, PATH_MAX * 4);
-			if (r) {
-				free(s);
-				goto out;
-			}
+			memcpy(s, sbuf, sl);
 			char ***v = pass ? &envp : &argv;
 			size_t *n = pass ? &ne : &na;
 			size_t *cap = pass ? &cap_e : &cap_a;
@@ -441,6 +448,7 @@ out:
 		free(envp[i]);
 	free(argv);
 	free(envp);
+	free(sbuf);
 	return r;
 }
 
