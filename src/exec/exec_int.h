@@ -10,6 +10,7 @@
  *   sys_mm.c    mmap, munmap, mprotect, brk, madvise
  *   sys_proc.c  clone (threads, fork), exit, wait4, execve, futex
  *   sys_net.c   sockets
+ *   sys_more.c  timers, timerfd, signalfd, inotify, scheduling, ids
  *   signal.c    guest signal handlers, frames, sigreturn
  *   runtime.c   threads: one host thread per guest thread, the run loop */
 #ifndef RINGVM_EXEC_INT_H
@@ -253,6 +254,7 @@ sys_fn sys_mm_lookup(long nr);
 sys_fn sys_proc_lookup(long nr);
 sys_fn sys_net_lookup(long nr);
 sys_fn sys_sig_lookup(long nr);
+sys_fn sys_more_lookup(long nr);
 
 /* A host call's result as the guest sees it: the value, or -errno.
  * (A function, so that the call is evaluated once.) */

@@ -382,6 +382,8 @@ void sys_dispatch(struct exec_thread *t)
 		fn = sys_sig_lookup(nr);
 	if (!fn)
 		fn = sys_net_lookup(nr);
+	if (!fn)
+		fn = sys_more_lookup(nr);
 	long r = fn ? fn(t, a) : sys_enosys(t, nr);
 	if (t->p->cfg->trace)
 		fprintf(stderr, "[%d] syscall %ld (%#lx, %#lx, %#lx, %#lx) = %ld\n",
