@@ -221,6 +221,10 @@ struct exec_thread {
 	uint64_t ss_sp, ss_size;
 	int ss_flags;
 	bool exited;
+	/* Set (atomic) by the thread's host thread as the last thing it
+	 * does with this struct: only then may clone reuse the slot (an
+	 * exited guest thread's host thread is still unwinding). */
+	int gone;
 };
 
 /* runtime.c */
@@ -230,8 +234,8 @@ void rt_thread_loop(struct exec_thread *t);
  * signal).  With other threads alive the host process ends here; the
  * only thread returns and its run loop ends (exec_run returns status). */
 void rt_exit_group(struct exec_thread *t, int status);
-/* Start t's host thread (its hart is set up); 0 or -errno. */
-int rt_thread_start(struct exec_thread *t);
+/* The host thread of t is done with it (clone may reuse the slot). */
+void rt_thread_gone(struct exec_thread *t);
 /* Flush TLBs and decoded code of every hart after a mapping shrank or
  * changed (mm edits under mm->lock, then this without it). */
 void rt_shootdown(struct exec_thread *t);

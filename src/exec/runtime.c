@@ -54,7 +54,7 @@ int rt_thread_new(struct exec_proc *p, struct exec_thread **out)
 	pthread_mutex_lock(&p->lock);
 	unsigned slot = 0;
 	while (slot < RV_MAX_HARTS && p->threads[slot] &&
-	       !p->threads[slot]->exited)
+	       !__atomic_load_n(&p->threads[slot]->gone, __ATOMIC_ACQUIRE))
 		slot++;
 	if (slot == RV_MAX_HARTS) {
 		pthread_mutex_unlock(&p->lock);
@@ -168,22 +168,10 @@ void rt_thread_loop(struct exec_thread *t)
 	}
 }
 
-static void *thread_main(void *arg)
+void rt_thread_gone(struct exec_thread *t)
 {
-	struct exec_thread *t = arg;
-	sig_thread_attach(t);
-	rt_thread_loop(t);
-	return NULL;
-}
-
-int rt_thread_start(struct exec_thread *t)
-{
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&t->pt, &a, thread_main, t);
-	pthread_attr_destroy(&a);
-	return -r;
+	sig_thread_attach(NULL);
+	__atomic_store_n(&t->gone, 1, __ATOMIC_RELEASE);
 }
 
 int exec_run(const struct exec_config *cfg, int *status, struct err *errp)

@@ -90,6 +90,7 @@ static long new_thread(struct exec_thread *t, const struct clone_req *c)
 		n->exited = true;
 		t->p->nthreads--;
 		pthread_mutex_unlock(&t->p->lock);
+		rt_thread_gone(n);
 		sem_destroy(&cs.ready);
 		return -e;
 	}
@@ -117,6 +118,7 @@ static void *child_main(void *arg)
 	/* The kernel gives the child the parent's mask. */
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	rt_thread_loop(t);
+	rt_thread_gone(t);
 	return NULL;
 }
 
@@ -155,6 +157,8 @@ static long new_process(struct exec_thread *t, const struct clone_req *c)
 				o->exited = true;
 				p->nthreads--;
 			}
+			/* no host thread runs it in this process */
+			__atomic_store_n(&o->gone, 1, __ATOMIC_RELEASE);
 		}
 		/* exec_run's thread exists only if it forked. */
 		p->no_main = t->slot != 0;
