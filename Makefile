@@ -152,6 +152,7 @@ FUZZLIBS_snapshot_state := -lz
 # The control socket: its parser, and its server with a fake VM.
 FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c
 FUZZLIBS_api := -ljson-c -lpthread
+FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)
