@@ -77,9 +77,10 @@ const struct engine_ops *virt_engine(const struct virt_board *b)
 	(void)b;
 	abort();
 }
-int virt_save(struct virt_board *b, struct state_writer *w, struct err *e)
+int virt_save(struct virt_board *b, struct state_writer *w, unsigned f,
+	      struct err *e)
 {
-	(void)b; (void)w; (void)e;
+	(void)b; (void)w; (void)f; (void)e;
 	abort();
 }
 int virt_load(struct virt_board *b, struct state_reader *r, struct err *e)
