@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "block/qcow2.h"
+#include "board/virt/boot_file.h"
 #include "core/guest_mem.h"
 #include "core/state.h"
 #include "migrate_net.h"
@@ -79,6 +81,11 @@ struct target {
 	size_t device_len;
 	unsigned ndisks;
 	struct block_dev *bd[MIG_MAX_DISKS];
+	/* The BOOT record as a boot file (boot_file.h) in memory: the VM
+	 * takes it at the end, so the device state carries only its
+	 * layout and the pause neither copies nor checks the images. */
+	int bootfd;
+	struct boot_file_layout blay;
 };
 
 static int t_machine(void *opaque, const uint8_t *buf, size_t len,
@@ -224,6 +231,35 @@ static int t_device(void *opaque, const uint8_t *buf, size_t len,
 			       &t->device, &t->device_len, errp);
 }
 
+static int t_boot(void *opaque, unsigned n, const uint64_t *gpa,
+		  const uint64_t *len, const uint32_t *crc, struct err *errp)
+{
+	struct target *t = opaque;
+	struct boot_file_layout *l = &t->blay;
+	memset(l, 0, sizeof(*l));
+	l->n = n;
+	for (unsigned i = 0; i < n; i++)
+		l->img[i] = (struct boot_file_image){ gpa[i], len[i], 0,
+						      crc[i] };
+	boot_file_plan(l);
+	t->bootfd = memfd_create("ringvm-boot", MFD_CLOEXEC);
+	if (t->bootfd < 0)
+		return err_sys(errp, errno, "migration: boot images");
+	int rc = ftruncate(t->bootfd, (off_t)l->size) < 0 ? -errno : 0;
+	if (!rc)
+		rc = boot_file_write_header(t->bootfd, l);
+	return rc ? err_sys(errp, -rc, "migration: boot images") : 0;
+}
+
+static int t_boot_data(void *opaque, unsigned i, uint64_t off,
+		       const void *buf, size_t len, struct err *errp)
+{
+	struct target *t = opaque;
+	int rc = boot_file_pwrite(t->bootfd, buf, len,
+				  t->blay.img[i].off + off);
+	return rc ? err_sys(errp, -rc, "migration: boot images") : 0;
+}
+
 static void close_disks(struct target *t)
 {
 	for (unsigned i = 0; i < t->ndisks; i++)
@@ -247,6 +283,10 @@ static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 	int rc = vm_create(t->cfg, on_event, opaque, &vm, errp);
 	if (rc)
 		return err_prefix(errp, "migration");
+	if (t->bootfd >= 0) {
+		vm_set_boot_file(vm, t->bootfd);
+		t->bootfd = -1;
+	}
 	struct state_reader r;
 	if ((rc = guest_mem_move(vm_mem(vm), &t->staging, errp)) ||
 	    (rc = state_reader_init(&r, t->device, t->device_len, errp)) ||
@@ -272,6 +312,7 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 		return err_set(errp, ENOMEM, "out of memory");
 	}
 	t->cfg = cfg;
+	t->bootfd = -1;
 	t->storage = storage;
 	t->nuser = cfg->ndisks;
 	memcpy(t->user, cfg->disks, sizeof(t->user));
@@ -289,6 +330,7 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 		.opaque = t, .machine = t_machine, .layout = t_layout,
 		.disks = t_disks, .disk_write = t_disk_write,
 		.disk_zero = t_disk_zero, .device = t_device,
+		.boot = t_boot, .boot_data = t_boot_data,
 	};
 	int rc = mig_parse(&src, &sink, errp);
 	if (!rc)
@@ -315,6 +357,8 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 	}
 	close(fd);
 	close_disks(t);
+	if (t->bootfd >= 0)
+		close(t->bootfd);
 	guest_mem_free(&t->staging);
 	free(t->device);
 	free(t->machine);

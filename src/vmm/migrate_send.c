@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "block/dirty.h"
+#include "board/virt/boot_file.h"
 #include "core/evloop.h"
 #include "core/guest_mem.h"
 #include "core/state.h"
@@ -389,7 +390,9 @@ static int send_blob(struct migration *m, uint8_t type, bool need_pause,
 	struct state_writer w;
 	state_writer_init(&w);
 	bool paused = need_pause && vm_pause(m->vm) == 0;
-	int rc = vm_save_state(m->vm, &w, errp);
+	/* The boot images travel in their own record before the pause
+	 * (send_boot): neither stream copies or checksums them. */
+	int rc = vm_save_state_ext(m->vm, &w, VM_SAVE_BOOT_FILE, errp);
 	if (paused)
 		vm_resume(m->vm);
 	if (!rc && (rc = state_writer_error(&w)))
@@ -484,13 +487,42 @@ static void tracking_stop(struct migration *m)
 		block_dirty_stop(m->bd[d]);
 }
 
+/* The boot images (BOOT record), read while the guest runs: they never
+ * change while the VM lives. */
+static int send_boot(struct migration *m, const struct boot_file_layout *l,
+		     struct err *errp)
+{
+	mig_put_u8(&m->out, MIG_REC_BOOT);
+	mig_put_u32(&m->out, l->n);
+	for (unsigned i = 0; i < l->n; i++) {
+		mig_put_u64(&m->out, l->img[i].gpa);
+		mig_put_u64(&m->out, l->img[i].len);
+		mig_put_u32(&m->out, l->img[i].crc);
+	}
+	for (unsigned i = 0; i < l->n; i++) {
+		const uint8_t *p;
+		uint8_t *owned;
+		int rc = vm_boot_image(m->vm, i, &p, &owned, errp);
+		if (rc)
+			return err_prefix(errp, "migration: boot image %u", i);
+		mig_put(&m->out, p, l->img[i].len);
+		free(owned);
+		if ((rc = check_out(m, errp)))
+			return rc;
+	}
+	return check_out(m, errp);
+}
+
 static int send_header(struct migration *m, struct err *errp)
 {
 	mig_put(&m->out, MIG_MAGIC, 8);
 	mig_put_u32(&m->out, MIG_VERSION);
 	mig_put_u32(&m->out, m->copy_disks ? MIG_F_DISKS : 0);
+	/* Outside the pause below: the first call computes the CRCs. */
+	struct boot_file_layout l;
+	vm_boot_layout(m->vm, &l);
 	int rc = send_blob(m, MIG_REC_MACHINE, true, errp);
-	if (rc)
+	if (rc || (rc = send_boot(m, &l, errp)))
 		return rc;
 	mig_put_u8(&m->out, MIG_REC_LAYOUT);
 	mig_put_u32(&m->out, m->mem->nr);

@@ -183,7 +183,7 @@ struct parse {
 	const struct mig_in *in;
 	const struct mig_sink *s;
 	bool disks_flag;
-	bool machine, device;
+	bool machine, device, boot;
 	struct guest_mem *mem;      /* after LAYOUT */
 	unsigned ndisks;            /* after DISKS */
 	bool have_disks;
@@ -379,6 +379,50 @@ static int rec_blob(struct parse *p, bool device, struct err *errp)
 	return rc;
 }
 
+static int rec_boot(struct parse *p, struct err *errp)
+{
+	if (!p->machine || p->boot)
+		return bad(errp, "boot images %s", p->boot ? "twice" :
+			   "before the machine section");
+	p->boot = true;
+	uint32_t n;
+	uint64_t gpa[MIG_BOOT_MAX_IMAGES], len[MIG_BOOT_MAX_IMAGES], total = 0;
+	uint32_t crc[MIG_BOOT_MAX_IMAGES];
+	int rc = get_u32(p->in, &n, errp);
+	if (rc)
+		return rc;
+	if (n > MIG_BOOT_MAX_IMAGES)
+		return bad(errp, "%" PRIu32 " boot images (at most %u)", n,
+			   MIG_BOOT_MAX_IMAGES);
+	for (unsigned i = 0; i < n; i++) {
+		if ((rc = get_u64(p->in, &gpa[i], errp)) ||
+		    (rc = get_u64(p->in, &len[i], errp)) ||
+		    (rc = get_u32(p->in, &crc[i], errp)))
+			return rc;
+		if (len[i] == 0 || len[i] > MIG_BOOT_MAX - total)
+			return bad(errp, "boot image %u of %" PRIu64 " bytes "
+				   "(all images: 1 to %llu)", i, len[i],
+				   (unsigned long long)MIG_BOOT_MAX);
+		total += len[i];
+	}
+	if ((rc = p->s->boot(p->s->opaque, n, gpa, len, crc, errp)))
+		return rc;
+	if (n && !p->chunk && !(p->chunk = malloc(MIG_DISK_CHUNK)))
+		return err_set(errp, ENOMEM, "migration: out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		for (uint64_t off = 0; off < len[i];) {
+			size_t k = len[i] - off > MIG_DISK_CHUNK ?
+				   MIG_DISK_CHUNK : (size_t)(len[i] - off);
+			if ((rc = get(p->in, p->chunk, k, errp)) ||
+			    (rc = p->s->boot_data(p->s->opaque, i, off,
+						  p->chunk, k, errp)))
+				return rc;
+			off += k;
+		}
+	}
+	return 0;
+}
+
 int mig_parse(const struct mig_in *in, const struct mig_sink *s,
 	      struct err *errp)
 {
@@ -414,6 +458,7 @@ int mig_parse(const struct mig_in *in, const struct mig_sink *s,
 		case MIG_REC_DISK_DATA: rc = rec_disk_data(p, errp); break;
 		case MIG_REC_DISK_ZERO: rc = rec_disk_zero(p, errp); break;
 		case MIG_REC_DEVICE: rc = rec_blob(p, true, errp); break;
+		case MIG_REC_BOOT: rc = rec_boot(p, errp); break;
 		case MIG_REC_END:
 			if (!p->device)
 				rc = bad(errp, "end before the device state");

@@ -8,6 +8,13 @@
  *   record   u8 type, then by type:
  *     MACHINE    u32 len, len bytes: a state stream (core/state.h) with
  *                the "machine" section (vm_config_from_state); first
+ *     BOOT       u32 n (0..MIG_BOOT_MAX_IMAGES), n x (u64 gpa, u64 len,
+ *                u32 crc), then each image's len bytes in order: the boot
+ *                images a guest reboot loads (CRC-32, zlib), when
+ *                MACHINE's "boot" section is version 2 (layout only);
+ *                after MACHINE, at most once, lens 1.., in all at most
+ *                MIG_BOOT_MAX bytes.  Sent before the pause, so the
+ *                device state in it carries no image bytes
  *     LAYOUT     u32 nr, nr x (u64 gpa, u64 size): the RAM regions, sizes
  *                in whole pages; after MACHINE, once
  *     DISKS      u32 n, n x u64 size (bytes): with MIG_F_DISKS, once,
@@ -55,12 +62,15 @@ enum mig_rec {
 	MIG_REC_DISK_ZERO,
 	MIG_REC_DEVICE,
 	MIG_REC_END,
+	MIG_REC_BOOT,
 };
 
 #define MIG_BATCH 256u                 /* pages per PAGES record */
 #define MIG_DISK_CHUNK (1u << 20)      /* bytes per DISK_DATA record */
 #define MIG_MAX_BLOB (64u << 20)       /* MACHINE / DEVICE bytes */
 #define MIG_MAX_DISKS 8u
+#define MIG_BOOT_MAX_IMAGES 3u
+#define MIG_BOOT_MAX (1ULL << 30)      /* bytes of all boot images */
 #define MIG_MAX_RAM (1ULL << 40)       /* bytes of all regions */
 
 /* ---- source: buffered writer on a socket ------------------------------ */
@@ -119,6 +129,15 @@ struct mig_sink {
 			 uint64_t len, struct err *errp);
 	int (*device)(void *opaque, const uint8_t *buf, size_t len,
 		      struct err *errp);
+	/* The BOOT record: n images (n <= MIG_BOOT_MAX_IMAGES) at gpa[i],
+	 * len[i] bytes (>= 1, sum <= MIG_BOOT_MAX), CRC-32 crc[i] as the
+	 * source claims (unchecked: a reboot checks them); then their bytes
+	 * in pieces, image by image: boot_data(i, off, buf, len) with off +
+	 * len <= len[i], in order. */
+	int (*boot)(void *opaque, unsigned n, const uint64_t *gpa,
+		    const uint64_t *len, const uint32_t *crc, struct err *errp);
+	int (*boot_data)(void *opaque, unsigned i, uint64_t off,
+			 const void *buf, size_t len, struct err *errp);
 };
 
 /* Read a whole stream up to END from in, feeding s.  Returns 0 after

@@ -240,6 +240,19 @@ int vm_save_state_ext(struct vm *vm, struct state_writer *w, unsigned flags,
 int vm_boot_file_write(struct vm *vm, int fd, struct err *errp);
 void vm_set_boot_file(struct vm *vm, int fd);
 
+/* The boot images one by one, for a migration that sends them before its
+ * pause (they never change while the VM lives, so both may run while the
+ * VM runs, from one thread at a time).  vm_boot_layout fills *l (count,
+ * gpa, len in bytes, CRC-32 — computed once and kept — and the offsets of
+ * a boot file) and returns 0.  vm_boot_image points *data at image i's
+ * len bytes (i < l->n): the VM's copy, or one read and checked from its
+ * boot file into *owned, which the caller frees (NULL otherwise); 0 or
+ * -errno (-EIO, -EINVAL corrupt boot file, -ENOMEM). */
+struct boot_file_layout;
+int vm_boot_layout(struct vm *vm, struct boot_file_layout *l);
+int vm_boot_image(struct vm *vm, unsigned i, const uint8_t **data,
+		  uint8_t **owned, struct err *errp);
+
 /* Guest RAM of the VM (for snapshot and migration memory copies; gpa
  * access rules of core/guest_mem.h). */
 struct guest_mem *vm_mem(struct vm *vm);

@@ -273,6 +273,17 @@ void vm_set_boot_file(struct vm *vm, int fd)
 	virt_set_boot_file(vm_board(vm), fd);
 }
 
+int vm_boot_layout(struct vm *vm, struct boot_file_layout *l)
+{
+	return virt_boot_layout(vm_board(vm), l);
+}
+
+int vm_boot_image(struct vm *vm, unsigned i, const uint8_t **data,
+		  uint8_t **owned, struct err *errp)
+{
+	return virt_image_copy(vm_board(vm), i, data, owned, errp);
+}
+
 int vm_save_state_ext(struct vm *vm, struct state_writer *w, unsigned flags,
 		      struct err *errp)
 {

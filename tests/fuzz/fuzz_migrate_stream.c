@@ -47,6 +47,9 @@ struct fake {
 	bool mapped;
 	unsigned ndisks;
 	uint64_t size[MIG_MAX_DISKS];
+	bool boot;
+	unsigned nboot, boot_at;     /* images, and the one being sent */
+	uint64_t boot_len[MIG_BOOT_MAX_IMAGES], boot_off;
 };
 
 static int f_machine(void *o, const uint8_t *b, size_t n, struct err *e)
@@ -123,6 +126,44 @@ static int f_zero(void *o, unsigned d, uint64_t off, uint64_t len,
 	return 0;
 }
 
+static int f_boot(void *o, unsigned n, const uint64_t *gpa,
+		  const uint64_t *len, const uint32_t *crc, struct err *e)
+{
+	struct fake *f = o;
+	FZ_CHECK(f->machine && !f->boot && n <= MIG_BOOT_MAX_IMAGES);
+	uint64_t total = 0;
+	for (unsigned i = 0; i < n; i++) {
+		FZ_CHECK(len[i] >= 1 && len[i] <= MIG_BOOT_MAX - total);
+		total += len[i];
+		f->boot_len[i] = len[i];
+	}
+	f->boot = true;
+	f->nboot = n;
+	(void)gpa;
+	(void)crc;
+	(void)e;
+	return 0;
+}
+
+/* Pieces arrive image by image, each in order and within its length. */
+static int f_boot_data(void *o, unsigned i, uint64_t off, const void *b,
+		       size_t n, struct err *e)
+{
+	struct fake *f = o;
+	FZ_CHECK(f->boot && i < f->nboot && n >= 1);
+	if (i != f->boot_at) {
+		FZ_CHECK(i == f->boot_at + 1 &&
+			 f->boot_off == f->boot_len[f->boot_at]);
+		f->boot_at = i;
+		f->boot_off = 0;
+	}
+	FZ_CHECK(off == f->boot_off && n <= f->boot_len[i] - off);
+	f->boot_off += n;
+	(void)b;
+	(void)e;
+	return 0;
+}
+
 static int f_device(void *o, const uint8_t *b, size_t n, struct err *e)
 {
 	struct fake *f = o;
@@ -149,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mig_sink s = {
 		.opaque = &f, .machine = f_machine, .layout = f_layout,
 		.disks = f_disks, .disk_write = f_write, .disk_zero = f_zero,
-		.device = f_device,
+		.device = f_device, .boot = f_boot, .boot_data = f_boot_data,
 	};
 	struct err e = { 0 };
 	int rc = mig_parse(&src, &s, &e);

@@ -105,6 +105,10 @@ static void put_page(struct mig_out *o, uint64_t pg, const uint8_t *data)
 
 struct sink {
 	char machine[64], device[64];
+	unsigned nboot;
+	uint64_t boot_gpa[MIG_BOOT_MAX_IMAGES], boot_len[MIG_BOOT_MAX_IMAGES];
+	uint32_t boot_crc[MIG_BOOT_MAX_IMAGES];
+	char boot[2][8];
 	struct guest_mem mem;
 	unsigned ndisks;
 	uint64_t size[MIG_MAX_DISKS];
@@ -158,6 +162,29 @@ static int s_zero(void *o, unsigned d, uint64_t off, uint64_t len,
 	return 0;
 }
 
+static int s_boot(void *o, unsigned n, const uint64_t *gpa,
+		  const uint64_t *len, const uint32_t *crc, struct err *e)
+{
+	struct sink *s = o;
+	s->nboot = n;
+	for (unsigned i = 0; i < n; i++) {
+		s->boot_gpa[i] = gpa[i];
+		s->boot_len[i] = len[i];
+		s->boot_crc[i] = crc[i];
+	}
+	return 0;
+}
+
+static int s_boot_data(void *o, unsigned i, uint64_t off, const void *buf,
+		       size_t len, struct err *e)
+{
+	struct sink *s = o;
+	if (i >= 2 || off + len >= sizeof(s->boot[0]))
+		return err_set(e, EFBIG, "test boot image too big");
+	memcpy(s->boot[i] + off, buf, len);
+	return 0;
+}
+
 static int s_device(void *o, const uint8_t *b, size_t n, struct err *e)
 {
 	struct sink *s = o;
@@ -189,7 +216,7 @@ static int parse(struct buf b, size_t len, struct sink *s, struct err *e)
 	struct mig_sink k = {
 		.opaque = s, .machine = s_machine, .layout = s_layout,
 		.disks = s_disks, .disk_write = s_write, .disk_zero = s_zero,
-		.device = s_device,
+		.device = s_device, .boot = s_boot, .boot_data = s_boot_data,
 	};
 	err_clear(e);
 	return mig_parse(&src, &k, e);
@@ -212,6 +239,16 @@ static struct buf good_stream(void)
 		page[i] = (uint8_t)(i * 7 + 3);
 	put_header(&w.o, MIG_F_DISKS);
 	put_blob(&w.o, MIG_REC_MACHINE, "machine-blob");
+	/* Two boot images: 3 bytes and 5 bytes. */
+	mig_put_u8(&w.o, MIG_REC_BOOT);
+	mig_put_u32(&w.o, 2);
+	mig_put_u64(&w.o, 0x80200000);
+	mig_put_u64(&w.o, 3);
+	mig_put_u32(&w.o, 0x11111111);
+	mig_put_u64(&w.o, 0x88000000);
+	mig_put_u64(&w.o, 5);
+	mig_put_u32(&w.o, 0x22222222);
+	mig_put(&w.o, "abcVWXYZ", 8);
 	put_layout(&w.o);
 	mig_put_u8(&w.o, MIG_REC_DISKS);
 	mig_put_u32(&w.o, 2);
@@ -249,6 +286,12 @@ static void round_trip(void **state)
 	assert_int_equal(parse(b, b.len, &s, &e), 0);
 	assert_string_equal(s.machine, "machine-blob");
 	assert_string_equal(s.device, "device-blob");
+	assert_int_equal(s.nboot, 2);
+	assert_int_equal(s.boot_gpa[1], 0x88000000);
+	assert_int_equal(s.boot_len[0], 3);
+	assert_int_equal(s.boot_crc[1], 0x22222222);
+	assert_string_equal(s.boot[0], "abc");
+	assert_string_equal(s.boot[1], "VWXYZ");
 	assert_int_equal(s.ndisks, 2);
 	for (unsigned pg = 0; pg < RAM_PAGES; pg++) {
 		uint8_t *p = ram_page(&s, pg);
@@ -417,8 +460,52 @@ static void b_batch(struct mig_out *o)
 	mig_put_u16(o, MIG_BATCH + 1);
 }
 
+static void b_boot_first(struct mig_out *o)
+{
+	put_header(o, 0);
+	mig_put_u8(o, MIG_REC_BOOT);
+	mig_put_u32(o, 0);
+}
+
+static void b_boot_twice(struct mig_out *o)
+{
+	put_header(o, 0);
+	put_blob(o, MIG_REC_MACHINE, "m");
+	mig_put_u8(o, MIG_REC_BOOT);
+	mig_put_u32(o, 0);
+	mig_put_u8(o, MIG_REC_BOOT);
+	mig_put_u32(o, 0);
+}
+
+static void b_boot_many(struct mig_out *o)
+{
+	put_header(o, 0);
+	put_blob(o, MIG_REC_MACHINE, "m");
+	mig_put_u8(o, MIG_REC_BOOT);
+	mig_put_u32(o, MIG_BOOT_MAX_IMAGES + 1);
+}
+
+/* Two images whose lengths add up past the limit (and would wrap). */
+static void b_boot_huge(struct mig_out *o)
+{
+	put_header(o, 0);
+	put_blob(o, MIG_REC_MACHINE, "m");
+	mig_put_u8(o, MIG_REC_BOOT);
+	mig_put_u32(o, 2);
+	mig_put_u64(o, 0x80000000);
+	mig_put_u64(o, MIG_BOOT_MAX);
+	mig_put_u32(o, 0);
+	mig_put_u64(o, 0x80000000);
+	mig_put_u64(o, UINT64_MAX);
+	mig_put_u32(o, 0);
+}
+
 static void order_and_types(void **state)
 {
+	expect_bad(b_boot_first, "boot images before the machine");
+	expect_bad(b_boot_twice, "boot images twice");
+	expect_bad(b_boot_many, "4 boot images");
+	expect_bad(b_boot_huge, "boot image 1 of");
 	expect_bad(b_layout_first, "before the machine");
 	expect_bad(b_unknown, "unknown record type 99");
 	expect_bad(b_end_early, "end before the device state");

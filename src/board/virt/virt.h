@@ -157,6 +157,18 @@ int virt_boot_file_write(struct virt_board *b, int fd, struct err *errp);
  * the header and images when a reboot reads them. */
 void virt_set_boot_file(struct virt_board *b, int fd);
 
+struct boot_file_layout;
+/* (Migration sends the images itself: vm.h vm_boot_layout.)
+ * The boot file layout of v's images, with their CRCs (computed once for
+ * copies in memory).  Always 0. */
+int virt_boot_layout(struct virt_board *v, struct boot_file_layout *l);
+
+/* Image i's bytes in *out: the copy in memory, or read and checked from
+ * the boot file into *owned (caller frees; NULL otherwise).  0 or -errno
+ * (-EINVAL: corrupt boot file). */
+int virt_image_copy(struct virt_board *v, unsigned i, const uint8_t **out,
+		    uint8_t **owned, struct err *errp);
+
 /* Load those sections into a board built with cfg->incoming and not yet
  * run (the caller checked the machine shape).  Every section is read and
  * checked before anything changes, and a vCPU image the engine refuses

@@ -69,14 +69,4 @@ uint64_t virt_now_ns(void);
  * is corrupt) or -EIO, errp set. */
 int virt_reload_images(struct virt_board *v, struct err *errp);
 
-/* The boot file layout of v's images, with their CRCs (computed once for
- * copies in memory).  Always 0. */
-int virt_boot_layout(struct virt_board *v, struct boot_file_layout *l);
-
-/* Image i's bytes in *out: the copy in memory, or read and checked from
- * the boot file into *owned (caller frees; NULL otherwise).  0 or -errno
- * (-EINVAL: corrupt boot file). */
-int virt_image_copy(struct virt_board *v, unsigned i, const uint8_t **out,
-		    uint8_t **owned, struct err *errp);
-
 #endif
