@@ -11,6 +11,7 @@
  * With copy_disks the received blocks go into the images named by the
  * caller's --disk options, created when missing (see open_target_disk). */
 #include "migrate.h"
+#include "mig_trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +87,7 @@ struct target {
 	 * layout and the pause neither copies nor checks the images. */
 	int bootfd;
 	struct boot_file_layout blay;
+	int fd;             /* the stream, for the SYNC answers */
 };
 
 static int t_machine(void *opaque, const uint8_t *buf, size_t len,
@@ -260,6 +262,13 @@ static int t_boot_data(void *opaque, unsigned i, uint64_t off,
 	return rc ? err_sys(errp, -rc, "migration: boot images") : 0;
 }
 
+static int t_sync(void *opaque, struct err *errp)
+{
+	struct target *t = opaque;
+	int rc = mig_send_ack(t->fd, MIG_ACK_SYNC, NULL);
+	return rc ? err_sys(errp, -rc, "migration: answering the source") : 0;
+}
+
 static void close_disks(struct target *t)
 {
 	for (unsigned i = 0; i < t->ndisks; i++)
@@ -271,6 +280,7 @@ static void close_disks(struct target *t)
 static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 		  struct vm **out, struct err *errp)
 {
+	mig_trace("dst: end");
 	/* The images are the VM's now (vm_create opens them anew). */
 	for (unsigned i = 0; i < t->ndisks; i++) {
 		int rc = block_flush(t->bd[i]);
@@ -280,7 +290,9 @@ static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 	}
 	close_disks(t);
 	struct vm *vm;
+	mig_trace("dst: disks closed");
 	int rc = vm_create(t->cfg, on_event, opaque, &vm, errp);
+	mig_trace("dst: created");
 	if (rc)
 		return err_prefix(errp, "migration");
 	if (t->bootfd >= 0) {
@@ -294,6 +306,7 @@ static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 		vm_destroy(vm);
 		return err_prefix(errp, "migration");
 	}
+	mig_trace("dst: loaded");
 	*out = vm;
 	return 0;
 }
@@ -324,13 +337,14 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 	}
 	mig_set_timeouts(fd, RECV_TIMEOUT_MS, RECV_TIMEOUT_MS);
 	in->fd = fd;
+	t->fd = fd;
 	in->pos = in->len = 0;
 	struct mig_in src = { fd_read, in };
 	struct mig_sink sink = {
 		.opaque = t, .machine = t_machine, .layout = t_layout,
 		.disks = t_disks, .disk_write = t_disk_write,
 		.disk_zero = t_disk_zero, .device = t_device,
-		.boot = t_boot, .boot_data = t_boot_data,
+		.boot = t_boot, .boot_data = t_boot_data, .sync = t_sync,
 	};
 	int rc = mig_parse(&src, &sink, errp);
 	if (!rc)
@@ -346,6 +360,7 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 		rc = err_set(errp, -arc, "migration: cannot answer the source: "
 			     "%s", strerror(-arc));
 	}
+	mig_trace("dst: acked");
 	if (rc) {
 		/* Let the source read the refusal: closing with its data
 		 * unread would reset the connection and drop our answer. */

@@ -19,6 +19,7 @@
  * its ack was lost) the source stays paused rather than have two VMs
  * write one image. */
 #include "migrate.h"
+#include "mig_trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -163,7 +164,7 @@ static int target_spoke(struct migration *m, struct err *errp)
 	if (rc == -EPIPE || rc == -ECONNRESET)
 		return err_set(errp, EPIPE, "migration: the target closed the "
 			       "connection");
-	if (rc || !status)
+	if (rc || status >= 0)
 		return err_set(errp, EPROTO, "migration: the target answered "
 			       "before the end of the stream");
 	return err_set(errp, -status, "migration: the target refused: %s",
@@ -180,6 +181,43 @@ static int check_out(struct migration *m, struct err *errp)
 	if (m->out.err)
 		return err_set(errp, -m->out.err, "migration: the link to the "
 			       "target failed: %s", strerror(-m->out.err));
+	return 0;
+}
+
+/* Wait until the target has taken in everything sent so far (SYNC).
+ * Without it the socket buffers of both ends hold a backlog of pages
+ * the target works through only after the pause began, and the bytes
+ * "sent" overstate the bandwidth.  One round trip per round, while the
+ * guest runs. */
+static int sync_target(struct migration *m, struct err *errp)
+{
+	int rc = check_out(m, errp);
+	if (rc)
+		return rc;
+	mig_put_u8(&m->out, MIG_REC_SYNC);
+	mig_out_flush(&m->out);
+	/* Not check_out: the answer may be there already. */
+	if (cancelled(m))
+		return err_set(errp, ECANCELED, "migration cancelled");
+	if (m->out.err)
+		return err_set(errp, -m->out.err, "migration: the link to the "
+			       "target failed: %s", strerror(-m->out.err));
+	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, ACK_TIMEOUT_MS);
+	int status;
+	char msg[256];
+	rc = mig_recv_ack(m->fd, &status, msg, sizeof(msg));
+	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, 0);
+	if (cancelled(m))
+		return err_set(errp, ECANCELED, "migration cancelled");
+	if (rc)
+		return err_set(errp, -rc, "migration: no answer from the "
+			       "target: %s", strerror(-rc));
+	if (status < 0)
+		return err_set(errp, -status, "migration: the target refused: "
+			       "%s", msg[0] ? msg : strerror(-status));
+	if (status != MIG_ACK_SYNC)
+		return err_set(errp, EPROTO, "migration: the target answered "
+			       "before the end of the stream");
 	return 0;
 }
 
@@ -545,9 +583,11 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 {
 	throttle_off(m);
 	uint64_t t0 = evloop_now_ns();
+	mig_trace("src: pausing");
 	int rc = vm_pause(m->vm);
 	if (rc)
 		return err_set(errp, ESRCH, "migration: the VM ended");
+	mig_trace("src: paused");
 	m->paused = true;
 	if (cancelled(m))
 		return err_set(errp, ECANCELED, "migration cancelled");
@@ -556,9 +596,13 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 	pthread_mutex_lock(&m->lock);
 	m->st.dirty_pages = left;
 	pthread_mutex_unlock(&m->lock);
-	if ((rc = send_dirty(m, buf, errp)) ||
-	    (rc = send_blob(m, MIG_REC_DEVICE, false, errp)))
+	mig_trace("src: fetched");
+	if ((rc = send_dirty(m, buf, errp)))
 		return rc;
+	mig_trace("src: dirty sent");
+	if ((rc = send_blob(m, MIG_REC_DEVICE, false, errp)))
+		return rc;
+	mig_trace("src: device sent");
 	if (!m->copy_disks) {
 		/* The target opens the images when it sees the end marker:
 		 * everything written must be in them, and the locks free. */
@@ -579,14 +623,17 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 	pthread_mutex_unlock(&m->lock);
 	if (!m->committed)
 		return err_set(errp, ECANCELED, "migration cancelled");
+	mig_trace("src: disks handed");
 	mig_put_u8(&m->out, MIG_REC_END);
 	mig_out_flush(&m->out);
+	mig_trace("src: end flushed");
 	if ((rc = check_out(m, errp)))
 		return rc;
 	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, ACK_TIMEOUT_MS);
 	int status;
 	char msg[256];
 	rc = mig_recv_ack(m->fd, &status, msg, sizeof(msg));
+	mig_trace("src: ack");
 	if (rc)
 		return err_set(errp, -rc, "migration: no answer from the "
 			       "target after the last data: %s", strerror(-rc));
@@ -632,10 +679,8 @@ static int run(struct migration *m, struct err *errp)
 		rc = send_disk_all(m, d, buf, errp);
 	for (unsigned i = 0; !rc && i < m->mem->nr; i++)
 		rc = send_region(m, i, NULL, errp);
-	if (!rc) {
-		mig_out_flush(&m->out);
-		rc = check_out(m, errp);
-	}
+	if (!rc)
+		rc = sync_target(m, errp);
 	if (rc)
 		goto out;
 	for (;;) {
@@ -665,10 +710,8 @@ static int run(struct migration *m, struct err *errp)
 		}
 		t = evloop_now_ns();
 		b0 = m->out.bytes;
-		if (!(rc = send_dirty(m, buf, errp))) {
-			mig_out_flush(&m->out);
-			rc = check_out(m, errp);
-		}
+		if (!(rc = send_dirty(m, buf, errp)))
+			rc = sync_target(m, errp);
 		if (rc)
 			goto out;
 	}

@@ -459,6 +459,7 @@ int mig_parse(const struct mig_in *in, const struct mig_sink *s,
 		case MIG_REC_DISK_ZERO: rc = rec_disk_zero(p, errp); break;
 		case MIG_REC_DEVICE: rc = rec_blob(p, true, errp); break;
 		case MIG_REC_BOOT: rc = rec_boot(p, errp); break;
+		case MIG_REC_SYNC: rc = s->sync(s->opaque, errp); break;
 		case MIG_REC_END:
 			if (!p->device)
 				rc = bad(errp, "end before the device state");
@@ -634,8 +635,9 @@ int mig_recv_ack(int fd, int *status, char *msg, size_t msg_size)
 		snprintf(msg, msg_size, "%s", tmp);
 	}
 	*status = (int)st;
-	/* Anything but 0 or a -errno is a confused target. */
-	if (*status > 0 || *status < -4095)
+	/* Anything but 0, a -errno or a sync answer is a confused
+	 * target. */
+	if ((*status > 0 && *status != MIG_ACK_SYNC) || *status < -4095)
 		*status = -EPROTO;
 	return 0;
 }

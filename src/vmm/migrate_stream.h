@@ -31,6 +31,10 @@
  *                these in their place (mig_state_merge).  Large sections
  *                that do not change (the boot images) so stay out of the
  *                pause.  Once, after LAYOUT
+ *     SYNC       nothing: the target answers with an ack of status
+ *                MIG_ACK_SYNC once it has taken in everything before it
+ *                (the source waits for it before its pause, so the pause
+ *                does not wait for a backlog in the socket buffers)
  *     END        nothing more follows; needs DEVICE
  *
  * After END the target answers with an ack: u32 MIG_ACK_MAGIC, i32 status
@@ -52,6 +56,7 @@
 #define MIG_VERSION 1u
 #define MIG_F_DISKS 1u
 #define MIG_ACK_MAGIC 0x4b43414du  /* "MACK" */
+#define MIG_ACK_SYNC 1              /* the answer to a SYNC record */
 
 enum mig_rec {
 	MIG_REC_MACHINE = 1,
@@ -63,6 +68,7 @@ enum mig_rec {
 	MIG_REC_DEVICE,
 	MIG_REC_END,
 	MIG_REC_BOOT,
+	MIG_REC_SYNC,
 };
 
 #define MIG_BATCH 256u                 /* pages per PAGES record */
@@ -138,6 +144,9 @@ struct mig_sink {
 		    const uint64_t *len, const uint32_t *crc, struct err *errp);
 	int (*boot_data)(void *opaque, unsigned i, uint64_t off,
 			 const void *buf, size_t len, struct err *errp);
+	/* A SYNC record: everything before it has been handed to the other
+	 * callbacks; the target answers the source (MIG_ACK_SYNC). */
+	int (*sync)(void *opaque, struct err *errp);
 };
 
 /* Read a whole stream up to END from in, feeding s.  Returns 0 after

@@ -164,6 +164,13 @@ static int f_boot_data(void *o, unsigned i, uint64_t off, const void *b,
 	return 0;
 }
 
+static int f_sync(void *o, struct err *e)
+{
+	(void)o;
+	(void)e;
+	return 0;
+}
+
 static int f_device(void *o, const uint8_t *b, size_t n, struct err *e)
 {
 	struct fake *f = o;
@@ -191,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.opaque = &f, .machine = f_machine, .layout = f_layout,
 		.disks = f_disks, .disk_write = f_write, .disk_zero = f_zero,
 		.device = f_device, .boot = f_boot, .boot_data = f_boot_data,
+		.sync = f_sync,
 	};
 	struct err e = { 0 };
 	int rc = mig_parse(&src, &s, &e);

@@ -109,6 +109,8 @@ struct sink {
 	uint64_t boot_gpa[MIG_BOOT_MAX_IMAGES], boot_len[MIG_BOOT_MAX_IMAGES];
 	uint32_t boot_crc[MIG_BOOT_MAX_IMAGES];
 	char boot[2][8];
+	unsigned syncs;
+	bool synced_after_page;  /* page 3 was in RAM at the SYNC */
 	struct guest_mem mem;
 	unsigned ndisks;
 	uint64_t size[MIG_MAX_DISKS];
@@ -185,6 +187,16 @@ static int s_boot_data(void *o, unsigned i, uint64_t off, const void *buf,
 	return 0;
 }
 
+static uint8_t *ram_page(struct sink *s, unsigned pg);
+
+static int s_sync(void *o, struct err *e)
+{
+	struct sink *s = o;
+	s->syncs++;
+	s->synced_after_page = ram_page(s, 3)[1] == 10;
+	return 0;
+}
+
 static int s_device(void *o, const uint8_t *b, size_t n, struct err *e)
 {
 	struct sink *s = o;
@@ -217,6 +229,7 @@ static int parse(struct buf b, size_t len, struct sink *s, struct err *e)
 		.opaque = s, .machine = s_machine, .layout = s_layout,
 		.disks = s_disks, .disk_write = s_write, .disk_zero = s_zero,
 		.device = s_device, .boot = s_boot, .boot_data = s_boot_data,
+		.sync = s_sync,
 	};
 	err_clear(e);
 	return mig_parse(&src, &k, e);
@@ -255,6 +268,7 @@ static struct buf good_stream(void)
 	mig_put_u64(&w.o, 65536);
 	mig_put_u64(&w.o, 4096);
 	put_page(&w.o, 3, page);
+	mig_put_u8(&w.o, MIG_REC_SYNC);
 	put_page(&w.o, 15, page);
 	put_page(&w.o, 4, NULL);
 	uint8_t blk[512];
@@ -286,6 +300,8 @@ static void round_trip(void **state)
 	assert_int_equal(parse(b, b.len, &s, &e), 0);
 	assert_string_equal(s.machine, "machine-blob");
 	assert_string_equal(s.device, "device-blob");
+	assert_int_equal(s.syncs, 1);
+	assert_true(s.synced_after_page);
 	assert_int_equal(s.nboot, 2);
 	assert_int_equal(s.boot_gpa[1], 0x88000000);
 	assert_int_equal(s.boot_len[0], 3);
@@ -542,6 +558,13 @@ static void ack(void **state)
 	assert_string_equal(msg, "no such disk");
 	assert_int_equal(mig_recv_ack(sv[1], &st, msg, sizeof(msg)), 0);
 	assert_int_equal(st, 0);
+	/* The answer to a SYNC passes; other positive statuses do not. */
+	assert_int_equal(mig_send_ack(sv[0], MIG_ACK_SYNC, NULL), 0);
+	assert_int_equal(mig_send_ack(sv[0], 7, NULL), 0);
+	assert_int_equal(mig_recv_ack(sv[1], &st, msg, sizeof(msg)), 0);
+	assert_int_equal(st, MIG_ACK_SYNC);
+	assert_int_equal(mig_recv_ack(sv[1], &st, msg, sizeof(msg)), 0);
+	assert_int_equal(st, -EPROTO);
 	close(sv[0]);
 	assert_int_equal(mig_recv_ack(sv[1], &st, msg, sizeof(msg)), -EPIPE);
 	close(sv[1]);
