@@ -11,7 +11,6 @@
  * With copy_disks the received blocks go into the images named by the
  * caller's --disk options, created when missing (see open_target_disk). */
 #include "migrate.h"
-#include "mig_trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -280,7 +279,6 @@ static void close_disks(struct target *t)
 static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 		  struct vm **out, struct err *errp)
 {
-	mig_trace("dst: end");
 	/* The images are the VM's now (vm_create opens them anew). */
 	for (unsigned i = 0; i < t->ndisks; i++) {
 		int rc = block_flush(t->bd[i]);
@@ -290,9 +288,7 @@ static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 	}
 	close_disks(t);
 	struct vm *vm;
-	mig_trace("dst: disks closed");
 	int rc = vm_create(t->cfg, on_event, opaque, &vm, errp);
-	mig_trace("dst: created");
 	if (rc)
 		return err_prefix(errp, "migration");
 	if (t->bootfd >= 0) {
@@ -306,7 +302,6 @@ static int finish(struct target *t, vm_event_fn *on_event, void *opaque,
 		vm_destroy(vm);
 		return err_prefix(errp, "migration");
 	}
-	mig_trace("dst: loaded");
 	*out = vm;
 	return 0;
 }
@@ -360,7 +355,6 @@ int migrate_incoming(const char *uri, struct vm_config *cfg,
 		rc = err_set(errp, -arc, "migration: cannot answer the source: "
 			     "%s", strerror(-arc));
 	}
-	mig_trace("dst: acked");
 	if (rc) {
 		/* Let the source read the refusal: closing with its data
 		 * unread would reset the connection and drop our answer. */

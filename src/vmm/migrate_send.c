@@ -19,7 +19,6 @@
  * its ack was lost) the source stays paused rather than have two VMs
  * write one image. */
 #include "migrate.h"
-#include "mig_trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -583,11 +582,9 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 {
 	throttle_off(m);
 	uint64_t t0 = evloop_now_ns();
-	mig_trace("src: pausing");
 	int rc = vm_pause(m->vm);
 	if (rc)
 		return err_set(errp, ESRCH, "migration: the VM ended");
-	mig_trace("src: paused");
 	m->paused = true;
 	if (cancelled(m))
 		return err_set(errp, ECANCELED, "migration cancelled");
@@ -596,13 +593,10 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 	pthread_mutex_lock(&m->lock);
 	m->st.dirty_pages = left;
 	pthread_mutex_unlock(&m->lock);
-	mig_trace("src: fetched");
 	if ((rc = send_dirty(m, buf, errp)))
 		return rc;
-	mig_trace("src: dirty sent");
 	if ((rc = send_blob(m, MIG_REC_DEVICE, false, errp)))
 		return rc;
-	mig_trace("src: device sent");
 	if (!m->copy_disks) {
 		/* The target opens the images when it sees the end marker:
 		 * everything written must be in them, and the locks free. */
@@ -623,17 +617,14 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 	pthread_mutex_unlock(&m->lock);
 	if (!m->committed)
 		return err_set(errp, ECANCELED, "migration cancelled");
-	mig_trace("src: disks handed");
 	mig_put_u8(&m->out, MIG_REC_END);
 	mig_out_flush(&m->out);
-	mig_trace("src: end flushed");
 	if ((rc = check_out(m, errp)))
 		return rc;
 	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, ACK_TIMEOUT_MS);
 	int status;
 	char msg[256];
 	rc = mig_recv_ack(m->fd, &status, msg, sizeof(msg));
-	mig_trace("src: ack");
 	if (rc)
 		return err_set(errp, -rc, "migration: no answer from the "
 			       "target after the last data: %s", strerror(-rc));

@@ -11,7 +11,6 @@
  * plus a count of parked threads: the pauser kicks every vCPU, wakes the
  * I/O thread and waits until all of them are parked. */
 #include "vm.h"
-#include "mig_trace.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -625,7 +624,6 @@ int vm_run_created(struct vm *vm, struct api *api, int *status,
 	}
 	sandbox_test_probe();
 	uint64_t t0 = evloop_now_ns();
-	mig_trace("vm_start");
 	vm_start(vm);
 	vm_wait(vm, status);
 	if (vm->cfg.stats)
