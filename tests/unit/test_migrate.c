@@ -22,7 +22,11 @@
  *   bogus_target             nothing listens: FAILED, source runs
  *   target_refuses           the target's --disk count does not fit the
  *                            source: FAILED with the target's reason, the
- *                            source runs on */
+ *                            source runs on
+ *   reboot_after_migration   the boot images come in their own record, not
+ *                            in the device state: a migrated guest that
+ *                            reboots boots again from the target's copy
+ *                            (a reset event, no error, counting again) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +100,31 @@ static char *prog_dirty(void)
 	patch_b(&p, f3, p.n);
 	patch_b(&p, f3b, p.n);
 	report(&p, 3);
+	return write_image(&p);
+}
+
+/* Counts in RAM[DATA] until RAM[DATA + 8] is set, then asks the test
+ * device for a reset (0x7777 at 0x100000): a reboot. */
+static char *prog_reboot(void)
+{
+	struct prog p = { .n = 0 };
+	addi(&p, T0, ZERO, 1);
+	slli(&p, T0, T0, 31);
+	lui(&p, T1, 0x100);
+	rr(&p, 0, T0, T0, T1);          /* t0 = DATA */
+	addi(&p, T3, T0, 8);            /* t3 = the flag */
+	addi(&p, S0, ZERO, 0);
+	unsigned loop = p.n;
+	addi(&p, S0, S0, 1);
+	store(&p, 3, S0, T0);
+	ld(&p, T2, T3);
+	unsigned b = branch(&p, 0, T2, ZERO);       /* beq t2, x0 */
+	patch_b(&p, b, loop);
+	lui(&p, T1, 0x100);
+	lui(&p, T2, 0x7);
+	addi(&p, T2, T2, 0x777);
+	store(&p, 2, T2, T1);           /* sw: reset */
+	spin(&p);
 	return write_image(&p);
 }
 
@@ -558,6 +587,63 @@ static void target_refuses(void **state)
 	pthread_cond_destroy(&t.ev.cond);
 }
 
+static void reboot_after_migration(void **state)
+{
+	struct fx *f = *state;
+	char *dirty = f->img;
+	f->img = prog_reboot();
+	struct target t;
+	pthread_t tid;
+	start_source(f);
+	target_start(f, &t, &tid, NULL);
+	struct migration *m;
+	migrate_to(f, 30000000, &m);
+	struct migrate_status st = wait_end(f);
+	pthread_join(tid, NULL);
+	if (st.state != MIGRATE_COMPLETED)
+		fail_msg("migration: state %d: %s", st.state, st.error);
+	assert_int_equal(t.rc, 0);
+	migrate_free(m);
+	int status = -1;
+	vm_wait(f->src, &status);
+	assert_int_equal(status, 0);
+	vm_destroy(f->src);
+	f->src = NULL;
+
+	assert_int_equal(vm_start(t.vm), 0);
+	assert_int_equal(vm_pause(t.vm), 0);
+	uint64_t one = 1;
+	void *flag = gpa_ptr(vm_mem(t.vm), DATA + 8, 8);
+	assert_non_null(flag);
+	memcpy(flag, &one, 8);
+	assert_int_equal(vm_resume(t.vm), 0);
+	int ev = -1;
+	for (int i = 0; i < 300 && ev == -1; i++) {
+		sleep_ms(10);
+		pthread_mutex_lock(&t.ev.lock);
+		ev = t.ev.vm_event;
+		pthread_mutex_unlock(&t.ev.lock);
+	}
+	assert_int_equal(ev, VM_EVENT_RESET);
+	/* Booted again from the images: counting, the flag cleared. */
+	uint64_t a = counter(t.vm);
+	sleep_ms(50);
+	assert_true(counter(t.vm) > a);
+	pthread_mutex_lock(&t.ev.lock);
+	assert_int_equal(t.ev.vm_event, VM_EVENT_RESET);
+	pthread_mutex_unlock(&t.ev.lock);
+	vm_stop(t.vm);
+	vm_wait(t.vm, &status);
+	assert_int_equal(status, 0);
+	vm_destroy(t.vm);
+	free(t.storage);
+	pthread_mutex_destroy(&t.ev.lock);
+	pthread_cond_destroy(&t.ev.cond);
+	unlink(f->img);
+	free(f->img);
+	f->img = dirty;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,6 +656,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cancel_blocked_send, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(bogus_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(reboot_after_migration, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(target_refuses, setup,
 						teardown),
 	};
