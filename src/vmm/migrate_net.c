@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,13 +150,32 @@ int mig_accept(const char *uri, struct err *errp)
 		return err_sys(errp, errno, "migration: socket");
 	int one = 1;
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&sa, len) < 0) {
+	/* A unix socket is bound under a temporary name and renamed once it
+	 * listens: whoever waits for the path to appear (a script, a test)
+	 * must not connect in between and be refused. */
+	struct sockaddr_un tmp;
+	bool unx = sa.ss_family == AF_UNIX;
+	const char *path = ((struct sockaddr_un *)&sa)->sun_path;
+	if (unx) {
+		memcpy(&tmp, &sa, sizeof(tmp));
+		int n = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d",
+				 path, (int)getpid());
+		if (n < 0 || (size_t)n >= sizeof(tmp.sun_path))
+			unx = false;    /* no room: bind the name itself */
+		else
+			unlink(tmp.sun_path);
+	}
+	if (bind(lfd, unx ? (struct sockaddr *)&tmp : (struct sockaddr *)&sa,
+		 unx ? (socklen_t)sizeof(tmp) : len) < 0) {
 		rc = err_sys(errp, errno, "migration: cannot listen on %s", uri);
 		close(lfd);
 		return rc;
 	}
-	if (listen(lfd, 1) < 0) {
+	if (listen(lfd, 1) < 0 ||
+	    (unx && rename(tmp.sun_path, path) < 0)) {
 		rc = err_sys(errp, errno, "migration: listen on %s", uri);
+		if (unx)
+			unlink(tmp.sun_path);
 		goto out;
 	}
 	int fd;

@@ -185,6 +185,11 @@ struct parse {
 	bool disks_flag;
 	bool machine, device, boot;
 	struct guest_mem *mem;      /* after LAYOUT */
+	/* Per region, a bit per page the stream gave data: only those
+	 * need clearing for a zero marker.  The rest still read as zero
+	 * from the fresh mapping, and leaving them alone keeps a mostly
+	 * empty guest's RAM unallocated on the target. */
+	uint64_t *written[GUEST_MEM_MAX_REGIONS];
 	unsigned ndisks;            /* after DISKS */
 	bool have_disks;
 	uint64_t disk_size[MIG_MAX_DISKS];
@@ -242,6 +247,12 @@ static int rec_layout(struct parse *p, struct err *errp)
 		if (m->r[i].gpa != r[i].gpa || m->r[i].size != r[i].size)
 			return err_set(errp, EINVAL, "migration: RAM region %u "
 				       "of the wrong shape", i);
+	for (unsigned i = 0; i < nr; i++) {
+		uint64_t words = ((r[i].size >> GUEST_PAGE_SHIFT) + 63) / 64;
+		if (!(p->written[i] = calloc((size_t)words, 8)))
+			return err_set(errp, ENOMEM, "migration: out of "
+				       "memory");
+	}
 	p->mem = m;
 	return 0;
 }
@@ -280,7 +291,8 @@ static int rec_pages(struct parse *p, struct err *errp)
 			if ((rc = get(p->in, p->page, GUEST_PAGE_SIZE, errp)))
 				return rc;
 			memcpy(dst, p->page, GUEST_PAGE_SIZE);
-		} else {
+			p->written[region][pg / 64] |= 1ull << (pg % 64);
+		} else if (p->written[region][pg / 64] & 1ull << (pg % 64)) {
 			memset(dst, 0, GUEST_PAGE_SIZE);
 		}
 	}
@@ -475,6 +487,8 @@ int mig_parse(const struct mig_in *in, const struct mig_sink *s,
 			break;
 	}
 	free(p->chunk);
+	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
+		free(p->written[i]);
 	free(p);
 	return rc == 1 ? 0 : rc;
 }

@@ -123,7 +123,9 @@ struct mig_sink {
 		       struct err *errp);
 	/* Map RAM of this layout (nr <= GUEST_MEM_MAX_REGIONS, page-multiple
 	 * sizes, total <= MIG_MAX_RAM) and return it in *mem: the parser
-	 * writes pages there.  mem must have these regions in this order. */
+	 * writes pages there.  mem must have these regions in this order,
+	 * all zeros (a fresh mapping): the parser writes only the pages
+	 * the stream gives data for, and clears only those again. */
 	int (*layout)(void *opaque, const struct guest_mem_region *r,
 		      unsigned nr, struct guest_mem **mem, struct err *errp);
 	/* n disk sizes (n <= MIG_MAX_DISKS) of a MIG_F_DISKS stream. */
