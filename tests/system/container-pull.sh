@@ -46,6 +46,9 @@ fi
 reg=127.0.0.1:$port
 skopeo copy -q --dest-tls-verify=false "docker-archive:$scratch/img/docker.tar" "docker://$reg/test/busybox:v1" >/dev/null
 skopeo copy -q --all --dest-tls-verify=false "oci:$scratch/img/layout:busybox:latest" "docker://$reg/test/multi:latest" >/dev/null
+if [ -d "$scratch/img/layout-zstd" ]; then
+	skopeo copy -q --dest-tls-verify=false "oci:$scratch/img/layout-zstd:busybox:latest" "docker://$reg/test/zstd:v1" >/dev/null
+fi
 
 ctr pull "$reg/test/busybox:v1" >"$scratch/out"
 check pull/docker-manifest "$(tr '\n' '|' <"$scratch/out")" grep -q "^Status: Downloaded image for $reg/test/busybox:v1$" "$scratch/out"
@@ -64,6 +67,20 @@ check pull/index-picks-host-arch "images: $(ctr images -q)" [ "$(ctr images -q)"
 out=$(ctr run --rm "$reg/test/multi" cat /etc/layer2)
 check pull/index-runs "got '$out'" [ "$out" = "layer two" ]
 ctr rmi "$reg/test/multi" >/dev/null
+
+# zstd layers through the registry: digest-checked, unpacked, runnable.
+if [ -d "$scratch/img/layout-zstd" ]; then
+	zt=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$reg/v2/test/zstd/manifests/v1" | grep -c 'tar+zstd' || true)
+	check pull/zstd-registry-has-zstd "manifest zstd lines: $zt" [ "$zt" -ge 1 ]
+	ctr pull -q "$reg/test/zstd:v1" >/dev/null
+	check pull/zstd "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+	out=$(ctr run --rm "$reg/test/zstd:v1" cat /etc/layer2)
+	check pull/zstd-runs "got '$out'" [ "$out" = "layer two" ]
+	ctr rmi "$reg/test/zstd:v1" >/dev/null
+else
+	skip pull/zstd "the zstd program is not installed"
+fi
 
 # Bearer token and a redirect to another host for blobs.
 python3 tests/system/lib/registry-auth-proxy.py "$scratch/proxy.ports" "$port" &
