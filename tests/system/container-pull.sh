@@ -119,6 +119,35 @@ ctr pull -q "$reg/test/busybox:v1" >/dev/null
 check pull/after-bad-part "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
 ctr rmi "$reg/test/busybox:v1" >/dev/null
 
+# A pull killed in the middle of a layer (SIGKILL: nothing cleans up)
+# resumes: the next pull asks for the rest of the blob with a Range and
+# gets only that (lib/slow-registry-proxy.py sends blobs at 400 kB/s and
+# logs what each blob request asked for and got).
+python3 tests/system/lib/slow-registry-proxy.py "$scratch/slow.port" "$port" "$scratch/slow.log" 400000 &
+bg_track $!
+for _ in $(seq 50); do [ -s "$scratch/slow.port" ] && break; sleep 0.1; done
+read -r sport <"$scratch/slow.port"
+part=$store/tmp/pull-$bighex.part
+"$RINGVM" container pull -q "127.0.0.1:$sport/test/busybox:v1" >/dev/null 2>&1 &
+kpid=$!
+for _ in $(seq 100); do
+	[ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 100000 ] && break
+	sleep 0.05
+done
+kill -9 "$kpid" 2>/dev/null || true
+wait "$kpid" 2>/dev/null || true
+have=$(stat -c %s "$part" 2>/dev/null || echo 0)
+full=$(stat -c %s "$big")
+check pull/killed-mid-layer-keeps-part "part $have of $full bytes" cond '[ "$have" -gt 0 ] && [ "$have" -lt "$full" ]'
+ctr pull -q "127.0.0.1:$sport/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
+# (the killed request's own line may land late: only ranged ones count)
+line=$(grep "sha256:$bighex range=bytes" "$scratch/slow.log" || true)
+check pull/killed-pull-resumes "status $st, log: $line" \
+	cond '[ "$st" = 0 ] && [ "$line" = "/v2/test/busybox/blobs/sha256:$bighex range=bytes=$have- status=206 sent=$((full - have))" ]'
+check pull/resumed-image "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+check pull/resumed-part-gone "part left" [ ! -e "$part" ]
+ctr rmi "127.0.0.1:$sport/test/busybox:v1" >/dev/null
+
 # Bad input: one line, status 125.
 refused125 pull/unknown-tag "HTTP 404 \(MANIFEST_UNKNOWN" ctr pull "$reg/test/busybox:nope"
 refused125 pull/unknown-repo "HTTP 404" ctr pull "$reg/test/nothing:v1"
