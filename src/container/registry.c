@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container/curl_dl.h"
@@ -35,11 +36,16 @@ struct sink {
 	bool resuming;
 	CURL *h;
 	const struct curl_dl *api;  /* set with h */
-	/* A progress line on a terminal: "ID: Downloading 1.2MB/3.4MB". */
+	/* A progress bar on a terminal, redrawn in place at most every
+	 * PROGRESS_NS: "ID: Downloading [=====>    ]  1.2/3.4 MB". */
 	FILE *progress;
 	const char *id;
 	uint64_t base;               /* bytes already there when resuming */
+	uint64_t drawn_ns;           /* CLOCK_MONOTONIC of the last redraw */
 };
+
+#define PROGRESS_NS 100000000ull /* 10 redraws a second at most */
+#define PROGRESS_BAR 40          /* cells between the brackets */
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
@@ -110,10 +116,23 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 		       curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct sink *k = arg;
-	if (k->progress && dltotal > 0)
-		fprintf(k->progress, "\r%.12s: Downloading %6.1f/%.1f MB", k->id,
-			(double)(k->base + (uint64_t)dlnow) / 1e6,
-			(double)(k->base + (uint64_t)dltotal) / 1e6);
+	if (!k->progress || dltotal <= 0)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (dlnow < dltotal && now - k->drawn_ns < PROGRESS_NS)
+		return 0;
+	k->drawn_ns = now;
+	uint64_t done = k->base + (uint64_t)dlnow, all = k->base + (uint64_t)dltotal;
+	unsigned fill = done >= all ? PROGRESS_BAR : (unsigned)(done * PROGRESS_BAR / all);
+	char bar[PROGRESS_BAR + 1];
+	for (unsigned i = 0; i < PROGRESS_BAR; i++)
+		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+	bar[PROGRESS_BAR] = '\0';
+	fprintf(k->progress, "\r%.12s: Downloading [%s] %6.1f/%.1f MB", k->id, bar,
+		(double)done / 1e6, (double)all / 1e6);
+	fflush(k->progress);
 	return 0;
 }
 

@@ -148,6 +148,13 @@ check pull/resumed-image "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id
 check pull/resumed-part-gone "part left" [ ! -e "$part" ]
 ctr rmi "127.0.0.1:$sport/test/busybox:v1" >/dev/null
 
+# On a terminal each blob gets a progress bar redrawn in place.
+out=$(python3 tests/system/lib/pty-run.py 60 "$RINGVM" container pull "127.0.0.1:$sport/test/busybox:v1")
+nbar=$(printf '%s' "$out" | tr '\r' '\n' | grep -cE "^${bighex:0:12}: Downloading \[=*>? *\] +[0-9.]+/[0-9.]+ MB" || true)
+check pull/progress-bar "$nbar bars: $(printf '%s' "$out" | tr '\r' '|' | head -c 400)" \
+	cond '[ "$nbar" -ge 3 ] && printf "%s" "$out" | grep -q "${bighex:0:12}: Pull complete" && printf "%s" "$out" | grep -q " 0$"'
+ctr rmi "127.0.0.1:$sport/test/busybox:v1" >/dev/null
+
 # Bad input: one line, status 125.
 refused125 pull/unknown-tag "HTTP 404 \(MANIFEST_UNKNOWN" ctr pull "$reg/test/busybox:nope"
 refused125 pull/unknown-repo "HTTP 404" ctr pull "$reg/test/nothing:v1"
