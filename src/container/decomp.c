@@ -26,6 +26,7 @@ struct decomp {
 	z_stream z;
 	bool z_init;
 	ZSTD_DCtx *zd;
+	struct digest_ctx *in_hash;
 	unsigned char in[IN_BUF];
 };
 
@@ -50,6 +51,8 @@ static int fill(struct decomp *d, struct err *errp)
 			d->eof = true;
 			break;
 		}
+		if (d->in_hash)
+			digest_update(d->in_hash, d->in + d->len, (size_t)k);
 		d->len += (size_t)k;
 		break;
 	}
@@ -72,13 +75,15 @@ static int want(struct decomp *d, size_t n, struct err *errp)
 	return 0;
 }
 
-int decomp_open(int fd, uint64_t max_out, struct decomp **out, struct err *errp)
+int decomp_open(int fd, uint64_t max_out, struct digest_ctx *in_hash,
+		struct decomp **out, struct err *errp)
 {
 	struct decomp *d = calloc(1, sizeof(*d));
 	if (!d)
 		return err_set(errp, ENOMEM, "decompress: out of memory");
 	d->fd = fd;
 	d->max_out = max_out;
+	d->in_hash = in_hash;
 	int r = want(d, 4, errp);
 	if (r) {
 		free(d);
@@ -231,6 +236,17 @@ uint64_t decomp_in_bytes(const struct decomp *d)
 uint64_t decomp_out_bytes(const struct decomp *d)
 {
 	return d->out_total;
+}
+
+int decomp_drain(struct decomp *d, struct err *errp)
+{
+	while (!d->eof) {
+		d->pos = d->len; /* the buffered bytes are hashed already */
+		int r = fill(d, errp);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 void decomp_close(struct decomp *d)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "container/digest.h"
 #include "core/err.h"
 
 enum decomp_fmt { DECOMP_PLAIN, DECOMP_GZIP, DECOMP_ZSTD };
@@ -26,9 +27,16 @@ struct decomp;
 /* Start reading fd (a regular file or pipe, read from its current offset;
  * borrowed: the caller closes it after decomp_close).  max_out caps the
  * decompressed bytes (0: no cap); reading past it fails with -EFBIG.
- * *out receives the reader.  Returns 0, -ENOMEM, or -EIO when fd cannot be
- * read.  The reader is not thread-safe. */
-int decomp_open(int fd, uint64_t max_out, struct decomp **out, struct err *errp);
+ * in_hash (may be NULL; borrowed) is fed every compressed byte read from
+ * fd, so one pass both verifies a blob's digest and unpacks it (see
+ * decomp_drain).  *out receives the reader.  Returns 0, -ENOMEM, or -EIO
+ * when fd cannot be read.  The reader is not thread-safe. */
+int decomp_open(int fd, uint64_t max_out, struct digest_ctx *in_hash,
+		struct decomp **out, struct err *errp);
+
+/* Read what is left of fd (after the end of the compressed stream) into
+ * in_hash, so it covers the whole file.  Returns 0 or -errno. */
+int decomp_drain(struct decomp *d, struct err *errp);
 
 /* The format decomp_open detected. */
 enum decomp_fmt decomp_format(const struct decomp *d);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -329,6 +330,14 @@ static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d
 		return err_sys(errp, errno, "pull: `%s`", tmp);
 	/* One puller per part; a second one waits and finds it done. */
 	flock(fd, LOCK_EX);
+	if (store_blob_has(s, d->digest)) {
+		/* Another puller finished it while we waited. */
+		struct stat st;
+		if (!fstat(fd, &st) && st.st_nlink && !st.st_size)
+			unlink(tmp);
+		close(fd);
+		return 0;
+	}
 	struct sink k = { .fd = fd, .hash = digest_init(), .limit = d->size, .id = d->digest };
 	if (c->o->progress && isatty(fileno(c->o->progress)))
 		k.progress = c->o->progress;
@@ -359,10 +368,12 @@ static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d
 		r = err_set(errp, EINVAL, "blob sha256:%.12s...: downloaded %llu bytes hashing to sha256:%.12s...: refused",
 			    d->digest, (unsigned long long)k.written, got);
 	if (!r) {
-		/* Verified while downloading; store_blob_put_fd hashes the
-		 * file again as it copies it in. */
-		lseek(fd, 0, SEEK_SET);
-		r = store_blob_put_fd(s, fd, d->digest, got, errp);
+		/* Verified while downloading: the part becomes the blob
+		 * as it is, no copy and no second hash (the unpack hashes
+		 * it once more as it reads it). */
+		r = store_blob_adopt(s, tmp, d->digest, errp);
+		if (!r)
+			keep = true; /* nothing left at tmp to remove */
 	}
 	if (!keep)
 		unlink(tmp);

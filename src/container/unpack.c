@@ -282,11 +282,17 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 	if (o->max_bytes && (!cap || o->max_bytes < cap))
 		cap = o->max_bytes;
 	struct dsrc s = { 0 };
-	int ret = decomp_open(src_fd, cap, &s.d, errp);
-	if (ret)
+	struct digest_ctx *bh = o->blob_digest ? digest_init() : NULL;
+	if (o->blob_digest && !bh)
+		return err_set(errp, ENOMEM, "sha256: out of memory");
+	int ret = decomp_open(src_fd, cap, bh, &s.d, errp);
+	if (ret) {
+		digest_free(bh);
 		return ret;
+	}
 	if (diff_id && !(s.hash = digest_init())) {
 		decomp_close(s.d);
+		digest_free(bh);
 		return err_set(errp, ENOMEM, "sha256: out of memory");
 	}
 	size_t bufsz = 1 << 16;
@@ -320,6 +326,19 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 			digest_final(s.hash, diff_id);
 		else
 			digest_free(s.hash);
+	}
+	if (bh) {
+		char got[DIGEST_HEX];
+		if (!ret)
+			ret = decomp_drain(s.d, errp);
+		if (!ret) {
+			digest_final(bh, got);
+			if (strcmp(got, o->blob_digest))
+				ret = err_set(errp, EIO, "blob sha256:%.12s is corrupted (content hashes to sha256:%.12s): refused",
+					      o->blob_digest, got);
+		} else {
+			digest_free(bh);
+		}
 	}
 	if (usize)
 		*usize = decomp_out_bytes(s.d);

@@ -32,6 +32,11 @@ struct unpack_opts {
 	 * src_fd is always capped at DECOMP_RATIO x its size + DECOMP_SLACK
 	 * (container/decomp.h); a smaller max_bytes wins. */
 	uint64_t max_bytes;
+	/* When set (64 hex digits), the compressed stream, read to the end
+	 * of src_fd, must hash to it: a store blob is verified in the same
+	 * pass that unpacks it; a mismatch is -EIO "blob ... is
+	 * corrupted". */
+	const char *blob_digest;
 };
 
 /* Unpack the tar archive read from src_fd (a regular file or pipe; gzip

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct err er = { 0 };
 	struct src s = { 0 };
-	if (decomp_open(fd, CAP, &s.d, &er)) {
+	if (decomp_open(fd, CAP, NULL, &s.d, &er)) {
 		close(fd);
 		return 0;
 	}
