@@ -14,7 +14,7 @@ TSAN    := $(BUILD)/tsan
 # -Wno-tsan: TSan does not model __atomic_thread_fence (virtqueue.c uses it
 # between its own accesses and the guest's, which TSan does not see anyway).
 TSANFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-LDLIBS  := -lfdt -lz -lzstd -lm -lpthread -lslirp -ljson-c -lcap -lseccomp -lcrypto
+LDLIBS  := -lfdt -lz -lzstd -lm -lpthread -lslirp -ljson-c -lcap -lseccomp
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 SRCS     := $(shell find src -name '*.c' | sort)
