@@ -77,8 +77,8 @@ else
 		sleep 0.5
 	done
 	# Retried: the VM's replies once took seconds to leave it (seen with
-	# the first I/O-thread VMM of this tree; not reproduced since: 60 of
-	# 60 first tries at 9048d9b, 20 of 20 at 7dc51b6, docs/CONTAINERS.md
+	# the first I/O-thread VMM of this tree; not reproduced since: 50 of
+	# 50 first tries at 9048d9b, 20 of 20 at 7dc51b6, docs/CONTAINERS.md
 	# "Networking").  A retry is reported on stderr, the neighbour
 	# table is in the FAIL line, so that a slow VM leaves evidence.
 	cv=$(ctr exec a sh -c 'i=0; while [ $i -lt 15 ]; do ping -c1 -W2 192.168.77.4 >/dev/null && { echo "CTR-VM-OK $i"; exit 0; }; i=$((i+1)); done; ip neigh' 2>&1)
