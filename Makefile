@@ -117,7 +117,7 @@ FUZZSRCS_image_manifest := src/container/manifest.c src/container/ref.c \
                            src/container/auth.c src/container/digest.c src/core/err.c
 FUZZLIBS_image_manifest := -ljson-c -lcrypto
 FUZZSRCS_tar := src/container/tar.c src/core/err.c
-FUZZSRCS_decomp := src/container/decomp.c src/container/tar.c src/core/err.c
+FUZZSRCS_decomp := src/container/decomp.c src/container/digest.c src/container/tar.c src/core/err.c
 FUZZLIBS_decomp := -lz -lzstd
 # The virtio targets share tests/fuzz/vdrv.h (guest RAM, a hostile driver).
 FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/guest_mem.c src/core/err.c
