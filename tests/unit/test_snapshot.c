@@ -26,7 +26,9 @@
  *                            gives RAM of its instant
  *   reboot_from_boot_file    the boot images go to DIR/boot, not into the
  *                            state file; a restored guest that reboots
- *                            boots again from them; a corrupt boot file
+ *                            boots again from them (also one restored
+ *                            from a snapshot of a restored VM, which
+ *                            copies the file); a corrupt boot file
  *                            does not stop the restore (never read) but
  *                            fails the reboot with an error exit; a
  *                            truncated one fails the restore
@@ -875,6 +877,10 @@ static void reboot_from_boot_file(void **state)
 	struct vm *vm2;
 	assert_int_equal(restore_events(f, snap, &ev, &rs, &vm2, &e), 0);
 	sleep_ms(20);
+	/* A snapshot of the restored VM copies its boot file. */
+	char snap2[300];
+	snprintf(snap2, sizeof(snap2), "%s/snapb2", f->dir);
+	assert_int_equal(vm_snapshot(vm2, snap2, 0, NULL, NULL, &e), 0);
 	set_flag(vm2);
 	for (int i = 0; i < 200 && !ev_get(&ev.resets); i++)
 		sleep_ms(10);
@@ -882,6 +888,15 @@ static void reboot_from_boot_file(void **state)
 	uint64_t a = read_counter(vm2);
 	sleep_ms(20);
 	assert_true(read_counter(vm2) > a);
+	assert_int_equal(ev_get(&ev.errors), 0);
+	end_vm(vm2);
+	restore_free(rs);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(restore_events(f, snap2, &ev, &rs, &vm2, &e), 0);
+	set_flag(vm2);
+	for (int i = 0; i < 200 && !ev_get(&ev.resets); i++)
+		sleep_ms(10);
+	assert_int_equal(ev_get(&ev.resets), 1);
 	assert_int_equal(ev_get(&ev.errors), 0);
 	end_vm(vm2);
 	restore_free(rs);
