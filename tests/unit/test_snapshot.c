@@ -22,7 +22,8 @@
  *                            the base unchanged; a restore sees the data
  *                            of the instant, not later writes
  *   diff_snapshot_chain      full, then diff: the diff's memory file holds
- *                            only the dirtied pages; restoring the diff
+ *                            only the dirtied pages, its boot file is the
+ *                            parent's (a hard link); restoring the diff
  *                            gives RAM of its instant
  *   reboot_from_boot_file    the boot images go to DIR/boot, not into the
  *                            state file; a restored guest that reboots
@@ -765,6 +766,14 @@ static void diff_snapshot_chain(void **state)
 	struct stat st;
 	assert_int_equal(stat(mem2, &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+	/* The boot images are the parent's: its boot file, linked. */
+	char b1[320], b2[320];
+	struct stat st1, st2;
+	snprintf(b1, sizeof(b1), "%s/boot", s1);
+	snprintf(b2, sizeof(b2), "%s/boot", s2);
+	assert_int_equal(stat(b1, &st1), 0);
+	assert_int_equal(stat(b2, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
 
 	struct restore *rs;
 	struct vm *vm2 = restore_vm(f, s2, true, &rs, NULL);
