@@ -143,12 +143,16 @@ FUZZLIBS_state := -lz
 FUZZSRCS_loader := src/board/virt/loader.c src/core/guest_mem.c src/core/err.c \
                    src/core/file.c
 FUZZLIBS_loader := -lfdt -lz
+FUZZSRCS_migrate_stream := src/vmm/migrate_stream.c src/core/guest_mem.c \
+                           src/core/state.c src/core/err.c
+FUZZLIBS_migrate_stream := -lz
 FUZZSRCS_snapshot_state := src/vmm/snapshot_fmt.c src/core/state.c src/core/err.c
 FUZZLIBS_snapshot_state := -lz
 
 # The control socket: its parser, and its server with a fake VM.
 FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c
 FUZZLIBS_api := -ljson-c -lpthread
+FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)

@@ -319,7 +319,13 @@ class Ringvm:
             stop(dst)
 
 
-X
+def fmt(v):
+    """Seconds as ms (or s above 10 s); '-' when missing; '*' marks a
+    figure the peer reported about itself."""
+    if v != v:
+        return "-"
+    s = "%.2f s" % v if v >= 10 else "%.1f ms" % (v * 1e3)
+    return s + ("*" if isinstance(v, Reported) else "")
 
 
 def main():

@@ -1,4 +1,5 @@
 #include "block.h"
+#include "dirty.h"
 #include "qcow2.h"
 #include "core/file.h"
 
@@ -86,6 +87,19 @@ static int lock_image(int fd, const char *path, bool read_only,
 		return err_sys(errp, errno, "cannot lock disk `%s`", path);
 	}
 	return 0;
+}
+
+void block_lock_release(struct block_dev *bd)
+{
+	if (!bd->read_only)
+		flock(bd->lock_fd, LOCK_UN);
+}
+
+int block_lock_take(struct block_dev *bd, struct err *errp)
+{
+	if (bd->read_only)
+		return 0;
+	return lock_image(bd->lock_fd, bd->path, false, errp);
 }
 
 static bool device_allowed(const struct block_open_ctx *ctx, dev_t rdev)
@@ -361,6 +375,7 @@ void block_close(struct block_dev *bd)
 	if (!bd)
 		return;
 	block_flush(bd);
+	block_dirty_stop(bd);
 	char *path = bd->path;
 	uint8_t *bounce = bd->bounce;
 	pthread_mutex_destroy(&bd->lock);
@@ -739,6 +754,8 @@ static int block_xferv(struct block_dev *bd, const struct iovec *iov,
 	bool locked = lock_for(bd, write, off);
 	int rc = xferv_locked(bd, iov, iovcnt, off, len, write);
 	unlock_if(bd, locked);
+	if (write)
+		block_dirty_mark(bd, off, len);
 	return rc;
 }
 
@@ -832,6 +849,7 @@ int block_pwrite(struct block_dev *bd, const void *buf, size_t len,
 	if (!rc)
 		rc = bd->drv->pwrite(bd, buf, len, off);
 	unlock_if(bd, locked);
+	block_dirty_mark(bd, off, len);
 	return rc;
 }
 
@@ -859,6 +877,7 @@ int block_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 	if (!rc)
 		rc = bd->drv->discard(bd, off, len);
 	unlock_if(bd, locked);
+	block_dirty_mark(bd, off, len);
 	return rc;
 }
 
@@ -877,6 +896,7 @@ int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 	bool locked = lock_for(bd, true, off);
 	int rc = write_zeroes_locked(bd, off, len, unmap);
 	unlock_if(bd, locked);
+	block_dirty_mark(bd, off, len);
 	return rc;
 }
 

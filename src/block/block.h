@@ -173,8 +173,10 @@ struct block_dev {
 	/* Host syncs (fdatasync) the device really made, for tests and
 	 * stats; cache=unsafe makes none.  Read with __atomic_load_n. */
 	uint64_t syncs;
+	/* Dirty-block tracking (block/dirty.h), NULL when off. */
+	struct block_dirty *dirty;
 	/* The image file's descriptor (owned by the driver), for lock
-	 * changes (block_freeze). */
+	 * changes (block_freeze, block_lock_release/block_lock_take). */
 	int lock_fd;
 };
 
@@ -260,6 +262,14 @@ struct block_open_ctx {
  * a block device or too many of them. */
 int block_open_with(const char *path, const struct block_open_opts *o,
 		    struct block_dev **out, struct err *errp);
+
+/* Live migration with shared storage: the source gives up its lock on
+ * the image file (after block_flush, with no I/O in flight and none to
+ * come) so that the target can open it, and takes it back if the
+ * migration fails.  block_lock_take: 0, -EBUSY when another process has
+ * it now (the target runs the disk), or -errno. */
+void block_lock_release(struct block_dev *bd);
+int block_lock_take(struct block_dev *bd, struct err *errp);
 
 /* Flush, then release the device.  NULL is accepted. */
 void block_close(struct block_dev *bd);

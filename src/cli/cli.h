@@ -11,6 +11,10 @@ int cli_switch(int argc, char **argv);  /* src/cli/switch*.c */
 int cli_oci(int argc, char **argv);     /* src/cli/oci.c */
 int cli_container(int argc, char **argv); /* src/cli/container*.c */
 int cli_ctl(int argc, char **argv);     /* src/cli/ctl.c: a VM's control socket */
+int cli_exec(int argc, char **argv);    /* src/cli/exec.c */
+/* Started by binfmt_misc for a riscv64 program (flags POF)? */
+bool cli_exec_is_binfmt(void);
+int cli_exec_binfmt(int argc, char **argv);
 
 /* Parse `run`'s arguments (argv[0] is "run") into cfg, which the caller has
  * filled with defaults.  Strings in cfg point into argv except disk paths

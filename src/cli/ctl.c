@@ -278,6 +278,8 @@ static int check_reply(struct json_object *r, struct json_object **res)
 static void print_status(struct json_object *r)
 {
 	printf("state: %s\n", str(r, "state"));
+	if (!json_object_object_get_ex(r, "vcpus", NULL))
+		return;   /* no VM yet (incoming) */
 	printf("vcpus: %lld\n", (long long)num(r, "vcpus"));
 	printf("memory: %lld MiB\n", (long long)(num(r, "mem") >> 20));
 	printf("uptime: %.1f s\n", (double)num(r, "uptime_ns") / 1e9);

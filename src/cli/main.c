@@ -21,6 +21,7 @@ static void usage(FILE *f)
 "  switch     run a virtual L2 switch with 802.1Q VLANs; inspect it\n"
 "  oci        OCI container runtime (runc's commands: create, start, ...)\n"
 "  container  images and containers the Docker way (load, images, run, ...)\n"
+"  exec       run a riscv64 Linux program on this host (user-mode emulation)\n"
 "\n"
 "  ringvm <command> --help   options of a command\n"
 "  ringvm --version          print the version\n");
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	if (cli_exec_is_binfmt())
+		return cli_exec_binfmt(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 1;
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
 		return cli_switch(argc - 1, argv + 1);
 	if (!strcmp(cmd, "oci"))
 		return cli_oci(argc - 1, argv + 1);
+	if (!strcmp(cmd, "exec"))
+		return cli_exec(argc - 1, argv + 1);
 	if (!strcmp(cmd, "container"))
 		return cli_container(argc - 1, argv + 1);
 	fprintf(stderr, "ringvm: unknown command `%s` (try `ringvm --help`)\n",

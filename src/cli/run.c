@@ -2,10 +2,13 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "core/parse.h"
+#include "vmm/api.h"
+#include "vmm/migrate.h"
 #include "vmm/restore.h"
 #include "vmm/vm.h"
 
@@ -64,6 +67,9 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+"  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
+"                      unix:PATH and run the VM it brings (--disk: the\n"
+"                      images to use instead of the source's paths)\n"
 "  --restore DIR       continue the VM saved in snapshot directory DIR (see\n"
 "                      docs/LIFECYCLE.md): its disks restart from the snapshot\n"
 "                      (later writes are discarded); --net may replace the\n"
@@ -255,7 +261,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
 	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_RESTORE,
-	       O_CLONE, O_CLONE_DIR };
+	       O_CLONE, O_CLONE_DIR, O_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -279,6 +285,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "clone", no_argument, 0, O_CLONE },
 		{ "clone-dir", required_argument, 0, O_CLONE_DIR },
 		{ "api", required_argument, 0, O_API },
+		{ "incoming", required_argument, 0, O_INCOMING },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -304,6 +311,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_BIOS: cfg->bios = optarg; break;
 		case O_LOADER: cfg->loader = optarg; break;
 		case O_API: cfg->api = optarg; break;
+		case O_INCOMING: cfg->incoming_uri = optarg; break;
 		case O_BOOT:
 			if (!strcmp(optarg, "auto"))
 				cfg->boot = VM_BOOT_AUTO;
@@ -366,6 +374,13 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && optind < argc)
 		rc = err_set(e, EINVAL, "unexpected argument `%s`",
 			     argv[optind]);
+	if (rc == 0 && cfg->incoming_uri &&
+	    (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->nnics))
+		rc = err_set(e, EINVAL, "--incoming takes the machine from the "
+			     "source: no --kernel, --initrd, --cmdline or --net");
+	if (rc == 0 && cfg->incoming_uri && cfg->restore)
+		rc = err_set(e, EINVAL, "--incoming and --restore: one source "
+			     "of the machine");
 	if (rc == 0 && cfg->restore && machine_opt)
 		rc = err_set(e, EINVAL, "--restore: the snapshot defines the "
 			     "machine; `%s` cannot be given with it",
@@ -376,7 +391,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && cfg->clone_dir && !cfg->clone)
 		rc = err_set(e, EINVAL, "--clone-dir goes with --clone");
 	if (rc == 0 && cfg->bios && !strcmp(cfg->bios, "none") &&
-	    !cfg->kernel)
+	    !cfg->kernel && !cfg->incoming_uri)
 		rc = err_set(e, EINVAL, "--bios none needs --kernel");
 	if (rc == 0 && cfg->boot == VM_BOOT_DISK &&
 	    (cfg->kernel || cfg->initrd || cfg->cmdline))
@@ -389,6 +404,30 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	    (cfg->kernel || cfg->ndisks == 0))
 		rc = err_set(e, EINVAL, "--loader is for booting a disk "
 			     "(--boot disk)");
+	return rc;
+}
+
+/* --incoming: the VM comes from the migration stream.  The stream's
+ * machine goes into a copy of cfg (its strings live in storage), as cfg
+ * keeps what cli_run_free releases. */
+static int run_incoming(const struct vm_config *cfg, int *status,
+			struct err *e)
+{
+	struct vm_config mcfg = *cfg;
+	struct api *api = NULL;
+	struct vm *vm;
+	void *storage = NULL;
+	int rc;
+	if (cfg->api && (rc = api_open(cfg->api, &api, e)) < 0)
+		return rc;
+	rc = migrate_incoming(cfg->incoming_uri, &mcfg,
+			      api ? api_vm_event : NULL, api, &vm, &storage, e);
+	if (rc < 0) {
+		api_close(api);
+		return rc;
+	}
+	rc = vm_run_created(vm, api, status, e);
+	free(storage);
 	return rc;
 }
 
@@ -415,7 +454,8 @@ int cli_run(int argc, char **argv)
 	}
 	if (rc == 1)
 		status = 0;
-	else if (rc == 0 && vm_run(&cfg, &status, &e) == 0)
+	else if (rc == 0 && (cfg.incoming_uri ? run_incoming(&cfg, &status, &e)
+				      : vm_run(&cfg, &status, &e)) == 0)
 		; /* status set by the run */
 	else
 		fprintf(stderr, "ringvm: %s\n", e.msg);

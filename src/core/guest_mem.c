@@ -38,6 +38,33 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
+int guest_mem_move(struct guest_mem *dst, struct guest_mem *src,
+		   struct err *errp)
+{
+	if (dst->nr != src->nr)
+		return err_set(errp, EINVAL, "guest memory: %u regions, not "
+			       "%u", src->nr, dst->nr);
+	for (unsigned i = 0; i < src->nr; i++)
+		if (dst->r[i].gpa != src->r[i].gpa ||
+		    dst->r[i].size != src->r[i].size)
+			return err_set(errp, EINVAL, "guest memory region %u "
+				       "differs", i);
+	for (unsigned i = 0; i < src->nr; i++) {
+		void *p = mremap(src->r[i].hva, src->r[i].size,
+				 src->r[i].size, MREMAP_MAYMOVE | MREMAP_FIXED,
+				 dst->r[i].hva);
+		if (p == MAP_FAILED)
+			return err_sys(errp, errno, "cannot move guest memory");
+		/* dst's old pages were unmapped by the move; src's range is
+		 * gone: a later guest_mem_free(src) must skip it. */
+		src->r[i].size = 0;
+	}
+	for (unsigned i = 0; i < src->nr; i++)
+		free(src->r[i].dirty);
+	src->nr = 0;
+	return 0;
+}
+
 int guest_mem_map_file(struct guest_mem *m, unsigned i, int fd, uint64_t off,
 		       struct err *errp)
 {

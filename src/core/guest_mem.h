@@ -48,6 +48,14 @@ struct guest_mem {
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		  struct err *errp);
 
+/* Move the contents of every region of src into the region of dst with
+ * the same gpa and size (same count and order), without copying: the host
+ * pages are remapped (mremap) over dst's, whose addresses stay the same.
+ * src is left empty (nr 0).  For live migration, which receives RAM before
+ * the VM that will own it exists.  Neither may be logging or in use by
+ * another thread.  0, -EINVAL (shapes differ) or -errno of mremap. */
+int guest_mem_move(struct guest_mem *dst, struct guest_mem *src,
+		   struct err *errp);
 /* Back region i with a private copy-on-write mapping of fd from byte
  * offset off (a multiple of the host page size) for the region's size,
  * at the same host address (MAP_FIXED over the anonymous mapping, so

@@ -599,8 +599,9 @@ static void on_migrate(void *opaque, const struct migrate_status *st)
 				queue_locked(c, api_reply_error(
 					a->mig_id, st->state == MIGRATE_FAILED ?
 					"EIO" : "ECANCELED",
-					st->state == MIGRATE_FAILED ?
-					st->error : "migration cancelled"));
+					st->state == MIGRATE_CANCELLED ?
+					"migration cancelled" : st->error[0] ?
+					st->error : "migration failed"));
 		}
 	}
 	if (st->state == MIGRATE_COMPLETED)
@@ -648,12 +649,16 @@ static void cmd_migrate(struct api *a, uint64_t cid, struct api_request *r)
 	if (rc < 0) {
 		a->mig = NULL;
 		pthread_mutex_lock(&a->lock);
+		/* A failure the migration already reported through
+		 * on_migrate has had its reply. */
+		bool replied = a->mig_replied;
 		a->mig_replied = true;
 		c = by_cid(a, cid);
 		if (c)
 			c->busy = false;
 		pthread_mutex_unlock(&a->lock);
-		reply_rc(a, cid, r->id, rc, &e);
+		if (!replied)
+			reply_rc(a, cid, r->id, rc, &e);
 	}
 }
 
@@ -691,6 +696,35 @@ static void cmd_events(struct api *a, uint64_t cid, struct json_object *id)
 	reply_ok(a, cid, id, NULL);
 }
 
+static bool have_vm(struct api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	bool v = a->vm != NULL;
+	pthread_mutex_unlock(&a->lock);
+	return v;
+}
+
+/* Served before the VM exists (api_start(a, NULL): it is still being
+ * received, --incoming). */
+static void cmd_no_vm(struct api *a, uint64_t cid, struct api_request *r)
+{
+	switch (r->cmd) {
+	case API_CMD_STATUS:
+		reply_ok(a, cid, r->id, state_result("incoming"));
+		break;
+	case API_CMD_EVENTS:
+		cmd_events(a, cid, r->id);
+		break;
+	case API_CMD_MIGRATE_STATUS:
+		cmd_migrate_status(a, cid, r->id);
+		break;
+	default:
+		reply_err(a, cid, r->id, "ESRCH", "no VM yet: it is still "
+			  "being received");
+		break;
+	}
+}
+
 static void handle_line(struct api *a, uint64_t cid, const char *line,
 			size_t len)
 {
@@ -699,6 +733,11 @@ static void handle_line(struct api *a, uint64_t cid, const char *line,
 	struct err e = { 0 };
 	if (api_request_parse(line, len, &r, &code, &e) < 0) {
 		reply_err(a, cid, r.id, code, e.msg);
+		api_request_free(&r);
+		return;
+	}
+	if (!have_vm(a)) {
+		cmd_no_vm(a, cid, &r);
 		api_request_free(&r);
 		return;
 	}
@@ -719,6 +758,16 @@ static void handle_line(struct api *a, uint64_t cid, const char *line,
 	case API_CMD_EVENTS: cmd_events(a, cid, r.id); break;
 	}
 	api_request_free(&r);
+}
+
+/* A client dropped meanwhile (its queue overflowed) gets no more of its
+ * requests run. */
+static bool dropped(struct api *a, struct client *c)
+{
+	pthread_mutex_lock(&a->lock);
+	bool d = c->drop;
+	pthread_mutex_unlock(&a->lock);
+	return d;
 }
 
 /* Read what client slot i sent and run its complete requests. */
@@ -755,8 +804,10 @@ static void serve_client(struct api *a, unsigned i)
 	const char *line;
 	size_t len;
 	enum api_line k;
-	while (!dead && (k = api_linebuf_next(&c->in, &line, &len)) !=
-	       API_LINE_NONE) {
+	bool progressed = false;
+	while (!dead && !dropped(a, c) &&
+	       (k = api_linebuf_next(&c->in, &line, &len)) != API_LINE_NONE) {
+		progressed = true;
 		c->last_ns = evloop_now_ns();
 		if (k == API_LINE_TOO_LONG) {
 			char msg[64];
@@ -768,10 +819,11 @@ static void serve_client(struct api *a, unsigned i)
 		if (len)
 			handle_line(a, cid, line, len);
 	}
+	/* The partial-line clock runs from the last complete line. */
 	bool partial = api_linebuf_partial(&c->in);
 	if (!partial)
 		c->partial_ns = 0;
-	else if (!c->partial_ns)
+	else if (!c->partial_ns || progressed)
 		c->partial_ns = evloop_now_ns();
 	pthread_mutex_lock(&a->lock);
 	if (c->cid == cid) {
@@ -1102,8 +1154,16 @@ fail:
 
 int api_start(struct api *a, struct vm *vm, struct err *errp)
 {
-	a->vm = vm;
-	a->start_ns = evloop_now_ns();
+	/* Set once (NULL -> vm), under the lock: the socket thread reads it
+	 * there before any command, and nothing changes it afterwards. */
+	pthread_mutex_lock(&a->lock);
+	if (vm) {
+		a->vm = vm;
+		a->start_ns = evloop_now_ns();
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (a->sock_thread)
+		return 0;
 	int rc = pthread_create(&a->tid, NULL, sock_thread, a);
 	if (rc)
 		return err_sys(errp, rc, "--api: cannot create a thread");

@@ -50,7 +50,12 @@ int api_open(const char *path, struct api **out, struct err *errp);
 void api_vm_event(void *opaque, enum vm_event ev, int code);
 
 /* Serve vm: start the server's threads (they are in their loops when this
- * returns, so the sandbox may be entered next).  Returns 0 or -errno. */
+ * returns, so the sandbox may be entered next).  vm may be NULL to serve
+ * before the VM exists (while `ringvm run --incoming` receives it):
+ * `status` then answers {"state":"incoming"}, `events` and
+ * `migrate-status` work, the rest fail with ESRCH; a later
+ * api_start(a, vm) (vm_run_created does it) hands the server its VM
+ * (once).  Returns 0 or -errno. */
 int api_start(struct api *a, struct vm *vm, struct err *errp);
 
 /* The directory descriptor the socket is removed through at exit

@@ -46,7 +46,13 @@ struct migration;
 typedef void migrate_event_fn(void *opaque, const struct migrate_status *st);
 
 /* Start migrating vm to o->uri on a new thread; returns at once with *out
- * set, or -errno (bad URI, one already active...).  on_event may be NULL. */
+ * set, or -errno (bad URI, one already active...).  on_event may be NULL.
+ * URIs: tcp:HOST:PORT with HOST an IPv4/IPv6 literal or localhost (no name
+ * lookup), unix:PATH.  Timeouts: connect 10 s, a target that stops
+ * reading 15 s, the ack after the last data 60 s.  On COMPLETED the VM has
+ * been ended with vm_end_migrated (VM_EVENT_MIGRATED, status 0); on FAILED
+ * or CANCELLED it runs as before.  m uses vm until migrate_free: free it
+ * before vm_destroy(vm). */
 int migrate_start(struct vm *vm, const struct migrate_opts *o,
 		  migrate_event_fn *on_event, void *opaque,
 		  struct migration **out, struct err *errp);

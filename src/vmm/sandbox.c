@@ -8,8 +8,10 @@
  * and under `strace -f -c`. */
 #include "sandbox.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -111,6 +113,15 @@ static const char *const snapshot_calls[] = {
  * (non-blocking, close-on-exec through accept4's flags). */
 static const char *const api_calls[] = {
 	"accept4",
+};
+
+/* Live migration (vmm/migrate_send.c): the source's thread connects to
+ * the target (non-blocking connect, then poll; timeouts by setsockopt;
+ * SO_ERROR); glibc's new thread registers its robust list and rseq area
+ * (see add_migrate_rules for clone). */
+static const char *const migrate_calls[] = {
+	"connect", "setsockopt", "getsockopt", "fcntl",
+	"set_robust_list", "rseq",
 };
 
 /* The switch process: clients connect and send frames; the control socket
@@ -287,6 +298,37 @@ static int add_socket_rules(scmp_filter_ctx ctx, const struct sandbox_vmm *o,
 	return rc;
 }
 
+/* Live migration: its thread (clone with the flags of a thread, never a
+ * new process; clone3, whose flags sit in memory the filter cannot read,
+ * fails with ENOSYS so that glibc falls back to clone), stream sockets to
+ * the target, and flock LOCK_EX|LOCK_NB to take a disk's lock back. */
+static int add_migrate_rules(scmp_filter_ctx ctx, struct err *errp)
+{
+	const scmp_datum_t thr = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+	int rc = rule("clone thread",
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, thr, thr)),
+		      errp);
+	if (!rc)
+		rc = rule("clone3",
+			  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+					   SCMP_SYS(clone3), 0), errp);
+	static const int fam[] = { AF_INET, AF_INET6, AF_UNIX };
+	for (unsigned i = 0; !rc && i < 3; i++)
+		rc = rule("socket migrate",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+					   2, SCMP_A0(SCMP_CMP_EQ,
+						      (scmp_datum_t)fam[i]),
+					   SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf,
+						   SOCK_STREAM)), errp);
+	if (!rc)
+		rc = rule("flock LOCK_EX",
+			  seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(flock),
+					   1, SCMP_A1(SCMP_CMP_EQ,
+						      LOCK_EX | LOCK_NB)), errp);
+	return rc;
+}
+
 /* ---- the violation handler -------------------------------------------- */
 
 static void put_str(char *buf, size_t *len, size_t cap, const char *s)
@@ -450,7 +492,9 @@ int sandbox_enter_vmm(const struct sandbox_vmm *o, struct err *errp)
 	    (o->net_user && (rc = ADD_NAMES(ctx, slirp_calls, errp)) < 0) ||
 	    (o->net_switch && (rc = ADD_NAMES(ctx, swport_calls, errp)) < 0) ||
 	    (o->snapshot && (rc = ADD_NAMES(ctx, snapshot_calls, errp)) < 0) ||
-	    (o->api && (rc = ADD_NAMES(ctx, api_calls, errp)) < 0))
+	    (o->api && (rc = ADD_NAMES(ctx, api_calls, errp)) < 0) ||
+	    (o->migrate && ((rc = ADD_NAMES(ctx, migrate_calls, errp)) < 0 ||
+			    (rc = add_migrate_rules(ctx, errp)) < 0)))
 		goto out;
 	/* The control socket is removed at exit relative to its directory:
 	 * no other directory's entries can be unlinked. */

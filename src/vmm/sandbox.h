@@ -42,6 +42,11 @@ struct sandbox_vmm {
 			   * listening socket, unlinkat of the socket in
 			   * api_dirfd at exit (that directory only) */
 	int api_dirfd;
+	bool migrate;     /* live migration (vmm/migrate.h) may start: a
+			   * thread for it (clone of a thread only), a
+			   * stream socket (AF_INET/AF_INET6/AF_UNIX) to the
+			   * target, and taking a disk's lock back (flock
+			   * LOCK_EX|LOCK_NB) when it fails */
 };
 
 /* Confine the calling `ringvm run` process: the filter binds every

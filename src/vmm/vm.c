@@ -56,6 +56,7 @@ struct vm {
 	bool ended;          /* (L) the I/O thread has left: VM over */
 	bool exit_pending;   /* (L) the guest asked to stop; I/O handles it */
 	bool stop_request;   /* (L) vm_stop() */
+	bool migrated;       /* (L) vm_end_migrated(): the end's event */
 	unsigned pause_req;  /* (L) vm_pause nesting + the I/O thread's own */
 	unsigned nparked;    /* (L) threads parked by pause_req */
 	unsigned nready;     /* (L) threads that reached their loop */
@@ -245,9 +246,15 @@ static void *io_thread(void *arg)
 		pthread_mutex_lock(&vm->lock);
 		bool run = wait_runnable(t, false);
 		bool ex = vm->exit_pending, stop = vm->stop_request;
+		bool mig = vm->migrated;
 		pthread_mutex_unlock(&vm->lock);
-		if (!run)
+		if (!run) {
+			/* vm_end_migrated stops a paused VM: nothing else
+			 * tells the owner why it ended. */
+			if (mig)
+				emit(vm, VM_EVENT_MIGRATED, 0);
 			break;
+		}
 		if (stop) {
 			finish(vm, VM_EVENT_QUIT, 0, 0);
 			break;
@@ -366,6 +373,8 @@ int vm_enter_sandbox(struct vm *vm, struct err *errp)
 	if (vm->api) {
 		o.api = true;
 		o.api_dirfd = api_dirfd(vm->api);
+		/* Migration is started through the control socket only. */
+		o.migrate = true;
 		o.snapshot = true;  /* `ctl snapshot` (vmm/snapshot.c) */
 	}
 	return sandbox_enter_vmm(&o, errp);
@@ -441,6 +450,14 @@ void vm_stop(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
 	wake_io(vm);
+}
+
+void vm_end_migrated(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->migrated = true;
+	pthread_mutex_unlock(&vm->lock);
+	vm_stop(vm);
 }
 
 struct block_dev *vm_disk(struct vm *vm, unsigned i)

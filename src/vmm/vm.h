@@ -88,6 +88,10 @@ struct vm_config {
 	/* --api PATH: serve the control socket there (vmm/api.h); NULL:
 	 * none.  vm_run makes the server. */
 	const char *api;
+	/* --incoming URI: `ringvm run` takes the machine from a live
+	 * migration (vmm/migrate.h migrate_incoming) instead of building it;
+	 * vm_run ignores it. */
+	const char *incoming_uri;
 };
 
 /* ---- the VM handle ----------------------------------------------------
@@ -149,6 +153,11 @@ int vm_resume(struct vm *vm);
 /* Ask the VM to end as if the user had quit (VM_EVENT_QUIT); returns at
  * once (vm_wait waits).  Works while paused. */
 void vm_stop(struct vm *vm);
+
+/* End a paused VM whose guest now runs elsewhere (live migration
+ * completed): like vm_stop, but the event is VM_EVENT_MIGRATED and the
+ * vCPUs never run again.  From the thread that paused it. */
+void vm_end_migrated(struct vm *vm);
 
 /* Disk i's block device (NULL past the last); for live migration, which
  * copies or hands over the disks.  Valid until vm_destroy. */

@@ -15,7 +15,8 @@ set -eu
 . "$(dirname "$0")/lib/common.sh"
 
 hostile_names="api/malformed-json api/unknown-command api/oversized-line
-	api/disconnect-mid-reply api/never-reads api/many-clients api/slowloris
+	api/disconnect-mid-reply api/never-reads api/events-never-read
+	api/many-clients api/slowloris
 	api/status-after"
 names="api/boot api/socket-mode api/status api/pause-console api/pause-instret
 	api/resume api/events $hostile_names api/guest-alive api/snapshot
@@ -85,7 +86,11 @@ then pass api/status; else fail api/status "unexpected status: $st"; fi
 ctl --json "$sock" events >"$scratch/events" 2>&1 &
 ev=$!
 bg_track "$ev"
-sleep 0.5
+# Subscribed once the reply is there.
+for _ in $(seq 100); do
+	grep -q '"ok":true' "$scratch/events" && break
+	sleep 0.1
+done
 
 # Pause: the console and the instruction count stand still.
 out=$(ctl "$sock" pause)

@@ -111,6 +111,17 @@ static void refused(void **state)
 	struct err e;
 	assert_true(parse(&c, &e, "--mem", NULL) < 0);   /* missing value */
 	assert_non_null(strstr(e.msg, "--mem"));
+	/* The migration stream decides the machine. */
+	assert_true(parse(&c, &e, "--incoming", "unix:/x", "--kernel", "k",
+			  NULL) < 0);
+	assert_non_null(strstr(e.msg, "--incoming"));
+	assert_true(parse(&c, &e, "--incoming", "unix:/x", "--restore", "d",
+			  NULL) < 0);
+	assert_non_null(strstr(e.msg, "--incoming"));
+	assert_int_equal(parse(&c, &e, "--incoming", "tcp:0.0.0.0:4444",
+			       "--disk", "t.qcow2", NULL), 0);
+	assert_string_equal(c.incoming_uri, "tcp:0.0.0.0:4444");
+	cli_run_free(&c);
 }
 
 static void disk_l2_cache(void **state)

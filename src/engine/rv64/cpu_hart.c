@@ -234,6 +234,21 @@ uint64_t rv_hart_next_deadline(const struct rv_hart *h)
 	return dl;
 }
 
+void rv_hart_enter_user(struct rv_hart *h, uint64_t pc, uint64_t satp)
+{
+	h->pc = pc;
+	h->priv = RV_PRIV_U;
+	h->satp = satp;
+	h->mstatus |= MSTATUS_FS;
+	h->mcounteren = h->scounteren = 7;
+	h->menvcfg |= ENVCFG_CBZE | ENVCFG_CBCFE;
+	h->senvcfg |= ENVCFG_CBZE | ENVCFG_CBCFE;
+	rv_hart_set_state(h, RV_HART_STARTED);
+	rv_mmu_set_mode(h);
+	rv_tlb_flush_va(h, NULL);
+	rv_block_flush_all(h);
+}
+
 void rv_hart_flush_tlb(struct rv_hart *h)
 {
 	rv_tlb_flush_va(h, NULL);

@@ -42,6 +42,11 @@ static void take(struct rv_hart *h, uint64_t cause, uint64_t tval, bool irq)
 
 void rv_trap_exception(struct rv_hart *h, uint64_t cause, uint64_t tval)
 {
+	if (h->m->user_trap) {
+		h->reservation = ~0ULL;
+		h->m->user_trap(h, cause, tval);
+		return;
+	}
 	take(h, cause, tval, false);
 }
 

@@ -249,6 +249,14 @@ void rv_hart_flush_code(struct rv_hart *h);
  * WFI should wake (priv 1.12 §3.3.3: ignores global enables).  Owner. */
 bool rv_hart_irq_pending(const struct rv_hart *h);
 
+/* User-mode emulation (src/exec/, with rv_machine.user_trap set): put h in
+ * U-mode at pc with translation `satp` (Sv39/Sv48 tables the runtime
+ * builds in guest memory), the FPU on (mstatus.FS dirty), cycle/time/
+ * instret readable from U, cbo.zero allowed, and its TLB and code caches
+ * flushed.  Registers are left as they are.  Owner thread, or any thread
+ * while h's thread is not running. */
+void rv_hart_enter_user(struct rv_hart *h, uint64_t pc, uint64_t satp);
+
 /* Cache-block size of Zicbom/Zicboz (bytes), for riscv,cbo[mz]-block-size. */
 #define RV_CBO_BLOCK_SIZE 64
 

@@ -53,6 +53,17 @@ struct rv_machine {
 	 * interpreter advances pc past it afterwards. */
 	int (*ecall)(struct rv_hart *h);
 
+	/* User-mode emulation (src/exec/, docs/EXEC.md): when set, an
+	 * exception (any cause, from any mode) is not taken by the hart;
+	 * this is called instead, on the hart's own thread, with h->pc at
+	 * the instruction that trapped (an ecall's own pc) and the cause and
+	 * tval the hart would have written to xcause/xtval.  The hart's
+	 * privilege and CSRs are left alone.  The handler typically records
+	 * the trap and kicks the hart (rv_vcpu_kick) so that rv_vcpu_run()
+	 * returns and the runtime serves it outside the interpreter.  NULL
+	 * (full-system machines): exceptions are taken architecturally. */
+	void (*user_trap)(struct rv_hart *h, uint64_t cause, uint64_t tval);
+
 	/* HTIF (riscv-tests convention), 0 when the ELF has no tohost. */
 	uint64_t tohost, fromhost;
 

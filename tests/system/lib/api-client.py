@@ -7,7 +7,8 @@
 `hostile` prints one "RESULT name ok|FAIL why" line per check: malformed
 JSON, unknown command, over-long line (the connection keeps working after
 each), a client that disconnects mid-reply, a client that never reads (it
-is dropped, others are served meanwhile), 100+ clients at once (the excess
+is dropped, others are served meanwhile), an event subscriber that never
+reads (pause/resume go on at full speed), 100+ clients at once (the excess
 refused with EBUSY), a partial line that never completes (closed after the
 server's timeout), and status still answering after all of it.
 """
@@ -185,6 +186,29 @@ def never_reads():
     return True, ""
 
 
+def events_never_read():
+    # A subscriber that never reads its events must not slow the others:
+    # pause/resume pairs (two events each) go on at full speed.
+    s = connect()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b'{"cmd":"events"}\n')
+    c = Conn()
+    t0 = time.time()
+    worst = 0.0
+    for _ in range(200):
+        t = time.time()
+        if c.req("pause").get("ok") is not True or c.req("resume").get("ok") is not True:
+            return False, "pause/resume failed"
+        worst = max(worst, time.time() - t)
+    took = time.time() - t0
+    ok = status_ok(c)
+    c.close()
+    s.close()
+    if worst > 2 or not ok:
+        return False, "slowest pause/resume %.2fs, status %s" % (worst, ok)
+    return True, "%.1fs" % took
+
+
 def many_clients():
     n = 140
     conns, refused, greeted = [], 0, 0
@@ -249,6 +273,7 @@ def hostile():
     check("oversized-line", oversized)
     check("disconnect-mid-reply", disconnect_mid_reply)
     check("never-reads", never_reads)
+    check("events-never-read", events_never_read)
     check("many-clients", many_clients)
     slow.join()
     check("status-after", lambda: (status_ok(), "status failed"))

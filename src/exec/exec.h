@@ -1,0 +1,57 @@
+/* `ringvm exec --arch riscv64`: run an unmodified riscv64 Linux program on
+ * this host by user-mode emulation (docs/EXEC.md).  The RV64 interpreter
+ * runs the program in U-mode; its traps (ecall, faults) come to the
+ * runtime in this directory, which translates Linux system calls to the
+ * host's and keeps the program's address space in Sv39 page tables. */
+#ifndef RINGVM_EXEC_EXEC_H
+#define RINGVM_EXEC_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/err.h"
+
+#define EXEC_MAX_MOUNTS 16
+
+/* A host directory made visible at a guest path (--mount). */
+struct exec_mount {
+	const char *host;    /* host directory */
+	const char *guest;   /* absolute guest path */
+	bool ro;             /* writes refused with EROFS */
+};
+
+struct exec_config {
+	/* Guest root directory (--root): every guest path resolves inside
+	 * it (openat2 RESOLVE_IN_ROOT).  NULL: the host's / as is. */
+	const char *root;
+	struct exec_mount mounts[EXEC_MAX_MOUNTS];
+	unsigned nmounts;
+	/* Guest memory pool, bytes (--mem): page tables and every page the
+	 * program touches come from it; host memory is used lazily. */
+	uint64_t mem;
+	/* Program path (a guest path) and its argv; argv[0] is passed as is. */
+	const char *path;
+	char *const *argv;
+	/* The guest's environment (NULL-terminated). */
+	char *const *envp;
+	/* Log unimplemented system calls (once per number) to stderr. */
+	bool verbose;
+	/* Log every system call with its arguments and result to stderr
+	 * (RINGVM_EXEC_TRACE=1; for debugging). */
+	bool trace;
+	/* The ringvm options to re-run an execve() with (`ringvm exec
+	 * --arch riscv64 ... --`), NULL-terminated; argv of this process. */
+	char *const *reexec_argv;
+};
+
+/* Run the program to its end in this process.  Returns 0 with *status
+ * the wait status the program ended with (W_EXITCODE(code, 0), or the
+ * number of the signal that killed it when it died by one: the caller
+ * re-raises it), or -errno with errp filled when it could not start
+ * (no such file, not a riscv64 ELF, no memory).  Takes over the
+ * process's signal dispositions while it runs; threads the program
+ * creates are host threads of this process. */
+int exec_run(const struct exec_config *cfg, int *status, struct err *errp);
+
+#endif

@@ -1,0 +1,95 @@
+/* mmap, munmap, mprotect, brk, file mappings; a SIGSEGV handler that
+ * catches a write to a read-only page. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d %s (errno %d)\n", \
+	__FILE__, __LINE__, #c, errno); return 1; } } while (0)
+
+static sigjmp_buf jb;
+static volatile void *fault_addr;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	fault_addr = si->si_addr;
+	siglongjmp(jb, 1);
+}
+
+int main(int argc, char **argv)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	printf("page %zu\n", pg);
+	char *a = mmap(NULL, 16 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(a != MAP_FAILED);
+	CHECK(a[5 * pg] == 0);
+	memset(a, 0xab, 16 * pg);
+	CHECK(munmap(a + 4 * pg, 4 * pg) == 0);
+	char *b = mmap(a + 4 * pg, pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(b == a + 4 * pg && b[0] == 0);
+	CHECK(mmap(a, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED && errno == EEXIST);
+	CHECK(madvise(a, pg, MADV_DONTNEED) == 0 && a[0] == 0 &&
+	      (unsigned char)a[1 + pg] == 0xab);
+
+	struct sigaction sa = { 0 };
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
+	CHECK(mprotect(a, pg, PROT_READ) == 0);
+	if (!sigsetjmp(jb, 1)) {
+		a[10] = 1;
+		printf("FAIL: write to a read-only page\n");
+		return 1;
+	}
+	printf("segv on write: %d\n", fault_addr == a + 10);
+	if (!sigsetjmp(jb, 1)) {
+		*(volatile char *)(a + 4 * pg + pg) = 1;  /* unmapped */
+		printf("FAIL: write to an unmapped page\n");
+		return 1;
+	}
+	printf("segv on unmapped: %d\n", fault_addr == a + 5 * pg);
+	CHECK(mprotect(a, pg, PROT_READ | PROT_WRITE) == 0);
+	a[10] = 2;
+
+	char path[] = "/tmp/ringvm-exec-mmap-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	char data[5000];
+	for (int i = 0; i < 5000; i++)
+		data[i] = (char)('a' + i % 26);
+	CHECK(write(fd, data, sizeof(data)) == 5000);
+	char *f = mmap(NULL, 5000, PROT_READ, MAP_PRIVATE, fd, 0);
+	CHECK(f != MAP_FAILED);
+	CHECK(memcmp(f, data, 5000) == 0 && f[5000] == 0);
+	char *f2 = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, pg);
+	CHECK(f2 != MAP_FAILED && f2[0] == data[pg]);
+	f2[0] = 'Z';
+	char c;
+	CHECK(pread(fd, &c, 1, (off_t)pg) == 1 && c == data[pg]);
+	close(fd);
+	unlink(path);
+
+	void *big = malloc(64 << 20);
+	CHECK(big);
+	memset(big, 1, 64 << 20);
+	free(big);
+	char *s = sbrk(0);
+	CHECK(brk(s + 3 * pg) == 0);
+	s[3 * pg - 1] = 7;
+	CHECK(brk(s) == 0);
+	char *sh = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(sh != MAP_FAILED);
+	strcpy(sh, "shared");
+	printf("%s\nmmap ok\n", sh);
+	return 0;
+}
