@@ -35,6 +35,9 @@ struct qcow2_create_opts {
 	const char *backing_fmt;  /* "raw", "qcow2" or NULL (probe at open) */
 	bool lazy_refcounts;      /* set the compatible feature bit (v3) */
 	int version;              /* 2 or 3; 0 = 3 */
+	bool no_sync;             /* skip the final fsync: for an overlay
+				   * whose loss in a host crash loses nothing
+				   * (a restore's, recreated by the next) */
 };
 
 /* Create (or truncate) the file at path as an empty qcow2 image of size

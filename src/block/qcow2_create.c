@@ -97,7 +97,7 @@ int qcow2_create(const char *path, uint64_t size,
 	rc = q_pwrite_full(q, buf, (rt_cl + rb_n) * cs, cs);
 	if (!rc && ftruncate(fd, (off_t)(total * cs)) < 0)
 		rc = -errno;
-	if (!rc && fsync(fd) < 0)
+	if (!rc && !(o && o->no_sync) && fsync(fd) < 0)
 		rc = -errno;
 	if (rc)
 		rc = err_sys(errp, -rc, "cannot write `%s`", path);

@@ -465,6 +465,8 @@ static void *worker(void *arg)
 	struct virtio_blk *b = arg;
 
 	pthread_mutex_lock(&b->lock);
+	b->nready++;
+	pthread_cond_broadcast(&b->idle);
 	for (;;) {
 		while (!b->stop && b->queue_head < 0)
 			pthread_cond_wait(&b->work, &b->lock);
@@ -622,6 +624,13 @@ static int start(struct virtio_blk *b, struct err *errp)
 		b->nworkers++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* A thread still starting makes calls (rseq...) the sandbox, which
+	 * may be entered right after, refuses: wait until all are in their
+	 * loop.  A fast restore reaches the sandbox within milliseconds. */
+	pthread_mutex_lock(&b->lock);
+	while (b->nready < b->nworkers)
+		pthread_cond_wait(&b->idle, &b->lock);
+	pthread_mutex_unlock(&b->lock);
 	if (rc)
 		return err_sys(errp, rc, "virtio-blk: cannot start I/O threads");
 	return 0;
@@ -673,6 +682,7 @@ int virtio_blk_exit(struct virtio_blk *b)
 	for (unsigned i = 0; i < b->nworkers; i++)
 		pthread_join(b->workers[i], NULL);
 	b->nworkers = 0;
+	b->nready = 0;
 	if (b->loop) {
 		evloop_del(b->loop, b->wake_fd);
 		b->loop = NULL;

@@ -123,6 +123,7 @@ struct virtio_blk {
 	bool stop;
 	bool lock_ok;          /* lock, work, idle initialised */
 	unsigned nworkers;
+	unsigned nready;       /* workers in their loop (start waits) */
 	pthread_t workers[VIRTIO_BLK_WORKERS];
 	int wake_fd;           /* eventfd written after a completion, -1:
 				* none (virtio_blk_watch) */

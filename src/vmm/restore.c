@@ -27,6 +27,8 @@ struct snap_link {
 	struct state_reader r;
 	struct snap_info si;
 	int memfd;
+	int bootfd;                /* the boot file, or -1 (none: an older
+				    * snapshot with the images inline) */
 };
 
 struct restore {
@@ -47,6 +49,8 @@ static void link_free(struct snap_link *l)
 		return;
 	if (l->memfd >= 0)
 		close(l->memfd);
+	if (l->bootfd >= 0)
+		close(l->bootfd);
 	free(l->buf);
 	free(l);
 }
@@ -60,6 +64,7 @@ static int read_link(const char *dir, struct snap_link **out,
 	if (!l)
 		return err_set(errp, ENOMEM, "out of memory");
 	l->memfd = -1;
+	l->bootfd = -1;
 	char path[PATH_MAX + 32];
 	int fd = -1, rc;
 	if (!realpath(dir, l->dir)) {
@@ -83,6 +88,13 @@ static int read_link(const char *dir, struct snap_link **out,
 		rc = err_set(errp, EINVAL, "snapshot memory file is %jd bytes, "
 			     "the state file says %" PRIu64,
 			     (intmax_t)st.st_size, l->si.mem_file_size);
+		goto fail;
+	}
+	/* Opened, not read: a reboot reads it (the VM owns a dup). */
+	snprintf(path, sizeof(path), "%s/boot", l->dir);
+	l->bootfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (l->bootfd < 0 && errno != ENOENT) {
+		rc = err_sys(errp, errno, "snapshot boot file");
 		goto fail;
 	}
 	close(fd);
@@ -410,6 +422,13 @@ int restore_load(void *opaque, struct vm *vm, struct err *errp)
 		int rc = apply_diff(rs->chain[k], mem, errp);
 		if (rc)
 			return rc;
+	}
+	if (top->bootfd >= 0) {
+		int bfd = fcntl(top->bootfd, F_DUPFD_CLOEXEC, 0);
+		if (bfd < 0)
+			return err_sys(errp, errno, "snapshot `%s`: boot file",
+				       top->dir);
+		vm_set_boot_file(vm, bfd);
 	}
 	int rc = vm_load_state(vm, &top->r, errp);
 	if (rc)

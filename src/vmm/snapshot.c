@@ -220,7 +220,7 @@ static int write_state(struct snap_job *j, int fd, struct err *errp)
 			state_put_u64(&w, j->bitmap[i][k]);
 		state_end(&w);
 	}
-	int rc = vm_save_state(j->vm, &w, errp);
+	int rc = vm_save_state_ext(j->vm, &w, VM_SAVE_BOOT_FILE, errp);
 	if (!rc && state_writer_error(&w))
 		rc = err_set(errp, ENOMEM, "out of memory for the VM state");
 	uint8_t pre[SNAP_PREFIX_BYTES];
@@ -349,8 +349,8 @@ static void remember(struct snap_job *j, uint64_t pause_ns)
 
 static void remove_tmp(struct snap_job *j, const char *dir)
 {
-	static const char *const names[] = { "state", "memory" };
-	for (unsigned i = 0; i < 2; i++)
+	static const char *const names[] = { "state", "memory", "boot" };
+	for (unsigned i = 0; i < 3; i++)
 		unlinkat(j->tmpfd, names[i], 0);
 	for (unsigned i = 0; i < j->si.ndisks; i++) {
 		char n[32];
@@ -377,6 +377,20 @@ static int sync_path(const char *path)
 	int rc = sync_fd(fd);
 	close(fd);
 	return rc;
+}
+
+/* A diff's boot images are its parent's, taken by this same VM (whose
+ * images never change): a hard link of the parent's boot file instead
+ * of another copy.  false (write one) when there is none to link (a
+ * parent of an older format, another file system). */
+static bool link_parent_boot(struct snap_job *j)
+{
+	if (!(j->flags & SNAPSHOT_DIFF))
+		return false;
+	char p[SNAP_PATH_MAX + 8];
+	int n = snprintf(p, sizeof(p), "%s/boot", j->si.parent);
+	return n > 0 && (size_t)n < sizeof(p) &&
+	       linkat(AT_FDCWD, p, j->tmpfd, "boot", 0) == 0;
 }
 
 /* The paused part: the instant. */
@@ -409,7 +423,7 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	j->progress = progress;
 	j->opaque = opaque;
 	j->tmpfd = -1;
-	int statefd = -1, memfd = -1, rc;
+	int statefd = -1, memfd = -1, bootfd = -1, rc;
 	bool paused = false, made = false, renamed = false;
 	if ((rc = abs_paths(j, dir, errp)) || (rc = check_target(j->abs, errp)) ||
 	    (rc = describe(j, errp)))
@@ -427,11 +441,19 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	memfd = statefd < 0 ? -1 :
 		openat(j->tmpfd, "memory", O_WRONLY | O_CREAT | O_EXCL |
 		       O_CLOEXEC, 0444);
-	if (memfd < 0) {
+	bool linked = memfd >= 0 && link_parent_boot(j);
+	bootfd = memfd < 0 || linked ? -1 :
+		 openat(j->tmpfd, "boot", O_WRONLY | O_CREAT | O_EXCL |
+			O_CLOEXEC, 0444);
+	if (bootfd < 0 && !linked) {
 		rc = err_sys(errp, errno, "create the snapshot files in `%s`",
 			     j->tmp);
 		goto out;
 	}
+	/* The boot images do not change while the VM runs: written before
+	 * the pause, once, outside the state a restore reads. */
+	if (!linked && (rc = vm_boot_file_write(vm, bootfd, errp)))
+		goto out;
 	if ((rc = vm_pause(vm)) < 0) {
 		rc = err_set(errp, ESRCH, "the VM is not running");
 		goto out;
@@ -453,6 +475,7 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	/* Durable after the instant, while the guest runs again. */
 	int s = 0;
 	if ((s = sync_fd(statefd)) || (s = sync_fd(memfd)) ||
+	    (bootfd >= 0 && (s = sync_fd(bootfd))) ||
 	    (s = sync_fd(j->tmpfd)) || (s = sync_path(j->parent)))
 		rc = err_sys(errp, -s, "snapshot `%s` written but not synced",
 			     j->abs);
@@ -470,6 +493,8 @@ out:
 		close(statefd);
 	if (memfd >= 0)
 		close(memfd);
+	if (bootfd >= 0)
+		close(bootfd);
 	if (made && !renamed && j->tmpfd >= 0)
 		remove_tmp(j, j->tmp);
 	else if (made && !renamed)

@@ -194,9 +194,13 @@ int snap_disk_new_overlay(const char *path, const char *base, uint64_t size,
 	int rc = fmt_path(tmp, sizeof(tmp), errp, "%s%s", path, ".new-tmp");
 	if (rc)
 		return rc;
+	/* Not synced: until the VM writes, the overlay holds nothing, and
+	 * one lost in a host crash is made again by the next restore; the
+	 * VM's own flushes make what it writes durable. */
 	struct qcow2_create_opts o = {
 		.backing_file = base,
 		.backing_fmt = "qcow2",
+		.no_sync = true,
 	};
 	if ((rc = qcow2_create(tmp, size, &o, errp))) {
 		unlink(tmp);

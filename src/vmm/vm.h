@@ -223,6 +223,23 @@ int vm_load_state(struct vm *vm, struct state_reader *r, struct err *errp);
 int vm_config_from_state(struct state_reader *r, struct vm_config *cfg,
 			 void **storage, struct err *errp);
 
+/* Boot images outside the stream (snapshots; docs/LIFECYCLE.md "Boot
+ * images out of the restore path").  vm_save_state_ext with
+ * VM_SAVE_BOOT_FILE is vm_save_state whose "boot" section holds only the
+ * layout and CRCs of the boot images; vm_boot_file_write writes those
+ * images to fd (a new regular file) and may run while the VM runs (the
+ * images never change); both return 0 or -errno.  vm_set_boot_file hands
+ * such a file (fd, owned by the VM from then on) to a VM before
+ * vm_load_state of a stream that refers to it: the load checks only its
+ * size, a guest reboot reads the images and checks the header and CRCs
+ * (a corrupt file ends the VM with VM_EVENT_ERROR).  vm_save_state and
+ * migration streams keep the images inline. */
+#define VM_SAVE_BOOT_FILE 0x1u
+int vm_save_state_ext(struct vm *vm, struct state_writer *w, unsigned flags,
+		      struct err *errp);
+int vm_boot_file_write(struct vm *vm, int fd, struct err *errp);
+void vm_set_boot_file(struct vm *vm, int fd);
+
 /* Guest RAM of the VM (for snapshot and migration memory copies; gpa
  * access rules of core/guest_mem.h). */
 struct guest_mem *vm_mem(struct vm *vm);

@@ -260,12 +260,30 @@ static int check_shape(struct vm *vm, const struct machine *m,
 
 int vm_save_state(struct vm *vm, struct state_writer *w, struct err *errp)
 {
+	return vm_save_state_ext(vm, w, 0, errp);
+}
+
+int vm_boot_file_write(struct vm *vm, int fd, struct err *errp)
+{
+	return virt_boot_file_write(vm_board(vm), fd, errp);
+}
+
+void vm_set_boot_file(struct vm *vm, int fd)
+{
+	virt_set_boot_file(vm_board(vm), fd);
+}
+
+int vm_save_state_ext(struct vm *vm, struct state_writer *w, unsigned flags,
+		      struct err *errp)
+{
 	bool started;
 	if (!vm_quiet(vm, &started))
 		return err_set(errp, EBUSY, "the VM runs: pause it before "
 			       "saving its state");
 	save_machine(vm, w);
-	int rc = virt_save(vm_board(vm), w, errp);
+	int rc = virt_save(vm_board(vm), w,
+			   flags & VM_SAVE_BOOT_FILE ? VIRT_SAVE_BOOT_FILE : 0,
+			   errp);
 	if (rc < 0)
 		return rc;
 	if (state_writer_error(w))

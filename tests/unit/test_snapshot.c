@@ -22,8 +22,17 @@
  *                            the base unchanged; a restore sees the data
  *                            of the instant, not later writes
  *   diff_snapshot_chain      full, then diff: the diff's memory file holds
- *                            only the dirtied pages; restoring the diff
+ *                            only the dirtied pages, its boot file is the
+ *                            parent's (a hard link); restoring the diff
  *                            gives RAM of its instant
+ *   reboot_from_boot_file    the boot images go to DIR/boot, not into the
+ *                            state file; a restored guest that reboots
+ *                            boots again from them (also one restored
+ *                            from a snapshot of a restored VM, which
+ *                            copies the file); a corrupt boot file
+ *                            does not stop the restore (never read) but
+ *                            fails the reboot with an error exit; a
+ *                            truncated one fails the restore
  *
  * The VM tests need vm_save_state (the persist work); without it they
  * print SKIP. */
@@ -34,6 +43,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +55,7 @@
 
 #include "block/block.h"
 #include "block/qcow2.h"
+#include "core/file.h"
 #include "core/guest_mem.h"
 #include "core/state.h"
 #include "vmm/restore.h"
@@ -54,7 +65,7 @@
 
 /* ---- a tiny assembler (as tests/unit/test_vm.c) ------------------------ */
 
-enum { ZERO = 0, T0 = 5, T1 = 6, S0 = 8 };
+enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, S0 = 8 };
 
 struct prog {
 	uint32_t w[64];
@@ -91,7 +102,33 @@ static void prog_counter(struct prog *p)
 		0xffu << 12 | 1u << 31);
 }
 
+/* The counter, until the word after it (FLAG_GPA) is set: then a write
+ * of 0x7777 to the sifive_test finisher asks for a reboot.  A reboot
+ * clears RAM, so the rebooted guest just counts. */
+static void prog_reboot(struct prog *p)
+{
+	emit(p, i_type(1, ZERO, 0, T0, 0x13));          /* addi t0, x0, 1 */
+	emit(p, i_type(31, T0, 1, T0, 0x13));           /* slli t0, t0, 31 */
+	emit(p, 0x100u << 12 | T1 << 7 | 0x37);         /* lui t1, 0x100 */
+	emit(p, T1 << 20 | T0 << 15 | T0 << 7 | 0x33);  /* add t0, t0, t1 */
+	emit(p, i_type(0, ZERO, 0, S0, 0x13));          /* addi s0, x0, 0 */
+	emit(p, i_type(1, S0, 0, S0, 0x13));            /* loop: s0++ */
+	emit(p, S0 << 20 | T0 << 15 | 3 << 12 | 0x23);  /* sd s0, 0(t0) */
+	emit(p, i_type(8, T0, 3, T2, 0x03));            /* ld t2, 8(t0) */
+	/* beq t2, x0, loop (-12) */
+	uint32_t imm = (uint32_t)-12;
+	emit(p, (imm >> 12 & 1) << 31 | (imm >> 5 & 0x3f) << 25 | ZERO << 20 |
+		T2 << 15 | 0 << 12 | (imm >> 1 & 0xf) << 8 |
+		(imm >> 11 & 1) << 7 | 0x63);
+	emit(p, 0x100u << 12 | T1 << 7 | 0x37);         /* lui t1, 0x100 */
+	emit(p, 0x7u << 12 | T2 << 7 | 0x37);           /* lui t2, 0x7 */
+	emit(p, i_type(0x777, T2, 0, T2, 0x13));        /* addi t2, 0x777 */
+	emit(p, T2 << 20 | T1 << 15 | 2 << 12 | 0x23);  /* sw t2, 0(t1) */
+	emit(p, 0x6f);                                  /* j . */
+}
+
 #define COUNTER_GPA 0x80100000ULL
+#define FLAG_GPA (COUNTER_GPA + 8)
 #define RAM_BASE 0x80000000ULL
 #define VM_MEM (64ULL << 20)
 #define PATTERN_GPA 0x80400000ULL
@@ -100,6 +137,8 @@ static void prog_counter(struct prog *p)
 struct fx {
 	char dir[256];      /* scratch directory */
 	char kernel[300];
+	char kernel_reboot[300];  /* prog_reboot */
+	struct prog reboot;
 	int null_fd;
 };
 
@@ -123,6 +162,30 @@ static void rm_rf(const char *path)
 	rmdir(path);
 }
 
+/* A RISC-V Linux image header around p's code. */
+static int write_kernel(const char *path, const struct prog *p)
+{
+	uint8_t img[64 + sizeof(p->w)];
+	memset(img, 0, sizeof(img));
+	size_t len = 64 + p->n * 4;
+	uint32_t j64 = (32 << 21) | 0x6f;
+	memcpy(img, &j64, 4);
+	uint64_t text_offset = 0x200000, image_size = len;
+	memcpy(img + 8, &text_offset, 8);
+	memcpy(img + 16, &image_size, 8);
+	uint32_t version = 2;
+	memcpy(img + 0x24, &version, 4);
+	memcpy(img + 0x30, "RISCV\0\0\0", 8);
+	memcpy(img + 0x38, "RSC\x05", 4);
+	memcpy(img + 64, p->w, p->n * 4);
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, img, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -136,24 +199,14 @@ static int setup(void **state)
 	f->null_fd = open("/dev/null", O_RDWR);
 	struct prog p = { .n = 0 };
 	prog_counter(&p);
-	uint8_t img[64 + sizeof(p.w)];
-	memset(img, 0, sizeof(img));
-	size_t len = 64 + p.n * 4;
-	uint32_t j64 = (32 << 21) | 0x6f;
-	memcpy(img, &j64, 4);
-	uint64_t text_offset = 0x200000, image_size = len;
-	memcpy(img + 8, &text_offset, 8);
-	memcpy(img + 16, &image_size, 8);
-	uint32_t version = 2;
-	memcpy(img + 0x24, &version, 4);
-	memcpy(img + 0x30, "RISCV\0\0\0", 8);
-	memcpy(img + 0x38, "RSC\x05", 4);
-	memcpy(img + 64, p.w, p.n * 4);
 	snprintf(f->kernel, sizeof(f->kernel), "%s/counter.img", f->dir);
-	int fd = open(f->kernel, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, img, len) != (ssize_t)len)
+	snprintf(f->kernel_reboot, sizeof(f->kernel_reboot), "%s/reboot.img",
+		 f->dir);
+	f->reboot.n = 0;
+	prog_reboot(&f->reboot);
+	if (write_kernel(f->kernel, &p) || write_kernel(f->kernel_reboot,
+							&f->reboot))
 		return -1;
-	close(fd);
 	*state = f;
 	return f->null_fd < 0 ? -1 : 0;
 }
@@ -713,6 +766,14 @@ static void diff_snapshot_chain(void **state)
 	struct stat st;
 	assert_int_equal(stat(mem2, &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+	/* The boot images are the parent's: its boot file, linked. */
+	char b1[320], b2[320];
+	struct stat st1, st2;
+	snprintf(b1, sizeof(b1), "%s/boot", s1);
+	snprintf(b2, sizeof(b2), "%s/boot", s2);
+	assert_int_equal(stat(b1, &st1), 0);
+	assert_int_equal(stat(b2, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
 
 	struct restore *rs;
 	struct vm *vm2 = restore_vm(f, s2, true, &rs, NULL);
@@ -726,6 +787,159 @@ static void diff_snapshot_chain(void **state)
 	assert_int_equal(vm_resume(vm2), 0);
 	end_vm(vm2);
 	restore_free(rs);
+}
+
+struct events {
+	int resets, errors;  /* atomics: the VM's thread counts */
+};
+
+static void on_event(void *opaque, enum vm_event ev, int code)
+{
+	struct events *e = opaque;
+	(void)code;
+	if (ev == VM_EVENT_RESET)
+		__atomic_add_fetch(&e->resets, 1, __ATOMIC_SEQ_CST);
+	if (ev == VM_EVENT_ERROR)
+		__atomic_add_fetch(&e->errors, 1, __ATOMIC_SEQ_CST);
+}
+
+static int ev_get(int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+/* Restore dir with an event counter; -errno of the restore, or 0 with
+ * *vmp started. */
+static int restore_events(struct fx *f, const char *dir, struct events *ev,
+			  struct restore **rsp, struct vm **vmp, struct err *e)
+{
+	struct vm_config c = restore_defaults(f);
+	struct restore_opts o = { .dir = dir, .quiet = true };
+	int rc = restore_prepare(&o, &c, rsp, e);
+	if (rc)
+		return rc;
+	assert_int_equal(vm_create(&c, on_event, ev, vmp, e), 0);
+	if ((rc = restore_load(*rsp, *vmp, e))) {
+		vm_destroy(*vmp);
+		restore_free(*rsp);
+		return rc;
+	}
+	assert_int_equal(vm_start(*vmp), 0);
+	return 0;
+}
+
+static void set_flag(struct vm *vm)
+{
+	uint64_t one = 1;
+	assert_int_equal(vm_pause(vm), 0);
+	assert_int_equal(gpa_write(vm_mem(vm), FLAG_GPA, &one, 8), 0);
+	assert_int_equal(vm_resume(vm), 0);
+}
+
+static void reboot_from_boot_file(void **state)
+{
+	struct fx *f = *state;
+	char snap[300], path[320];
+	snprintf(snap, sizeof(snap), "%s/snapb", f->dir);
+	struct vm_config c = config(f);
+	c.kernel = f->kernel_reboot;
+	c.no_reboot = false;
+	struct vm *vm;
+	struct err e = { 0 };
+	assert_int_equal(vm_create(&c, NULL, NULL, &vm, &e), 0);
+	assert_int_equal(vm_start(vm), 0);
+	sleep_ms(30);
+	int rc = vm_snapshot(vm, snap, 0, NULL, NULL, &e);
+	if (rc && persist_missing(&e)) {
+		end_vm(vm);
+		skip();
+	}
+	assert_int_equal(rc, 0);
+	end_vm(vm);
+
+	/* The program's code is in the boot file and not in the state. */
+	uint8_t *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/state", snap);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(file_read_fd(fd, 1 << 20, "state", (char **)&buf,
+				      &len, &e), 0);
+	close(fd);
+	size_t code = f->reboot.n * 4;
+	assert_null(memmem(buf, len, f->reboot.w, code));
+	free(buf);
+	snprintf(path, sizeof(path), "%s/boot", snap);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(file_read_fd(fd, 1 << 20, "boot", (char **)&buf,
+				      &len, &e), 0);
+	close(fd);
+	assert_non_null(memmem(buf, len, f->reboot.w, code));
+	size_t code_off = (size_t)((uint8_t *)memmem(buf, len, f->reboot.w,
+						     code) - buf);
+	free(buf);
+
+	/* Restored, it reboots from the boot file and counts again. */
+	struct events ev = { 0, 0 };
+	struct restore *rs;
+	struct vm *vm2;
+	assert_int_equal(restore_events(f, snap, &ev, &rs, &vm2, &e), 0);
+	sleep_ms(20);
+	/* A snapshot of the restored VM copies its boot file. */
+	char snap2[300];
+	snprintf(snap2, sizeof(snap2), "%s/snapb2", f->dir);
+	assert_int_equal(vm_snapshot(vm2, snap2, 0, NULL, NULL, &e), 0);
+	set_flag(vm2);
+	for (int i = 0; i < 200 && !ev_get(&ev.resets); i++)
+		sleep_ms(10);
+	assert_int_equal(ev_get(&ev.resets), 1);
+	uint64_t a = read_counter(vm2);
+	sleep_ms(20);
+	assert_true(read_counter(vm2) > a);
+	assert_int_equal(ev_get(&ev.errors), 0);
+	end_vm(vm2);
+	restore_free(rs);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(restore_events(f, snap2, &ev, &rs, &vm2, &e), 0);
+	set_flag(vm2);
+	for (int i = 0; i < 200 && !ev_get(&ev.resets); i++)
+		sleep_ms(10);
+	assert_int_equal(ev_get(&ev.resets), 1);
+	assert_int_equal(ev_get(&ev.errors), 0);
+	end_vm(vm2);
+	restore_free(rs);
+
+	/* One bit of the image flipped: the restore does not read the file
+	 * and runs; the reboot refuses it and the VM ends in error. */
+	assert_int_equal(chmod(path, 0644), 0);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t byte;
+	assert_int_equal(pread(fd, &byte, 1, (off_t)code_off), 1);
+	byte ^= 0x10;
+	assert_int_equal(pwrite(fd, &byte, 1, (off_t)code_off), 1);
+	close(fd);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(restore_events(f, snap, &ev, &rs, &vm2, &e), 0);
+	a = read_counter(vm2);
+	sleep_ms(20);
+	assert_true(read_counter(vm2) > a);
+	set_flag(vm2);
+	int status = -1;
+	vm_wait(vm2, &status);
+	assert_int_equal(status, 1);
+	assert_int_equal(ev_get(&ev.errors), 1);
+	assert_int_equal(ev_get(&ev.resets), 0);
+	vm_destroy(vm2);
+	restore_free(rs);
+
+	/* Truncated: caught by the restore (its size is checked). */
+	assert_int_equal(truncate(path, 4096), 0);
+	memset(&e, 0, sizeof(e));
+	rc = restore_events(f, snap, &ev, &rs, &vm2, &e);
+	assert_int_equal(rc, -EINVAL);
+	assert_non_null(strstr(e.msg, "boot file"));
 }
 
 int main(void)
@@ -742,6 +956,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(disk_frozen_as_overlay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(diff_snapshot_chain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(reboot_from_boot_file, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,13 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "board/virt/memmap.h"
 #include "engine/rv64/hart.h"
 #include "hw/clint.h"
 #include "hw/plic.h"
 
-#define BOOT_STATE_VERSION 1
+#define BOOT_STATE_VERSION 2  /* 1: images inline; 2: in a boot file */
 #define CPU_STATE_VERSION 1
 #define MAX_IMAGES 3
 
@@ -59,10 +60,14 @@ static void cpu_name(char *buf, size_t n, unsigned i)
 	snprintf(buf, n, "cpu%u", i);
 }
 
-static void save_boot(const struct virt_board *v, struct state_writer *w)
+static int save_boot(struct virt_board *v, struct state_writer *w,
+		     unsigned flags, struct err *errp)
 {
 	const struct rv_boot *b = &v->boot;
-	state_begin(w, "boot", BOOT_STATE_VERSION);
+	bool ext = flags & VIRT_SAVE_BOOT_FILE;
+	/* Version 1 unless asked: what a migration stream carries, readable
+	 * by a ringvm that knows no boot files. */
+	state_begin(w, "boot", ext ? 2 : 1);
 	state_put_u32(w, (uint32_t)b->mode);
 	state_put_u32(w, (uint32_t)b->priv);
 	const uint64_t f[] = {
@@ -77,12 +82,34 @@ static void save_boot(const struct virt_board *v, struct state_writer *w)
 	state_put_u32(w, (uint32_t)cl);
 	state_put_bytes(w, v->cmdline, cl);
 	state_put_u32(w, v->nsaved);
+	if (ext) {
+		struct boot_file_layout l;
+		virt_boot_layout(v, &l);
+		state_put_u64(w, l.size);
+		for (unsigned i = 0; i < l.n; i++) {
+			state_put_u64(w, l.img[i].gpa);
+			state_put_u64(w, l.img[i].len);
+			state_put_u64(w, l.img[i].off);
+			state_put_u32(w, l.img[i].crc);
+		}
+		state_end(w);
+		return 0;
+	}
 	for (unsigned i = 0; i < v->nsaved; i++) {
+		const uint8_t *p;
+		uint8_t *owned;
+		int rc = virt_image_copy(v, i, &p, &owned, errp);
+		if (rc) {
+			state_end(w);
+			return rc;
+		}
 		state_put_u64(w, v->saved[i].gpa);
 		state_put_u64(w, v->saved[i].len);
-		state_put_bytes(w, v->saved[i].data, v->saved[i].len);
+		state_put_bytes(w, p, v->saved[i].len);
+		free(owned);
 	}
 	state_end(w);
+	return 0;
 }
 
 /* Virtio devices: a transport section per slot ("virtio<slot>", slots in
@@ -128,7 +155,7 @@ static int save_virtio(struct virt_board *v, struct state_writer *w,
 	return 0;
 }
 
-int virt_save(struct virt_board *v, struct state_writer *w,
+int virt_save(struct virt_board *v, struct state_writer *w, unsigned flags,
 	      struct err *errp)
 {
 	const struct engine_ops *eng = virt_engine(v);
@@ -161,7 +188,8 @@ int virt_save(struct virt_board *v, struct state_writer *w,
 	int rc = save_virtio(v, w, errp);
 	if (rc < 0)
 		return rc;
-	save_boot(v, w);
+	if ((rc = save_boot(v, w, flags, errp)) < 0)
+		return rc;
 	if (state_writer_error(w))
 		return err_set(errp, ENOMEM, "out of memory saving the state");
 	return 0;
@@ -182,6 +210,8 @@ struct loaded {
 	char cmdline[sizeof(((struct virt_board *)0)->cmdline)];
 	struct saved_image img[MAX_IMAGES];
 	unsigned nimg;
+	bool in_file;                  /* version 2: images in the boot file */
+	struct boot_file_layout blay;
 };
 
 static void loaded_free(struct loaded *l)
@@ -265,10 +295,66 @@ static bool in_ram(const struct virt_board *v, uint64_t gpa, uint64_t len)
 	return gpa_ptr(&v->m.mem, gpa, len) != NULL;
 }
 
+/* Version 2: the images' layout in the boot file, which must be there
+ * and as long as recorded (one fstat: the images are read and checked
+ * only by a reboot). */
+static int parse_boot_file(struct virt_board *v, struct state_reader *r,
+			   struct loaded *l, uint32_t nimg, struct err *errp)
+{
+	struct boot_file_layout *bl = &l->blay;
+	uint64_t size = state_get_u64(r);
+	bl->n = nimg;
+	for (unsigned i = 0; i < nimg; i++) {
+		struct boot_file_image *im = &bl->img[i];
+		im->gpa = state_get_u64(r);
+		im->len = state_get_u64(r);
+		im->off = state_get_u64(r);
+		im->crc = state_get_u32(r);
+		if (r->bad)
+			break;
+		if (im->len == 0 || im->len > (1ULL << 40) ||
+		    !in_ram(v, im->gpa, im->len))
+			return state_invalid(r, errp, "boot image %u: %llu "
+					     "bytes at %#llx", i,
+					     (unsigned long long)im->len,
+					     (unsigned long long)im->gpa);
+		l->img[i] = (struct saved_image){ .gpa = im->gpa,
+			.len = im->len, .crc = im->crc, .crc_known = true };
+	}
+	if (r->bad)
+		return state_close(r, errp);
+	/* Offsets are not free: the one layout writers make. */
+	struct boot_file_layout want = *bl;
+	boot_file_plan(&want);
+	for (unsigned i = 0; i < nimg; i++)
+		if (want.img[i].off != bl->img[i].off)
+			return state_invalid(r, errp, "boot image %u at byte "
+					     "%llu of the boot file", i,
+					     (unsigned long long)
+					     bl->img[i].off);
+	if (want.size != size)
+		return state_invalid(r, errp, "a %llu-byte boot file",
+				     (unsigned long long)size);
+	bl->size = size;
+	l->in_file = true;
+	if (!v->has_boot_fd)
+		return state_invalid(r, errp, "the boot images are in a "
+				     "separate boot file, and none was given");
+	struct stat st;
+	if (fstat(v->boot_fd, &st) < 0)
+		return err_sys(errp, errno, "boot file");
+	if ((uint64_t)st.st_size != size)
+		return err_set(errp, EINVAL, "boot file is %lld bytes, the "
+			       "state says %llu", (long long)st.st_size,
+			       (unsigned long long)size);
+	return 0;
+}
+
 static int parse_boot(struct virt_board *v, struct state_reader *r,
 		      struct loaded *l, struct err *errp)
 {
-	int rc = state_open(r, "boot", BOOT_STATE_VERSION, NULL, errp);
+	uint32_t ver;
+	int rc = state_open(r, "boot", BOOT_STATE_VERSION, &ver, errp);
 	if (rc < 0)
 		return rc;
 	struct rv_boot *b = &l->boot;
@@ -291,7 +377,9 @@ static int parse_boot(struct virt_board *v, struct state_reader *r,
 	uint32_t nimg = state_get_u32(r);
 	if (nimg > MAX_IMAGES)
 		return state_invalid(r, errp, "%u boot images", nimg);
-	for (unsigned i = 0; i < nimg && !r->bad; i++) {
+	if (ver >= 2 && (rc = parse_boot_file(v, r, l, nimg, errp)) < 0)
+		return rc;
+	for (unsigned i = 0; ver < 2 && i < nimg && !r->bad; i++) {
 		struct saved_image *si = &l->img[i];
 		si->gpa = state_get_u64(r);
 		si->len = state_get_u64(r);
@@ -337,11 +425,13 @@ static void apply_boot(struct virt_board *v, struct loaded *l)
 	v->fp.initrd_end = l->boot.initrd_end;
 	for (unsigned i = 0; i < v->nsaved; i++)
 		free(v->saved[i].data);
-	for (unsigned i = 0; i < l->nimg; i++) {
+	unsigned n = l->in_file ? l->blay.n : l->nimg;
+	for (unsigned i = 0; i < n; i++) {
 		v->saved[i] = l->img[i];
 		l->img[i].data = NULL;
 	}
-	v->nsaved = l->nimg;
+	v->nsaved = n;
+	v->blay = l->blay;
 	l->nimg = 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "block/block.h"
 #include "block/qcow2.h"
@@ -233,18 +234,12 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 		virt_engine(v)->vcpu_reset(virt_vcpu(v, i));
 	}
 	guest_mem_clear(&m->mem);
-	for (unsigned i = 0; i < v->nsaved; i++) {
-		const struct saved_image *si = &v->saved[i];
-		if (gpa_write(&m->mem, si->gpa, si->data, si->len))
-			return err_set(errp, EFAULT, "reboot: image outside RAM");
-	}
+	int rc = virt_reload_images(v, errp);
+	if (rc < 0)
+		return err_prefix(errp, "reboot");
 	m->exit_request = 0;
 	m->exit_reason = RV_EXIT_NONE;
 	m->exit_code = 0;
-	if (!v->nsaved)
-		return err_set(errp, EINVAL, "reboot: no copy of the boot "
-			       "images (the VM was continued from a state "
-			       "saved with --no-reboot, or not loaded)");
 	return start_boot(v, errp);
 }
 
@@ -446,6 +441,8 @@ static void teardown(struct virt_board *v)
 	}
 	for (unsigned i = 0; i < v->nsaved; i++)
 		free(v->saved[i].data);
+	if (v->has_boot_fd)
+		close(v->boot_fd);
 	rv_plic_free(&v->m);
 	rv_clint_free(&v->m);
 	bus_free(&v->m.bus);

@@ -134,11 +134,28 @@ void virt_shape(const struct virt_board *b, struct virt_shape *s);
  * by slot: disks, NICs, rng), "blk<i>", "net<i>" (the devices' own),
  * "netdev<i>" (a NIC backend's, when it has state: --net user),
  * "boot" (the boot layout and the copies of the boot images that reboots
- * reload).  Only while no vCPU runs and no I/O is in flight (vm_pause).
+ * reload — or, with VIRT_SAVE_BOOT_FILE, only their layout and CRCs).  Only while no vCPU runs and no I/O is in flight (vm_pause).
  * Returns 0, -EBUSY (a disk request in flight), -ENOMEM (writer) or an
  * engine error. */
-int virt_save(struct virt_board *b, struct state_writer *w,
+#define VIRT_SAVE_BOOT_FILE 0x1u  /* "boot" holds only the layout and
+				   * CRCs of the images (version 2); they
+				   * go to a boot file (virt_boot_file_write) */
+int virt_save(struct virt_board *b, struct state_writer *w, unsigned flags,
 	      struct err *errp);
+
+/* Write the boot images a reboot reloads (firmware, kernel, initrd) to fd
+ * (a new file, truncated to its size) in the boot_file.h format, the
+ * layout a VIRT_SAVE_BOOT_FILE state records.  The images never change
+ * while the VM lives, so this may run while it runs, from any one thread
+ * (not concurrently with virt_load).  Returns 0 or -errno (write error;
+ * -EINVAL: the VM's own boot file, which it copies from, is corrupt). */
+int virt_boot_file_write(struct virt_board *b, int fd, struct err *errp);
+
+/* Give the board the boot file of the state it will load (before
+ * virt_load; fd is owned by the board from here, closed at destroy).  A
+ * version 2 "boot" section needs it; only its size is checked at load,
+ * the header and images when a reboot reads them. */
+void virt_set_boot_file(struct virt_board *b, int fd);
 
 /* Load those sections into a board built with cfg->incoming and not yet
  * run (the caller checked the machine shape).  Every section is read and

@@ -5,6 +5,7 @@
 #include "virt.h"
 
 #include "block/block.h"
+#include "board/virt/boot_file.h"
 #include "board/virt/fdt.h"
 #include "board/virt/loader.h"
 #include "engine/rv64/machine.h"
@@ -44,9 +45,16 @@ struct virt_board {
 	struct saved_image {
 		uint64_t gpa;
 		uint64_t len;
-		uint8_t *data;
+		uint8_t *data;     /* NULL: in the boot file (blay.img[i]) */
+		uint32_t crc;      /* of the image, once crc_known */
+		bool crc_known;
 	} saved[3];
 	unsigned nsaved;
+	/* A restored VM's images stay in the snapshot's boot file until a
+	 * reboot reads them (boot_file.h); boot_fd is owned. */
+	bool has_boot_fd;
+	int boot_fd;
+	struct boot_file_layout blay;
 	char *boot_paths[2];  /* resolved kernel/loader and initrd (owned) */
 	const struct vm_config *cfg;
 	uint64_t clock_stopped_ns;  /* host time of virt_clock_stop, or 0 */
@@ -54,5 +62,21 @@ struct virt_board {
 
 /* Host CLOCK_MONOTONIC, ns. */
 uint64_t virt_now_ns(void);
+
+/* Put the boot images back into guest RAM for a reboot: the copies in
+ * memory, or (a restored VM) read from the boot file and checked there.
+ * 0, -EFAULT (an image outside RAM), -EINVAL (no images, or the boot file
+ * is corrupt) or -EIO, errp set. */
+int virt_reload_images(struct virt_board *v, struct err *errp);
+
+/* The boot file layout of v's images, with their CRCs (computed once for
+ * copies in memory).  Always 0. */
+int virt_boot_layout(struct virt_board *v, struct boot_file_layout *l);
+
+/* Image i's bytes in *out: the copy in memory, or read and checked from
+ * the boot file into *owned (caller frees; NULL otherwise).  0 or -errno
+ * (-EINVAL: corrupt boot file). */
+int virt_image_copy(struct virt_board *v, unsigned i, const uint8_t **out,
+		    uint8_t **owned, struct err *errp);
 
 #endif

@@ -1,0 +1,119 @@
+/* The snapshot `boot` file (boot_file.h). */
+#include "boot_file.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define ALIGN 4096u
+
+void boot_file_plan(struct boot_file_layout *l)
+{
+	uint64_t off = BOOT_FILE_HDR;
+	for (unsigned i = 0; i < l->n; i++) {
+		l->img[i].off = off;
+		off += (l->img[i].len + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
+	}
+	l->size = off;
+}
+
+static uint8_t *put64(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return p + 8;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return p + 4;
+}
+
+/* The header bytes of l; returns their count. */
+static size_t encode(const struct boot_file_layout *l, uint8_t *h)
+{
+	memset(h, 0, BOOT_FILE_HDR);
+	memcpy(h, BOOT_FILE_MAGIC, 8);
+	uint8_t *p = put32(h + 8, BOOT_FILE_VERSION);
+	p = put32(p, l->n);
+	p = put64(p, l->size);
+	for (unsigned i = 0; i < l->n; i++) {
+		p = put64(p, l->img[i].gpa);
+		p = put64(p, l->img[i].len);
+		p = put64(p, l->img[i].off);
+		p = put32(p, l->img[i].crc);
+		p = put32(p, 0);
+	}
+	uint32_t c = (uint32_t)crc32_z(0L, h, (size_t)(p - h));
+	p = put32(p, c);
+	return (size_t)(p - h);
+}
+
+int boot_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int boot_file_write_header(int fd, const struct boot_file_layout *l)
+{
+	uint8_t h[BOOT_FILE_HDR];
+	encode(l, h);
+	return boot_file_pwrite(fd, h, sizeof(h), 0);
+}
+
+int boot_file_check_header(int fd, const struct boot_file_layout *want,
+			   struct err *errp)
+{
+	uint8_t h[BOOT_FILE_HDR], w[BOOT_FILE_HDR];
+	size_t n = encode(want, w);
+	int rc = pread_full(fd, h, n, 0);
+	if (rc)
+		return err_sys(errp, -rc, "boot file: cannot read its header");
+	if (memcmp(h, w, n))
+		return err_set(errp, EINVAL, "boot file: not the one the state "
+			       "was saved with (or corrupt header)");
+	return 0;
+}
+
+int boot_file_read_image(int fd, const struct boot_file_layout *l,
+			 unsigned i, void *dst, struct err *errp)
+{
+	const struct boot_file_image *im = &l->img[i];
+	int rc = pread_full(fd, dst, im->len, im->off);
+	if (rc)
+		return err_sys(errp, -rc, "boot file: cannot read image %u", i);
+	if ((uint32_t)crc32_z(0L, dst, im->len) != im->crc)
+		return err_set(errp, EINVAL, "boot file: image %u: checksum "
+			       "mismatch (corrupt)", i);
+	return 0;
+}
