@@ -184,6 +184,14 @@ static void input_notify(void *dev, struct virtio_mmio *t, unsigned q)
 		deliver(d);
 }
 
+/* A driver reset (Linux does one at probe) clears the config selection
+ * but keeps presses not yet delivered: they are for the driver coming up. */
+static void input_reset(void *dev)
+{
+	struct virtio_input *d = dev;
+	d->select = d->subsel = 0;
+}
+
 static const struct virtio_dev_ops input_ops = {
 	.name = "virtio-input",
 	.device_id = VIRTIO_ID_INPUT,
@@ -193,6 +201,7 @@ static const struct virtio_dev_ops input_ops = {
 	.config_read = input_config_read,
 	.config_write = input_config_write,
 	.queue_notify = input_notify,
+	.reset = input_reset,
 };
 
 int virtio_input_init(struct virtio_input *d, struct bus *bus, uint64_t base,

@@ -258,6 +258,10 @@ static void config_selects(void **state)
 	assert_int_equal(cfg8(f, VIRTIO_INPUT_CFG_UNION), 0);
 	/* Past the structure: zero, no fault. */
 	assert_int_equal(cfg8(f, 0xff), 0);
+	/* A driver reset clears the selection. */
+	driver_up(f);
+	assert_int_equal(cfg8(f, VIRTIO_INPUT_CFG_SELECT), 0);
+	assert_int_equal(cfg8(f, VIRTIO_INPUT_CFG_SIZE), 0);
 }
 
 static void events_in_order(void **state)
