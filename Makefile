@@ -132,6 +132,7 @@ FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c
 FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
+FUZZSRCS_virtio_input := $(FUZZ_VIRTIO) src/hw/virtio_input.c
 FUZZSRCS_state := src/core/state.c src/core/err.c src/core/bus.c \
                   src/core/guest_mem.c src/core/file.c src/vmm/vm_state.c \
                   src/hw/uart8250.c src/hw/uart8250_state.c \
