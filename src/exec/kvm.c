@@ -1,0 +1,604 @@
+/* The KVM sandbox for x86-64 programs: builds long-mode state directly
+ * (no guest kernel), starts the vCPU in ring 3 at the program's entry and
+ * serves its exits.  On kvm_pvm hosts (../shared/KVM-PVM-NOTES.md) ring 0
+ * is emulated and slow while ring 3 runs natively, and a ring-3 `syscall`
+ * jumps to LSTAR without a privilege change: so LSTAR is a user page
+ * whose one store to an unbacked guest-physical address exits
+ * (KVM_EXIT_MMIO); the VMM serves the call and resumes at RCX with
+ * R11's flags, as sysret would.  Exceptions go through the IDT to ring-0
+ * stubs that report the vector by `out` (KVM_EXIT_IO); every fault ends
+ * the program with the signal Linux would send (Intel SDM vol. 3 §6.15;
+ * arch/x86/kernel/traps.c for the mapping). */
+#include "kvm_int.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PTE_P  1ULL
+#define PTE_W  2ULL
+#define PTE_U  4ULL
+#define PTE_PS 0x80ULL
+#define PTE_NX (1ULL << 63)
+
+static uint64_t *pt_at(struct kx *k, uint64_t off)
+{
+	return (uint64_t *)(k->mem + k->sys + off);
+}
+
+/* Page-table flags of a 4 KiB page of the ELF chunk: its segment's
+ * permissions; pages outside every segment are ordinary RW memory. */
+static uint64_t seg_flags(const struct exec_elf *e, uint64_t base, uint64_t va)
+{
+	uint64_t f = PTE_P | PTE_U | PTE_W;
+	bool in = false;
+	int prot = 0;
+	for (unsigned i = 0; i < e->nseg; i++) {
+		uint64_t lo = (base + e->seg[i].vaddr) & ~(KX_PAGE - 1);
+		uint64_t hi = (base + e->seg[i].vaddr + e->seg[i].memsz +
+			       KX_PAGE - 1) & ~(KX_PAGE - 1);
+		if (va >= lo && va < hi) {
+			in = true;
+			prot |= e->seg[i].prot;   /* shared boundary page */
+		}
+	}
+	if (!in)
+		return f;
+	f = PTE_P | PTE_U;
+	if (prot & EXEC_PROT_W)
+		f |= PTE_W;
+	if (!(prot & EXEC_PROT_X))
+		f |= PTE_NX;
+	return f;
+}
+
+static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
+			struct err *errp)
+{
+	uint64_t *pml4 = pt_at(k, KX_PML4), *pdpt = pt_at(k, KX_PDPT);
+	uint64_t S = k->sys;
+	uint64_t elo = (base + e->lo) & ~(KX_2M - 1);
+	uint64_t ehi = (base + e->hi + KX_2M - 1) & ~(KX_2M - 1);
+	unsigned npt = 0;
+
+	pml4[0] = (S + KX_PDPT) | PTE_P | PTE_W | PTE_U;
+	for (unsigned g = 0; g < 4; g++)
+		pdpt[g] = (S + KX_PD + g * KX_PAGE) | PTE_P | PTE_W | PTE_U;
+	uint64_t *pd = pt_at(k, KX_PD);
+	for (uint64_t c = KX_2M; c < S; c += KX_2M) {
+		if (c >= elo && c < ehi) {
+			if (npt == KX_NPT)
+				return err_set(errp, ENOEXEC, "program too "
+					       "large (over %u MiB)", KX_NPT * 2);
+			uint64_t off = KX_PTPOOL + npt++ * KX_PAGE;
+			uint64_t *pt = pt_at(k, off);
+			for (unsigned i = 0; i < 512; i++) {
+				uint64_t va = c + i * KX_PAGE;
+				pt[i] = va | seg_flags(e, base, va);
+			}
+			pd[c / KX_2M] = (S + off) | PTE_P | PTE_W | PTE_U;
+		} else {
+			pd[c / KX_2M] = c | PTE_P | PTE_W | PTE_U | PTE_PS;
+		}
+	}
+	/* The system chunk: supervisor pages but for the entry page. */
+	uint64_t *pt = pt_at(k, KX_PTSYS);
+	for (unsigned i = 0; i < 512; i++)
+		pt[i] = (S + i * KX_PAGE) | PTE_P | PTE_W | PTE_NX;
+	pt[KX_ENTRY / KX_PAGE] = (S + KX_ENTRY) | PTE_P | PTE_U;
+	pt[KX_DOOR / KX_PAGE] = KX_DOOR_GPA | PTE_P | PTE_W | PTE_U | PTE_NX;
+	pt[KX_STUBS / KX_PAGE] = (S + KX_STUBS) | PTE_P;
+	pd[S / KX_2M] = (S + KX_PTSYS) | PTE_P | PTE_W | PTE_U;
+	return 0;
+}
+
+static bool has_errcode(unsigned v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 ||
+	       v == 29 || v == 30;
+}
+
+/* GDT {0x08 k-code, 0x10 k-data, 0x18 u32-code, 0x20 u-data, 0x28
+ * u64-code, 0x30 TSS}, the TSS with the ring-0 stack, an IDT whose 32
+ * exception gates lead to 16-byte stubs pushing (error code, vector)
+ * then `out` to the fault port, and the syscall entry page. */
+static void build_sys(struct kx *k)
+{
+	uint64_t S = k->sys;
+	uint64_t *gdt = pt_at(k, KX_GDT);
+	gdt[1] = 0x00af9b000000ffffULL;
+	gdt[2] = 0x00cf93000000ffffULL;
+	gdt[3] = 0x00cffb000000ffffULL;
+	gdt[4] = 0x00cff3000000ffffULL;
+	gdt[5] = 0x00affb000000ffffULL;
+	uint64_t tss = S + KX_TSS;
+	gdt[6] = 0x67 | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
+		 (((tss >> 24) & 0xff) << 56);
+	gdt[7] = tss >> 32;
+	uint8_t *t = k->mem + tss;
+	uint64_t rsp0 = S + KX_STK0;
+	memcpy(t + 4, &rsp0, 8);
+	uint16_t iomap = 0x68;
+	memcpy(t + 0x66, &iomap, 2);
+
+	uint8_t *stubs = k->mem + S + KX_STUBS;
+	uint64_t common = S + KX_STUBS + 32 * 16;
+	uint8_t *idt = k->mem + S + KX_IDT;
+	for (unsigned v = 0; v < 32; v++) {
+		uint8_t *c = stubs + v * 16;
+		unsigned n = 0;
+		if (!has_errcode(v)) {
+			c[n++] = 0x6a; c[n++] = 0;          /* push $0 */
+		}
+		c[n++] = 0x6a; c[n++] = (uint8_t)v;         /* push $v */
+		c[n++] = 0xe9;                              /* jmp common */
+		int32_t rel = (int32_t)(common - (S + KX_STUBS + v * 16 + n + 4));
+		memcpy(c + n, &rel, 4);
+		uint64_t h = S + KX_STUBS + v * 16;
+		uint8_t *g = idt + v * 16;
+		memset(g, 0, 16);
+		g[0] = h & 0xff; g[1] = (h >> 8) & 0xff;
+		g[2] = 0x08; g[3] = 0;
+		/* int3 and into may be raised from ring 3 (DPL 3). */
+		g[5] = (v == 3 || v == 4) ? 0xee : 0x8e;
+		g[6] = (h >> 16) & 0xff; g[7] = (h >> 24) & 0xff;
+		uint32_t hi = (uint32_t)(h >> 32);
+		memcpy(g + 8, &hi, 4);
+	}
+	uint8_t *cm = k->mem + common;
+	cm[0] = 0xe6; cm[1] = KX_FAULT_PORT;   /* out %al, $port */
+	cm[2] = 0xf4;                          /* hlt */
+	cm[3] = 0xeb; cm[4] = 0xfb;            /* jmp . - 3 */
+
+	/* movb $0, door(%rip); ud2 */
+	uint8_t *en = k->mem + S + KX_ENTRY;
+	int32_t d = (int32_t)(KX_DOOR - (KX_ENTRY + 7));
+	en[0] = 0xc6; en[1] = 0x05;
+	memcpy(en + 2, &d, 4);
+	en[6] = 0;
+	en[7] = 0x0f; en[8] = 0x0b;
+}
+
+static int read_file_all(struct kx *k, const char *path, uint8_t **buf,
+			 size_t *len, struct err *errp)
+{
+	int fd = fs_open(&k->fs, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set(errp, -fd, "%s: %s", path, strerror(-fd));
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (1LL << 30)) {
+		close(fd);
+		return err_set(errp, EACCES, "%s: not a regular file", path);
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf) {
+		close(fd);
+		return err_set(errp, ENOMEM, "%s: out of memory", path);
+	}
+	size_t got = 0;
+	while (got < *len) {
+		ssize_t n = read(fd, *buf + got, *len - got);
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			close(fd);
+			free(*buf);
+			return err_set(errp, e, "%s: read failed", path);
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+struct stk {
+	struct kx *k;
+	uint64_t sp;
+};
+
+static uint64_t push(struct stk *s, const void *p, size_t n)
+{
+	s->sp -= n;
+	memcpy(s->k->mem + s->sp, p, n);
+	return s->sp;
+}
+
+/* The System V x86-64 psABI initial stack (§3.4.1): argc, argv, envp,
+ * auxv, with the strings and AT_RANDOM bytes above. */
+static int build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
+{
+	struct stk s = { k, k->sys };
+	size_t argc = 0, envc = 0;
+	while (k->cfg->argv[argc])
+		argc++;
+	while (k->cfg->envp && k->cfg->envp[envc])
+		envc++;
+	uint64_t *ptrs = calloc(argc + envc + 2, sizeof(uint64_t));
+	if (!ptrs)
+		return err_set(errp, ENOMEM, "out of memory");
+	size_t total = 0;
+	for (size_t i = 0; i < argc; i++)
+		total += strlen(k->cfg->argv[i]) + 1;
+	for (size_t i = 0; i < envc; i++)
+		total += strlen(k->cfg->envp[i]) + 1;
+	if (total + (argc + envc) * 8 > KX_STACK / 2) {
+		free(ptrs);
+		return err_set(errp, E2BIG, "arguments too long");
+	}
+	uint64_t execfn = push(&s, k->exe, strlen(k->exe) + 1);
+	uint64_t plat = push(&s, "x86_64", 7);
+	for (size_t i = 0; i < envc; i++)
+		ptrs[argc + i] = push(&s, k->cfg->envp[i],
+				      strlen(k->cfg->envp[i]) + 1);
+	for (size_t i = 0; i < argc; i++)
+		ptrs[i] = push(&s, k->cfg->argv[i], strlen(k->cfg->argv[i]) + 1);
+	uint8_t rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0x5a, sizeof(rnd));
+	uint64_t rndp = push(&s, rnd, sizeof(rnd));
+	uint64_t aux[][2] = {
+		{ AT_PHDR, k->phdr }, { AT_PHENT, sizeof(Elf64_Phdr) },
+		{ AT_PHNUM, k->phnum }, { AT_PAGESZ, KX_PAGE },
+		{ AT_BASE, 0 }, { AT_FLAGS, 0 }, { AT_ENTRY, k->entry },
+		{ AT_UID, getuid() }, { AT_EUID, geteuid() },
+		{ AT_GID, getgid() }, { AT_EGID, getegid() },
+		{ AT_SECURE, 0 }, { AT_CLKTCK, (uint64_t)sysconf(_SC_CLK_TCK) },
+		{ AT_RANDOM, rndp }, { AT_EXECFN, execfn },
+		{ AT_PLATFORM, plat }, { AT_NULL, 0 },
+	};
+	size_t words = 1 + argc + 1 + envc + 1 + sizeof(aux) / 8;
+	s.sp = (s.sp - words * 8) & ~15ULL;
+	uint64_t *w = (uint64_t *)(k->mem + s.sp);
+	size_t n = 0;
+	w[n++] = argc;
+	for (size_t i = 0; i < argc; i++)
+		w[n++] = ptrs[i];
+	w[n++] = 0;
+	for (size_t i = 0; i < envc; i++)
+		w[n++] = ptrs[argc + i];
+	w[n++] = 0;
+	memcpy(w + n, aux, sizeof(aux));
+	free(ptrs);
+	*rsp = s.sp;
+	return 0;
+}
+
+/* Load the ELF into guest memory and lay out brk, mmap area and stack. */
+static int load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
+		struct err *errp)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = read_file_all(k, k->cfg->path, &buf, &len, errp);
+	if (r)
+		return r;
+	r = exec_elf_parse_machine(buf, len, EM_X86_64, e, errp);
+	if (!r && e->interp[0])
+		r = err_set(errp, ENOEXEC, "dynamically linked (interpreter "
+			    "%s): only static x86-64 programs run on KVM yet",
+			    e->interp);
+	uint64_t base = e->dyn ? (4ULL << 20) - (e->lo & ~(KX_2M - 1)) : 0;
+	uint64_t hi = base + e->hi;
+	uint64_t room = k->sys - KX_STACK;
+	if (!r && (base + e->lo < KX_2M || hi > room / 2))
+		r = err_set(errp, ENOEXEC, "segments outside the guest's "
+			    "%llu MiB (--mem)", (unsigned long long)(k->size >> 20));
+	if (r) {
+		free(buf);
+		return r;
+	}
+	for (unsigned i = 0; i < e->nseg; i++)
+		memcpy(k->mem + base + e->seg[i].vaddr, buf + e->seg[i].off,
+		       e->seg[i].filesz);
+	free(buf);
+	k->entry = base + e->entry;
+	k->phdr = e->phdr_vaddr ? base + e->phdr_vaddr : 0;
+	k->phnum = e->phnum;
+	k->brk_start = k->brk_cur = hi;
+	/* brk may grow to a quarter of the rest; mmap gets the remainder. */
+	k->brk_max = (hi + (room - hi) / 4 + KX_2M - 1) & ~(KX_2M - 1);
+	k->mmap_lo = k->brk_max;
+	k->mmap_hi = room;
+	k->stack_lo = room;
+	k->bitmap = calloc((k->mmap_hi - k->mmap_lo) / KX_PAGE / 8 + 1, 1);
+	if (!k->bitmap)
+		return err_set(errp, ENOMEM, "out of memory");
+	*base_out = base;
+	return 0;
+}
+
+static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
+{
+	struct kvm_sregs sr;
+	if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+		return err_sys(errp, errno, "KVM_GET_SREGS");
+	struct kvm_segment code = { .base = 0, .limit = 0xffffffff,
+		.selector = 0x2b, .type = 0xb, .present = 1, .dpl = 3, .s = 1,
+		.l = 1, .g = 1 };
+	struct kvm_segment data = { .base = 0, .limit = 0xffffffff,
+		.selector = 0x23, .type = 0x3, .present = 1, .dpl = 3, .s = 1,
+		.db = 1, .g = 1 };
+	sr.cs = code;
+	sr.ss = sr.ds = sr.es = sr.fs = sr.gs = data;
+	sr.tr = (struct kvm_segment){ .base = k->sys + KX_TSS, .limit = 0x67,
+		.selector = 0x30, .type = 0xb, .present = 1 };
+	sr.ldt = (struct kvm_segment){ .selector = 0, .type = 2, .present = 1,
+		.unusable = 1 };
+	sr.gdt.base = k->sys + KX_GDT;
+	sr.gdt.limit = 8 * 8 - 1;
+	sr.idt.base = k->sys + KX_IDT;
+	sr.idt.limit = 32 * 16 - 1;
+	sr.cr0 = 0x80050033;
+	sr.cr3 = k->sys + KX_PML4;
+	sr.cr4 = 0x620 | 0x40000;     /* PAE, OSFXSR, OSXMMEXCPT, OSXSAVE */
+	sr.efer = 0xd01;              /* SCE, LME, LMA, NXE */
+	if (ioctl(k->vcpu, KVM_SET_SREGS, &sr)) {
+		/* Without XSAVE the program still runs (no AVX). */
+		sr.cr4 = 0x620;
+		if (ioctl(k->vcpu, KVM_SET_SREGS, &sr))
+			return err_sys(errp, errno, "KVM_SET_SREGS");
+	} else {
+		struct kvm_xcrs x = { .nr_xcrs = 1 };
+		x.xcrs[0].xcr = 0;
+		x.xcrs[0].value = 7;   /* x87, SSE, AVX */
+		if (ioctl(k->vcpu, KVM_SET_XCRS, &x)) {
+			x.xcrs[0].value = 3;
+			(void)ioctl(k->vcpu, KVM_SET_XCRS, &x);
+		}
+	}
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[3];
+	} m = { .h.nmsrs = 3 };
+	m.e[0] = (struct kvm_msr_entry){ .index = 0xc0000081,
+		.data = 0x0018000800000000ULL };                 /* STAR */
+	m.e[1] = (struct kvm_msr_entry){ .index = 0xc0000082,
+		.data = k->sys + KX_ENTRY };                     /* LSTAR */
+	m.e[2] = (struct kvm_msr_entry){ .index = 0xc0000084,
+		.data = 0x47700 };                               /* SFMASK */
+	if (ioctl(k->vcpu, KVM_SET_MSRS, &m) != 3)
+		return err_set(errp, EIO, "KVM_SET_MSRS refused the syscall MSRs");
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	if (ioctl(k->vcpu, KVM_SET_FPU, &fpu))
+		return err_sys(errp, errno, "KVM_SET_FPU");
+	struct kvm_regs rg = { .rip = k->entry, .rsp = rsp, .rflags = 0x202 };
+	if (ioctl(k->vcpu, KVM_SET_REGS, &rg))
+		return err_sys(errp, errno, "KVM_SET_REGS");
+	return 0;
+}
+
+static int setup_cpuid(struct kx *k, struct err *errp)
+{
+	size_t n = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+	if (!c)
+		return err_set(errp, ENOMEM, "out of memory");
+	c->nent = (uint32_t)n;
+	int r = 0;
+	if (ioctl(k->kvm, KVM_GET_SUPPORTED_CPUID, c) ||
+	    ioctl(k->vcpu, KVM_SET_CPUID2, c))
+		r = err_sys(errp, errno, "KVM CPUID set-up");
+	free(c);
+	return r;
+}
+
+static int vm_create(struct kx *k, struct err *errp)
+{
+	k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->kvm < 0)
+		return err_sys(errp, ENODEV, "/dev/kvm: %s", strerror(errno));
+	k->vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
+	if (k->vm < 0)
+		return err_set(errp, ENODEV, "KVM_CREATE_VM: %s", strerror(errno));
+	k->mem = mmap(NULL, k->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (k->mem == MAP_FAILED) {
+		k->mem = NULL;
+		return err_sys(errp, errno, "guest memory");
+	}
+	struct kvm_userspace_memory_region reg = { .slot = 0,
+		.guest_phys_addr = 0, .memory_size = k->size,
+		.userspace_addr = (uint64_t)(uintptr_t)k->mem };
+	if (ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &reg))
+		return err_sys(errp, errno, "KVM_SET_USER_MEMORY_REGION");
+	k->vcpu = ioctl(k->vm, KVM_CREATE_VCPU, 0);
+	if (k->vcpu < 0)
+		return err_sys(errp, errno, "KVM_CREATE_VCPU");
+	int sz = ioctl(k->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz <= 0)
+		return err_sys(errp, errno, "KVM_GET_VCPU_MMAP_SIZE");
+	k->run_size = (size_t)sz;
+	k->run = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      k->vcpu, 0);
+	if (k->run == MAP_FAILED) {
+		k->run = NULL;
+		return err_sys(errp, errno, "vcpu mmap");
+	}
+	return 0;
+}
+
+int kx_set_fs(struct kx *k, uint64_t base)
+{
+	struct kvm_sregs sr;
+	if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+		return -errno;
+	sr.fs.base = base;
+	return ioctl(k->vcpu, KVM_SET_SREGS, &sr) ? -errno : 0;
+}
+
+int kx_get_fs(struct kx *k, uint64_t *base)
+{
+	struct kvm_sregs sr;
+	if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+		return -errno;
+	*base = sr.fs.base;
+	return 0;
+}
+
+/* The signal Linux sends for exception vector v. */
+static int fault_signal(unsigned v)
+{
+	switch (v) {
+	case 0: case 7: case 16: case 19: return SIGFPE;
+	case 1: case 3: return SIGTRAP;
+	case 6: return SIGILL;
+	case 11: case 12: case 17: return SIGBUS;
+	default: return SIGSEGV;
+	}
+}
+
+static int fault(struct kx *k)
+{
+	struct kvm_regs rg;
+	struct kvm_sregs sr;
+	uint64_t fr[5] = { 0 };
+	if (!ioctl(k->vcpu, KVM_GET_REGS, &rg) &&
+	    !ioctl(k->vcpu, KVM_GET_SREGS, &sr) &&
+	    rg.rsp >= k->sys && rg.rsp + sizeof(fr) <= k->sys + KX_STK0) {
+		memcpy(fr, k->mem + rg.rsp, sizeof(fr));
+		if (k->cfg->verbose)
+			fprintf(stderr, "ringvm exec: vector %llu error %#llx "
+				"at rip %#llx (cr2 %#llx)\n",
+				(unsigned long long)fr[0],
+				(unsigned long long)fr[1],
+				(unsigned long long)fr[2],
+				(unsigned long long)sr.cr2);
+	}
+	return fault_signal((unsigned)fr[0]);
+}
+
+static void do_syscall(struct kx *k)
+{
+	struct kvm_regs rg;
+	if (ioctl(k->vcpu, KVM_GET_REGS, &rg)) {
+		k->exited = true;
+		k->status = SIGKILL;
+		return;
+	}
+	uint64_t a[6] = { rg.rdi, rg.rsi, rg.rdx, rg.r10, rg.r8, rg.r9 };
+	long r = kx_syscall(k, rg.rax, a);
+	if (k->cfg->trace)
+		fprintf(stderr, "[kvm] syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
+			(unsigned long long)rg.rax, (unsigned long long)a[0],
+			(unsigned long long)a[1], (unsigned long long)a[2], r);
+	if (k->exited)
+		return;
+	rg.rax = (uint64_t)r;
+	rg.rip = rg.rcx;
+	/* As sysret: the guest's R11 without IOPL, NT, VM; IF on. */
+	rg.rflags = (rg.r11 & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
+	if (ioctl(k->vcpu, KVM_SET_REGS, &rg)) {
+		k->exited = true;
+		k->status = SIGKILL;
+	}
+}
+
+static void loop(struct kx *k)
+{
+	while (!k->exited) {
+		if (ioctl(k->vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			k->exited = true;
+			k->status = SIGKILL;
+			break;
+		}
+		switch (k->run->exit_reason) {
+		case KVM_EXIT_MMIO:
+			if (k->run->mmio.phys_addr >= KX_DOOR_GPA &&
+			    k->run->mmio.phys_addr < KX_DOOR_GPA + KX_PAGE &&
+			    k->run->mmio.is_write) {
+				do_syscall(k);
+				break;
+			}
+			k->exited = true;
+			k->status = SIGSEGV;
+			break;
+		case KVM_EXIT_IO:
+			k->exited = true;
+			k->status = fault(k);
+			break;
+		default:
+			/* A triple fault (shutdown) or an internal error. */
+			if (k->cfg->verbose)
+				fprintf(stderr, "ringvm exec: KVM exit %u\n",
+					k->run->exit_reason);
+			k->exited = true;
+			k->status = SIGSEGV;
+			break;
+		}
+	}
+}
+
+static void kx_free(struct kx *k)
+{
+	if (k->run)
+		munmap(k->run, k->run_size);
+	if (k->mem)
+		munmap(k->mem, k->size);
+	if (k->vcpu >= 0)
+		close(k->vcpu);
+	if (k->vm >= 0)
+		close(k->vm);
+	if (k->kvm >= 0)
+		close(k->kvm);
+	free(k->bitmap);
+	fs_free(&k->fs);
+}
+
+int exec_kvm_run(const struct exec_config *cfg, int *status,
+		 struct err *errp)
+{
+	struct kx *k = calloc(1, sizeof(*k));
+	if (!k)
+		return err_set(errp, ENOMEM, "out of memory");
+	k->cfg = cfg;
+	k->kvm = k->vm = k->vcpu = -1;
+	k->fs.root_fd = -1;
+	uint64_t size = cfg->mem;
+	if (size < (64ULL << 20))
+		size = 64ULL << 20;
+	if (size > KX_MEM_MAX)
+		size = KX_MEM_MAX;
+	k->size = size & ~(KX_2M - 1);
+	k->sys = k->size - KX_2M;
+	snprintf(k->exe, sizeof(k->exe), "%s", cfg->path);
+	struct exec_elf *e = calloc(1, sizeof(*e));
+	uint64_t base = 0, rsp = 0;
+	int r = e ? 0 : err_set(errp, ENOMEM, "out of memory");
+	if (!r)
+		r = fs_init(&k->fs, cfg, errp);
+	if (!r)
+		r = vm_create(k, errp);
+	if (!r)
+		r = load(k, e, &base, errp);
+	if (!r)
+		r = build_tables(k, e, base, errp);
+	if (!r) {
+		build_sys(k);
+		r = build_stack(k, &rsp, errp);
+	}
+	if (!r)
+		r = setup_cpuid(k, errp);
+	if (!r)
+		r = setup_cpu(k, rsp, errp);
+	free(e);
+	if (!r) {
+		loop(k);
+		*status = k->status;
+	}
+	kx_free(k);
+	free(k);
+	return r;
+}

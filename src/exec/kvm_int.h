@@ -1,0 +1,91 @@
+/* Internals of the KVM x86-64 sandbox (src/exec/kvm*.c).
+ *
+ *   kvm.c      the VM: guest memory, page tables, GDT/IDT/TSS, ring-0
+ *              fault stubs, the ring-3 syscall entry page, the vCPU,
+ *              the ELF and its stack, the run loop
+ *   kvm_sys.c  the system calls the program makes
+ *
+ * Guest virtual addresses equal guest-physical ones (identity map), so a
+ * guest pointer is checked against the user range and used at mem + va.
+ *
+ *   [0, 2M)             not mapped (NULL dereferences fault)
+ *   [2M, brk_max)       the ELF (4 KiB pages with its permissions), brk
+ *   [mmap_lo, mmap_hi)  mmap area, page bitmap allocator
+ *   [stack_lo, sys)     the stack
+ *   [sys, sys + 2M)     supervisor-only: page tables, GDT, TSS, IDT,
+ *                       fault stubs, ring-0 stack; plus the user-visible
+ *                       syscall entry page and the MMIO doorbell page */
+#ifndef RINGVM_EXEC_KVM_INT_H
+#define RINGVM_EXEC_KVM_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exec_int.h"
+#include "kvm.h"
+
+#define KX_PAGE 4096ULL
+#define KX_2M   (2ULL << 20)
+#define KX_STACK (8ULL << 20)
+/* Offsets in the system area. */
+#define KX_PML4   0x0000
+#define KX_PDPT   0x1000
+#define KX_PD     0x2000     /* 4 pages: 4 GiB */
+#define KX_PTSYS  0x6000
+#define KX_GDT    0x7000
+#define KX_TSS    0x7800
+#define KX_IDT    0x8000
+#define KX_STUBS  0x9000
+#define KX_ENTRY  0xa000     /* LSTAR: user, executable */
+#define KX_DOOR   0xb000     /* maps the MMIO doorbell */
+#define KX_STK0   0x10000    /* ring-0 stack top (pages 0xc000..) */
+#define KX_PTPOOL 0x10000    /* page tables of 4 KiB-mapped chunks */
+#define KX_NPT    64
+/* Guest-physical doorbell (outside the memory slot) and fault port. */
+#define KX_DOOR_GPA 0xf0000000ULL
+#define KX_FAULT_PORT 0xf0
+#define KX_MEM_MAX (3ULL << 30)
+
+struct kx {
+	const struct exec_config *cfg;
+	struct exec_fs fs;
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	uint64_t size;             /* bytes of guest memory */
+	uint64_t sys;              /* system area base */
+	uint64_t brk_start, brk_cur, brk_max;
+	uint64_t mmap_lo, mmap_hi;
+	uint8_t *bitmap;           /* mmap area pages in use */
+	uint64_t stack_lo;
+	uint64_t entry, phdr, phnum;
+	uint64_t sigmask;
+	struct { uint64_t handler, flags, restorer, mask; } sa[65];
+	bool warned[512];
+	char exe[4096];
+	bool exited;
+	int status;
+};
+
+/* Is guest [va, va+len) inside the user range (not the system area)? */
+static inline bool kx_ok(const struct kx *k, uint64_t va, uint64_t len)
+{
+	return va >= KX_2M && va < k->sys && len <= k->sys - va;
+}
+
+/* Host address of a checked guest range; NULL when outside. */
+static inline void *kx_ptr(const struct kx *k, uint64_t va, uint64_t len)
+{
+	return kx_ok(k, va, len ? len : 1) ? k->mem + va : NULL;
+}
+
+/* kvm_sys.c: serve system call nr with args a[6]; returns the value for
+ * rax (or -errno).  Sets k->exited for exit/exit_group.  May change the
+ * vCPU's FS base (arch_prctl). */
+long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
+/* kvm.c: the vCPU's FS base (arch_prctl). */
+int kx_set_fs(struct kx *k, uint64_t base);
+int kx_get_fs(struct kx *k, uint64_t *base);
+
+#endif
