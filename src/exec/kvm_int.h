@@ -52,6 +52,7 @@ struct kx {
 	int kvm, vm, vcpu;
 	struct kvm_run *run;
 	size_t run_size;
+	bool sync;                 /* KVM_CAP_SYNC_REGS for the registers */
 	uint8_t *mem;
 	uint64_t size;             /* bytes of guest memory */
 	uint64_t sys;              /* system area base */

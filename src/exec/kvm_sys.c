@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -709,6 +710,18 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 	case SYS_tkill: return self_signal(k, a[1]);
 	case SYS_tgkill: return self_signal(k, a[2]);
 	case SYS_wait4: return -ECHILD;
+	case SYS_rseq: return -ENOSYS;   /* glibc copes; not worth a log */
+	case SYS_prctl:
+		if (a[0] == PR_SET_NAME)
+			return 0;
+		if (a[0] == PR_GET_NAME) {
+			if (!(p = P(a[1], 16)))
+				return -EFAULT;
+			snprintf(p, 16, "%s", strrchr(k->exe, '/') ?
+				 strrchr(k->exe, '/') + 1 : k->exe);
+			return 0;
+		}
+		return -EINVAL;
 	case SYS_exit: case SYS_exit_group:
 		k->exited = true;
 		k->status = (int)((a[0] & 0xff) << 8);
