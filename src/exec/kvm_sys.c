@@ -717,8 +717,11 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		if (a[0] == PR_GET_NAME) {
 			if (!(p = P(a[1], 16)))
 				return -EFAULT;
-			snprintf(p, 16, "%s", strrchr(k->exe, '/') ?
-				 strrchr(k->exe, '/') + 1 : k->exe);
+			const char *b = strrchr(k->exe, '/');
+			b = b ? b + 1 : k->exe;
+			size_t n = strnlen(b, 15);
+			memcpy(p, b, n);
+			((char *)p)[n] = 0;
 			return 0;
 		}
 		return -EINVAL;
