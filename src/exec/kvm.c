@@ -597,6 +597,13 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	int r = e ? 0 : err_set(errp, ENOMEM, "out of memory");
 	if (!r)
 		r = fs_init(&k->fs, cfg, errp);
+	/* /proc/self/exe is absolute (glibc's static startup insists). */
+	char cwd[2048];
+	if (!r && cfg->path[0] != '/' && !fs_getcwd(&k->fs, cwd, sizeof(cwd)))
+		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s/%s",
+			 strcmp(cwd, "/") ? cwd : "", cfg->path);
+	else
+		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s", cfg->path);
 	if (!r)
 		r = vm_create(k, errp);
 	if (!r)

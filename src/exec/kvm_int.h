@@ -64,7 +64,8 @@ struct kx {
 	uint64_t sigmask;
 	struct { uint64_t handler, flags, restorer, mask; } sa[65];
 	bool warned[512];
-	char exe[4096];
+	char exe[2048];            /* the program path as given (AT_EXECFN) */
+	char exe_abs[4096];        /* absolute (/proc/self/exe) */
 	bool exited;
 	int status;
 };

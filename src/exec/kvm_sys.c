@@ -135,9 +135,9 @@ static long do_readlink(struct kx *k, uint64_t dirfd, uint64_t pva,
 	if (r)
 		return r;
 	if (!strcmp(path, "/proc/self/exe")) {
-		size_t n = strlen(k->exe);
+		size_t n = strlen(k->exe_abs);
 		n = n < len ? n : len;
-		memcpy(b, k->exe, n);
+		memcpy(b, k->exe_abs, n);
 		return (long)n;
 	}
 	struct at at;
