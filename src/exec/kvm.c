@@ -103,6 +103,8 @@ static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
 	return 0;
 }
 
+static void build_entry(struct kx *k);
+
 static bool has_errcode(unsigned v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 ||
@@ -161,13 +163,48 @@ static void build_sys(struct kx *k)
 	cm[2] = 0xf4;                          /* hlt */
 	cm[3] = 0xeb; cm[4] = 0xfb;            /* jmp . - 3 */
 
-	/* movb $0, door(%rip); ud2 */
-	uint8_t *en = k->mem + S + KX_ENTRY;
-	int32_t d = (int32_t)(KX_DOOR - (KX_ENTRY + 7));
-	en[0] = 0xc6; en[1] = 0x05;
-	memcpy(en + 2, &d, 4);
-	en[6] = 0;
-	en[7] = 0x0f; en[8] = 0x0b;
+	build_entry(k);
+}
+
+/* The syscall entry page (LSTAR), run in ring 3.  Calls whose answer
+ * never changes while the program runs (getpid and the ids) are answered
+ * here without an exit, returning as sysret would (flags from R11: popfq
+ * cannot set IF or IOPL in ring 3, which is why SFMASK leaves IF alone);
+ * every other call stores to the doorbell page, an MMIO exit to the VMM:
+ *
+ *   KX_ENTRY+0:   push %r11; popfq; jmp *%rcx
+ *   KX_ENTRY+16:  cmp $nr, %rax; jne 1f; mov $val, %eax; jmp KX_ENTRY
+ *              1: ... once per answered call
+ *                 movb $0, door(%rip); ud2 */
+static void build_entry(struct kx *k)
+{
+	uint8_t *en = k->mem + k->sys + KX_ENTRY;
+	const uint32_t fixed[][2] = {
+		{ 39, (uint32_t)getpid() }, { 186, (uint32_t)getpid() },
+		{ 102, getuid() }, { 107, geteuid() }, { 104, getgid() },
+		{ 108, getegid() },
+	};
+	static const uint8_t ret[] = { 0x41, 0x53, 0x9d, 0xff, 0xe1 };
+	memcpy(en, ret, sizeof(ret));
+	unsigned n = KX_SHIM;
+	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		en[n++] = 0x48; en[n++] = 0x3d;
+		memcpy(en + n, &fixed[i][0], 4);
+		n += 4;
+		en[n++] = 0x75; en[n++] = 7;
+		en[n++] = 0xb8;
+		memcpy(en + n, &fixed[i][1], 4);
+		n += 4;
+		en[n++] = 0xeb;
+		en[n] = (uint8_t)(int8_t)(0 - (int)(n + 1));
+		n++;
+	}
+	int32_t d = (int32_t)(KX_DOOR - (KX_ENTRY + n + 7));
+	en[n++] = 0xc6; en[n++] = 0x05;
+	memcpy(en + n, &d, 4);
+	n += 4;
+	en[n++] = 0;
+	en[n++] = 0x0f; en[n++] = 0x0b;
 }
 
 static int read_file_all(struct kx *k, const char *path, uint8_t **buf,
@@ -364,9 +401,10 @@ static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
 	m.e[0] = (struct kvm_msr_entry){ .index = 0xc0000081,
 		.data = 0x0018000800000000ULL };                 /* STAR */
 	m.e[1] = (struct kvm_msr_entry){ .index = 0xc0000082,
-		.data = k->sys + KX_ENTRY };                     /* LSTAR */
+		.data = k->sys + KX_ENTRY + KX_SHIM };           /* LSTAR */
+	/* SFMASK: TF, DF, IOPL, NT, AC; not IF (see build_entry). */
 	m.e[2] = (struct kvm_msr_entry){ .index = 0xc0000084,
-		.data = 0x47700 };                               /* SFMASK */
+		.data = 0x47500 };
 	if (ioctl(k->vcpu, KVM_SET_MSRS, &m) != 3)
 		return err_set(errp, EIO, "KVM_SET_MSRS refused the syscall MSRs");
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };

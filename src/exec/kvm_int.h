@@ -37,6 +37,7 @@
 #define KX_IDT    0x8000
 #define KX_STUBS  0x9000
 #define KX_ENTRY  0xa000     /* LSTAR: user, executable */
+#define KX_SHIM   16         /* LSTAR's offset in the entry page */
 #define KX_DOOR   0xb000     /* maps the MMIO doorbell */
 #define KX_STK0   0x10000    /* ring-0 stack top (pages 0xc000..) */
 #define KX_PTPOOL 0x10000    /* page tables of 4 KiB-mapped chunks */
