@@ -558,8 +558,6 @@ static void do_syscall(struct kx *k)
 
 static void loop(struct kx *k)
 {
-	k->sync = ioctl(k->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
-		  KVM_SYNC_X86_REGS;
 	while (!k->exited) {
 		if (k->sync)
 			k->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
@@ -657,6 +655,13 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	if (!r)
 		r = setup_cpu(k, rsp, errp);
 	free(e);
+	e = NULL;
+	/* KVM_CHECK_EXTENSION is not in the filter: ask before. */
+	if (!r)
+		k->sync = ioctl(k->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
+			  KVM_SYNC_X86_REGS;
+	if (!r)
+		r = kx_seccomp(k, errp);
 	if (!r) {
 		loop(k);
 		*status = k->status;

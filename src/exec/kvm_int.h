@@ -4,6 +4,7 @@
  *              fault stubs, the ring-3 syscall entry page, the vCPU,
  *              the ELF and its stack, the run loop
  *   kvm_sys.c  the system calls the program makes
+ *   kvm_seccomp.c  the host filter around it all
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -87,6 +88,9 @@ static inline void *kx_ptr(const struct kx *k, uint64_t va, uint64_t len)
  * rax (or -errno).  Sets k->exited for exit/exit_group.  May change the
  * vCPU's FS base (arch_prctl). */
 long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
+/* kvm_seccomp.c: confine this process to what serving the program
+ * needs (PR_SET_NO_NEW_PRIVS is set by libseccomp).  0 or -errno. */
+int kx_seccomp(struct kx *k, struct err *errp);
 /* kvm.c: the vCPU's FS base (arch_prctl). */
 int kx_set_fs(struct kx *k, uint64_t base);
 int kx_get_fs(struct kx *k, uint64_t *base);

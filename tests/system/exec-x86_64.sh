@@ -6,7 +6,8 @@
 #    wild jump 139; ud2 132; divide error 136; abort 134);
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
 #    (against the host's), sh -c without fork, --mount (ro refuses writes);
-#  - escapes from --root (.., absolute symlinks, /proc/self/root) stay inside.
+#  - escapes from --root (.., absolute symlinks, /proc/self/root) stay inside;
+#  - the VMM runs under its seccomp filter.
 # Pipelines need fork, which this sandbox does not do yet: not tested.
 # SKIP without /dev/kvm or when KVM_CREATE_VM fails.
 set -eu
@@ -110,6 +111,11 @@ st=$?
 set -e
 both exec-x86/mount-ro "write to a read-only mount: status $st" \
 	[ "$st" -ne 0 ] -- [ ! -e "$S/new" ]
+
+# The VMM runs under its seccomp filter (without --root the program sees
+# the host's /proc, i.e. ringvm's own status).
+out=$(kx -- "$bb/usr/bin/busybox" grep '^Seccomp:' /proc/self/status 2>&1 | tr -s '\t ' ' ') || true
+check exec-x86/seccomp "got '$out'" [ "$out" = "Seccomp: 2" ]
 
 # ---- escapes: a copy of the root with planted links ----
 esc=$S/escroot
