@@ -284,9 +284,9 @@ static long do_mmap(struct kx *k, const uint64_t *a)
 	int fd = (int)a[4];
 	if (!len || (addr & (KX_PAGE - 1)) || (off & (KX_PAGE - 1)))
 		return -EINVAL;
-	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
 	if (len > k->size)
 		return -ENOMEM;
+	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
 	if (!(flags & MAP_ANONYMOUS)) {
 		FD(fd);
 		struct stat st;
@@ -326,7 +326,7 @@ static long do_mmap(struct kx *k, const uint64_t *a)
 
 static long do_munmap(struct kx *k, uint64_t va, uint64_t len)
 {
-	if ((va & (KX_PAGE - 1)) || !len)
+	if ((va & (KX_PAGE - 1)) || !len || len > k->size)
 		return -EINVAL;
 	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
 	if (!kx_ok(k, va, len))
@@ -597,7 +597,8 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 			return -EINVAL;
 		return kx_ok(k, a[0], a[1]) ? 0 : -ENOMEM;
 	case SYS_madvise:
-		if (a[2] == MADV_DONTNEED && kx_ok(k, a[0], a[1]) &&
+		if (a[2] == MADV_DONTNEED && a[1] <= k->size &&
+		    kx_ok(k, a[0], a[1]) &&
 		    !(a[0] & (KX_PAGE - 1)))
 			zero(k, a[0], (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1));
 		return 0;
@@ -693,12 +694,15 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		return -EINVAL;
 	case SYS_rt_sigaction: return do_sigaction(k, a[0], a[1], a[2], a[3]);
 	case SYS_rt_sigprocmask: return do_sigprocmask(k, a[0], a[1], a[2], a[3]);
-	case SYS_sigaltstack:
-		if (a[1] && !P(a[1], 24))
+	case SYS_sigaltstack: {
+		/* No handlers run here, so no alternate stack either. */
+		stack_t *old = a[1] ? P(a[1], sizeof(stack_t)) : NULL;
+		if (a[1] && !old)
 			return -EFAULT;
-		if (a[1])
-			memset(P(a[1], 24), 0, 24), ((int *)P(a[1] + 8, 4))[0] = SS_DISABLE;
+		if (old)
+			*old = (stack_t){ .ss_flags = SS_DISABLE };
 		return 0;
+	}
 	case SYS_futex:
 		/* One thread: nobody to wake, and a wait would wait forever
 		 * (the value is re-read by the caller). */
