@@ -366,8 +366,8 @@ static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
 	struct kvm_segment data = { .base = 0, .limit = 0xffffffff,
 		.selector = 0x23, .type = 0x3, .present = 1, .dpl = 3, .s = 1,
 		.db = 1, .g = 1 };
-	sr.cs = code;
-	sr.ss = sr.ds = sr.es = sr.fs = sr.gs = data;
+	sr.cs = k->ucs = code;
+	sr.ss = sr.ds = sr.es = sr.fs = sr.gs = k->uss = data;
 	sr.tr = (struct kvm_segment){ .base = k->sys + KX_TSS, .limit = 0x67,
 		.selector = 0x30, .type = 0xb, .present = 1 };
 	sr.ldt = (struct kvm_segment){ .selector = 0, .type = 2, .present = 1,
@@ -503,11 +503,13 @@ static int fault_signal(unsigned v)
 	}
 }
 
+/* A fault: run the program's handler, or end it (returns the signal;
+ * 0 when a handler runs). */
 static int fault(struct kx *k)
 {
 	struct kvm_regs rg;
-	struct kvm_sregs sr;
-	uint64_t fr[5] = { 0 };
+	struct kvm_sregs sr = { 0 };
+	uint64_t fr[7] = { 0 };
 	if (!ioctl(k->vcpu, KVM_GET_REGS, &rg) &&
 	    !ioctl(k->vcpu, KVM_GET_SREGS, &sr) &&
 	    rg.rsp >= k->sys && rg.rsp + sizeof(fr) <= k->sys + KX_STK0) {
@@ -520,7 +522,11 @@ static int fault(struct kx *k)
 				(unsigned long long)fr[2],
 				(unsigned long long)sr.cr2);
 	}
-	return fault_signal((unsigned)fr[0]);
+	int sig = fault_signal((unsigned)fr[0]);
+	/* A fault inside the stubs themselves (CS not ring 3) is ours. */
+	if ((fr[3] & 3) == 3 && kx_deliver(k, sig, fr, sr.cr2))
+		return 0;
+	return sig;
 }
 
 static void do_syscall(struct kx *k)
@@ -536,6 +542,21 @@ static void do_syscall(struct kx *k)
 		return;
 	}
 	uint64_t a[6] = { rg.rdi, rg.rsi, rg.rdx, rg.r10, rg.r8, rg.r9 };
+	if (rg.rax == 15) {            /* rt_sigreturn */
+		if (kx_sigreturn(k, &rg)) {
+			k->exited = true;
+			k->status = SIGSEGV;
+			return;
+		}
+		if (k->sync) {
+			k->run->s.regs.regs = rg;
+			k->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+		} else if (ioctl(k->vcpu, KVM_SET_REGS, &rg)) {
+			k->exited = true;
+			k->status = SIGKILL;
+		}
+		return;
+	}
 	long r = kx_syscall(k, rg.rax, a);
 	if (k->cfg->trace)
 		fprintf(stderr, "[kvm] syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
@@ -579,10 +600,14 @@ static void loop(struct kx *k)
 			k->exited = true;
 			k->status = SIGSEGV;
 			break;
-		case KVM_EXIT_IO:
-			k->exited = true;
-			k->status = fault(k);
+		case KVM_EXIT_IO: {
+			int sig = fault(k);
+			if (sig) {
+				k->exited = true;
+				k->status = sig;
+			}
 			break;
+		}
 		default:
 			/* A triple fault (shutdown) or an internal error. */
 			if (k->cfg->verbose)

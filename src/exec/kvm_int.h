@@ -5,6 +5,7 @@
  *              the ELF and its stack, the run loop
  *   kvm_sys.c  the system calls the program makes
  *   kvm_seccomp.c  the host filter around it all
+ *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -21,6 +22,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <linux/kvm.h>
 
 #include "exec_int.h"
 #include "kvm.h"
@@ -55,6 +58,7 @@ struct kx {
 	struct kvm_run *run;
 	size_t run_size;
 	bool sync;                 /* KVM_CAP_SYNC_REGS for the registers */
+	struct kvm_segment ucs, uss;   /* ring-3 CS and SS */
 	uint8_t *mem;
 	uint64_t size;             /* bytes of guest memory */
 	uint64_t sys;              /* system area base */
@@ -91,6 +95,14 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
 /* kvm_seccomp.c: confine this process to what serving the program
  * needs (PR_SET_NO_NEW_PRIVS is set by libseccomp).  0 or -errno. */
 int kx_seccomp(struct kx *k, struct err *errp);
+/* kvm_signal.c: run the program's handler for fault signal sig (the
+ * ring-0 stub's frame fr = vector, error code, rip, cs, rflags, rsp, ss;
+ * cr2 for page faults).  false: no handler (or it cannot run: blocked,
+ * no restorer, no room on the stack), the caller ends the program. */
+bool kx_deliver(struct kx *k, int sig, const uint64_t *fr, uint64_t cr2);
+/* rt_sigreturn: the registers and mask from the ucontext at rg->rsp;
+ * 0 or -EFAULT (the caller then ends the program with SIGSEGV). */
+int kx_sigreturn(struct kx *k, struct kvm_regs *rg);
 /* kvm.c: the vCPU's FS base (arch_prctl). */
 int kx_set_fs(struct kx *k, uint64_t base);
 int kx_get_fs(struct kx *k, uint64_t *base);

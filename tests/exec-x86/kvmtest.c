@@ -2,6 +2,8 @@
  * bench/exec.sh): built with the host gcc -static, each mode prints what
  * the test compares with a native run. */
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +71,48 @@ static int memory(void)
 	return 0;
 }
 
+static sigjmp_buf jb;
+static volatile int traps;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	printf("caught %d code %d addr %p\n", sig, si->si_code, si->si_addr);
+	siglongjmp(jb, 1);
+}
+
+static void on_trap(int sig)
+{
+	(void)sig;
+	traps++;
+}
+
+/* A SIGSEGV handler that jumps out, then one for SIGTRAP that returns
+ * (through rt_sigreturn) to the instruction after int3, registers
+ * intact. */
+static int handlers(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+	sigaction(SIGSEGV, &sa, NULL);
+	if (!sigsetjmp(jb, 1)) {
+		*(volatile int *)(uintptr_t)0x10 = 1;
+		puts("not reached");
+	}
+	puts("recovered");
+	signal(SIGTRAP, on_trap);
+	volatile long x = 1;
+	for (int i = 0; i < 3; i++) {
+		__asm__ volatile("int3");
+		x = x * 3 + i;
+	}
+	printf("traps %d x %ld\n", traps, (long)x);
+	/* The handler stays: a second fault is caught too. */
+	if (!sigsetjmp(jb, 1))
+		*(volatile int *)(uintptr_t)0x20 = 1;
+	puts("again");
+	return 0;
+}
+
 static uint64_t compute(uint64_t n)
 {
 	uint64_t x = 1;
@@ -118,6 +162,8 @@ int main(int argc, char **argv)
 		printf("getpid %.3f us\n", t / (double)n * 1e6);
 		return 0;
 	}
+	if (!strcmp(m, "handlers"))
+		return handlers();
 	if (!strcmp(m, "exit7"))
 		return 7;
 	if (!strcmp(m, "null")) {

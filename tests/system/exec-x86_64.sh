@@ -48,7 +48,7 @@ fi
 
 # ---- the project's own program, against a native run ----
 mkdir -p "$S/files"
-for m in "hello a b" "files $S/files" memory "compute 3000000" exit7; do
+for m in "hello a b" "files $S/files" memory "compute 3000000" handlers exit7; do
 	set +e
 	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null
 	ns=$?
