@@ -524,7 +524,13 @@ static int fault(struct kx *k)
 	}
 	int sig = fault_signal((unsigned)fr[0]);
 	/* A fault inside the stubs themselves (CS not ring 3) is ours. */
-	if ((fr[3] & 3) == 3 && kx_deliver(k, sig, fr, sr.cr2))
+	if ((fr[3] & 3) != 3)
+		return sig;
+	rg.rip = fr[2];
+	rg.rflags = fr[4];
+	rg.rsp = fr[5];
+	if (kx_deliver(k, sig, &rg, fr[0], fr[1], sr.cr2, true) &&
+	    !ioctl(k->vcpu, KVM_SET_REGS, &rg))
 		return 0;
 	return sig;
 }
@@ -568,6 +574,18 @@ static void do_syscall(struct kx *k)
 	rg.rip = rg.rcx;
 	/* As sysret: the guest's R11 without IOPL, NT, VM; IF on. */
 	rg.rflags = (rg.r11 & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
+	uint64_t ready = k->pending & ~k->sigmask;
+	if (ready) {
+		int sig = __builtin_ctzll(ready) + 1;
+		k->pending &= ~(1ULL << (sig - 1));
+		if (k->sa[sig].handler == 1) {
+			/* ignored meanwhile */
+		} else if (!kx_deliver(k, sig, &rg, 0, 0, 0, false)) {
+			k->exited = true;
+			k->status = sig;
+			return;
+		}
+	}
 	if (k->sync) {
 		k->run->s.regs.regs = rg;
 		k->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;

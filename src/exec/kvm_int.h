@@ -74,6 +74,9 @@ struct kx {
 	char exe_abs[4096];        /* absolute (/proc/self/exe) */
 	bool exited;
 	int status;
+	uint64_t pending;          /* signals it sent itself (bit n-1: n),
+				    * delivered at a syscall return once
+				    * unblocked */
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -95,11 +98,15 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
 /* kvm_seccomp.c: confine this process to what serving the program
  * needs (PR_SET_NO_NEW_PRIVS is set by libseccomp).  0 or -errno. */
 int kx_seccomp(struct kx *k, struct err *errp);
-/* kvm_signal.c: run the program's handler for fault signal sig (the
- * ring-0 stub's frame fr = vector, error code, rip, cs, rflags, rsp, ss;
- * cr2 for page faults).  false: no handler (or it cannot run: blocked,
- * no restorer, no room on the stack), the caller ends the program. */
-bool kx_deliver(struct kx *k, int sig, const uint64_t *fr, uint64_t cr2);
+/* kvm_signal.c: enter the program's handler for signal sig.  rg holds
+ * the user state to return to (in) and becomes the handler's entry state
+ * (out; the caller loads it into the vCPU).  trapno, err, cr2: the fault
+ * (ring0: it came through a fault stub, whose ring 0 is left here, and
+ * siginfo describes the fault; else the program sent it to itself).
+ * false: no handler (or it cannot run: blocked, no restorer, no room on
+ * the stack), the caller applies the default action. */
+bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
+		uint64_t err, uint64_t cr2, bool ring0);
 /* rt_sigreturn: the registers and mask from the ucontext at rg->rsp;
  * 0 or -EFAULT (the caller then ends the program with SIGSEGV). */
 int kx_sigreturn(struct kx *k, struct kvm_regs *rg);

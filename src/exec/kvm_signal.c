@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000   /* uapi asm/signal.h */
@@ -55,7 +56,8 @@ static int si_code(int sig, uint64_t err)
 	}
 }
 
-bool kx_deliver(struct kx *k, int sig, const uint64_t *fr, uint64_t cr2)
+bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
+		uint64_t err, uint64_t cr2, bool ring0)
 {
 	uint64_t h = k->sa[sig].handler;
 	uint64_t bit = 1ULL << (sig - 1);
@@ -64,39 +66,51 @@ bool kx_deliver(struct kx *k, int sig, const uint64_t *fr, uint64_t cr2)
 	if (h == 0 || h == 1 || (k->sigmask & bit) ||
 	    !(k->sa[sig].flags & SA_RESTORER))
 		return false;
-	struct kvm_regs rg;
-	struct kvm_sregs sr;
-	if (ioctl(k->vcpu, KVM_GET_REGS, &rg) ||
-	    ioctl(k->vcpu, KVM_GET_SREGS, &sr))
-		return false;
-	uint64_t rip = fr[2], rflags = fr[4], rsp = fr[5];
+	uint64_t rsp = rg->rsp;
 	uint64_t base = ((rsp - 128 - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
 	size_t len = 8 + sizeof(struct kx_uc) + 128;
 	if (rsp < 512 || !kx_ok(k, base, len))
 		return false;
+	if (ring0) {
+		/* Back to ring 3 from the fault stub. */
+		struct kvm_sregs sr;
+		if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+			return false;
+		sr.cs = k->ucs;
+		sr.ss = k->uss;
+		if (ioctl(k->vcpu, KVM_SET_SREGS, &sr))
+			return false;
+	}
 	uint8_t *f = k->mem + base;
 	memcpy(f, &k->sa[sig].restorer, 8);
 	struct kx_uc *uc = (struct kx_uc *)(f + 8);
 	memset(uc, 0, sizeof(*uc));
 	uc->ss_flags = SS_DISABLE;
 	uint64_t g[23] = {
-		[G_R8] = rg.r8, [G_R9] = rg.r9, [G_R10] = rg.r10,
-		[G_R11] = rg.r11, [G_R12] = rg.r12, [G_R13] = rg.r13,
-		[G_R14] = rg.r14, [G_R15] = rg.r15, [G_RDI] = rg.rdi,
-		[G_RSI] = rg.rsi, [G_RBP] = rg.rbp, [G_RBX] = rg.rbx,
-		[G_RDX] = rg.rdx, [G_RAX] = rg.rax, [G_RCX] = rg.rcx,
-		[G_RSP] = rsp, [G_RIP] = rip, [G_EFL] = rflags,
-		[G_CSGSFS] = 0x2b | (0x23ULL << 48), [G_ERR] = fr[1],
-		[G_TRAPNO] = fr[0], [G_OLDMASK] = k->sigmask, [G_CR2] = cr2,
+		[G_R8] = rg->r8, [G_R9] = rg->r9, [G_R10] = rg->r10,
+		[G_R11] = rg->r11, [G_R12] = rg->r12, [G_R13] = rg->r13,
+		[G_R14] = rg->r14, [G_R15] = rg->r15, [G_RDI] = rg->rdi,
+		[G_RSI] = rg->rsi, [G_RBP] = rg->rbp, [G_RBX] = rg->rbx,
+		[G_RDX] = rg->rdx, [G_RAX] = rg->rax, [G_RCX] = rg->rcx,
+		[G_RSP] = rsp, [G_RIP] = rg->rip, [G_EFL] = rg->rflags,
+		[G_CSGSFS] = 0x2b | (0x23ULL << 48), [G_ERR] = err,
+		[G_TRAPNO] = trapno, [G_OLDMASK] = k->sigmask, [G_CR2] = cr2,
 	};
 	memcpy(uc->gregs, g, sizeof(g));
 	uc->sigmask = k->sigmask;
 	uint8_t *info = f + 8 + sizeof(*uc);
 	memset(info, 0, 128);
-	int32_t si[3] = { sig, 0, si_code(sig, fr[1]) };
-	memcpy(info, si, sizeof(si));
-	uint64_t addr = sig == SIGSEGV || sig == SIGBUS ? cr2 : rip;
-	memcpy(info + 16, &addr, 8);
+	if (ring0) {
+		int32_t si[3] = { sig, 0, si_code(sig, err) };
+		memcpy(info, si, sizeof(si));
+		uint64_t addr = sig == SIGSEGV || sig == SIGBUS ? cr2 : rg->rip;
+		memcpy(info + 16, &addr, 8);
+	} else {
+		/* Sent by itself (tgkill): SI_TKILL, its pid and uid. */
+		int32_t si[5] = { sig, 0, -6, (int32_t)getpid(),
+				  (int32_t)getuid() };
+		memcpy(info, si, sizeof(si));
+	}
 
 	if (!(k->sa[sig].flags & SA_NODEFER))
 		k->sigmask |= bit;
@@ -104,17 +118,14 @@ bool kx_deliver(struct kx *k, int sig, const uint64_t *fr, uint64_t cr2)
 	if (k->sa[sig].flags & SA_RESETHAND)
 		k->sa[sig].handler = 0;
 
-	sr.cs = k->ucs;
-	sr.ss = k->uss;
-	rg.rip = h;
-	rg.rsp = base;
-	rg.rdi = (uint64_t)sig;
-	rg.rsi = base + 8 + sizeof(*uc);
-	rg.rdx = base + 8;
-	rg.rax = 0;
-	rg.rflags = user_flags(rflags) & ~0x500ULL;   /* TF, DF clear */
-	return !ioctl(k->vcpu, KVM_SET_SREGS, &sr) &&
-	       !ioctl(k->vcpu, KVM_SET_REGS, &rg);
+	rg->rip = h;
+	rg->rsp = base;
+	rg->rdi = (uint64_t)sig;
+	rg->rsi = base + 8 + sizeof(*uc);
+	rg->rdx = base + 8;
+	rg->rax = 0;
+	rg->rflags = user_flags(rg->rflags) & ~0x500ULL;   /* TF, DF clear */
+	return true;
 }
 
 int kx_sigreturn(struct kx *k, struct kvm_regs *rg)

@@ -403,9 +403,9 @@ static long do_sigprocmask(struct kx *k, uint64_t how, uint64_t set,
 	return 0;
 }
 
-/* A signal the program sends itself (abort, raise): no handlers run in
- * this sandbox yet, so an ignored one is dropped and any other ends the
- * program with it. */
+/* A signal the program sends itself (abort, raise): an ignored one is
+ * dropped, one with a handler is delivered as the call returns (or, if
+ * it cannot be, ends the program like one with the default action). */
 static long self_signal(struct kx *k, uint64_t sig)
 {
 	if (sig == 0)
@@ -415,10 +415,14 @@ static long self_signal(struct kx *k, uint64_t sig)
 	bool ign = k->sa[sig].handler == (uint64_t)(uintptr_t)SIG_IGN;
 	bool dfl_ign = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH ||
 		       sig == SIGCONT;
-	if (!ign && !(dfl_ign && !k->sa[sig].handler)) {
-		k->exited = true;
-		k->status = (int)sig;
+	if (ign || (dfl_ign && !k->sa[sig].handler))
+		return 0;
+	if (k->sa[sig].handler) {
+		k->pending |= 1ULL << (sig - 1);
+		return 0;
 	}
+	k->exited = true;
+	k->status = (int)sig;
 	return 0;
 }
 

@@ -110,6 +110,11 @@ static int handlers(void)
 	if (!sigsetjmp(jb, 1))
 		*(volatile int *)(uintptr_t)0x20 = 1;
 	puts("again");
+	/* raise() blocks signals around tgkill: the handler runs when
+	 * they are unblocked, before raise returns. */
+	signal(SIGUSR1, on_trap);
+	raise(SIGUSR1);
+	printf("after raise %d\n", traps);
 	return 0;
 }
 
