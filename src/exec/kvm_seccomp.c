@@ -36,7 +36,7 @@ static const char *const calls[] = {
 	/* LeakSanitizer's exit check and report symbolization (as in
 	 * vmm/sandbox.c): sanitizer builds only. */
 	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_yield",
-	"getdents", "sigaltstack", "pipe", "access",
+	"getdents", "sigaltstack", "pipe", "access", "mprotect",
 #endif
 };
 
