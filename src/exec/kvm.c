@@ -287,7 +287,8 @@ static int build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 	uint64_t aux[][2] = {
 		{ AT_PHDR, k->phdr }, { AT_PHENT, sizeof(Elf64_Phdr) },
 		{ AT_PHNUM, k->phnum }, { AT_PAGESZ, KX_PAGE },
-		{ AT_BASE, 0 }, { AT_FLAGS, 0 }, { AT_ENTRY, k->entry },
+		{ AT_BASE, k->interp_base }, { AT_FLAGS, 0 },
+		{ AT_ENTRY, k->entry },
 		{ AT_UID, getuid() }, { AT_EUID, geteuid() },
 		{ AT_GID, getgid() }, { AT_EGID, getegid() },
 		{ AT_SECURE, 0 }, { AT_CLKTCK, (uint64_t)sysconf(_SC_CLK_TCK) },
@@ -311,6 +312,46 @@ static int build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 	return 0;
 }
 
+/* A dynamic program's interpreter (PT_INTERP, read through the root):
+ * placed in the mmap area like Linux places it above the program, so its
+ * pages are the area's plain RW/executable 2 MiB pages (its segment
+ * permissions are not enforced). */
+static int load_interp(struct kx *k, const char *path, struct err *errp)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct exec_elf *ie = calloc(1, sizeof(*ie));
+	if (!ie)
+		return err_set(errp, ENOMEM, "out of memory");
+	int r = read_file_all(k, path, &buf, &len, errp);
+	if (!r && (r = exec_elf_parse_machine(buf, len, EM_X86_64, ie, errp)))
+		err_prefix(errp, "interpreter %s", path);
+	if (!r && (!ie->dyn || ie->interp[0]))
+		r = err_set(errp, ENOEXEC, "interpreter %s: not a "
+			    "position-independent program of its own", path);
+	uint64_t va = 0;
+	if (!r) {
+		uint64_t span = ie->hi - ie->lo;
+		va = span <= k->size ? kx_find_free(k, span / KX_PAGE) : 0;
+		if (!va)
+			r = err_set(errp, ENOMEM, "interpreter %s: no room "
+				    "(--mem)", path);
+		else
+			kx_mark(k, va, span, true);
+	}
+	if (!r) {
+		uint64_t base = va - ie->lo;
+		for (unsigned i = 0; i < ie->nseg; i++)
+			memcpy(k->mem + base + ie->seg[i].vaddr,
+			       buf + ie->seg[i].off, ie->seg[i].filesz);
+		k->interp_base = base;
+		k->start = base + ie->entry;
+	}
+	free(buf);
+	free(ie);
+	return r;
+}
+
 /* Load the ELF into guest memory and lay out brk, mmap area and stack. */
 static int load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
 		struct err *errp)
@@ -321,10 +362,6 @@ static int load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
 	if (r)
 		return r;
 	r = exec_elf_parse_machine(buf, len, EM_X86_64, e, errp);
-	if (!r && e->interp[0])
-		r = err_set(errp, ENOEXEC, "dynamically linked (interpreter "
-			    "%s): only static x86-64 programs run on KVM yet",
-			    e->interp);
 	uint64_t base = e->dyn ? (4ULL << 20) - (e->lo & ~(KX_2M - 1)) : 0;
 	uint64_t hi = base + e->hi;
 	uint64_t room = k->sys - KX_STACK;
@@ -352,7 +389,8 @@ static int load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
 	if (!k->bitmap)
 		return err_set(errp, ENOMEM, "out of memory");
 	*base_out = base;
-	return 0;
+	k->start = k->entry;
+	return e->interp[0] ? load_interp(k, e->interp, errp) : 0;
 }
 
 static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
@@ -410,7 +448,7 @@ static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	if (ioctl(k->vcpu, KVM_SET_FPU, &fpu))
 		return err_sys(errp, errno, "KVM_SET_FPU");
-	struct kvm_regs rg = { .rip = k->entry, .rsp = rsp, .rflags = 0x202 };
+	struct kvm_regs rg = { .rip = k->start, .rsp = rsp, .rflags = 0x202 };
 	if (ioctl(k->vcpu, KVM_SET_REGS, &rg))
 		return err_sys(errp, errno, "KVM_SET_REGS");
 	return 0;

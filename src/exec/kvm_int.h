@@ -66,7 +66,8 @@ struct kx {
 	uint64_t mmap_lo, mmap_hi;
 	uint8_t *bitmap;           /* mmap area pages in use */
 	uint64_t stack_lo;
-	uint64_t entry, phdr, phnum;
+	uint64_t entry, phdr, phnum;   /* the program's (auxv) */
+	uint64_t start, interp_base;   /* first instruction; AT_BASE */
 	uint64_t sigmask;
 	struct { uint64_t handler, flags, restorer, mask; } sa[65];
 	bool warned[512];
@@ -95,6 +96,11 @@ static inline void *kx_ptr(const struct kx *k, uint64_t va, uint64_t len)
  * rax (or -errno).  Sets k->exited for exit/exit_group.  May change the
  * vCPU's FS base (arch_prctl). */
 long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
+/* kvm_sys.c: the mmap area's page bitmap: mark [va, va+len) (parts
+ * outside the area ignored) used or free; the highest free run of n
+ * pages (0: none). */
+void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used);
+uint64_t kx_find_free(struct kx *k, uint64_t n);
 /* kvm_seccomp.c: confine this process to what serving the program
  * needs (PR_SET_NO_NEW_PRIVS is set by libseccomp).  0 or -errno. */
 int kx_seccomp(struct kx *k, struct err *errp);

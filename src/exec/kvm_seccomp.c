@@ -17,6 +17,7 @@ static const char *const calls[] = {
 	/* kvm_sys.c, descriptors and files */
 	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv",
 	"pwritev", "openat", "openat2", "open", "close", "fstat", "newfstatat",
+	"statx", "fstatfs",
 	"lseek", "getdents64", "dup", "dup2", "dup3", "fcntl", "pipe2",
 	"faccessat", "faccessat2", "unlinkat", "mkdirat", "fchmodat",
 	"fchmod", "renameat2", "readlinkat", "readlink", "fsync", "fdatasync",

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
@@ -246,7 +247,7 @@ static bool bit(struct kx *k, uint64_t pg)
 	return k->bitmap[pg / 8] & (1u << (pg % 8));
 }
 
-static void mark(struct kx *k, uint64_t va, uint64_t len, bool used)
+void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used)
 {
 	for (uint64_t a = va; a < va + len; a += KX_PAGE) {
 		if (a < k->mmap_lo || a >= k->mmap_hi)
@@ -260,7 +261,7 @@ static void mark(struct kx *k, uint64_t va, uint64_t len, bool used)
 }
 
 /* Highest free run of n pages in the mmap area (top-down like Linux). */
-static uint64_t find_free(struct kx *k, uint64_t n)
+uint64_t kx_find_free(struct kx *k, uint64_t n)
 {
 	uint64_t total = (k->mmap_hi - k->mmap_lo) / KX_PAGE, run = 0;
 	for (uint64_t pg = total; pg-- > 0;) {
@@ -301,11 +302,11 @@ static long do_mmap(struct kx *k, const uint64_t *a)
 			return -ENOMEM;
 		va = addr;
 	} else {
-		va = find_free(k, len / KX_PAGE);
+		va = kx_find_free(k, len / KX_PAGE);
 		if (!va)
 			return -ENOMEM;
 	}
-	mark(k, va, len, true);
+	kx_mark(k, va, len, true);
 	zero(k, va, len);
 	if (!(flags & MAP_ANONYMOUS)) {
 		uint64_t got = 0;
@@ -313,7 +314,7 @@ static long do_mmap(struct kx *k, const uint64_t *a)
 			ssize_t n = pread(fd, k->mem + va + got, len - got,
 					  (off_t)(off + got));
 			if (n < 0) {
-				mark(k, va, len, false);
+				kx_mark(k, va, len, false);
 				return -errno;
 			}
 			if (!n)
@@ -332,7 +333,7 @@ static long do_munmap(struct kx *k, uint64_t va, uint64_t len)
 	if (!kx_ok(k, va, len))
 		return -EINVAL;
 	if (va >= k->mmap_lo && va + len <= k->mmap_hi) {
-		mark(k, va, len, false);
+		kx_mark(k, va, len, false);
 		zero(k, va, len);
 	}
 	return 0;
@@ -482,6 +483,44 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		return do_stat(k, (uint64_t)AT_FDCWD, a[0], a[1],
 			       AT_SYMLINK_NOFOLLOW);
 	case SYS_newfstatat: return do_stat(k, a[0], a[1], a[2], (int)a[3]);
+	case SYS_statx: {
+		/* statx(dirfd, path, flags, mask, buf) */
+		if (!(p = P(a[4], sizeof(struct statx))))
+			return -EFAULT;
+		const char *c = P(a[1], 1);
+		if ((a[2] & AT_EMPTY_PATH) && c && !*c) {
+			FD(a[0]);
+			return ret(statx((int)a[0], "", (int)a[2],
+					 (unsigned)a[3], p));
+		}
+		struct at at;
+		int r = at_get(k, a[0], a[1], &at);
+		if (r)
+			return r;
+		long v = ret(statx(at.fd, at.name, (int)a[2] & ~AT_EMPTY_PATH,
+				   (unsigned)a[3], p));
+		at_put(&at);
+		return v;
+	}
+	case SYS_statfs: {
+		if (!(p = P(a[1], sizeof(struct statfs))))
+			return -EFAULT;
+		int fd = (int)do_open(k, (uint64_t)AT_FDCWD, a[0],
+				      O_PATH | O_CLOEXEC, 0);
+		if (fd < 0)
+			return fd;
+		long r = ret(fstatfs(fd, p));
+		close(fd);
+		return r;
+	}
+	case SYS_fstatfs:
+		FD(a[0]);
+		if (!(p = P(a[1], sizeof(struct statfs))))
+			return -EFAULT;
+		return ret(fstatfs((int)a[0], p));
+	case SYS_getxattr: case SYS_lgetxattr: case SYS_fgetxattr:
+	case SYS_listxattr: case SYS_llistxattr: case SYS_flistxattr:
+		return -EOPNOTSUPP;   /* no extended attributes (ACLs, labels) */
 	case SYS_lseek:
 		FD(a[0]);
 		return ret(lseek((int)a[0], (off_t)a[1], (int)a[2]));

@@ -4,6 +4,8 @@
 #    native run (hello with argv/--env, files, memory, a compute loop, exit
 #    status 7); its faults end it as natively (NULL deref, store to code,
 #    wild jump 139; ud2 132; divide error 136; abort 134);
+#  - the same program linked dynamically (the host's ld.so and libc) and
+#    the host's python3;
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
 #    (against the host's), sh -c without fork, --mount (ro refuses writes);
 #  - escapes from --root (.., absolute symlinks, /proc/self/root) stay inside;
@@ -74,6 +76,34 @@ for m in "null 139" "writetext 139" "wild 139" "ud2 132" "div0 136" "abort 134";
 	set -e
 	both "exec-x86/fault-$1" "status $st, native $nst, want $2" [ "$st" -eq "$2" ] -- [ "$nst" -eq "$2" ]
 done
+
+# ---- dynamic programs: the host's ld.so and libc (no --root) ----
+if gcc -O2 -o "$S/kvmtest-dyn" tests/exec-x86/kvmtest.c 2>>"$S/cc.log"; then
+	for m in "hello a b" "files $S/files" memory handlers; do
+		set +e
+		KVMTEST=yes "$S/kvmtest-dyn" $m >"$S/native.out" 2>/dev/null
+		ns=$?
+		kx --env KVMTEST=yes -- "$S/kvmtest-dyn" $m >"$S/kvm.out" 2>"$S/kvm.err"
+		ks=$?
+		set -e
+		name=exec-x86/dynamic-${m%% *}
+		if [ "$ks" -ne "$ns" ] || ! cmp -s "$S/native.out" "$S/kvm.out"; then
+			fail "$name" "status $ks (native $ns); $(diff "$S/native.out" "$S/kvm.out" | head -4 | tr '\n' '|') $(head -c 200 "$S/kvm.err")"
+		else
+			pass "$name"
+		fi
+	done
+else
+	skip exec-x86/dynamic "gcc cannot build a dynamic kvmtest"
+fi
+py=$(readlink -f /usr/bin/python3 2>/dev/null || true)
+if [ -n "$py" ] && [ "$(head -c4 "$py" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+	out=$(kx -- "$py" -c 'import hashlib; print(6 * 7, hashlib.sha256(b"kvm").hexdigest()[:8])' 2>&1) || true
+	want=$("$py" -c 'import hashlib; print(6 * 7, hashlib.sha256(b"kvm").hexdigest()[:8])')
+	check exec-x86/dynamic-python3 "got '$out', want '$want'" [ "$out" = "$want" ]
+else
+	skip exec-x86/dynamic-python3 "no ELF /usr/bin/python3"
+fi
 
 # ---- busybox-static amd64 ----
 bb=$cache/exec-rootfs-busybox-amd64
