@@ -7,14 +7,17 @@
 
 #include "exec.h"
 
-/* Run the static x86-64 program cfg->path to its end in this process.
+/* Run the x86-64 program cfg->path (static, or dynamic with its
+ * interpreter read through cfg->root) to its end in this process.
  * cfg->mem bytes of guest memory (clamped to 64 MiB..3 GiB) back the
  * whole address space; host memory is used lazily.  Returns 0 with
  * *status a wait status (W_EXITCODE(code, 0), or the signal number the
  * program died of: the caller re-raises it), or -errno with errp filled
  * when it could not start: -ENODEV no usable /dev/kvm or KVM_CREATE_VM
- * refused, -ENOENT no such program, -ENOEXEC not a static x86-64 ELF.
- * Single-threaded: clone/fork return -ENOSYS. */
+ * refused, -ENOENT no such program, -ENOEXEC not an x86-64 ELF (or a
+ * bad interpreter).  Single-threaded: clone/fork return -ENOSYS.  Once
+ * the program runs, the process is under a seccomp filter (kvm_seccomp.c)
+ * for the rest of its life: the caller may only print and exit. */
 int exec_kvm_run(const struct exec_config *cfg, int *status,
 		 struct err *errp);
 
