@@ -169,6 +169,24 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "handlers"))
 		return handlers();
+	if (!strcmp(m, "efault")) {
+		/* Pointers the program does not own: EFAULT, as natively
+		 * (the VMM must not read or write there on its behalf). */
+		const uintptr_t bad[] = { 8, 0x1000, 0x7ffffffff000ULL,
+					  0xffff800000000000ULL, (uintptr_t)-4096 };
+		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			long w = syscall(SYS_write, 1, bad[i], 16);
+			int we = errno;
+			long r = syscall(SYS_read, 0, bad[i], 16);
+			int re = errno;
+			long o = syscall(SYS_openat, AT_FDCWD, bad[i], O_RDONLY);
+			int oe = errno;
+			printf("%lx: write %ld %s read %ld %s open %ld %s\n",
+			       (unsigned long)bad[i], w, strerror(we), r,
+			       strerror(re), o, strerror(oe));
+		}
+		return 0;
+	}
 	if (!strcmp(m, "exit7"))
 		return 7;
 	if (!strcmp(m, "null")) {

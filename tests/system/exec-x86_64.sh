@@ -50,11 +50,12 @@ fi
 
 # ---- the project's own program, against a native run ----
 mkdir -p "$S/files"
-for m in "hello a b" "files $S/files" memory "compute 3000000" handlers exit7; do
+head -c 4096 /dev/zero >"$S/stdin.bin"
+for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault exit7; do
 	set +e
-	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null
+	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null <"$S/stdin.bin"
 	ns=$?
-	kx --env KVMTEST=yes -- "$S/kvmtest" $m >"$S/kvm.out" 2>"$S/kvm.err"
+	kx --env KVMTEST=yes -- "$S/kvmtest" $m >"$S/kvm.out" 2>"$S/kvm.err" <"$S/stdin.bin"
 	ks=$?
 	set -e
 	name=exec-x86/${m%% *}
