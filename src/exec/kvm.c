@@ -77,6 +77,8 @@ static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
 		pdpt[g] = (S + KX_PD + g * KX_PAGE) | PTE_P | PTE_W | PTE_U;
 	uint64_t *pd = pt_at(k, KX_PD);
 	for (uint64_t c = KX_2M; c < S; c += KX_2M) {
+		if (c == k->stack_lo - KX_2M)
+			continue;              /* the stack guard gap */
 		if (c >= elo && c < ehi) {
 			if (npt == KX_NPT)
 				return err_set(errp, ENOEXEC, "program too "
@@ -383,7 +385,9 @@ static int load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
 	/* brk may grow to a quarter of the rest; mmap gets the remainder. */
 	k->brk_max = (hi + (room - hi) / 4 + KX_2M - 1) & ~(KX_2M - 1);
 	k->mmap_lo = k->brk_max;
-	k->mmap_hi = room;
+	/* A 2 MiB unmapped gap below the stack: an overflow faults
+	 * (SIGSEGV) instead of running into mmap'd memory. */
+	k->mmap_hi = room - KX_2M;
 	k->stack_lo = room;
 	k->bitmap = calloc((k->mmap_hi - k->mmap_lo) / KX_PAGE / 8 + 1, 1);
 	if (!k->bitmap)

@@ -71,6 +71,14 @@ static int memory(void)
 	return 0;
 }
 
+/* Unbounded recursion (the volatile buffer defeats tail calls). */
+static int deep(int n)
+{
+	volatile char pad[256];
+	pad[0] = (char)n;
+	return deep(n + 1) + pad[0];
+}
+
 static sigjmp_buf jb;
 static volatile int traps;
 
@@ -212,6 +220,8 @@ int main(int argc, char **argv)
 		f();
 		return 0;
 	}
+	if (!strcmp(m, "stackoverflow"))
+		return deep(0);
 	if (!strcmp(m, "abort"))
 		abort();
 	if (!strcmp(m, "escape")) {

@@ -3,7 +3,7 @@
 #  - tests/exec-x86/kvmtest.c (host gcc -static): output and status as a
 #    native run (hello with argv/--env, files, memory, a compute loop, exit
 #    status 7); its faults end it as natively (NULL deref, store to code,
-#    wild jump 139; ud2 132; divide error 136; abort 134);
+#    wild jump, stack overflow 139; ud2 132; divide error 136; abort 134);
 #  - the same program linked dynamically (the host's ld.so and libc) and
 #    the host's python3;
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
@@ -67,7 +67,7 @@ for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault e
 done
 check exec-x86/exit-status-7 "exit7 gave something else" bash -c "'$RINGVM' exec -- '$S/kvmtest' exit7; [ \$? -eq 7 ]"
 
-for m in "null 139" "writetext 139" "wild 139" "ud2 132" "div0 136" "abort 134"; do
+for m in "null 139" "writetext 139" "wild 139" "stackoverflow 139" "ud2 132" "div0 136" "abort 134"; do
 	set -- $m
 	set +e
 	{ (kx -- "$S/kvmtest" "$1") >/dev/null 2>&1; } 2>/dev/null
