@@ -259,7 +259,7 @@ static int build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 {
 	struct stk s = { k, k->sys };
 	size_t argc = 0, envc = 0;
-	while (k->cfg->argv[argc])
+	while (k->argv[argc])
 		argc++;
 	while (k->cfg->envp && k->cfg->envp[envc])
 		envc++;
@@ -268,7 +268,7 @@ static int build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 		return err_set(errp, ENOMEM, "out of memory");
 	size_t total = 0;
 	for (size_t i = 0; i < argc; i++)
-		total += strlen(k->cfg->argv[i]) + 1;
+		total += strlen(k->argv[i]) + 1;
 	for (size_t i = 0; i < envc; i++)
 		total += strlen(k->cfg->envp[i]) + 1;
 	if (total + (argc + envc) * 8 > KX_STACK / 2) {
@@ -281,7 +281,7 @@ static int build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 		ptrs[argc + i] = push(&s, k->cfg->envp[i],
 				      strlen(k->cfg->envp[i]) + 1);
 	for (size_t i = 0; i < argc; i++)
-		ptrs[i] = push(&s, k->cfg->argv[i], strlen(k->cfg->argv[i]) + 1);
+		ptrs[i] = push(&s, k->argv[i], strlen(k->argv[i]) + 1);
 	uint8_t rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0x5a, sizeof(rnd));
@@ -354,13 +354,67 @@ static int load_interp(struct kx *k, const char *path, struct err *errp)
 	return r;
 }
 
+/* A "#!interpreter [arg]" script: run the interpreter with argv
+ * [interpreter, arg, script path, the script's arguments] (as Linux's
+ * binfmt_script; one level, the interpreter must be an ELF). */
+static int shebang(struct kx *k, struct err *errp)
+{
+	int fd = fs_open(&k->fs, AT_FDCWD, k->path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;   /* read_file_all reports it */
+	ssize_t n = read(fd, k->sb_line, sizeof(k->sb_line) - 1);
+	close(fd);
+	if (n < 2 || k->sb_line[0] != '#' || k->sb_line[1] != '!')
+		return 0;
+	k->sb_line[n] = 0;
+	char *nl = strchr(k->sb_line, '\n');
+	if (!nl)
+		return err_set(errp, ENOEXEC, "%s: #! line too long", k->path);
+	*nl = 0;
+	char *p = k->sb_line + 2;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	char *interp = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	char *arg = NULL;
+	if (*p) {
+		*p++ = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char *end = p + strlen(p);
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = 0;
+		if (*p)
+			arg = p;
+	}
+	if (!*interp)
+		return err_set(errp, ENOEXEC, "%s: empty #! line", k->path);
+	size_t argc = 0;
+	while (k->argv[argc])
+		argc++;
+	char **v = calloc(argc + 4, sizeof(char *));
+	if (!v)
+		return err_set(errp, ENOMEM, "out of memory");
+	size_t i = 0;
+	v[i++] = interp;
+	if (arg)
+		v[i++] = arg;
+	v[i++] = (char *)k->path;
+	for (size_t j = 1; j < argc; j++)
+		v[i++] = k->argv[j];
+	k->argv = v;
+	k->path = interp;
+	return 0;
+}
+
 /* Load the ELF into guest memory and lay out brk, mmap area and stack. */
 static int load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
 		struct err *errp)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = read_file_all(k, k->cfg->path, &buf, &len, errp);
+	int r = read_file_all(k, k->path, &buf, &len, errp);
 	if (r)
 		return r;
 	r = exec_elf_parse_machine(buf, len, EM_X86_64, e, errp);
@@ -682,6 +736,8 @@ static void loop(struct kx *k)
 
 static void kx_free(struct kx *k)
 {
+	if (k->argv != k->cfg->argv)
+		free((void *)k->argv);
 	if (k->run)
 		munmap(k->run, k->run_size);
 	if (k->mem)
@@ -712,19 +768,23 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		size = KX_MEM_MAX;
 	k->size = size & ~(KX_2M - 1);
 	k->sys = k->size - KX_2M;
-	snprintf(k->exe, sizeof(k->exe), "%s", cfg->path);
+	k->path = cfg->path;
+	k->argv = cfg->argv;
 	struct exec_elf *e = calloc(1, sizeof(*e));
 	uint64_t base = 0, rsp = 0;
 	int r = e ? 0 : err_set(errp, ENOMEM, "out of memory");
 	if (!r)
 		r = fs_init(&k->fs, cfg, errp);
+	if (!r)
+		r = shebang(k, errp);
+	snprintf(k->exe, sizeof(k->exe), "%s", k->path);
 	/* /proc/self/exe is absolute (glibc's static startup insists). */
 	char cwd[2048];
-	if (!r && cfg->path[0] != '/' && !fs_getcwd(&k->fs, cwd, sizeof(cwd)))
+	if (!r && k->path[0] != '/' && !fs_getcwd(&k->fs, cwd, sizeof(cwd)))
 		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s/%s",
-			 strcmp(cwd, "/") ? cwd : "", cfg->path);
+			 strcmp(cwd, "/") ? cwd : "", k->path);
 	else
-		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s", cfg->path);
+		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s", k->path);
 	if (!r)
 		r = vm_create(k, errp);
 	if (!r)

@@ -71,6 +71,9 @@ struct kx {
 	uint64_t sigmask;
 	struct { uint64_t handler, flags, restorer, mask; } sa[65];
 	bool warned[512];
+	const char *path;          /* the ELF to load (a #! interpreter) */
+	char *const *argv;         /* its argv */
+	char sb_line[256];         /* the #! line (path, argv point here) */
 	char exe[2048];            /* the program path as given (AT_EXECFN) */
 	char exe_abs[4096];        /* absolute (/proc/self/exe) */
 	bool exited;

@@ -7,7 +7,8 @@
 #  - the same program linked dynamically (the host's ld.so and libc) and
 #    the host's python3;
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
-#    (against the host's), sh -c without fork, --mount (ro refuses writes);
+#    (against the host's), sh -c without fork, a #! script, --mount (ro
+#    refuses writes);
 #  - escapes from --root (.., absolute symlinks, /proc/self/root) stay inside;
 #  - the VMM runs under its seccomp filter.
 # Pipelines need fork, which this sandbox does not do yet: not tested.
@@ -135,6 +136,14 @@ kx --root "$bb" -- /bin/sh -c 'exit 42' >/dev/null 2>&1
 st=$?
 set -e
 both exec-x86/busybox-sh "got '$out', status $st" [ "$out" = "in 42 /tmp " ] -- [ "$st" -eq 42 ]
+
+printf '#!/bin/sh -e\necho "$0" "$@"\nexit 3\n' >"$S/script.sh"
+chmod +x "$S/script.sh"
+set +e
+out=$(kx --root "$bb" --mount "$S:/data" -- /data/script.sh a "b c" 2>&1)
+st=$?
+set -e
+both exec-x86/shebang-script "got '$out', status $st" [ "$out" = "/data/script.sh a b c" ] -- [ "$st" -eq 3 ]
 
 set +e
 kx --root "$bb" --mount "$S:/data:ro" -- /bin/sh -c 'echo x > /data/new' >/dev/null 2>&1
