@@ -260,6 +260,19 @@ void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used)
 	}
 }
 
+/* Is any page of [va, va+len) in use?  (The mmap area's own pages by
+ * its bitmap; the program, brk heap and stack always are.) */
+static bool kx_used(struct kx *k, uint64_t va, uint64_t len)
+{
+	for (uint64_t a = va; a < va + len; a += KX_PAGE) {
+		if (a < k->mmap_lo || a >= k->mmap_hi)
+			return true;
+		if (bit(k, (a - k->mmap_lo) / KX_PAGE))
+			return true;
+	}
+	return false;
+}
+
 /* Highest free run of n pages in the mmap area (top-down like Linux). */
 uint64_t kx_find_free(struct kx *k, uint64_t n)
 {
@@ -300,6 +313,9 @@ static long do_mmap(struct kx *k, const uint64_t *a)
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (!kx_ok(k, addr, len))
 			return -ENOMEM;
+		if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) &&
+		    kx_used(k, addr, len))
+			return -EEXIST;
 		va = addr;
 	} else {
 		va = kx_find_free(k, len / KX_PAGE);

@@ -62,7 +62,16 @@ static int memory(void)
 		return puts("mmap failed"), 1;
 	int zero = m[12345] == 0;
 	m[0] = 1;
+	/* MAP_FIXED_NOREPLACE: refused over a mapping, taken once free. */
+	void *nr = mmap(m, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+			MAP_FIXED_NOREPLACE, -1, 0);
+	printf("noreplace %s\n", nr == MAP_FAILED ? strerror(errno) : "mapped");
 	munmap(m, 1 << 20);
+	nr = mmap(m, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		  MAP_FIXED_NOREPLACE, -1, 0);
+	printf("noreplace after munmap %s zero %d\n",
+	       nr == MAP_FAILED ? strerror(errno) : "mapped",
+	       nr != MAP_FAILED && ((char *)nr)[0] == 0);
 	char *b = sbrk(0);
 	int ok = sbrk(1 << 20) == b;
 	b[100] = 5;
