@@ -3,6 +3,8 @@
  *   kvm.c      the VM: guest memory, page tables, GDT/IDT/TSS, ring-0
  *              fault stubs, the ring-3 syscall entry page, the vCPU,
  *              the ELF and its stack, the run loop
+ *   kvm_load.c the program, its interpreter or #! line, the layout and
+ *              the initial stack
  *   kvm_sys.c  the system calls the program makes
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
@@ -99,6 +101,16 @@ static inline void *kx_ptr(const struct kx *k, uint64_t va, uint64_t len)
  * rax (or -errno).  Sets k->exited for exit/exit_group.  May change the
  * vCPU's FS base (arch_prctl). */
 long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
+/* kvm_load.c: a #! script at k->path turns into its interpreter
+ * (k->path, k->argv replaced); 0 or -ENOEXEC/-ENOMEM. */
+int kx_shebang(struct kx *k, struct err *errp);
+/* Load k->path (and its interpreter) into guest memory, describe it in
+ * *e, its load bias in *base; lays out brk, mmap area and stack and sets
+ * k->entry/start/phdr/phnum/interp_base.  0 or -errno (errp says). */
+int kx_load(struct kx *k, struct exec_elf *e, uint64_t *base,
+	    struct err *errp);
+/* Write argc/argv/envp/auxv below the stack top; *rsp for the entry. */
+int kx_build_stack(struct kx *k, uint64_t *rsp, struct err *errp);
 /* kvm_sys.c: the mmap area's page bitmap: mark [va, va+len) (parts
  * outside the area ignored) used or free; the highest free run of n
  * pages (0: none). */
