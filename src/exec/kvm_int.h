@@ -5,6 +5,7 @@
  *              the ELF and its stack, the run loop
  *   kvm_load.c the program, its interpreter or #! line, the layout and
  *              the initial stack
+ *   kvm_mm.c   mmap, munmap, brk: placement in the pre-mapped space
  *   kvm_sys.c  the system calls the program makes
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
@@ -111,9 +112,19 @@ int kx_load(struct kx *k, struct exec_elf *e, uint64_t *base,
 	    struct err *errp);
 /* Write argc/argv/envp/auxv below the stack top; *rsp for the entry. */
 int kx_build_stack(struct kx *k, uint64_t *rsp, struct err *errp);
-/* kvm_sys.c: the mmap area's page bitmap: mark [va, va+len) (parts
- * outside the area ignored) used or free; the highest free run of n
- * pages (0: none). */
+/* kvm_sys.c: is fd one of the VMM's own (EBADF to the program)? */
+bool kx_internal_fd(const struct kx *k, long fd);
+/* kvm_mm.c: the calls (arguments as the program passed them; the value
+ * for rax or -errno). */
+long kx_mmap(struct kx *k, const uint64_t *a);
+long kx_munmap(struct kx *k, uint64_t va, uint64_t len);
+long kx_brk(struct kx *k, uint64_t want);
+/* Give checked, page-aligned guest [va, va+len) back to the host: it
+ * reads as zeros afterwards. */
+void kx_zero(struct kx *k, uint64_t va, uint64_t len);
+/* The mmap area's page bitmap: mark [va, va+len) (parts outside the
+ * area ignored) used or free; the highest free run of n pages (0:
+ * none). */
 void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used);
 uint64_t kx_find_free(struct kx *k, uint64_t n);
 /* kvm_seccomp.c: confine this process to what serving the program

@@ -33,7 +33,7 @@
 
 #define P(va, len) kx_ptr(k, (va), (len))
 
-static bool internal_fd(const struct kx *k, long fd)
+bool kx_internal_fd(const struct kx *k, long fd)
 {
 	if (fd == k->kvm || fd == k->vm || fd == k->vcpu ||
 	    (k->fs.root_fd >= 0 && fd == k->fs.root_fd))
@@ -45,7 +45,7 @@ static bool internal_fd(const struct kx *k, long fd)
 }
 
 /* A guest descriptor argument: -EBADF for ours. */
-#define FD(x) do { if (internal_fd(k, (long)(int)(x))) return -EBADF; } while (0)
+#define FD(x) do { if (kx_internal_fd(k, (long)(int)(x))) return -EBADF; } while (0)
 #define DIRFD(x) do { if ((int)(x) != AT_FDCWD) FD(x); } while (0)
 
 static long ret(long r)
@@ -88,7 +88,7 @@ struct at {
 
 static int at_get(struct kx *k, uint64_t dirfd, uint64_t pva, struct at *at)
 {
-	if ((int)dirfd != AT_FDCWD && internal_fd(k, (int)dirfd))
+	if ((int)dirfd != AT_FDCWD && kx_internal_fd(k, (int)dirfd))
 		return -EBADF;
 	int r = gstr(k, pva, at->path);
 	if (r)
@@ -238,134 +238,6 @@ static long do_ioctl(struct kx *k, uint64_t fd, uint64_t req, uint64_t arg)
 	if (!p)
 		return -EFAULT;
 	return ret(ioctl((int)fd, req, p));
-}
-
-/* ---- memory ---- */
-
-static bool bit(struct kx *k, uint64_t pg)
-{
-	return k->bitmap[pg / 8] & (1u << (pg % 8));
-}
-
-void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used)
-{
-	for (uint64_t a = va; a < va + len; a += KX_PAGE) {
-		if (a < k->mmap_lo || a >= k->mmap_hi)
-			continue;
-		uint64_t pg = (a - k->mmap_lo) / KX_PAGE;
-		if (used)
-			k->bitmap[pg / 8] |= (uint8_t)(1u << (pg % 8));
-		else
-			k->bitmap[pg / 8] &= (uint8_t)~(1u << (pg % 8));
-	}
-}
-
-/* Is any page of [va, va+len) in use?  (The mmap area's own pages by
- * its bitmap; the program, brk heap and stack always are.) */
-static bool kx_used(struct kx *k, uint64_t va, uint64_t len)
-{
-	for (uint64_t a = va; a < va + len; a += KX_PAGE) {
-		if (a < k->mmap_lo || a >= k->mmap_hi)
-			return true;
-		if (bit(k, (a - k->mmap_lo) / KX_PAGE))
-			return true;
-	}
-	return false;
-}
-
-/* Highest free run of n pages in the mmap area (top-down like Linux). */
-uint64_t kx_find_free(struct kx *k, uint64_t n)
-{
-	uint64_t total = (k->mmap_hi - k->mmap_lo) / KX_PAGE, run = 0;
-	for (uint64_t pg = total; pg-- > 0;) {
-		run = bit(k, pg) ? 0 : run + 1;
-		if (run == n)
-			return k->mmap_lo + pg * KX_PAGE;
-	}
-	return 0;
-}
-
-/* Fresh zero pages: the host drops them (MMU notifiers keep the guest's
- * view in step). */
-static void zero(struct kx *k, uint64_t va, uint64_t len)
-{
-	madvise(k->mem + va, len, MADV_DONTNEED);
-}
-
-static long do_mmap(struct kx *k, const uint64_t *a)
-{
-	uint64_t addr = a[0], len = a[1], flags = a[3], off = a[5];
-	int fd = (int)a[4];
-	if (!len || (addr & (KX_PAGE - 1)) || (off & (KX_PAGE - 1)))
-		return -EINVAL;
-	if (len > k->size)
-		return -ENOMEM;
-	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
-	if (!(flags & MAP_ANONYMOUS)) {
-		FD(fd);
-		struct stat st;
-		if (fstat(fd, &st))
-			return -errno;
-		if ((flags & MAP_TYPE) == MAP_SHARED && (a[2] & PROT_WRITE))
-			return -ENODEV;   /* no write-back to files */
-	}
-	uint64_t va;
-	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		if (!kx_ok(k, addr, len))
-			return -ENOMEM;
-		if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) &&
-		    kx_used(k, addr, len))
-			return -EEXIST;
-		va = addr;
-	} else {
-		va = kx_find_free(k, len / KX_PAGE);
-		if (!va)
-			return -ENOMEM;
-	}
-	kx_mark(k, va, len, true);
-	zero(k, va, len);
-	if (!(flags & MAP_ANONYMOUS)) {
-		uint64_t got = 0;
-		while (got < len) {
-			ssize_t n = pread(fd, k->mem + va + got, len - got,
-					  (off_t)(off + got));
-			if (n < 0) {
-				kx_mark(k, va, len, false);
-				return -errno;
-			}
-			if (!n)
-				break;
-			got += (uint64_t)n;
-		}
-	}
-	return (long)va;
-}
-
-static long do_munmap(struct kx *k, uint64_t va, uint64_t len)
-{
-	if ((va & (KX_PAGE - 1)) || !len || len > k->size)
-		return -EINVAL;
-	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
-	if (!kx_ok(k, va, len))
-		return -EINVAL;
-	if (va >= k->mmap_lo && va + len <= k->mmap_hi) {
-		kx_mark(k, va, len, false);
-		zero(k, va, len);
-	}
-	return 0;
-}
-
-static long do_brk(struct kx *k, uint64_t want)
-{
-	if (want < k->brk_start || want > k->brk_max)
-		return (long)k->brk_cur;
-	uint64_t pa = (want + KX_PAGE - 1) & ~(KX_PAGE - 1);
-	uint64_t pc = (k->brk_cur + KX_PAGE - 1) & ~(KX_PAGE - 1);
-	/* Shrunk then regrown memory reads zeros, as on Linux. */
-	if (pa < pc)
-		zero(k, pa, pc - pa);
-	k->brk_cur = want;
-	return (long)want;
 }
 
 /* ---- signals ---- */
@@ -617,7 +489,7 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		if ((!f && a[1]) || a[1] > 4096)
 			return -EFAULT;
 		for (uint64_t i = 0; i < a[1]; i++)
-			if (internal_fd(k, f[i].fd))
+			if (kx_internal_fd(k, f[i].fd))
 				return -EBADF;
 		return ret(poll(f, a[1], (int)a[2]));
 	}
@@ -647,8 +519,8 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		FD(a[0]);
 		return ret(fchdir((int)a[0]));
 	case SYS_umask: return (long)umask((mode_t)a[0]);
-	case SYS_mmap: return do_mmap(k, a);
-	case SYS_munmap: return do_munmap(k, a[0], a[1]);
+	case SYS_mmap: return kx_mmap(k, a);
+	case SYS_munmap: return kx_munmap(k, a[0], a[1]);
 	case SYS_mprotect:
 		/* Pages stay as mapped (PTE changes after start need a
 		 * guest-side stub); the range is checked. */
@@ -659,10 +531,10 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		if (a[2] == MADV_DONTNEED && a[1] <= k->size &&
 		    kx_ok(k, a[0], a[1]) &&
 		    !(a[0] & (KX_PAGE - 1)))
-			zero(k, a[0], (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1));
+			kx_zero(k, a[0], (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1));
 		return 0;
 	case SYS_mremap: return -ENOMEM;
-	case SYS_brk: return do_brk(k, a[0]);
+	case SYS_brk: return kx_brk(k, a[0]);
 	case SYS_getpid: return getpid();
 	case SYS_gettid: return getpid();
 	case SYS_getppid: return getppid();
