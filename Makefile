@@ -14,7 +14,7 @@ TSAN    := $(BUILD)/tsan
 # -Wno-tsan: TSan does not model __atomic_thread_fence (virtqueue.c uses it
 # between its own accesses and the guest's, which TSan does not see anyway).
 TSANFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-LDLIBS  := -lfdt -lz -lm -lpthread -lslirp -ljson-c -lcap -lseccomp -lcrypto
+LDLIBS  := -lfdt -lz -lzstd -lm -lpthread -lslirp -ljson-c -lcap -lseccomp
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 SRCS     := $(shell find src -name '*.c' | sort)
@@ -117,6 +117,8 @@ FUZZSRCS_image_manifest := src/container/manifest.c src/container/ref.c \
                            src/container/auth.c src/container/digest.c src/core/err.c
 FUZZLIBS_image_manifest := -ljson-c -lcrypto
 FUZZSRCS_tar := src/container/tar.c src/core/err.c
+FUZZSRCS_decomp := src/container/decomp.c src/container/digest.c src/container/tar.c src/core/err.c
+FUZZLIBS_decomp := -lz -lzstd
 # The virtio targets share tests/fuzz/vdrv.h (guest RAM, a hostile driver).
 FUZZSRCS_virtqueue := src/hw/virtqueue.c src/core/guest_mem.c src/core/err.c
 FUZZ_VIRTIO := src/hw/virtio_mmio.c src/hw/virtqueue.c src/core/bus.c src/core/file.c \
@@ -130,6 +132,7 @@ FUZZSRCS_virtio_blk := $(FUZZ_VIRTIO) src/hw/virtio_blk.c src/core/evloop.c \
 FUZZLIBS_virtio_blk := -lz
 FUZZSRCS_virtio_net := $(FUZZ_VIRTIO) src/hw/virtio_net.c src/net/offload.c
 FUZZSRCS_virtio_rng := $(FUZZ_VIRTIO) src/hw/virtio_rng.c
+FUZZSRCS_virtio_input := $(FUZZ_VIRTIO) src/hw/virtio_input.c
 FUZZSRCS_state := src/core/state.c src/core/err.c src/core/bus.c \
                   src/core/guest_mem.c src/core/file.c src/vmm/vm_state.c \
                   src/hw/uart8250.c src/hw/uart8250_state.c \

@@ -23,7 +23,8 @@
 # (podman rows: --podman-runs, default 20; a podman run costs ~10x more).
 # A row whose program is missing or fails on this host says SKIP and why.
 # Prints median, min-max and p90 in ms per container, and ratios against
-# runc and the floor.  Needs root.  Environment: RINGVM (default build/ringvm),
+# runc and the floor; then bench/container-pull.sh (pull + unpack MB/s
+# against dd's sequential write speed on the same filesystem).  Needs root.  Environment: RINGVM (default build/ringvm),
 # RINGVM_BASE (optional second build for before/after rows).
 set -eu
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	-n|--runs) [ $# -ge 2 ] || die "$1 needs a number"; runs=$2; shift ;;
 	--podman-runs) [ $# -ge 2 ] || die "$1 needs a number"; pruns=$2; shift ;;
 	--no-podman) use_podman=0 ;;
-	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -193,6 +194,8 @@ for r in $rows; do
 		"$(ratio "$1" "${med[$base]:--}")" "$(ratio "$1" "${med[floor]:--}")"
 done
 echo "(/runc: against runc run; podman rows against podman + runc)"
+echo
+RINGVM=$RINGVM bench/container-pull.sh || echo "pull+unpack: failed" >&2
 bad=0
 for r in $rows; do bad=$((bad + ${nfail[$r]:-0})); done
 [ "$bad" -eq 0 ] || die "$bad run(s) failed"

@@ -1,7 +1,10 @@
 #!/bin/bash
-# ringvm exec --arch riscv64 against native and qemu-riscv64-static:
+# ringvm exec --arch riscv64 against native and qemu-riscv64-static, and
+# ringvm exec of the x86-64 build in the KVM sandbox (column kvm):
 # bench/execwork.c's compute loop (sieve + hash), a getpid() loop and a
-# 4 KiB pipe write/read loop, wall time of each, and the ratios.
+# 4 KiB pipe write/read loop, wall time of each, and the ratios.  The KVM
+# column runs the syscall loops 100 times shorter and scales the time up
+# (every call is a VM exit of tens of µs); "-" when KVM is unusable.
 #   bench/exec.sh [--quick]
 # Needs build/ringvm and riscv64-linux-gnu-gcc; QEMU is optional.
 set -euo pipefail
@@ -18,6 +21,9 @@ quick=0
 mkdir -p build/bench
 "$CROSS_CC" -static -O2 -o build/bench/execwork.rv bench/execwork.c
 gcc -O2 -o build/bench/execwork.native bench/execwork.c
+gcc -O2 -static -o build/bench/execwork.x86 bench/execwork.c
+kvm=1
+"$RINGVM" exec -- build/bench/execwork.x86 getpid 1 >/dev/null 2>&1 || kvm=0
 
 # secs CMD...: best wall time of 3 runs (1 with --quick), output checked.
 secs() {
@@ -33,7 +39,7 @@ secs() {
 	echo "$best"
 }
 
-printf '%-22s %10s %10s %10s %10s %10s\n' workload native ringvm qemu ringvm/nat qemu/nat
+printf '%-22s %10s %10s %10s %10s %10s %10s %10s\n' workload native ringvm qemu kvm ringvm/nat qemu/nat kvm/nat
 for w in "compute 20" "getpid 2000000" "pipe 200000"; do
 	# shellcheck disable=SC2086
 	n=$(secs build/bench/execwork.native $w)
@@ -44,9 +50,23 @@ for w in "compute 20" "getpid 2000000" "pipe 200000"; do
 		# shellcheck disable=SC2086
 		q=$(secs "$QEMU" build/bench/execwork.rv $w)
 	fi
+	k=-
+	kn=-
+	if [ "$kvm" = 1 ]; then
+		set -- $w
+		if [ "$1" = compute ]; then
+			k=$(secs "$RINGVM" exec -- build/bench/execwork.x86 $w)
+		else
+			k=$(secs "$RINGVM" exec -- build/bench/execwork.x86 "$1" $(($2 / 100)))
+			k=$(echo "$k * 100" | bc)
+		fi
+		kn=$(echo "scale=3; $k / $n" | bc)
+	fi
 	rn=$(echo "scale=1; $r / $n" | bc)
 	qn=-
 	[ "$q" = - ] || qn=$(echo "scale=1; $q / $n" | bc)
-	printf '%-22s %9.3fs %9.3fs %10s %10s %10s\n' "$w" "$n" "$r" \
-		"$( [ "$q" = - ] && echo - || printf '%.3fs' "$q")" "${rn}x" "${qn}x"
+	printf '%-22s %9.3fs %9.3fs %10s %10s %10s %10s %10s\n' "$w" "$n" "$r" \
+		"$( [ "$q" = - ] && echo - || printf '%.3fs' "$q")" \
+		"$( [ "$k" = - ] && echo - || printf '%.3fs' "$k")" \
+		"${rn}x" "${qn}x" "${kn}x"
 done

@@ -42,7 +42,7 @@ arch=riscv64
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 # Modules a VM needs (names as in modules.dep); built-in ones are skipped.
 wanted_modules="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng
-	crc32c_generic ext4 8021q"
+	virtio_input evdev crc32c_generic ext4 8021q"
 
 for tool in apt-get apt-cache dpkg-deb depmod xz gzip python3 sha256sum \
 	riscv64-linux-gnu-gcc gcc; do

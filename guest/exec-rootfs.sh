@@ -2,6 +2,9 @@
 # riscv64 root filesystems for `ringvm exec` tests, from Debian trixie .debs.
 #
 #   guest/exec-rootfs.sh busybox OUTDIR   busybox-static with its applet links
+#   guest/exec-rootfs.sh busybox-amd64 OUTDIR   the same for x86-64 (the KVM
+#                                          sandbox); its amd64 index is made
+#                                          from the riscv64 one's mirror
 #   guest/exec-rootfs.sh dynamic OUTDIR   libc6 + coreutils + python3-minimal
 #                                          (dpkg-deb -x, no maintainer scripts)
 #
@@ -19,7 +22,7 @@ kind=${1:-}
 outdir=${2:-}
 [ -n "$kind" ] && [ -n "$outdir" ] || die "usage: guest/exec-rootfs.sh busybox|dynamic OUTDIR"
 case $kind in
-busybox) pkgs="busybox-static" ;;
+busybox|busybox-amd64) pkgs="busybox-static" ;;
 dynamic) pkgs="libc6 libgcc-s1 coreutils libacl1 libattr1 libcap2 libgmp10
 	libselinux1 libpcre2-8-0 libssl3t64 libzstd1 python3.13-minimal
 	libpython3.13-minimal libexpat1 zlib1g" ;;
@@ -31,15 +34,24 @@ for tool in apt-get apt-cache dpkg-deb sha256sum; do
 done
 suite=trixie
 arch=riscv64
+[ "$kind" != busybox-amd64 ] || arch=amd64
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || unavailable "$keyring missing"
 cache=${RINGVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringvm}
 aptdir=$cache/apt-$suite-$arch
 debdir=$cache/debs
-# guest/build.sh writes the sources list and fetches the index.
-[ -s "$aptdir/sources.list" ] || unavailable "no riscv64 package index (run make guest first)"
-mkdir -p "$debdir" "$aptdir/empty.d" "$aptdir/cache/archives/partial"
+rvlist=$cache/apt-$suite-riscv64/sources.list
+# guest/build.sh writes the riscv64 sources list and fetches the index;
+# amd64 uses the same mirror.
+[ -s "$rvlist" ] || unavailable "no riscv64 package index (run make guest first)"
+mkdir -p "$debdir" "$aptdir/empty.d" "$aptdir/cache/archives/partial" \
+	"$aptdir/lists/partial"
 : >>"$aptdir/status"
+need_update=0
+if [ "$arch" != riscv64 ] && [ ! -s "$aptdir/sources.list" ]; then
+	sed "s/arch=riscv64/arch=$arch/" "$rvlist" >"$aptdir/sources.list"
+	need_update=1
+fi
 
 apt_opts=(-q
 	-o "Dir::Etc::SourceList=$aptdir/sources.list"
@@ -56,6 +68,14 @@ apt_opts=(-q
 	-o "Acquire::Languages=none"
 	-o "Debug::NoLocking=1")
 [ "$(id -u)" -ne 0 ] || apt_opts+=(-o "APT::Sandbox::User=root")
+
+if [ "$need_update" = 1 ]; then
+	echo "exec-rootfs: fetching the $suite $arch package index" >&2
+	apt-get "${apt_opts[@]}" update >/dev/null 2>&1 || {
+		rm -f "$aptdir/sources.list"
+		unavailable "apt-get update of $suite/$arch failed"
+	}
+fi
 
 field() {
 	apt-cache "${apt_opts[@]}" show --no-all-versions "$1" 2>/dev/null |
@@ -104,7 +124,7 @@ for d in "${debs[@]}"; do
 	dpkg-deb -x "$d" "$outdir"
 done
 case $kind in
-busybox)
+busybox|busybox-amd64)
 	mkdir -p "$outdir/bin" "$outdir/tmp" "$outdir/etc"
 	ln -sf ../usr/bin/busybox "$outdir/bin/busybox"
 	for a in sh ash ls cat echo sha256sum wc head tail tr true false env pwd \

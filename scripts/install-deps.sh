@@ -7,7 +7,7 @@
 # tests/system/container-pull.sh (which SKIPs without them; on a systemd
 # host the package also enables a registry service on port 5000).
 set -e
-PKGS="gcc make pkg-config libfdt-dev zlib1g-dev libcmocka-dev gcc-riscv64-linux-gnu
+PKGS="gcc make pkg-config libfdt-dev zlib1g-dev libzstd-dev libcmocka-dev gcc-riscv64-linux-gnu
       qemu-system-misc opensbi qemu-utils e2fsprogs cpio kmod xz-utils gzip
       ca-certificates debian-archive-keyring device-tree-compiler python3
       libslirp-dev libjson-c-dev clang libcap-dev libseccomp-dev fdisk libssl-dev

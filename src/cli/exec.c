@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "core/parse.h"
 #include "exec/exec.h"
+#include "exec/kvm.h"
 
 #define BINFMT_DIR "/proc/sys/fs/binfmt_misc"
 #define BINFMT_NAME "ringvm-riscv64"
@@ -23,18 +24,21 @@ extern char **environ;
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ringvm exec --arch riscv64 [options] [--] PROG [ARGS...]\n"
+"usage: ringvm exec [--arch x86_64|riscv64] [options] [--] PROG [ARGS...]\n"
 "       ringvm exec --install-binfmt | --uninstall-binfmt\n"
 "\n"
-"Run an unmodified riscv64 Linux program (static or dynamic) on this host.\n"
+"Run an unmodified Linux program (static or dynamic) on this host: x86_64\n"
+"(the default; in ring 3 of a KVM sandbox) or riscv64 (by user-mode\n"
+"emulation).\n"
 "\n"
-"  --arch riscv64         the program's architecture (the only one)\n"
+"  --arch ARCH            the program's architecture: x86_64 or riscv64\n"
 "  --root DIR             the guest's /: every path resolves inside DIR\n"
 "                         (default: the host's / as is)\n"
 "  --mount HOST:GUEST[:ro]  show host directory HOST at GUEST (repeatable)\n"
 "  --env K=V              set an environment variable (repeatable; the rest\n"
 "                         of the environment is ringvm's own)\n"
-"  --mem SIZE             guest memory pool (default 2G; used lazily)\n"
+"  --mem SIZE             guest memory (default 2G, x86_64 at most 3G;\n"
+"                         used lazily)\n"
 "  --verbose              log unimplemented system calls to stderr\n"
 "  --install-binfmt       register riscv64 ELFs with binfmt_misc (root)\n"
 "  --uninstall-binfmt     remove that registration\n"
@@ -230,9 +234,12 @@ int cli_exec(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!arch || strcmp(arch, "riscv64")) {
-		fprintf(stderr, "ringvm exec: --arch riscv64 is required (the "
-			"only architecture)\n");
+	if (!arch)
+		arch = "x86_64";
+	if (strcmp(arch, "riscv64") && strcmp(arch, "x86_64") &&
+	    strcmp(arch, "amd64")) {
+		fprintf(stderr, "ringvm exec: --arch %s: want x86_64 or "
+			"riscv64\n", arch);
 		goto out;
 	}
 	if (i >= argc) {
@@ -251,7 +258,8 @@ int cli_exec(int argc, char **argv)
 	cfg.envp = environ;
 	cfg.reexec_argv = reexec;
 	int status = 0;
-	int r = exec_run(&cfg, &status, &e);
+	int r = strcmp(arch, "riscv64") ? exec_kvm_run(&cfg, &status, &e) :
+		exec_run(&cfg, &status, &e);
 	ret = finish(r, status, &e);
 out:
 	for (size_t k = 0; own && k < nown; k++)

@@ -64,6 +64,8 @@ static void usage(FILE *f)
 "  --arch riscv64      guest architecture (only riscv64 for now)\n"
 "  --no-rng            no virtio-rng device (default: one, fed from the host's\n"
 "                      getrandom, in the virtio slot after the disks and NICs)\n"
+"  --no-power-button   no virtio-input power button (default: one, after the\n"
+"                      rng; `ringvm ctl SOCK stop` presses it)\n"
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
@@ -260,8 +262,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
 	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
-	       O_NO_RNG, O_NO_REBOOT, O_BOOT, O_LOADER, O_API, O_RESTORE,
-	       O_CLONE, O_CLONE_DIR, O_INCOMING };
+	       O_NO_RNG, O_NO_POWER_BUTTON, O_NO_REBOOT, O_BOOT, O_LOADER,
+	       O_API, O_RESTORE, O_CLONE, O_CLONE_DIR, O_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, O_KERNEL },
 		{ "initrd", required_argument, 0, O_INITRD },
@@ -278,6 +280,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "mac", required_argument, 0, O_MAC },
 		{ "seccomp", required_argument, 0, O_SECCOMP },
 		{ "no-rng", no_argument, 0, O_NO_RNG },
+		{ "no-power-button", no_argument, 0, O_NO_POWER_BUTTON },
 		{ "no-reboot", no_argument, 0, O_NO_REBOOT },
 		{ "boot", required_argument, 0, O_BOOT },
 		{ "loader", required_argument, 0, O_LOADER },
@@ -299,7 +302,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 						NULL)) != -1;) {
 		if (c == O_KERNEL || c == O_INITRD || c == O_CMDLINE ||
 		    c == O_MEM || c == O_CPUS || c == O_DISK || c == O_BIOS ||
-		    c == O_BOOT || c == O_LOADER || c == O_NO_RNG)
+		    c == O_BOOT || c == O_LOADER || c == O_NO_RNG ||
+		    c == O_NO_POWER_BUTTON)
 			machine_opt = argv[optind - 1];
 		switch (c) {
 		case O_RESTORE: cfg->restore = optarg; break;
@@ -325,6 +329,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case O_STATS: cfg->stats = true; break;
 		case O_NO_RNG: cfg->no_rng = true; break;
+		case O_NO_POWER_BUTTON: cfg->no_power_button = true; break;
 		case O_NO_REBOOT: cfg->no_reboot = true; break;
 		case O_ARCH:
 			if (strcmp(optarg, "riscv64"))

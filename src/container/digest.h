@@ -19,7 +19,8 @@ int digest_parse(const char *s, char hex[DIGEST_HEX], const char *what,
 int digest_hex_valid(const char *s);
 
 /* Incremental sha256; not thread-safe per context.  digest_init returns
- * NULL when out of memory. */
+ * NULL when out of memory or when libcrypto.so.3 cannot be loaded (it is
+ * opened on first use, not linked, to keep it out of every ringvm exec). */
 struct digest_ctx;
 struct digest_ctx *digest_init(void);
 void digest_update(struct digest_ctx *c, const void *buf, size_t n);
@@ -27,7 +28,8 @@ void digest_update(struct digest_ctx *c, const void *buf, size_t n);
 void digest_final(struct digest_ctx *c, char hex[DIGEST_HEX]);
 void digest_free(struct digest_ctx *c);
 
-/* sha256 of n bytes at buf. */
+/* sha256 of n bytes at buf; 64 'x' (matching no digest) when libcrypto
+ * is unavailable. */
 void digest_buf(const void *buf, size_t n, char hex[DIGEST_HEX]);
 
 /* sha256 of everything readable from fd (from its current offset to EOF);

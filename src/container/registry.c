@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container/curl_dl.h"
@@ -35,11 +37,16 @@ struct sink {
 	bool resuming;
 	CURL *h;
 	const struct curl_dl *api;  /* set with h */
-	/* A progress line on a terminal: "ID: Downloading 1.2MB/3.4MB". */
+	/* A progress bar on a terminal, redrawn in place at most every
+	 * PROGRESS_NS: "ID: Downloading [=====>    ]  1.2/3.4 MB". */
 	FILE *progress;
 	const char *id;
 	uint64_t base;               /* bytes already there when resuming */
+	uint64_t drawn_ns;           /* CLOCK_MONOTONIC of the last redraw */
 };
+
+#define PROGRESS_NS 100000000ull /* 10 redraws a second at most */
+#define PROGRESS_BAR 40          /* cells between the brackets */
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
@@ -110,10 +117,23 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 		       curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct sink *k = arg;
-	if (k->progress && dltotal > 0)
-		fprintf(k->progress, "\r%.12s: Downloading %6.1f/%.1f MB", k->id,
-			(double)(k->base + (uint64_t)dlnow) / 1e6,
-			(double)(k->base + (uint64_t)dltotal) / 1e6);
+	if (!k->progress || dltotal <= 0)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (dlnow < dltotal && now - k->drawn_ns < PROGRESS_NS)
+		return 0;
+	k->drawn_ns = now;
+	uint64_t done = k->base + (uint64_t)dlnow, all = k->base + (uint64_t)dltotal;
+	unsigned fill = done >= all ? PROGRESS_BAR : (unsigned)(done * PROGRESS_BAR / all);
+	char bar[PROGRESS_BAR + 1];
+	for (unsigned i = 0; i < PROGRESS_BAR; i++)
+		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+	bar[PROGRESS_BAR] = '\0';
+	fprintf(k->progress, "\r%.12s: Downloading [%s] %6.1f/%.1f MB", k->id, bar,
+		(double)done / 1e6, (double)all / 1e6);
+	fflush(k->progress);
 	return 0;
 }
 
@@ -310,6 +330,14 @@ static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d
 		return err_sys(errp, errno, "pull: `%s`", tmp);
 	/* One puller per part; a second one waits and finds it done. */
 	flock(fd, LOCK_EX);
+	if (store_blob_has(s, d->digest)) {
+		/* Another puller finished it while we waited. */
+		struct stat st;
+		if (!fstat(fd, &st) && st.st_nlink && !st.st_size)
+			unlink(tmp);
+		close(fd);
+		return 0;
+	}
 	struct sink k = { .fd = fd, .hash = digest_init(), .limit = d->size, .id = d->digest };
 	if (c->o->progress && isatty(fileno(c->o->progress)))
 		k.progress = c->o->progress;
@@ -340,10 +368,12 @@ static int pull_blob(struct client *c, struct store *s, const struct oci_desc *d
 		r = err_set(errp, EINVAL, "blob sha256:%.12s...: downloaded %llu bytes hashing to sha256:%.12s...: refused",
 			    d->digest, (unsigned long long)k.written, got);
 	if (!r) {
-		/* Verified while downloading; store_blob_put_fd hashes the
-		 * file again as it copies it in. */
-		lseek(fd, 0, SEEK_SET);
-		r = store_blob_put_fd(s, fd, d->digest, got, errp);
+		/* Verified while downloading: the part becomes the blob
+		 * as it is, no copy and no second hash (the unpack hashes
+		 * it once more as it reads it). */
+		r = store_blob_adopt(s, tmp, d->digest, errp);
+		if (!r)
+			keep = true; /* nothing left at tmp to remove */
 	}
 	if (!keep)
 		unlink(tmp);

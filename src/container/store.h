@@ -41,7 +41,13 @@ void store_unlock(struct store *s);
  * (-EINVAL, "digest mismatch").  hex receives the digest. */
 int store_blob_put_fd(struct store *s, int fd, const char *expect,
 		      char hex[DIGEST_HEX], struct err *errp);
-/* The same for a buffer. */
+/* Move the file at path (on the store's filesystem, e.g. below ROOT/tmp)
+ * into the store as blob hex without copying or hashing it: for a caller
+ * that has just verified that its content hashes to hex (a download).
+ * Returns 0 or -errno; on failure path is left where it was. */
+int store_blob_adopt(struct store *s, const char *path, const char *hex,
+		     struct err *errp);
+/* The same as store_blob_put_fd for a buffer. */
 int store_blob_put_buf(struct store *s, const void *buf, size_t len,
 		       char hex[DIGEST_HEX], struct err *errp);
 
@@ -59,8 +65,9 @@ int store_blob_read(struct store *s, const char *hex, size_t max, char **buf,
 bool store_blob_has(struct store *s, const char *hex);
 
 /* Unpack layer blob `blob` (already in the store) into layers/DIFF_ID
- * unless it is there already; the uncompressed stream must hash to
- * diff_id.  *usize receives the layer's uncompressed size in bytes. */
+ * unless it is there already; the blob is verified against its digest in
+ * the same pass (-EIO "corrupted", nothing kept) and the uncompressed
+ * stream must hash to diff_id.  *usize receives the layer's uncompressed size in bytes. */
 int store_layer_unpack(struct store *s, const char *blob, const char *diff_id,
 		       uint64_t *usize, struct err *errp);
 

@@ -8,30 +8,21 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
-#include <zlib.h>
 
+#include "container/decomp.h"
 #include "container/tar.h"
 
-struct gz_src {
-	gzFile gz;
+struct dsrc {
+	struct decomp *d;
 	struct digest_ctx *hash;
-	uint64_t total;
 };
 
-static ssize_t gz_read(void *ctx, void *buf, size_t n, struct err *errp)
+static ssize_t src_read(void *ctx, void *buf, size_t n, struct err *errp)
 {
-	struct gz_src *s = ctx;
-	if (n > (1u << 30))
-		n = 1u << 30;
-	int k = gzread(s->gz, buf, (unsigned)n);
-	if (k < 0) {
-		int zerr;
-		const char *m = gzerror(s->gz, &zerr);
-		return err_set(errp, EIO, "decompress: %s", m ? m : "error");
-	}
-	if (s->hash)
+	struct dsrc *s = ctx;
+	ssize_t k = decomp_read(s->d, buf, n, errp);
+	if (k > 0 && s->hash)
 		digest_update(s->hash, buf, (size_t)k);
-	s->total += (uint64_t)k;
 	return k;
 }
 
@@ -281,29 +272,34 @@ out:
 int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 	       char diff_id[DIGEST_HEX], uint64_t *usize, struct err *errp)
 {
-	unsigned char magic[4] = { 0 };
-	if (pread(src_fd, magic, 4, 0) == 4 &&
-	    magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
-		return err_set(errp, ENOTSUP, "zstd-compressed layers are not supported");
-	int fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return err_sys(errp, errno, "dup");
-	struct gz_src s = { .gz = gzdopen(fd, "rb") };
-	if (!s.gz) {
-		close(fd);
-		return err_set(errp, ENOMEM, "gzdopen: out of memory");
+	/* A blob on disk has a size to scale the bomb cap by; a pipe (an
+	 * archive on stdin) is only limited by the disk it fills. */
+	struct stat st;
+	uint64_t cap = 0;
+	if (!fstat(src_fd, &st) && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < (UINT64_MAX - DECOMP_SLACK) / DECOMP_RATIO)
+		cap = (uint64_t)st.st_size * DECOMP_RATIO + DECOMP_SLACK;
+	if (o->max_bytes && (!cap || o->max_bytes < cap))
+		cap = o->max_bytes;
+	struct dsrc s = { 0 };
+	struct digest_ctx *bh = o->blob_digest ? digest_init() : NULL;
+	if (o->blob_digest && !bh)
+		return err_set(errp, ENOMEM, "sha256: out of memory");
+	int ret = decomp_open(src_fd, cap, bh, &s.d, errp);
+	if (ret) {
+		digest_free(bh);
+		return ret;
 	}
-	gzbuffer(s.gz, 1 << 17);
 	if (diff_id && !(s.hash = digest_init())) {
-		gzclose(s.gz);
+		decomp_close(s.d);
+		digest_free(bh);
 		return err_set(errp, ENOMEM, "sha256: out of memory");
 	}
 	size_t bufsz = 1 << 16;
 	char *buf = malloc(bufsz);
 	struct tar_reader r;
-	tar_reader_init(&r, gz_read, &s);
+	tar_reader_init(&r, src_read, &s);
 	struct tar_entry *e = malloc(sizeof(*e));
-	int ret = 0;
 	if (!buf || !e)
 		ret = err_set(errp, ENOMEM, "out of memory");
 	while (!ret) {
@@ -319,7 +315,7 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 	}
 	/* The diff_id covers the whole stream, zero blocks included. */
 	while (!ret && (s.hash || usize)) {
-		ssize_t k = gz_read(&s, buf, bufsz, errp);
+		ssize_t k = src_read(&s, buf, bufsz, errp);
 		if (k < 0)
 			ret = (int)k;
 		if (k <= 0)
@@ -331,9 +327,22 @@ int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 		else
 			digest_free(s.hash);
 	}
+	if (bh) {
+		char got[DIGEST_HEX];
+		if (!ret)
+			ret = decomp_drain(s.d, errp);
+		if (!ret) {
+			digest_final(bh, got);
+			if (strcmp(got, o->blob_digest))
+				ret = err_set(errp, EIO, "blob sha256:%.12s is corrupted (content hashes to sha256:%.12s): refused",
+					      o->blob_digest, got);
+		} else {
+			digest_free(bh);
+		}
+	}
 	if (usize)
-		*usize = s.total;
-	gzclose(s.gz);
+		*usize = decomp_out_bytes(s.d);
+	decomp_close(s.d);
 	free(buf);
 	free(e);
 	return ret;

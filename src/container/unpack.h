@@ -1,4 +1,4 @@
-/* Unpack a tar stream (plain or gzip) below a directory without ever
+/* Unpack a tar stream (plain, gzip or zstd) below a directory without ever
  * writing outside it: every path is created relative to a directory fd,
  * one component at a time, never following a symlink (O_NOFOLLOW), and
  * names with `..` or a leading `/` are refused.  A tar entry may therefore
@@ -28,13 +28,23 @@ struct unpack_opts {
 	/* Give entries their uid/gid from the archive (needs CAP_CHOWN);
 	 * when false everything belongs to the caller. */
 	bool owners;
+	/* Cap on the decompressed stream in bytes (0: none).  A regular
+	 * src_fd is always capped at DECOMP_RATIO x its size + DECOMP_SLACK
+	 * (container/decomp.h); a smaller max_bytes wins. */
+	uint64_t max_bytes;
+	/* When set (64 hex digits), the compressed stream, read to the end
+	 * of src_fd, must hash to it: a store blob is verified in the same
+	 * pass that unpacks it; a mismatch is -EIO "blob ... is
+	 * corrupted". */
+	const char *blob_digest;
 };
 
 /* Unpack the tar archive read from src_fd (a regular file or pipe; gzip
- * is detected and decompressed, zstd is refused) below the directory
- * dirfd.  diff_id (may be NULL) receives the sha256 of the uncompressed
+ * and zstd are detected and decompressed, see container/decomp.h) below
+ * the directory dirfd.  diff_id (may be NULL) receives the sha256 of the uncompressed
  * stream, read to its end, and usize (may be NULL) its length in bytes.
- * Returns 0 or -errno naming the entry. */
+ * Returns 0 or -errno naming the entry; -EIO for a corrupt or truncated
+ * compressed stream, -EFBIG beyond the cap. */
 int unpack_tar(int src_fd, int dirfd, const struct unpack_opts *o,
 	       char diff_id[DIGEST_HEX], uint64_t *usize, struct err *errp);
 

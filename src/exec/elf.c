@@ -21,6 +21,12 @@ static int prot_of(uint32_t f)
 int exec_elf_parse(const uint8_t *buf, size_t len, struct exec_elf *out,
 		   struct err *errp)
 {
+	return exec_elf_parse_machine(buf, len, EM_RISCV, out, errp);
+}
+
+int exec_elf_parse_machine(const uint8_t *buf, size_t len, unsigned machine,
+			   struct exec_elf *out, struct err *errp)
+{
 	Elf64_Ehdr eh;
 	memset(out, 0, sizeof(*out));
 	if (len < sizeof(eh))
@@ -29,9 +35,9 @@ int exec_elf_parse(const uint8_t *buf, size_t len, struct exec_elf *out,
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
 		return err_set(errp, ENOEXEC, "not an ELF file");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_RISCV)
-		return err_set(errp, ENOEXEC, "not a riscv64 (ELF64 LE, "
-			       "EM_RISCV) program");
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != machine)
+		return err_set(errp, ENOEXEC, "not a %s (ELF64 LE) program",
+			       machine == EM_RISCV ? "riscv64" : "x86-64");
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return err_set(errp, ENOEXEC, "ELF type %u is not executable",
 			       eh.e_type);

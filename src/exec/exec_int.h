@@ -140,6 +140,9 @@ struct exec_elf {
  * -ENOEXEC with the reason in errp. */
 int exec_elf_parse(const uint8_t *buf, size_t len, struct exec_elf *out,
 		   struct err *errp);
+/* As exec_elf_parse for e_machine `machine` (EM_RISCV, EM_X86_64). */
+int exec_elf_parse_machine(const uint8_t *buf, size_t len, unsigned machine,
+			   struct exec_elf *out, struct err *errp);
 
 /* ---- path.c ---- */
 struct exec_fs {

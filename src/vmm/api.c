@@ -42,10 +42,13 @@
 /* Bytes read from one client per wake-up, so one client cannot starve the
  * others. */
 #define READ_BUDGET (64u * 1024)
-/* `stop` asks the guest kernel through Magic SysRq on its serial
- * console: sync, remount every file system read-only, power off — each
- * given STOP_KEY_GAP_NS to finish (they run as queued work in the guest),
- * a key the UART cannot take yet retried every STOP_RETRY_NS. */
+/* `stop` presses the power button (virtio-input KEY_POWER) and gives the
+ * guest half the timeout to shut down in order.  Then, or at once on a
+ * board without the button, it asks the guest kernel through Magic SysRq
+ * on its serial console: sync, remount every file system read-only,
+ * power off — each given STOP_KEY_GAP_NS to finish (they run as queued
+ * work in the guest), a key the UART cannot take yet retried every
+ * STOP_RETRY_NS. */
 #define STOP_KEYS "suo"
 #define STOP_KEY_GAP_NS (1000ull * 1000000)
 #define STOP_RETRY_NS (50ull * 1000000)
@@ -105,6 +108,7 @@ struct api {
 	uint64_t stop_deadline_ns;       /* `stop`: quit then (0: none) */
 	unsigned stop_keys;              /* SysRq keys of STOP_KEYS sent */
 	uint64_t stop_next_ns;           /* when to send the next one */
+	const char *stop_method;         /* "power-button", "sysrq" (static) */
 };
 
 static uint64_t wall_ns(void)
@@ -383,6 +387,12 @@ static struct json_object *devices_json(const struct vm_config *cfg)
 		    !add(o, "type", json_object_new_string("rng")))
 			goto fail;
 	}
+	if (!cfg->no_power_button) {
+		struct json_object *o = json_object_new_object();
+		if (!o || json_object_array_add(l, o) ||
+		    !add(o, "type", json_object_new_string("power-button")))
+			goto fail;
+	}
 	return l;
 fail:
 	json_object_put(l);
@@ -476,14 +486,25 @@ static void mark_waits_end(struct api *a, uint64_t cid)
 
 static void cmd_stop(struct api *a, uint64_t cid, const struct api_request *r)
 {
-	/* The board has no power button the Debian kernel drives
-	 * (docs/LIFECYCLE.md): the guest kernel is asked through Magic
-	 * SysRq, and the VM ends after the timeout if it did not power off.
-	 * A paused guest cannot act at all: it ends at once. */
+	/* The power button first (docs/LIFECYCLE.md): the guest's own
+	 * shutdown stops its services; a guest that ignores it gets Magic
+	 * SysRq after half the timeout, and the VM ends at the timeout if
+	 * it did not power off.  A paused guest cannot act at all: it ends
+	 * at once.  A second stop restarts the timeout, not the sequence. */
 	uint64_t t = a->paused ? 0 : r->timeout_ns;
+	uint64_t now = evloop_now_ns();
+	if (t && !a->stop_method) {
+		if (vm_power_button(a->vm) == 0) {
+			a->stop_method = "power-button";
+			a->stop_next_ns = now + t / 2;
+		} else {
+			a->stop_method = "sysrq";
+			a->stop_next_ns = now;
+		}
+	}
 	struct json_object *res = json_object_new_object();
 	if (res && (!add(res, "method", json_object_new_string(
-				 t ? "sysrq" : "quit")) ||
+				 t ? a->stop_method : "quit")) ||
 		    !add(res, "timeout_ns", json_object_new_int64((int64_t)t)))) {
 		json_object_put(res);
 		res = NULL;
@@ -494,11 +515,7 @@ static void cmd_stop(struct api *a, uint64_t cid, const struct api_request *r)
 		vm_stop(a->vm);
 		return;
 	}
-	uint64_t now = evloop_now_ns();
 	a->stop_deadline_ns = now + t;
-	/* A second stop restarts the timeout, not the key sequence. */
-	if (!a->stop_next_ns)
-		a->stop_next_ns = now;
 }
 
 /* Socket thread: the next step of a `stop`. */

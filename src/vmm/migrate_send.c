@@ -83,8 +83,11 @@ struct migration {
 
 static void set_msg(char *dst, size_t size, const char *src)
 {
-	size_t l = strnlen(src, size - 1);
-	memcpy(dst, src, l);
+	/* A plain loop: gcc flags strnlen/snprintf bounds against the
+	 * literal or err.msg sizes at some optimisation levels. */
+	size_t l = 0;
+	for (; l + 1 < size && src[l]; l++)
+		dst[l] = src[l];
 	dst[l] = '\0';
 }
 

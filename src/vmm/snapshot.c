@@ -379,6 +379,20 @@ static int sync_path(const char *path)
 	return rc;
 }
 
+/* A diff's boot images are its parent's, taken by this same VM (whose
+ * images never change): a hard link of the parent's boot file instead
+ * of another copy.  false (write one) when there is none to link (a
+ * parent of an older format, another file system). */
+static bool link_parent_boot(struct snap_job *j)
+{
+	if (!(j->flags & SNAPSHOT_DIFF))
+		return false;
+	char p[SNAP_PATH_MAX + 8];
+	int n = snprintf(p, sizeof(p), "%s/boot", j->si.parent);
+	return n > 0 && (size_t)n < sizeof(p) &&
+	       linkat(AT_FDCWD, p, j->tmpfd, "boot", 0) == 0;
+}
+
 /* The paused part: the instant. */
 static int capture(struct snap_job *j, int statefd, int memfd,
 		   struct err *errp)
@@ -427,17 +441,18 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	memfd = statefd < 0 ? -1 :
 		openat(j->tmpfd, "memory", O_WRONLY | O_CREAT | O_EXCL |
 		       O_CLOEXEC, 0444);
-	bootfd = memfd < 0 ? -1 :
+	bool linked = memfd >= 0 && link_parent_boot(j);
+	bootfd = memfd < 0 || linked ? -1 :
 		 openat(j->tmpfd, "boot", O_WRONLY | O_CREAT | O_EXCL |
 			O_CLOEXEC, 0444);
-	if (bootfd < 0) {
+	if (bootfd < 0 && !linked) {
 		rc = err_sys(errp, errno, "create the snapshot files in `%s`",
 			     j->tmp);
 		goto out;
 	}
 	/* The boot images do not change while the VM runs: written before
 	 * the pause, once, outside the state a restore reads. */
-	if ((rc = vm_boot_file_write(vm, bootfd, errp)))
+	if (!linked && (rc = vm_boot_file_write(vm, bootfd, errp)))
 		goto out;
 	if ((rc = vm_pause(vm)) < 0) {
 		rc = err_set(errp, ESRCH, "the VM is not running");
@@ -460,7 +475,7 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	/* Durable after the instant, while the guest runs again. */
 	int s = 0;
 	if ((s = sync_fd(statefd)) || (s = sync_fd(memfd)) ||
-	    (s = sync_fd(bootfd)) ||
+	    (bootfd >= 0 && (s = sync_fd(bootfd))) ||
 	    (s = sync_fd(j->tmpfd)) || (s = sync_path(j->parent)))
 		rc = err_sys(errp, -s, "snapshot `%s` written but not synced",
 			     j->abs);

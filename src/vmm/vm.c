@@ -490,6 +490,20 @@ int vm_sysrq(struct vm *vm, char key)
 	return rc;
 }
 
+int vm_power_button(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool live = vm->started && !vm->stopping && !vm->ended;
+	pthread_mutex_unlock(&vm->lock);
+	if (!live)
+		return -ESRCH;
+	struct bus *bus = virt_bus(vm->board);
+	bus_lock(bus);
+	int rc = virt_power_button(vm->board);
+	bus_unlock(bus);
+	return rc;
+}
+
 /* With every vCPU parked: make each report its next stores again. */
 static void dirty_sync_all(struct vm *vm)
 {

@@ -62,6 +62,8 @@ struct vm_config {
 	struct vm_nic nics[VM_MAX_NICS];
 	bool seccomp_off;     /* --seccomp=off: no sandbox (debugging) */
 	bool no_rng;          /* --no-rng: no virtio-rng after the NICs */
+	bool no_power_button; /* --no-power-button: no virtio-input power
+			       * button after the rng */
 	bool no_reboot;       /* --no-reboot: a guest reboot ends the run */
 	enum vm_boot boot;    /* --boot */
 	const char *loader;   /* --loader: the S-mode boot loader for a disk
@@ -175,6 +177,14 @@ void vm_wait(struct vm *vm, int *status);
  * the VM's own.  Returns 0, -EAGAIN (the UART cannot take it now: retry
  * later) or -ESRCH (the VM is not running). */
 int vm_sysrq(struct vm *vm, char key);
+
+/* Press and release the board's power button (virtio-input KEY_POWER):
+ * a guest that handles it (systemd-logind, the default guest's init)
+ * shuts down in order and powers off.  The press waits in the device
+ * until the guest's driver takes it.  From any thread other than the
+ * VM's own.  Returns 0, -ENODEV (the VM has no power button), -ENOSPC
+ * (earlier presses are still queued) or -ESRCH (not running). */
+int vm_power_button(struct vm *vm);
 
 /* The dirty-page log of guest RAM, for live migration and incremental
  * snapshots: every page the guest (any vCPU) or a device writes from

@@ -15,7 +15,9 @@
 #include "core/state.h"
 #include "vmm/vm_int.h"
 
-#define MACHINE_VERSION 1
+/* 2: the power button (a bool after the rng's); a version-1 machine has
+ * none. */
+#define MACHINE_VERSION 2
 /* The layout of the whole stream (which sections, in which meaning);
  * a loader refuses another. */
 #define STATE_FORMAT 1
@@ -111,13 +113,15 @@ static void save_machine(struct vm *vm, struct state_writer *w)
 		state_put_bytes(w, s.mac[i], 6);
 	}
 	state_put_bool(w, s.rng);
+	state_put_bool(w, s.power_button);
 	state_end(w);
 }
 
 static int parse_machine(struct state_reader *r, struct machine *m,
 			 struct err *errp)
 {
-	int rc = state_open(r, "machine", MACHINE_VERSION, NULL, errp);
+	uint32_t version;
+	int rc = state_open(r, "machine", MACHINE_VERSION, &version, errp);
 	if (rc < 0)
 		return rc == -ENOENT ? -EINVAL : rc;
 	memset(m, 0, sizeof(*m));
@@ -162,6 +166,7 @@ static int parse_machine(struct state_reader *r, struct machine *m,
 		state_get_bytes(r, s->mac[i], 6);
 	}
 	s->rng = state_get_bool(r);
+	s->power_button = version >= 2 && state_get_bool(r);
 	if ((rc = state_close(r, errp)) < 0)
 		return rc;
 	if (!ok)
@@ -255,6 +260,11 @@ static int check_shape(struct vm *vm, const struct machine *m,
 		return err_set(errp, EINVAL, "the saved machine has %s "
 			       "virtio-rng, this VM %s", o->rng ? "a" : "no",
 			       s.rng ? "one" : "none");
+	if (o->power_button != s.power_button)
+		return err_set(errp, EINVAL, "the saved machine has %s power "
+			       "button (virtio-input), this VM %s",
+			       o->power_button ? "a" : "no",
+			       s.power_button ? "one" : "none");
 	return 0;
 }
 
@@ -390,6 +400,7 @@ int vm_config_from_state(struct state_reader *r, struct vm_config *cfg,
 		n->has_mac = true;
 	}
 	cfg->no_rng = !s->rng;
+	cfg->no_power_button = !s->power_button;
 	cfg->no_reboot = m->no_reboot;
 	cfg->boot = VM_BOOT_KERNEL;
 	cfg->loader = NULL;

@@ -1,4 +1,4 @@
-/* libFuzzer target: the riscv64 ELF checks of `ringvm exec`
+/* libFuzzer target: the riscv64 (and x86-64) ELF checks of `ringvm exec`
  * (src/exec/elf.c) on arbitrary bytes, and, for a file they accept, the
  * mapping of its segments into a guest address space (src/exec/mm.c) as
  * the loader does it, with a PIE bias.
@@ -7,6 +7,7 @@
  * the input and whose addresses lie in the user address space; a refused
  * one says why; mapping and filling the segments never touches memory
  * outside the pool (ASan) and what was written reads back. */
+#include <elf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,30 @@
 	}                                                                \
 } while (0)
 
+/* The same checks for x86-64 programs (the KVM sandbox's loader copies
+ * the segments it accepts into guest memory at their addresses). */
+static void x86(const uint8_t *data, size_t size)
+{
+	static struct exec_elf e;
+	struct err er = { 0 };
+	if (exec_elf_parse_machine(data, size, EM_X86_64, &e, &er)) {
+		CHECK(er.msg[0] != '\0');
+		return;
+	}
+	CHECK(e.nseg > 0 && e.nseg <= EXEC_MAX_PHDRS);
+	CHECK(e.lo < e.hi && e.hi <= EXEC_USER_TOP);
+	for (unsigned i = 0; i < e.nseg; i++) {
+		CHECK(e.seg[i].off <= size && e.seg[i].filesz <= size - e.seg[i].off);
+		CHECK(e.seg[i].filesz <= e.seg[i].memsz);
+		CHECK(e.seg[i].vaddr >= e.lo && e.seg[i].vaddr + e.seg[i].memsz <= e.hi);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct exec_elf e;
 	struct err er = { 0 };
+	x86(data, size);
 	if (exec_elf_parse(data, size, &e, &er)) {
 		CHECK(er.msg[0] != '\0');
 		return 0;

@@ -83,6 +83,16 @@ int virt_save(struct virt_board *b, struct state_writer *w, unsigned f,
 	(void)b; (void)w; (void)f; (void)e;
 	abort();
 }
+int virt_boot_file_write(struct virt_board *b, int fd, struct err *e)
+{
+	(void)b; (void)fd; (void)e;
+	abort();
+}
+void virt_set_boot_file(struct virt_board *b, int fd)
+{
+	(void)b; (void)fd;
+	abort();
+}
 int virt_load(struct virt_board *b, struct state_reader *r, struct err *e)
 {
 	(void)b; (void)r; (void)e;

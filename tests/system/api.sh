@@ -8,8 +8,9 @@
 # clients at once, a never-finished line) with the VM still running after
 # them, snapshot/migrate through the socket (SKIP while not built), a
 # second VM refused on a live socket, `ringvm ctl` bad usage, and `stop`:
-# the guest powers off on Magic SysRq (sync, remount read-only, power off),
-# the VM ends with status 0 and the socket file is gone.
+# the default guest's init powers off on the power button (virtio-input
+# KEY_POWER) without the Magic SysRq fallback, the VM ends with status 0
+# and the socket file is gone.
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -23,7 +24,7 @@ names="api/boot api/socket-mode api/status api/pause-console api/pause-instret
 	api/migrate-status api/migrate-refused api/alive-after-snapshot
 	api/socket-in-use
 	api/ctl-usage api/ctl-unknown-command api/ctl-no-socket api/ctl-missing-dir
-	api/stop api/stop-sysrq api/exit-0 api/socket-removed api/events-shutdown"
+	api/stop api/stop-power-button api/exit-0 api/socket-removed api/events-shutdown"
 need_ringvm $names
 need_guest $names
 command -v python3 >/dev/null || { for n in $names; do skip "$n" "python3 not installed"; done; exit 0; }
@@ -76,6 +77,7 @@ disks = [d for d in s["devices"] if d["type"] == "disk"]
 assert len(disks) == 1 and disks[0]["path"] == sys.argv[2], s
 assert disks[0]["read_only"] is True and disks[0]["format"] == "raw", s
 assert any(d["type"] == "rng" for d in s["devices"]), s
+assert any(d["type"] == "power-button" for d in s["devices"]), s
 nics = [d for d in s["devices"] if d["type"] == "nic"]
 assert len(nics) == 1 and nics[0]["backend"] == "user", s
 assert nics[0]["mac"] == "52:54:00:12:34:56", s
@@ -171,22 +173,26 @@ refused api/ctl-unknown-command "unknown command" "$RINGVM" ctl "$sock" frobnica
 refused api/ctl-no-socket "cannot connect" "$RINGVM" ctl "$scratch/nope.sock" status
 refused api/ctl-missing-dir "needs a directory" "$RINGVM" ctl "$sock" snapshot
 
-# Stop: the guest kernel syncs, remounts read-only and powers off on the
-# SysRq keys, long before the timeout.
+# Stop: the power button, and the guest's init powers off on it long
+# before the SysRq fallback (half the timeout, 30 s).
 set +e
 t0=$(date +%s)
-out=$(timeout 120 "$RINGVM" ctl "$sock" stop --timeout 60 2>&1)
+out=$(timeout 120 "$RINGVM" ctl --json "$sock" stop --timeout 60 2>&1)
 rc=$?
 secs=$(($(date +%s) - t0))
 set -e
 tr -d '\r' <"$log" >"$log.txt"
 check api/stop "ctl stop: status $rc after ${secs}s, '$out'" \
-	test "$rc" = 0 -a "${out##*$'\n'}" = stopped -a "$secs" -lt 50
-if has "$log" 'sysrq: Emergency Sync' && has "$log" 'sysrq: Emergency Remount' &&
-   has "$log" 'sysrq: Power Off'; then
-	pass api/stop-sysrq
+	test "$rc" = 0 -a "$secs" -lt 20
+case $out in
+*'"method":"power-button"'*) method=ok ;;
+*) method=$out ;;
+esac
+if [ "$method" = ok ] && has "$log" 'ringvm-init: power button: powering off' &&
+   ! has "$log" 'sysrq:'; then
+	pass api/stop-power-button
 else
-	fail api/stop-sysrq "the guest did not see s, u, o: $(grep sysrq "$log.txt" | tr '\n' ' ')"
+	fail api/stop-power-button "reply '$method'; console: $(grep -E 'power button|sysrq' "$log.txt" | tr '\n' ' ')"
 fi
 wait_bounded "$vm" 30
 run_status=$wait_status

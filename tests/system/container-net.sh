@@ -76,14 +76,18 @@ else
 		[ -e "$scratch/vm.status" ] && break
 		sleep 0.5
 	done
-	# Retried: the VM's replies can take seconds to leave it (seen with
-	# the I/O-thread VMM of this tree; VM to VM traffic retries as well).
-	cv=$(ctr exec a sh -c 'i=0; while [ $i -lt 15 ]; do ping -c1 -W2 192.168.77.4 >/dev/null && { echo CTR-VM-OK; exit 0; }; i=$((i+1)); done; ip neigh' 2>&1)
+	# Retried: the VM's replies once took seconds to leave it (seen with
+	# the first I/O-thread VMM of this tree; not reproduced since: 50 of
+	# 50 first tries at 9048d9b, 20 of 20 at 7dc51b6, docs/CONTAINERS.md
+	# "Networking").  A retry is reported on stderr, the neighbour
+	# table is in the FAIL line, so that a slow VM leaves evidence.
+	cv=$(ctr exec a sh -c 'i=0; while [ $i -lt 15 ]; do ping -c1 -W2 192.168.77.4 >/dev/null && { echo "CTR-VM-OK $i"; exit 0; }; i=$((i+1)); done; ip neigh' 2>&1)
 	kill_tree "$vmp"
 	wait "$vmp" 2>/dev/null || true
 	tr -d '\r' <"$scratch/vm" >"$scratch/vm.txt" 2>/dev/null || true
 	check net/vm-reaches-container "VM console: $(grep -E 'VM-' "$scratch/vm.txt" | tr '\n' ' ')" grep -q '^VM-CTR-OK' "$scratch/vm.txt"
-	check net/container-reaches-vm "got '$cv'" [ "$cv" = CTR-VM-OK ]
+	check net/container-reaches-vm "got '$cv' (retries after the first try)" cond '[ "${cv% *}" = CTR-VM-OK ]'
+	case $cv in "CTR-VM-OK "[1-9]*) echo "net/container-reaches-vm: needed ${cv##* } retries" >&2 ;; esac
 	check net/vm-isolated-from-other-vlan "VM console: $(grep -E 'VM-' "$scratch/vm.txt" | tr '\n' ' ')" grep -q '^VM-C-FAIL' "$scratch/vm.txt"
 fi
 ctr rm -f a c >/dev/null

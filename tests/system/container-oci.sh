@@ -17,6 +17,13 @@ if ! rootfs=$(tests/system/lib/busybox-rootfs.sh); then
 	fail oci/rootfs "cannot build the busybox rootfs"
 	exit 1
 fi
+# Start cost: every exec of ringvm pays for the libraries it links; the
+# ones only image and pull work need (libcurl, libcrypto) are dlopen'ed
+# there instead (docs/PERFORMANCE.md "Containers").
+if command -v readelf >/dev/null; then
+	heavy=$(readelf -d "$RINGVM" | grep -oE 'lib(curl|crypto|ssl)[^]]*' | tr '\n' ' ' || true)
+	check oci/no-heavy-libs-linked "linked: $heavy" [ -z "$heavy" ]
+fi
 root=$scratch/state
 cfg=tests/system/lib/oci-config.py
 bundle=$scratch/bundle

@@ -46,6 +46,9 @@ fi
 reg=127.0.0.1:$port
 skopeo copy -q --dest-tls-verify=false "docker-archive:$scratch/img/docker.tar" "docker://$reg/test/busybox:v1" >/dev/null
 skopeo copy -q --all --dest-tls-verify=false "oci:$scratch/img/layout:busybox:latest" "docker://$reg/test/multi:latest" >/dev/null
+if [ -d "$scratch/img/layout-zstd" ]; then
+	skopeo copy -q --dest-tls-verify=false "oci:$scratch/img/layout-zstd:busybox:latest" "docker://$reg/test/zstd:v1" >/dev/null
+fi
 
 ctr pull "$reg/test/busybox:v1" >"$scratch/out"
 check pull/docker-manifest "$(tr '\n' '|' <"$scratch/out")" grep -q "^Status: Downloaded image for $reg/test/busybox:v1$" "$scratch/out"
@@ -64,6 +67,20 @@ check pull/index-picks-host-arch "images: $(ctr images -q)" [ "$(ctr images -q)"
 out=$(ctr run --rm "$reg/test/multi" cat /etc/layer2)
 check pull/index-runs "got '$out'" [ "$out" = "layer two" ]
 ctr rmi "$reg/test/multi" >/dev/null
+
+# zstd layers through the registry: digest-checked, unpacked, runnable.
+if [ -d "$scratch/img/layout-zstd" ]; then
+	zt=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$reg/v2/test/zstd/manifests/v1" | grep -c 'tar+zstd' || true)
+	check pull/zstd-registry-has-zstd "manifest zstd lines: $zt" [ "$zt" -ge 1 ]
+	ctr pull -q "$reg/test/zstd:v1" >/dev/null
+	check pull/zstd "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+	out=$(ctr run --rm "$reg/test/zstd:v1" cat /etc/layer2)
+	check pull/zstd-runs "got '$out'" [ "$out" = "layer two" ]
+	ctr rmi "$reg/test/zstd:v1" >/dev/null
+else
+	skip pull/zstd "the zstd program is not installed"
+fi
 
 # Bearer token and a redirect to another host for blobs.
 python3 tests/system/lib/registry-auth-proxy.py "$scratch/proxy.ports" "$port" &
@@ -101,6 +118,42 @@ check pull/resume-bad-part-refused "status $st: $(cat "$scratch/err")" \
 ctr pull -q "$reg/test/busybox:v1" >/dev/null
 check pull/after-bad-part "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
 ctr rmi "$reg/test/busybox:v1" >/dev/null
+
+# A pull killed in the middle of a layer (SIGKILL: nothing cleans up)
+# resumes: the next pull asks for the rest of the blob with a Range and
+# gets only that (lib/slow-registry-proxy.py sends blobs at 400 kB/s and
+# logs what each blob request asked for and got).
+python3 tests/system/lib/slow-registry-proxy.py "$scratch/slow.port" "$port" "$scratch/slow.log" 400000 &
+bg_track $!
+for _ in $(seq 50); do [ -s "$scratch/slow.port" ] && break; sleep 0.1; done
+read -r sport <"$scratch/slow.port"
+part=$store/tmp/pull-$bighex.part
+"$RINGVM" container pull -q "127.0.0.1:$sport/test/busybox:v1" >/dev/null 2>&1 &
+kpid=$!
+for _ in $(seq 100); do
+	[ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 100000 ] && break
+	sleep 0.05
+done
+kill -9 "$kpid" 2>/dev/null || true
+wait "$kpid" 2>/dev/null || true
+have=$(stat -c %s "$part" 2>/dev/null || echo 0)
+full=$(stat -c %s "$big")
+check pull/killed-mid-layer-keeps-part "part $have of $full bytes" cond '[ "$have" -gt 0 ] && [ "$have" -lt "$full" ]'
+ctr pull -q "127.0.0.1:$sport/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
+# (the killed request's own line may land late: only ranged ones count)
+line=$(grep "sha256:$bighex range=bytes" "$scratch/slow.log" || true)
+check pull/killed-pull-resumes "status $st, log: $line" \
+	cond '[ "$st" = 0 ] && [ "$line" = "/v2/test/busybox/blobs/sha256:$bighex range=bytes=$have- status=206 sent=$((full - have))" ]'
+check pull/resumed-image "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
+check pull/resumed-part-gone "part left" [ ! -e "$part" ]
+ctr rmi "127.0.0.1:$sport/test/busybox:v1" >/dev/null
+
+# On a terminal each blob gets a progress bar redrawn in place.
+out=$(python3 tests/system/lib/pty-run.py 60 "$RINGVM" container pull "127.0.0.1:$sport/test/busybox:v1")
+nbar=$(printf '%s' "$out" | tr '\r' '\n' | grep -cE "^${bighex:0:12}: Downloading \[=*>? *\] +[0-9.]+/[0-9.]+ MB" || true)
+check pull/progress-bar "$nbar bars: $(printf '%s' "$out" | tr '\r' '|' | head -c 400)" \
+	cond '[ "$nbar" -ge 3 ] && printf "%s" "$out" | grep -q "${bighex:0:12}: Pull complete" && printf "%s" "$out" | grep -q " 0$"'
+ctr rmi "127.0.0.1:$sport/test/busybox:v1" >/dev/null
 
 # Bad input: one line, status 125.
 refused125 pull/unknown-tag "HTTP 404 \(MANIFEST_UNKNOWN" ctr pull "$reg/test/busybox:nope"

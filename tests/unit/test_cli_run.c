@@ -53,14 +53,16 @@ static void values(void **state)
 	assert_string_equal(c.bios, "none");
 	assert_true(c.stats);
 	assert_false(c.no_rng);
+	assert_false(c.no_power_button);
 	assert_false(c.no_reboot);
 	cli_run_free(&c);
 	assert_int_equal(c.ndisks, 0);
 	assert_null(c.api);
 	assert_int_equal(parse(&c, &e, "--no-rng", "--no-reboot", "--api",
-			       "/run/vm.sock", NULL), 0);
+			       "/run/vm.sock", "--no-power-button", NULL), 0);
 	assert_string_equal(c.api, "/run/vm.sock");
 	assert_true(c.no_rng);
+	assert_true(c.no_power_button);
 	assert_true(c.no_reboot);
 	cli_run_free(&c);
 }

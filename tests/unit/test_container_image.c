@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -487,6 +488,37 @@ static void digests_and_store(void **state)
 	close(in);
 	assert_non_null(strstr(e.msg, "digest mismatch"));
 	assert_false(store_blob_has(&s, got));
+
+	/* A layer blob is verified in the pass that unpacks it: intact it
+	 * unpacks; changed on disk it is refused and nothing is kept. */
+	struct tbuf t = { 0 };
+	hdr(&t, "f", '0', NULL, 2, "hi");
+	end(&t);
+	char lhex[DIGEST_HEX], diff[DIGEST_HEX];
+	uint64_t us = 0;
+	digest_buf(t.d, t.n, diff);
+	assert_int_equal(store_blob_put_buf(&s, t.d, t.n, lhex, &e), 0);
+	assert_int_equal(store_layer_unpack(&s, lhex, diff, &us, &e), 0);
+	assert_int_equal(us, t.n);
+	snprintf(p, sizeof(p), "layers/%s", diff);
+	assert_int_equal(unpack_remove(s.rootfd, p, &e), 0);
+	snprintf(p, sizeof(p), "%s/blobs/sha256/%s", tmpl, lhex);
+	fd = open(p, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "x", 1), 1); /* after the tar's end */
+	close(fd);
+	err_clear(&e);
+	assert_int_equal(store_layer_unpack(&s, lhex, diff, &us, &e), -EIO);
+	assert_non_null(strstr(e.msg, "is corrupted"));
+	snprintf(p, sizeof(p), "layers/%s", diff);
+	struct stat st;
+	assert_int_equal(fstatat(s.rootfd, p, &st, AT_SYMLINK_NOFOLLOW), -1);
+	snprintf(p, sizeof(p), "%s/tmp", tmpl);
+	DIR *td = opendir(p);
+	int left = 0;
+	for (struct dirent *de; (de = readdir(td));)
+		left += de->d_name[0] != '.';
+	closedir(td);
+	assert_int_equal(left, 0);
 	store_close(&s);
 	rmtmp(dir);
 }

@@ -22,11 +22,14 @@
  *                            the base unchanged; a restore sees the data
  *                            of the instant, not later writes
  *   diff_snapshot_chain      full, then diff: the diff's memory file holds
- *                            only the dirtied pages; restoring the diff
+ *                            only the dirtied pages, its boot file is the
+ *                            parent's (a hard link); restoring the diff
  *                            gives RAM of its instant
  *   reboot_from_boot_file    the boot images go to DIR/boot, not into the
  *                            state file; a restored guest that reboots
- *                            boots again from them; a corrupt boot file
+ *                            boots again from them (also one restored
+ *                            from a snapshot of a restored VM, which
+ *                            copies the file); a corrupt boot file
  *                            does not stop the restore (never read) but
  *                            fails the reboot with an error exit; a
  *                            truncated one fails the restore
@@ -763,6 +766,14 @@ static void diff_snapshot_chain(void **state)
 	struct stat st;
 	assert_int_equal(stat(mem2, &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 < (1u << 20));
+	/* The boot images are the parent's: its boot file, linked. */
+	char b1[320], b2[320];
+	struct stat st1, st2;
+	snprintf(b1, sizeof(b1), "%s/boot", s1);
+	snprintf(b2, sizeof(b2), "%s/boot", s2);
+	assert_int_equal(stat(b1, &st1), 0);
+	assert_int_equal(stat(b2, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
 
 	struct restore *rs;
 	struct vm *vm2 = restore_vm(f, s2, true, &rs, NULL);
@@ -875,6 +886,10 @@ static void reboot_from_boot_file(void **state)
 	struct vm *vm2;
 	assert_int_equal(restore_events(f, snap, &ev, &rs, &vm2, &e), 0);
 	sleep_ms(20);
+	/* A snapshot of the restored VM copies its boot file. */
+	char snap2[300];
+	snprintf(snap2, sizeof(snap2), "%s/snapb2", f->dir);
+	assert_int_equal(vm_snapshot(vm2, snap2, 0, NULL, NULL, &e), 0);
 	set_flag(vm2);
 	for (int i = 0; i < 200 && !ev_get(&ev.resets); i++)
 		sleep_ms(10);
@@ -882,6 +897,15 @@ static void reboot_from_boot_file(void **state)
 	uint64_t a = read_counter(vm2);
 	sleep_ms(20);
 	assert_true(read_counter(vm2) > a);
+	assert_int_equal(ev_get(&ev.errors), 0);
+	end_vm(vm2);
+	restore_free(rs);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(restore_events(f, snap2, &ev, &rs, &vm2, &e), 0);
+	set_flag(vm2);
+	for (int i = 0; i < 200 && !ev_get(&ev.resets); i++)
+		sleep_ms(10);
+	assert_int_equal(ev_get(&ev.resets), 1);
 	assert_int_equal(ev_get(&ev.errors), 0);
 	end_vm(vm2);
 	restore_free(rs);

@@ -322,9 +322,11 @@ static void continue_in_new_vm(void **state)
 	assert_string_equal(c.nics[0].spec, "user");
 	assert_true(c.nics[0].has_mac);
 	assert_false(c.no_rng);
+	assert_false(c.no_power_button);
 	static const char *const sections[] = {
 		"machine", "cpu0", "clint", "plic", "uart0", "rtc", "virtio0",
-		"virtio1", "virtio2", "blk0", "net0", "netdev0", "boot",
+		"virtio1", "virtio2", "virtio3", "blk0", "net0", "netdev0",
+		"input0", "boot",
 	};
 	for (unsigned i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (!state_has(&r, sections[i]))
@@ -391,6 +393,10 @@ static void other_shape_refused(void **state)
 	c = config(f);
 	c.no_rng = true;
 	expect_refused(f, &c, "virtio-rng");
+	c = config(f);
+	c.no_power_button = true;
+	expect_refused(f, &c, "has a power button (virtio-input), this VM "
+		       "none");
 	c = config(f);
 	c.nnics = 0;
 	expect_refused(f, &c, "has 1 NICs, this VM 0");
@@ -521,6 +527,8 @@ static void hostile_streams(void **state)
 		{ "plic", 0, 0, 0, "no section `plic`" },
 		{ "netdev0", 4, 0x55, 1, "netdev0" },
 		{ "blk0", 0, 0xff, 1, "blk0" },
+		{ "input0", 2, 33, 4, "33 queued events" },
+		{ "virtio3", 0, 4, 4, "device id 4" },
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct hostile *h = &cases[i];

@@ -43,6 +43,7 @@ void virt_shape(const struct virt_board *v, struct virt_shape *s)
 	for (unsigned i = 0; i < v->nnics; i++)
 		memcpy(s->mac[i], v->net[i].mac, 6);
 	s->rng = v->has_rng;
+	s->power_button = v->has_input;
 }
 
 /* Guest-visible mtime: frozen at the pause while the clock stands. */
@@ -113,8 +114,8 @@ static int save_boot(struct virt_board *v, struct state_writer *w,
 }
 
 /* Virtio devices: a transport section per slot ("virtio<slot>", slots in
- * board order: disks, NICs, rng) and the device's own ("blk<i>",
- * "net<i>"). */
+ * board order: disks, NICs, rng, power button) and the device's own
+ * ("blk<i>", "net<i>", "input0"). */
 static struct virtio_mmio *slot_transport(struct virt_board *v,
 					  unsigned slot)
 {
@@ -122,12 +123,16 @@ static struct virtio_mmio *slot_transport(struct virt_board *v,
 		return &v->blk[slot].t;
 	if (slot < v->ndisks + v->nnics)
 		return &v->net[slot - v->ndisks].t;
-	return slot == v->ndisks + v->nnics && v->has_rng ? &v->rng.t : NULL;
+	slot -= v->ndisks + v->nnics;
+	if (v->has_rng && slot-- == 0)
+		return &v->rng.t;
+	return v->has_input && slot == 0 ? &v->input.t : NULL;
 }
 
 static unsigned nslots(const struct virt_board *v)
 {
-	return v->ndisks + v->nnics + (v->has_rng ? 1 : 0);
+	return v->ndisks + v->nnics + (v->has_rng ? 1 : 0) +
+	       (v->has_input ? 1 : 0);
 }
 
 static int save_virtio(struct virt_board *v, struct state_writer *w,
@@ -152,6 +157,8 @@ static int save_virtio(struct virt_board *v, struct state_writer *w,
 		if (rc < 0)
 			return rc;
 	}
+	if (v->has_input)
+		virtio_input_save(&v->input, "input0", w);
 	return 0;
 }
 
@@ -205,6 +212,7 @@ struct loaded {
 	struct goldfish_rtc_state rtc;
 	struct virtio_mmio_state vio[RV_VIRTIO_SLOTS];
 	struct virtio_net_state net[VM_MAX_NICS];
+	struct virtio_input_state input;
 	struct rv_boot boot;
 	uint64_t tohost, fromhost;
 	char cmdline[sizeof(((struct virt_board *)0)->cmdline)];
@@ -273,6 +281,10 @@ static int parse_virtio(struct virt_board *v, struct state_reader *r,
 		if ((rc = net_backend_check(v->nb[i], r, name, errp)) < 0)
 			return rc;
 	}
+	if (v->has_input &&
+	    (rc = virtio_input_parse(r, "input0", &v->input, &l->input,
+				     errp)) < 0)
+		return rc;
 	return 0;
 }
 
@@ -287,6 +299,8 @@ static void apply_virtio(struct virt_board *v, struct state_reader *r,
 		snprintf(name, sizeof(name), "netdev%u", i);
 		net_backend_load(v->nb[i], r, name);
 	}
+	if (v->has_input)
+		virtio_input_apply(&v->input, &l->input);
 }
 
 /* Whether [gpa, gpa + len) is RAM (len 0: whether gpa is). */

@@ -226,6 +226,13 @@ static int reset_machine(struct virt_board *v, struct err *errp)
 		virtio_mmio_reset(&v->net[i].t);
 	if (v->has_rng)
 		virtio_mmio_reset(&v->rng.t);
+	if (v->has_input) {
+		/* A press was meant for the boot that ended. */
+		bus_lock(&m->bus);
+		virtio_mmio_reset(&v->input.t);
+		virtio_input_drop_pending(&v->input);
+		bus_unlock(&m->bus);
+	}
 	uart8250_reset(&v->uart);
 	goldfish_rtc_reset(&v->rtc);
 	rv_clint_reset(m);
@@ -378,6 +385,18 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 			return rc;
 		v->has_rng = true;
 	}
+	/* The power button (virtio-input) takes the next free slot. */
+	unsigned input_slot = rng_slot + (v->has_rng ? 1 : 0);
+	if (!cfg->no_power_button && input_slot < RV_VIRTIO_SLOTS) {
+		rc = virtio_input_init(&v->input, &m->bus,
+				       RV_VIRTIO_BASE +
+				       input_slot * RV_VIRTIO_SIZE, &m->mem,
+				       rv_plic_irq(m, RV_VIRTIO_IRQ + input_slot),
+				       errp);
+		if (rc < 0 || (rc = place_virtio(v, input_slot, errp)) < 0)
+			return rc;
+		v->has_input = true;
+	}
 
 	fp->nharts = m->nharts;
 	fp->isa = rv_isa_string();
@@ -429,6 +448,8 @@ static void teardown(struct virt_board *v)
 	}
 	if (v->has_rng)
 		virtio_rng_exit(&v->rng);
+	if (v->has_input)
+		virtio_input_exit(&v->input);
 	uart8250_exit(&v->uart);
 	goldfish_rtc_exit(&v->rtc);
 	sifive_test_exit(&v->test);
@@ -542,6 +563,13 @@ int virt_console_sysrq(struct virt_board *v, char key)
 		return -EAGAIN;
 	uart8250_receive(&v->uart, &k, 1);
 	return 0;
+}
+
+int virt_power_button(struct virt_board *v)
+{
+	if (!v->has_input)
+		return -ENODEV;
+	return virtio_input_power_button(&v->input);
 }
 
 void virt_poll(struct virt_board *v)

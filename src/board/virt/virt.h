@@ -74,6 +74,12 @@ void virt_console_close(struct virt_board *b);
  * read: try again later). */
 int virt_console_sysrq(struct virt_board *b, char key);
 
+/* Press and release the power button (hw/virtio_input.h: delivered to
+ * the guest's driver now or once it offers buffers).  Under the device
+ * lock.  Returns 0, -ENODEV (the board has none: --no-power-button, or
+ * no virtio slot was free) or -ENOSPC (presses already queue up). */
+int virt_power_button(struct virt_board *b);
+
 /* One I/O-thread step, under the device lock: console input into the
  * UART, the RTC alarm, the HTIF tohost word. */
 void virt_poll(struct virt_board *b);
@@ -126,12 +132,14 @@ struct virt_shape {
 	unsigned nnics;
 	uint8_t mac[VM_MAX_NICS][6];
 	bool rng;
+	bool power_button;             /* virtio-input after the rng */
 };
 void virt_shape(const struct virt_board *b, struct virt_shape *s);
 
 /* Append the board's sections: "cpu0".."cpuN-1" (the engine's images),
  * "clint", "plic", "uart0", "rtc", "virtio0".."virtioK-1" (the transports
- * by slot: disks, NICs, rng), "blk<i>", "net<i>" (the devices' own),
+ * by slot: disks, NICs, rng, power button), "blk<i>", "net<i>",
+ * "input0" (the devices' own),
  * "netdev<i>" (a NIC backend's, when it has state: --net user),
  * "boot" (the boot layout and the copies of the boot images that reboots
  * reload — or, with VIRT_SAVE_BOOT_FILE, only their layout and CRCs).  Only while no vCPU runs and no I/O is in flight (vm_pause).

@@ -13,6 +13,7 @@
 #include "hw/sifive_test.h"
 #include "hw/uart8250.h"
 #include "hw/virtio_blk.h"
+#include "hw/virtio_input.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "net/net.h"
@@ -27,6 +28,8 @@ struct virt_board {
 	struct goldfish_rtc rtc;
 	bool has_rng;
 	struct virtio_rng rng;
+	bool has_input;          /* the power button */
+	struct virtio_input input;
 	unsigned ndisks;
 	struct block_dev *bd[VM_MAX_DISKS];
 	struct virtio_blk blk[VM_MAX_DISKS];

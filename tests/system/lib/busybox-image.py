@@ -9,6 +9,8 @@ Writes into OUTDIR:
   oci.tar     an OCI image layout (oci-layout, index.json -> image index
               -> linux/amd64 manifest, gzip layers, an arm64 decoy entry)
   layout/     the OCI layout unpacked (for skopeo/registry tests)
+  oci-zstd.tar, layout-zstd/  when the zstd program exists: the same
+              image as a plain OCI layout (no index) with zstd layers
 The image has two layers: the rootfs (plus /etc/motd, /opt/a/x, /opt/keep)
 and a second one that deletes /etc/motd (whiteout), replaces /opt/a
 (opaque directory, new file y) and adds /etc/layer2.  Config: Cmd
@@ -20,6 +22,8 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tarfile
 
@@ -141,17 +145,35 @@ idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json
 idxb = json.dumps(idx).encode()
 top = {"schemaVersion": 2, "manifests": [dict(blob(idxb), mediaType="application/vnd.oci.image.index.v1+json",
                                               annotations={"org.opencontainers.image.ref.name": name})]}
-layout = os.path.join(out, "layout")
-os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
-files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
-         "index.json": json.dumps(top).encode()}
-for k, v in blobs.items():
-    files["blobs/sha256/" + k] = v
-with tarfile.open(os.path.join(out, "oci.tar"), "w", format=tarfile.PAX_FORMAT) as t:
-    for d in ("blobs", "blobs/sha256"):
-        t.addfile(info(d, tarfile.DIRTYPE, 0, 0o755))
-    for p, v in sorted(files.items()):
-        add_bytes(t, p, v)
-        with open(os.path.join(layout, p), "wb") as fh:
-            fh.write(v)
+def write_layout(tarname, dirname, top):
+    layout = os.path.join(out, dirname)
+    os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
+    files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
+             "index.json": json.dumps(top).encode()}
+    for k, v in blobs.items():
+        files["blobs/sha256/" + k] = v
+    with tarfile.open(os.path.join(out, tarname), "w", format=tarfile.PAX_FORMAT) as t:
+        for d in ("blobs", "blobs/sha256"):
+            t.addfile(info(d, tarfile.DIRTYPE, 0, 0o755))
+        for p, v in sorted(files.items()):
+            add_bytes(t, p, v)
+            with open(os.path.join(layout, p), "wb") as fh:
+                fh.write(v)
+
+
+write_layout("oci.tar", "layout", top)
+
+if shutil.which("zstd"):
+    blobs = {}
+    zs = [subprocess.run(["zstd", "-q", "-c"], input=x, stdout=subprocess.PIPE,
+                         check=True).stdout for x in layers]
+    zman = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": dict(blob(cfg), mediaType="application/vnd.oci.image.config.v1+json"),
+            "layers": [dict(blob(z), mediaType="application/vnd.oci.image.layer.v1.tar+zstd")
+                       for z in zs]}
+    zmanb = json.dumps(zman).encode()
+    ztop = {"schemaVersion": 2,
+            "manifests": [dict(blob(zmanb), mediaType="application/vnd.oci.image.manifest.v1+json",
+                               annotations={"org.opencontainers.image.ref.name": name})]}
+    write_layout("oci-zstd.tar", "layout-zstd", ztop)
 print(sha(cfg))

@@ -16,11 +16,16 @@ TARGET is a host directory the layer tries to write into; KIND:
   linkname-dotdot  a symlink whose own name holds ..
   bad-checksum  a header with a wrong checksum
   truncated     a file entry whose data is cut short
-  zstd          a layer starting with the zstd magic
+  zstd          a layer starting with the zstd magic, then garbage
+  zstd-truncated  a real zstd layer cut short
+  zstd-bomb     a zstd layer of ~100 KiB that inflates to 4 GiB (a tiny
+                tar, then zero blocks): beyond unpack's ratio cap
+(the zstd kinds need the zstd program)
 """
 import hashlib
 import io
 import json
+import subprocess
 import sys
 import tarfile
 
@@ -55,7 +60,7 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
         t.addfile(ti("h", tarfile.LNKTYPE, link="s"))
     elif kind == "linkname-dotdot":
         t.addfile(ti("a/../../pwned", tarfile.SYMTYPE, link="x"))
-    elif kind in ("bad-checksum", "truncated", "zstd"):
+    elif kind in ("bad-checksum", "truncated", "zstd", "zstd-truncated", "zstd-bomb"):
         t.addfile(ti("f", size=len(data)), io.BytesIO(data))
     else:
         sys.exit("evil-image.py: unknown kind " + kind)
@@ -66,6 +71,18 @@ elif kind == "truncated":
     layer = layer[:512 + 3]
 elif kind == "zstd":
     layer = b"\x28\xb5\x2f\xfd" + layer
+elif kind == "zstd-truncated":
+    z = subprocess.run(["zstd", "-q", "-c"], input=layer * 64, stdout=subprocess.PIPE,
+                       check=True).stdout
+    layer = z[:len(z) // 2]
+elif kind == "zstd-bomb":
+    # Concatenated frames are one valid stream: 64 frames of 64 MiB of
+    # zeros each after the tar (whose own end blocks are zeros too).
+    zeros = subprocess.run(["zstd", "-q", "-c", "-19"], input=bytes(64 << 20),
+                           stdout=subprocess.PIPE, check=True).stdout
+    head = subprocess.run(["zstd", "-q", "-c"], input=layer, stdout=subprocess.PIPE,
+                          check=True).stdout
+    layer = head + zeros * 64
 sha = lambda b: hashlib.sha256(b).hexdigest()
 cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/x"]},
                   "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(layer)]}}).encode()

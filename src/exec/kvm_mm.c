@@ -1,0 +1,138 @@
+/* The KVM sandbox's memory calls: the whole address space is mapped
+ * before start (kvm_int.h), so mmap, munmap and brk only place ranges (a
+ * page bitmap over the mmap area), fill file mappings and give pages
+ * back to the host (they read as zeros next time). */
+#include "kvm_int.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+static bool bit(struct kx *k, uint64_t pg)
+{
+	return k->bitmap[pg / 8] & (1u << (pg % 8));
+}
+
+void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used)
+{
+	for (uint64_t a = va; a < va + len; a += KX_PAGE) {
+		if (a < k->mmap_lo || a >= k->mmap_hi)
+			continue;
+		uint64_t pg = (a - k->mmap_lo) / KX_PAGE;
+		if (used)
+			k->bitmap[pg / 8] |= (uint8_t)(1u << (pg % 8));
+		else
+			k->bitmap[pg / 8] &= (uint8_t)~(1u << (pg % 8));
+	}
+}
+
+/* Is any page of [va, va+len) in use?  (The mmap area's own pages by
+ * its bitmap; the program, brk heap and stack always are.) */
+static bool kx_used(struct kx *k, uint64_t va, uint64_t len)
+{
+	for (uint64_t a = va; a < va + len; a += KX_PAGE) {
+		if (a < k->mmap_lo || a >= k->mmap_hi)
+			return true;
+		if (bit(k, (a - k->mmap_lo) / KX_PAGE))
+			return true;
+	}
+	return false;
+}
+
+/* Highest free run of n pages in the mmap area (top-down like Linux). */
+uint64_t kx_find_free(struct kx *k, uint64_t n)
+{
+	uint64_t total = (k->mmap_hi - k->mmap_lo) / KX_PAGE, run = 0;
+	for (uint64_t pg = total; pg-- > 0;) {
+		run = bit(k, pg) ? 0 : run + 1;
+		if (run == n)
+			return k->mmap_lo + pg * KX_PAGE;
+	}
+	return 0;
+}
+
+/* Fresh zero pages: the host drops them (MMU notifiers keep the guest's
+ * view in step). */
+void kx_zero(struct kx *k, uint64_t va, uint64_t len)
+{
+	madvise(k->mem + va, len, MADV_DONTNEED);
+}
+
+long kx_mmap(struct kx *k, const uint64_t *a)
+{
+	uint64_t addr = a[0], len = a[1], flags = a[3], off = a[5];
+	int fd = (int)a[4];
+	if (!len || (addr & (KX_PAGE - 1)) || (off & (KX_PAGE - 1)))
+		return -EINVAL;
+	if (len > k->size)
+		return -ENOMEM;
+	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	if (!(flags & MAP_ANONYMOUS)) {
+		if (kx_internal_fd(k, fd))
+			return -EBADF;
+		struct stat st;
+		if (fstat(fd, &st))
+			return -errno;
+		if ((flags & MAP_TYPE) == MAP_SHARED && (a[2] & PROT_WRITE))
+			return -ENODEV;   /* no write-back to files */
+	}
+	uint64_t va;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if (!kx_ok(k, addr, len))
+			return -ENOMEM;
+		if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) &&
+		    kx_used(k, addr, len))
+			return -EEXIST;
+		va = addr;
+	} else {
+		va = kx_find_free(k, len / KX_PAGE);
+		if (!va)
+			return -ENOMEM;
+	}
+	kx_mark(k, va, len, true);
+	kx_zero(k, va, len);
+	if (!(flags & MAP_ANONYMOUS)) {
+		uint64_t got = 0;
+		while (got < len) {
+			ssize_t n = pread(fd, k->mem + va + got, len - got,
+					  (off_t)(off + got));
+			if (n < 0) {
+				kx_mark(k, va, len, false);
+				return -errno;
+			}
+			if (!n)
+				break;
+			got += (uint64_t)n;
+		}
+	}
+	return (long)va;
+}
+
+long kx_munmap(struct kx *k, uint64_t va, uint64_t len)
+{
+	if ((va & (KX_PAGE - 1)) || !len || len > k->size)
+		return -EINVAL;
+	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	if (!kx_ok(k, va, len))
+		return -EINVAL;
+	if (va >= k->mmap_lo && va + len <= k->mmap_hi) {
+		kx_mark(k, va, len, false);
+		kx_zero(k, va, len);
+	}
+	return 0;
+}
+
+long kx_brk(struct kx *k, uint64_t want)
+{
+	if (want < k->brk_start || want > k->brk_max)
+		return (long)k->brk_cur;
+	uint64_t pa = (want + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	uint64_t pc = (k->brk_cur + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	/* Shrunk then regrown memory reads zeros, as on Linux. */
+	if (pa < pc)
+		kx_zero(k, pa, pc - pa);
+	k->brk_cur = want;
+	return (long)want;
+}

@@ -1,0 +1,148 @@
+/* Synchronous signals in the KVM sandbox: a fault the program has a
+ * handler for is delivered on its stack the way Linux's x86-64 does it
+ * (arch/x86/kernel/signal_64.c: the rt_sigframe of the sa_restorer
+ * return address, struct ucontext with the sigcontext, siginfo), and
+ * rt_sigreturn takes the registers back from that ucontext.  The FPU
+ * state is not saved (uc_mcontext.fpregs is NULL): a handler that
+ * changes vector registers and returns leaves them changed. */
+#include "kvm_int.h"
+
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000   /* uapi asm/signal.h */
+#endif
+
+/* The kernel's struct ucontext on x86-64 (uapi asm/ucontext.h and
+ * asm/sigcontext.h); gregs in sigcontext order: r8..r15, rdi, rsi, rbp,
+ * rbx, rdx, rax, rcx, rsp, rip, eflags, cs/gs/fs/ss, err, trapno,
+ * oldmask, cr2. */
+struct kx_uc {
+	uint64_t flags, link;
+	uint64_t ss_sp;
+	int32_t ss_flags, ss_pad;
+	uint64_t ss_size;
+	uint64_t gregs[23];
+	uint64_t fpregs;
+	uint64_t reserved[8];
+	uint64_t sigmask;
+};
+_Static_assert(offsetof(struct kx_uc, gregs) == 40, "uc_mcontext");
+_Static_assert(sizeof(struct kx_uc) == 304, "struct ucontext");
+
+enum { G_R8, G_R9, G_R10, G_R11, G_R12, G_R13, G_R14, G_R15, G_RDI,
+       G_RSI, G_RBP, G_RBX, G_RDX, G_RAX, G_RCX, G_RSP, G_RIP, G_EFL,
+       G_CSGSFS, G_ERR, G_TRAPNO, G_OLDMASK, G_CR2 };
+
+/* What user code may set in RFLAGS (as sysret / sigreturn). */
+static uint64_t user_flags(uint64_t f)
+{
+	return (f & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
+}
+
+static int si_code(int sig, uint64_t err)
+{
+	switch (sig) {
+	case SIGSEGV: return (err & 1) ? SEGV_ACCERR : SEGV_MAPERR;
+	case SIGILL: return ILL_ILLOPN;
+	case SIGFPE: return FPE_INTDIV;
+	case SIGTRAP: return 0x80;   /* SI_KERNEL, as for int3 */
+	default: return BUS_ADRERR;
+	}
+}
+
+bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
+		uint64_t err, uint64_t cr2, bool ring0)
+{
+	uint64_t h = k->sa[sig].handler;
+	uint64_t bit = 1ULL << (sig - 1);
+	/* SIG_DFL, SIG_IGN (a fault cannot be ignored), blocked, or no
+	 * restorer to return through: the default action, as Linux forces. */
+	if (h == 0 || h == 1 || (k->sigmask & bit) ||
+	    !(k->sa[sig].flags & SA_RESTORER))
+		return false;
+	uint64_t rsp = rg->rsp;
+	uint64_t base = ((rsp - 128 - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
+	size_t len = 8 + sizeof(struct kx_uc) + 128;
+	if (rsp < 512 || !kx_ok(k, base, len))
+		return false;
+	if (ring0) {
+		/* Back to ring 3 from the fault stub. */
+		struct kvm_sregs sr;
+		if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+			return false;
+		sr.cs = k->ucs;
+		sr.ss = k->uss;
+		if (ioctl(k->vcpu, KVM_SET_SREGS, &sr))
+			return false;
+	}
+	uint8_t *f = k->mem + base;
+	memcpy(f, &k->sa[sig].restorer, 8);
+	struct kx_uc *uc = (struct kx_uc *)(f + 8);
+	memset(uc, 0, sizeof(*uc));
+	uc->ss_flags = SS_DISABLE;
+	uint64_t g[23] = {
+		[G_R8] = rg->r8, [G_R9] = rg->r9, [G_R10] = rg->r10,
+		[G_R11] = rg->r11, [G_R12] = rg->r12, [G_R13] = rg->r13,
+		[G_R14] = rg->r14, [G_R15] = rg->r15, [G_RDI] = rg->rdi,
+		[G_RSI] = rg->rsi, [G_RBP] = rg->rbp, [G_RBX] = rg->rbx,
+		[G_RDX] = rg->rdx, [G_RAX] = rg->rax, [G_RCX] = rg->rcx,
+		[G_RSP] = rsp, [G_RIP] = rg->rip, [G_EFL] = rg->rflags,
+		[G_CSGSFS] = 0x2b | (0x23ULL << 48), [G_ERR] = err,
+		[G_TRAPNO] = trapno, [G_OLDMASK] = k->sigmask, [G_CR2] = cr2,
+	};
+	memcpy(uc->gregs, g, sizeof(g));
+	uc->sigmask = k->sigmask;
+	uint8_t *info = f + 8 + sizeof(*uc);
+	memset(info, 0, 128);
+	if (ring0) {
+		int32_t si[3] = { sig, 0, si_code(sig, err) };
+		memcpy(info, si, sizeof(si));
+		uint64_t addr = sig == SIGSEGV || sig == SIGBUS ? cr2 : rg->rip;
+		memcpy(info + 16, &addr, 8);
+	} else {
+		/* Sent by itself (tgkill): SI_TKILL, its pid and uid. */
+		int32_t si[5] = { sig, 0, -6, (int32_t)getpid(),
+				  (int32_t)getuid() };
+		memcpy(info, si, sizeof(si));
+	}
+
+	if (!(k->sa[sig].flags & SA_NODEFER))
+		k->sigmask |= bit;
+	k->sigmask |= k->sa[sig].mask;
+	if (k->sa[sig].flags & SA_RESETHAND)
+		k->sa[sig].handler = 0;
+
+	rg->rip = h;
+	rg->rsp = base;
+	rg->rdi = (uint64_t)sig;
+	rg->rsi = base + 8 + sizeof(*uc);
+	rg->rdx = base + 8;
+	rg->rax = 0;
+	rg->rflags = user_flags(rg->rflags) & ~0x500ULL;   /* TF, DF clear */
+	return true;
+}
+
+int kx_sigreturn(struct kx *k, struct kvm_regs *rg)
+{
+	/* The restorer's `syscall` runs with RSP at the ucontext. */
+	const struct kx_uc *uc = kx_ptr(k, rg->rsp, sizeof(*uc));
+	if (!uc)
+		return -EFAULT;
+	const uint64_t *g = uc->gregs;
+	rg->r8 = g[G_R8]; rg->r9 = g[G_R9]; rg->r10 = g[G_R10];
+	rg->r11 = g[G_R11]; rg->r12 = g[G_R12]; rg->r13 = g[G_R13];
+	rg->r14 = g[G_R14]; rg->r15 = g[G_R15]; rg->rdi = g[G_RDI];
+	rg->rsi = g[G_RSI]; rg->rbp = g[G_RBP]; rg->rbx = g[G_RBX];
+	rg->rdx = g[G_RDX]; rg->rax = g[G_RAX]; rg->rcx = g[G_RCX];
+	rg->rsp = g[G_RSP]; rg->rip = g[G_RIP];
+	rg->rflags = user_flags(g[G_EFL]);
+	k->sigmask = uc->sigmask &
+		     ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	return 0;
+}

@@ -1,0 +1,254 @@
+/* The x86-64 KVM sandbox's own test program (tests/system/exec-x86_64.sh,
+ * bench/exec.sh): built with the host gcc -static, each mode prints what
+ * the test compares with a native run. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static __thread int tls_counter = 41;
+
+static int files(const char *dir)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/kvmtest.txt", dir);
+	FILE *f = fopen(p, "w");
+	if (!f)
+		return perror("fopen w"), 1;
+	for (int i = 0; i < 1000; i++)
+		fprintf(f, "line %d\n", i);
+	fclose(f);
+	struct stat st;
+	if (stat(p, &st))
+		return perror("stat"), 1;
+	f = fopen(p, "r");
+	if (!f)
+		return perror("fopen r"), 1;
+	char line[64];
+	long sum = 0;
+	while (fgets(line, sizeof(line), f))
+		sum += atoi(line + 5);
+	fclose(f);
+	unlink(p);
+	printf("size %lld sum %ld gone %d\n", (long long)st.st_size, sum,
+	       access(p, F_OK) != 0);
+	return 0;
+}
+
+static int memory(void)
+{
+	/* malloc large (mmap) and small (brk), and mmap/munmap directly. */
+	size_t n = 64 << 20;
+	uint8_t *a = malloc(n);
+	if (!a)
+		return puts("malloc failed"), 1;
+	memset(a, 7, n);
+	uint64_t s = 0;
+	for (size_t i = 0; i < n; i += 4096)
+		s += a[i];
+	free(a);
+	char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return puts("mmap failed"), 1;
+	int zero = m[12345] == 0;
+	m[0] = 1;
+	/* MAP_FIXED_NOREPLACE: refused over a mapping, taken once free. */
+	void *nr = mmap(m, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+			MAP_FIXED_NOREPLACE, -1, 0);
+	printf("noreplace %s\n", nr == MAP_FAILED ? strerror(errno) : "mapped");
+	munmap(m, 1 << 20);
+	nr = mmap(m, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		  MAP_FIXED_NOREPLACE, -1, 0);
+	printf("noreplace after munmap %s zero %d\n",
+	       nr == MAP_FAILED ? strerror(errno) : "mapped",
+	       nr != MAP_FAILED && ((char *)nr)[0] == 0);
+	char *b = sbrk(0);
+	int ok = sbrk(1 << 20) == b;
+	b[100] = 5;
+	printf("sum %llu zero %d brk %d tls %d\n", (unsigned long long)s, zero,
+	       ok, ++tls_counter);
+	return 0;
+}
+
+/* Unbounded recursion (the volatile buffer defeats tail calls). */
+static int deep(int n)
+{
+	volatile char pad[256];
+	pad[0] = (char)n;
+	return deep(n + 1) + pad[0];
+}
+
+static sigjmp_buf jb;
+static volatile int traps;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	printf("caught %d code %d addr %p\n", sig, si->si_code, si->si_addr);
+	siglongjmp(jb, 1);
+}
+
+static void on_trap(int sig)
+{
+	(void)sig;
+	traps++;
+}
+
+/* A SIGSEGV handler that jumps out, then one for SIGTRAP that returns
+ * (through rt_sigreturn) to the instruction after int3, registers
+ * intact. */
+static int handlers(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+	sigaction(SIGSEGV, &sa, NULL);
+	if (!sigsetjmp(jb, 1)) {
+		*(volatile int *)(uintptr_t)0x10 = 1;
+		puts("not reached");
+	}
+	puts("recovered");
+	signal(SIGTRAP, on_trap);
+	volatile long x = 1;
+	for (int i = 0; i < 3; i++) {
+		__asm__ volatile("int3");
+		x = x * 3 + i;
+	}
+	printf("traps %d x %ld\n", traps, (long)x);
+	/* The handler stays: a second fault is caught too. */
+	if (!sigsetjmp(jb, 1))
+		*(volatile int *)(uintptr_t)0x20 = 1;
+	puts("again");
+	/* raise() blocks signals around tgkill: the handler runs when
+	 * they are unblocked, before raise returns. */
+	signal(SIGUSR1, on_trap);
+	raise(SIGUSR1);
+	printf("after raise %d\n", traps);
+	return 0;
+}
+
+static uint64_t compute(uint64_t n)
+{
+	uint64_t x = 1;
+	for (uint64_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		x ^= x >> 29;
+	}
+	return x;
+}
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "hello";
+	if (!strcmp(m, "hello")) {
+		printf("hello from x86-64, argc %d", argc);
+		for (int i = 2; i < argc; i++)
+			printf(" [%s]", argv[i]);
+		printf(" env %s\n", getenv("KVMTEST") ? getenv("KVMTEST") : "-");
+		return 0;
+	}
+	if (!strcmp(m, "files"))
+		return files(argc > 2 ? argv[2] : ".");
+	if (!strcmp(m, "memory"))
+		return memory();
+	if (!strcmp(m, "compute")) {
+		uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 0) : 100000000;
+		double t = now();
+		uint64_t x = compute(n);
+		t = now() - t;
+		printf("result %llx\n", (unsigned long long)x);
+		fprintf(stderr, "compute %.3f s\n", t);
+		return 0;
+	}
+	if (!strcmp(m, "getpid")) {
+		long n = argc > 2 ? atol(argv[2]) : 10000;
+		double t = now();
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getpid);
+		t = now() - t;
+		printf("getpid %.3f us\n", t / (double)n * 1e6);
+		return 0;
+	}
+	if (!strcmp(m, "handlers"))
+		return handlers();
+	if (!strcmp(m, "efault")) {
+		/* Pointers the program does not own: EFAULT, as natively
+		 * (the VMM must not read or write there on its behalf). */
+		const uintptr_t bad[] = { 8, 0x1000, 0x7ffffffff000ULL,
+					  0xffff800000000000ULL, (uintptr_t)-4096 };
+		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			long w = syscall(SYS_write, 1, bad[i], 16);
+			int we = errno;
+			long r = syscall(SYS_read, 0, bad[i], 16);
+			int re = errno;
+			long o = syscall(SYS_openat, AT_FDCWD, bad[i], O_RDONLY);
+			int oe = errno;
+			printf("%lx: write %ld %s read %ld %s open %ld %s\n",
+			       (unsigned long)bad[i], w, strerror(we), r,
+			       strerror(re), o, strerror(oe));
+		}
+		return 0;
+	}
+	if (!strcmp(m, "exit7"))
+		return 7;
+	if (!strcmp(m, "null")) {
+		volatile int *p = NULL;
+		return *p;
+	}
+	if (!strcmp(m, "writetext")) {
+		/* A store into the program's own code: SIGSEGV. */
+		volatile uint8_t *c = (uint8_t *)(uintptr_t)main;
+		*c = 0xc3;
+		return 0;
+	}
+	if (!strcmp(m, "ud2")) {
+		__asm__ volatile("ud2");
+		return 0;
+	}
+	if (!strcmp(m, "div0")) {
+		volatile int z = 0;
+		return 10 / z;
+	}
+	if (!strcmp(m, "wild")) {
+		void (*f)(void) = (void (*)(void))(uintptr_t)0xdead0000;
+		f();
+		return 0;
+	}
+	if (!strcmp(m, "stackoverflow"))
+		return deep(0);
+	if (!strcmp(m, "abort"))
+		abort();
+	if (!strcmp(m, "escape")) {
+		/* Each path must not reach the host's /etc/hostname-like
+		 * marker given in argv[2]. */
+		for (int i = 2; i < argc; i++) {
+			int fd = open(argv[i], O_RDONLY);
+			printf("%s: %s\n", argv[i], fd >= 0 ? "opened" :
+			       strerror(errno));
+			if (fd >= 0) {
+				char b[64] = { 0 };
+				ssize_t n = read(fd, b, sizeof(b) - 1);
+				printf("  %zd %s\n", n, b);
+				close(fd);
+			}
+		}
+		return 0;
+	}
+	fprintf(stderr, "unknown mode %s\n", m);
+	return 2;
+}
