@@ -53,7 +53,7 @@
 #include "core/guest_mem.h"
 
 #define MIG_MAGIC "RINGMIG"     /* 8 bytes with its NUL */
-#define MIG_VERSION 1u
+#define MIG_VERSION 2u  /* 2: BOOT and SYNC records */
 #define MIG_F_DISKS 1u
 #define MIG_ACK_MAGIC 0x4b43414du  /* "MACK" */
 #define MIG_ACK_SYNC 1              /* the answer to a SYNC record */

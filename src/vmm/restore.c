@@ -38,6 +38,11 @@ struct restore {
 	struct snap_link *chain[RESTORE_MAX_CHAIN];
 	void *storage;                       /* vm_config_from_state's */
 	char disk_path[VM_MAX_DISKS][SNAP_PATH_MAX];
+	/* Plain restore: the new overlay of disk i waits under a pending
+	 * name until the state loaded, so a failed restore leaves the
+	 * user's disk as it was (nothing discarded). */
+	char pending[VM_MAX_DISKS][SNAP_PATH_MAX];
+	bool is_pending[VM_MAX_DISKS];
 	char tmpdir[SNAP_PATH_MAX];          /* private clone dir, or "" */
 	unsigned ntmp;                       /* overlays made in tmpdir */
 	bool stats;
@@ -237,14 +242,23 @@ static int plan_disks(struct restore *rs, struct vm_config *cfg,
 		} else if ((rc = check_not_in_use(p, errp))) {
 			return rc;
 		}
+		if (!cdir) {
+			char *q = rs->pending[i];
+			int n = snprintf(q, SNAP_PATH_MAX, "%s.restore-%d",
+					 d->path, (int)getpid());
+			if (n < 0 || n >= (int)SNAP_PATH_MAX)
+				return err_set(errp, ENAMETOOLONG,
+					       "disk `%s`: name too long", p);
+			vd->path = q;
+			if ((rc = snap_disk_new_overlay(q, base, 0, errp)))
+				return rc;
+			rs->is_pending[i] = true;
+			continue;
+		}
 		if ((rc = snap_disk_new_overlay(p, base, 0, errp)))
 			return rc;
 		if (rs->tmpdir[0])
 			rs->ntmp = i + 1;
-		if (!cdir && !rs->o.quiet)
-			fprintf(stderr, "ringvm: disk %s restarts from snapshot "
-				"%s: what was written to it after the snapshot "
-				"is discarded\n", p, rs->chain[0]->dir);
 	}
 	if (cdir && rs->tmpdir[0] && !rs->o.quiet)
 		fprintf(stderr, "ringvm: the clone's disk overlays are in a "
@@ -392,6 +406,33 @@ static int apply_diff(struct snap_link *l, struct guest_mem *mem,
 	return 0;
 }
 
+/* The state loaded: the pending overlays take the disks' names (the VM
+ * has them open; the rename keeps the open files). */
+static int commit_disks(struct restore *rs, struct vm *vm, struct err *errp)
+{
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
+		char *q = rs->pending[i];
+		if (!rs->is_pending[i])
+			continue;
+		const char *p = rs->disk_path[i];
+		if (rename(q, p) < 0)
+			return err_sys(errp, errno, "disk `%s`: rename `%s`", p,
+				       q);
+		rs->is_pending[i] = false;
+		/* The VM's config points at this buffer: it names the disk
+		 * by its real name from now on (a later snapshot records it). */
+		memcpy(q, p, strlen(p) + 1);
+		struct block_dev *bd = vm_disk(vm, i);
+		if (bd && block_set_path(bd, p) < 0)
+			return err_set(errp, ENOMEM, "out of memory");
+		if (!rs->o.quiet)
+			fprintf(stderr, "ringvm: disk %s restarts from snapshot "
+				"%s: what was written to it after the snapshot "
+				"is discarded\n", p, rs->chain[0]->dir);
+	}
+	return 0;
+}
+
 int restore_load(void *opaque, struct vm *vm, struct err *errp)
 {
 	struct restore *rs = opaque;
@@ -433,6 +474,8 @@ int restore_load(void *opaque, struct vm *vm, struct err *errp)
 	int rc = vm_load_state(vm, &top->r, errp);
 	if (rc)
 		return err_prefix(errp, "snapshot `%s`", top->dir);
+	if ((rc = commit_disks(rs, vm, errp)))
+		return rc;
 	/* The disks are open: a private clone dir can go now, so nothing is
 	 * left behind whatever happens to this process. */
 	remove_private(rs);
@@ -453,6 +496,11 @@ void restore_free(struct restore *rs)
 	if (!rs)
 		return;
 	remove_private(rs);
+	/* Overlays of a restore that did not load: the disks stay as they
+	 * were. */
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+		if (rs->is_pending[i])
+			unlink(rs->pending[i]);
 	for (unsigned i = 0; i < rs->nchain; i++)
 		link_free(rs->chain[i]);
 	free(rs->storage);

@@ -25,7 +25,7 @@ names="snapshot/boot snapshot/take snapshot/vm-continues snapshot/restore-counte
 	snapshot/restore-reboot snapshot/restore-exit snapshot/clone-macs snapshot/clones-ping
 	snapshot/dir-unchanged snapshot/raw-refused snapshot/raw-no-disk-state
 	snapshot/hostile-truncated snapshot/hostile-corrupt snapshot/hostile-version
-	snapshot/hostile-missing snapshot/no-sanitizer-report"
+	snapshot/hostile-missing snapshot/hostile-disk-kept snapshot/no-sanitizer-report"
 need_ringvm $names
 need_guest $names
 command -v sha256sum >/dev/null || { for n in $names; do fail "$n" "sha256sum not installed"; done; exit 1; }
@@ -240,7 +240,9 @@ hostile() {
 	chmod -R u+w "$scratch/$1"
 }
 hostile bad-trunc
-head -c 3000 "$snap/state" >"$scratch/bad-trunc/state"
+disk_sum=$(sha256sum <"$scratch/data.qcow2")
+# Half the state file: the stream ends inside a section whatever its size.
+head -c $(( $(stat -c %s "$snap/state") / 2 )) "$snap/state" >"$scratch/bad-trunc/state"
 refused snapshot/hostile-truncated 'snapshot .*(truncated|section)' \
 	"$RINGVM" run --restore "$scratch/bad-trunc"
 hostile bad-crc
@@ -253,6 +255,14 @@ refused snapshot/hostile-version 'format version 9' \
 	"$RINGVM" run --restore "$scratch/bad-ver"
 refused snapshot/hostile-missing 'snapshot .*No such file' \
 	"$RINGVM" run --restore "$scratch/no-such-snapshot"
+# A refused restore discards nothing: the disk is as it was and no
+# half-made overlay is left beside it.
+if [ "$(sha256sum <"$scratch/data.qcow2")" = "$disk_sum" ] &&
+	! ls "$scratch"/data.qcow2.restore-* >/dev/null 2>&1; then
+	pass snapshot/hostile-disk-kept
+else
+	fail snapshot/hostile-disk-kept "a refused restore changed $scratch/data.qcow2 or left an overlay"
+fi
 
 # Every VM of this test, under a sanitizer build: no report.
 rep=
