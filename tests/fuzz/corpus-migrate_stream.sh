@@ -8,7 +8,7 @@ out=$1
 mkdir -p "$out"
 u32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 24 & 255)))"; }
 u64() { u32 $(($1 & 0xffffffff)); u32 $(($1 >> 32)); }
-hdr() { printf 'RINGMIG\0'; u32 1; u32 "$1"; }
+hdr() { printf 'RINGMIG\0'; u32 2; u32 "$1"; }
 # A state section (core/state.h): name[32], version, crc32, length, payload.
 section() { python3 -c 'import struct, sys, zlib
 p = sys.argv[2].encode()

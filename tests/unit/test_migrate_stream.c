@@ -447,7 +447,7 @@ static void b_magic(struct mig_out *o)
 static void b_version(struct mig_out *o)
 {
 	mig_put(o, MIG_MAGIC, 8);
-	mig_put_u32(o, 2);
+	mig_put_u32(o, MIG_VERSION + 1);
 	mig_put_u32(o, 0);
 }
 
@@ -526,7 +526,7 @@ static void order_and_types(void **state)
 	expect_bad(b_unknown, "unknown record type 99");
 	expect_bad(b_end_early, "end before the device state");
 	expect_bad(b_magic, "bad magic");
-	expect_bad(b_version, "version 2");
+	expect_bad(b_version, "version 3");
 	expect_bad(b_disks_unflagged, "without disks");
 	expect_bad(b_huge_blob, "machine section of");
 	expect_bad(b_batch, "batch of 257 pages");
