@@ -4,6 +4,7 @@
 #define RINGVM_CORE_FILE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "err.h"
@@ -35,6 +36,12 @@ int file_open_checked(const char *what, const char *path, int flags,
  * short read is -EIO). */
 int file_read_fd(int fd, size_t max, const char *what, char **buf,
 		 size_t *len, struct err *errp);
+
+/* pread/pwrite of exactly len bytes at off (bytes), retrying short
+ * transfers and EINTR: 0, -errno, or -EIO when the file ends first (a
+ * read past EOF, a write that makes no progress).  Any thread. */
+int file_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int file_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 /* "a FIFO", "a socket", "a character device", "a block device",
  * "a directory", "a symbolic link" or "not a regular file": for messages. */

@@ -339,25 +339,11 @@ int restore_prepare(const struct restore_opts *o, struct vm_config *cfg,
 	return 0;
 }
 
-static int read_pages(int fd, uint8_t *dst, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 static int read_run(struct snap_link *l, const struct guest_mem_region *r,
 		    uint64_t file_off, uint64_t first, uint64_t n)
 {
-	return n ? read_pages(l->memfd, r->hva + (first << GUEST_PAGE_SHIFT),
+	return n ? file_pread_all(l->memfd, r->hva + (first << GUEST_PAGE_SHIFT),
 			      n << GUEST_PAGE_SHIFT,
 			      file_off + (first << GUEST_PAGE_SHIFT)) : 0;
 }

@@ -26,6 +26,7 @@
 #include "block/qcow2.h"
 #include "core/evloop.h"
 #include "core/guest_mem.h"
+#include "core/file.h"
 #include "core/state.h"
 #include "vmm/snapshot_disk.h"
 #include "vmm/snapshot_fmt.h"
@@ -129,21 +130,6 @@ static bool page_zero(const uint8_t *p)
 	return true;
 }
 
-static int write_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 struct mem_run {
 	int fd;
@@ -156,7 +142,7 @@ static int flush_run(struct mem_run *m)
 {
 	if (!m->n)
 		return 0;
-	int rc = write_full(m->fd, m->hva + (m->first << GUEST_PAGE_SHIFT),
+	int rc = file_pwrite_all(m->fd, m->hva + (m->first << GUEST_PAGE_SHIFT),
 			    m->n << GUEST_PAGE_SHIFT,
 			    m->file_off + (m->first << GUEST_PAGE_SHIFT));
 	m->n = 0;
@@ -225,8 +211,8 @@ static int write_state(struct snap_job *j, int fd, struct err *errp)
 		rc = err_set(errp, ENOMEM, "out of memory for the VM state");
 	uint8_t pre[SNAP_PREFIX_BYTES];
 	snap_prefix(pre);
-	if (!rc && ((rc = write_full(fd, pre, sizeof(pre), 0)) ||
-		    (rc = write_full(fd, w.buf, w.len, sizeof(pre)))))
+	if (!rc && ((rc = file_pwrite_all(fd, pre, sizeof(pre), 0)) ||
+		    (rc = file_pwrite_all(fd, w.buf, w.len, sizeof(pre)))))
 		rc = err_sys(errp, -rc, "write the snapshot state file");
 	state_writer_free(&w);
 	return rc;

@@ -1,6 +1,8 @@
 /* The snapshot `boot` file (boot_file.h). */
 #include "boot_file.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,35 +56,9 @@ static size_t encode(const struct boot_file_layout *l, uint8_t *h)
 
 int boot_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return file_pwrite_all(fd, buf, len, off);
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 int boot_file_write_header(int fd, const struct boot_file_layout *l)
 {
@@ -96,7 +72,7 @@ int boot_file_check_header(int fd, const struct boot_file_layout *want,
 {
 	uint8_t h[BOOT_FILE_HDR], w[BOOT_FILE_HDR];
 	size_t n = encode(want, w);
-	int rc = pread_full(fd, h, n, 0);
+	int rc = file_pread_all(fd, h, n, 0);
 	if (rc)
 		return err_sys(errp, -rc, "boot file: cannot read its header");
 	if (memcmp(h, w, n))
@@ -109,7 +85,7 @@ int boot_file_read_image(int fd, const struct boot_file_layout *l,
 			 unsigned i, void *dst, struct err *errp)
 {
 	const struct boot_file_image *im = &l->img[i];
-	int rc = pread_full(fd, dst, im->len, im->off);
+	int rc = file_pread_all(fd, dst, im->len, im->off);
 	if (rc)
 		return err_sys(errp, -rc, "boot file: cannot read image %u", i);
 	if ((uint32_t)crc32_z(0L, dst, im->len) != im->crc)
