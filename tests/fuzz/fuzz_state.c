@@ -93,6 +93,17 @@ void virt_set_boot_file(struct virt_board *b, int fd)
 	(void)b; (void)fd;
 	abort();
 }
+int virt_boot_layout(struct virt_board *v, struct boot_file_layout *l)
+{
+	(void)v; (void)l;
+	abort();
+}
+int virt_image_copy(struct virt_board *v, unsigned i, const uint8_t **out,
+		    uint8_t **owned, struct err *errp)
+{
+	(void)v; (void)i; (void)out; (void)owned; (void)errp;
+	abort();
+}
 int virt_load(struct virt_board *b, struct state_reader *r, struct err *e)
 {
 	(void)b; (void)r; (void)e;
