@@ -183,9 +183,14 @@ class Qemu:
         p = spawn(self.argv(load, ["-loadvm", "s1"], qmp + "2"))
         try:
             c = Console(p, beats)
-            if not c.first.wait(self.a.boot_timeout):
-                raise TimeoutError("restored QEMU guest printed nothing")
-            restore = beats[0] - t0
+            if c.first.wait(self.a.boot_timeout):
+                restore = beats[0] - t0
+            else:
+                # Seen with QEMU 7.2: the restored guest sometimes never
+                # wakes (its timer); keep the snapshot figure.
+                NOTES.add("- QEMU's restored guest printed nothing within "
+                          "%d s (no restore figure)" % self.a.boot_timeout)
+                restore = float("nan")
         finally:
             stop(p)
         return snap, restore
