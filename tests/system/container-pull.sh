@@ -140,8 +140,16 @@ have=$(stat -c %s "$part" 2>/dev/null || echo 0)
 full=$(stat -c %s "$big")
 check pull/killed-mid-layer-keeps-part "part $have of $full bytes" cond '[ "$have" -gt 0 ] && [ "$have" -lt "$full" ]'
 ctr pull -q "127.0.0.1:$sport/test/busybox:v1" >/dev/null 2>"$scratch/err" && st=0 || st=$?
-# (the killed request's own line may land late: only ranged ones count)
-line=$(grep "sha256:$bighex range=bytes" "$scratch/slow.log" || true)
+# The proxy logs a request after its handler returns, which can be after
+# the client has the whole body: wait (bounded) for the ranged request's
+# line.  (The killed request's own line may land late too: only ranged
+# ones count.)
+line=
+for _ in $(seq 50); do
+	line=$(grep "sha256:$bighex range=bytes" "$scratch/slow.log" || true)
+	[ -n "$line" ] && break
+	sleep 0.1
+done
 check pull/killed-pull-resumes "status $st, log: $line" \
 	cond '[ "$st" = 0 ] && [ "$line" = "/v2/test/busybox/blobs/sha256:$bighex range=bytes=$have- status=206 sent=$((full - have))" ]'
 check pull/resumed-image "images: $(ctr images -q)" [ "$(ctr images -q)" = "${id:0:12}" ]
