@@ -80,6 +80,8 @@ void rv_block_flush_all(struct rv_hart *h)
 	c->code_used = 0;
 	c->arena_used = 0;
 	c->cache_gen++;
+	if (c->jit)
+		rv_jit_reset(c->jit);
 }
 
 /* ---- set of host pages holding code (open addressing) ---- */

@@ -69,6 +69,13 @@ struct rv_hart *rv_hart_new(struct rv_machine *m, unsigned hartid,
 		return NULL;
 	}
 	c->labels = rv_exec_labels();
+	if (m->accel != RV_ACCEL_INTERP &&
+	    rv_jit_new(m->accel, RV_JIT_CODE_BYTES, c->labels, &c->jit, errp)) {
+		rv_block_cache_free(c);
+		free(h);
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&h->vlock, NULL);
 	pthread_cond_init(&h->vcond, NULL);
 	h->priv_ = c;
@@ -87,6 +94,7 @@ void rv_hart_free(struct rv_hart *h)
 		return;
 	struct rv_cpu *c = rv_cpu(h);
 	if (c) {
+		rv_jit_free(c->jit);
 		rv_block_cache_free(c);
 		free(c);
 	}

@@ -25,6 +25,7 @@
 
 #include "cpu_ops.h"
 #include "hart.h"
+#include "jit/jit.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -261,6 +262,10 @@ struct rv_block {
 	uint16_t nops;
 	uint16_t flags;
 	uint16_t bytes;            /* guest code bytes covered */
+	/* Binary translation (jit/jit.h): entries so far, and the
+	 * translated code once hot (NULL: interpreted). */
+	uint32_t heat;
+	rv_jit_fn jit;
 	struct rv_op ops[];        /* nops ops, then a copy of the code */
 };
 
@@ -326,6 +331,9 @@ struct rv_cpu {
 	struct rv_block *scratch;
 
 	const void *const *labels; /* handler of each enum rv_opc */
+
+	/* The translator (jit/jit.h), NULL with --accel interp. */
+	struct rv_jit *jit;
 };
 
 static inline struct rv_cpu *rv_cpu(const struct rv_hart *h)

@@ -13,6 +13,7 @@
 
 #include "../../core/bus.h"
 #include "../../core/guest_mem.h"
+#include "jit/jit.h"
 
 /* Harts per machine: one host thread each (rv_vcpu_run).  32 keeps every
  * hart mask (SBI, requests) in one 64-bit word and the PLIC's 2 contexts
@@ -41,6 +42,9 @@ struct rv_machine {
 
 	unsigned nharts;
 	struct rv_hart *harts[RV_MAX_HARTS];
+	/* How harts made from now on execute code (--accel, jit/jit.h);
+	 * set before rv_hart_new. */
+	enum rv_accel accel;
 	struct rv_clint *clint;
 	struct rv_plic *plic;
 

@@ -1,0 +1,158 @@
+/* Binary translation for the RV64 engine: decoded blocks (cpu_block.c)
+ * become x86-64 host code.  The interpreter stays the reference: it
+ * decides when a block is hot, calls the translation, and executes
+ * everything translated code leaves to it.
+ *
+ * The contract between the interpreter (cpu_exec.c) and translated code
+ * ("body translation"):
+ *  - A block's code executes a prefix of the block's ops, ops[0..n), on
+ *    the hart's registers and guest RAM, and returns n; the interpreter
+ *    continues at ops[n] exactly as if it had executed ops[0..n) itself
+ *    (same registers, same memory, same TLB).  ops[n] is the block's
+ *    terminator, an op the translator does not handle, or a load/store
+ *    whose soft-TLB lookup missed (or an FP op whose helper reported an
+ *    exception): a "side exit".  So translated code never raises an
+ *    exception, takes an interrupt, calls a device or changes privilege,
+ *    translation or the TLB: every slow path, trap and precise-state
+ *    rebuild stays in the interpreter, in one place.
+ *  - Budget and instret: the interpreter charges the whole block on entry
+ *    (as for interpreted blocks); translated code does not count.
+ *  - Stores go through the store TLB only, which never maps a page that
+ *    holds decoded code (cpu_block.c): a store to code misses and exits,
+ *    so translated code never overwrites code, its own or another block's,
+ *    while running.  Translated code is never state (snapshots, migration):
+ *    a restored hart retranslates.
+ *  - Lifetime: code belongs to its block.  Dropping blocks (page
+ *    invalidation, fence.i revalidation failing) orphans their code, which
+ *    is reclaimed when the whole cache is flushed (rv_block_flush_all ->
+ *    rv_jit_reset), e.g. when the code buffer is full.
+ *  - W^X: code is written through a read-write mapping and executed
+ *    through a second, read-execute mapping of the same memfd pages; no
+ *    page is ever writable and executable in one mapping.
+ *  - Threads: every struct rv_jit belongs to one hart and is used only on
+ *    that hart's thread (like the block cache).
+ *
+ * --accel jit-verify ("lockstep"): every translated block runs twice,
+ * first as code (stores logged with the bytes they overwrote), then,
+ * after registers and memory are put back, in the interpreter up to the
+ * same op; registers, FP state and the stored bytes must be equal, or the
+ * run ends with an error naming the block and the difference.  Only
+ * meaningful with one hart (another hart's stores in between would differ).
+ */
+#ifndef RINGVM_RV64_JIT_H
+#define RINGVM_RV64_JIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../../core/err.h"
+
+struct rv_hart;
+struct rv_block;
+struct rv_tlb;
+
+/* How the engine executes guest code (`--accel`). */
+enum rv_accel {
+	RV_ACCEL_INTERP = 0,   /* the interpreter only */
+	RV_ACCEL_JIT,          /* translate hot blocks */
+	RV_ACCEL_JIT_VERIFY,   /* translate every block, check in lockstep */
+};
+
+/* What `ringvm run`/`exec` use when --accel is not given. */
+#define RV_ACCEL_DEFAULT RV_ACCEL_INTERP
+
+/* Parse "interp", "jit" or "jit-verify"; returns 0 or -EINVAL. */
+int rv_accel_parse(const char *s, enum rv_accel *out);
+const char *rv_accel_name(enum rv_accel a);
+
+/* Translated code of one block.  x: the hart's x[32]; pc: virtual
+ * address at which the block was entered (AUIPC; a block is shared by
+ * all virtual aliases of its code); ltlb/stlb: the current load and store
+ * TLB sets; h: the hart (for helper calls).  Returns n, the index of the
+ * first op not executed (see above); 0 < n <= blk->nops - 1 normally. */
+typedef unsigned (*rv_jit_fn)(uint64_t *x, uint64_t pc,
+			      const struct rv_tlb *ltlb,
+			      const struct rv_tlb *stlb, struct rv_hart *h);
+
+/* Code buffer per hart (bytes of host code; the block cache's arena is
+ * 32 MiB of decoded ops). */
+#define RV_JIT_CODE_BYTES (32u << 20)
+
+/* Blocks entered this many times are translated (jit-verify: every block
+ * on its first entry). */
+#define RV_JIT_HOT 16
+
+/* jit-verify store log: one entry per store executed by translated code. */
+#define RV_JIT_VLOG_MAX 256   /* > stores in a block (RV_BLOCK_MAX_INSNS) */
+struct rv_jit_vstore {
+	uint8_t *host;      /* host address stored to */
+	uint8_t size;       /* 1, 2, 4 or 8 bytes */
+	uint64_t old;       /* the bytes it overwrote (low `size` bytes) */
+	uint64_t val;       /* the bytes stored (filled after the block ran) */
+};
+
+/* Per-hart translator state. */
+struct rv_jit {
+	enum rv_accel mode;
+	/* Code buffer: one memfd mapped twice (rw for writing, rx for
+	 * running), size bytes, bump-allocated from `used`. */
+	uint8_t *rw, *rx;
+	size_t size, used;
+	bool full;                 /* a translation did not fit */
+	/* Statistics (for --stats and tests). */
+	uint64_t blocks, bytes, flushes, verified;
+	/* jit-verify. */
+	struct rv_jit_vstore vlog[RV_JIT_VLOG_MAX];
+	unsigned nvlog;
+	/* Translator's private data (e.g. a handler -> opcode map); owned
+	 * by jit/translate.c: made by rv_jit_translator_new, freed by
+	 * rv_jit_translator_free. */
+	void *tr;
+};
+
+/* ---- jit_mem.c: the code buffer ---- */
+
+/* Make a translator for a hart: mode (not RV_ACCEL_INTERP), a code
+ * buffer of code_bytes (rounded up to pages; memfd, mapped rw and rx).
+ * labels: the interpreter's handler of each enum rv_opc
+ * (rv_exec_labels()), which translate.c maps back to opcodes.
+ * Returns 0 with *out set, or -errno (ENOMEM, EMFILE...) with errp set.
+ * Call before the process enters its seccomp sandbox. */
+int rv_jit_new(enum rv_accel mode, size_t code_bytes,
+	       const void *const *labels, struct rv_jit **out,
+	       struct err *errp);
+void rv_jit_free(struct rv_jit *j);
+
+/* Forget every translation (the block cache was flushed).  Owner thread. */
+void rv_jit_reset(struct rv_jit *j);
+
+/* Room to emit into: returns the rw address of the next free byte and in
+ * *avail how many bytes may be written there (0: full). */
+uint8_t *rv_jit_code_begin(struct rv_jit *j, size_t *avail);
+/* Keep `len` bytes emitted at the address rv_jit_code_begin returned and
+ * return the rx address that runs them (16-byte aligned start). */
+void *rv_jit_code_commit(struct rv_jit *j, size_t len);
+
+/* ---- translate.c: the translator ---- */
+
+/* Translator private data for rv_jit.tr (labels as for rv_jit_new).
+ * Returns NULL on allocation failure. */
+void *rv_jit_translator_new(const void *const *labels, enum rv_accel mode);
+void rv_jit_translator_free(void *tr);
+
+/* Translate blk (not the scratch block) into code for rv_jit_fn.
+ * Returns the entry point (rx address), or NULL when nothing at the start
+ * of the block is translatable (ops[0] is handled by the interpreter), or
+ * when the buffer is full (then j->full is set; the caller flushes the
+ * whole cache and retries later).  In RV_ACCEL_JIT_VERIFY mode every
+ * store first calls rv_jit_vlog_store().  Owner thread. */
+rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk);
+
+/* ---- jit_verify.c ---- */
+
+/* Called by translated code (verify mode) before it stores `size` bytes
+ * at host address `host`: records the bytes about to be overwritten. */
+void rv_jit_vlog_store(struct rv_hart *h, uint8_t *host, unsigned size);
+
+#endif

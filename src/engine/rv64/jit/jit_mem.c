@@ -1,0 +1,131 @@
+/* The translator's code buffer: one memfd mapped twice, read-write for the
+ * emitter and read-execute for running, so that no mapping is ever both
+ * writable and executable (W^X) and nothing needs mprotect while the
+ * guest runs (the seccomp sandbox allows neither mmap nor mprotect with
+ * PROT_EXEC).  Bump allocation; the whole buffer is recycled when the
+ * block cache is flushed (jit.h). */
+#include "jit.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int rv_accel_parse(const char *s, enum rv_accel *out)
+{
+	if (!strcmp(s, "interp"))
+		*out = RV_ACCEL_INTERP;
+	else if (!strcmp(s, "jit"))
+		*out = RV_ACCEL_JIT;
+	else if (!strcmp(s, "jit-verify"))
+		*out = RV_ACCEL_JIT_VERIFY;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *rv_accel_name(enum rv_accel a)
+{
+	switch (a) {
+	case RV_ACCEL_INTERP: return "interp";
+	case RV_ACCEL_JIT: return "jit";
+	case RV_ACCEL_JIT_VERIFY: return "jit-verify";
+	}
+	return "?";
+}
+
+int rv_jit_new(enum rv_accel mode, size_t code_bytes,
+	       const void *const *labels, struct rv_jit **out,
+	       struct err *errp)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t size = (code_bytes + (size_t)pg - 1) & ~((size_t)pg - 1);
+	struct rv_jit *j = calloc(1, sizeof(*j));
+	if (!j)
+		return err_set(errp, ENOMEM, "cannot allocate the translator");
+	j->mode = mode;
+	j->size = size;
+	j->rw = j->rx = MAP_FAILED;
+	int fd = memfd_create("ringvm-jit", MFD_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		free(j);
+		return err_set(errp, e, "memfd_create for the JIT code buffer");
+	}
+	int r = 0;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		r = err_set(errp, errno, "cannot size the JIT code buffer (%zu bytes)",
+			    size);
+		goto fail;
+	}
+	j->rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (j->rw == MAP_FAILED) {
+		r = err_set(errp, errno, "cannot map the JIT code buffer");
+		goto fail;
+	}
+	j->rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	if (j->rx == MAP_FAILED) {
+		r = err_set(errp, errno,
+			    "cannot map the JIT code buffer executable "
+			    "(noexec memfd? try --accel interp)");
+		goto fail;
+	}
+	j->tr = rv_jit_translator_new(labels, mode);
+	if (!j->tr) {
+		r = err_set(errp, ENOMEM, "cannot allocate the translator");
+		goto fail;
+	}
+	close(fd);
+	*out = j;
+	return 0;
+fail:
+	close(fd);
+	if (j->rw != MAP_FAILED)
+		munmap(j->rw, size);
+	if (j->rx != MAP_FAILED)
+		munmap(j->rx, size);
+	free(j);
+	return r;
+}
+
+void rv_jit_free(struct rv_jit *j)
+{
+	if (!j)
+		return;
+	rv_jit_translator_free(j->tr);
+	munmap(j->rw, j->size);
+	munmap(j->rx, j->size);
+	free(j);
+}
+
+void rv_jit_reset(struct rv_jit *j)
+{
+	if (j->used)
+		j->flushes++;
+	j->used = 0;
+	j->full = false;
+}
+
+uint8_t *rv_jit_code_begin(struct rv_jit *j, size_t *avail)
+{
+	size_t start = (j->used + 15) & ~(size_t)15;
+	if (start >= j->size) {
+		*avail = 0;
+		return j->rw + j->size;
+	}
+	*avail = j->size - start;
+	return j->rw + start;
+}
+
+void *rv_jit_code_commit(struct rv_jit *j, size_t len)
+{
+	size_t start = (j->used + 15) & ~(size_t)15;
+	j->used = start + len;
+	j->blocks++;
+	j->bytes += len;
+	/* The rx view shares the pages: x86 keeps instruction fetch coherent
+	 * with stores through another mapping of the same page (a new
+	 * translation is only entered after a call, which serializes). */
+	return j->rx + start;
+}
