@@ -177,9 +177,10 @@ int cli_exec(int argc, char **argv)
 			reexec[nre++] = (char *)v;
 		} else if (!strcmp(a, "--accel")) {
 			enum rv_accel acc;
-			if (rv_accel_parse(v, &acc)) {
+			size_t tb;
+			if (rv_accel_parse(v, &acc, &tb)) {
 				fprintf(stderr, "ringvm exec: --accel %s: want "
-					"interp, jit or jit-verify\n", v);
+					"interp, jit or jit-verify[,tb-size=MiB]\n", v);
 				goto out;
 			}
 			cfg.accel = v;

@@ -70,10 +70,11 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
-"  --accel interp|jit|jit-verify\n"
+"  --accel interp|jit|jit-verify[,tb-size=MiB]\n"
 "                      how guest code runs: the interpreter, binary\n"
 "                      translation of hot blocks to x86-64, or both in\n"
-"                      lockstep, stopping at the first difference (testing)\n"
+"                      lockstep, stopping at the first difference (testing);\n"
+"                      tb-size: translated code per vCPU (default 32)\n"
 "  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
 "                      unix:PATH and run the VM it brings (--disk: the\n"
 "                      images to use instead of the source's paths)\n"
@@ -336,9 +337,11 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		case O_STATS: cfg->stats = true; break;
 		case O_ACCEL: {
 			enum rv_accel a;
-			if (rv_accel_parse(optarg, &a))
+			size_t tb;
+			if (rv_accel_parse(optarg, &a, &tb))
 				rc = err_set(e, EINVAL, "--accel `%s`: expected "
-					     "interp, jit or jit-verify", optarg);
+					     "interp, jit or jit-verify[,tb-size=MiB]",
+					     optarg);
 			cfg->accel = optarg;
 			break;
 		}

@@ -184,9 +184,10 @@ int exec_run(const struct exec_config *cfg, int *status, struct err *errp)
 	pthread_mutex_init(&p->lock, NULL);
 	p->m.user_trap = on_trap;
 	p->m.accel = RV_ACCEL_DEFAULT;
-	if (cfg->accel && rv_accel_parse(cfg->accel, &p->m.accel)) {
+	if (cfg->accel && rv_accel_parse(cfg->accel, &p->m.accel,
+					  &p->m.jit_code_bytes)) {
 		r = err_set(errp, EINVAL, "--accel `%s`: expected interp, jit "
-			    "or jit-verify", cfg->accel);
+			    "or jit-verify[,tb-size=MiB]", cfg->accel);
 		goto out;
 	}
 	r = guest_mem_add(&p->m.mem, EXEC_POOL_GPA, cfg->mem, errp);

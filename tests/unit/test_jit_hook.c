@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -169,6 +170,28 @@ static void verify_undoes_stores(void **state)
 	destroy(f);
 }
 
+static void accel_parse(void **state)
+{
+	(void)state;
+	enum rv_accel a;
+	size_t tb;
+	assert_int_equal(rv_accel_parse("interp", &a, &tb), 0);
+	assert_int_equal(a, RV_ACCEL_INTERP);
+	assert_int_equal(tb, 0);
+	assert_int_equal(rv_accel_parse("jit", &a, &tb), 0);
+	assert_int_equal(a, RV_ACCEL_JIT);
+	assert_int_equal(rv_accel_parse("jit-verify,tb-size=2", &a, &tb), 0);
+	assert_int_equal(a, RV_ACCEL_JIT_VERIFY);
+	assert_int_equal(tb, 2u << 20);
+	const char *bad[] = { "", "jitx", "ji", "interp,tb-size=1", "jit,",
+			      "jit,tb-size=", "jit,tb-size=0", "jit,tb-size=-1",
+			      "jit,tb-size=2049", "jit,tb-size=1x", "jit,size=1",
+			      "jit-verify,tb-size=99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rv_accel_parse(bad[i], &a, &tb), -EINVAL);
+	assert_string_equal(rv_accel_name(RV_ACCEL_JIT_VERIFY), "jit-verify");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +201,7 @@ int main(void)
 		cmocka_unit_test(verify_catches_wrong_store),
 		cmocka_unit_test(verify_catches_index_past_block),
 		cmocka_unit_test(verify_undoes_stores),
+		cmocka_unit_test(accel_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

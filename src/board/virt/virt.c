@@ -296,9 +296,9 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 	m->ecall = rv_sbi_ecall;
 	m->nharts = cfg->cpus;
 	m->accel = RV_ACCEL_DEFAULT;
-	if (cfg->accel && rv_accel_parse(cfg->accel, &m->accel))
+	if (cfg->accel && rv_accel_parse(cfg->accel, &m->accel, &m->jit_code_bytes))
 		return err_set(errp, EINVAL, "--accel `%s`: expected interp, "
-			       "jit or jit-verify", cfg->accel);
+			       "jit or jit-verify[,tb-size=MiB]", cfg->accel);
 	m->console_write = console_write;
 	m->console_read = console_getc;
 	m->console_opaque = &v->con;

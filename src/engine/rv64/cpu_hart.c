@@ -70,7 +70,8 @@ struct rv_hart *rv_hart_new(struct rv_machine *m, unsigned hartid,
 	}
 	c->labels = rv_exec_labels();
 	if (m->accel != RV_ACCEL_INTERP &&
-	    rv_jit_new(m->accel, RV_JIT_CODE_BYTES, c->labels, &c->jit, errp)) {
+	    rv_jit_new(m->accel, m->jit_code_bytes ? m->jit_code_bytes :
+				   RV_JIT_CODE_BYTES, c->labels, &c->jit, errp)) {
 		rv_block_cache_free(c);
 		free(h);
 		free(c);

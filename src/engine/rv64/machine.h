@@ -45,6 +45,7 @@ struct rv_machine {
 	/* How harts made from now on execute code (--accel, jit/jit.h);
 	 * set before rv_hart_new. */
 	enum rv_accel accel;
+	size_t jit_code_bytes;     /* per hart; 0: RV_JIT_CODE_BYTES */
 	struct rv_clint *clint;
 	struct rv_plic *plic;
 

@@ -62,8 +62,11 @@ enum rv_accel {
 /* What `ringvm run`/`exec` use when --accel is not given. */
 #define RV_ACCEL_DEFAULT RV_ACCEL_INTERP
 
-/* Parse "interp", "jit" or "jit-verify"; returns 0 or -EINVAL. */
-int rv_accel_parse(const char *s, enum rv_accel *out);
+/* Parse an --accel value: "interp", "jit" or "jit-verify", the JIT ones
+ * optionally followed by ",tb-size=N" (the code buffer per hart in MiB,
+ * 1..2048, as QEMU's -accel tcg,tb-size).  Sets *out and *code_bytes
+ * (0: RV_JIT_CODE_BYTES); returns 0 or -EINVAL. */
+int rv_accel_parse(const char *s, enum rv_accel *out, size_t *code_bytes);
 const char *rv_accel_name(enum rv_accel a);
 
 /* Translated code of one block.  x: the hart's x[32]; pc: virtual

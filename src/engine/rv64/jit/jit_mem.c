@@ -12,16 +12,30 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int rv_accel_parse(const char *s, enum rv_accel *out)
+int rv_accel_parse(const char *s, enum rv_accel *out, size_t *code_bytes)
 {
-	if (!strcmp(s, "interp"))
+	const char *comma = strchr(s, ',');
+	size_t n = comma ? (size_t)(comma - s) : strlen(s);
+	*code_bytes = 0;
+	if (n == 6 && !strncmp(s, "interp", n))
 		*out = RV_ACCEL_INTERP;
-	else if (!strcmp(s, "jit"))
+	else if (n == 3 && !strncmp(s, "jit", n))
 		*out = RV_ACCEL_JIT;
-	else if (!strcmp(s, "jit-verify"))
+	else if (n == 10 && !strncmp(s, "jit-verify", n))
 		*out = RV_ACCEL_JIT_VERIFY;
 	else
 		return -EINVAL;
+	if (!comma)
+		return 0;
+	if (*out == RV_ACCEL_INTERP || strncmp(comma + 1, "tb-size=", 8))
+		return -EINVAL;
+	const char *v = comma + 9;
+	char *end;
+	errno = 0;
+	unsigned long mib = strtoul(v, &end, 10);
+	if (!*v || *end || errno || *v == '-' || mib < 1 || mib > 2048)
+		return -EINVAL;
+	*code_bytes = (size_t)mib << 20;
 	return 0;
 }
 
