@@ -1,10 +1,10 @@
 #!/bin/bash
-# CPU benchmark: ringvm vs QEMU (TCG) vs native.
+# CPU benchmark: ringvm (interpreter and JIT) vs QEMU (TCG) vs native.
 #
 #   bench/cpu.sh [-n RUNS] [--quick] [--no-qemu] [--timeout SECS]
 #
 # Boots the default guest (build/guest) with ringvm.cmd=ringvm-workload under
-# build/ringvm and under qemu-system-riscv64 -M virt -bios default -m 512M
+# build/ringvm --accel interp, build/ringvm --accel jit and under qemu-system-riscv64 -M virt -bios default -m 512M
 # -smp 1 (same kernel and initrd), interleaved run by run, RUNS times each
 # (default 5), and runs build/guest/workload-native RUNS times.  Reports, per
 # engine, the host wall time from launch to RINGVM-GUEST-READY and to exit, and
@@ -100,7 +100,8 @@ echo "bench/cpu.sh: $runs run(s) each, workload $mode, kernel $(cat "$GUEST/VERS
 echo "host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs"
 for i in $(seq 1 "$runs"); do
 	echo "  run $i/$runs" >&2
-	boot ringvm "$i" "$RINGVM" run --stats --mem 512M --cpus 1 --cmdline "ringvm.cmd=$wcmd"
+	boot ringvm "$i" "$RINGVM" run --accel interp --stats --mem 512M --cpus 1 --cmdline "ringvm.cmd=$wcmd"
+	boot jit "$i" "$RINGVM" run --accel jit --stats --mem 512M --cpus 1 --cmdline "ringvm.cmd=$wcmd"
 	if [ "$use_qemu" = 1 ]; then
 		boot qemu "$i" "$QEMU" -M virt -bios default -m 512M -smp 1 -nographic \
 			-kernel "$GUEST/Image" -initrd "$GUEST/initrd.img" \
@@ -130,21 +131,25 @@ ratio() {  # ratio of two medians
 }
 
 echo
-printf '%-22s %-26s %-26s %-26s %-12s %-12s\n' metric ringvm QEMU native ringvm/QEMU ringvm/native
+printf '%-22s %-24s %-24s %-24s %-24s %-9s %-9s %-9s %-9s\n' metric interp jit QEMU native \
+	interp/QEMU jit/QEMU jit/interp jit/native
 row() {  # row LABEL COLUMN
-	local r q n
-	r=$(stats ringvm "$2"); q=$(stats qemu "$2"); n=$(stats native "$2")
-	printf '%-22s %-26s %-26s %-26s %-12s %-12s\n' "$1" "$(cell "$r")" "$(cell "$q")" "$(cell "$n")" \
-		"$(ratio "${r%% *}" "${q%% *}")" "$(ratio "${r%% *}" "${n%% *}")"
+	local r j q n
+	r=$(stats ringvm "$2"); j=$(stats jit "$2"); q=$(stats qemu "$2"); n=$(stats native "$2")
+	printf '%-22s %-24s %-24s %-24s %-24s %-9s %-9s %-9s %-9s\n' "$1" "$(cell "$r")" "$(cell "$j")" \
+		"$(cell "$q")" "$(cell "$n")" "$(ratio "${r%% *}" "${q%% *}")" "$(ratio "${j%% *}" "${q%% *}")" \
+		"$(ratio "${j%% *}" "${r%% *}")" "$(ratio "${j%% *}" "${n%% *}")"
 }
 row "boot to READY (s)" 1
 row "launch to exit (s)" 2
 row "workload crc32 (ms)" 3
 row "workload sieve (ms)" 4
 row "workload total (ms)" 5
-if [ -s "$tmp/ringvm.mips" ]; then
-	echo "ringvm MIPS (median): $(sort -g "$tmp/ringvm.mips" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
-fi
+for e in ringvm jit; do
+	if [ -s "$tmp/$e.mips" ]; then
+		echo "ringvm --accel $([ $e = ringvm ] && echo interp || echo jit) MIPS (median): $(sort -g "$tmp/$e.mips" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+	fi
+done
 ok_runs() { awk '$5 != "-" { n++ } END { print n + 0 }' "$tmp/$1.dat" 2>/dev/null || echo 0; }
-echo "successful runs: ringvm $(ok_runs ringvm)/$runs$([ "$use_qemu" = 1 ] && echo ", QEMU $(ok_runs qemu)/$runs")"
+echo "successful runs: interp $(ok_runs ringvm)/$runs, jit $(ok_runs jit)/$runs$([ "$use_qemu" = 1 ] && echo ", QEMU $(ok_runs qemu)/$runs")"
 [ "$nfailed" -eq 0 ] || die "$nfailed run(s) failed"

@@ -137,6 +137,7 @@ for section in $sections; do
 	isa)
 		if [ -f tests/isa/run.sh ]; then
 			run_script tests/isa/run.sh
+			run_script tests/isa/run-jit.sh
 		else
 			result SKIP "SKIP isa: tests/isa/run.sh does not exist yet"
 		fi

@@ -15,6 +15,7 @@
 #include "core/parse.h"
 #include "exec/exec.h"
 #include "exec/kvm.h"
+#include "engine/rv64/jit/jit.h"
 
 #define BINFMT_DIR "/proc/sys/fs/binfmt_misc"
 #define BINFMT_NAME "ringvm-riscv64"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 "                         of the environment is ringvm's own)\n"
 "  --mem SIZE             guest memory (default 2G, x86_64 at most 3G;\n"
 "                         used lazily)\n"
+"  --accel MODE           riscv64: interp, jit (translate hot code to\n"
+"                         x86-64) or jit-verify (both, in lockstep)\n"
 "  --verbose              log unimplemented system calls to stderr\n"
 "  --install-binfmt       register riscv64 ELFs with binfmt_misc (root)\n"
 "  --uninstall-binfmt     remove that registration\n"
@@ -171,6 +174,16 @@ int cli_exec(int argc, char **argv)
 		if (!strcmp(a, "--arch")) {
 			arch = v;
 			reexec[nre++] = "--arch";
+			reexec[nre++] = (char *)v;
+		} else if (!strcmp(a, "--accel")) {
+			enum rv_accel acc;
+			if (rv_accel_parse(v, &acc)) {
+				fprintf(stderr, "ringvm exec: --accel %s: want "
+					"interp, jit or jit-verify\n", v);
+				goto out;
+			}
+			cfg.accel = v;
+			reexec[nre++] = "--accel";
 			reexec[nre++] = (char *)v;
 		} else if (!strcmp(a, "--root")) {
 			cfg.root = own[nown++] = abs_path(v);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "core/parse.h"
+#include "engine/rv64/jit/jit.h"
 #include "vmm/api.h"
 #include "vmm/migrate.h"
 #include "vmm/restore.h"
@@ -69,6 +70,10 @@ static void usage(FILE *f)
 "  --no-reboot         a guest reboot ends ringvm with status 0 instead of\n"
 "                      resetting the machine and booting again\n"
 "  --stats             print instruction counts and MIPS on stderr at exit\n"
+"  --accel interp|jit|jit-verify\n"
+"                      how guest code runs: the interpreter, binary\n"
+"                      translation of hot blocks to x86-64, or both in\n"
+"                      lockstep, stopping at the first difference (testing)\n"
 "  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
 "                      unix:PATH and run the VM it brings (--disk: the\n"
 "                      images to use instead of the source's paths)\n"
@@ -261,7 +266,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_CPUS, O_DISK,
-	       O_BIOS, O_ARCH, O_STATS, O_NET, O_MAC, O_SECCOMP,
+	       O_BIOS, O_ARCH, O_STATS, O_ACCEL, O_NET, O_MAC, O_SECCOMP,
 	       O_NO_RNG, O_NO_POWER_BUTTON, O_NO_REBOOT, O_BOOT, O_LOADER,
 	       O_API, O_RESTORE, O_CLONE, O_CLONE_DIR, O_INCOMING };
 	static const struct option opts[] = {
@@ -276,6 +281,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		{ "bios", required_argument, 0, O_BIOS },
 		{ "arch", required_argument, 0, O_ARCH },
 		{ "stats", no_argument, 0, O_STATS },
+		{ "accel", required_argument, 0, O_ACCEL },
 		{ "net", required_argument, 0, O_NET },
 		{ "mac", required_argument, 0, O_MAC },
 		{ "seccomp", required_argument, 0, O_SECCOMP },
@@ -328,6 +334,14 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 					     "auto, kernel or disk)", optarg);
 			break;
 		case O_STATS: cfg->stats = true; break;
+		case O_ACCEL: {
+			enum rv_accel a;
+			if (rv_accel_parse(optarg, &a))
+				rc = err_set(e, EINVAL, "--accel `%s`: expected "
+					     "interp, jit or jit-verify", optarg);
+			cfg->accel = optarg;
+			break;
+		}
 		case O_NO_RNG: cfg->no_rng = true; break;
 		case O_NO_POWER_BUTTON: cfg->no_power_button = true; break;
 		case O_NO_REBOOT: cfg->no_reboot = true; break;

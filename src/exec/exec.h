@@ -35,6 +35,9 @@ struct exec_config {
 	char *const *argv;
 	/* The guest's environment (NULL-terminated). */
 	char *const *envp;
+	/* riscv64: how guest code runs (--accel interp|jit|jit-verify,
+	 * engine/rv64/jit/jit.h); NULL: the default. */
+	const char *accel;
 	/* Log unimplemented system calls (once per number) to stderr. */
 	bool verbose;
 	/* Log every system call with its arguments and result to stderr

@@ -183,6 +183,12 @@ int exec_run(const struct exec_config *cfg, int *status, struct err *errp)
 	p->cfg = cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	p->m.user_trap = on_trap;
+	p->m.accel = RV_ACCEL_DEFAULT;
+	if (cfg->accel && rv_accel_parse(cfg->accel, &p->m.accel)) {
+		r = err_set(errp, EINVAL, "--accel `%s`: expected interp, jit "
+			    "or jit-verify", cfg->accel);
+		goto out;
+	}
 	r = guest_mem_add(&p->m.mem, EXEC_POOL_GPA, cfg->mem, errp);
 	if (r)
 		goto out;

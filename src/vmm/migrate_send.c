@@ -10,14 +10,18 @@
  * than the link drains gets throttled after THROTTLE_AFTER rounds: the VM
  * is paused for a growing share of each THROTTLE_PERIOD while the sending
  * goes on.  The source ends only on the target's ack; any failure or a
- * cancel leaves it running as before (state FAILED or CANCELLED).
+ * cancel before the end marker, or the target's refusal, leaves it running
+ * as before (state FAILED or CANCELLED).
  *
  * Shared storage (no copy_disks): the target opens the same images, so
  * during the pause the source flushes its disks and gives up their locks
  * before the end marker; it takes them back if no ack comes.  Should a
  * lock be taken meanwhile (the target did load and runs the disk though
  * its ack was lost) the source stays paused rather than have two VMs
- * write one image. */
+ * write one image.  Likewise, with or without shared storage, when the end
+ * marker went out and no answer came at all (the link died, the ack
+ * timeout passed): the target may run the VM, so the source stays paused
+ * (FAILED, saying so) instead of resuming into a second copy. */
 #include "migrate.h"
 
 #include <errno.h>
@@ -73,6 +77,9 @@ struct migration {
 	uint64_t *disk_dirty[MIG_MAX_DISKS];
 	bool log_on, paused, locks_released;
 	bool committed;              /* (lock) the end marker is going out */
+	/* The end marker went out but no answer came: the target may have
+	 * loaded the VM and run it, its ack lost with the link. */
+	bool outcome_unknown;
 	unsigned throttle_pct;
 	bool throttle_paused;
 	uint64_t throttle_t0;
@@ -628,9 +635,16 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 	int status;
 	char msg[256];
 	rc = mig_recv_ack(m->fd, &status, msg, sizeof(msg));
-	if (rc)
+	if (rc) {
+		/* The target answers only once it holds the whole VM, and
+		 * runs it right after: silence can mean either. */
+		m->outcome_unknown = true;
 		return err_set(errp, -rc, "migration: no answer from the "
-			       "target after the last data: %s", strerror(-rc));
+			       "target after the last data (%s): it may run "
+			       "the VM, so this one stays paused (`resume` it "
+			       "only if the target does not run it)",
+			       strerror(-rc));
+	}
 	if (status)
 		return err_set(errp, -status, "migration: the target refused: "
 			       "%s", msg[0] ? msg : strerror(-status));
@@ -722,7 +736,9 @@ static void recover(struct migration *m)
 	if (!m->paused && (m->log_on || m->ndisks))
 		m->paused = vm_pause(m->vm) == 0;
 	tracking_stop(m);
-	bool hold = false;
+	/* Two running copies of one guest (split brain) are worse than a
+	 * paused one: without the target's answer, the operator decides. */
+	bool hold = m->outcome_unknown;
 	if (m->locks_released) {
 		for (unsigned d = 0; d < m->nall; d++) {
 			struct err e = { 0 };

@@ -58,6 +58,10 @@ struct vm_config {
 	unsigned ndisks;
 	struct vm_disk disks[VM_MAX_DISKS];
 	bool stats;           /* print run statistics on stderr at exit */
+	/* --accel: "interp", "jit" or "jit-verify" (engine/rv64/jit/jit.h);
+	 * NULL: the default.  Not part of saved state: a restored or
+	 * migrated VM runs with what its own command line says. */
+	const char *accel;
 	unsigned nnics;       /* NICs take the virtio slots after the disks */
 	struct vm_nic nics[VM_MAX_NICS];
 	bool seccomp_off;     /* --seccomp=off: no sandbox (debugging) */

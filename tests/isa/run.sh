@@ -2,10 +2,12 @@
 # Build and run ringvm's ISA tests (tests/isa/*.c, *.S), one PASS/FAIL line
 # per test program.
 #
-#   tests/isa/run.sh [--qemu] [name...]
+#   tests/isa/run.sh [--qemu | --accel MODE] [name...]
 #
 # RINGVM      ringvm binary (default build/asan/ringvm)
 # ISA_OUT     build directory (default build/isa)
+# --accel M   run ringvm with --accel M (interp, jit, jit-verify); results
+#             are named isa/M/NAME
 # --qemu      run under qemu-system-riscv64 -M virt instead (to validate the
 #             tests themselves; multi-threaded TCG, so the SMP tests run
 #             their harts concurrently); tests then exit through
@@ -32,11 +34,17 @@ CC=${CROSS}gcc
 RINGVM=${RINGVM:-build/asan/ringvm}
 OUT=${ISA_OUT:-build/isa}
 QEMU=
+ACCEL=
 if [ "${1:-}" = "--qemu" ]; then
 	QEMU=qemu-system-riscv64
 	OUT=${ISA_OUT:-build/isa-qemu}
 	shift
+elif [ "${1:-}" = "--accel" ]; then
+	ACCEL=${2:?--accel needs interp, jit or jit-verify}
+	shift 2
 fi
+# Result names: isa/NAME, or isa/ACCEL/NAME under --accel.
+tag=isa${ACCEL:+/$ACCEL}
 
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "SKIP isa: ${CC} missing"
@@ -150,7 +158,7 @@ for src in $tests; do
 	name=$(basename "$src")
 	name=${name%.*}
 	elf="$OUT/$name.elf"
-	log="$OUT/$name.log"
+	log="$OUT/$name${ACCEL:+.$ACCEL}.log"
 	sbi=0
 	case "$name" in sbi*) sbi=1 ;; esac
 	defs=
@@ -159,7 +167,7 @@ for src in $tests; do
 	# shellcheck disable=SC2086
 	if ! $CC $CFLAGS $defs "$here/rt/crt0.S" "$here/rt/rt.c" \
 		"$here/rt/vm.c" "$src" -o "$elf" >"$OUT/$name.build.log" 2>&1; then
-		echo "FAIL isa/$name: build failed (see $OUT/$name.build.log)"
+		echo "FAIL $tag/$name: build failed (see $OUT/$name.build.log)"
 		fails=$((fails + 1))
 		continue
 	fi
@@ -178,19 +186,19 @@ for src in $tests; do
 			set -- "$RINGVM" run --bios none --kernel "$elf" --mem 64M
 		fi
 		# shellcheck disable=SC2086
-		set -- "$@" $extra
+		set -- "$@" $extra ${ACCEL:+--accel "$ACCEL"}
 	fi
 
 	if grep -q 'RINGVM-PTY' "$src"; then
 		if ! command -v python3 >/dev/null 2>&1; then
-			echo "FAIL isa/$name: python3 (needed for the pseudo-terminal) missing"
+			echo "FAIL $tag/$name: python3 (needed for the pseudo-terminal) missing"
 			fails=$((fails + 1))
 			continue
 		fi
 		res=$(run_pty "$elf" "$log" "$@")
 		case "$res" in
-		ok*) echo "PASS isa/$name" ;;
-		*) echo "FAIL isa/$name: $res"; fails=$((fails + 1)) ;;
+		ok*) echo "PASS $tag/$name" ;;
+		*) echo "FAIL $tag/$name: $res"; fails=$((fails + 1)) ;;
 		esac
 		continue
 	fi
@@ -207,13 +215,13 @@ for src in $tests; do
 		# the failure code on stderr) is the result
 		code=$(sed -n 's/.*return \([0-9][0-9]*\);.*/\1/p' "$src" | tail -n1)
 		if [ "$rc" != "$want_rc" ]; then
-			echo "FAIL isa/$name: exit status $rc, want $want_rc (log $log)"
+			echo "FAIL $tag/$name: exit status $rc, want $want_rc (log $log)"
 			fails=$((fails + 1))
 		elif [ -z "$QEMU" ] && ! grep -aiqE "fail.*[^0-9]$code([^0-9]|\$)" "$log"; then
-			echo "FAIL isa/$name: failure code $code not reported (log $log)"
+			echo "FAIL $tag/$name: failure code $code not reported (log $log)"
 			fails=$((fails + 1))
 		else
-			echo "PASS isa/$name"
+			echo "PASS $tag/$name"
 		fi
 		continue
 	fi
@@ -221,13 +229,13 @@ for src in $tests; do
 	if [ $rc = 0 ]; then
 		# a clean exit only counts once the runtime has reported a pass
 		if ! grep -aq '^rt: pass' "$log"; then
-			echo "FAIL isa/$name: exited 0 before the test finished (log $log)"
+			echo "FAIL $tag/$name: exited 0 before the test finished (log $log)"
 			fails=$((fails + 1))
 		elif [ -n "$expect" ] && ! grep -aqF "$expect" "$log"; then
-			echo "FAIL isa/$name: output lacks \"$expect\" (log $log)"
+			echo "FAIL $tag/$name: output lacks \"$expect\" (log $log)"
 			fails=$((fails + 1))
 		else
-			echo "PASS isa/$name"
+			echo "PASS $tag/$name"
 		fi
 		continue
 	fi
@@ -238,7 +246,7 @@ for src in $tests; do
 	*) why="exit status $rc" ;;
 	esac
 	msg=$(first_fail "$log")
-	echo "FAIL isa/$name: $why${msg:+: $msg} (log $log)"
+	echo "FAIL $tag/$name: $why${msg:+: $msg} (log $log)"
 done
 
 [ $fails = 0 ]

@@ -16,6 +16,10 @@
  *   target_dies_midway       the target reads 1 MiB and closes: FAILED with
  *                            a reason, the source runs on (counting, not
  *                            paused, dirty log off)
+ *   ack_lost                 the target takes the whole stream and vanishes
+ *                            without its ack: FAILED, and the source stays
+ *                            paused (it may run on the target) until the
+ *                            operator resumes it
  *   cancel_blocked_send      a target that never reads: the send blocks;
  *                            migrate_cancel ends it at once (CANCELLED) and
  *                            the source runs on
@@ -33,6 +37,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +51,7 @@
 
 #include "core/guest_mem.h"
 #include "vmm/migrate.h"
+#include "vmm/migrate_stream.h"
 #include "vmm/vm.h"
 
 #include "rv_asm.h"
@@ -491,6 +497,123 @@ static void target_dies_midway(void **state)
 	stop_source(f);
 }
 
+/* A target that takes the whole stream (the real parser; SYNCs answered)
+ * and vanishes without the final ack, as if the ack were lost. */
+struct silent {
+	int fd;
+	struct guest_mem mem;
+	int parsed;           /* mig_parse's result */
+};
+
+static int silent_read(void *opaque, void *buf, size_t n, struct err *errp)
+{
+	struct silent *k = opaque;
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(k->fd, (uint8_t *)buf + got, n - got);
+		if (r <= 0)
+			return err_set(errp, EPIPE, "end of stream");
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int silent_machine(void *o, const uint8_t *b, size_t l, struct err *e)
+{
+	(void)o; (void)b; (void)l; (void)e;
+	return 0;
+}
+
+static int silent_layout(void *opaque, const struct guest_mem_region *r,
+			 unsigned nr, struct guest_mem **mem, struct err *errp)
+{
+	struct silent *k = opaque;
+	for (unsigned i = 0; i < nr; i++)
+		if (guest_mem_add(&k->mem, r[i].gpa, r[i].size, errp))
+			return -ENOMEM;
+	*mem = &k->mem;
+	return 0;
+}
+
+static int silent_boot(void *o, unsigned n, const uint64_t *g,
+		       const uint64_t *l, const uint32_t *c, struct err *e)
+{
+	(void)o; (void)n; (void)g; (void)l; (void)c; (void)e;
+	return 0;
+}
+
+static int silent_boot_data(void *o, unsigned i, uint64_t off, const void *b,
+			    size_t l, struct err *e)
+{
+	(void)o; (void)i; (void)off; (void)b; (void)l; (void)e;
+	return 0;
+}
+
+static int silent_sync(void *opaque, struct err *errp)
+{
+	struct silent *k = opaque;
+	(void)errp;
+	return mig_send_ack(k->fd, MIG_ACK_SYNC, NULL);
+}
+
+static void *silent_main(void *arg)
+{
+	struct fake *f = arg;
+	struct silent k = { .fd = -1, .parsed = 1 };
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", f->path);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(l, 1))
+		return NULL;
+	k.fd = accept(l, NULL, NULL);
+	close(l);
+	unlink(f->path);
+	if (k.fd < 0)
+		return NULL;
+	struct mig_in in = { silent_read, &k };
+	struct mig_sink sink = {
+		.opaque = &k, .machine = silent_machine,
+		.layout = silent_layout, .device = silent_machine,
+		.boot = silent_boot, .boot_data = silent_boot_data,
+		.sync = silent_sync,
+	};
+	struct err e = { 0 };
+	k.parsed = mig_parse(&in, &sink, &e);
+	f->read_limit = k.parsed == 0;   /* reached END */
+	close(k.fd);
+	guest_mem_free(&k.mem);
+	return NULL;
+}
+
+static void ack_lost(void **state)
+{
+	struct fx *f = *state;
+	start_source(f);
+	struct fake k = { .cancel_fd = -1 };
+	snprintf(k.path, sizeof(k.path), "%s", f->sock);
+	pthread_t tid;
+	assert_int_equal(pthread_create(&tid, NULL, silent_main, &k), 0);
+	wait_socket(f->sock);
+	struct migration *m;
+	migrate_to(f, 0, &m);
+	struct migrate_status st = wait_end(f);
+	pthread_join(tid, NULL);
+	assert_int_equal(k.read_limit, 1);   /* the whole stream went out */
+	assert_int_equal(st.state, MIGRATE_FAILED);
+	assert_non_null(strstr(st.error, "stays paused"));
+	migrate_free(m);
+	/* Paused, not resumed: the counter stands still, and the one pause
+	 * the migration holds is the operator's to undo. */
+	uint64_t a = ram_u64(f->src, DATA);
+	sleep_ms(100);
+	assert_int_equal(ram_u64(f->src, DATA), a);
+	assert_int_equal(vm_resume(f->src), 0);
+	uint64_t b = counter(f->src);
+	sleep_ms(100);
+	assert_true(counter(f->src) > b);
+	stop_source(f);
+}
+
 static void cancel_blocked_send(void **state)
 {
 	struct fx *f = *state;
@@ -653,6 +776,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(target_dies_midway, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(ack_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(cancel_blocked_send, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(bogus_target, setup, teardown),

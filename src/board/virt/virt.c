@@ -295,6 +295,10 @@ static int build(struct virt_board *v, struct vm_config *cfg,
 	m->sbi = cfg->bios == NULL;
 	m->ecall = rv_sbi_ecall;
 	m->nharts = cfg->cpus;
+	m->accel = RV_ACCEL_DEFAULT;
+	if (cfg->accel && rv_accel_parse(cfg->accel, &m->accel))
+		return err_set(errp, EINVAL, "--accel `%s`: expected interp, "
+			       "jit or jit-verify", cfg->accel);
 	m->console_write = console_write;
 	m->console_read = console_getc;
 	m->console_opaque = &v->con;
@@ -660,6 +664,21 @@ void virt_print_stats(struct virt_board *v, double s)
 		insns += v->m.harts[i]->instret;
 	fprintf(stderr, "ringvm: %" PRIu64 " instructions in %.3f s "
 		"(%.1f MIPS)\n", insns, s, s > 0 ? insns / s / 1e6 : 0);
+	uint64_t jb = 0, jbytes = 0, jflush = 0, jver = 0;
+	for (unsigned i = 0; i < v->m.nharts; i++) {
+		const struct rv_jit *j = rv_hart_jit(v->m.harts[i]);
+		if (!j)
+			continue;
+		jb += j->blocks;
+		jbytes += j->bytes;
+		jflush += j->flushes;
+		jver += j->verified;
+	}
+	if (v->m.accel != RV_ACCEL_INTERP)
+		fprintf(stderr, "ringvm: %s: %" PRIu64 " blocks translated (%"
+			PRIu64 " bytes of code), %" PRIu64 " code-cache "
+			"flushes, %" PRIu64 " blocks verified\n",
+			rv_accel_name(v->m.accel), jb, jbytes, jflush, jver);
 	for (unsigned i = 0; i < v->nnics; i++) {
 		const struct virtio_net_stats *ns = &v->net[i].stats;
 		fprintf(stderr, "ringvm: net%u (%s): tx %" PRIu64

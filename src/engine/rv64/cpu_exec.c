@@ -136,6 +136,10 @@ RV_GUEST_MEM static void run(struct rv_hart *h, uint64_t budget,
 	unsigned chain_k = 0;
 	uint64_t chain_gen = 0;
 	uint64_t epoch;                    /* c->code_epoch */
+	/* Binary translation (jit/jit.h): NULL with --accel interp. */
+	struct rv_jit *const jit = c->jit;
+	const uint32_t hot = jit && jit->mode == RV_ACCEL_JIT_VERIFY ? 1 :
+			     RV_JIT_HOT;
 
 #define SYNC_INSTRET() \
 	(h->instret = ibase + (uint64_t)(left0 - left - traps - kick_bias))
@@ -160,6 +164,8 @@ RV_GUEST_MEM static void run(struct rv_hart *h, uint64_t budget,
 #define ENTER() do {                                                     \
 		left -= blk->ninsn;                                      \
 		op = blk->ops;                                           \
+		if (jit)                                                 \
+			goto jit_enter;                                  \
 		goto *op->h;                                             \
 	} while (0)
 #define RD  x[op->rd]
@@ -215,6 +221,10 @@ slow:
 	if (unlikely(left <= 0 || h->kick || h->wfi ||
 		     h->state != RV_HART_STARTED))
 		goto done;
+	/* The code buffer filled up: start afresh here, between blocks,
+	 * where no decoded block is in use. */
+	if (unlikely(jit && jit->full))
+		rv_block_flush_all(h);
 	itlb = c->itlb;
 	ltlb = c->ltlb;
 	stlb = c->stlb;
@@ -253,6 +263,49 @@ found:
 }
 	ENTER();
 
+
+jit_enter: {
+	/* Translated code runs ops[0..n) and hands ops[n] (a terminator, a
+	 * side exit) to the handlers below (jit/jit.h). */
+	rv_jit_fn fn = blk->jit;
+	if (!fn) {
+		/* heat stops at `hot`: one translation attempt per block. */
+		if (blk->heat >= hot || ++blk->heat < hot || blk == c->scratch)
+			goto *op->h;
+		fn = blk->jit = rv_jit_translate(jit, blk);
+		if (!fn)
+			goto *op->h;
+	}
+	if (unlikely(jit->mode == RV_ACCEL_JIT_VERIFY)) {
+		unsigned n = rv_jit_verify_run(h, blk, fn, pc, ltlb, stlb);
+		if (unlikely(n >= blk->nops)) {
+			rv_jit_verify_bad_exit(h, pc, n, blk->nops);
+			h->pc = pc;
+			left += blk->ninsn;
+			rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
+			goto done;
+		}
+		/* The interpreter now runs ops[0..n) to the stop mark. */
+		jit->vblk = blk;
+		jit->vn = n;
+		jit->vh = blk->ops[n].h;
+		blk->ops[n].h = &&jit_verify_stop;
+		goto *op->h;
+	}
+	op += fn(x, pc, ltlb, stlb, h);
+	goto *op->h;
+}
+jit_verify_stop:
+	/* Not an op: where the replay of a translated block ends. */
+	jit->vblk->ops[jit->vn].h = jit->vh;
+	jit->vblk = NULL;
+	if (rv_jit_verify_check(h, pc)) {
+		h->pc = pc + op->pc_off;
+		left += blk->ninsn - op->idx;
+		rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
+		goto done;
+	}
+	goto *op->h;
 
 	/* ---- integer register-immediate and register-register ---- */
 L_LUI:   RD = (uint64_t)IMM; NEXT;
@@ -644,6 +697,8 @@ illegal:
 
 	/* ---- leaving a block out of line ---- */
 exc:
+	if (unlikely(jit && jit->vblk))
+		goto jit_verify_abort;
 	/* The op at `op` did not retire. */
 	h->pc = pc + op->pc_off;
 	left += blk->ninsn - op->idx - 1;
@@ -654,6 +709,8 @@ slow_irq:
 	rv_trap_irq(h);
 	goto slow;
 code_changed:
+	if (unlikely(jit && jit->vblk))
+		goto jit_verify_abort;
 	/* A store (retired) overwrote cached code.  If that code is this
 	 * block's page, the rest of this block may be stale: stop here. */
 	if ((blk->key >> RV_PAGE_SHIFT) != c->inval_page || blk == c->scratch)
@@ -661,6 +718,12 @@ code_changed:
 	h->pc = NEXT_PC;
 	left += blk->ninsn - op->idx - 1;
 	goto slow;
+jit_verify_abort:
+	rv_jit_verify_abort(h, pc);
+	h->pc = pc + op->pc_off;
+	left += blk->ninsn - op->idx;
+	rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
+	goto done;
 out:
 	h->pc = pc;
 done:

@@ -266,3 +266,8 @@ bool rv_hart_irq_pending(const struct rv_hart *h)
 {
 	return (__atomic_load_n(&h->mip, __ATOMIC_RELAXED) & h->mie) != 0;
 }
+
+const struct rv_jit *rv_hart_jit(const struct rv_hart *h)
+{
+	return rv_cpu(h)->jit;
+}

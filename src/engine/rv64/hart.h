@@ -267,4 +267,8 @@ const char *rv_isa_string(void);
  * *n receives the number of entries.  Both are static, never freed. */
 const char *const *rv_isa_extensions(unsigned *n);
 
+/* The hart's translator (jit/jit.h: statistics), NULL with --accel
+ * interp.  Read while the hart does not run. */
+const struct rv_jit *rv_hart_jit(const struct rv_hart *h);
+
 #endif

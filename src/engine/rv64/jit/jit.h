@@ -102,9 +102,18 @@ struct rv_jit {
 	bool full;                 /* a translation did not fit */
 	/* Statistics (for --stats and tests). */
 	uint64_t blocks, bytes, flushes, verified;
-	/* jit-verify. */
+	/* jit-verify (jit_verify.c). */
 	struct rv_jit_vstore vlog[RV_JIT_VLOG_MAX];
 	unsigned nvlog;
+	struct rv_jit_vregs {
+		uint64_t x[32], f[32], mstatus;
+		uint32_t fflags, frm;
+	} vbefore, vafter;
+	/* The block being replayed by the interpreter, and its op vn whose
+	 * handler was replaced by the replay's stop mark (vh: the real one). */
+	struct rv_block *vblk;
+	unsigned vn;
+	const void *vh;
 	/* Translator's private data (e.g. a handler -> opcode map); owned
 	 * by jit/translate.c: made by rv_jit_translator_new, freed by
 	 * rv_jit_translator_free. */
@@ -150,6 +159,25 @@ void rv_jit_translator_free(void *tr);
 rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk);
 
 /* ---- jit_verify.c ---- */
+
+/* Lockstep, first half (interpreter, owner thread): run fn for blk
+ * entered at pc, record its results (registers, FP state, mstatus, the
+ * stored bytes), then put registers and memory back as they were.
+ * Returns what fn returned. */
+unsigned rv_jit_verify_run(struct rv_hart *h, struct rv_block *blk,
+			   rv_jit_fn fn, uint64_t pc,
+			   const struct rv_tlb *ltlb, const struct rv_tlb *stlb);
+/* Second half, after the interpreter executed the same ops: returns 0
+ * when its results equal the recorded ones, else -1 after printing the
+ * first difference on stderr (block pc, op index, register). */
+int rv_jit_verify_check(struct rv_hart *h, uint64_t pc);
+/* The code returned n >= nops (no such op): report; returns -1. */
+int rv_jit_verify_bad_exit(struct rv_hart *h, uint64_t pc, unsigned n,
+			   unsigned nops);
+/* The interpreter left the replayed block before the stop mark (it
+ * trapped in an op the code executed): restore the block's op and
+ * report.  Always a mismatch; returns -1. */
+int rv_jit_verify_abort(struct rv_hart *h, uint64_t pc);
 
 /* Called by translated code (verify mode) before it stores `size` bytes
  * at host address `host`: records the bytes about to be overwritten. */
