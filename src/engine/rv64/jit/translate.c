@@ -317,22 +317,35 @@ static void tlb_lookup(struct ctx *c, const struct rv_op *op, int v,
 {
 	struct x86 *a = &c->a;
 	int base = rsrc(c, op->rs1, X_RAX);
-	x86_lea(a, true, X_RAX, x86_m(base, op->imm));
+	if (op->imm)
+		x86_lea(a, true, X_RAX, x86_m(base, op->imm));
+	else if (base != X_RAX)
+		x86_mov_rr(a, true, X_RAX, base);
 	x86_mov_rr(a, true, X_RCX, X_RAX);
 	x86_shift_ri(a, SH_SHR, true, X_RCX, 12 - 4);
 	x86_alu_ri(a, ALU_AND, false, X_RCX, (int32_t)(RV_TLB_MASK << 4));
-	if (c->host[v] >= 0)
-		x86_alu_rr(a, ALU_ADD, true, X_RCX, c->host[v]);
-	else
+	/* The entry: [tlb + rcx] with the TLB pointer in a register, else
+	 * rcx += the pointer from the frame. */
+	struct x86_mem tag, addend;
+	if (c->host[v] >= 0) {
+		tag = x86_mi(c->host[v], X_RCX, 1,
+			     (int32_t)offsetof(struct rv_tlbe, tag));
+		addend = x86_mi(c->host[v], X_RCX, 1,
+				(int32_t)offsetof(struct rv_tlbe, addend));
+	} else {
 		x86_alu_rm(a, ALU_ADD, true, X_RCX,
 			   x86_m(X_RSP, v == V_LTLB ? SLOT_LTLB : SLOT_STLB));
-	x86_lea(a, true, X_RDX, x86_m(X_RAX, (int32_t)size - 1));
+		tag = x86_m(X_RCX, (int32_t)offsetof(struct rv_tlbe, tag));
+		addend = x86_m(X_RCX, (int32_t)offsetof(struct rv_tlbe, addend));
+	}
+	if (size > 1)
+		x86_lea(a, true, X_RDX, x86_m(X_RAX, (int32_t)size - 1));
+	else
+		x86_mov_rr(a, true, X_RDX, X_RAX);
 	x86_shift_ri(a, SH_SHR, true, X_RDX, RV_PAGE_SHIFT);
-	x86_alu_rm(a, ALU_CMP, true, X_RDX,
-		   x86_m(X_RCX, (int32_t)offsetof(struct rv_tlbe, tag)));
+	x86_alu_rm(a, ALU_CMP, true, X_RDX, tag);
 	exit_if(c, CC_NE);
-	x86_alu_rm(a, ALU_ADD, true, X_RAX,
-		   x86_m(X_RCX, (int32_t)offsetof(struct rv_tlbe, addend)));
+	x86_alu_rm(a, ALU_ADD, true, X_RAX, addend);
 }
 
 /* jit-verify: rv_jit_vlog_store(h, rax, size), keeping rax and every
