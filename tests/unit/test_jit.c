@@ -636,6 +636,121 @@ static void test_full(void **state)
 	rv_jit_free(j);
 }
 
+/* ---- whole programs through the interpreter's hook ---- */
+
+static uint32_t enc_b(unsigned f3, unsigned rs1, unsigned rs2, int off)
+{
+	uint32_t u = (uint32_t)off;
+	return ((u >> 12) & 1) << 31 | ((u >> 5) & 0x3f) << 25 | rs2 << 20 |
+	       rs1 << 15 | f3 << 12 | ((u >> 1) & 0xf) << 8 |
+	       ((u >> 11) & 1) << 7 | 0x63;
+}
+
+/* Fill a table with a hash of i, then fold it with loads, stores, mul,
+ * div/rem and cpop; spin at the end. */
+static unsigned loop_prog(uint32_t *p)
+{
+	unsigned n = 0;
+	p[n++] = enc_i(IB(0, 0x13), 5, 0, 0);             /* i = 0 */
+	unsigned l1 = n;
+	p[n++] = enc_r(RR(1, 0, 0x33), 6, 5, 5);          /* mul x6,x5,x5 */
+	p[n++] = enc_r(RR(1, 0, 0x33), 6, 6, 7);          /* mul x6,x6,x7 */
+	p[n++] = enc_r(SH6(0, 5), 28, 5, 0) | 1 << 20;    /* srli x28,x5,1 */
+	p[n++] = enc_r(RR(0, 4, 0x33), 6, 6, 28);         /* xor */
+	p[n++] = enc_r(SH6(0, 1), 29, 5, 0) | 2 << 20;    /* slli x29,x5,2 */
+	p[n++] = enc_r(RR(0, 0, 0x33), 29, 29, 10);       /* add */
+	p[n++] = enc_s(IB(2, 0x23), 29, 6, 0);            /* sw x6,0(x29) */
+	p[n++] = enc_i(IB(0, 0x13), 5, 5, 1);             /* i++ */
+	p[n] = enc_b(4, 5, 11, (int)(l1 - n) * 4);        /* blt x5,x11 */
+	n++;
+	p[n++] = enc_i(IB(0, 0x13), 5, 0, 0);
+	p[n++] = enc_i(IB(0, 0x13), 12, 0, 0);
+	unsigned l2 = n;
+	p[n++] = enc_r(SH6(0, 1), 29, 5, 0) | 2 << 20;    /* slli x29,x5,2 */
+	p[n++] = enc_r(RR(0, 0, 0x33), 29, 29, 10);
+	p[n++] = enc_i(IB(2, 0x03), 6, 29, 0);            /* lw x6,0(x29) */
+	p[n++] = enc_i(IB(0, 0x13), 30, 5, 1);            /* x30 = i+1 */
+	p[n++] = enc_r(RR(1, 5, 0x33), 31, 6, 30);        /* divu */
+	p[n++] = enc_r(RR(1, 6, 0x33), 28, 6, 30);        /* rem */
+	p[n++] = enc_i(IB(0, 0x13), 13, 0, 31);
+	p[n++] = enc_r(RR(1, 0, 0x33), 12, 12, 13);       /* sum *= 31 */
+	p[n++] = enc_r(RR(0, 0, 0x33), 12, 12, 6);
+	p[n++] = enc_r(RR(0, 4, 0x33), 12, 12, 31);
+	p[n++] = enc_r(RR(0, 0, 0x33), 12, 12, 28);
+	p[n++] = enc_r(UN(0x602, 1, 0x13), 17, 12, 0);    /* cpop x17,x12 */
+	p[n++] = enc_r(RR(0, 0, 0x33), 12, 12, 17);
+	p[n++] = enc_i(IB(7, 0x13), 15, 5, 127);          /* andi */
+	p[n++] = enc_r(SH6(0, 1), 15, 15, 0) | 3 << 20;   /* slli 3 */
+	p[n++] = enc_r(RR(0, 0, 0x33), 15, 15, 16);
+	p[n++] = enc_s(IB(3, 0x23), 15, 12, 0);           /* sd x12,0(x15) */
+	p[n++] = enc_s(IB(0, 0x23), 15, 17, 7);           /* sb x17,7(x15) */
+	p[n++] = enc_i(IB(0, 0x13), 5, 5, 1);
+	p[n] = enc_b(4, 5, 11, (int)(l2 - n) * 4);
+	n++;
+	p[n++] = 0x6f;                                    /* j . */
+	return n;
+}
+
+struct whole {
+	uint64_t x[32], pc;
+	uint8_t data[RV_PAGE_SIZE];
+	uint64_t blocks, verified;
+};
+
+static void run_whole(enum rv_accel mode, struct whole *out)
+{
+	struct rv_machine *m = calloc(1, sizeof(*m));
+	struct err e = { 0 };
+	assert_non_null(m);
+	assert_int_equal(guest_mem_add(&m->mem, RV_RAM_BASE, RAM_SIZE, &e), 0);
+	m->accel = mode;
+	struct rv_hart *h = rv_hart_new(m, 0, &e);
+	assert_non_null(h);
+	m->harts[0] = h;
+	m->nharts = 1;
+	uint32_t p[MAXI];
+	unsigned n = loop_prog(p);
+	memcpy(gpa_ptr(&m->mem, CODE, 4 * n), p, 4 * n);
+	memset(gpa_ptr(&m->mem, DATA, RV_PAGE_SIZE), 0x5a, RV_PAGE_SIZE);
+	rv_hart_reset(h, CODE, RV_PRIV_M, 0);
+	h->x[7] = 0x9e3779b1;
+	h->x[10] = DATA;
+	h->x[11] = 200;
+	h->x[16] = DATA + 2048;
+	for (unsigned k = 0; k < 20; k++)
+		rv_hart_run(h, 5000);
+	assert_int_equal(m->exit_reason, RV_EXIT_NONE);
+	assert_int_equal(h->pc, CODE + 4 * (n - 1));   /* at the spin */
+	memcpy(out->x, h->x, sizeof(out->x));
+	out->pc = h->pc;
+	memcpy(out->data, gpa_ptr(&m->mem, DATA, RV_PAGE_SIZE), RV_PAGE_SIZE);
+	struct rv_jit *j = rv_cpu(h)->jit;
+	out->blocks = j ? j->blocks : 0;
+	out->verified = j ? j->verified : 0;
+	rv_hart_free(h);
+	guest_mem_free(&m->mem);
+	free(m);
+}
+
+/* The same program under --accel interp, jit and jit-verify ends in the
+ * same state; the JIT modes did translate (and verify) blocks. */
+static void test_whole_program(void **state)
+{
+	(void)state;
+	static struct whole ri, rj, rv;
+	run_whole(RV_ACCEL_INTERP, &ri);
+	run_whole(RV_ACCEL_JIT, &rj);
+	run_whole(RV_ACCEL_JIT_VERIFY, &rv);
+	assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
+	assert_memory_equal(ri.x, rv.x, sizeof(ri.x));
+	assert_memory_equal(ri.data, rj.data, sizeof(ri.data));
+	assert_memory_equal(ri.data, rv.data, sizeof(ri.data));
+	assert_int_not_equal(ri.x[12], 0);
+	assert_true(rj.blocks >= 2);
+	assert_true(rv.blocks >= 2);
+	assert_true(rv.verified > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +762,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test(test_whole_program),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
