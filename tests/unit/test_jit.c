@@ -604,6 +604,20 @@ static void test_prefix(void **state)
 	uint32_t p2[] = { enc_i(IB(0, 0x13), 5, 5, 7), amo };
 	set_regs(f);
 	assert_int_equal(check_prog(f, p2, 2, false), 1);
+	/* auipc far from the block start: pc_off + imm beyond int32 */
+	uint32_t p4[] = { enc_i(IB(0, 0x13), 5, 5, 7), 0x7ffff017 | 6 << 7,
+			  0x80000017 | 7 << 7 };
+	set_regs(f);
+	assert_int_equal(check_prog(f, p4, 3, false), 3);
+	/* lw x0: only the TLB check; cold exits, warm runs */
+	uint32_t p5[] = { enc_i(IB(0, 0x13), 5, 5, 7), enc_i(IB(2, 0x03), 0, 31, 12),
+			  enc_i(IB(0, 0x13), 6, 5, 7) };
+	set_regs(f);
+	f->h->x[31] = DATA + 0x800;
+	rv_tlb_flush_va(f->h, NULL);
+	assert_int_equal(check_prog(f, p5, 3, false), 1);
+	interp(f, p5, 3);
+	assert_int_equal(check_prog(f, p5, 3, false), 3);
 	uint32_t p3[] = { 0x0100000f | 0x3 << 24 | 0x3 << 20 };  /* fence rw,rw */
 	struct rv_dec dd;
 	rv_decode(p3[0], &dd);
