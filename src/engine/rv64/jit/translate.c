@@ -176,12 +176,17 @@ void rv_jit_translator_free(void *tr)
 #define SLOT_STLB 16
 #define SLOT_H    24
 
-#define X_BASE X_R15
 #define MAX_EXITS (3 * (RV_BLOCK_MAX_INSNS + 2))
 
-static const int8_t callee_pool[] = { X_RBX, X_RBP, X_R12, X_R13, X_R14 };
-static const int8_t caller_pool[] = { X_RSI, X_RDI, X_R8, X_R9, X_R10,
-				      X_R11 };
+/* Host registers for guest values, in the order they are handed out.
+ * With helper calls x lives in r15 and registers that survive the calls
+ * come first; without, x stays in rdi (where it arrives) and registers
+ * that need no save come first. */
+static const int8_t pool_calls[] = { X_RBX, X_RBP, X_R12, X_R13, X_R14,
+				     X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11 };
+static const int8_t pool_leaf[] = { X_RSI, X_R8, X_R9, X_R10, X_R11,
+				    X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15 };
+#define POOL 11
 
 static bool caller_saved(int r)
 {
@@ -201,18 +206,23 @@ struct ctx {
 	int8_t host[NV];    /* host register of each slot, or -1 */
 	uint64_t dirty;
 	unsigned cur;       /* index of the op being translated */
+	int base;           /* host register holding x (the guest's x[]) */
+	bool calls;         /* the code calls helpers */
+	/* Frame slots the code reads: 1 << (SLOT_x / 8). */
+	unsigned slots;
 	int pushed[8];      /* callee-saved registers pushed by the prologue */
 	unsigned npushed;
-	int32_t frame;
+	int32_t frame;      /* bytes reserved below the pushes (0: none) */
 	struct exitp ex[MAX_EXITS];
 	unsigned nex;
 	bool too_many;
 };
 
-static struct x86_mem xmem(unsigned g)
+static struct x86_mem xmem_b(int base, unsigned g)
 {
-	return x86_m(X_BASE, (int32_t)(8 * g));
+	return x86_m(base, (int32_t)(8 * g));
 }
+#define xmem(g) xmem_b(c->base, (g))
 
 static struct x86_mem hmem(struct ctx *c, int32_t field)
 {
@@ -900,6 +910,8 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 		switch (c->t->kind[opcs[i]]) {
 		case K_U:
 			note_write(op->rd, uses, &seen);
+			if (opcs[i] == RV_OP_AUIPC)
+				c->slots |= 1u << (SLOT_PC / 8);
 			break;
 		case K_RI:
 		case K_LOAD:
@@ -917,9 +929,14 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			note_read(op->rs1, uses, &seen, &first_read);
 			note_read(op->rs2, uses, &seen, &first_read);
 			uses[V_STLB] += 2;
-			calls |= c->verify;
+			if (c->verify) {
+				calls = true;
+				c->slots |= 1u << (SLOT_H / 8);
+			}
 			break;
 		case K_FLOAD:
+			c->slots |= 1u << (SLOT_H / 8);
+			/* fall through */
 		case K_LOADX0:
 			note_read(op->rs1, uses, &seen, &first_read);
 			uses[V_LTLB] += 2;
@@ -928,26 +945,21 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			note_read(op->rs1, uses, &seen, &first_read);
 			uses[V_STLB] += 2;
 			calls |= c->verify;
+			c->slots |= 1u << (SLOT_H / 8);
 			break;
 		case K_FP:
 			calls = true;
+			c->slots |= 1u << (SLOT_H / 8);
 			break;
 		default:
 			break;
 		}
 	}
 	uses[0] = 0;
-	/* With calls in the block, registers that survive them first. */
-	int8_t pool[11];
-	unsigned np = 0;
-	const int8_t *p1 = calls ? callee_pool : caller_pool;
-	const int8_t *p2 = calls ? caller_pool : callee_pool;
-	unsigned n1 = calls ? 5 : 6, n2 = calls ? 6 : 5;
-	for (unsigned i = 0; i < n1; i++)
-		pool[np++] = p1[i];
-	for (unsigned i = 0; i < n2; i++)
-		pool[np++] = p2[i];
-	for (unsigned k = 0; k < np; k++) {
+	c->calls = calls;
+	c->base = calls ? X_R15 : X_RDI;
+	const int8_t *pool = calls ? pool_calls : pool_leaf;
+	for (unsigned k = 0; k < POOL; k++) {
 		unsigned best = NV;
 		for (unsigned v = 1; v < NV; v++)
 			if (c->host[v] < 0 && uses[v] &&
@@ -957,44 +969,65 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			break;
 		c->host[best] = pool[k];
 	}
+	/* A TLB pointer is read from the frame when it has no register or
+	 * its register does not survive a call. */
+	if (uses[V_LTLB] && (c->host[V_LTLB] < 0 || calls))
+		c->slots |= 1u << (SLOT_LTLB / 8);
+	if (uses[V_STLB] && (c->host[V_STLB] < 0 || calls))
+		c->slots |= 1u << (SLOT_STLB / 8);
 	return first_read;
 }
 
 /* ---- the block ---- */
 
+static bool is_callee_saved(int r)
+{
+	return r == X_RBX || r == X_RBP || (r >= X_R12 && r <= X_R15);
+}
+
 static void prologue(struct ctx *c, uint64_t load)
 {
 	struct x86 *a = &c->a;
+	static const int8_t order[] = { X_R15, X_RBX, X_RBP, X_R12, X_R13,
+					X_R14 };
 	c->npushed = 0;
-	c->pushed[c->npushed++] = X_R15;
-	for (unsigned i = 0; i < sizeof(callee_pool); i++)
+	for (unsigned i = 0; i < sizeof(order); i++) {
+		bool used = c->base == order[i];
 		for (unsigned v = 1; v < NV; v++)
-			if (c->host[v] == callee_pool[i]) {
-				c->pushed[c->npushed++] = callee_pool[i];
-				break;
-			}
+			used |= c->host[v] == order[i];
+		if (used && is_callee_saved(order[i]))
+			c->pushed[c->npushed++] = order[i];
+	}
 	for (unsigned i = 0; i < c->npushed; i++)
 		x86_push(a, c->pushed[i]);
-	/* At entry rsp = 8 mod 16 (the return address). */
-	c->frame = (c->npushed & 1) ? 32 : 40;
-	x86_alu_ri(a, ALU_SUB, true, X_RSP, c->frame);
-	x86_store(a, 8, x86_m(X_RSP, SLOT_PC), X_RSI);
-	x86_store(a, 8, x86_m(X_RSP, SLOT_LTLB), X_RDX);
-	x86_store(a, 8, x86_m(X_RSP, SLOT_STLB), X_RCX);
-	x86_store(a, 8, x86_m(X_RSP, SLOT_H), X_R8);
-	x86_mov_rr(a, true, X_BASE, X_RDI);
+	/* At entry rsp = 8 mod 16 (the return address); calls need it
+	 * 16-byte aligned. */
+	c->frame = 0;
+	if (c->calls || c->slots)
+		c->frame = (c->npushed & 1) ? 32 : 40;
+	if (c->frame)
+		x86_alu_ri(a, ALU_SUB, true, X_RSP, c->frame);
+	/* Arguments to the frame first, then to their registers (which may
+	 * be argument registers). */
+	static const int8_t arg[4] = { X_RSI, X_RDX, X_RCX, X_R8 };
+	for (unsigned k = 0; k < 4; k++)
+		if (c->slots & (1u << k))
+			x86_store(a, 8, x86_m(X_RSP, (int32_t)(8 * k)), arg[k]);
+	if (c->base != X_RDI)
+		x86_mov_rr(a, true, c->base, X_RDI);
+	if (c->host[V_LTLB] >= 0)
+		x86_mov_rr(a, true, c->host[V_LTLB], X_RDX);
+	if (c->host[V_STLB] >= 0)
+		x86_mov_rr(a, true, c->host[V_STLB], X_RCX);
 	for (unsigned g = 1; g < 32; g++)
 		if (c->host[g] >= 0 && (load & (1ULL << g)))
 			x86_load(a, 8, c->host[g], xmem(g));
-	if (c->host[V_LTLB] >= 0)
-		x86_load(a, 8, c->host[V_LTLB], x86_m(X_RSP, SLOT_LTLB));
-	if (c->host[V_STLB] >= 0)
-		x86_load(a, 8, c->host[V_STLB], x86_m(X_RSP, SLOT_STLB));
 }
 
 static void epilogue(struct ctx *c)
 {
-	x86_alu_ri(&c->a, ALU_ADD, true, X_RSP, c->frame);
+	if (c->frame)
+		x86_alu_ri(&c->a, ALU_ADD, true, X_RSP, c->frame);
 	for (unsigned i = c->npushed; i-- > 0;)
 		x86_pop(&c->a, c->pushed[i]);
 	x86_ret(&c->a);
