@@ -24,6 +24,7 @@
 
 #include "board/virt/memmap.h"
 #include "engine/rv64/cpu_internal.h"
+#include "engine/rv64/jit/translate.h"
 
 #define RAM_SIZE (16ULL << 20)
 #define CODE (RV_RAM_BASE + 0x1000)
@@ -63,6 +64,8 @@ static int setup(void **state)
 				    &f->j, &e), 0);
 	assert_int_equal(rv_jit_new(RV_ACCEL_JIT_VERIFY, 8u << 20,
 				    rv_exec_labels(), &f->jv, &e), 0);
+	/* Single ops too (the default leaves short prefixes alone). */
+	rv_jit_set_min_ops(f->j->tr, 1);
 	f->rng = 0x9e3779b97f4a7c15ULL;
 	*state = f;
 	return 0;
@@ -618,6 +621,18 @@ static void test_prefix(void **state)
 	assert_int_equal(check_prog(f, p5, 3, false), 1);
 	interp(f, p5, 3);
 	assert_int_equal(check_prog(f, p5, 3, false), 3);
+	/* Short prefixes: no code by default in jit mode, always in
+	 * jit-verify. */
+	struct rv_jit *jd;
+	struct err e = { 0 };
+	assert_int_equal(rv_jit_new(RV_ACCEL_JIT, 1u << 20, rv_exec_labels(),
+				    &jd, &e), 0);
+	_Static_assert(RV_JIT_MIN_OPS == 3, "the blocks below are 2 and 3 ops");
+	uint32_t three[] = { prog[0], prog[1], prog[0], csrr };
+	assert_null(rv_jit_translate(jd, load_prog(f, &three[1], 3)));
+	assert_non_null(rv_jit_translate(f->jv, load_prog(f, &three[1], 3)));
+	assert_non_null(rv_jit_translate(jd, load_prog(f, three, 4)));
+	rv_jit_free(jd);
 	uint32_t p3[] = { 0x0100000f | 0x3 << 24 | 0x3 << 20 };  /* fence rw,rw */
 	struct rv_dec dd;
 	rv_decode(p3[0], &dd);

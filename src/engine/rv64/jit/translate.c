@@ -32,6 +32,7 @@
 #include <stdlib.h>
 
 #include "../cpu_internal.h"
+#include "translate.h"
 #include "x86_emit.h"
 
 /* How an op is translated (0: left to the interpreter). */
@@ -54,6 +55,7 @@ enum kind {
 
 struct tr {
 	enum rv_accel mode;
+	unsigned min_ops;       /* translate.h */
 	/* Interpreter handler -> opcode (open addressing on the label). */
 	struct { const void *label; uint16_t opc; } map[MAP_SIZE];
 	/* Shared handlers: the real opcode is in op->imm (FP, AMO, CBO) or
@@ -103,6 +105,7 @@ void *rv_jit_translator_new(const void *const *labels, enum rv_accel mode)
 	if (!t)
 		return NULL;
 	t->mode = mode;
+	t->min_ops = mode == RV_ACCEL_JIT ? RV_JIT_MIN_OPS : 1;
 	for (unsigned o = 0; o < RV_OP_COUNT; o++)
 		map_add(t, labels[o], o);
 	t->l_fp = labels[RV_OP_FADD_D];
@@ -156,6 +159,11 @@ void *rv_jit_translator_new(const void *const *labels, enum rv_accel mode)
 		t->kind[o] = K_FP;
 	t->kind[RV_OP_FENCE] = t->kind[RV_OP_FENCE_MB] = K_NOP;
 	return t;
+}
+
+void rv_jit_set_min_ops(void *tr, unsigned n)
+{
+	((struct tr *)tr)->min_ops = n ? n : 1;
 }
 
 void rv_jit_translator_free(void *tr)
@@ -1044,7 +1052,7 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 			break;
 		opcs[n++] = opc;
 	}
-	if (n == 0)
+	if (n == 0 || n < t->min_ops)
 		return NULL;
 
 	struct ctx *c = calloc(1, sizeof(*c));
