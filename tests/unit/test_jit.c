@@ -25,6 +25,7 @@
 #include "board/virt/memmap.h"
 #include "engine/rv64/cpu_internal.h"
 #include "engine/rv64/jit/translate.h"
+#include "engine/rv64/jit/x86_emit.h"
 
 #define RAM_SIZE (16ULL << 20)
 #define CODE (RV_RAM_BASE + 0x1000)
@@ -780,6 +781,126 @@ static void test_whole_program(void **state)
 	assert_true(rv.verified > 0);
 }
 
+/* ---- the encoder against GNU as (bytes from `as --64`, reg-reg forms
+ * with {load}: the encoder always uses the r, r/m direction) ---- */
+
+#define ENC(expect, call) do {                                           \
+		static const uint8_t e_[] = expect;                      \
+		x86_init(&a, buf, sizeof(buf));                          \
+		call;                                                    \
+		if (a.len != sizeof(e_) || memcmp(buf, e_, a.len)) {     \
+			print_error("%s: got", #call);                   \
+			for (size_t i_ = 0; i_ < a.len; i_++)            \
+				print_error(" %02x", buf[i_]);           \
+			print_error("\n");                               \
+			fail();                                          \
+		}                                                        \
+	} while (0)
+#define B(...) { __VA_ARGS__ }
+
+static void test_encoder(void **state)
+{
+	(void)state;
+	struct x86 a;
+	uint8_t buf[32];
+	ENC(B(0x49, 0x8b, 0xc4), x86_mov_rr(&a, true, X_RAX, X_R12));
+	ENC(B(0x44, 0x8b, 0xe8), x86_mov_rr(&a, false, X_R13, X_RAX));
+	ENC(B(0x49, 0xb9, 0xf0, 0xde, 0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12),
+	    x86_mov_ri(&a, X_R9, 0x123456789abcdef0ULL));
+	ENC(B(0xbb, 0xff, 0xff, 0xff, 0xff), x86_mov_ri(&a, X_RBX, 0xffffffff));
+	ENC(B(0x48, 0xc7, 0xc2, 0xfb, 0xff, 0xff, 0xff),
+	    x86_mov_ri(&a, X_RDX, (uint64_t)-5));
+	ENC(B(0x49, 0x8b, 0x6c, 0x24, 0x10),
+	    x86_load(&a, 8, X_RBP, x86_m(X_R12, 0x10)));
+	ENC(B(0x49, 0x8b, 0x4d, 0x00), x86_load(&a, 8, X_RCX, x86_m(X_R13, 0)));
+	ENC(B(0x4c, 0x8b, 0x84, 0x24, 0x00, 0xfe, 0xff, 0xff),
+	    x86_load(&a, 8, X_R8, x86_m(X_RSP, -0x200)));
+	ENC(B(0x48, 0x8b, 0x14, 0x0f),
+	    x86_load(&a, 8, X_RDX, x86_mi(X_RDI, X_RCX, 1, 0)));
+	ENC(B(0x49, 0x8b, 0x44, 0x0d, 0x08),
+	    x86_load(&a, 8, X_RAX, x86_mi(X_R13, X_RCX, 1, 8)));
+	ENC(B(0x40, 0x88, 0x30), x86_store(&a, 1, x86_m(X_RAX, 0), X_RSI));
+	ENC(B(0x66, 0x89, 0x78, 0x7f), x86_store(&a, 2, x86_m(X_RAX, 0x7f), X_RDI));
+	ENC(B(0x45, 0x89, 0x1c, 0x24), x86_store(&a, 4, x86_m(X_R12, 0), X_R11));
+	ENC(B(0x4c, 0x89, 0xbf, 0x80, 0x00, 0x00, 0x00),
+	    x86_store(&a, 8, x86_m(X_RDI, 0x80), X_R15));
+	ENC(B(0x40, 0x0f, 0xb6, 0xc6), x86_movzx_r(&a, 1, X_RAX, X_RSI));
+	ENC(B(0x45, 0x0f, 0xb7, 0xd1), x86_movzx_r(&a, 2, X_R10, X_R9));
+	ENC(B(0x48, 0x0f, 0xbe, 0xc7), x86_movsx_r(&a, 1, X_RAX, X_RDI));
+	ENC(B(0x4c, 0x0f, 0xbf, 0xf0), x86_movsx_r(&a, 2, X_R14, X_RAX));
+	ENC(B(0x4d, 0x63, 0xc0), x86_movsx_r(&a, 4, X_R8, X_R8));
+	ENC(B(0x0f, 0xb6, 0x30), x86_movzx_m(&a, 1, X_RSI, x86_m(X_RAX, 0)));
+	ENC(B(0x4d, 0x0f, 0xbe, 0x4c, 0x24, 0x03),
+	    x86_movsx_m(&a, 1, X_R9, x86_m(X_R12, 3)));
+	ENC(B(0x48, 0x63, 0x38), x86_movsx_m(&a, 4, X_RDI, x86_m(X_RAX, 0)));
+	ENC(B(0x4c, 0x8d, 0x93, 0xff, 0x07, 0x00, 0x00),
+	    x86_lea(&a, true, X_R10, x86_m(X_RBX, 0x7ff)));
+	ENC(B(0x41, 0x8d, 0x85, 0x00, 0xf8, 0xff, 0xff),
+	    x86_lea(&a, false, X_RAX, x86_m(X_R13, -0x800)));
+	ENC(B(0x4e, 0x8d, 0x1c, 0xc9),
+	    x86_lea(&a, true, X_R11, x86_mi(X_RCX, X_R9, 8, 0)));
+	ENC(B(0x49, 0x03, 0xf0), x86_alu_rr(&a, ALU_ADD, true, X_RSI, X_R8));
+	ENC(B(0x41, 0x2b, 0xee), x86_alu_rr(&a, ALU_SUB, false, X_RBP, X_R14));
+	ENC(B(0x33, 0xc0), x86_alu_rr(&a, ALU_XOR, false, X_RAX, X_RAX));
+	ENC(B(0x81, 0xe1, 0xf0, 0xff, 0x00, 0x00),
+	    x86_alu_ri(&a, ALU_AND, false, X_RCX, 0xfff0));
+	ENC(B(0x49, 0x83, 0xf9, 0xff), x86_alu_ri(&a, ALU_CMP, true, X_R9, -1));
+	ENC(B(0x48, 0x81, 0x4a, 0x40, 0x00, 0x60, 0x00, 0x00),
+	    x86_alu_mi(&a, ALU_OR, true, x86_m(X_RDX, 0x40), 0x6000));
+	ENC(B(0x48, 0x03, 0x4c, 0x24, 0x08),
+	    x86_alu_rm(&a, ALU_ADD, true, X_RCX, x86_m(X_RSP, 8)));
+	ENC(B(0x48, 0xf7, 0x42, 0x40, 0x00, 0x60, 0x00, 0x00),
+	    x86_test_mi(&a, true, x86_m(X_RDX, 0x40), 0x6000));
+	ENC(B(0x48, 0x85, 0xc9), x86_test_rr(&a, true, X_RCX, X_RCX));
+	ENC(B(0x49, 0xc1, 0xe5, 0x03), x86_shift_ri(&a, SH_SHL, true, X_R13, 3));
+	ENC(B(0x41, 0xd3, 0xf9), x86_shift_rcl(&a, SH_SAR, false, X_R9));
+	ENC(B(0xc1, 0xce, 0x1f), x86_shift_ri(&a, SH_ROR, false, X_RSI, 31));
+	ENC(B(0x49, 0x0f, 0xaf, 0xda), x86_imul_rr(&a, true, X_RBX, X_R10));
+	ENC(B(0x48, 0x69, 0xc0, 0xff, 0x00, 0x00, 0x00),
+	    x86_imul_rri(&a, true, X_RAX, X_RAX, 0xff));
+	ENC(B(0x48, 0xf7, 0xe1), x86_mul(&a, true, X_RCX));
+	ENC(B(0x49, 0xf7, 0xeb), x86_imul1(&a, true, X_R11));
+	ENC(B(0xf7, 0xf1), x86_div(&a, false, X_RCX));
+	ENC(B(0x48, 0xf7, 0xf9), x86_idiv(&a, true, X_RCX));
+	ENC(B(0x49, 0xf7, 0xd4), x86_not(&a, true, X_R12));
+	ENC(B(0xf7, 0xd8), x86_neg(&a, false, X_RAX));
+	ENC(B(0x48, 0x99), x86_cqo(&a, true));
+	ENC(B(0x99), x86_cqo(&a, false));
+	ENC(B(0x40, 0x0f, 0x92, 0xc6), x86_setcc(&a, CC_B, X_RSI));
+	ENC(B(0x0f, 0x9c, 0xc0), x86_setcc(&a, CC_L, X_RAX));
+	ENC(B(0x49, 0x0f, 0x4c, 0xd0), x86_cmov(&a, CC_L, true, X_RDX, X_R8));
+	ENC(B(0x49, 0x0f, 0xcd), x86_bswap(&a, true, X_R13));
+	ENC(B(0x0f, 0xc8), x86_bswap(&a, false, X_RAX));
+	ENC(B(0x48, 0x0f, 0xa3, 0xc8), x86_bt_rr(&a, BT_BT, true, X_RAX, X_RCX));
+	ENC(B(0x4c, 0x0f, 0xab, 0xcd), x86_bt_rr(&a, BT_BTS, true, X_RBP, X_R9));
+	ENC(B(0x49, 0x0f, 0xba, 0xf4, 0x3f), x86_bt_ri(&a, BT_BTR, true, X_R12, 63));
+	ENC(B(0x48, 0x0f, 0xba, 0xff, 0x05), x86_bt_ri(&a, BT_BTC, true, X_RDI, 5));
+	ENC(B(0xf3, 0x49, 0x0f, 0xbd, 0xc1), x86_lzcnt(&a, true, X_RAX, X_R9));
+	ENC(B(0xf3, 0x44, 0x0f, 0xbc, 0xd6), x86_tzcnt(&a, false, X_R10, X_RSI));
+	ENC(B(0xf3, 0x4c, 0x0f, 0xb8, 0xf3), x86_popcnt(&a, true, X_R14, X_RBX));
+	ENC(B(0x41, 0x57), x86_push(&a, X_R15));
+	ENC(B(0x5b), x86_pop(&a, X_RBX));
+	ENC(B(0xc3), x86_ret(&a));
+	ENC(B(0x0f, 0xae, 0xf0), x86_mfence(&a));
+	/* jumps: rel32 from the end of the instruction */
+	x86_init(&a, buf, sizeof(buf));
+	size_t j1 = x86_jcc(&a, CC_NE);
+	size_t j2 = x86_jmp(&a);
+	x86_patch(&a, j1, 0);
+	x86_bind(&a, j2);
+	static const uint8_t jj[] = { 0x0f, 0x85, 0xfa, 0xff, 0xff, 0xff,
+				      0xe9, 0x00, 0x00, 0x00, 0x00 };
+	assert_int_equal(a.len, sizeof(jj));
+	assert_memory_equal(buf, jj, sizeof(jj));
+	/* Bounded: an instruction that does not fit sets `full`. */
+	x86_init(&a, buf, 20);
+	x86_mov_ri(&a, X_R9, 0x123456789abcdef0ULL);
+	assert_false(a.full);
+	x86_mov_ri(&a, X_R9, 0x123456789abcdef0ULL);
+	assert_true(a.full);
+	assert_int_equal(a.len, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +913,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test(test_whole_program),
+		cmocka_unit_test(test_encoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
