@@ -155,6 +155,7 @@ FUZZLIBS_snapshot_state := -lz
 # The control socket: its parser, and its server with a fake VM.
 FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c
 FUZZLIBS_api := -ljson-c -lpthread
+FUZZSRCS_ctrlog := src/container/ctrlog.c
 FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
 # Guest code through the JIT translator against the interpreter.
 FUZZSRCS_jit := $(wildcard src/engine/rv64/*.c src/engine/rv64/jit/*.c) \

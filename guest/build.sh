@@ -5,7 +5,7 @@
 #
 # Produces OUTDIR/Image (the kernel, an uncompressed RISC-V Image),
 # OUTDIR/initrd.img (gzip'd newc cpio: busybox-static, virtio/ext4/8021q modules,
-# /init, /bin/ringvm-workload, /bin/ringvm-netbench), OUTDIR/VERSION (kernel release),
+# /init, /bin/ringvm-workload, /bin/ringvm-netbench, /bin/ringvm-heartbeat), OUTDIR/VERSION (kernel release),
 # OUTDIR/modules.txt (module load order), OUTDIR/workload-native and
 # OUTDIR/u-boot.elf (Debian's u-boot-qemu, the qemu-riscv64_smode build: the
 # boot loader `ringvm run --boot disk` starts to boot a disk's extlinux.conf).
@@ -310,6 +310,10 @@ riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -static -Wall -Wextra -Werro
 	-o "$root/bin/ringvm-netbench" "$srcdir/progs/netbench.c" ||
 	die "cross-compiling progs/netbench.c failed"
 riscv64-linux-gnu-strip "$root/bin/ringvm-netbench" 2>/dev/null || true
+riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -static -Wall -Wextra -Werror \
+	-o "$root/bin/ringvm-heartbeat" "$srcdir/progs/heartbeat.c" ||
+	die "cross-compiling progs/heartbeat.c failed"
+riscv64-linux-gnu-strip "$root/bin/ringvm-heartbeat" 2>/dev/null || true
 gcc -O2 -Wall -Wextra -Werror -o "$work/workload-native" "$srcdir/progs/workload.c" ||
 	die "compiling progs/workload.c for the host failed"
 

@@ -62,6 +62,9 @@ int ctr_table_init(struct ctr_table *t, size_t ncols, const char *const *head);
 int ctr_table_row(struct ctr_table *t, const char *const *cols);
 void ctr_table_print(struct ctr_table *t);
 
+/* Whether container m runs (or is created), per the runtime's state. */
+bool ctr_is_running(struct store *s, const struct ctr_meta *m);
+
 /* The verbs. */
 int ctr_load(int argc, char **argv);
 int ctr_images(int argc, char **argv);

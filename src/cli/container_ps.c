@@ -1,4 +1,4 @@
-/* ringvm container ps | logs | stop | start | rm */
+/* ringvm container ps | stop | start | rm */
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -38,7 +38,7 @@ static void status_text(struct store *s, const struct ctr_meta *m, char *out,
 	}
 }
 
-static bool running(struct store *s, const struct ctr_meta *m)
+bool ctr_is_running(struct store *s, const struct ctr_meta *m)
 {
 	int rs = ctr_runtime_status(s, m->id);
 	return rs == CTR_RUNNING || rs == CTR_CREATED;
@@ -84,7 +84,7 @@ int ctr_ps(int argc, char **argv)
 	/* Newest first, as docker lists them. */
 	for (size_t i = n; i-- > 0;) {
 		struct ctr_meta *m = &v[i];
-		if (!all && !running(&s, m))
+		if (!all && !ctr_is_running(&s, m))
 			continue;
 		char id[80], cmd[600], ago[64], st[96];
 		snprintf(id, sizeof(id), notrunc ? "%s" : "%.12s", m->id);
@@ -108,59 +108,6 @@ int ctr_ps(int argc, char **argv)
 	return 0;
 }
 
-int ctr_logs(int argc, char **argv)
-{
-	static const struct option opts[] = { { "follow", no_argument, NULL, 'f' }, { 0 } };
-	bool follow = false;
-	opt_reset();
-	for (int c; (c = getopt_long(argc, argv, "+f", opts, NULL)) != -1;) {
-		if (c == 'f')
-			follow = true;
-		else
-			return ctr_fail("logs: unknown option `%s`", argv[optind - 1]);
-	}
-	if (optind != argc - 1)
-		return ctr_fail("logs: expected one CONTAINER");
-	struct store s;
-	if (ctr_store(&s))
-		return CTR_EXIT_ERROR;
-	struct ctr_meta m;
-	struct err e = { 0 };
-	if (ctr_find(&s, argv[optind], &m, &e)) {
-		store_close(&s);
-		return ctr_fail("logs: %s", e.msg);
-	}
-	char dir[PATH_MAX], p[PATH_MAX + 16];
-	ctr_dir(&s, m.id, dir, sizeof(dir));
-	snprintf(p, sizeof(p), "%s/ctr.log", dir);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	int status = 0;
-	if (fd < 0 && errno != ENOENT)
-		status = ctr_fail("logs: %s: %s", p, strerror(errno));
-	char buf[65536];
-	for (int idle = 0; fd >= 0;) {
-		ssize_t k = read(fd, buf, sizeof(buf));
-		if (k > 0) {
-			fwrite(buf, 1, (size_t)k, stdout);
-			fflush(stdout);
-			continue;
-		}
-		if (k < 0 && errno == EINTR)
-			continue;
-		/* -f: until the container has exited and its output is read
-		 * (one more pass after it stops). */
-		if (!follow || k < 0 || idle)
-			break;
-		if (!running(&s, &m))
-			idle = 1;
-		poll(NULL, 0, 100);
-	}
-	if (fd >= 0)
-		close(fd);
-	store_close(&s);
-	return status;
-}
-
 /* Signal the container and wait (up to secs) until its supervisor has
  * recorded the exit; KILL everything in its cgroup after that. */
 static int stop_one(struct store *s, struct ctr_meta *m, int secs,
@@ -168,17 +115,17 @@ static int stop_one(struct store *s, struct ctr_meta *m, int secs,
 {
 	char rtroot[PATH_MAX];
 	ctr_rt_root(s, rtroot, sizeof(rtroot));
-	if (!running(s, m))
+	if (!ctr_is_running(s, m))
 		return 0;
 	if (secs > 0)
 		rt_kill(rtroot, m->id, SIGTERM, false, NULL);
-	for (int i = 0; i < secs * 10 && running(s, m); i++)
+	for (int i = 0; i < secs * 10 && ctr_is_running(s, m); i++)
 		poll(NULL, 0, 100);
-	if (running(s, m))
+	if (ctr_is_running(s, m))
 		rt_kill(rtroot, m->id, SIGKILL, true, NULL);
-	for (int i = 0; i < 100 && running(s, m); i++)
+	for (int i = 0; i < 100 && ctr_is_running(s, m); i++)
 		poll(NULL, 0, 100);
-	if (running(s, m))
+	if (ctr_is_running(s, m))
 		return err_set(e, ETIMEDOUT, "container %s did not stop", m->name);
 	/* The supervisor records the exit after the runtime state is gone:
 	 * wait for it briefly so `ps` shows the exit code. */
@@ -226,7 +173,7 @@ static int do_stop(struct store *s, struct ctr_meta *m, int secs, bool force,
 static int do_rm(struct store *s, struct ctr_meta *m, int secs, bool force,
 		 struct err *e)
 {
-	if (running(s, m)) {
+	if (ctr_is_running(s, m)) {
 		if (!force)
 			return err_set(e, EBUSY, "container %s is running: stop it first or use -f", m->name);
 		int r = stop_one(s, m, 0, e);
@@ -242,7 +189,7 @@ static int do_rm(struct store *s, struct ctr_meta *m, int secs, bool force,
 static int do_start(struct store *s, struct ctr_meta *m, int secs, bool force,
 		    struct err *e)
 {
-	if (running(s, m))
+	if (ctr_is_running(s, m))
 		return 0;
 	struct store_images im = { 0 };
 	int r = store_images_load(s, &im, e), i = -1;

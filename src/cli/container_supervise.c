@@ -1,8 +1,10 @@
 /* The supervisor of a detached container (docker's containerd-shim,
- * podman's conmon): a process of its own session that holds the log file
- * as the container's stdout and stderr, waits for the container through
+ * podman's conmon): a process of its own session whose log pump child
+ * writes the container's stdout and stderr to its log (container/ctrlog.h:
+ * streams apart, each line timed), waits for the container through
  * rt_run (which forwards signals and deletes the runtime state), then
  * records the exit code and unmounts the rootfs. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "container.h"
 #include "container/ctr.h"
+#include "container/ctrlog.h"
 #include "container/ctrnet.h"
 #include "container/runtime.h"
 
@@ -66,6 +69,31 @@ static __attribute__((noreturn)) void supervise(struct store *s,
 		}
 	}
 	syscall(SYS_close_range, lo, ~0u, 0);
+	/* The log pump (conmon's job): a process of its own, so that the
+	 * runtime's forks below never copy a thread mid-write.  It writes
+	 * to fd 1, the log, and ends when every writer of both pipes (the
+	 * container's processes, and this supervisor) is gone. */
+	int po[2], pe[2];
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
+		_exit(1);
+	pid_t pump = fork();
+	if (pump < 0)
+		_exit(1);
+	if (pump == 0) {
+		/* Only the pipes and the log: `run -d` must see the notify
+		 * pipe's end when the supervisor closes it. */
+		close(fd);
+		close(s->rootfd);
+		close(po[1]);
+		close(pe[1]);
+		_exit(ctrlog_pump(po[0], pe[0], 1) ? 1 : 0);
+	}
+	if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+		_exit(1);
+	close(po[0]);
+	close(pe[0]);
+	close(po[1]);
+	close(pe[1]);
 	/* Terminal signals of the session we left do not reach us; TERM
 	 * and INT are forwarded to the container by rt_run. */
 	signal(SIGHUP, SIG_IGN);
@@ -91,6 +119,14 @@ static __attribute__((noreturn)) void supervise(struct store *s,
 			fprintf(stderr, "ringvm container: %s\n", e.msg);
 		}
 	}
+	/* Everything the container wrote is in the log before its exit is
+	 * recorded (`logs` after `wait`/`ps` sees all of it). */
+	nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (nul >= 0 && dup2(nul, 1) >= 0 && dup2(nul, 2) >= 0)
+		while (waitpid(pump, NULL, 0) < 0 && errno == EINTR)
+			;
+	if (nul >= 0)
+		close(nul);
 	struct err e2 = { 0 };
 	m->finished = (int64_t)time(NULL);
 	m->exit_code = st;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Detached containers: `run -d` under the supervisor, `ps [-a]`, `logs
-# [-f]`, `exec`, `stop` (TERM reaches the command, the exit code is
+# [-f] [-t] [--tail N]` (stdout and stderr apart, long and unterminated
+# lines), `exec`, `stop` (TERM reaches the command, the exit code is
 # recorded), `start` again, `rm [-f]`; and that nothing is left: no
 # supervisor, container process, mount, cgroup, runtime state.  Needs root.
 set -eu
@@ -32,8 +33,20 @@ else
 	fail detach/ps-running "$(tr '\n' '|' <"$scratch/ps")"
 fi
 check detach/ps-quiet "$(ctr ps -q)" [ "$(ctr ps -q)" = "${id:0:12}" ]
-logs=$(ctr logs web | tr '\n' ' ')
-check detach/logs "logs '$logs'" [ "$logs" = "out-line err-line " ]
+# logs: stdout and stderr kept apart, as docker does.
+ctr logs web >"$scratch/lo" 2>"$scratch/le"
+check detach/logs "stdout '$(cat "$scratch/lo")' stderr '$(cat "$scratch/le")'" \
+	cond '[ "$(cat "$scratch/lo")" = out-line ] && [ "$(cat "$scratch/le")" = err-line ]'
+# -t: each line prefixed with the RFC 3339 time it was written (UTC, ns).
+ts=$(ctr logs -t web 2>/dev/null)
+when=$(date -u -d "$(cut -d' ' -f1 <<<"$ts")" +%s 2>/dev/null || echo 0)
+check detach/logs-timestamps "got '$ts'" cond \
+	'grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z out-line$" <<<"$ts" &&
+	 [ $(( $(date +%s) - when )) -ge 0 ] && [ $(( $(date +%s) - when )) -lt 60 ]'
+# --tail N: the last N lines (of both streams).
+check detach/logs-tail "got '$(ctr logs --tail 1 web 2>&1)'" \
+	cond '[ -z "$(ctr logs --tail 1 web 2>/dev/null)" ] && [ "$(ctr logs --tail 1 web 2>&1)" = err-line ]'
+refused125 detach/logs-bad-tail "--tail \`-3\`" ctr logs --tail -3 web
 
 out=$(ctr exec -e X=1 -w /opt web sh -c 'echo $X $(pwd) $(hostname); cat /proc/2/cmdline | tr "\0" " "')
 check detach/exec "got '$out'" grep -qE "^1 /opt ${id:0:12}$" <<<"$(head -1 <<<"$out")"
@@ -55,7 +68,7 @@ out=$(ctr exec -t web sh -c 'tty || true' </dev/null)
 check detach/exec-t-without-terminal "got '$out'" [ "$out" = "not a tty" ]
 
 # logs -f follows until the container exits; stop sends TERM.
-ctr logs -f web >"$scratch/follow" &
+ctr logs -f web >"$scratch/follow" 2>&1 &
 lp=$!
 bg_track "$lp"
 sleep 0.3
@@ -91,6 +104,15 @@ initpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"]
 out=$(ctr rm -f web)
 check detach/rm-force "got '$out'" [ "$out" = web ]
 check detach/container-process-gone "pid $initpid alive" cond '[ "$initpid" != 0 ] && ! kill -0 "$initpid" 2>/dev/null'
+
+# A line longer than a log record and output without a final newline
+# come back byte for byte.
+ctr run -d --name lines busybox sh -c 'head -c 40000 /dev/zero | tr "\0" x; echo; printf tail-no-newline' >/dev/null
+for _ in $(seq 100); do ctr ps -a | grep -qE 'Exited \(0\) .* lines$' && break; sleep 0.1; done
+{ head -c 40000 /dev/zero | tr '\0' x; echo; printf tail-no-newline; } >"$scratch/want"
+ctr logs lines >"$scratch/got" 2>&1
+check detach/logs-long-and-partial "$(wc -c <"$scratch/got") bytes" cmp -s "$scratch/want" "$scratch/got"
+ctr rm lines >/dev/null
 
 # run -d --rm: gone by itself after exiting; a failing command: 127.
 id2=$(ctr run -d --rm busybox sh -c 'exit 0')

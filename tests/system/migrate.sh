@@ -23,8 +23,8 @@
 #                          last, the buffer's md5 unchanged
 #   migrate/shared-storage target 1 -> target 2 without --copy-disks: the
 #                          same image file, opened after target 1 let go
-#   migrate/net-tcp        SKIP: --net user NAT connections are host sockets
-#                          of the source process (docs/LIFECYCLE.md)
+# A TCP connection surviving migration: tests/system/migrate-net.sh (over a
+# switch; through --net user it cannot, docs/LIFECYCLE.md).
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -226,9 +226,6 @@ else
 	fail migrate/copy-disks "no first migration"
 fi
 
-# A TCP connection through --net user cannot survive: its host end is a
-# socket of the source process (the machine state does not carry it).
-skip migrate/net-tcp "--net user connections are host sockets of the source (not state)"
 for f in "$W"/*.err; do
 	if r=$(sanitizer_report "$f"); then fail "migrate/sanitizer" "$f: $r"; fi
 done

@@ -1,0 +1,52 @@
+/* A detached container's log (ROOT/containers/ID/ctr.log): its stdout and
+ * stderr kept apart, each line with the time it was read — the format of
+ * Kubernetes' CRI container logs (which podman's k8s-file driver also
+ * writes), one record per line:
+ *
+ *   2026-12-03T10:00:00.123456789Z stdout F the line
+ *   2026-12-03T10:00:00.123456789Z stderr P a piece of a longer line
+ *
+ * F ends a line (the newline itself is not stored), P is a piece of a
+ * line that goes on in the stream's next record (a line longer than
+ * CTRLOG_CHUNK bytes, or output that ended without a newline).  The bytes
+ * are the container's own: anything but a newline may appear in them, so
+ * readers treat the file as hostile. */
+#ifndef RINGVM_CONTAINER_CTRLOG_H
+#define RINGVM_CONTAINER_CTRLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The most bytes of output one record carries. */
+#define CTRLOG_CHUNK 16384
+
+enum ctrlog_stream { CTRLOG_STDOUT = 1, CTRLOG_STDERR = 2 };
+
+struct ctrlog_rec {
+	int64_t ts_ns;             /* CLOCK_REALTIME, ns since the epoch */
+	enum ctrlog_stream stream;
+	bool partial;              /* P: the line goes on */
+	const char *data;          /* borrowed from the parsed line */
+	size_t len;                /* bytes of data */
+};
+
+/* Copy everything read from out_fd and err_fd (pipes; either may be -1)
+ * to log_fd as records until both reach end of file; each record is one
+ * write(2) (O_APPEND logs stay whole records for concurrent readers).
+ * Blocks; meant for a process of its own (the container's supervisor
+ * forks it).  Returns 0, or -errno when reading or writing failed (what
+ * could be written was). */
+int ctrlog_pump(int out_fd, int err_fd, int log_fd);
+
+/* Parse one record: line (len bytes, without its newline).  Returns 0
+ * with *r filled (r->data points into line), or -EINVAL for anything
+ * else (a malformed timestamp, stream or tag). */
+int ctrlog_parse(const char *line, size_t len, struct ctrlog_rec *r);
+
+/* Format ts_ns as RFC 3339 with nanoseconds in UTC ("...T...Z") into buf
+ * (at least 32 bytes).  Returns buf. */
+char *ctrlog_time(int64_t ts_ns, char *buf, size_t size);
+
+#endif
