@@ -613,15 +613,13 @@ static void test_prefix(void **state)
 			  0x80000017 | 7 << 7 };
 	set_regs(f);
 	assert_int_equal(check_prog(f, p4, 3, false), 3);
-	/* lw x0: only the TLB check; cold exits, warm runs */
+	/* lw x0 is the interpreter's (its slow path walks the page table) */
 	uint32_t p5[] = { enc_i(IB(0, 0x13), 5, 5, 7), enc_i(IB(2, 0x03), 0, 31, 12),
 			  enc_i(IB(0, 0x13), 6, 5, 7) };
 	set_regs(f);
 	f->h->x[31] = DATA + 0x800;
-	rv_tlb_flush_va(f->h, NULL);
-	assert_int_equal(check_prog(f, p5, 3, false), 1);
 	interp(f, p5, 3);
-	assert_int_equal(check_prog(f, p5, 3, false), 3);
+	assert_int_equal(check_prog(f, p5, 3, false), 1);
 	/* Short prefixes: no code by default in jit mode, always in
 	 * jit-verify. */
 	struct rv_jit *jd;

@@ -42,7 +42,6 @@ enum kind {
 	K_RI,     /* reads rs1, writes rd */
 	K_RR,     /* reads rs1, rs2, writes rd */
 	K_LOAD,   /* reads rs1, writes rd, load TLB */
-	K_LOADX0, /* reads rs1, load TLB (a RAM load into x0: only the check) */
 	K_STORE,  /* reads rs1, rs2, store TLB */
 	K_FLOAD,  /* reads rs1 (f[rd] written through h) */
 	K_FSTORE, /* reads rs1 (f[rs2] read through h) */
@@ -152,7 +151,8 @@ void *rv_jit_translator_new(const void *const *labels, enum rv_accel mode)
 		t->kind[o] = K_LOAD;
 	for (unsigned o = RV_OP_SB; o <= RV_OP_SD; o++)
 		t->kind[o] = K_STORE;
-	t->kind[RV_OP_LOADX0] = K_LOADX0;
+	/* LOADX0 stays with the interpreter, which always takes its slow
+	 * path (a fresh page walk, not the TLB). */
 	t->kind[RV_OP_FLW] = t->kind[RV_OP_FLD] = K_FLOAD;
 	t->kind[RV_OP_FSW] = t->kind[RV_OP_FSD] = K_FSTORE;
 	for (unsigned o = RV_OP_FMADD_S; o <= RV_OP_FCVT_D_S; o++)
@@ -944,8 +944,6 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			break;
 		case K_FLOAD:
 			c->slots |= 1u << (SLOT_H / 8);
-			/* fall through */
-		case K_LOADX0:
 			note_read(op->rs1, uses, &seen, &first_read);
 			uses[V_LTLB] += 2;
 			break;
@@ -1073,11 +1071,6 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 		c->cur = i;
 		switch (t->kind[opcs[i]]) {
 		case K_LOAD: tr_load(c, op, opcs[i]); break;
-		case K_LOADX0:
-			/* A hit is RAM, where a load has no effect: only a
-			 * miss (which may fault or reach MMIO) matters. */
-			tlb_lookup(c, op, V_LTLB, op->aux);
-			break;
 		case K_STORE: tr_store(c, op, opcs[i]); break;
 		case K_FLOAD: tr_fload(c, op, opcs[i]); break;
 		case K_FSTORE: tr_fstore(c, op, opcs[i]); break;
