@@ -157,6 +157,10 @@ FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop
 FUZZLIBS_api := -ljson-c -lpthread
 FUZZSRCS_ctrlog := src/container/ctrlog.c
 FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
+# Guest code through the JIT translator against the interpreter.
+FUZZSRCS_jit := $(wildcard src/engine/rv64/*.c src/engine/rv64/jit/*.c) \
+                src/core/guest_mem.c src/core/err.c src/core/bus.c
+FUZZLIBS_jit := -lpthread -lm
 
 define fuzz_target
 $(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZSRCS_$(1)) $$(wildcard src/*/*.h src/*/*/*.h tests/fuzz/*.h)
