@@ -59,8 +59,13 @@ enum rv_accel {
 	RV_ACCEL_JIT_VERIFY,   /* translate every block, check in lockstep */
 };
 
-/* What `ringvm run`/`exec` use when --accel is not given. */
+/* What `ringvm run`/`exec` use when --accel is not given: translation
+ * where the translator's target is the host. */
+#if defined(__x86_64__)
+#define RV_ACCEL_DEFAULT RV_ACCEL_JIT
+#else
 #define RV_ACCEL_DEFAULT RV_ACCEL_INTERP
+#endif
 
 /* Parse an --accel value: "interp", "jit" or "jit-verify", the JIT ones
  * optionally followed by ",tb-size=N" (the code buffer per hart in MiB,

@@ -53,6 +53,12 @@ int rv_jit_new(enum rv_accel mode, size_t code_bytes,
 	       const void *const *labels, struct rv_jit **out,
 	       struct err *errp)
 {
+#if !defined(__x86_64__)
+	(void)mode; (void)code_bytes; (void)labels; (void)out;
+	return err_set(errp, ENOTSUP, "--accel %s: the translator emits "
+		       "x86-64 code only (use --accel interp)",
+		       rv_accel_name(mode));
+#endif
 	long pg = sysconf(_SC_PAGESIZE);
 	size_t size = (code_bytes + (size_t)pg - 1) & ~((size_t)pg - 1);
 	struct rv_jit *j = calloc(1, sizeof(*j));
