@@ -160,6 +160,11 @@ static long new_process(struct exec_thread *t, const struct clone_req *c)
 			/* no host thread runs it in this process */
 			__atomic_store_n(&o->gone, 1, __ATOMIC_RELEASE);
 		}
+		/* Translated-code buffers are shared mappings: the parent
+		 * keeps writing into them. */
+		for (unsigned i = 0; i < RV_MAX_HARTS; i++)
+			if (p->threads[i])
+				rv_hart_jit_renew(p->threads[i]->h);
 		/* exec_run's thread exists only if it forked. */
 		p->no_main = t->slot != 0;
 		if (vp[0] >= 0)

@@ -271,4 +271,10 @@ const char *const *rv_isa_extensions(unsigned *n);
  * interp.  Read while the hart does not run. */
 const struct rv_jit *rv_hart_jit(const struct rv_hart *h);
 
+/* In the child of a host fork() (ringvm exec's guest fork): give h a code
+ * buffer of its own — the inherited one is a shared mapping the parent
+ * still writes — and drop its translations.  If no new buffer can be
+ * made, h goes on with the interpreter.  Only while h does not run. */
+void rv_hart_jit_renew(struct rv_hart *h);
+
 #endif
