@@ -130,7 +130,7 @@ debian_wait_exit() {
 		wait "$vm_pid" 2>/dev/null || true
 		wait_status=124
 	else
-		set +e; wait "$vm_pid"; wait_status=$?; set -e
+		set +e; wait "$vm_pid" 2>/dev/null; wait_status=$?; set -e
 	fi
 }
 
