@@ -20,6 +20,8 @@
 #   cost is in the figure: see the next line);
 #   ssh round trip: `ssh true`, median of 10 (--quick: 5);
 # then `systemctl poweroff`.  Medians with min-max and ringvm/QEMU ratios.
+# The default image has no xz: each run's guest gets Debian's riscv64
+# xz-utils .deb (fetched once into the cache of `make guest`) before timing.
 # Environment: RINGVM (build/ringvm), QEMU (qemu-system-riscv64), GUEST
 # (build/guest, for u-boot.elf), RINGVM_DEBIAN_IMAGE (the image), TMPDIR.
 set -eu
@@ -87,6 +89,30 @@ scratch=$tmp
 [ -s "$debian_img" ] || die "$debian_img is missing (run make debian)"
 debian_copy "$tmp/base.qcow2" >/dev/null || die "$debian_why"
 
+# xz: the default image has no xz-utils (its liblzma5 is there: dpkg needs
+# it).  Fetched once with the private riscv64 apt configuration `make guest`
+# keeps (guest/build.sh), installed in each run's guest before timing.
+cache=${RINGVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringvm}
+aptdir=$cache/apt-trixie-riscv64
+debs=("$cache"/debs/xz-utils_*_riscv64.deb)
+xz_deb=${debs[-1]}
+if [ ! -s "$xz_deb" ]; then
+	[ -s "$aptdir/sources.list" ] || die "no riscv64 apt configuration in $aptdir (run make guest)"
+	apt_opts=(-q -o "Dir::Etc::SourceList=$aptdir/sources.list"
+		-o "Dir::Etc::SourceParts=$aptdir/empty.d" -o "Dir::State::Lists=$aptdir/lists"
+		-o "Dir::State::status=$aptdir/status" -o "Dir::Cache=$aptdir/cache"
+		-o "Dir::Cache::pkgcache=pkgcache.bin" -o "Dir::Cache::srcpkgcache=srcpkgcache.bin"
+		-o APT::Architecture=riscv64 -o APT::Architectures=riscv64 -o Debug::NoLocking=1)
+	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+	mkdir -p "$tmp/dl" "$cache/debs"
+	(cd "$tmp/dl" && apt-get "${apt_opts[@]}" download xz-utils >/dev/null) ||
+		die "apt-get download xz-utils (riscv64) failed"
+	debs=("$tmp"/dl/xz-utils_*_riscv64.deb)
+	[ -s "${debs[0]}" ] || die "apt-get download xz-utils gave no .deb"
+	mv "${debs[0]}" "$cache/debs/"
+	xz_deb=$cache/debs/${debs[0]##*/}
+fi
+
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # secs_of "1min 2.5s" | "850ms" | "12.3s": seconds.
@@ -137,8 +163,10 @@ run_one() {
 		u=$(secs_of "$(sed -n 's/.*+ \(.*\) (userspace).*/\1/p' <<<"$sa")")
 		tot=$(secs_of "$(sed -n 's/.*= \(.*\)$/\1/p' <<<"$sa")")
 		[ "$tot" != 0.000 ] || k=- u=- tot=-
+		sshc 'command -v xz >/dev/null || { cat >/root/xz-utils.deb &&
+			dpkg -i /root/xz-utils.deb >/dev/null; }' <"$xz_deb" 2>"$log.ssh" || true
 		if sshc "head -c ${sha_mb}M /dev/urandom >/root/sha.dat &&
-			head -c ${xz_mb}M /dev/urandom >/root/xz.dat && sync" 2>"$log.ssh"; then
+			head -c ${xz_mb}M /dev/urandom >/root/xz.dat && sync" 2>>"$log.ssh"; then
 			t=$(now)
 			sshc 'sha256sum /root/sha.dat >/dev/null' 2>>"$log.ssh" && sha=$(since "$t")
 			t=$(now)
