@@ -8,8 +8,10 @@
 #     corruption (leaked clusters are allowed: exit 0 or 3) and the root
 #     file system is marked needs_recovery (its journal holds work);
 #   - the next boot replays the journal (the kernel's "recovery complete"
-#     for the root, in the boot's kernel log), reaches multi-user, writes
-#     and syncs a file, and `systemctl poweroff` ends ringvm with exit 0;
+#     for the root, in the boot's kernel log; Debian's initramfs has no
+#     fsck), systemd-fsck-root.service then checks it with success, the
+#     guest reaches multi-user, writes and syncs a file, and `systemctl
+#     poweroff` ends ringvm with exit 0;
 #   - afterwards e2fsck -fn is clean, both checkers find no corruption, and
 #     after `ringvm img check -r all` qemu-img check is clean (exit 0).
 # SKIPs like tests/system/debian.sh when the image is not built; the
@@ -22,7 +24,8 @@ set -eu
 
 names="debian-crash/writing debian-crash/killed debian-crash/qemu-img-after-kill
 	debian-crash/img-check-after-kill debian-crash/needs-recovery
-	debian-crash/journal-replayed debian-crash/multi-user debian-crash/writable
+	debian-crash/journal-replayed debian-crash/fsck-at-boot debian-crash/multi-user
+	debian-crash/writable
 	debian-crash/poweroff-exit-0 debian-crash/fsck debian-crash/qemu-img-no-corruption
 	debian-crash/img-check-no-corruption debian-crash/qemu-img-clean"
 # shellcheck disable=SC2086
@@ -107,7 +110,8 @@ debian_launch "$S/vm.qcow2" "$log" $((BOOT_TIMEOUT * 2))
 up=0
 debian_wait_ssh "$BOOT_TIMEOUT" && up=1
 if [ "$up" != 1 ]; then
-	for n in debian-crash/journal-replayed debian-crash/multi-user debian-crash/writable; do
+	for n in debian-crash/journal-replayed debian-crash/fsck-at-boot debian-crash/multi-user \
+		debian-crash/writable; do
 		fail "$n" "no ssh login after the crash within ${BOOT_TIMEOUT}s (console: $(tr -d '\r' <"$log" | grep -v '^\[' | tail -n 2 | tr '\n' ' '))"
 	done
 else
@@ -115,6 +119,10 @@ else
 	check debian-crash/journal-replayed "no journal recovery of vda1 in the boot's kernel log" \
 		grep -q 'recovery complete' <<<"$klog"
 	echo "# debian-crash: $(tr '\n' ' ' <<<"$klog")"
+	# The initramfs has no fsck: the kernel replays, systemd-fsck-root checks.
+	fsck_unit=$(sshc 'systemctl show -p ActiveState -p Result systemd-fsck-root.service' 2>/dev/null | sort | tr '\n' ' ' || true)
+	check debian-crash/fsck-at-boot "systemd-fsck-root.service: '$fsck_unit', want 'ActiveState=active Result=success '" \
+		test "$fsck_unit" = "ActiveState=active Result=success "
 	debian_multi_user debian-crash/multi-user
 	w=$(sshc 'echo after-crash >/root/after-crash && sync && cat /root/after-crash' 2>/dev/null || true)
 	check debian-crash/writable "writing a file after the recovery gave '$w'" test "$w" = after-crash

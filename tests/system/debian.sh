@@ -83,7 +83,7 @@ else
 	h1=$(date +%s.%N)
 	if awk -v a="$h0" -v b="$h1" -v g="$g" 'BEGIN { n = split(g, v, " ")
 		if (n != 2) exit 1
-		for (i = 1; i <= 2; i++) if (v[i] < a - 2 || v[i] > b + 2) exit 1 }'; then
+		for (i = 1; i <= 2; i++) if (v[i] + 0 < a - 2 || v[i] + 0 > b + 2) exit 1 }'; then
 		pass debian/date
 	else
 		fail debian/date "guest date and RTC seconds '$g' not within 2 s of the host's [$h0, $h1]"
