@@ -129,7 +129,9 @@ else
 	sshc 'systemctl poweroff' >/dev/null 2>&1 || true
 fi
 debian_wait_exit 180
-if [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
+if report=$(sanitizer_report "$log.err"); then
+	fail debian-crash/poweroff-exit-0 "sanitizer report: $report"
+elif [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
 	pass debian-crash/poweroff-exit-0
 else
 	fail debian-crash/poweroff-exit-0 "ringvm exit $wait_status: $(tail -n 2 "$log.err" | tr '\n' ' ')"

@@ -135,7 +135,9 @@ else
 fi
 debian_wait_exit 180
 tr -d '\r' <"$log" >"$log.txt"
-if [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
+if report=$(sanitizer_report "$log.err"); then
+	fail debian/poweroff-exit-0 "sanitizer report: $report"
+elif [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
 	pass debian/poweroff-exit-0
 	echo "# debian: launch to poweroff $(($(date +%s) - t0))s"
 else
