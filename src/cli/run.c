@@ -1,6 +1,7 @@
 /* ringvm run: parse options into a vm_config and run it. */
 #include <ctype.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +475,12 @@ int cli_run(int argc, char **argv)
 					   .clone_dir = cfg.clone_dir };
 		rc = restore_prepare(&ro, &cfg, &rs, &e);
 	}
+	/* A peer that closes its end must cost that connection, not the
+	 * VM: libslirp writing to a hostfwd socket whose ssh client had
+	 * gone ended ringvm with SIGPIPE (exit 141, tests/system/debian.sh);
+	 * control and migration sockets are the same case. */
+	if (rc == 0)
+		signal(SIGPIPE, SIG_IGN);
 	if (rc == 1)
 		status = 0;
 	else if (rc == 0 && (cfg.incoming_uri ? run_incoming(&cfg, &status, &e)

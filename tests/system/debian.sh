@@ -1,11 +1,20 @@
 #!/bin/bash
 # The full Debian VM of `make debian`, booted from its own disk: no --kernel
-# (ringvm's SBI, U-Boot, the image's extlinux.conf, kernel and initramfs),
-# multi-user reached (`systemctl is-system-running`: running, or degraded
-# with the failed units listed), DHCP from --net user, ssh from the host
-# through hostfwd with a key made here, `systemctl poweroff` ending ringvm
-# with exit 0, and the image clean afterwards (`ringvm img check`, e2fsck -fn
-# of the root partition).  Runs on a copy; the key goes into the copy's
+# (ringvm's SBI, U-Boot, the image's extlinux.conf, kernel and initramfs).
+# One boot, in order:
+#   multi-user reached (`systemctl is-system-running`: running, or degraded
+#   with the failed units listed), DHCP from --net user, ssh from the host
+#   through hostfwd with a key made here;
+#   the guest's clock (`date` and the RTC's own seconds) within 2 s of the
+#   host's (the goldfish RTC; no NTP is needed);
+#   /dev/hwrng there, fed by virtio-rng, and readable;
+#   `apt-get install` of a .deb made here (arch all, no network): its file
+#   is there and `dpkg -s` says installed;
+#   `systemctl reboot` resets and boots again (a second kernel banner on the
+#   console, a new boot id, ssh again, the package still installed);
+#   `systemctl poweroff` ends ringvm with exit 0;
+# then the image is clean (`ringvm img check`, e2fsck -fn of the root
+# partition).  Runs on a copy; the key goes into the copy's
 # /root/.ssh/authorized_keys with debugfs (no mounts).
 #
 # The image is built by `make debian` (a cold build is slow); when it is
@@ -13,103 +22,122 @@
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
+# shellcheck source=tests/system/lib/debian.sh
+. tests/system/lib/debian.sh
 
 names="debian/boot-from-disk debian/multi-user debian/dhcp debian/ssh
+	debian/date debian/hwrng debian/apt-local-deb debian/reboot
 	debian/poweroff-exit-0 debian/img-check debian/fsck"
-img=${RINGVM_DEBIAN_IMAGE:-build/debian-trixie-riscv64.qcow2}
-if [ ! -s "$img" ]; then
-	for n in $names; do skip "$n" "image not built (make debian)"; done
-	exit 0
-fi
-need_ringvm $names
-for tool in ssh ssh-keygen debugfs e2fsck sfdisk; do
-	command -v $tool >/dev/null || { for n in $names; do skip "$n" "$tool not installed"; done; exit 0; }
-done
-py=tests/system/lib/netutil.py
+# shellcheck disable=SC2086
+debian_need $names
 S=$scratch
 
-# part_of RAW: "START SIZE" in bytes of RAW's first partition.
-part_of() {
-	sfdisk -d "$1" | awk -F'[=,]' '/start=/ { gsub(/ /, ""); for (i = 1; i <= NF; i++) {
-		if ($i ~ /start$/) s = $(i + 1); if ($i ~ /size$/) z = $(i + 1) }
-		printf "%.0f %.0f\n", s * 512, z * 512; exit }'
-}
+if ! debian_copy "$S/vm.qcow2"; then
+	for n in $names; do fail "$n" "$debian_why"; done
+	exit 1
+fi
 
-# A copy with the test's key.
-ssh-keygen -q -t ed25519 -N '' -f "$S/key"
-"$RINGVM" img convert -O raw "$img" "$S/disk.raw"
-read -r pstart psize < <(part_of "$S/disk.raw")
-[ -n "${psize:-}" ] || { for n in $names; do fail "$n" "no partition in $img"; done; exit 1; }
-dd if="$S/disk.raw" of="$S/part.raw" bs=1M iflag=skip_bytes,count_bytes \
-	skip="$pstart" count="$psize" conv=sparse status=none
-debugfs -w -R "rm /root/.ssh/authorized_keys" "$S/part.raw" >/dev/null 2>&1 || true
-debugfs -w -f - "$S/part.raw" >/dev/null 2>"$S/debugfs.err" <<CMDS
-write $S/key.pub /root/.ssh/authorized_keys
-set_inode_field /root/.ssh/authorized_keys mode 0100600
-set_inode_field /root/.ssh/authorized_keys uid 0
-set_inode_field /root/.ssh/authorized_keys gid 0
-CMDS
-dd if="$S/part.raw" of="$S/disk.raw" bs=1M oflag=seek_bytes seek="$pstart" \
-	conv=notrunc,sparse status=none
-rm -f "$S/part.raw"
-"$RINGVM" img convert -O qcow2 "$S/disk.raw" "$S/vm.qcow2"
-rm -f "$S/disk.raw"
+# The package: one file with a token only this run knows.
+pkg=ringvm-test-token
+token=ringvm-$$-$RANDOM$RANDOM
+have_deb=0
+if command -v dpkg-deb >/dev/null; then
+	mkdir -p "$S/deb/DEBIAN" "$S/deb/usr/share/$pkg"
+	echo "$token" >"$S/deb/usr/share/$pkg/token"
+	cat >"$S/deb/DEBIAN/control" <<-EOF
+	Package: $pkg
+	Version: 1.0
+	Architecture: all
+	Maintainer: ringvm tests <tests@ringvm.invalid>
+	Description: a file tests/system/debian.sh installs in the Debian guest
+	EOF
+	dpkg-deb --root-owner-group -b "$S/deb" "$S/$pkg.deb" >/dev/null && have_deb=1
+fi
 
-port=$(python3 "$py" freeport)
-sshc() {
-	ssh -i "$S/key" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
-		root@127.0.0.1 "$@"
-}
 log=$S/debian
 t0=$(date +%s)
-set +e
-timeout -k 10 $((BOOT_TIMEOUT * 2)) "$RINGVM" run --disk "$S/vm.qcow2" --cpus 2 --mem 2G \
-	--net "user,hostfwd=tcp:127.0.0.1:$port-:22" </dev/null >"$log" 2>"$log.err" &
-vm_pid=$!
-set -e
-bg_track "$vm_pid"
-
+# Two boots and the checks between them.
+debian_launch "$S/vm.qcow2" "$log" $((BOOT_TIMEOUT * 4))
 up=0
-for _ in $(seq 1 $((BOOT_TIMEOUT / 3))); do
-	kill -0 "$vm_pid" 2>/dev/null || break
-	if sshc true 2>/dev/null; then up=1; break; fi
-	sleep 3
-done
+debian_wait_ssh "$BOOT_TIMEOUT" && up=1
 t_ssh=$(($(date +%s) - t0))
 tr -d '\r' <"$log" >"$log.txt"
 check debian/boot-from-disk "no U-Boot extlinux boot of the image's kernel on the console" \
 	grep -q 'Found /boot/extlinux/extlinux.conf' "$log.txt"
+
 if [ "$up" != 1 ]; then
-	for n in debian/multi-user debian/dhcp debian/ssh; do
+	for n in debian/multi-user debian/dhcp debian/ssh debian/date debian/hwrng \
+		debian/apt-local-deb debian/reboot; do
 		fail "$n" "no ssh login within ${BOOT_TIMEOUT}s (console: $(grep -v '^\[' "$log.txt" | tail -n 2 | tr '\n' ' '))"
 	done
 else
 	pass debian/ssh
 	echo "# debian: ssh login ${t_ssh}s after launch"
-	state=$(sshc 'timeout 240 systemctl is-system-running --wait' 2>/dev/null || true)
-	case $state in
-	running) pass debian/multi-user ;;
-	degraded) pass debian/multi-user
-		echo "# debian: degraded; failed units: $(sshc 'systemctl --failed --no-legend --plain' | awk '{print $1}' | tr '\n' ' ')" ;;
-	*) fail debian/multi-user "systemctl is-system-running: '$state'" ;;
-	esac
+	debian_multi_user debian/multi-user
 	addr=$(sshc "ip -4 -o addr show scope global" 2>/dev/null || true)
 	check debian/dhcp "no DHCP address 10.0.2.15 (ip addr: $addr)" grep -q 'inet 10\.0\.2\.15/' <<<"$addr"
+
+	# The guest's time between two host readings, 2 s of slack each side.
+	h0=$(date +%s.%N)
+	g=$(sshc 'date +%s.%N; cat /sys/class/rtc/rtc0/since_epoch' 2>/dev/null | tr '\n' ' ' || true)
+	h1=$(date +%s.%N)
+	if awk -v a="$h0" -v b="$h1" -v g="$g" 'BEGIN { n = split(g, v, " ")
+		if (n != 2) exit 1
+		for (i = 1; i <= 2; i++) if (v[i] + 0 < a - 2 || v[i] + 0 > b + 2) exit 1 }'; then
+		pass debian/date
+	else
+		fail debian/date "guest date and RTC seconds '$g' not within 2 s of the host's [$h0, $h1]"
+	fi
+
+	rng=$(sshc 'test -c /dev/hwrng && cat /sys/class/misc/hw_random/rng_current &&
+		head -c 64 /dev/hwrng | wc -c' 2>/dev/null | tr '\n' ' ' || true)
+	check debian/hwrng "/dev/hwrng: want a virtio_rng source giving 64 bytes, got '$rng'" \
+		grep -qE '^virtio_rng[.0-9]* 64 $' <<<"$rng"
+
+	if [ "$have_deb" != 1 ]; then
+		skip debian/apt-local-deb "dpkg-deb not installed (or failed)"
+	elif ! sshc "cat >/root/$pkg.deb" <"$S/$pkg.deb" 2>"$S/apt.err" ||
+		! sshc "DEBIAN_FRONTEND=noninteractive apt-get install -y /root/$pkg.deb" \
+			>"$S/apt.out" 2>>"$S/apt.err"; then
+		fail debian/apt-local-deb "apt-get install: $(tail -n 3 "$S/apt.out" "$S/apt.err" 2>/dev/null | tr '\n' ' ')"
+	else
+		got=$(sshc "cat /usr/share/$pkg/token; dpkg -s $pkg | grep '^Status:'" 2>/dev/null | tr '\n' ' ' || true)
+		check debian/apt-local-deb "after the install: '$got', want '$token Status: install ok installed '" \
+			test "$got" = "$token Status: install ok installed "
+	fi
+
+	# Reboot: the same ringvm process boots again.
+	id1=$(sshc 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null || true)
+	t_rb=$(date +%s)
+	sshc 'systemctl reboot' >/dev/null 2>&1 || true
+	for _ in $(seq "$BOOT_TIMEOUT"); do
+		[ "$(debian_banners "$log")" -lt 2 ] || break
+		kill -0 "$vm_pid" 2>/dev/null || break
+		sleep 1
+	done
+	nb=$(debian_banners "$log")
+	id2='' still=''
+	if [ "$nb" = 2 ] && debian_wait_ssh "$BOOT_TIMEOUT"; then
+		id2=$(sshc 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null || true)
+		still=$(sshc "dpkg -s $pkg 2>/dev/null | grep '^Status:'" 2>/dev/null || true)
+		echo "# debian: reboot to ssh $(($(date +%s) - t_rb))s"
+	fi
+	if [ "$nb" != 2 ]; then
+		fail debian/reboot "$nb kernel banners on the console, want 2$(kill -0 "$vm_pid" 2>/dev/null || echo ' (ringvm ended)')"
+	elif [ -z "$id2" ] || [ "$id2" = "$id1" ]; then
+		fail debian/reboot "no ssh into a new boot (boot id before '$id1', after '$id2')"
+	elif [ "$have_deb" = 1 ] && [ "$still" != "Status: install ok installed" ]; then
+		fail debian/reboot "$pkg not installed after the reboot ('$still')"
+	else
+		pass debian/reboot
+	fi
 	sshc 'systemctl poweroff' >/dev/null 2>&1 || true
 fi
-# Not wait_bounded: its KILL would reach only `timeout`, not ringvm, which
-# must be gone before its disk is checked.
-for _ in $(seq 1800); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$vm_pid" 2>/dev/null; then
-	kill_tree "$vm_pid"
-	wait "$vm_pid" 2>/dev/null || true
-	wait_status=124
-else
-	set +e; wait "$vm_pid"; wait_status=$?; set -e
-fi
+debian_wait_exit 180
 tr -d '\r' <"$log" >"$log.txt"
-if [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
+if report=$(sanitizer_report "$log.err"); then
+	fail debian/poweroff-exit-0 "sanitizer report: $report"
+elif [ "$up" = 1 ] && [ "$wait_status" = 0 ]; then
 	pass debian/poweroff-exit-0
 	echo "# debian: launch to poweroff $(($(date +%s) - t0))s"
 else
@@ -121,10 +149,7 @@ if out=$("$RINGVM" img check "$S/vm.qcow2" 2>&1); then
 else
 	fail debian/img-check "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
 fi
-"$RINGVM" img convert -O raw "$S/vm.qcow2" "$S/after.raw"
-dd if="$S/after.raw" of="$S/part.raw" bs=1M iflag=skip_bytes,count_bytes \
-	skip="$pstart" count="$psize" conv=sparse status=none
-rm -f "$S/after.raw"
+debian_root_part "$S/vm.qcow2" "$S/part.raw"
 if out=$(e2fsck -fn "$S/part.raw" 2>&1); then
 	pass debian/fsck
 else
