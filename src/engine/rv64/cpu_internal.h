@@ -332,8 +332,10 @@ struct rv_cpu {
 
 	const void *const *labels; /* handler of each enum rv_opc */
 
-	/* The translator (jit/jit.h), NULL with --accel interp. */
+	/* The translator (jit/jit.h), NULL with --accel interp, and the
+	 * exchange area between the interpreter and translated code. */
 	struct rv_jit *jit;
+	struct rv_jit_frame jf;
 };
 
 static inline struct rv_cpu *rv_cpu(const struct rv_hart *h)
