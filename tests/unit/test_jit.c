@@ -821,7 +821,7 @@ static unsigned loop_prog(uint32_t *p)
 struct whole {
 	uint64_t x[32], pc;
 	uint8_t data[RV_PAGE_SIZE];
-	uint64_t blocks, verified;
+	uint64_t blocks, verified, calls;
 	/* pc and instret after each slice */
 	uint64_t tpc[SLICES], tinstret[SLICES];
 };
@@ -860,6 +860,7 @@ static void run_prog(enum rv_accel mode, const uint32_t *p, unsigned n,
 	struct rv_jit *j = rv_cpu(h)->jit;
 	out->blocks = j ? j->blocks : 0;
 	out->verified = j ? j->verified : 0;
+	out->calls = j ? j->calls : 0;
 	rv_hart_free(h);
 	guest_mem_free(&m->mem);
 	free(m);
@@ -947,6 +948,13 @@ static void test_chain_budget(void **state)
 		assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
 		assert_memory_equal(ri.data, rj.data, sizeof(ri.data));
 		assert_true(rj.blocks >= 2);
+		/* Chained: the ~400 turns of the loops take a few calls into
+		 * code per slice, not one per block. */
+		print_message("budget %llu: %llu calls\n",
+			      (unsigned long long)bud,
+			      (unsigned long long)rj.calls);
+		if (bud == 1000)
+			assert_true(rj.calls < 100);
 	}
 }
 

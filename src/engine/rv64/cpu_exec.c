@@ -307,6 +307,7 @@ jit_enter: {
 	jf->blk = blk;
 	jf->pc = pc;
 	jf->left = left;
+	jit->calls++;
 	unsigned r = fn(x, pc, ltlb, stlb, h);
 	/* The code may have chained on into other blocks. */
 	blk = jf->blk;

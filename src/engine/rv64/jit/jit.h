@@ -152,6 +152,7 @@ struct rv_jit {
 	bool off;                  /* translate nothing (rv_jit_unshare failed) */
 	/* Statistics (for --stats and tests). */
 	uint64_t blocks, bytes, flushes, verified;
+	uint64_t calls;            /* calls into code from the interpreter */
 	/* jit-verify (jit_verify.c). */
 	struct rv_jit_vstore vlog[RV_JIT_VLOG_MAX];
 	unsigned nvlog;

@@ -1248,7 +1248,8 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 	c->t = t;
 	c->blk = blk;
 	c->verify = j->mode == RV_ACCEL_JIT_VERIFY;
-	c->chain = false;
+	/* jit-verify checks each block on its own. */
+	c->chain = !c->verify;
 	for (unsigned v = 0; v < NV; v++)
 		c->host[v] = -1;
 	uint64_t load = allocate(c, blk, opcs, n);
