@@ -991,6 +991,43 @@ static void test_chain_smc(void **state)
 	assert_true(rj.blocks >= 2);
 }
 
+/* A function called from two sites in a loop: its return (jr ra)
+ * alternates between two targets, which the indirect-jump cache chains
+ * to without going back to the interpreter. */
+static void test_chain_indirect(void **state)
+{
+	(void)state;
+	static struct whole ri, rj, rv;
+	uint32_t p[] = {
+		enc_jal(0, 16),                     /* 0: j 16 */
+		enc_i(IB(0, 0x13), 6, 6, 1),        /* 4: f: x6++ */
+		enc_r(RR(0, 0, 0x33), 6, 6, 5),     /* 8: x6 += x5 */
+		enc_i(IB(0, 0x67), 0, 1, 0),        /* 12: ret */
+		enc_i(IB(0, 0x13), 5, 5, 1),        /* 16: x5++ */
+		enc_i(IB(0, 0x13), 11, 11, 3),      /* 20 */
+		enc_jal(1, -20),                    /* 24: call f */
+		enc_i(IB(0, 0x13), 12, 12, 1),      /* 28 */
+		enc_i(IB(0, 0x13), 13, 13, 2),      /* 32 */
+		enc_jal(1, -32),                    /* 36: call f */
+		enc_i(IB(0, 0x13), 14, 14, 1),      /* 40 */
+		enc_i(IB(0, 0x13), 15, 15, 1),      /* 44 */
+		enc_b(4, 5, 7, -32),                /* 48: blt x5,x7,16 */
+		0x6f,                               /* 52: j . */
+	};
+	uint64_t x0[32] = { 0 };
+	x0[7] = 300;
+	run_prog(RV_ACCEL_INTERP, p, 14, x0, 1000, &ri);
+	run_prog(RV_ACCEL_JIT, p, 14, x0, 1000, &rj);
+	run_prog(RV_ACCEL_JIT_VERIFY, p, 14, x0, 1000, &rv);
+	assert_int_equal(ri.x[6], 2 * (300 + 300 * 301 / 2));
+	assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
+	assert_memory_equal(ri.x, rv.x, sizeof(ri.x));
+	assert_memory_equal(ri.tinstret, rj.tinstret, sizeof(ri.tinstret));
+	assert_memory_equal(ri.tpc, rj.tpc, sizeof(ri.tpc));
+	print_message("indirect: %llu calls\n", (unsigned long long)rj.calls);
+	assert_true(rj.calls < 100);
+}
+
 /* ---- the encoder against GNU as (bytes from `as --64`, reg-reg forms
  * with {load}: the encoder always uses the r, r/m direction) ---- */
 
@@ -1127,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_whole_program),
 		cmocka_unit_test(test_chain_budget),
 		cmocka_unit_test(test_chain_smc),
+		cmocka_unit_test(test_chain_indirect),
 		cmocka_unit_test(test_encoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

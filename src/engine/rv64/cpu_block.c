@@ -80,6 +80,7 @@ void rv_block_flush_all(struct rv_hart *h)
 	c->code_used = 0;
 	c->arena_used = 0;
 	c->cache_gen++;
+	memset(c->ijc, 0, sizeof(c->ijc));
 	if (c->jit)
 		rv_jit_reset(c->jit);
 }

@@ -258,6 +258,11 @@ lookup: {
 		goto slow;
 	}
 found:
+	if (jit && b != c->scratch) {
+		struct rv_jit_ijc *ij = &c->ijc[rv_jit_ijc_slot(pc)];
+		ij->pc = pc;
+		ij->blk = b;
+	}
 	if (chain_from) {
 		if (c->cache_gen == chain_gen && b != c->scratch)
 			chain_from->succ[chain_k] = b;

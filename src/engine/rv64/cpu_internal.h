@@ -336,6 +336,7 @@ struct rv_cpu {
 	 * exchange area between the interpreter and translated code. */
 	struct rv_jit *jit;
 	struct rv_jit_frame jf;
+	struct rv_jit_ijc ijc[1u << RV_JIT_IJC_BITS];
 };
 
 static inline struct rv_cpu *rv_cpu(const struct rv_hart *h)

@@ -38,6 +38,11 @@
  *    pointers, so a dropped block (epoch RV_EPOCH_DEAD) or one of an
  *    older epoch is never entered, and after rv_block_flush_all no code
  *    of the old buffer runs: blocks and code are thrown away together.
+ *  - Indirect jumps (jalr/jr): the candidate is the hart's indirect-jump
+ *    cache entry for the target pc (rv_cpu.ijc, filled by the
+ *    interpreter's lookup, cleared by rv_block_flush_all) when it holds
+ *    that pc, else succ[0]; either is checked like a link from another
+ *    page (fetch TLB, key, epoch, code) before it is entered.
  *  - Budget and instret: the interpreter charges a block when it enters
  *    it, translated code when it chains into it; so jf.left, and the
  *    instret derived from it, are exactly the interpreter's.
@@ -123,6 +128,23 @@ struct rv_jit_frame {
 	uint64_t npc;          /* next pc after a terminator (RV_JIT_TERM) */
 	int64_t left;          /* budget left (blk already charged) */
 };
+
+/* Indirect-jump cache, one per hart (rv_cpu.ijc): the block last looked
+ * up at each pc, so that jalr/jr in translated code can chain to any
+ * recent target, not only the one its succ[0] link remembers.  A hint:
+ * the code checks an entry exactly like a link (fetch TLB, key, epoch,
+ * code).  Filled by the interpreter's lookup; cleared with the block
+ * cache (rv_block_flush_all), so it never points into blocks of an older
+ * arena generation. */
+#define RV_JIT_IJC_BITS 8
+struct rv_jit_ijc {
+	uint64_t pc;               /* vaddr of blk (blk NULL: empty) */
+	struct rv_block *blk;
+};
+static inline unsigned rv_jit_ijc_slot(uint64_t pc)
+{
+	return (unsigned)(pc >> 1) & ((1u << RV_JIT_IJC_BITS) - 1);
+}
 
 /* Code buffer per hart (bytes of host code; the block cache's arena is
  * 32 MiB of decoded ops). */

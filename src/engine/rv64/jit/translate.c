@@ -899,6 +899,8 @@ static void tr_int(struct ctx *c, const struct rv_op *op, unsigned opc)
 
 /* ---- terminators ---- */
 
+_Static_assert(sizeof(struct rv_jit_ijc) == 16, "chain() scales by 16");
+
 #define JF(field) ((int32_t)(offsetof(struct rv_cpu, jf) + \
 			     offsetof(struct rv_jit_frame, field)))
 #define CPU(field) ((int32_t)offsetof(struct rv_cpu, field))
@@ -920,7 +922,7 @@ static void epilogue(struct ctx *c)
 /* Into the successor's code through link k, as cpu_exec.c's CHAIN would
  * enter it (jit.h); falls through when it would not.  rax = next pc,
  * rdx = h, r8 = rv_cpu(h); guest registers are written back. */
-static void chain(struct ctx *c, unsigned k)
+static void chain(struct ctx *c, unsigned k, bool indirect)
 {
 	struct x86 *a = &c->a;
 	size_t miss[8];
@@ -931,9 +933,27 @@ static void chain(struct ctx *c, unsigned k)
 	/* r9 = succ[k], read from the block at each pass: links change. */
 	x86_mov_ri(a, X_R9, (uint64_t)(uintptr_t)&c->blk->succ[k]);
 	x86_load(a, 8, X_R9, x86_m(X_R9, 0));
+	if (indirect) {
+		/* Or the indirect-jump cache's block for this pc, when the
+		 * slot holds this pc (checked below like any link). */
+		x86_mov_rr(a, true, X_RCX, X_RAX);
+		x86_shift_ri(a, SH_SHR, true, X_RCX, 1);
+		x86_alu_ri(a, ALU_AND, false, X_RCX,
+			   (1 << RV_JIT_IJC_BITS) - 1);
+		x86_shift_ri(a, SH_SHL, true, X_RCX, 4);
+		x86_alu_rr(a, ALU_ADD, true, X_RCX, X_R8);
+		x86_alu_rm(a, ALU_CMP, true, X_RAX,
+			   x86_m(X_RCX, CPU(ijc) + (int32_t)offsetof(
+					 struct rv_jit_ijc, pc)));
+		size_t other = x86_jcc(a, CC_NE);
+		x86_load(a, 8, X_R9,
+			 x86_m(X_RCX, CPU(ijc) + (int32_t)offsetof(
+				       struct rv_jit_ijc, blk)));
+		x86_bind(a, other);
+	}
 	x86_test_rr(a, true, X_R9, X_R9);
 	miss[nm++] = x86_jcc(a, CC_E);
-	if (!(c->blk->flags & (RV_BLK_SAME_PAGE0 << k))) {
+	if (indirect || !(c->blk->flags & (RV_BLK_SAME_PAGE0 << k))) {
 		/* The fetch TLB: tag of pc, and succ's key == pc + addend. */
 		x86_load(a, 8, X_R10, x86_m(X_R8, CPU(itlb)));
 		x86_mov_rr(a, true, X_RCX, X_RAX);
@@ -990,7 +1010,7 @@ static void chain(struct ctx *c, unsigned k)
 
 /* Leave through link k with the next pc in rax: chain, or return
  * RV_JIT_TERM + k with the pc in jf.npc.  Registers are written back. */
-static void term_exit(struct ctx *c, unsigned k)
+static void term_exit(struct ctx *c, unsigned k, bool indirect)
 {
 	struct x86 *a = &c->a;
 	x86_load(a, 8, X_RDX, x86_m(X_RSP, SLOT_H));
@@ -998,7 +1018,7 @@ static void term_exit(struct ctx *c, unsigned k)
 							     priv_)));
 	x86_store(a, 8, x86_m(X_R8, JF(npc)), X_RAX);
 	if (c->chain)
-		chain(c, k);
+		chain(c, k, indirect);
 	x86_mov_ri(a, X_RAX, RV_JIT_TERM + k);
 	epilogue(c);
 }
@@ -1035,10 +1055,10 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 		writeback(c, c->dirty);   /* movs: the flags survive */
 		size_t taken = x86_jcc(a, br_cc(opc));
 		pc_plus(c, X_RAX, op->imm2);
-		term_exit(c, 1);
+		term_exit(c, 1, false);
 		x86_bind(a, taken);
 		pc_plus(c, X_RAX, op->imm);
-		term_exit(c, 0);
+		term_exit(c, 0, false);
 		break;
 	}
 	case K_JAL:
@@ -1049,7 +1069,7 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 		}
 		writeback(c, c->dirty);
 		pc_plus(c, X_RAX, op->imm);
-		term_exit(c, 0);
+		term_exit(c, 0, false);
 		break;
 	default: {   /* K_JALR; IALIGN = 16: clear bit 0 only */
 		int s = rsrc(c, op->rs1, X_RAX);
@@ -1062,7 +1082,7 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 		}
 		writeback(c, c->dirty);
 		x86_mov_rr(a, true, X_RAX, X_RCX);
-		term_exit(c, 0);
+		term_exit(c, 0, true);
 		break;
 	}
 	}
