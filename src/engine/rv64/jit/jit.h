@@ -38,6 +38,8 @@
  *    pointers, so a dropped block (epoch RV_EPOCH_DEAD) or one of an
  *    older epoch is never entered, and after rv_block_flush_all no code
  *    of the old buffer runs: blocks and code are thrown away together.
+ *  - A branch back to the block's own start loops inside the code after
+ *    the same budget and kick checks (and charge) as chaining to itself.
  *  - Indirect jumps (jalr/jr): the candidate is the hart's indirect-jump
  *    cache entry for the target pc (rv_cpu.ijc, filled by the
  *    interpreter's lookup, cleared by rv_block_flush_all) when it holds

@@ -221,6 +221,7 @@ struct ctx {
 	const struct rv_block *blk;
 	bool verify;
 	bool chain;         /* terminators jump into successors' code */
+	size_t body;        /* offset of the code after the prologue */
 	int8_t host[NV];    /* host register of each slot, or -1 */
 	uint64_t dirty;
 	unsigned cur;       /* index of the op being translated */
@@ -1023,6 +1024,31 @@ static void term_exit(struct ctx *c, unsigned k, bool indirect)
 	epilogue(c);
 }
 
+/* A branch back to the block's own start (a loop in one block): what
+ * chaining to itself would do, without leaving the function: budget and
+ * kick checks, charge the block, and back to the code after the
+ * prologue, whose host registers still hold the (written back) guest
+ * values.  The block itself needs no epoch check: nothing the code does
+ * can drop it or start a new epoch.  Falls through when it stops.
+ * Clobbers rcx, rdx. */
+static void self_loop(struct ctx *c)
+{
+	struct x86 *a = &c->a;
+	x86_load(a, 8, X_RDX, x86_m(X_RSP, SLOT_H));
+	x86_alu_mi(a, ALU_CMP, false,
+		   x86_m(X_RDX, (int32_t)offsetof(struct rv_hart, kick)), 0);
+	size_t kick = x86_jcc(a, CC_NE);
+	x86_load(a, 8, X_RCX, x86_m(X_RDX, (int32_t)offsetof(struct rv_hart,
+							      priv_)));
+	x86_alu_mi(a, ALU_CMP, true, x86_m(X_RCX, JF(left)), 0);
+	size_t out = x86_jcc(a, CC_LE);
+	x86_alu_mi(a, ALU_SUB, true, x86_m(X_RCX, JF(left)),
+		   (int32_t)c->blk->ninsn);
+	x86_patch(a, x86_jmp(a), c->body);
+	x86_bind(a, kick);
+	x86_bind(a, out);
+}
+
 /* rax = block pc + off. */
 static void pc_plus(struct ctx *c, int r, int32_t off)
 {
@@ -1057,6 +1083,8 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 		pc_plus(c, X_RAX, op->imm2);
 		term_exit(c, 1, false);
 		x86_bind(a, taken);
+		if (c->chain && op->imm == 0)
+			self_loop(c);
 		pc_plus(c, X_RAX, op->imm);
 		term_exit(c, 0, false);
 		break;
@@ -1068,6 +1096,8 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 			wfin(c, op->rd, t);
 		}
 		writeback(c, c->dirty);
+		if (c->chain && op->imm == 0)
+			self_loop(c);
 		pc_plus(c, X_RAX, op->imm);
 		term_exit(c, 0, false);
 		break;
@@ -1274,6 +1304,7 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 		c->host[v] = -1;
 	uint64_t load = allocate(c, blk, opcs, n);
 	prologue(c, load);
+	c->body = c->a.len;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct rv_op *op = &blk->ops[i];
