@@ -160,11 +160,14 @@ static long new_process(struct exec_thread *t, const struct clone_req *c)
 			/* no host thread runs it in this process */
 			__atomic_store_n(&o->gone, 1, __ATOMIC_RELEASE);
 		}
-		/* Translated-code buffers are shared mappings: the parent
-		 * keeps writing into them. */
-		for (unsigned i = 0; i < RV_MAX_HARTS; i++)
-			if (p->threads[i])
-				rv_hart_jit_renew(p->threads[i]->h);
+		/* The JIT code buffers are MAP_SHARED with the parent:
+		 * every hart gets its own (or runs interpreted). */
+		for (unsigned i = 0; i < RV_MAX_HARTS; i++) {
+			struct exec_thread *o = p->threads[i];
+			struct err fe = { 0 };
+			if (o && o->h && rv_hart_after_fork(o->h, &fe))
+				err_clear(&fe);
+		}
 		/* exec_run's thread exists only if it forked. */
 		p->no_main = t->slot != 0;
 		if (vp[0] >= 0)

@@ -305,11 +305,21 @@ static unsigned check_prog(struct fx *f, const uint32_t *prog, unsigned n,
 	struct snap s0, sj, si;
 	take(f, &s0);
 	struct rv_cpu *c = rv_cpu(f->h);
+	c->jf.left = 0;   /* no chaining (nothing is linked anyway) */
 	unsigned r = fn(f->h->x, CODE, c->ltlb, c->stlb, f->h);
 	c->jit = NULL;
-	assert_true(r < b->nops);
+	unsigned k;
+	if (r >= RV_JIT_TERM) {
+		/* It ran the "j ." too: link 0, next pc the j itself. */
+		assert_int_equal(r, RV_JIT_TERM);
+		assert_int_equal(c->jf.npc, CODE + 4 * n);
+		r = b->nops - 1u;
+		k = n;
+	} else {
+		assert_true(r < b->nops);
+		k = b->ops[r].idx;
+	}
 	take(f, &sj);
-	unsigned k = b->ops[r].idx;
 	put(f, &s0);
 	interp(f, prog, k);
 	take(f, &si);
@@ -664,6 +674,93 @@ static void test_full(void **state)
 	rv_jit_free(j);
 }
 
+/* ---- terminators ---- */
+
+static uint32_t enc_b(unsigned f3, unsigned rs1, unsigned rs2, int off);
+
+static uint32_t enc_jal(unsigned rd, int off)
+{
+	uint32_t u = (uint32_t)off;
+	return ((u >> 20) & 1) << 31 | ((u >> 1) & 0x3ff) << 21 |
+	       ((u >> 11) & 1) << 20 | ((u >> 12) & 0xff) << 12 | rd << 7 |
+	       0x6f;
+}
+
+/* prog (n instructions, the last a terminator) as code from the entry
+ * state, against the interpreter running that one block (budget 1: it
+ * stops at the next block's pc); returns the link the code took. */
+static unsigned check_term(struct fx *f, const uint32_t *prog, unsigned n,
+			   bool verify)
+{
+	struct rv_jit *j = cur_jit(f, verify);
+	struct rv_block *b = load_prog(f, prog, n);
+	assert_int_equal(b->ninsn, n);
+	rv_jit_fn fn = rv_jit_translate(j, b);
+	assert_non_null(fn);
+	struct snap s0, sj, si;
+	take(f, &s0);
+	struct rv_cpu *c = rv_cpu(f->h);
+	c->jf.left = 0;
+	unsigned r = fn(f->h->x, CODE, c->ltlb, c->stlb, f->h);
+	c->jit = NULL;
+	assert_true(r == RV_JIT_TERM || r == RV_JIT_TERM + 1);
+	uint64_t npc = c->jf.npc;
+	take(f, &sj);
+	put(f, &s0);
+	f->h->pc = CODE;
+	rv_hart_run(f->h, 1);
+	take(f, &si);
+	assert_same(&sj, &si, prog, n);
+	assert_int_equal(npc, f->h->pc);
+	return r - RV_JIT_TERM;
+}
+
+/* Every conditional branch taken and not, on edge operands and x0;
+ * jal/jalr writing rd (also rd == rs1), j, jr, odd jalr targets. */
+static void test_terminators(void **state)
+{
+	struct fx *f = *state;
+	static const unsigned f3[] = { 0, 1, 4, 5, 6, 7 };
+	unsigned seen[2] = { 0, 0 };
+	for (unsigned v = 0; v < 2; v++)
+		for (unsigned i = 0; i < 6; i++)
+			for (unsigned k = 0; k < 40; k++) {
+				unsigned rs1 = k % 7 == 0 ? 0 : 5 + k % 3;
+				unsigned rs2 = k % 5 == 0 ? 0 : 6 + k % 4;
+				uint32_t p[] = {
+					enc_i(IB(0, 0x13), 12, 12, 3),
+					enc_b(f3[i], rs1, rs2,
+					      k & 1 ? -8 : 64),
+				};
+				set_regs(f);
+				if ((k & 2) && rs2)
+					f->h->x[rs2] = f->h->x[rs1];
+				else if (k & 2)
+					f->h->x[rs1] = 0;
+				seen[check_term(f, p, 2, v)]++;
+			}
+	assert_true(seen[0] > 50 && seen[1] > 50);
+	for (unsigned v = 0; v < 2; v++) {
+		uint32_t p1[] = { enc_i(IB(0, 0x13), 1, 1, 5), enc_jal(1, -16) };
+		set_regs(f);
+		assert_int_equal(check_term(f, p1, 2, v), 0);
+		uint32_t p2[] = { enc_i(IB(0, 0x13), 1, 1, 5), enc_jal(0, 2048) };
+		check_term(f, p2, 2, v);
+		/* jalr x5, 3(x5): rd == rs1, odd target */
+		uint32_t p3[] = { enc_i(IB(0, 0x13), 6, 6, 1),
+				  enc_i(IB(0, 0x67), 5, 5, 3) };
+		set_regs(f);
+		check_term(f, p3, 2, v);
+		uint32_t p4[] = { enc_i(IB(0, 0x13), 6, 6, 1),
+				  enc_i(IB(0, 0x67), 0, 7, -1) };   /* jr */
+		set_regs(f);
+		check_term(f, p4, 2, v);
+		uint32_t p5[] = { enc_i(IB(0, 0x13), 6, 6, 1),
+				  enc_i(IB(0, 0x67), 1, 0, 0x400) };  /* x0 */
+		check_term(f, p5, 2, v);
+	}
+}
+
 /* ---- whole programs through the interpreter's hook ---- */
 
 static uint32_t enc_b(unsigned f3, unsigned rs1, unsigned rs2, int off)
@@ -719,11 +816,55 @@ static unsigned loop_prog(uint32_t *p)
 	return n;
 }
 
+#define SLICES 400
+
 struct whole {
 	uint64_t x[32], pc;
 	uint8_t data[RV_PAGE_SIZE];
-	uint64_t blocks, verified;
+	uint64_t blocks, verified, calls;
+	/* pc and instret after each slice */
+	uint64_t tpc[SLICES], tinstret[SLICES];
 };
+
+/* prog from CODE with x[] = x0 (x[0] ignored), slices of `budget`
+ * instructions until the "j ." spin at its end. */
+static void run_prog(enum rv_accel mode, const uint32_t *p, unsigned n,
+		     const uint64_t *x0, uint64_t budget, struct whole *out)
+{
+	struct rv_machine *m = calloc(1, sizeof(*m));
+	struct err e = { 0 };
+	assert_non_null(m);
+	assert_int_equal(guest_mem_add(&m->mem, RV_RAM_BASE, RAM_SIZE, &e), 0);
+	m->accel = mode;
+	struct rv_hart *h = rv_hart_new(m, 0, &e);
+	assert_non_null(h);
+	m->harts[0] = h;
+	m->nharts = 1;
+	memcpy(gpa_ptr(&m->mem, CODE, 4 * n), p, 4 * n);
+	memset(gpa_ptr(&m->mem, DATA, RV_PAGE_SIZE), 0x5a, RV_PAGE_SIZE);
+	rv_hart_reset(h, CODE, RV_PRIV_M, 0);
+	memcpy(&h->x[1], &x0[1], 31 * sizeof(uint64_t));
+	unsigned k;
+	for (k = 0; k < SLICES && h->pc != CODE + 4 * (n - 1); k++) {
+		rv_hart_run(h, budget);
+		out->tpc[k] = h->pc;
+		out->tinstret[k] = h->instret;
+	}
+	assert_true(k < SLICES);
+	for (; k < SLICES; k++)
+		out->tpc[k] = out->tinstret[k] = 0;
+	assert_int_equal(m->exit_reason, RV_EXIT_NONE);
+	memcpy(out->x, h->x, sizeof(out->x));
+	out->pc = h->pc;
+	memcpy(out->data, gpa_ptr(&m->mem, DATA, RV_PAGE_SIZE), RV_PAGE_SIZE);
+	struct rv_jit *j = rv_cpu(h)->jit;
+	out->blocks = j ? j->blocks : 0;
+	out->verified = j ? j->verified : 0;
+	out->calls = j ? j->calls : 0;
+	rv_hart_free(h);
+	guest_mem_free(&m->mem);
+	free(m);
+}
 
 static void run_whole(enum rv_accel mode, struct whole *out)
 {
@@ -745,7 +886,7 @@ static void run_whole(enum rv_accel mode, struct whole *out)
 	h->x[10] = DATA;
 	h->x[11] = 200;
 	h->x[16] = DATA + 2048;
-	for (unsigned k = 0; k < 20; k++)
+	for (unsigned k = 0; k < 60; k++)
 		rv_hart_run(h, 5000);
 	assert_int_equal(m->exit_reason, RV_EXIT_NONE);
 	assert_int_equal(h->pc, CODE + 4 * (n - 1));   /* at the spin */
@@ -777,6 +918,114 @@ static void test_whole_program(void **state)
 	assert_true(rj.blocks >= 2);
 	assert_true(rv.blocks >= 2);
 	assert_true(rv.verified > 0);
+}
+
+/* The loop program in slices of odd budgets (which run out in the middle
+ * of chains of translated blocks): after every slice pc and instret
+ * under jit equal the interpreter's, and so do the final registers. */
+static void test_chain_budget(void **state)
+{
+	(void)state;
+	static struct whole ri, rj, rv;
+	uint32_t p[MAXI];
+	unsigned n = loop_prog(p);
+	uint64_t x0[32] = { 0 };
+	x0[7] = 0x9e3779b1;
+	x0[10] = DATA;
+	x0[11] = 200;
+	x0[16] = DATA + 2048;
+	static const uint64_t budgets[] = { 1, 7, 37, 101, 1000 };
+	for (unsigned b = 0; b < 5; b++) {
+		uint64_t bud = budgets[b] < 37 ? budgets[b] * 50 : budgets[b];
+		run_prog(RV_ACCEL_INTERP, p, n, x0, bud, &ri);
+		run_prog(RV_ACCEL_JIT, p, n, x0, bud, &rj);
+		run_prog(RV_ACCEL_JIT_VERIFY, p, n, x0, bud, &rv);
+		assert_memory_equal(ri.tpc, rj.tpc, sizeof(ri.tpc));
+		assert_memory_equal(ri.tinstret, rj.tinstret,
+				    sizeof(ri.tinstret));
+		assert_memory_equal(ri.tinstret, rv.tinstret,
+				    sizeof(ri.tinstret));
+		assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
+		assert_memory_equal(ri.data, rj.data, sizeof(ri.data));
+		assert_true(rj.blocks >= 2);
+		/* Chained: the ~400 turns of the loops take a few calls into
+		 * code per slice, not one per block. */
+		print_message("budget %llu: %llu calls\n",
+			      (unsigned long long)bud,
+			      (unsigned long long)rj.calls);
+		if (bud == 1000)
+			assert_true(rj.calls < 100);
+	}
+}
+
+/* A loop whose body patches the block it chains to (then fence.i): the
+ * change is seen at once under jit as under the interpreter. */
+static void test_chain_smc(void **state)
+{
+	(void)state;
+	static struct whole ri, rj, rv;
+	const uint32_t addi2 = enc_i(IB(0, 0x13), 6, 6, 2);
+	uint32_t p[] = {
+		enc_i(IB(0, 0x13), 11, 11, 1),      /* 0: x11++ */
+		enc_i(IB(0, 0x13), 5, 5, 1),        /* 4: x5++ */
+		enc_b(1, 5, 10, 12),                /* 8: bne x5,x10,20 */
+		enc_s(IB(2, 0x23), 8, 9, 0),        /* 12: sw x9,0(x8) */
+		0x0000100f,                         /* 16: fence.i */
+		enc_i(IB(0, 0x13), 6, 6, 1),        /* 20: x6 += 1 (-> 2) */
+		enc_i(IB(0, 0x13), 12, 12, 1),      /* 24: x12++ */
+		enc_b(4, 5, 7, -28),                /* 28: blt x5,x7,0 */
+		0x6f,                               /* 32: j . */
+	};
+	uint64_t x0[32] = { 0 };
+	x0[7] = 400;
+	x0[8] = CODE + 20;
+	x0[9] = addi2;
+	x0[10] = 300;
+	run_prog(RV_ACCEL_INTERP, p, 9, x0, 1000, &ri);
+	run_prog(RV_ACCEL_JIT, p, 9, x0, 1000, &rj);
+	run_prog(RV_ACCEL_JIT_VERIFY, p, 9, x0, 1000, &rv);
+	assert_int_equal(ri.x[6], 299 + 2 * 101);
+	assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
+	assert_memory_equal(ri.x, rv.x, sizeof(ri.x));
+	assert_memory_equal(ri.tinstret, rj.tinstret, sizeof(ri.tinstret));
+	assert_true(rj.blocks >= 2);
+}
+
+/* A function called from two sites in a loop: its return (jr ra)
+ * alternates between two targets, which the indirect-jump cache chains
+ * to without going back to the interpreter. */
+static void test_chain_indirect(void **state)
+{
+	(void)state;
+	static struct whole ri, rj, rv;
+	uint32_t p[] = {
+		enc_jal(0, 16),                     /* 0: j 16 */
+		enc_i(IB(0, 0x13), 6, 6, 1),        /* 4: f: x6++ */
+		enc_r(RR(0, 0, 0x33), 6, 6, 5),     /* 8: x6 += x5 */
+		enc_i(IB(0, 0x67), 0, 1, 0),        /* 12: ret */
+		enc_i(IB(0, 0x13), 5, 5, 1),        /* 16: x5++ */
+		enc_i(IB(0, 0x13), 11, 11, 3),      /* 20 */
+		enc_jal(1, -20),                    /* 24: call f */
+		enc_i(IB(0, 0x13), 12, 12, 1),      /* 28 */
+		enc_i(IB(0, 0x13), 13, 13, 2),      /* 32 */
+		enc_jal(1, -32),                    /* 36: call f */
+		enc_i(IB(0, 0x13), 14, 14, 1),      /* 40 */
+		enc_i(IB(0, 0x13), 15, 15, 1),      /* 44 */
+		enc_b(4, 5, 7, -32),                /* 48: blt x5,x7,16 */
+		0x6f,                               /* 52: j . */
+	};
+	uint64_t x0[32] = { 0 };
+	x0[7] = 300;
+	run_prog(RV_ACCEL_INTERP, p, 14, x0, 1000, &ri);
+	run_prog(RV_ACCEL_JIT, p, 14, x0, 1000, &rj);
+	run_prog(RV_ACCEL_JIT_VERIFY, p, 14, x0, 1000, &rv);
+	assert_int_equal(ri.x[6], 2 * (300 + 300 * 301 / 2));
+	assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
+	assert_memory_equal(ri.x, rv.x, sizeof(ri.x));
+	assert_memory_equal(ri.tinstret, rj.tinstret, sizeof(ri.tinstret));
+	assert_memory_equal(ri.tpc, rj.tpc, sizeof(ri.tpc));
+	print_message("indirect: %llu calls\n", (unsigned long long)rj.calls);
+	assert_true(rj.calls < 100);
 }
 
 /* ---- the encoder against GNU as (bytes from `as --64`, reg-reg forms
@@ -910,7 +1159,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_terminators, setup,
+						teardown),
 		cmocka_unit_test(test_whole_program),
+		cmocka_unit_test(test_chain_budget),
+		cmocka_unit_test(test_chain_smc),
+		cmocka_unit_test(test_chain_indirect),
 		cmocka_unit_test(test_encoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,7 +116,9 @@ static void verify_accepts_faithful_code(void **state)
 	struct fixture *f = make(RV_ACCEL_JIT_VERIFY);
 	run(f);
 	assert_int_equal(calls, 1);
-	assert_int_equal(rv_cpu(f->h)->jit->verified, 1);
+	/* This block once, then the "j ." block (translated: a lone
+	 * terminator) at every turn of the spin. */
+	assert_true(rv_cpu(f->h)->jit->verified >= 2);
 	assert_int_equal(f->h->x[A1], 6);
 	assert_int_equal(*f->data, 6);
 	assert_int_equal(f->m.exit_reason, RV_EXIT_NONE);

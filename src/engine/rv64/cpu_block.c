@@ -80,8 +80,18 @@ void rv_block_flush_all(struct rv_hart *h)
 	c->code_used = 0;
 	c->arena_used = 0;
 	c->cache_gen++;
+	memset(c->ijc, 0, sizeof(c->ijc));
 	if (c->jit)
 		rv_jit_reset(c->jit);
+}
+
+int rv_hart_after_fork(struct rv_hart *h, struct err *errp)
+{
+	struct rv_cpu *c = rv_cpu(h);
+	if (!c->jit)
+		return 0;
+	rv_block_flush_all(h);
+	return rv_jit_unshare(c->jit, errp);
 }
 
 /* ---- set of host pages holding code (open addressing) ---- */

@@ -138,6 +138,10 @@ RV_GUEST_MEM static void run(struct rv_hart *h, uint64_t budget,
 	uint64_t epoch;                    /* c->code_epoch */
 	/* Binary translation (jit/jit.h): NULL with --accel interp. */
 	struct rv_jit *const jit = c->jit;
+	struct rv_jit_frame *const jf = &c->jf;
+	unsigned jk = 0;                   /* link of a terminator the code ran */
+	int64_t vleft = 0;                 /* jit-verify: budget while replaying */
+	uint64_t vpc = 0;                  /* jit-verify: the replayed block's pc */
 	const uint32_t hot = jit && jit->mode == RV_ACCEL_JIT_VERIFY ? 1 :
 			     RV_JIT_HOT;
 
@@ -254,6 +258,11 @@ lookup: {
 		goto slow;
 	}
 found:
+	if (jit && b != c->scratch) {
+		struct rv_jit_ijc *ij = &c->ijc[rv_jit_ijc_slot(pc)];
+		ij->pc = pc;
+		ij->blk = b;
+	}
 	if (chain_from) {
 		if (c->cache_gen == chain_gen && b != c->scratch)
 			chain_from->succ[chain_k] = b;
@@ -278,7 +287,15 @@ jit_enter: {
 	}
 	if (unlikely(jit->mode == RV_ACCEL_JIT_VERIFY)) {
 		unsigned n = rv_jit_verify_run(h, blk, fn, pc, ltlb, stlb);
-		if (unlikely(n >= blk->nops)) {
+		jit->vterm = false;
+		if (n >= RV_JIT_TERM && n - RV_JIT_TERM <= 1) {
+			/* The code ran the terminator: the replay runs it
+			 * too (jit_verify_stop), then compares. */
+			jit->vterm = true;
+			jit->vk = n - RV_JIT_TERM;
+			jit->vnpc = jf->npc;
+			n = blk->nops - 1u;
+		} else if (unlikely(n >= blk->nops)) {
 			rv_jit_verify_bad_exit(h, pc, n, blk->nops);
 			h->pc = pc;
 			left += blk->ninsn;
@@ -292,13 +309,45 @@ jit_enter: {
 		blk->ops[n].h = &&jit_verify_stop;
 		goto *op->h;
 	}
-	op += fn(x, pc, ltlb, stlb, h);
+	jf->blk = blk;
+	jf->pc = pc;
+	jf->left = left;
+	jit->calls++;
+	unsigned r = fn(x, pc, ltlb, stlb, h);
+	/* The code may have chained on into other blocks. */
+	blk = jf->blk;
+	pc = jf->pc;
+	left = jf->left;
+	if (likely(r >= RV_JIT_TERM)) {
+		jk = r - RV_JIT_TERM;
+		pc = jf->npc;
+		goto jit_chain;
+	}
+	op = blk->ops + r;
 	goto *op->h;
 }
+jit_chain:
+	/* The code ran blk's terminator and did not chain: do what its
+	 * handler does next (a pending kick: stop at the lookup). */
+	if (unlikely(h->kick)) {
+		chain_from = blk;
+		chain_k = jk;
+		chain_gen = c->cache_gen;
+		goto lookup;
+	}
+	CHAIN(jk);
 jit_verify_stop:
 	/* Not an op: where the replay of a translated block ends. */
 	jit->vblk->ops[jit->vn].h = jit->vh;
 	jit->vblk = NULL;
+	if (jit->vterm) {
+		/* Run the terminator with no budget: its CHAIN ends at `out`
+		 * with the next pc, which goes to jit_verify_term. */
+		vleft = left;
+		vpc = pc;
+		left = 0;
+		goto *op->h;
+	}
 	if (rv_jit_verify_check(h, pc)) {
 		h->pc = pc + op->pc_off;
 		left += blk->ninsn - op->idx;
@@ -724,7 +773,19 @@ jit_verify_abort:
 	left += blk->ninsn - op->idx;
 	rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
 	goto done;
+jit_verify_term:
+	jit->vterm = false;
+	left = vleft;
+	if (rv_jit_verify_check(h, vpc) || rv_jit_verify_npc(h, vpc, pc)) {
+		h->pc = pc;
+		rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
+		goto done;
+	}
+	jk = jit->vk;
+	goto jit_chain;
 out:
+	if (unlikely(jit && jit->vterm))
+		goto jit_verify_term;
 	h->pc = pc;
 done:
 	SYNC_INSTRET();

@@ -272,18 +272,3 @@ const struct rv_jit *rv_hart_jit(const struct rv_hart *h)
 {
 	return rv_cpu(h)->jit;
 }
-
-void rv_hart_jit_renew(struct rv_hart *h)
-{
-	struct rv_cpu *c = rv_cpu(h);
-	if (!c->jit)
-		return;
-	struct rv_jit *old = c->jit, *nj = NULL;
-	struct err e = { 0 };
-	/* On failure the hart goes on interpreting: correct, only slower. */
-	if (rv_jit_new(old->mode, old->size, c->labels, &nj, &e))
-		nj = NULL;
-	c->jit = nj;
-	rv_block_flush_all(h);
-	rv_jit_free(old);
-}

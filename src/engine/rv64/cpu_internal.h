@@ -332,8 +332,11 @@ struct rv_cpu {
 
 	const void *const *labels; /* handler of each enum rv_opc */
 
-	/* The translator (jit/jit.h), NULL with --accel interp. */
+	/* The translator (jit/jit.h), NULL with --accel interp, and the
+	 * exchange area between the interpreter and translated code. */
 	struct rv_jit *jit;
+	struct rv_jit_frame jf;
+	struct rv_jit_ijc ijc[1u << RV_JIT_IJC_BITS];
 };
 
 static inline struct rv_cpu *rv_cpu(const struct rv_hart *h)

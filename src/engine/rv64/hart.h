@@ -137,6 +137,14 @@ struct rv_hart *rv_hart_new(struct rv_machine *m, unsigned hartid,
 			    struct err *errp);
 /* No thread may be inside rv_vcpu_run(h). */
 void rv_hart_free(struct rv_hart *h);
+/* In the child of a host fork() (ringvm exec's guest fork): drop h's
+ * decoded blocks and translated code and give its translator a code
+ * buffer of its own (the old one is shared with the parent; jit/jit.h
+ * rv_jit_unshare).  Call on the thread that runs h, outside translated
+ * code (e.g. from the ecall handler), or for a hart no thread runs.
+ * Returns 0, or -errno with errp set when no new buffer could be made:
+ * h then keeps running, interpreted. */
+int rv_hart_after_fork(struct rv_hart *h, struct err *errp);
 
 /* Reset architectural state and start at pc in privilege `priv`, with
  * a0 = hartid and a1 = arg1 (the FDT address), as firmware would hand over
@@ -270,11 +278,5 @@ const char *const *rv_isa_extensions(unsigned *n);
 /* The hart's translator (jit/jit.h: statistics), NULL with --accel
  * interp.  Read while the hart does not run. */
 const struct rv_jit *rv_hart_jit(const struct rv_hart *h);
-
-/* In the child of a host fork() (ringvm exec's guest fork): give h a code
- * buffer of its own — the inherited one is a shared mapping the parent
- * still writes — and drop its translations.  If no new buffer can be
- * made, h goes on with the interpreter.  Only while h does not run. */
-void rv_hart_jit_renew(struct rv_hart *h);
 
 #endif

@@ -5,18 +5,49 @@
  *
  * The contract between the interpreter (cpu_exec.c) and translated code
  * ("body translation"):
+ *  - The interpreter and the code exchange state through the hart's
+ *    struct rv_jit_frame (rv_cpu.jf): before the call the interpreter
+ *    sets jf.blk (the block entered), jf.pc (its entry pc) and jf.left
+ *    (the budget, with blk already charged); after the return it takes
+ *    all three back, since the code may have run on into other blocks.
  *  - A block's code executes a prefix of the block's ops, ops[0..n), on
- *    the hart's registers and guest RAM, and returns n; the interpreter
- *    continues at ops[n] exactly as if it had executed ops[0..n) itself
- *    (same registers, same memory, same TLB).  ops[n] is the block's
- *    terminator, an op the translator does not handle, or a load/store
- *    whose soft-TLB lookup missed (or an FP op whose helper reported an
- *    exception): a "side exit".  So translated code never raises an
- *    exception, takes an interrupt, calls a device or changes privilege,
- *    translation or the TLB: every slow path, trap and precise-state
- *    rebuild stays in the interpreter, in one place.
- *  - Budget and instret: the interpreter charges the whole block on entry
- *    (as for interpreted blocks); translated code does not count.
+ *    the hart's registers and guest RAM, and returns n < nops ("side
+ *    exit"): the interpreter continues at ops[n] of jf.blk (entered at
+ *    jf.pc) exactly as if it had executed ops[0..n) itself (same
+ *    registers, same memory, same TLB).  ops[n] is an op the translator
+ *    does not handle, or a load/store whose soft-TLB lookup missed (or an
+ *    FP op whose helper reported an exception).  So translated code
+ *    never raises an exception, takes an interrupt, calls a device or
+ *    changes privilege, translation or the TLB: every slow path, trap and
+ *    precise-state rebuild stays in the interpreter, in one place.
+ *  - Terminators (branches, jal/j, jalr/jr, a block's plain end) are
+ *    translated too: the code writes rd, computes the next pc and then
+ *    either chains or returns RV_JIT_TERM + k with the next pc in
+ *    jf.npc; k is the link (succ[k]) the interpreter's handler would have
+ *    followed, and the interpreter does exactly what that handler does
+ *    after computing the pc (its CHAIN: budget check, link, lookup).
+ *  - Chaining (RV_ACCEL_JIT only): at a terminator the code jumps
+ *    straight into the successor's code when the interpreter's CHAIN
+ *    would enter that successor (jf.left > 0; succ[k] set; same page
+ *    under RV_BLK_SAME_PAGE0/1 or the fetch-TLB check; its epoch is
+ *    c->code_epoch), it is translated and no kick is pending (h->kick).
+ *    The jump is a tail call: the successor returns to the interpreter.
+ *    Before it the code charges the successor's ninsn to jf.left and
+ *    sets jf.blk and jf.pc.  Links are only read from the block's own
+ *    succ[] (written by the interpreter), never kept as raw code
+ *    pointers, so a dropped block (epoch RV_EPOCH_DEAD) or one of an
+ *    older epoch is never entered, and after rv_block_flush_all no code
+ *    of the old buffer runs: blocks and code are thrown away together.
+ *  - A branch back to the block's own start loops inside the code after
+ *    the same budget and kick checks (and charge) as chaining to itself.
+ *  - Indirect jumps (jalr/jr): the candidate is the hart's indirect-jump
+ *    cache entry for the target pc (rv_cpu.ijc, filled by the
+ *    interpreter's lookup, cleared by rv_block_flush_all) when it holds
+ *    that pc, else succ[0]; either is checked like a link from another
+ *    page (fetch TLB, key, epoch, code) before it is entered.
+ *  - Budget and instret: the interpreter charges a block when it enters
+ *    it, translated code when it chains into it; so jf.left, and the
+ *    instret derived from it, are exactly the interpreter's.
  *  - Stores go through the store TLB only, which never maps a page that
  *    holds decoded code (cpu_block.c): a store to code misses and exits,
  *    so translated code never overwrites code, its own or another block's,
@@ -35,9 +66,12 @@
  * --accel jit-verify ("lockstep"): every translated block runs twice,
  * first as code (stores logged with the bytes they overwrote), then,
  * after registers and memory are put back, in the interpreter up to the
- * same op; registers, FP state and the stored bytes must be equal, or the
- * run ends with an error naming the block and the difference.  Only
- * meaningful with one hart (another hart's stores in between would differ).
+ * same op (or through the terminator, when the code executed it);
+ * registers, FP state, the stored bytes and the next pc must be equal, or
+ * the run ends with an error naming the block and the difference.  Code
+ * translated for jit-verify never chains (each block is checked on its
+ * own).  Only meaningful with one hart (another hart's stores in between
+ * would differ).
  */
 #ifndef RINGVM_RV64_JIT_H
 #define RINGVM_RV64_JIT_H
@@ -77,11 +111,42 @@ const char *rv_accel_name(enum rv_accel a);
 /* Translated code of one block.  x: the hart's x[32]; pc: virtual
  * address at which the block was entered (AUIPC; a block is shared by
  * all virtual aliases of its code); ltlb/stlb: the current load and store
- * TLB sets; h: the hart (for helper calls).  Returns n, the index of the
- * first op not executed (see above); 0 < n <= blk->nops - 1 normally. */
+ * TLB sets; h: the hart (for helper calls, and rv_cpu(h)->jf).  Returns
+ * n < jf.blk->nops, the index of the first op not executed, or
+ * RV_JIT_TERM + k after a terminator (see above). */
 typedef unsigned (*rv_jit_fn)(uint64_t *x, uint64_t pc,
 			      const struct rv_tlb *ltlb,
 			      const struct rv_tlb *stlb, struct rv_hart *h);
+
+/* Returned by code that executed its block's terminator: + k (0 or 1),
+ * the successor link; the next pc is in rv_jit_frame.npc. */
+#define RV_JIT_TERM 0x10000u
+
+/* Interpreter <-> code exchange area, one per hart (rv_cpu.jf); see the
+ * contract above.  Only the hart's thread touches it. */
+struct rv_jit_frame {
+	struct rv_block *blk;  /* block whose code ran last */
+	uint64_t pc;           /* vaddr at which blk was entered */
+	uint64_t npc;          /* next pc after a terminator (RV_JIT_TERM) */
+	int64_t left;          /* budget left (blk already charged) */
+};
+
+/* Indirect-jump cache, one per hart (rv_cpu.ijc): the block last looked
+ * up at each pc, so that jalr/jr in translated code can chain to any
+ * recent target, not only the one its succ[0] link remembers.  A hint:
+ * the code checks an entry exactly like a link (fetch TLB, key, epoch,
+ * code).  Filled by the interpreter's lookup; cleared with the block
+ * cache (rv_block_flush_all), so it never points into blocks of an older
+ * arena generation. */
+#define RV_JIT_IJC_BITS 8
+struct rv_jit_ijc {
+	uint64_t pc;               /* vaddr of blk (blk NULL: empty) */
+	struct rv_block *blk;
+};
+static inline unsigned rv_jit_ijc_slot(uint64_t pc)
+{
+	return (unsigned)(pc >> 1) & ((1u << RV_JIT_IJC_BITS) - 1);
+}
 
 /* Code buffer per hart (bytes of host code; the block cache's arena is
  * 32 MiB of decoded ops). */
@@ -108,8 +173,10 @@ struct rv_jit {
 	uint8_t *rw, *rx;
 	size_t size, used;
 	bool full;                 /* a translation did not fit */
+	bool off;                  /* translate nothing (rv_jit_unshare failed) */
 	/* Statistics (for --stats and tests). */
 	uint64_t blocks, bytes, flushes, verified;
+	uint64_t calls;            /* calls into code from the interpreter */
 	/* jit-verify (jit_verify.c). */
 	struct rv_jit_vstore vlog[RV_JIT_VLOG_MAX];
 	unsigned nvlog;
@@ -122,6 +189,11 @@ struct rv_jit {
 	struct rv_block *vblk;
 	unsigned vn;
 	const void *vh;
+	/* The code executed the terminator (vn is the terminator's index):
+	 * the replay runs it too and compares its next pc with vnpc. */
+	bool vterm;
+	unsigned vk;
+	uint64_t vnpc;
 	/* Translator's private data (e.g. a handler -> opcode map); owned
 	 * by jit/translate.c: made by rv_jit_translator_new, freed by
 	 * rv_jit_translator_free. */
@@ -143,6 +215,13 @@ void rv_jit_free(struct rv_jit *j);
 
 /* Forget every translation (the block cache was flushed).  Owner thread. */
 void rv_jit_reset(struct rv_jit *j);
+
+/* In a child of a host fork(): the code buffer's memfd is shared with the
+ * parent, whose translations would land in the same pages; give j a
+ * fresh buffer (the old one is unmapped, so every block's code must have
+ * been dropped first: rv_hart_after_fork).  Returns 0, or -errno with
+ * errp set, and then j translates nothing more (j->off). */
+int rv_jit_unshare(struct rv_jit *j, struct err *errp);
 
 /* Room to emit into: returns the rw address of the next free byte and in
  * *avail how many bytes may be written there (0: full). */
@@ -179,6 +258,9 @@ unsigned rv_jit_verify_run(struct rv_hart *h, struct rv_block *blk,
  * when its results equal the recorded ones, else -1 after printing the
  * first difference on stderr (block pc, op index, register). */
 int rv_jit_verify_check(struct rv_hart *h, uint64_t pc);
+/* After the replay of a terminator: 0 when the interpreter's next pc
+ * equals the code's (jit->vnpc), else -1 after printing both. */
+int rv_jit_verify_npc(struct rv_hart *h, uint64_t pc, uint64_t npc);
 /* The code returned n >= nops (no such op): report; returns -1. */
 int rv_jit_verify_bad_exit(struct rv_hart *h, uint64_t pc, unsigned n,
 			   unsigned nops);

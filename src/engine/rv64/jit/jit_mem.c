@@ -49,6 +49,40 @@ const char *rv_accel_name(enum rv_accel a)
 	return "?";
 }
 
+/* A code buffer of size bytes: one memfd, mapped rw and rx. */
+static int map_buffer(size_t size, uint8_t **rwp, uint8_t **rxp,
+		      struct err *errp)
+{
+	int fd = memfd_create("ringvm-jit", MFD_CLOEXEC);
+	if (fd < 0)
+		return err_set(errp, errno, "memfd_create for the JIT code buffer");
+	int r = 0;
+	void *rw = MAP_FAILED, *rx = MAP_FAILED;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		r = err_set(errp, errno, "cannot size the JIT code buffer (%zu bytes)",
+			    size);
+		goto out;
+	}
+	rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rw == MAP_FAILED) {
+		r = err_set(errp, errno, "cannot map the JIT code buffer");
+		goto out;
+	}
+	rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	if (rx == MAP_FAILED) {
+		r = err_set(errp, errno,
+			    "cannot map the JIT code buffer executable "
+			    "(noexec memfd? try --accel interp)");
+		munmap(rw, size);
+		goto out;
+	}
+	*rwp = rw;
+	*rxp = rx;
+out:
+	close(fd);
+	return r;
+}
+
 int rv_jit_new(enum rv_accel mode, size_t code_bytes,
 	       const void *const *labels, struct rv_jit **out,
 	       struct err *errp)
@@ -66,47 +100,37 @@ int rv_jit_new(enum rv_accel mode, size_t code_bytes,
 		return err_set(errp, ENOMEM, "cannot allocate the translator");
 	j->mode = mode;
 	j->size = size;
-	j->rw = j->rx = MAP_FAILED;
-	int fd = memfd_create("ringvm-jit", MFD_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
+	int r = map_buffer(size, &j->rw, &j->rx, errp);
+	if (r) {
 		free(j);
-		return err_set(errp, e, "memfd_create for the JIT code buffer");
-	}
-	int r = 0;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		r = err_set(errp, errno, "cannot size the JIT code buffer (%zu bytes)",
-			    size);
-		goto fail;
-	}
-	j->rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (j->rw == MAP_FAILED) {
-		r = err_set(errp, errno, "cannot map the JIT code buffer");
-		goto fail;
-	}
-	j->rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-	if (j->rx == MAP_FAILED) {
-		r = err_set(errp, errno,
-			    "cannot map the JIT code buffer executable "
-			    "(noexec memfd? try --accel interp)");
-		goto fail;
+		return r;
 	}
 	j->tr = rv_jit_translator_new(labels, mode);
 	if (!j->tr) {
-		r = err_set(errp, ENOMEM, "cannot allocate the translator");
-		goto fail;
+		munmap(j->rw, size);
+		munmap(j->rx, size);
+		free(j);
+		return err_set(errp, ENOMEM, "cannot allocate the translator");
 	}
-	close(fd);
 	*out = j;
 	return 0;
-fail:
-	close(fd);
-	if (j->rw != MAP_FAILED)
-		munmap(j->rw, size);
-	if (j->rx != MAP_FAILED)
-		munmap(j->rx, size);
-	free(j);
-	return r;
+}
+
+int rv_jit_unshare(struct rv_jit *j, struct err *errp)
+{
+	uint8_t *rw, *rx;
+	int r = map_buffer(j->size, &rw, &rx, errp);
+	if (r) {
+		j->off = true;
+		return r;
+	}
+	munmap(j->rw, j->size);
+	munmap(j->rx, j->size);
+	j->rw = rw;
+	j->rx = rx;
+	j->used = 0;
+	j->full = false;
+	return 0;
 }
 
 void rv_jit_free(struct rv_jit *j)

@@ -114,6 +114,14 @@ int rv_jit_verify_abort(struct rv_hart *h, uint64_t pc)
 	return -1;
 }
 
+int rv_jit_verify_npc(struct rv_hart *h, uint64_t pc, uint64_t npc)
+{
+	struct rv_jit *j = rv_cpu(h)->jit;
+	if (npc == j->vnpc)
+		return 0;
+	return differ(pc, j->vn + 1, "next pc", 0, npc, j->vnpc);
+}
+
 int rv_jit_verify_bad_exit(struct rv_hart *h, uint64_t pc, unsigned n,
 			   unsigned nops)
 {

@@ -47,6 +47,10 @@ enum kind {
 	K_FSTORE, /* reads rs1 (f[rs2] read through h) */
 	K_FP,     /* rv_fp_op(): touches h->x itself */
 	K_NOP,    /* no code (fence, or fence with a host barrier) */
+	/* Terminators (always a block's last op): */
+	K_BR,     /* conditional branch: reads rs1, rs2 */
+	K_JAL,    /* jal, j, end: writes rd (jal only) */
+	K_JALR,   /* jalr, jr: reads rs1, writes rd (jalr only) */
 };
 
 #define MAP_BITS 9
@@ -158,6 +162,10 @@ void *rv_jit_translator_new(const void *const *labels, enum rv_accel mode)
 	for (unsigned o = RV_OP_FMADD_S; o <= RV_OP_FCVT_D_S; o++)
 		t->kind[o] = K_FP;
 	t->kind[RV_OP_FENCE] = t->kind[RV_OP_FENCE_MB] = K_NOP;
+	for (unsigned o = RV_OP_BEQ; o <= RV_OP_BGEU; o++)
+		t->kind[o] = K_BR;
+	t->kind[RV_OP_JAL] = t->kind[RV_OP_J] = t->kind[RV_OP_END] = K_JAL;
+	t->kind[RV_OP_JALR] = t->kind[RV_OP_JR] = K_JALR;
 	return t;
 }
 
@@ -210,7 +218,10 @@ struct exitp {
 struct ctx {
 	struct x86 a;
 	const struct tr *t;
+	const struct rv_block *blk;
 	bool verify;
+	bool chain;         /* terminators jump into successors' code */
+	size_t body;        /* offset of the code after the prologue */
 	int8_t host[NV];    /* host register of each slot, or -1 */
 	uint64_t dirty;
 	unsigned cur;       /* index of the op being translated */
@@ -887,6 +898,226 @@ static void tr_int(struct ctx *c, const struct rv_op *op, unsigned opc)
 	}
 }
 
+/* ---- terminators ---- */
+
+_Static_assert(sizeof(struct rv_jit_ijc) == 16, "chain() scales by 16");
+
+#define JF(field) ((int32_t)(offsetof(struct rv_cpu, jf) + \
+			     offsetof(struct rv_jit_frame, field)))
+#define CPU(field) ((int32_t)offsetof(struct rv_cpu, field))
+
+static void epilogue_noret(struct ctx *c)
+{
+	if (c->frame)
+		x86_alu_ri(&c->a, ALU_ADD, true, X_RSP, c->frame);
+	for (unsigned i = c->npushed; i-- > 0;)
+		x86_pop(&c->a, c->pushed[i]);
+}
+
+static void epilogue(struct ctx *c)
+{
+	epilogue_noret(c);
+	x86_ret(&c->a);
+}
+
+/* Into the successor's code through link k, as cpu_exec.c's CHAIN would
+ * enter it (jit.h); falls through when it would not.  rax = next pc,
+ * rdx = h, r8 = rv_cpu(h); guest registers are written back. */
+static void chain(struct ctx *c, unsigned k, bool indirect)
+{
+	struct x86 *a = &c->a;
+	size_t miss[8];
+	unsigned nm = 0;
+	/* The budget first, as CHAIN: the interpreter stops on <= 0. */
+	x86_alu_mi(a, ALU_CMP, true, x86_m(X_R8, JF(left)), 0);
+	miss[nm++] = x86_jcc(a, CC_LE);
+	/* r9 = succ[k], read from the block at each pass: links change. */
+	x86_mov_ri(a, X_R9, (uint64_t)(uintptr_t)&c->blk->succ[k]);
+	x86_load(a, 8, X_R9, x86_m(X_R9, 0));
+	if (indirect) {
+		/* Or the indirect-jump cache's block for this pc, when the
+		 * slot holds this pc (checked below like any link). */
+		x86_mov_rr(a, true, X_RCX, X_RAX);
+		x86_shift_ri(a, SH_SHR, true, X_RCX, 1);
+		x86_alu_ri(a, ALU_AND, false, X_RCX,
+			   (1 << RV_JIT_IJC_BITS) - 1);
+		x86_shift_ri(a, SH_SHL, true, X_RCX, 4);
+		x86_alu_rr(a, ALU_ADD, true, X_RCX, X_R8);
+		x86_alu_rm(a, ALU_CMP, true, X_RAX,
+			   x86_m(X_RCX, CPU(ijc) + (int32_t)offsetof(
+					 struct rv_jit_ijc, pc)));
+		size_t other = x86_jcc(a, CC_NE);
+		x86_load(a, 8, X_R9,
+			 x86_m(X_RCX, CPU(ijc) + (int32_t)offsetof(
+				       struct rv_jit_ijc, blk)));
+		x86_bind(a, other);
+	}
+	x86_test_rr(a, true, X_R9, X_R9);
+	miss[nm++] = x86_jcc(a, CC_E);
+	if (indirect || !(c->blk->flags & (RV_BLK_SAME_PAGE0 << k))) {
+		/* The fetch TLB: tag of pc, and succ's key == pc + addend. */
+		x86_load(a, 8, X_R10, x86_m(X_R8, CPU(itlb)));
+		x86_mov_rr(a, true, X_RCX, X_RAX);
+		x86_shift_ri(a, SH_SHR, true, X_RCX, 12 - 4);
+		x86_alu_ri(a, ALU_AND, false, X_RCX,
+			   (int32_t)(RV_TLB_MASK << 4));
+		x86_alu_rr(a, ALU_ADD, true, X_R10, X_RCX);
+		x86_mov_rr(a, true, X_RCX, X_RAX);
+		x86_shift_ri(a, SH_SHR, true, X_RCX, RV_PAGE_SHIFT);
+		x86_alu_rm(a, ALU_CMP, true, X_RCX,
+			   x86_m(X_R10, (int32_t)offsetof(struct rv_tlbe, tag)));
+		miss[nm++] = x86_jcc(a, CC_NE);
+		x86_mov_rr(a, true, X_RCX, X_RAX);
+		x86_alu_rm(a, ALU_ADD, true, X_RCX,
+			   x86_m(X_R10, (int32_t)offsetof(struct rv_tlbe,
+							  addend)));
+		x86_alu_rm(a, ALU_CMP, true, X_RCX,
+			   x86_m(X_R9, (int32_t)offsetof(struct rv_block, key)));
+		miss[nm++] = x86_jcc(a, CC_NE);
+	}
+	/* Dropped blocks carry RV_EPOCH_DEAD; stale ones an older epoch. */
+	x86_load(a, 8, X_RCX, x86_m(X_R8, CPU(code_epoch)));
+	x86_alu_rm(a, ALU_CMP, true, X_RCX,
+		   x86_m(X_R9, (int32_t)offsetof(struct rv_block, epoch)));
+	miss[nm++] = x86_jcc(a, CC_NE);
+	x86_load(a, 8, X_R10, x86_m(X_R9, (int32_t)offsetof(struct rv_block,
+							     jit)));
+	x86_test_rr(a, true, X_R10, X_R10);
+	miss[nm++] = x86_jcc(a, CC_E);
+	x86_alu_mi(a, ALU_CMP, false,
+		   x86_m(X_RDX, (int32_t)offsetof(struct rv_hart, kick)), 0);
+	miss[nm++] = x86_jcc(a, CC_NE);
+	/* Enter it: charge it, tell the interpreter where we are. */
+	x86_movzx_m(a, 2, X_RCX,
+		    x86_m(X_R9, (int32_t)offsetof(struct rv_block, ninsn)));
+	x86_store(a, 8, x86_m(X_R8, JF(blk)), X_R9);
+	x86_store(a, 8, x86_m(X_R8, JF(pc)), X_RAX);
+	x86_load(a, 8, X_R11, x86_m(X_R8, JF(left)));
+	x86_alu_rr(a, ALU_SUB, true, X_R11, X_RCX);
+	x86_store(a, 8, x86_m(X_R8, JF(left)), X_R11);
+	/* Arguments of rv_jit_fn: x, pc, ltlb, stlb, h. */
+	if (c->base != X_RDI)
+		x86_mov_rr(a, true, X_RDI, c->base);
+	x86_mov_rr(a, true, X_RSI, X_RAX);
+	x86_load(a, 8, X_RCX, x86_m(X_R8, CPU(stlb)));
+	x86_mov_rr(a, true, X_R11, X_RDX);
+	x86_load(a, 8, X_RDX, x86_m(X_R8, CPU(ltlb)));
+	x86_mov_rr(a, true, X_R8, X_R11);
+	epilogue_noret(c);
+	x86_jmp_r(a, X_R10);
+	for (unsigned i = 0; i < nm; i++)
+		x86_bind(a, miss[i]);
+}
+
+/* Leave through link k with the next pc in rax: chain, or return
+ * RV_JIT_TERM + k with the pc in jf.npc.  Registers are written back. */
+static void term_exit(struct ctx *c, unsigned k, bool indirect)
+{
+	struct x86 *a = &c->a;
+	x86_load(a, 8, X_RDX, x86_m(X_RSP, SLOT_H));
+	x86_load(a, 8, X_R8, x86_m(X_RDX, (int32_t)offsetof(struct rv_hart,
+							     priv_)));
+	x86_store(a, 8, x86_m(X_R8, JF(npc)), X_RAX);
+	if (c->chain)
+		chain(c, k, indirect);
+	x86_mov_ri(a, X_RAX, RV_JIT_TERM + k);
+	epilogue(c);
+}
+
+/* A branch back to the block's own start (a loop in one block): what
+ * chaining to itself would do, without leaving the function: budget and
+ * kick checks, charge the block, and back to the code after the
+ * prologue, whose host registers still hold the (written back) guest
+ * values.  The block itself needs no epoch check: nothing the code does
+ * can drop it or start a new epoch.  Falls through when it stops.
+ * Clobbers rcx, rdx. */
+static void self_loop(struct ctx *c)
+{
+	struct x86 *a = &c->a;
+	x86_load(a, 8, X_RDX, x86_m(X_RSP, SLOT_H));
+	x86_alu_mi(a, ALU_CMP, false,
+		   x86_m(X_RDX, (int32_t)offsetof(struct rv_hart, kick)), 0);
+	size_t kick = x86_jcc(a, CC_NE);
+	x86_load(a, 8, X_RCX, x86_m(X_RDX, (int32_t)offsetof(struct rv_hart,
+							      priv_)));
+	x86_alu_mi(a, ALU_CMP, true, x86_m(X_RCX, JF(left)), 0);
+	size_t out = x86_jcc(a, CC_LE);
+	x86_alu_mi(a, ALU_SUB, true, x86_m(X_RCX, JF(left)),
+		   (int32_t)c->blk->ninsn);
+	x86_patch(a, x86_jmp(a), c->body);
+	x86_bind(a, kick);
+	x86_bind(a, out);
+}
+
+/* rax = block pc + off. */
+static void pc_plus(struct ctx *c, int r, int32_t off)
+{
+	x86_load(&c->a, 8, r, x86_m(X_RSP, SLOT_PC));
+	if (off)
+		x86_alu_ri(&c->a, ALU_ADD, true, r, off);
+}
+
+static enum x86_cc br_cc(unsigned opc)
+{
+	switch (opc) {
+	case RV_OP_BEQ: return CC_E;
+	case RV_OP_BNE: return CC_NE;
+	case RV_OP_BLT: return CC_L;
+	case RV_OP_BGE: return CC_GE;
+	case RV_OP_BLTU: return CC_B;
+	default: return CC_AE;   /* BGEU */
+	}
+}
+
+/* cpu_exec.c's BRANCH, JAL/J/END and JALR/JR: rd, then the next pc. */
+static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
+{
+	struct x86 *a = &c->a;
+	switch (c->t->kind[opc]) {
+	case K_BR: {
+		int s1 = rsrc(c, op->rs1, X_RAX);
+		int s2 = rsrc(c, op->rs2, X_RCX);
+		x86_alu_rr(a, ALU_CMP, true, s1, s2);
+		writeback(c, c->dirty);   /* movs: the flags survive */
+		size_t taken = x86_jcc(a, br_cc(opc));
+		pc_plus(c, X_RAX, op->imm2);
+		term_exit(c, 1, false);
+		x86_bind(a, taken);
+		if (c->chain && op->imm == 0)
+			self_loop(c);
+		pc_plus(c, X_RAX, op->imm);
+		term_exit(c, 0, false);
+		break;
+	}
+	case K_JAL:
+		if (op->rd) {
+			int t = rdst(c, op->rd);
+			pc_plus(c, t, op->imm2);
+			wfin(c, op->rd, t);
+		}
+		writeback(c, c->dirty);
+		if (c->chain && op->imm == 0)
+			self_loop(c);
+		pc_plus(c, X_RAX, op->imm);
+		term_exit(c, 0, false);
+		break;
+	default: {   /* K_JALR; IALIGN = 16: clear bit 0 only */
+		int s = rsrc(c, op->rs1, X_RAX);
+		x86_lea(a, true, X_RCX, x86_m(s, op->imm));
+		x86_alu_ri(a, ALU_AND, true, X_RCX, -2);
+		if (op->rd) {
+			int t = rdst(c, op->rd);
+			pc_plus(c, t, op->imm2);
+			wfin(c, op->rd, t);
+		}
+		writeback(c, c->dirty);
+		x86_mov_rr(a, true, X_RAX, X_RCX);
+		term_exit(c, 0, true);
+		break;
+	}
+	}
+}
+
 /* ---- register allocation ---- */
 
 static void note_read(unsigned g, unsigned *uses, uint64_t *seen,
@@ -956,6 +1187,18 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 		case K_FP:
 			calls = true;
 			c->slots |= 1u << (SLOT_H / 8);
+			break;
+		case K_BR:
+			note_read(op->rs1, uses, &seen, &first_read);
+			note_read(op->rs2, uses, &seen, &first_read);
+			c->slots |= 1u << (SLOT_PC / 8) | 1u << (SLOT_H / 8);
+			break;
+		case K_JALR:
+			note_read(op->rs1, uses, &seen, &first_read);
+			/* fall through */
+		case K_JAL:
+			note_write(op->rd, uses, &seen);
+			c->slots |= 1u << (SLOT_PC / 8) | 1u << (SLOT_H / 8);
 			break;
 		default:
 			break;
@@ -1030,20 +1273,13 @@ static void prologue(struct ctx *c, uint64_t load)
 			x86_load(a, 8, c->host[g], xmem(g));
 }
 
-static void epilogue(struct ctx *c)
-{
-	if (c->frame)
-		x86_alu_ri(&c->a, ALU_ADD, true, X_RSP, c->frame);
-	for (unsigned i = c->npushed; i-- > 0;)
-		x86_pop(&c->a, c->pushed[i]);
-	x86_ret(&c->a);
-}
-
 rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 {
 	const struct tr *t = j->tr;
 	unsigned opcs[RV_BLOCK_MAX_INSNS + 2];
 	unsigned n = 0;
+	if (j->off)
+		return NULL;
 	while (n < blk->nops && n < RV_BLOCK_MAX_INSNS + 2) {
 		unsigned opc = op_opc(t, &blk->ops[n]);
 		if (opc >= RV_OP_COUNT || t->kind[opc] == K_NO)
@@ -1060,11 +1296,15 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 	uint8_t *buf = rv_jit_code_begin(j, &avail);
 	x86_init(&c->a, buf, avail);
 	c->t = t;
+	c->blk = blk;
 	c->verify = j->mode == RV_ACCEL_JIT_VERIFY;
+	/* jit-verify checks each block on its own. */
+	c->chain = !c->verify;
 	for (unsigned v = 0; v < NV; v++)
 		c->host[v] = -1;
 	uint64_t load = allocate(c, blk, opcs, n);
 	prologue(c, load);
+	c->body = c->a.len;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct rv_op *op = &blk->ops[i];
@@ -1079,11 +1319,17 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 			if (opcs[i] == RV_OP_FENCE_MB)
 				x86_mfence(&c->a);
 			break;
+		case K_BR: case K_JAL: case K_JALR:
+			tr_term(c, op, opcs[i]);
+			break;
 		default: tr_int(c, op, opcs[i]); break;
 		}
 	}
-	writeback(c, c->dirty);
-	x86_mov_ri(&c->a, X_RAX, n);
+	/* Without the terminator, return n; side exits share the epilogue. */
+	if (n < blk->nops) {
+		writeback(c, c->dirty);
+		x86_mov_ri(&c->a, X_RAX, n);
+	}
 	size_t epi = c->a.len;
 	epilogue(c);
 	/* Side-exit stubs; consecutive exits with the same state share one. */

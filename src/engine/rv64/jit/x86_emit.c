@@ -425,6 +425,12 @@ void x86_call(struct x86 *a, const void *fn)
 	op_rr(a, false, o, 1, 2, X_RAX, false);
 }
 
+void x86_jmp_r(struct x86 *a, int r)
+{
+	static const uint8_t o[] = { 0xff };
+	op_rr(a, false, o, 1, 4, r, false);
+}
+
 void x86_push(struct x86 *a, int r)
 {
 	if (!room(a))

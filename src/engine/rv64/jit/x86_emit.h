@@ -143,6 +143,8 @@ void x86_patch(struct x86 *a, size_t at, size_t target);
 void x86_bind(struct x86 *a, size_t at);
 /* mov rax, fn; call rax (clobbers rax). */
 void x86_call(struct x86 *a, const void *fn);
+/* jmp r (an indirect tail call: FF /4). */
+void x86_jmp_r(struct x86 *a, int r);
 void x86_push(struct x86 *a, int r);
 void x86_pop(struct x86 *a, int r);
 void x86_ret(struct x86 *a);
