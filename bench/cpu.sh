@@ -112,23 +112,8 @@ for i in $(seq 1 "$runs"); do
 			END { printf "- - %s %s %s\n", c, s, t }' >>"$tmp/native.dat"
 done
 
-# stats ENGINE COLUMN: "median min max" of a column, or "- - -".
-stats() {
-	[ -s "$tmp/$1.dat" ] || { echo "- - -"; return; }
-	awk -v c="$2" '$c != "-" && $c != "" { print $c }' "$tmp/$1.dat" | sort -g |
-		awk '{ v[NR] = $1 } END {
-			if (NR == 0) { print "- - -"; exit }
-			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%g %g %g\n", m, v[1], v[NR] }'
-}
-cell() {  # "median (min-max)"
-	set -- $1
-	[ "$1" != - ] || { echo "-"; return; }
-	printf "%.4g (%.4g-%.4g)" "$1" "$2" "$3"
-}
-ratio() {  # ratio of two medians
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 echo
 printf '%-22s %-24s %-24s %-24s %-24s %-9s %-9s %-9s %-9s\n' metric interp jit QEMU native \

@@ -35,3 +35,25 @@ cross_build() {
 	fi
 	tool_blocks=$(( ($(stat -c %s "$tool") + 4095) / 4096 ))
 }
+
+# stats NAME COLUMN: "median min max" of a column of $tmp/NAME.dat, or
+# "- - -" (empty cells and "-" ignored).
+stats() {
+	[ -s "$tmp/$1.dat" ] || { echo "- - -"; return; }
+	awk -v c="$2" '$c != "-" && $c != "" { print $c }' "$tmp/$1.dat" | sort -g |
+		awk '{ v[NR] = $1 } END {
+			if (NR == 0) { print "- - -"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%g %g %g\n", m, v[1], v[NR] }'
+}
+# cell "MEDIAN MIN MAX": "median (min-max)", or "-".
+cell() {
+	# shellcheck disable=SC2086
+	set -- $1
+	[ "$1" != - ] || { echo "-"; return; }
+	printf "%.4g (%.4g-%.4g)" "$1" "$2" "$3"
+}
+# ratio A B: A/B as "1.23x", or "-".
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'
+}
