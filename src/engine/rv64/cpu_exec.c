@@ -299,8 +299,7 @@ jit_enter: {
 			rv_jit_verify_bad_exit(h, pc, n, blk->nops);
 			h->pc = pc;
 			left += blk->ninsn;
-			rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
-			goto done;
+			goto jit_verify_fail;
 		}
 		/* The interpreter now runs ops[0..n) to the stop mark. */
 		jit->vblk = blk;
@@ -351,8 +350,7 @@ jit_verify_stop:
 	if (rv_jit_verify_check(h, pc)) {
 		h->pc = pc + op->pc_off;
 		left += blk->ninsn - op->idx;
-		rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
-		goto done;
+		goto jit_verify_fail;
 	}
 	goto *op->h;
 
@@ -771,6 +769,8 @@ jit_verify_abort:
 	rv_jit_verify_abort(h, pc);
 	h->pc = pc + op->pc_off;
 	left += blk->ninsn - op->idx;
+jit_verify_fail:
+	/* A difference was reported: the run ends with an error. */
 	rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
 	goto done;
 jit_verify_term:
@@ -778,8 +778,7 @@ jit_verify_term:
 	left = vleft;
 	if (rv_jit_verify_check(h, vpc) || rv_jit_verify_npc(h, vpc, pc)) {
 		h->pc = pc;
-		rv_machine_request_exit(h->m, RV_EXIT_ERROR, 1);
-		goto done;
+		goto jit_verify_fail;
 	}
 	jk = jit->vk;
 	goto jit_chain;
