@@ -91,16 +91,16 @@ int main(void)
 	}
 	printf("illegal instruction: sig %d\n", r);
 
-	/* default actions end a child the native way */
+	/* default actions end a child the native way; the read end is
+	 * closed before fork so the write can only meet a reader-less pipe */
+	close(p[0]);
 	c = fork();
 	if (c == 0) {
-		close(p[0]);
 		signal(SIGPIPE, SIG_DFL);
 		if (write(p[1], "x", 1) < 0)
 			_exit(2);
 		_exit(1);
 	}
-	close(p[0]);
 	waitpid(c, &st, 0);
 	c = fork();
 	if (c == 0) {
