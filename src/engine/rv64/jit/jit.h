@@ -108,7 +108,8 @@ enum rv_accel {
 int rv_accel_parse(const char *s, enum rv_accel *out, size_t *code_bytes);
 const char *rv_accel_name(enum rv_accel a);
 
-/* Translated code of one block.  x: the hart's x[32]; pc: virtual
+/* Translated code of one block.  x: the hart's x[32] (h->x: the code
+ * reaches h->kick and rv_cpu(h) relative to it); pc: virtual
  * address at which the block was entered (AUIPC; a block is shared by
  * all virtual aliases of its code); ltlb/stlb: the current load and store
  * TLB sets; h: the hart (for helper calls, and rv_cpu(h)->jf).  Returns
@@ -117,6 +118,13 @@ const char *rv_accel_name(enum rv_accel a);
 typedef unsigned (*rv_jit_fn)(uint64_t *x, uint64_t pc,
 			      const struct rv_tlb *ltlb,
 			      const struct rv_tlb *stlb, struct rv_hart *h);
+
+/* Every block's code starts with the same entry: it saves the host's
+ * callee-saved registers and puts the arguments in one fixed frame; the
+ * code RV_JIT_CHAIN_ENTRY bytes in expects that frame already built
+ * (with x in rdi), which is how chaining enters a successor: a jump, no
+ * second frame. */
+#define RV_JIT_CHAIN_ENTRY 33u
 
 /* Returned by code that executed its block's terminator: + k (0 or 1),
  * the successor link; the next pc is in rv_jit_frame.npc. */

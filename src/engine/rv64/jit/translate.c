@@ -229,9 +229,10 @@ struct ctx {
 	bool calls;         /* the code calls helpers */
 	/* Frame slots the code reads: 1 << (SLOT_x / 8). */
 	unsigned slots;
-	int pushed[8];      /* callee-saved registers pushed by the prologue */
-	unsigned npushed;
-	int32_t frame;      /* bytes reserved below the pushes (0: none) */
+	/* The block ends in a branch or jump to its own start, looping
+	 * inside the code with guest registers kept in host registers. */
+	bool loop;
+	uint64_t written;   /* guest registers the block writes (rd) */
 	struct exitp ex[MAX_EXITS];
 	unsigned nex;
 	bool too_many;
@@ -906,19 +907,23 @@ _Static_assert(sizeof(struct rv_jit_ijc) == 16, "chain() scales by 16");
 			     offsetof(struct rv_jit_frame, field)))
 #define CPU(field) ((int32_t)offsetof(struct rv_cpu, field))
 
-static void epilogue_noret(struct ctx *c)
-{
-	if (c->frame)
-		x86_alu_ri(&c->a, ALU_ADD, true, X_RSP, c->frame);
-	for (unsigned i = c->npushed; i-- > 0;)
-		x86_pop(&c->a, c->pushed[i]);
-}
+/* Every block has the same frame (see prologue), so chaining is a jump
+ * into the successor's code past its entry. */
+static const int8_t saved[6] = { X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15 };
+#define FRAME 40   /* 8 mod 16 at entry + 6 pushes + 40: 16-aligned */
 
 static void epilogue(struct ctx *c)
 {
-	epilogue_noret(c);
+	x86_alu_ri(&c->a, ALU_ADD, true, X_RSP, FRAME);
+	for (unsigned i = 6; i-- > 0;)
+		x86_pop(&c->a, saved[i]);
 	x86_ret(&c->a);
 }
+
+/* Displacement of a struct rv_hart field from x (the code's base
+ * register holds h->x: jit.h). */
+#define HX(field) ((int32_t)offsetof(struct rv_hart, field) - \
+		   (int32_t)offsetof(struct rv_hart, x))
 
 /* Into the successor's code through link k, as cpu_exec.c's CHAIN would
  * enter it (jit.h); falls through when it would not.  rax = next pc,
@@ -987,7 +992,9 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 	x86_alu_mi(a, ALU_CMP, false,
 		   x86_m(X_RDX, (int32_t)offsetof(struct rv_hart, kick)), 0);
 	miss[nm++] = x86_jcc(a, CC_NE);
-	/* Enter it: charge it, tell the interpreter where we are. */
+	/* Enter it: charge it, tell the interpreter where we are.  The
+	 * frame stays: its TLB and hart slots hold for the successor too
+	 * (code never changes them), only the pc slot is new. */
 	x86_movzx_m(a, 2, X_RCX,
 		    x86_m(X_R9, (int32_t)offsetof(struct rv_block, ninsn)));
 	x86_store(a, 8, x86_m(X_R8, JF(blk)), X_R9);
@@ -995,15 +1002,10 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 	x86_load(a, 8, X_R11, x86_m(X_R8, JF(left)));
 	x86_alu_rr(a, ALU_SUB, true, X_R11, X_RCX);
 	x86_store(a, 8, x86_m(X_R8, JF(left)), X_R11);
-	/* Arguments of rv_jit_fn: x, pc, ltlb, stlb, h. */
+	x86_store(a, 8, x86_m(X_RSP, SLOT_PC), X_RAX);
 	if (c->base != X_RDI)
 		x86_mov_rr(a, true, X_RDI, c->base);
-	x86_mov_rr(a, true, X_RSI, X_RAX);
-	x86_load(a, 8, X_RCX, x86_m(X_R8, CPU(stlb)));
-	x86_mov_rr(a, true, X_R11, X_RDX);
-	x86_load(a, 8, X_RDX, x86_m(X_R8, CPU(ltlb)));
-	x86_mov_rr(a, true, X_R8, X_R11);
-	epilogue_noret(c);
+	x86_alu_ri(a, ALU_ADD, true, X_R10, RV_JIT_CHAIN_ENTRY);
 	x86_jmp_r(a, X_R10);
 	for (unsigned i = 0; i < nm; i++)
 		x86_bind(a, miss[i]);
@@ -1027,19 +1029,16 @@ static void term_exit(struct ctx *c, unsigned k, bool indirect)
 /* A branch back to the block's own start (a loop in one block): what
  * chaining to itself would do, without leaving the function: budget and
  * kick checks, charge the block, and back to the code after the
- * prologue, whose host registers still hold the (written back) guest
- * values.  The block itself needs no epoch check: nothing the code does
- * can drop it or start a new epoch.  Falls through when it stops.
- * Clobbers rcx, rdx. */
+ * prologue, whose host registers still hold the guest values (dirty ones
+ * are written back at the exits: c->loop).  The block itself needs no
+ * epoch check: nothing the code does can drop it or start a new epoch.
+ * Falls through when it stops.  Clobbers rcx. */
 static void self_loop(struct ctx *c)
 {
 	struct x86 *a = &c->a;
-	x86_load(a, 8, X_RDX, x86_m(X_RSP, SLOT_H));
-	x86_alu_mi(a, ALU_CMP, false,
-		   x86_m(X_RDX, (int32_t)offsetof(struct rv_hart, kick)), 0);
+	x86_alu_mi(a, ALU_CMP, false, x86_m(c->base, HX(kick)), 0);
 	size_t kick = x86_jcc(a, CC_NE);
-	x86_load(a, 8, X_RCX, x86_m(X_RDX, (int32_t)offsetof(struct rv_hart,
-							      priv_)));
+	x86_load(a, 8, X_RCX, x86_m(c->base, HX(priv_)));
 	x86_alu_mi(a, ALU_CMP, true, x86_m(X_RCX, JF(left)), 0);
 	size_t out = x86_jcc(a, CC_LE);
 	x86_alu_mi(a, ALU_SUB, true, x86_m(X_RCX, JF(left)),
@@ -1078,13 +1077,24 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 		int s1 = rsrc(c, op->rs1, X_RAX);
 		int s2 = rsrc(c, op->rs2, X_RCX);
 		x86_alu_rr(a, ALU_CMP, true, s1, s2);
+		if (c->loop) {
+			/* The back edge keeps registers; the exits write. */
+			size_t taken = x86_jcc(a, br_cc(opc));
+			writeback(c, c->dirty);
+			pc_plus(c, X_RAX, op->imm2);
+			term_exit(c, 1, false);
+			x86_bind(a, taken);
+			self_loop(c);
+			writeback(c, c->dirty);
+			pc_plus(c, X_RAX, op->imm);
+			term_exit(c, 0, false);
+			break;
+		}
 		writeback(c, c->dirty);   /* movs: the flags survive */
 		size_t taken = x86_jcc(a, br_cc(opc));
 		pc_plus(c, X_RAX, op->imm2);
 		term_exit(c, 1, false);
 		x86_bind(a, taken);
-		if (c->chain && op->imm == 0)
-			self_loop(c);
 		pc_plus(c, X_RAX, op->imm);
 		term_exit(c, 0, false);
 		break;
@@ -1095,9 +1105,9 @@ static void tr_term(struct ctx *c, const struct rv_op *op, unsigned opc)
 			pc_plus(c, t, op->imm2);
 			wfin(c, op->rd, t);
 		}
-		writeback(c, c->dirty);
-		if (c->chain && op->imm == 0)
+		if (c->loop)
 			self_loop(c);
+		writeback(c, c->dirty);
 		pc_plus(c, X_RAX, op->imm);
 		term_exit(c, 0, false);
 		break;
@@ -1130,10 +1140,12 @@ static void note_read(unsigned g, unsigned *uses, uint64_t *seen,
 	}
 }
 
-static void note_write(unsigned g, unsigned *uses, uint64_t *seen)
+static void note_write(unsigned g, unsigned *uses, uint64_t *seen,
+		       uint64_t *written)
 {
 	uses[g]++;
 	*seen |= 1ULL << g;
+	*written |= 1ULL << g;
 }
 
 /* Give host registers to the most used slots of ops[0..n); returns the
@@ -1148,21 +1160,21 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 		const struct rv_op *op = &blk->ops[i];
 		switch (c->t->kind[opcs[i]]) {
 		case K_U:
-			note_write(op->rd, uses, &seen);
+			note_write(op->rd, uses, &seen, &c->written);
 			if (opcs[i] == RV_OP_AUIPC)
 				c->slots |= 1u << (SLOT_PC / 8);
 			break;
 		case K_RI:
 		case K_LOAD:
 			note_read(op->rs1, uses, &seen, &first_read);
-			note_write(op->rd, uses, &seen);
+			note_write(op->rd, uses, &seen, &c->written);
 			if (c->t->kind[opcs[i]] == K_LOAD)
 				uses[V_LTLB] += 2;
 			break;
 		case K_RR:
 			note_read(op->rs1, uses, &seen, &first_read);
 			note_read(op->rs2, uses, &seen, &first_read);
-			note_write(op->rd, uses, &seen);
+			note_write(op->rd, uses, &seen, &c->written);
 			break;
 		case K_STORE:
 			note_read(op->rs1, uses, &seen, &first_read);
@@ -1197,7 +1209,7 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			note_read(op->rs1, uses, &seen, &first_read);
 			/* fall through */
 		case K_JAL:
-			note_write(op->rd, uses, &seen);
+			note_write(op->rd, uses, &seen, &c->written);
 			c->slots |= 1u << (SLOT_PC / 8) | 1u << (SLOT_H / 8);
 			break;
 		default:
@@ -1229,45 +1241,28 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 
 /* ---- the block ---- */
 
-static bool is_callee_saved(int r)
-{
-	return r == X_RBX || r == X_RBP || (r >= X_R12 && r <= X_R15);
-}
-
+/* The entry (rv_jit_fn): the same fixed frame for every block, the
+ * arguments into their slots; exactly RV_JIT_CHAIN_ENTRY bytes.  Then
+ * the chain entry, where chaining code jumps with the frame in place and
+ * x in rdi: host registers of this block loaded. */
 static void prologue(struct ctx *c, uint64_t load)
 {
 	struct x86 *a = &c->a;
-	static const int8_t order[] = { X_R15, X_RBX, X_RBP, X_R12, X_R13,
-					X_R14 };
-	c->npushed = 0;
-	for (unsigned i = 0; i < sizeof(order); i++) {
-		bool used = c->base == order[i];
-		for (unsigned v = 1; v < NV; v++)
-			used |= c->host[v] == order[i];
-		if (used && is_callee_saved(order[i]))
-			c->pushed[c->npushed++] = order[i];
-	}
-	for (unsigned i = 0; i < c->npushed; i++)
-		x86_push(a, c->pushed[i]);
-	/* At entry rsp = 8 mod 16 (the return address); calls need it
-	 * 16-byte aligned. */
-	c->frame = 0;
-	if (c->calls || c->slots)
-		c->frame = (c->npushed & 1) ? 32 : 40;
-	if (c->frame)
-		x86_alu_ri(a, ALU_SUB, true, X_RSP, c->frame);
-	/* Arguments to the frame first, then to their registers (which may
-	 * be argument registers). */
-	static const int8_t arg[4] = { X_RSI, X_RDX, X_RCX, X_R8 };
-	for (unsigned k = 0; k < 4; k++)
-		if (c->slots & (1u << k))
-			x86_store(a, 8, x86_m(X_RSP, (int32_t)(8 * k)), arg[k]);
+	for (unsigned i = 0; i < 6; i++)
+		x86_push(a, saved[i]);
+	x86_alu_ri(a, ALU_SUB, true, X_RSP, FRAME);
+	x86_store(a, 8, x86_m(X_RSP, SLOT_PC), X_RSI);
+	x86_store(a, 8, x86_m(X_RSP, SLOT_LTLB), X_RDX);
+	x86_store(a, 8, x86_m(X_RSP, SLOT_STLB), X_RCX);
+	x86_store(a, 8, x86_m(X_RSP, SLOT_H), X_R8);
+	if (a->len != RV_JIT_CHAIN_ENTRY)
+		c->too_many = true;   /* never: the encoding is fixed */
 	if (c->base != X_RDI)
 		x86_mov_rr(a, true, c->base, X_RDI);
 	if (c->host[V_LTLB] >= 0)
-		x86_mov_rr(a, true, c->host[V_LTLB], X_RDX);
+		x86_load(a, 8, c->host[V_LTLB], x86_m(X_RSP, SLOT_LTLB));
 	if (c->host[V_STLB] >= 0)
-		x86_mov_rr(a, true, c->host[V_STLB], X_RCX);
+		x86_load(a, 8, c->host[V_STLB], x86_m(X_RSP, SLOT_STLB));
 	for (unsigned g = 1; g < 32; g++)
 		if (c->host[g] >= 0 && (load & (1ULL << g)))
 			x86_load(a, 8, c->host[g], xmem(g));
@@ -1303,8 +1298,22 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 	for (unsigned v = 0; v < NV; v++)
 		c->host[v] = -1;
 	uint64_t load = allocate(c, blk, opcs, n);
+	const struct rv_op *last = &blk->ops[n - 1];
+	c->loop = c->chain && n == blk->nops && last->imm == 0 &&
+		  (t->kind[opcs[n - 1]] == K_BR || t->kind[opcs[n - 1]] == K_JAL);
+	uint64_t kept = 0;
+	if (c->loop) {
+		/* Registers written in the loop stay dirty across the back
+		 * edge, so every exit writes them all back: load them all at
+		 * entry, so the first pass writes back what it loaded. */
+		for (unsigned g = 1; g < 32; g++)
+			if (c->host[g] >= 0 && (c->written & (1ULL << g)))
+				kept |= 1ULL << g;
+		load |= kept;
+	}
 	prologue(c, load);
 	c->body = c->a.len;
+	c->dirty = kept;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct rv_op *op = &blk->ops[i];
