@@ -564,6 +564,31 @@ static void tr_div(struct ctx *c, const struct rv_op *op, unsigned opc)
 static void alu_rr(struct ctx *c, const struct rv_op *op, enum x86_alu x,
 		   bool w)
 {
+	bool comm = x == ALU_ADD || x == ALU_XOR || x == ALU_OR ||
+		    x == ALU_AND;
+	int hd = op->rd ? c->host[op->rd] : -1;
+	if (comm && hd >= 0 && op->rd == op->rs2 && op->rs1 != op->rs2 &&
+	    op->rs1) {
+		/* rd = rs1 OP rd: in place. */
+		if (c->host[op->rs1] >= 0)
+			x86_alu_rr(&c->a, x, w, hd, c->host[op->rs1]);
+		else
+			x86_alu_rm(&c->a, x, w, hd, xmem(op->rs1));
+		if (!w)
+			sext32(c, hd);
+		wfin(c, op->rd, hd);
+		return;
+	}
+	if (op->rs2 && c->host[op->rs2] < 0) {
+		/* rs2 straight from x[] as a memory operand. */
+		int t = rdst(c, op->rd);
+		get_into(c, t, op->rs1);
+		x86_alu_rm(&c->a, x, w, t, xmem(op->rs2));
+		if (!w)
+			sext32(c, t);
+		wfin(c, op->rd, t);
+		return;
+	}
 	int b = rsrc(c, op->rs2, X_RCX);
 	int t = pick(c, op->rd, b);
 	get_into(c, t, op->rs1);
@@ -722,6 +747,16 @@ static void tr_int(struct ctx *c, const struct rv_op *op, unsigned opc)
 		if (op->rs1 == 0) {
 			x86_mov_ri(a, t, w ? (uint64_t)(int64_t)op->imm :
 					     (uint64_t)(uint32_t)op->imm);
+		} else if (op->imm == 0) {
+			/* mv, sext.w */
+			if (w)
+				get_into(c, t, op->rs1);
+			else if (c->host[op->rs1] >= 0)
+				x86_movsx_r(a, 4, t, c->host[op->rs1]);
+			else
+				x86_movsx_m(a, 4, t, xmem(op->rs1));
+			wfin(c, op->rd, t);
+			break;
 		} else if (c->host[op->rs1] >= 0 && c->host[op->rs1] != t) {
 			x86_lea(a, w, t, x86_m(c->host[op->rs1], op->imm));
 		} else {
@@ -1281,7 +1316,9 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 			break;
 		opcs[n++] = opc;
 	}
-	if (n == 0 || n < t->min_ops)
+	/* A block translated through its terminator chains on, whatever
+	 * its length; a short prefix that ends in a side exit does not pay. */
+	if (n == 0 || (n < blk->nops && n < t->min_ops))
 		return NULL;
 
 	struct ctx *c = calloc(1, sizeof(*c));
