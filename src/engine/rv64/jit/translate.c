@@ -186,6 +186,10 @@ void rv_jit_translator_free(void *tr)
 #define V_STLB 33
 #define NV 34
 
+/* A self-loop block keeps jf.left here (callee-saved: survives helper
+ * calls); it is out of the guest register pool in such blocks. */
+#define LOOP_LEFT X_R14
+
 /* Frame slots (offsets from rsp inside the body). */
 #define SLOT_PC   0
 #define SLOT_LTLB 8
@@ -960,6 +964,16 @@ static void epilogue(struct ctx *c)
 #define HX(field) ((int32_t)offsetof(struct rv_hart, field) - \
 		   (int32_t)offsetof(struct rv_hart, x))
 
+/* A self-loop block's budget register back to jf.left, at every exit.
+ * Clobbers rcx. */
+static void store_left(struct ctx *c)
+{
+	if (!c->loop)
+		return;
+	x86_load(&c->a, 8, X_RCX, x86_m(c->base, HX(priv_)));
+	x86_store(&c->a, 8, x86_m(X_RCX, JF(left)), LOOP_LEFT);
+}
+
 /* Into the successor's code through link k, as cpu_exec.c's CHAIN would
  * enter it (jit.h); falls through when it would not.  rax = next pc,
  * rdx = h, r8 = rv_cpu(h); guest registers are written back. */
@@ -1051,6 +1065,7 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 static void term_exit(struct ctx *c, unsigned k, bool indirect)
 {
 	struct x86 *a = &c->a;
+	store_left(c);
 	x86_load(a, 8, X_RDX, x86_m(X_RSP, SLOT_H));
 	x86_load(a, 8, X_R8, x86_m(X_RDX, (int32_t)offsetof(struct rv_hart,
 							     priv_)));
@@ -1067,17 +1082,16 @@ static void term_exit(struct ctx *c, unsigned k, bool indirect)
  * prologue, whose host registers still hold the guest values (dirty ones
  * are written back at the exits: c->loop).  The block itself needs no
  * epoch check: nothing the code does can drop it or start a new epoch.
- * Falls through when it stops.  Clobbers rcx. */
+ * The budget is in LOOP_LEFT meanwhile (store_left at the exits).
+ * Falls through when it stops. */
 static void self_loop(struct ctx *c)
 {
 	struct x86 *a = &c->a;
 	x86_alu_mi(a, ALU_CMP, false, x86_m(c->base, HX(kick)), 0);
 	size_t kick = x86_jcc(a, CC_NE);
-	x86_load(a, 8, X_RCX, x86_m(c->base, HX(priv_)));
-	x86_alu_mi(a, ALU_CMP, true, x86_m(X_RCX, JF(left)), 0);
+	x86_test_rr(a, true, LOOP_LEFT, LOOP_LEFT);
 	size_t out = x86_jcc(a, CC_LE);
-	x86_alu_mi(a, ALU_SUB, true, x86_m(X_RCX, JF(left)),
-		   (int32_t)c->blk->ninsn);
+	x86_alu_ri(a, ALU_SUB, true, LOOP_LEFT, (int32_t)c->blk->ninsn);
 	x86_patch(a, x86_jmp(a), c->body);
 	x86_bind(a, kick);
 	x86_bind(a, out);
@@ -1256,6 +1270,8 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 	c->base = calls ? X_R15 : X_RDI;
 	const int8_t *pool = calls ? pool_calls : pool_leaf;
 	for (unsigned k = 0; k < POOL; k++) {
+		if (c->loop && pool[k] == LOOP_LEFT)
+			continue;
 		unsigned best = NV;
 		for (unsigned v = 1; v < NV; v++)
 			if (c->host[v] < 0 && uses[v] &&
@@ -1294,6 +1310,10 @@ static void prologue(struct ctx *c, uint64_t load)
 		c->too_many = true;   /* never: the encoding is fixed */
 	if (c->base != X_RDI)
 		x86_mov_rr(a, true, c->base, X_RDI);
+	if (c->loop) {
+		x86_load(a, 8, X_RCX, x86_m(c->base, HX(priv_)));
+		x86_load(a, 8, LOOP_LEFT, x86_m(X_RCX, JF(left)));
+	}
 	if (c->host[V_LTLB] >= 0)
 		x86_load(a, 8, c->host[V_LTLB], x86_m(X_RSP, SLOT_LTLB));
 	if (c->host[V_STLB] >= 0)
@@ -1334,10 +1354,10 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 	c->chain = !c->verify;
 	for (unsigned v = 0; v < NV; v++)
 		c->host[v] = -1;
-	uint64_t load = allocate(c, blk, opcs, n);
 	const struct rv_op *last = &blk->ops[n - 1];
 	c->loop = c->chain && n == blk->nops && last->imm == 0 &&
 		  (t->kind[opcs[n - 1]] == K_BR || t->kind[opcs[n - 1]] == K_JAL);
+	uint64_t load = allocate(c, blk, opcs, n);
 	uint64_t kept = 0;
 	if (c->loop) {
 		/* Registers written in the loop stay dirty across the back
@@ -1386,6 +1406,7 @@ rv_jit_fn rv_jit_translate(struct rv_jit *j, const struct rv_block *blk)
 		    e->dirty != c->ex[k - 1].dirty) {
 			stub = c->a.len;
 			writeback(c, e->dirty);
+			store_left(c);
 			x86_mov_ri(&c->a, X_RAX, e->idx);
 			x86_patch(&c->a, x86_jmp(&c->a), epi);
 		}
