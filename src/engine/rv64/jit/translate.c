@@ -982,8 +982,10 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 	struct x86 *a = &c->a;
 	size_t miss[8];
 	unsigned nm = 0;
-	/* The budget first, as CHAIN: the interpreter stops on <= 0. */
-	x86_alu_mi(a, ALU_CMP, true, x86_m(X_R8, JF(left)), 0);
+	/* The budget first, as CHAIN: the interpreter stops on <= 0.  It
+	 * stays in r11 for the charge below. */
+	x86_load(a, 8, X_R11, x86_m(X_R8, JF(left)));
+	x86_test_rr(a, true, X_R11, X_R11);
 	miss[nm++] = x86_jcc(a, CC_LE);
 	/* r9 = succ[k], read from the block at each pass: links change. */
 	x86_mov_ri(a, X_R9, (uint64_t)(uintptr_t)&c->blk->succ[k]);
@@ -1048,7 +1050,6 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 		    x86_m(X_R9, (int32_t)offsetof(struct rv_block, ninsn)));
 	x86_store(a, 8, x86_m(X_R8, JF(blk)), X_R9);
 	x86_store(a, 8, x86_m(X_R8, JF(pc)), X_RAX);
-	x86_load(a, 8, X_R11, x86_m(X_R8, JF(left)));
 	x86_alu_rr(a, ALU_SUB, true, X_R11, X_RCX);
 	x86_store(a, 8, x86_m(X_R8, JF(left)), X_R11);
 	x86_store(a, 8, x86_m(X_RSP, SLOT_PC), X_RAX);
