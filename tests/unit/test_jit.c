@@ -676,6 +676,34 @@ static void test_full(void **state)
 
 /* ---- terminators ---- */
 
+/* With the default minimum (RV_JIT_MIN_OPS), a block translated through
+ * its terminator gets code however short (it chains on), while a short
+ * prefix ending in a side exit does not. */
+static void test_short_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct rv_jit *j;
+	struct err e = { 0 };
+	assert_int_equal(rv_jit_new(RV_ACCEL_JIT, 1u << 20, rv_exec_labels(),
+				    &j, &e), 0);
+	/* "j ." alone: one op, a terminator. */
+	uint32_t none[1] = { 0 };
+	struct rv_block *b = load_prog(f, none, 0);
+	assert_int_equal(b->nops, 1);
+	assert_non_null(rv_jit_translate(j, b));
+	/* addi x5,x5,1, then j .: two ops through the terminator. */
+	uint32_t two[] = { enc_i(IB(0, 0x13), 5, 5, 1) };
+	b = load_prog(f, two, 1);
+	assert_non_null(rv_jit_translate(j, b));
+	/* addi, then amoadd.w (left to the interpreter): a 1-op prefix. */
+	uint32_t pre[] = { enc_i(IB(0, 0x13), 5, 5, 1),
+			   enc_r(0x2f | 2 << 12, 6, 10, 7) };
+	b = load_prog(f, pre, 2);
+	assert_true(b->nops >= 2);
+	assert_null(rv_jit_translate(j, b));
+	rv_jit_free(j);
+}
+
 static uint32_t enc_b(unsigned f3, unsigned rs1, unsigned rs2, int off);
 
 static uint32_t enc_jal(unsigned rd, int off)
@@ -1159,6 +1187,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_blocks, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_terminators, setup,
 						teardown),
 		cmocka_unit_test(test_whole_program),
