@@ -988,6 +988,36 @@ static void test_chain_budget(void **state)
 
 /* A loop whose body patches the block it chains to (then fence.i): the
  * change is seen at once under jit as under the interpreter. */
+/* A fence.i every pass (a new code epoch) makes every block stale; a
+ * chain meeting a stale successor revalidates it in place instead of
+ * returning to the interpreter's lookup: one call into code per pass
+ * (into the block after the fence.i, which the interpreter runs), not
+ * two. */
+static void test_chain_fence_i(void **state)
+{
+	(void)state;
+	static struct whole ri, rj;
+	uint32_t p[] = {
+		0x0000100f,                         /* 0: fence.i */
+		enc_i(IB(0, 0x13), 6, 6, 3),        /* 4: x6 += 3 */
+		enc_b(0, 0, 0, 8),                  /* 8: beq x0,x0,16 */
+		enc_i(IB(0, 0x13), 6, 6, 100),      /* 12: (never) */
+		enc_i(IB(0, 0x13), 5, 5, 1),        /* 16: x5++ */
+		enc_b(4, 5, 7, -20),                /* 20: blt x5,x7,0 */
+		0x6f,                               /* 24: j . */
+	};
+	uint64_t x0[32] = { 0 };
+	x0[7] = 400;
+	run_prog(RV_ACCEL_INTERP, p, 7, x0, 100000, &ri);
+	run_prog(RV_ACCEL_JIT, p, 7, x0, 100000, &rj);
+	assert_int_equal(ri.x[6], 3 * 400);
+	assert_memory_equal(ri.x, rj.x, sizeof(ri.x));
+	assert_memory_equal(ri.tinstret, rj.tinstret, sizeof(ri.tinstret));
+	print_message("fence.i every pass: %llu calls for 400 passes\n",
+		      (unsigned long long)rj.calls);
+	assert_true(rj.calls >= 300 && rj.calls < 480);
+}
+
 static void test_chain_smc(void **state)
 {
 	(void)state;
@@ -1194,6 +1224,7 @@ int main(void)
 		cmocka_unit_test(test_whole_program),
 		cmocka_unit_test(test_chain_budget),
 		cmocka_unit_test(test_chain_smc),
+		cmocka_unit_test(test_chain_fence_i),
 		cmocka_unit_test(test_chain_indirect),
 		cmocka_unit_test(test_encoder),
 	};

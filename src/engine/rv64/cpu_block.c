@@ -382,6 +382,16 @@ RV_GUEST_MEM static struct rv_block *translate(struct rv_hart *h, uint64_t pc,
 	return b;
 }
 
+RV_GUEST_MEM int rv_block_revalidate(struct rv_hart *h, struct rv_block *b)
+{
+	struct rv_cpu *c = rv_cpu(h);
+	if (b->epoch == RV_EPOCH_DEAD ||
+	    !rv_gmem_equal(&b->ops[b->nops], (const void *)b->key, b->bytes))
+		return 0;
+	b->epoch = c->code_epoch;
+	return 1;
+}
+
 RV_GUEST_MEM struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc)
 {
 	struct rv_cpu *c = rv_cpu(h);
@@ -397,11 +407,8 @@ RV_GUEST_MEM struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc)
 		if (b->epoch == c->code_epoch)
 			return b;
 		/* First use since a fence.i: still what memory holds? */
-		if (rv_gmem_equal(&b->ops[b->nops], (const void *)key,
-				  b->bytes)) {
-			b->epoch = c->code_epoch;
+		if (rv_block_revalidate(h, b))
 			return b;
-		}
 		rv_block_invalidate_page(h, key >> RV_PAGE_SHIFT);
 		break;
 	}

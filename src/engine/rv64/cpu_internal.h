@@ -456,6 +456,13 @@ void rv_trap_sret(struct rv_hart *h);
 /* Find or translate the block at virtual pc (h->pc == pc).  Returns NULL
  * when the fetch faults; the exception is then already taken. */
 struct rv_block *rv_block_lookup(struct rv_hart *h, uint64_t pc);
+/* b, of an older code epoch (a fence.i since its last use), is still what
+ * guest memory at b->key holds: bring it to the current epoch and return
+ * 1; else (or b is dropped: RV_EPOCH_DEAD) return 0 and leave it to the
+ * lookup, which drops the page's blocks.  The caller has checked that
+ * the pc maps to b->key.  Owner thread; also called by translated code
+ * when a chain meets a stale successor (jit.h). */
+int rv_block_revalidate(struct rv_hart *h, struct rv_block *b);
 /* Drop every block and start from an empty cache. */
 void rv_block_flush_all(struct rv_hart *h);
 /* Drop all blocks whose code lies in host page hpage (host addr >> 12). */

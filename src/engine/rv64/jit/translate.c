@@ -1031,11 +1031,13 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 			   x86_m(X_R9, (int32_t)offsetof(struct rv_block, key)));
 		miss[nm++] = x86_jcc(a, CC_NE);
 	}
-	/* Dropped blocks carry RV_EPOCH_DEAD; stale ones an older epoch. */
+	/* Dropped blocks carry RV_EPOCH_DEAD; stale ones an older epoch,
+	 * revalidated out of line (below) as the lookup would. */
 	x86_load(a, 8, X_RCX, x86_m(X_R8, CPU(code_epoch)));
 	x86_alu_rm(a, ALU_CMP, true, X_RCX,
 		   x86_m(X_R9, (int32_t)offsetof(struct rv_block, epoch)));
-	miss[nm++] = x86_jcc(a, CC_NE);
+	size_t stale = x86_jcc(a, CC_NE);
+	size_t fresh = a->len;
 	x86_load(a, 8, X_R10, x86_m(X_R9, (int32_t)offsetof(struct rv_block,
 							     jit)));
 	x86_test_rr(a, true, X_R10, X_R10);
@@ -1057,6 +1059,23 @@ static void chain(struct ctx *c, unsigned k, bool indirect)
 		x86_mov_rr(a, true, X_RDI, c->base);
 	x86_alu_ri(a, ALU_ADD, true, X_R10, RV_JIT_CHAIN_ENTRY);
 	x86_jmp_r(a, X_R10);
+	/* A successor of an older epoch (after every fence.i, once per
+	 * block): rv_block_revalidate(h, succ) here rather than a return to
+	 * the interpreter's lookup.  Guest registers are written back; what
+	 * the chain still needs is saved around the call (six pushes keep
+	 * rsp 16-byte aligned). */
+	static const int8_t keep[6] = { X_RAX, X_RDX, X_R8, X_R9, X_R11,
+					X_RDI };
+	x86_bind(a, stale);
+	for (unsigned i = 0; i < 6; i++)
+		x86_push(a, keep[i]);
+	x86_mov_rr(a, true, X_RDI, X_RDX);
+	x86_mov_rr(a, true, X_RSI, X_R9);
+	x86_call(a, (const void *)rv_block_revalidate);
+	x86_test_rr(a, false, X_RAX, X_RAX);
+	for (unsigned i = 6; i-- > 0;)
+		x86_pop(a, keep[i]);   /* pop leaves the flags alone */
+	x86_patch(a, x86_jcc(a, CC_NE), fresh);
 	for (unsigned i = 0; i < nm; i++)
 		x86_bind(a, miss[i]);
 }
