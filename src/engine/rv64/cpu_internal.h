@@ -224,7 +224,10 @@ enum { RV_TLBSET_U, RV_TLBSET_S, RV_TLBSET_SSUM, RV_TLBSET_M,
 enum rv_access { RV_ACC_FETCH, RV_ACC_LOAD, RV_ACC_STORE };
 
 /* ---- decoded blocks ---- */
-#define RV_BLOCK_MAX_INSNS 64
+/* Longer blocks mean fewer block-to-block transitions in straight-line
+ * code (the kernel's unrolled crypto, the JIT's case); 128 fits rv_op.idx
+ * and bounds the distance between interrupt checks. */
+#define RV_BLOCK_MAX_INSNS 128
 
 /* One pre-decoded instruction.  Offsets are relative to the block's first
  * instruction so that the same physical code runs at any virtual alias. */
