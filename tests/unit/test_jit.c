@@ -896,37 +896,15 @@ static void run_prog(enum rv_accel mode, const uint32_t *p, unsigned n,
 
 static void run_whole(enum rv_accel mode, struct whole *out)
 {
-	struct rv_machine *m = calloc(1, sizeof(*m));
-	struct err e = { 0 };
-	assert_non_null(m);
-	assert_int_equal(guest_mem_add(&m->mem, RV_RAM_BASE, RAM_SIZE, &e), 0);
-	m->accel = mode;
-	struct rv_hart *h = rv_hart_new(m, 0, &e);
-	assert_non_null(h);
-	m->harts[0] = h;
-	m->nharts = 1;
 	uint32_t p[MAXI];
 	unsigned n = loop_prog(p);
-	memcpy(gpa_ptr(&m->mem, CODE, 4 * n), p, 4 * n);
-	memset(gpa_ptr(&m->mem, DATA, RV_PAGE_SIZE), 0x5a, RV_PAGE_SIZE);
-	rv_hart_reset(h, CODE, RV_PRIV_M, 0);
-	h->x[7] = 0x9e3779b1;
-	h->x[10] = DATA;
-	h->x[11] = 200;
-	h->x[16] = DATA + 2048;
-	for (unsigned k = 0; k < 60; k++)
-		rv_hart_run(h, 5000);
-	assert_int_equal(m->exit_reason, RV_EXIT_NONE);
-	assert_int_equal(h->pc, CODE + 4 * (n - 1));   /* at the spin */
-	memcpy(out->x, h->x, sizeof(out->x));
-	out->pc = h->pc;
-	memcpy(out->data, gpa_ptr(&m->mem, DATA, RV_PAGE_SIZE), RV_PAGE_SIZE);
-	struct rv_jit *j = rv_cpu(h)->jit;
-	out->blocks = j ? j->blocks : 0;
-	out->verified = j ? j->verified : 0;
-	rv_hart_free(h);
-	guest_mem_free(&m->mem);
-	free(m);
+	uint64_t x0[32] = { 0 };
+	x0[7] = 0x9e3779b1;
+	x0[10] = DATA;
+	x0[11] = 200;
+	x0[16] = DATA + 2048;
+	run_prog(mode, p, n, x0, 5000, out);
+	assert_int_equal(out->pc, CODE + 4 * (n - 1));   /* at the spin */
 }
 
 /* The same program under --accel interp, jit and jit-verify ends in the
