@@ -230,9 +230,6 @@ struct ctx {
 	uint64_t dirty;
 	unsigned cur;       /* index of the op being translated */
 	int base;           /* host register holding x (the guest's x[]) */
-	bool calls;         /* the code calls helpers */
-	/* Frame slots the code reads: 1 << (SLOT_x / 8). */
-	unsigned slots;
 	/* The block ends in a branch or jump to its own start, looping
 	 * inside the code with guest registers kept in host registers. */
 	bool loop;
@@ -1230,8 +1227,6 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 		switch (c->t->kind[opcs[i]]) {
 		case K_U:
 			note_write(op->rd, uses, &seen, &c->written);
-			if (opcs[i] == RV_OP_AUIPC)
-				c->slots |= 1u << (SLOT_PC / 8);
 			break;
 		case K_RI:
 		case K_LOAD:
@@ -1249,13 +1244,9 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			note_read(op->rs1, uses, &seen, &first_read);
 			note_read(op->rs2, uses, &seen, &first_read);
 			uses[V_STLB] += 2;
-			if (c->verify) {
-				calls = true;
-				c->slots |= 1u << (SLOT_H / 8);
-			}
+			calls |= c->verify;
 			break;
 		case K_FLOAD:
-			c->slots |= 1u << (SLOT_H / 8);
 			note_read(op->rs1, uses, &seen, &first_read);
 			uses[V_LTLB] += 2;
 			break;
@@ -1263,30 +1254,25 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			note_read(op->rs1, uses, &seen, &first_read);
 			uses[V_STLB] += 2;
 			calls |= c->verify;
-			c->slots |= 1u << (SLOT_H / 8);
 			break;
 		case K_FP:
 			calls = true;
-			c->slots |= 1u << (SLOT_H / 8);
 			break;
 		case K_BR:
 			note_read(op->rs1, uses, &seen, &first_read);
 			note_read(op->rs2, uses, &seen, &first_read);
-			c->slots |= 1u << (SLOT_PC / 8) | 1u << (SLOT_H / 8);
 			break;
 		case K_JALR:
 			note_read(op->rs1, uses, &seen, &first_read);
 			/* fall through */
 		case K_JAL:
 			note_write(op->rd, uses, &seen, &c->written);
-			c->slots |= 1u << (SLOT_PC / 8) | 1u << (SLOT_H / 8);
 			break;
 		default:
 			break;
 		}
 	}
 	uses[0] = 0;
-	c->calls = calls;
 	c->base = calls ? X_R15 : X_RDI;
 	const int8_t *pool = calls ? pool_calls : pool_leaf;
 	for (unsigned k = 0; k < POOL; k++) {
@@ -1301,12 +1287,6 @@ static uint64_t allocate(struct ctx *c, const struct rv_block *blk,
 			break;
 		c->host[best] = pool[k];
 	}
-	/* A TLB pointer is read from the frame when it has no register or
-	 * its register does not survive a call. */
-	if (uses[V_LTLB] && (c->host[V_LTLB] < 0 || calls))
-		c->slots |= 1u << (SLOT_LTLB / 8);
-	if (uses[V_STLB] && (c->host[V_STLB] < 0 || calls))
-		c->slots |= 1u << (SLOT_STLB / 8);
 	return first_read;
 }
 
