@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PTE_P  1ULL
@@ -110,29 +113,35 @@ static bool has_errcode(unsigned v)
 	       v == 29 || v == 30;
 }
 
-/* GDT {0x08 k-code, 0x10 k-data, 0x18 u32-code, 0x20 u-data, 0x28
- * u64-code, 0x30 TSS}, the TSS with the ring-0 stack, an IDT whose 32
- * exception gates lead to 16-byte stubs pushing (error code, vector)
- * then `out` to the fault port, and the syscall entry page. */
-static void build_sys(struct kx *k)
+/* vCPU idx's GDT {0x08 k-code, 0x10 k-data, 0x18 u32-code, 0x20 u-data,
+ * 0x28 u64-code, 0x30 TSS} and its TSS with its own ring-0 stack: two
+ * threads faulting at once must not share one. */
+static void build_cpu_sys(struct kx *k, unsigned idx)
 {
-	uint64_t S = k->sys;
-	uint64_t *gdt = pt_at(k, KX_GDT);
+	uint64_t area = k->sys + KX_CPU_AREA + idx * KX_CPU_SIZE;
+	uint64_t *gdt = (uint64_t *)(k->mem + area + KX_CPU_GDT);
 	gdt[1] = 0x00af9b000000ffffULL;
 	gdt[2] = 0x00cf93000000ffffULL;
 	gdt[3] = 0x00cffb000000ffffULL;
 	gdt[4] = 0x00cff3000000ffffULL;
 	gdt[5] = 0x00affb000000ffffULL;
-	uint64_t tss = S + KX_TSS;
+	uint64_t tss = area + KX_CPU_TSS;
 	gdt[6] = 0x67 | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
 		 (((tss >> 24) & 0xff) << 56);
 	gdt[7] = tss >> 32;
 	uint8_t *t = k->mem + tss;
-	uint64_t rsp0 = S + KX_STK0;
+	uint64_t rsp0 = area + KX_CPU_STK0;
 	memcpy(t + 4, &rsp0, 8);
 	uint16_t iomap = 0x68;
 	memcpy(t + 0x66, &iomap, 2);
+}
 
+/* An IDT whose 32 exception gates lead to 16-byte stubs pushing (error
+ * code, vector) then `out` to the fault port, and the syscall entry
+ * page. */
+static void build_sys(struct kx *k)
+{
+	uint64_t S = k->sys;
 	uint8_t *stubs = k->mem + S + KX_STUBS;
 	uint64_t common = S + KX_STUBS + 32 * 16;
 	uint8_t *idt = k->mem + S + KX_IDT;
@@ -179,7 +188,7 @@ static void build_entry(struct kx *k)
 {
 	uint8_t *en = k->mem + k->sys + KX_ENTRY;
 	const uint32_t fixed[][2] = {
-		{ 39, (uint32_t)getpid() }, { 186, (uint32_t)getpid() },
+		{ 39, (uint32_t)getpid() },
 		{ 102, getuid() }, { 107, geteuid() }, { 104, getgid() },
 		{ 108, getegid() },
 	};
@@ -206,43 +215,73 @@ static void build_entry(struct kx *k)
 	en[n++] = 0x0f; en[n++] = 0x0b;
 }
 
-static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
+/* The interrupt that makes a vCPU thread leave KVM_RUN or a blocking host
+ * call (no SA_RESTART: the call returns EINTR).  Reserved: the program's
+ * own handler for it is recorded but never reached from outside. */
+#define KX_KICK (SIGRTMAX)
+
+static void kick_handler(int sig)
 {
-	struct kvm_sregs sr;
-	if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
-		return err_sys(errp, errno, "KVM_GET_SREGS");
+	(void)sig;
+}
+
+void kx_kick(struct kx_cpu *c)
+{
+	c->run->immediate_exit = 1;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (c->tid > 0)
+		syscall(SYS_tgkill, getpid(), c->tid, KX_KICK);
+}
+
+/* Ring-3 segments, this vCPU's GDT and TSS, paging. */
+static void user_sregs(struct kx *k, unsigned idx, struct kvm_sregs *sr)
+{
 	struct kvm_segment code = { .base = 0, .limit = 0xffffffff,
 		.selector = 0x2b, .type = 0xb, .present = 1, .dpl = 3, .s = 1,
 		.l = 1, .g = 1 };
 	struct kvm_segment data = { .base = 0, .limit = 0xffffffff,
 		.selector = 0x23, .type = 0x3, .present = 1, .dpl = 3, .s = 1,
 		.db = 1, .g = 1 };
-	sr.cs = k->ucs = code;
-	sr.ss = sr.ds = sr.es = sr.fs = sr.gs = k->uss = data;
-	sr.tr = (struct kvm_segment){ .base = k->sys + KX_TSS, .limit = 0x67,
+	uint64_t area = k->sys + KX_CPU_AREA + idx * KX_CPU_SIZE;
+	sr->cs = k->ucs = code;
+	sr->ss = sr->ds = sr->es = sr->fs = sr->gs = k->uss = data;
+	sr->tr = (struct kvm_segment){ .base = area + KX_CPU_TSS, .limit = 0x67,
 		.selector = 0x30, .type = 0xb, .present = 1 };
-	sr.ldt = (struct kvm_segment){ .selector = 0, .type = 2, .present = 1,
+	sr->ldt = (struct kvm_segment){ .selector = 0, .type = 2, .present = 1,
 		.unusable = 1 };
-	sr.gdt.base = k->sys + KX_GDT;
-	sr.gdt.limit = 8 * 8 - 1;
-	sr.idt.base = k->sys + KX_IDT;
-	sr.idt.limit = 32 * 16 - 1;
-	sr.cr0 = 0x80050033;
-	sr.cr3 = k->sys + KX_PML4;
-	sr.cr4 = 0x620 | 0x40000;     /* PAE, OSFXSR, OSXMMEXCPT, OSXSAVE */
-	sr.efer = 0xd01;              /* SCE, LME, LMA, NXE */
-	if (ioctl(k->vcpu, KVM_SET_SREGS, &sr)) {
+	sr->gdt.base = area + KX_CPU_GDT;
+	sr->gdt.limit = 8 * 8 - 1;
+	sr->idt.base = k->sys + KX_IDT;
+	sr->idt.limit = 32 * 16 - 1;
+	sr->cr0 = 0x80050033;
+	sr->cr3 = k->sys + KX_PML4;
+	sr->cr4 = 0x620 | 0x40000;     /* PAE, OSFXSR, OSXMMEXCPT, OSXSAVE */
+	sr->efer = 0xd01;              /* SCE, LME, LMA, NXE */
+}
+
+/* Everything but the general registers of a vCPU about to enter ring 3
+ * with FS base fs. */
+static int setup_cpu(struct kx_cpu *c, uint64_t fs, struct err *errp)
+{
+	struct kx *k = c->k;
+	struct kvm_sregs sr;
+	build_cpu_sys(k, c->idx);
+	if (ioctl(c->fd, KVM_GET_SREGS, &sr))
+		return err_sys(errp, errno, "KVM_GET_SREGS");
+	user_sregs(k, c->idx, &sr);
+	sr.fs.base = fs;
+	if (ioctl(c->fd, KVM_SET_SREGS, &sr)) {
 		/* Without XSAVE the program still runs (no AVX). */
 		sr.cr4 = 0x620;
-		if (ioctl(k->vcpu, KVM_SET_SREGS, &sr))
+		if (ioctl(c->fd, KVM_SET_SREGS, &sr))
 			return err_sys(errp, errno, "KVM_SET_SREGS");
 	} else {
 		struct kvm_xcrs x = { .nr_xcrs = 1 };
 		x.xcrs[0].xcr = 0;
 		x.xcrs[0].value = 7;   /* x87, SSE, AVX */
-		if (ioctl(k->vcpu, KVM_SET_XCRS, &x)) {
+		if (ioctl(c->fd, KVM_SET_XCRS, &x)) {
 			x.xcrs[0].value = 3;
-			(void)ioctl(k->vcpu, KVM_SET_XCRS, &x);
+			(void)ioctl(c->fd, KVM_SET_XCRS, &x);
 		}
 	}
 	struct {
@@ -256,30 +295,60 @@ static int setup_cpu(struct kx *k, uint64_t rsp, struct err *errp)
 	/* SFMASK: TF, DF, IOPL, NT, AC; not IF (see build_entry). */
 	m.e[2] = (struct kvm_msr_entry){ .index = 0xc0000084,
 		.data = 0x47500 };
-	if (ioctl(k->vcpu, KVM_SET_MSRS, &m) != 3)
+	if (ioctl(c->fd, KVM_SET_MSRS, &m) != 3)
 		return err_set(errp, EIO, "KVM_SET_MSRS refused the syscall MSRs");
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	if (ioctl(k->vcpu, KVM_SET_FPU, &fpu))
+	if (ioctl(c->fd, KVM_SET_FPU, &fpu))
 		return err_sys(errp, errno, "KVM_SET_FPU");
-	struct kvm_regs rg = { .rip = k->start, .rsp = rsp, .rflags = 0x202 };
-	if (ioctl(k->vcpu, KVM_SET_REGS, &rg))
-		return err_sys(errp, errno, "KVM_SET_REGS");
 	return 0;
 }
 
-static int setup_cpuid(struct kx *k, struct err *errp)
+static int get_cpuid(struct kx *k, struct err *errp)
 {
 	size_t n = 256;
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+	k->cpuid = calloc(1, sizeof(*k->cpuid) + n * sizeof(k->cpuid->entries[0]));
+	if (!k->cpuid)
+		return err_set(errp, ENOMEM, "out of memory");
+	k->cpuid->nent = (uint32_t)n;
+	if (ioctl(k->kvm, KVM_GET_SUPPORTED_CPUID, k->cpuid))
+		return err_sys(errp, errno, "KVM_GET_SUPPORTED_CPUID");
+	return 0;
+}
+
+/* vCPU idx: created, its run structure mapped, CPUID set. */
+static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
+		      struct err *errp)
+{
+	struct kx_cpu *c = calloc(1, sizeof(*c));
 	if (!c)
 		return err_set(errp, ENOMEM, "out of memory");
-	c->nent = (uint32_t)n;
+	c->k = k;
+	c->idx = idx;
+	c->fd = ioctl(k->vm, KVM_CREATE_VCPU, (unsigned long)idx);
 	int r = 0;
-	if (ioctl(k->kvm, KVM_GET_SUPPORTED_CPUID, c) ||
-	    ioctl(k->vcpu, KVM_SET_CPUID2, c))
-		r = err_sys(errp, errno, "KVM CPUID set-up");
-	free(c);
-	return r;
+	if (c->fd < 0)
+		r = err_sys(errp, errno, "KVM_CREATE_VCPU");
+	if (!r) {
+		c->run = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, c->fd, 0);
+		if (c->run == MAP_FAILED) {
+			c->run = NULL;
+			r = err_sys(errp, errno, "vcpu mmap");
+		}
+	}
+	if (!r && ioctl(c->fd, KVM_SET_CPUID2, k->cpuid))
+		r = err_sys(errp, errno, "KVM_SET_CPUID2");
+	if (r) {
+		if (c->run)
+			munmap(c->run, k->run_size);
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return r;
+	}
+	sem_init(&c->started, 0, 0);
+	*out = k->cpu[idx] = c;
+	return 0;
 }
 
 static int vm_create(struct kx *k, struct err *errp)
@@ -301,45 +370,61 @@ static int vm_create(struct kx *k, struct err *errp)
 		.userspace_addr = (uint64_t)(uintptr_t)k->mem };
 	if (ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &reg))
 		return err_sys(errp, errno, "KVM_SET_USER_MEMORY_REGION");
-	k->vcpu = ioctl(k->vm, KVM_CREATE_VCPU, 0);
-	if (k->vcpu < 0)
-		return err_sys(errp, errno, "KVM_CREATE_VCPU");
 	int sz = ioctl(k->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz <= 0)
 		return err_sys(errp, errno, "KVM_GET_VCPU_MMAP_SIZE");
 	k->run_size = (size_t)sz;
-	k->run = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      k->vcpu, 0);
-	if (k->run == MAP_FAILED) {
-		k->run = NULL;
-		return err_sys(errp, errno, "vcpu mmap");
+	return get_cpuid(k, errp);
+}
+
+/* A pending sync-regs write must reach the vCPU before another register
+ * ioctl (KVM_SET_SREGS leaves the general registers alone, but the
+ * run structure's copy would overwrite them later). */
+static int flush_regs(struct kx_cpu *c)
+{
+	if (c->k->sync && c->run->kvm_dirty_regs) {
+		if (ioctl(c->fd, KVM_SET_REGS, &c->run->s.regs.regs))
+			return -errno;
+		c->run->kvm_dirty_regs = 0;
 	}
 	return 0;
 }
 
-int kx_set_fs(struct kx *k, uint64_t base)
+int kx_set_fs(struct kx_cpu *c, uint64_t base)
 {
 	struct kvm_sregs sr;
-	/* KVM_SET_SREGS does not touch the general registers, but a
-	 * pending sync-regs write must not be lost: KVM_SET_REGS first. */
-	if (k->sync && k->run->kvm_dirty_regs) {
-		if (ioctl(k->vcpu, KVM_SET_REGS, &k->run->s.regs.regs))
-			return -errno;
-		k->run->kvm_dirty_regs = 0;
-	}
-	if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+	int r = flush_regs(c);
+	if (r)
+		return r;
+	if (ioctl(c->fd, KVM_GET_SREGS, &sr))
 		return -errno;
 	sr.fs.base = base;
-	return ioctl(k->vcpu, KVM_SET_SREGS, &sr) ? -errno : 0;
+	return ioctl(c->fd, KVM_SET_SREGS, &sr) ? -errno : 0;
 }
 
-int kx_get_fs(struct kx *k, uint64_t *base)
+int kx_get_fs(struct kx_cpu *c, uint64_t *base)
 {
 	struct kvm_sregs sr;
-	if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+	if (ioctl(c->fd, KVM_GET_SREGS, &sr))
 		return -errno;
 	*base = sr.fs.base;
 	return 0;
+}
+
+void kx_exit_group(struct kx *k, int st)
+{
+	pthread_mutex_lock(&k->lock);
+	if (!atomic_load(&k->exited)) {
+		k->status = st;
+		atomic_store(&k->exited, true);
+	}
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	for (unsigned i = 0; i < KX_MAX_CPUS; i++) {
+		struct kx_cpu *o = k->cpu[i];
+		if (o && atomic_load(&o->busy) && o->tid != self)
+			kx_kick(o);
+	}
+	pthread_mutex_unlock(&k->lock);
 }
 
 /* The signal Linux sends for exception vector v. */
@@ -356,14 +441,16 @@ static int fault_signal(unsigned v)
 
 /* A fault: run the program's handler, or end it (returns the signal;
  * 0 when a handler runs). */
-static int fault(struct kx *k)
+static int fault(struct kx_cpu *c)
 {
+	struct kx *k = c->k;
 	struct kvm_regs rg;
 	struct kvm_sregs sr = { 0 };
 	uint64_t fr[7] = { 0 };
-	if (!ioctl(k->vcpu, KVM_GET_REGS, &rg) &&
-	    !ioctl(k->vcpu, KVM_GET_SREGS, &sr) &&
-	    rg.rsp >= k->sys && rg.rsp + sizeof(fr) <= k->sys + KX_STK0) {
+	uint64_t top = k->sys + KX_CPU_AREA + c->idx * KX_CPU_SIZE + KX_CPU_STK0;
+	if (!flush_regs(c) && !ioctl(c->fd, KVM_GET_REGS, &rg) &&
+	    !ioctl(c->fd, KVM_GET_SREGS, &sr) &&
+	    rg.rsp >= top - 0x2000 && rg.rsp + sizeof(fr) <= top) {
 		memcpy(fr, k->mem + rg.rsp, sizeof(fr));
 		if (k->cfg->verbose)
 			fprintf(stderr, "ringvm exec: vector %llu error %#llx "
@@ -380,131 +467,298 @@ static int fault(struct kx *k)
 	rg.rip = fr[2];
 	rg.rflags = fr[4];
 	rg.rsp = fr[5];
-	if (kx_deliver(k, sig, &rg, fr[0], fr[1], sr.cr2, true) &&
-	    !ioctl(k->vcpu, KVM_SET_REGS, &rg))
+	if (kx_deliver(c, sig, &rg, fr[0], fr[1], sr.cr2, true) &&
+	    !ioctl(c->fd, KVM_SET_REGS, &rg))
 		return 0;
 	return sig;
 }
 
-static void do_syscall(struct kx *k)
+/* Signals sent to this thread and not blocked: the first one's handler
+ * is entered with rg (user state) as the state to return to.  false: the
+ * program ended by it (default action, or no way to run the handler). */
+static bool deliver_pending(struct kx_cpu *c, struct kvm_regs *rg)
 {
+	struct kx *k = c->k;
+	uint64_t ready = atomic_load(&c->pending) & ~c->sigmask;
+	if (!ready)
+		return true;
+	int sig = __builtin_ctzll(ready) + 1;
+	atomic_fetch_and(&c->pending, ~(1ULL << (sig - 1)));
+	pthread_mutex_lock(&k->lock);
+	bool ign = k->sa[sig].handler == 1;
+	pthread_mutex_unlock(&k->lock);
+	if (ign)
+		return true;              /* ignored meanwhile */
+	if (kx_deliver(c, sig, rg, 0, 0, 0, false))
+		return true;
+	kx_exit_group(k, sig);
+	return false;
+}
+
+static void put_regs(struct kx_cpu *c, const struct kvm_regs *rg)
+{
+	if (c->k->sync) {
+		c->run->s.regs.regs = *rg;
+		c->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	} else if (ioctl(c->fd, KVM_SET_REGS, rg)) {
+		kx_exit_group(c->k, SIGKILL);
+	}
+}
+
+static void do_syscall(struct kx_cpu *c)
+{
+	struct kx *k = c->k;
 	struct kvm_regs rg;
 	/* Each vCPU ioctl costs a vcpu load/put (tens of µs on kvm_pvm):
 	 * with KVM_CAP_SYNC_REGS the registers ride in the run struct. */
 	if (k->sync)
-		rg = k->run->s.regs.regs;
-	else if (ioctl(k->vcpu, KVM_GET_REGS, &rg)) {
-		k->exited = true;
-		k->status = SIGKILL;
+		rg = c->run->s.regs.regs;
+	else if (ioctl(c->fd, KVM_GET_REGS, &rg)) {
+		kx_exit_group(k, SIGKILL);
 		return;
 	}
 	uint64_t a[6] = { rg.rdi, rg.rsi, rg.rdx, rg.r10, rg.r8, rg.r9 };
 	if (rg.rax == 15) {            /* rt_sigreturn */
-		if (kx_sigreturn(k, &rg)) {
-			k->exited = true;
-			k->status = SIGSEGV;
-			return;
-		}
-		if (k->sync) {
-			k->run->s.regs.regs = rg;
-			k->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
-		} else if (ioctl(k->vcpu, KVM_SET_REGS, &rg)) {
-			k->exited = true;
-			k->status = SIGKILL;
-		}
+		if (kx_sigreturn(c, &rg))
+			kx_exit_group(k, SIGSEGV);
+		else
+			put_regs(c, &rg);
 		return;
 	}
-	long r = kx_syscall(k, rg.rax, a);
+	c->regs = &rg;
+	long r = kx_syscall(c, rg.rax, a);
+	c->regs = NULL;
 	if (k->cfg->trace)
-		fprintf(stderr, "[kvm] syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
-			(unsigned long long)rg.rax, (unsigned long long)a[0],
-			(unsigned long long)a[1], (unsigned long long)a[2], r);
-	if (k->exited)
+		fprintf(stderr, "[kvm %d] syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
+			c->tid, (unsigned long long)rg.rax,
+			(unsigned long long)a[0], (unsigned long long)a[1],
+			(unsigned long long)a[2], r);
+	if (atomic_load(&k->exited) || c->done)
 		return;
 	rg.rax = (uint64_t)r;
 	rg.rip = rg.rcx;
 	/* As sysret: the guest's R11 without IOPL, NT, VM; IF on. */
 	rg.rflags = (rg.r11 & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
-	uint64_t ready = k->pending & ~k->sigmask;
-	if (ready) {
-		int sig = __builtin_ctzll(ready) + 1;
-		k->pending &= ~(1ULL << (sig - 1));
-		if (k->sa[sig].handler == 1) {
-			/* ignored meanwhile */
-		} else if (!kx_deliver(k, sig, &rg, 0, 0, 0, false)) {
-			k->exited = true;
-			k->status = sig;
-			return;
-		}
-	}
-	if (k->sync) {
-		k->run->s.regs.regs = rg;
-		k->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
-	} else if (ioctl(k->vcpu, KVM_SET_REGS, &rg)) {
-		k->exited = true;
-		k->status = SIGKILL;
-	}
+	if (deliver_pending(c, &rg))
+		put_regs(c, &rg);
 }
 
-static void loop(struct kx *k)
+/* KVM_RUN came back early (a kick): run a handler for a signal sent to
+ * this thread if the vCPU is in ring 3 (in a fault stub, the fault comes
+ * first). */
+static void kicked(struct kx_cpu *c)
 {
-	while (!k->exited) {
+	c->run->immediate_exit = 0;
+	if (!(atomic_load(&c->pending) & ~c->sigmask))
+		return;
+	struct kvm_regs rg;
+	struct kvm_sregs sr;
+	if (flush_regs(c) || ioctl(c->fd, KVM_GET_REGS, &rg) ||
+	    ioctl(c->fd, KVM_GET_SREGS, &sr) || (sr.cs.selector & 3) != 3)
+		return;
+	if (deliver_pending(c, &rg) && ioctl(c->fd, KVM_SET_REGS, &rg))
+		kx_exit_group(c->k, SIGKILL);
+}
+
+static void cpu_loop(struct kx_cpu *c)
+{
+	struct kx *k = c->k;
+	while (!atomic_load(&k->exited) && !c->done) {
 		if (k->sync)
-			k->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-		if (ioctl(k->vcpu, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			c->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				kicked(c);
 				continue;
-			k->exited = true;
-			k->status = SIGKILL;
+			}
+			kx_exit_group(k, SIGKILL);
 			break;
 		}
-		switch (k->run->exit_reason) {
+		switch (c->run->exit_reason) {
 		case KVM_EXIT_MMIO:
-			if (k->run->mmio.phys_addr >= KX_DOOR_GPA &&
-			    k->run->mmio.phys_addr < KX_DOOR_GPA + KX_PAGE &&
-			    k->run->mmio.is_write) {
-				do_syscall(k);
+			if (c->run->mmio.phys_addr >= KX_DOOR_GPA &&
+			    c->run->mmio.phys_addr < KX_DOOR_GPA + KX_PAGE &&
+			    c->run->mmio.is_write) {
+				do_syscall(c);
 				break;
 			}
-			k->exited = true;
-			k->status = SIGSEGV;
+			kx_exit_group(k, SIGSEGV);
 			break;
 		case KVM_EXIT_IO: {
-			int sig = fault(k);
-			if (sig) {
-				k->exited = true;
-				k->status = sig;
-			}
+			int sig = fault(c);
+			if (sig)
+				kx_exit_group(k, sig);
 			break;
 		}
 		default:
 			/* A triple fault (shutdown) or an internal error. */
 			if (k->cfg->verbose)
 				fprintf(stderr, "ringvm exec: KVM exit %u\n",
-					k->run->exit_reason);
-			k->exited = true;
-			k->status = SIGSEGV;
+					c->run->exit_reason);
+			kx_exit_group(k, SIGSEGV);
 			break;
 		}
 	}
+}
+
+/* A thread's end: CLONE_CHILD_CLEARTID (the tid word zeroed and its
+ * waiters woken, as the kernel's mm_release does: pthread_join waits
+ * there), the slot free for reuse; the last thread out ends the program
+ * with the main thread's exit code. */
+static void cpu_leave(struct kx_cpu *c)
+{
+	struct kx *k = c->k;
+	if (c->clear_tid && kx_ok(k, c->clear_tid, 4) && !(c->clear_tid & 3)) {
+		_Atomic uint32_t *w = (_Atomic uint32_t *)(k->mem + c->clear_tid);
+		atomic_store(w, 0);
+		syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+	pthread_mutex_lock(&k->lock);
+	if (--k->live == 0 && !atomic_load(&k->exited)) {
+		k->status = k->main_status;
+		atomic_store(&k->exited, true);
+	}
+	atomic_store(&c->busy, false);
+	pthread_cond_broadcast(&k->gone);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void *cpu_thread(void *arg)
+{
+	struct kx_cpu *c = arg;
+	struct kx *k = c->k;
+	c->tid = (pid_t)syscall(SYS_gettid);
+	/* Both before the thread's first instruction, as clone does. */
+	uint32_t tid = (uint32_t)c->tid;
+	if (c->set_ptid && kx_ok(k, c->set_ptid, 4))
+		memcpy(k->mem + c->set_ptid, &tid, 4);
+	if (c->set_ctid && kx_ok(k, c->set_ctid, 4))
+		memcpy(k->mem + c->set_ctid, &tid, 4);
+	sem_post(&c->started);
+	cpu_loop(c);
+	cpu_leave(c);
+	return NULL;
+}
+
+long kx_thread(struct kx_cpu *p, const struct kvm_regs *rg, bool settls,
+	       uint64_t tls, uint64_t ptid, uint64_t ctid, uint64_t cleartid)
+{
+	struct kx *k = p->k;
+	uint64_t fs = tls;
+	if (!settls && kx_get_fs(p, &fs))
+		return -EAGAIN;
+	pthread_mutex_lock(&k->lock);
+	struct kx_cpu *c = NULL;
+	unsigned idx = 0;
+	for (unsigned i = 1; i < KX_MAX_CPUS && !c; i++)
+		if (k->cpu[i] && !atomic_load(&k->cpu[i]->busy)) {
+			c = k->cpu[i];
+			if (!c->no_join)                 /* it has left */
+				pthread_join(c->thread, NULL);
+		} else if (!k->cpu[i] && !idx) {
+			idx = i;
+		}
+	struct err e = { 0 };
+	if (!c && idx && cpu_create(k, idx, &c, &e)) {
+		err_clear(&e);
+		c = NULL;
+	}
+	if (!c) {
+		pthread_mutex_unlock(&k->lock);
+		return -EAGAIN;
+	}
+	atomic_store(&c->busy, true);
+	k->live++;
+	c->done = false;
+	c->tid = 0;
+	atomic_store(&c->pending, 0);
+	c->sigmask = p->sigmask;
+	c->clear_tid = cleartid;
+	c->set_ptid = ptid;
+	c->set_ctid = ctid;
+	pthread_mutex_unlock(&k->lock);
+	c->run->immediate_exit = 0;
+	c->run->kvm_dirty_regs = 0;
+	int r = setup_cpu(c, fs, &e);
+	if (!r && ioctl(c->fd, KVM_SET_REGS, rg))
+		r = -errno;
+	if (!r)
+		r = -pthread_create(&c->thread, NULL, cpu_thread, c);
+	if (r) {
+		err_clear(&e);
+		pthread_mutex_lock(&k->lock);
+		k->live--;
+		atomic_store(&c->busy, false);
+		/* No thread to join: a placeholder that joins at once. */
+		c->thread = pthread_self();
+		c->no_join = true;
+		pthread_mutex_unlock(&k->lock);
+		return -EAGAIN;
+	}
+	c->no_join = false;
+	while (sem_wait(&c->started) && errno == EINTR)
+		;
+	return c->tid;
+}
+
+/* The main thread after its own vCPU's end: wait for the others (the
+ * program lives while one does), and once it ended, make sure every
+ * thread has left its loop before the memory goes.  false: one would
+ * not stop (the caller must not unmap). */
+static bool wait_threads(struct kx *k)
+{
+	pthread_mutex_lock(&k->lock);
+	while (k->live > 0 && !atomic_load(&k->exited))
+		pthread_cond_wait(&k->gone, &k->lock);
+	for (int tries = 0; k->live > 0 && tries < 500; tries++) {
+		pthread_mutex_unlock(&k->lock);
+		for (unsigned i = 1; i < KX_MAX_CPUS; i++)
+			if (k->cpu[i] && atomic_load(&k->cpu[i]->busy))
+				kx_kick(k->cpu[i]);
+		pthread_mutex_lock(&k->lock);
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 10 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		if (k->live > 0)
+			pthread_cond_timedwait(&k->gone, &k->lock, &t);
+	}
+	bool all = k->live == 0;
+	pthread_mutex_unlock(&k->lock);
+	for (unsigned i = 1; all && i < KX_MAX_CPUS; i++)
+		if (k->cpu[i] && !k->cpu[i]->no_join)
+			pthread_join(k->cpu[i]->thread, NULL);
+	return all;
 }
 
 static void kx_free(struct kx *k)
 {
 	if (k->argv != k->cfg->argv)
 		free((void *)k->argv);
-	if (k->run)
-		munmap(k->run, k->run_size);
+	for (unsigned i = 0; i < KX_MAX_CPUS; i++) {
+		struct kx_cpu *c = k->cpu[i];
+		if (!c)
+			continue;
+		if (c->run)
+			munmap(c->run, k->run_size);
+		close(c->fd);
+		sem_destroy(&c->started);
+		free(c);
+	}
 	if (k->mem)
 		munmap(k->mem, k->size);
-	if (k->vcpu >= 0)
-		close(k->vcpu);
 	if (k->vm >= 0)
 		close(k->vm);
 	if (k->kvm >= 0)
 		close(k->kvm);
+	free(k->cpuid);
 	free(k->bitmap);
 	fs_free(&k->fs);
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->gone);
 }
 
 int exec_kvm_run(const struct exec_config *cfg, int *status,
@@ -514,8 +768,10 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	if (!k)
 		return err_set(errp, ENOMEM, "out of memory");
 	k->cfg = cfg;
-	k->kvm = k->vm = k->vcpu = -1;
+	k->kvm = k->vm = -1;
 	k->fs.root_fd = -1;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->gone, NULL);
 	uint64_t size = cfg->mem;
 	if (size < (64ULL << 20))
 		size = 64ULL << 20;
@@ -526,6 +782,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	k->path = cfg->path;
 	k->argv = cfg->argv;
 	struct exec_elf *e = calloc(1, sizeof(*e));
+	struct kx_cpu *c = NULL;
 	uint64_t base = 0, rsp = 0;
 	int r = e ? 0 : err_set(errp, ENOMEM, "out of memory");
 	if (!r)
@@ -551,22 +808,45 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		r = kx_build_stack(k, &rsp, errp);
 	}
 	if (!r)
-		r = setup_cpuid(k, errp);
+		r = cpu_create(k, 0, &c, errp);
 	if (!r)
-		r = setup_cpu(k, rsp, errp);
+		r = setup_cpu(c, 0, errp);
+	if (!r) {
+		struct kvm_regs rg = { .rip = k->start, .rsp = rsp,
+				       .rflags = 0x202 };
+		if (ioctl(c->fd, KVM_SET_REGS, &rg))
+			r = err_sys(errp, errno, "KVM_SET_REGS");
+	}
 	free(e);
 	e = NULL;
 	/* KVM_CHECK_EXTENSION is not in the filter: ask before. */
 	if (!r)
 		k->sync = ioctl(k->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
 			  KVM_SYNC_X86_REGS;
+	if (!r) {
+		struct sigaction sa = { .sa_handler = kick_handler };
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(KX_KICK, &sa, NULL))
+			r = err_sys(errp, errno, "sigaction");
+	}
 	if (!r)
 		r = kx_seccomp(k, errp);
+	bool all = true;
 	if (!r) {
-		loop(k);
+		c->tid = (pid_t)syscall(SYS_gettid);
+		c->no_join = true;
+		atomic_store(&c->busy, true);
+		k->live = 1;
+		cpu_loop(c);
+		if (!atomic_load(&k->exited))
+			k->main_status = c->exit_status;
+		cpu_leave(c);
+		all = wait_threads(k);
 		*status = k->status;
 	}
-	kx_free(k);
-	free(k);
+	if (all) {
+		kx_free(k);
+		free(k);
+	}
 	return r;
 }

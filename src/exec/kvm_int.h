@@ -23,8 +23,12 @@
 #ifndef RINGVM_EXEC_KVM_INT_H
 #define RINGVM_EXEC_KVM_INT_H
 
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <linux/kvm.h>
 
@@ -46,19 +50,56 @@
 #define KX_ENTRY  0xa000     /* LSTAR: user, executable */
 #define KX_SHIM   16         /* LSTAR's offset in the entry page */
 #define KX_DOOR   0xb000     /* maps the MMIO doorbell */
-#define KX_STK0   0x10000    /* ring-0 stack top (pages 0xc000..) */
 #define KX_PTPOOL 0x10000    /* page tables of 4 KiB-mapped chunks */
 #define KX_NPT    64
+/* One area per vCPU (index i at KX_CPU_AREA + i * KX_CPU_SIZE): its GDT
+ * and TSS (so each has its own ring-0 stack), a page for page-table
+ * edits the vCPU makes in ring 0 (kvm_pt.c), and the ring-0 stack. */
+#define KX_MAX_CPUS 64
+#define KX_CPU_AREA 0x80000
+#define KX_CPU_SIZE 0x4000
+#define KX_CPU_GDT  0x0000
+#define KX_CPU_TSS  0x0080
+#define KX_CPU_EDIT 0x1000
+#define KX_CPU_STK0 0x4000   /* ring-0 stack top (8 KiB below) */
 /* Guest-physical doorbell (outside the memory slot) and fault port. */
 #define KX_DOOR_GPA 0xf0000000ULL
 #define KX_FAULT_PORT 0xf0
 #define KX_MEM_MAX (3ULL << 30)
 
+struct kx;
+
+/* One vCPU: a guest thread, run by one host thread whose tid is the
+ * guest thread's.  A KVM vCPU cannot be destroyed, so the slot of an
+ * exited thread is kept (fd, run) and reused by a later clone. */
+struct kx_cpu {
+	struct kx *k;
+	unsigned idx;              /* slot in k->cpu[], KX_CPU_AREA index */
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	sem_t started;             /* posted once tid is known */
+	pid_t tid;
+	atomic_bool busy;          /* a guest thread runs on it */
+	uint64_t sigmask;          /* blocked signals (bit n-1: n); only its
+				    * own thread changes it */
+	_Atomic uint64_t pending;  /* signals sent to this thread, delivered
+				    * at a syscall return or a kick once
+				    * unblocked */
+	uint64_t clear_tid;        /* CLONE_CHILD_CLEARTID, set_tid_address */
+	uint64_t set_ptid, set_ctid;   /* CLONE_{PARENT,CHILD}_SETTID */
+	bool done;                 /* its thread called exit */
+	bool no_join;              /* thread is not a joinable pthread */
+	int exit_status;           /* wait status of its exit */
+	struct kvm_regs *regs;     /* during a system call: the caller's
+				    * user registers (clone copies them) */
+};
+
 struct kx {
 	const struct exec_config *cfg;
 	struct exec_fs fs;
-	int kvm, vm, vcpu;
-	struct kvm_run *run;
+	int kvm, vm;
+	struct kx_cpu *cpu[KX_MAX_CPUS];
 	size_t run_size;
 	bool sync;                 /* KVM_CAP_SYNC_REGS for the registers */
 	struct kvm_segment ucs, uss;   /* ring-3 CS and SS */
@@ -71,7 +112,6 @@ struct kx {
 	uint64_t stack_lo;
 	uint64_t entry, phdr, phnum;   /* the program's (auxv) */
 	uint64_t start, interp_base;   /* first instruction; AT_BASE */
-	uint64_t sigmask;
 	struct { uint64_t handler, flags, restorer, mask; } sa[65];
 	bool warned[512];
 	const char *path;          /* the ELF to load (a #! interpreter) */
@@ -79,11 +119,14 @@ struct kx {
 	char sb_line[256];         /* the #! line (path, argv point here) */
 	char exe[2048];            /* the program path as given (AT_EXECFN) */
 	char exe_abs[4096];        /* absolute (/proc/self/exe) */
-	bool exited;
-	int status;
-	uint64_t pending;          /* signals it sent itself (bit n-1: n),
-				    * delivered at a syscall return once
-				    * unblocked */
+	pthread_mutex_t lock;      /* cpu[] slots, mmap/brk, sa[] */
+	pthread_cond_t gone;       /* a thread ended (k->live dropped) */
+	unsigned live;             /* threads running, under lock */
+	atomic_bool exited;        /* the program ended: every thread stops */
+	int status;                /* its wait status, set with exited */
+	int main_status;           /* the main thread's exit (its code if
+				    * the last thread leaves by exit) */
+	struct kvm_cpuid2 *cpuid;  /* what every vCPU gets */
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -101,7 +144,7 @@ static inline void *kx_ptr(const struct kx *k, uint64_t va, uint64_t len)
 /* kvm_sys.c: serve system call nr with args a[6]; returns the value for
  * rax (or -errno).  Sets k->exited for exit/exit_group.  May change the
  * vCPU's FS base (arch_prctl). */
-long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a);
+long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a);
 /* kvm_load.c: a #! script at k->path turns into its interpreter
  * (k->path, k->argv replaced); 0 or -ENOEXEC/-ENOMEM. */
 int kx_shebang(struct kx *k, struct err *errp);
@@ -137,13 +180,26 @@ int kx_seccomp(struct kx *k, struct err *errp);
  * siginfo describes the fault; else the program sent it to itself).
  * false: no handler (or it cannot run: blocked, no restorer, no room on
  * the stack), the caller applies the default action. */
-bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
+bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		uint64_t err, uint64_t cr2, bool ring0);
 /* rt_sigreturn: the registers and mask from the ucontext at rg->rsp;
  * 0 or -EFAULT (the caller then ends the program with SIGSEGV). */
-int kx_sigreturn(struct kx *k, struct kvm_regs *rg);
+int kx_sigreturn(struct kx_cpu *c, struct kvm_regs *rg);
+/* kvm.c: end the program with wait status st (first caller wins) and
+ * stop every thread. */
+void kx_exit_group(struct kx *k, int st);
+/* kvm.c: a thread for clone(CLONE_VM | CLONE_THREAD ...): a vCPU starting
+ * at the caller's return address with rg (rax 0, rsp the new stack),
+ * FS base tls (or the caller's when !settls).  Returns its tid, after
+ * writing it to ptid/ctid (0: not asked), or -EAGAIN (no slot, no
+ * vCPU). */
+long kx_thread(struct kx_cpu *c, const struct kvm_regs *rg, bool settls,
+	       uint64_t tls, uint64_t ptid, uint64_t ctid, uint64_t cleartid);
+/* kvm.c: interrupt vCPU c (KVM_RUN or a blocking host call) so its
+ * thread looks at k->exited and its pending signals. */
+void kx_kick(struct kx_cpu *c);
 /* kvm.c: the vCPU's FS base (arch_prctl). */
-int kx_set_fs(struct kx *k, uint64_t base);
-int kx_get_fs(struct kx *k, uint64_t *base);
+int kx_set_fs(struct kx_cpu *c, uint64_t base);
+int kx_get_fs(struct kx_cpu *c, uint64_t *base);
 
 #endif

@@ -1,14 +1,15 @@
 /* The host seccomp filter of the KVM sandbox, installed once the VM is
  * built and before the program's first instruction: from then on this
- * process only needs KVM_RUN and the register ioctls on its vCPU, and the
- * host calls that kvm_sys.c makes on the program's behalf.  A program
- * that talks the VMM into anything else (by a bug in kvm_sys.c) kills the
- * process instead.  No execve, sockets, ptrace, mount, process_vm_*,
- * new KVM objects.  (Paths are confined by path.c, not here: seccomp
+ * process only needs KVM_RUN and the register ioctls on its vCPUs, new
+ * vCPUs and host threads for the program's threads, and the host calls
+ * that kvm_sys.c makes on the program's behalf.  A program that talks
+ * the VMM into anything else (by a bug in kvm_sys.c) kills the process
+ * instead.  No execve, sockets, ptrace, mount, process_vm_*, new VMs.  (Paths are confined by path.c, not here: seccomp
  * cannot look at strings.) */
 #include "kvm_int.h"
 
 #include <linux/kvm.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -30,14 +31,17 @@ static const char *const calls[] = {
 	"clock_getres", "gettimeofday", "time", "nanosleep",
 	"clock_nanosleep", "getrandom", "uname", "sysinfo", "prlimit64",
 	"getrlimit", "sched_getaffinity", "futex",
+	/* threads: pthread_create of a vCPU thread (clone is allowed
+	 * with CLONE_THREAD only, below) */
+	"mprotect", "set_robust_list", "rseq", "sched_yield",
 	/* the end: cli/exec.c re-raises a fatal signal at itself */
 	"exit", "exit_group", "rt_sigaction", "rt_sigprocmask", "tgkill",
 	"rt_sigreturn", "restart_syscall",
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	/* LeakSanitizer's exit check and report symbolization (as in
 	 * vmm/sandbox.c): sanitizer builds only. */
-	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_yield",
-	"getdents", "sigaltstack", "pipe", "access", "mprotect",
+	"clone", "ptrace", "wait4", "waitid", "prctl",
+	"getdents", "sigaltstack", "pipe", "access",
 #endif
 };
 
@@ -47,9 +51,12 @@ static const unsigned long tty_ioctls[] = {
 	TIOCGPGRP, TIOCSPGRP, FIONBIO, FIOCLEX, FIONCLEX,
 };
 
-/* The vCPU requests of the run loop and arch_prctl. */
+/* The vCPU requests of the run loop, arch_prctl and a new thread's
+ * vCPU set-up (any descriptor: vCPUs come and their numbers are not
+ * known here; these requests mean nothing to other files). */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+	KVM_SET_XCRS, KVM_SET_MSRS, KVM_SET_FPU, KVM_SET_CPUID2,
 };
 
 int kx_seccomp(struct kx *k, struct err *errp)
@@ -68,9 +75,21 @@ int kx_seccomp(struct kx *k, struct err *errp)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				      SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i]));
 	for (size_t i = 0; !rc && i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)k->vcpu),
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				      SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
+	if (!rc)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)k->vm),
+				      SCMP_A1(SCMP_CMP_EQ, KVM_CREATE_VCPU));
+	/* Host threads only; clone3's flags sit in memory seccomp cannot
+	 * read, so it fails and libc falls back to clone. */
+	if (!rc)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+					      CLONE_THREAD));
+	if (!rc)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				      SCMP_SYS(clone3), 0);
 	if (!rc)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

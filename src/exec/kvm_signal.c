@@ -56,15 +56,23 @@ static int si_code(int sig, uint64_t err)
 	}
 }
 
-bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
+bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		uint64_t err, uint64_t cr2, bool ring0)
 {
-	uint64_t h = k->sa[sig].handler;
+	struct kx *k = c->k;
+	pthread_mutex_lock(&k->lock);
+	struct { uint64_t handler, flags, restorer, mask; } sa;
+	memcpy(&sa, &k->sa[sig], sizeof(sa));
+	if ((sa.flags & SA_RESETHAND) && sa.handler > 1 &&
+	    !(c->sigmask & (1ULL << (sig - 1))))
+		k->sa[sig].handler = 0;
+	pthread_mutex_unlock(&k->lock);
+	uint64_t h = sa.handler;
 	uint64_t bit = 1ULL << (sig - 1);
 	/* SIG_DFL, SIG_IGN (a fault cannot be ignored), blocked, or no
 	 * restorer to return through: the default action, as Linux forces. */
-	if (h == 0 || h == 1 || (k->sigmask & bit) ||
-	    !(k->sa[sig].flags & SA_RESTORER))
+	if (h == 0 || h == 1 || (c->sigmask & bit) ||
+	    !(sa.flags & SA_RESTORER))
 		return false;
 	uint64_t rsp = rg->rsp;
 	uint64_t base = ((rsp - 128 - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
@@ -74,15 +82,15 @@ bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
 	if (ring0) {
 		/* Back to ring 3 from the fault stub. */
 		struct kvm_sregs sr;
-		if (ioctl(k->vcpu, KVM_GET_SREGS, &sr))
+		if (ioctl(c->fd, KVM_GET_SREGS, &sr))
 			return false;
 		sr.cs = k->ucs;
 		sr.ss = k->uss;
-		if (ioctl(k->vcpu, KVM_SET_SREGS, &sr))
+		if (ioctl(c->fd, KVM_SET_SREGS, &sr))
 			return false;
 	}
 	uint8_t *f = k->mem + base;
-	memcpy(f, &k->sa[sig].restorer, 8);
+	memcpy(f, &sa.restorer, 8);
 	struct kx_uc *uc = (struct kx_uc *)(f + 8);
 	memset(uc, 0, sizeof(*uc));
 	uc->ss_flags = SS_DISABLE;
@@ -94,10 +102,10 @@ bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
 		[G_RDX] = rg->rdx, [G_RAX] = rg->rax, [G_RCX] = rg->rcx,
 		[G_RSP] = rsp, [G_RIP] = rg->rip, [G_EFL] = rg->rflags,
 		[G_CSGSFS] = 0x2b | (0x23ULL << 48), [G_ERR] = err,
-		[G_TRAPNO] = trapno, [G_OLDMASK] = k->sigmask, [G_CR2] = cr2,
+		[G_TRAPNO] = trapno, [G_OLDMASK] = c->sigmask, [G_CR2] = cr2,
 	};
 	memcpy(uc->gregs, g, sizeof(g));
-	uc->sigmask = k->sigmask;
+	uc->sigmask = c->sigmask;
 	uint8_t *info = f + 8 + sizeof(*uc);
 	memset(info, 0, 128);
 	if (ring0) {
@@ -112,11 +120,9 @@ bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
 		memcpy(info, si, sizeof(si));
 	}
 
-	if (!(k->sa[sig].flags & SA_NODEFER))
-		k->sigmask |= bit;
-	k->sigmask |= k->sa[sig].mask;
-	if (k->sa[sig].flags & SA_RESETHAND)
-		k->sa[sig].handler = 0;
+	if (!(sa.flags & SA_NODEFER))
+		c->sigmask |= bit;
+	c->sigmask |= sa.mask;
 
 	rg->rip = h;
 	rg->rsp = base;
@@ -128,8 +134,9 @@ bool kx_deliver(struct kx *k, int sig, struct kvm_regs *rg, uint64_t trapno,
 	return true;
 }
 
-int kx_sigreturn(struct kx *k, struct kvm_regs *rg)
+int kx_sigreturn(struct kx_cpu *c, struct kvm_regs *rg)
 {
+	struct kx *k = c->k;
 	/* The restorer's `syscall` runs with RSP at the ucontext. */
 	const struct kx_uc *uc = kx_ptr(k, rg->rsp, sizeof(*uc));
 	if (!uc)
@@ -142,7 +149,7 @@ int kx_sigreturn(struct kx *k, struct kvm_regs *rg)
 	rg->rdx = g[G_RDX]; rg->rax = g[G_RAX]; rg->rcx = g[G_RCX];
 	rg->rsp = g[G_RSP]; rg->rip = g[G_RIP];
 	rg->rflags = user_flags(g[G_EFL]);
-	k->sigmask = uc->sigmask &
+	c->sigmask = uc->sigmask &
 		     ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 	return 0;
 }

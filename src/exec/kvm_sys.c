@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,9 +36,12 @@
 
 bool kx_internal_fd(const struct kx *k, long fd)
 {
-	if (fd == k->kvm || fd == k->vm || fd == k->vcpu ||
+	if (fd == k->kvm || fd == k->vm ||
 	    (k->fs.root_fd >= 0 && fd == k->fs.root_fd))
 		return true;
+	for (unsigned i = 0; i < KX_MAX_CPUS; i++)
+		if (k->cpu[i] && fd == k->cpu[i]->fd)
+			return true;
 	for (unsigned i = 0; i < k->fs.nmnt; i++)
 		if (fd == k->fs.mnt[i].fd)
 			return true;
@@ -266,24 +270,25 @@ static long do_sigaction(struct kx *k, uint64_t sig, uint64_t act,
 	return 0;
 }
 
-static long do_sigprocmask(struct kx *k, uint64_t how, uint64_t set,
+static long do_sigprocmask(struct kx_cpu *c, uint64_t how, uint64_t set,
 			   uint64_t old, uint64_t size)
 {
+	struct kx *k = c->k;
 	if (size != 8)
 		return -EINVAL;
 	uint64_t *o = old ? P(old, 8) : NULL;
 	const uint64_t *s = set ? P(set, 8) : NULL;
 	if ((old && !o) || (set && !s))
 		return -EFAULT;
-	uint64_t cur = k->sigmask;
+	uint64_t cur = c->sigmask;
 	if (s) {
 		uint64_t v = *s & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 		if (how == SIG_BLOCK)
-			k->sigmask |= v;
+			c->sigmask |= v;
 		else if (how == SIG_UNBLOCK)
-			k->sigmask &= ~v;
+			c->sigmask &= ~v;
 		else if (how == SIG_SETMASK)
-			k->sigmask = v;
+			c->sigmask = v;
 		else
 			return -EINVAL;
 	}
@@ -295,8 +300,9 @@ static long do_sigprocmask(struct kx *k, uint64_t how, uint64_t set,
 /* A signal the program sends itself (abort, raise): an ignored one is
  * dropped, one with a handler is delivered as the call returns (or, if
  * it cannot be, ends the program like one with the default action). */
-static long self_signal(struct kx *k, uint64_t sig)
+static long self_signal(struct kx_cpu *c, uint64_t sig)
 {
+	struct kx *k = c->k;
 	if (sig == 0)
 		return 0;
 	if (sig > 64)
@@ -307,12 +313,110 @@ static long self_signal(struct kx *k, uint64_t sig)
 	if (ign || (dfl_ign && !k->sa[sig].handler))
 		return 0;
 	if (k->sa[sig].handler) {
-		k->pending |= 1ULL << (sig - 1);
+		c->pending |= 1ULL << (sig - 1);
 		return 0;
 	}
-	k->exited = true;
-	k->status = (int)sig;
+	kx_exit_group(k, (int)sig);
 	return 0;
+}
+
+/* tkill/tgkill: to this thread as self_signal; to another of the
+ * program's threads, pending there and a kick to deliver it. */
+static long thread_signal(struct kx_cpu *c, uint64_t tid, uint64_t sig)
+{
+	struct kx *k = c->k;
+	if ((int64_t)tid <= 0)
+		return -EINVAL;
+	if ((pid_t)tid == c->tid)
+		return self_signal(c, sig);
+	if (sig > 64)
+		return -EINVAL;
+	long r = -ESRCH;
+	pthread_mutex_lock(&k->lock);
+	for (unsigned i = 0; i < KX_MAX_CPUS; i++) {
+		struct kx_cpu *o = k->cpu[i];
+		if (!o || !atomic_load(&o->busy) || o->done ||
+		    o->tid != (pid_t)tid)
+			continue;
+		r = 0;
+		if (!sig || k->sa[sig].handler == (uint64_t)(uintptr_t)SIG_IGN)
+			break;
+		if (!k->sa[sig].handler) {
+			bool dfl_ign = sig == SIGCHLD || sig == SIGURG ||
+				       sig == SIGWINCH || sig == SIGCONT;
+			pthread_mutex_unlock(&k->lock);
+			if (!dfl_ign)
+				kx_exit_group(k, (int)sig);
+			return 0;
+		}
+		atomic_fetch_or(&o->pending, 1ULL << (sig - 1));
+		kx_kick(o);
+		break;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+/* ---- threads ---- */
+
+/* futex(2) on the host word behind the guest's: the guest's threads are
+ * host threads of this process, so wait, wake, requeue and PI work as
+ * they are.  The fourth argument is a timeout pointer for the waits and
+ * a count (val2) for the requeues. */
+static long do_futex(struct kx *k, const uint64_t *a)
+{
+	int cmd = (int)(a[1] & FUTEX_CMD_MASK);
+	if (a[0] & 3)
+		return -EINVAL;
+	void *ua = P(a[0], 4), *ua2 = NULL, *t = NULL;
+	if (!ua)
+		return -EFAULT;
+	switch (cmd) {
+	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI:
+	case FUTEX_LOCK_PI2: case FUTEX_WAIT_REQUEUE_PI:
+		if (a[3] && !(t = P(a[3], sizeof(struct timespec))))
+			return -EFAULT;
+		break;
+	case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP:
+	case FUTEX_CMP_REQUEUE_PI:
+		t = (void *)(uintptr_t)a[3];
+		break;
+	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI:
+	case FUTEX_TRYLOCK_PI:
+		break;
+	default:
+		return -ENOSYS;
+	}
+	if (cmd == FUTEX_REQUEUE || cmd == FUTEX_CMP_REQUEUE ||
+	    cmd == FUTEX_WAKE_OP || cmd == FUTEX_CMP_REQUEUE_PI ||
+	    cmd == FUTEX_WAIT_REQUEUE_PI) {
+		if ((a[4] & 3) || !(ua2 = P(a[4], 4)))
+			return -EFAULT;
+	}
+	return ret(syscall(SYS_futex, ua, (int)a[1], (uint32_t)a[2], t, ua2,
+			   (uint32_t)a[5]));
+}
+
+/* clone(flags, stack, ptid, ctid, tls): threads only (CLONE_VM with
+ * CLONE_THREAD and CLONE_SIGHAND), each a vCPU on its own host thread. */
+static long do_clone(struct kx_cpu *c, const uint64_t *a)
+{
+	uint64_t fl = a[0];
+	uint64_t need = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+	if ((fl & need) != need)
+		return -ENOSYS;
+	if (!c->regs)
+		return -EINVAL;
+	struct kvm_regs rg = *c->regs;
+	rg.rax = 0;
+	rg.rip = rg.rcx;
+	rg.rflags = (rg.r11 & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
+	if (a[1])
+		rg.rsp = a[1];
+	return kx_thread(c, &rg, fl & CLONE_SETTLS, a[4],
+			 fl & CLONE_PARENT_SETTID ? a[2] : 0,
+			 fl & CLONE_CHILD_SETTID ? a[3] : 0,
+			 fl & CLONE_CHILD_CLEARTID ? a[3] : 0);
 }
 
 static void warn_once(struct kx *k, uint64_t nr)
@@ -325,8 +429,9 @@ static void warn_once(struct kx *k, uint64_t nr)
 	}
 }
 
-long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
+long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 {
+	struct kx *k = c->k;
 	void *p;
 	switch (nr) {
 	case SYS_read:
@@ -519,8 +624,14 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		FD(a[0]);
 		return ret(fchdir((int)a[0]));
 	case SYS_umask: return (long)umask((mode_t)a[0]);
-	case SYS_mmap: return kx_mmap(k, a);
-	case SYS_munmap: return kx_munmap(k, a[0], a[1]);
+	case SYS_mmap: case SYS_munmap: case SYS_brk: {
+		pthread_mutex_lock(&k->lock);
+		long r = nr == SYS_mmap ? kx_mmap(k, a) :
+			 nr == SYS_munmap ? kx_munmap(k, a[0], a[1]) :
+			 kx_brk(k, a[0]);
+		pthread_mutex_unlock(&k->lock);
+		return r;
+	}
 	case SYS_mprotect:
 		/* Pages stay as mapped (PTE changes after start need a
 		 * guest-side stub); the range is checked. */
@@ -534,9 +645,8 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 			kx_zero(k, a[0], (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1));
 		return 0;
 	case SYS_mremap: return -ENOMEM;
-	case SYS_brk: return kx_brk(k, a[0]);
 	case SYS_getpid: return getpid();
-	case SYS_gettid: return getpid();
+	case SYS_gettid: return c->tid;
 	case SYS_getppid: return getppid();
 	case SYS_getuid: return getuid();
 	case SYS_geteuid: return geteuid();
@@ -545,7 +655,9 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 	case SYS_getpgrp: return getpgrp();
 	case SYS_getpgid: return ret(getpgid((pid_t)a[0]));
 	case SYS_getsid: return ret(getsid((pid_t)a[0]));
-	case SYS_set_tid_address: return getpid();
+	case SYS_set_tid_address:
+		c->clear_tid = a[0];
+		return c->tid;
 	case SYS_set_robust_list: return 0;
 	case SYS_sched_yield: return 0;
 	case SYS_sched_getaffinity: {
@@ -612,19 +724,24 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 	}
 	case SYS_arch_prctl:
 		if (a[0] == 0x1002)            /* ARCH_SET_FS */
-			return kx_set_fs(k, a[1]);
+			return kx_set_fs(c, a[1]);
 		if (a[0] == 0x1003) {          /* ARCH_GET_FS */
 			uint64_t v;
 			if (!(p = P(a[1], 8)))
 				return -EFAULT;
-			int r = kx_get_fs(k, &v);
+			int r = kx_get_fs(c, &v);
 			if (!r)
 				memcpy(p, &v, 8);
 			return r;
 		}
 		return -EINVAL;
-	case SYS_rt_sigaction: return do_sigaction(k, a[0], a[1], a[2], a[3]);
-	case SYS_rt_sigprocmask: return do_sigprocmask(k, a[0], a[1], a[2], a[3]);
+	case SYS_rt_sigaction: {
+		pthread_mutex_lock(&k->lock);
+		long r = do_sigaction(k, a[0], a[1], a[2], a[3]);
+		pthread_mutex_unlock(&k->lock);
+		return r;
+	}
+	case SYS_rt_sigprocmask: return do_sigprocmask(c, a[0], a[1], a[2], a[3]);
 	case SYS_sigaltstack: {
 		/* No handlers run here, so no alternate stack either. */
 		stack_t *old = a[1] ? P(a[1], sizeof(stack_t)) : NULL;
@@ -634,16 +751,18 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 			*old = (stack_t){ .ss_flags = SS_DISABLE };
 		return 0;
 	}
-	case SYS_futex:
-		/* One thread: nobody to wake, and a wait would wait forever
-		 * (the value is re-read by the caller). */
-		return (a[1] & 127) == 0 /* FUTEX_WAIT */ ? -EAGAIN : 0;
+	case SYS_futex: return do_futex(k, a);
+	case SYS_clone: return do_clone(c, a);
+	case SYS_clone3: return -ENOSYS;   /* libc falls back to clone */
 	case SYS_kill:
 		if (a[0] != (uint64_t)getpid() && a[0] != 0)
 			return -EPERM;
-		return self_signal(k, a[1]);
-	case SYS_tkill: return self_signal(k, a[1]);
-	case SYS_tgkill: return self_signal(k, a[2]);
+		return self_signal(c, a[1]);
+	case SYS_tkill: return thread_signal(c, a[0], a[1]);
+	case SYS_tgkill:
+		if (a[0] != (uint64_t)getpid())
+			return -ESRCH;
+		return thread_signal(c, a[1], a[2]);
 	case SYS_wait4: return -ECHILD;
 	case SYS_rseq: return -ENOSYS;   /* glibc copes; not worth a log */
 	case SYS_prctl:
@@ -660,9 +779,12 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 			return 0;
 		}
 		return -EINVAL;
-	case SYS_exit: case SYS_exit_group:
-		k->exited = true;
-		k->status = (int)((a[0] & 0xff) << 8);
+	case SYS_exit:
+		c->done = true;
+		c->exit_status = (int)((a[0] & 0xff) << 8);
+		return 0;
+	case SYS_exit_group:
+		kx_exit_group(k, (int)((a[0] & 0xff) << 8));
 		return 0;
 	default:
 		warn_once(k, nr);
