@@ -215,11 +215,9 @@ static void build_entry(struct kx *k)
 	en[n++] = 0x0f; en[n++] = 0x0b;
 }
 
-/* The interrupt that makes a vCPU thread leave KVM_RUN or a blocking host
- * call (no SA_RESTART: the call returns EINTR).  Reserved: the program's
- * own handler for it is recorded but never reached from outside. */
-#define KX_KICK (SIGRTMAX)
-
+/* KX_KICK makes a vCPU thread leave KVM_RUN or a blocking host call
+ * (no SA_RESTART: the call returns EINTR).  Reserved: the program's own
+ * handler for it is recorded but never reached from outside. */
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -485,10 +483,12 @@ static bool deliver_pending(struct kx_cpu *c, struct kvm_regs *rg)
 	int sig = __builtin_ctzll(ready) + 1;
 	atomic_fetch_and(&c->pending, ~(1ULL << (sig - 1)));
 	pthread_mutex_lock(&k->lock);
-	bool ign = k->sa[sig].handler == 1;
+	uint64_t h = k->sa[sig].handler;
 	pthread_mutex_unlock(&k->lock);
-	if (ign)
-		return true;              /* ignored meanwhile */
+	/* Ignored meanwhile, or a default action of ignoring it. */
+	if (h == 1 || (h == 0 && (sig == SIGCHLD || sig == SIGURG ||
+				  sig == SIGWINCH || sig == SIGCONT)))
+		return true;
 	if (kx_deliver(c, sig, rg, 0, 0, 0, false))
 		return true;
 	kx_exit_group(k, sig);
@@ -503,6 +503,31 @@ static void put_regs(struct kx_cpu *c, const struct kvm_regs *rg)
 	} else if (ioctl(c->fd, KVM_SET_REGS, rg)) {
 		kx_exit_group(c->k, SIGKILL);
 	}
+}
+
+/* A call the host interrupted (EINTR) starts again when no handler
+ * runs, or the handler has SA_RESTART, as Linux's -ERESTARTSYS; the
+ * waits Linux never restarts after a handler (ERESTARTNOHAND and the
+ * sleeps) return EINTR then. */
+static bool restarts(struct kx_cpu *c, uint64_t nr)
+{
+	uint64_t ready = atomic_load(&c->pending) & ~c->sigmask;
+	switch (nr) {
+	case SYS_pause: case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait:
+		return false;
+	case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_poll:
+	case SYS_ppoll: case SYS_select: case SYS_pselect6:
+	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_futex:
+		return !ready;
+	}
+	if (!ready)
+		return true;
+	int sig = __builtin_ctzll(ready) + 1;
+	pthread_mutex_lock(&c->k->lock);
+	bool r = c->k->sa[sig].handler > 1 &&
+		 (c->k->sa[sig].flags & SA_RESTART);
+	pthread_mutex_unlock(&c->k->lock);
+	return r;
 }
 
 static void do_syscall(struct kx_cpu *c)
@@ -521,7 +546,7 @@ static void do_syscall(struct kx_cpu *c)
 	if (rg.rax == 15) {            /* rt_sigreturn */
 		if (kx_sigreturn(c, &rg))
 			kx_exit_group(k, SIGSEGV);
-		else
+		else if (deliver_pending(c, &rg))
 			put_regs(c, &rg);
 		return;
 	}
@@ -535,11 +560,24 @@ static void do_syscall(struct kx_cpu *c)
 			(unsigned long long)a[2], r);
 	if (atomic_load(&k->exited) || c->done)
 		return;
-	rg.rax = (uint64_t)r;
-	rg.rip = rg.rcx;
+	if (r == -EINTR && restarts(c, rg.rax)) {
+		/* As -ERESTARTSYS: back to the syscall instruction, after
+		 * the handler if one runs. */
+		rg.rip = rg.rcx - 2;
+	} else {
+		rg.rax = (uint64_t)r;
+		rg.rip = rg.rcx;
+	}
 	/* As sysret: the guest's R11 without IOPL, NT, VM; IF on. */
 	rg.rflags = (rg.r11 & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
-	if (deliver_pending(c, &rg))
+	bool ok = deliver_pending(c, &rg);
+	if (c->use_frame_mask) {
+		/* rt_sigsuspend woke for nothing it delivers (the end). */
+		c->sigmask = c->frame_mask;
+		c->use_frame_mask = false;
+		kx_host_mask(c);
+	}
+	if (ok)
 		put_regs(c, &rg);
 }
 
@@ -628,6 +666,7 @@ static void *cpu_thread(void *arg)
 	struct kx_cpu *c = arg;
 	struct kx *k = c->k;
 	c->tid = (pid_t)syscall(SYS_gettid);
+	kx_bind_thread(c);
 	/* Both before the thread's first instruction, as clone does. */
 	uint32_t tid = (uint32_t)c->tid;
 	if (c->set_ptid && kx_ok(k, c->set_ptid, 4))
@@ -834,6 +873,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	bool all = true;
 	if (!r) {
 		c->tid = (pid_t)syscall(SYS_gettid);
+		kx_bind_thread(c);
 		c->no_join = true;
 		atomic_store(&c->busy, true);
 		k->live = 1;

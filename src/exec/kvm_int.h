@@ -25,6 +25,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -93,6 +94,13 @@ struct kx_cpu {
 	int exit_status;           /* wait status of its exit */
 	struct kvm_regs *regs;     /* during a system call: the caller's
 				    * user registers (clone copies them) */
+	uint8_t info[65][128];     /* siginfo of each pending signal that
+				    * came through the host */
+	_Atomic uint64_t info_ok;  /* which info[] entries are valid */
+	uint64_t ss_sp, ss_size;   /* sigaltstack (ss_size 0: none) */
+	uint64_t frame_mask;       /* rt_sigsuspend: the mask the handler's
+				    * frame restores (with use_frame_mask) */
+	bool use_frame_mask;
 };
 
 struct kx {
@@ -182,9 +190,23 @@ int kx_seccomp(struct kx *k, struct err *errp);
  * the stack), the caller applies the default action. */
 bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		uint64_t err, uint64_t cr2, bool ring0);
+/* kvm_signal.c: signals are the host's: the program's dispositions
+ * and each thread's mask are mirrored onto the host (a handler becomes
+ * kx_host_handler, which marks the signal pending on the vCPU of the
+ * host thread it interrupted and kicks it), so kill, tgkill, timers,
+ * signalfd, sigpending and sigtimedwait behave as the host's.  Set the
+ * host disposition of sig after the program changed k->sa[sig]; 0 or
+ * -errno. */
+int kx_host_action(struct kx *k, int sig);
+/* This thread's host mask from c->sigmask (never blocking the kick). */
+void kx_host_mask(struct kx_cpu *c);
+/* Bind the calling host thread to c (for kx_host_handler). */
+void kx_bind_thread(struct kx_cpu *c);
 /* rt_sigreturn: the registers and mask from the ucontext at rg->rsp;
  * 0 or -EFAULT (the caller then ends the program with SIGSEGV). */
 int kx_sigreturn(struct kx_cpu *c, struct kvm_regs *rg);
+/* The host signal the VMM keeps for kicks (kx_kick). */
+#define KX_KICK (SIGRTMAX)
 /* kvm.c: end the program with wait status st (first caller wins) and
  * stop every thread. */
 void kx_exit_group(struct kx *k, int st);

@@ -13,6 +13,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <unistd.h>
 
 static const char *const calls[] = {
 	/* kvm_sys.c, descriptors and files */
@@ -37,6 +38,12 @@ static const char *const calls[] = {
 	/* the end: cli/exec.c re-raises a fatal signal at itself */
 	"exit", "exit_group", "rt_sigaction", "rt_sigprocmask", "tgkill",
 	"rt_sigreturn", "restart_syscall",
+	/* the program's signals and timers, the host's (kvm_signal.c) */
+	"rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait", "alarm",
+	"setitimer", "getitimer", "timer_create", "timer_settime",
+	"timer_gettime", "timer_getoverrun", "timer_delete",
+	"timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4",
+	"eventfd2",
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	/* LeakSanitizer's exit check and report symbolization (as in
 	 * vmm/sandbox.c): sanitizer builds only. */
@@ -90,6 +97,10 @@ int kx_seccomp(struct kx *k, struct err *errp)
 	if (!rc)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				      SCMP_SYS(clone3), 0);
+	/* kill to itself only (raise, abort, kill(getpid())). */
+	if (!rc)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)getpid()));
 	if (!rc)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

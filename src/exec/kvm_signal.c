@@ -1,10 +1,19 @@
-/* Synchronous signals in the KVM sandbox: a fault the program has a
- * handler for is delivered on its stack the way Linux's x86-64 does it
- * (arch/x86/kernel/signal_64.c: the rt_sigframe of the sa_restorer
- * return address, struct ucontext with the sigcontext, siginfo), and
- * rt_sigreturn takes the registers back from that ucontext.  The FPU
- * state is not saved (uc_mcontext.fpregs is NULL): a handler that
- * changes vector registers and returns leaves them changed. */
+/* Signals in the KVM sandbox.  A fault the program has a handler for,
+ * and a signal that reached one of its threads through the host, is
+ * delivered on its stack (or its sigaltstack) the way Linux's x86-64
+ * does it (arch/x86/kernel/signal_64.c: the rt_sigframe of the
+ * sa_restorer return address, struct ucontext with the sigcontext,
+ * siginfo), and rt_sigreturn takes the registers back from that
+ * ucontext.  The FPU state is not saved (uc_mcontext.fpregs is NULL): a
+ * handler that changes vector registers and returns leaves them changed.
+ *
+ * Asynchronous signals are the host's: the program's dispositions and
+ * masks are mirrored onto this process and its vCPU threads, so whatever
+ * sends or queues a signal (kill, tgkill, timers, a broken pipe, a
+ * terminal) works as for a native process, and blocked ones wait where
+ * sigpending, sigtimedwait and signalfd find them.  The host handler
+ * only records the signal on the interrupted thread's vCPU and makes its
+ * KVM_RUN (or blocking call) return; the thread then builds the frame. */
 #include "kvm_int.h"
 
 #include <linux/kvm.h>
@@ -56,6 +65,68 @@ static int si_code(int sig, uint64_t err)
 	}
 }
 
+/* The vCPU whose thread this is (the host handler's only way to it). */
+static __thread struct kx_cpu *kx_self;
+
+void kx_bind_thread(struct kx_cpu *c)
+{
+	kx_self = c;
+}
+
+static void host_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	struct kx_cpu *c = kx_self;
+	if (!c || sig < 1 || sig > 64)
+		return;
+	uint64_t bit = 1ULL << (sig - 1);
+	memcpy(c->info[sig], si, sizeof(c->info[sig]));
+	atomic_fetch_or(&c->info_ok, bit);
+	atomic_fetch_or(&c->pending, bit);
+	c->run->immediate_exit = 1;
+}
+
+/* Signals the host keeps at its own default: faults (the program's
+ * arrive through the IDT; the VMM's own must kill it), the unstoppable
+ * ones, and the kick. */
+static bool host_only(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+	       sig == SIGFPE || sig == SIGTRAP || sig == SIGKILL ||
+	       sig == SIGSTOP || sig == KX_KICK;
+}
+
+int kx_host_action(struct kx *k, int sig)
+{
+	if (host_only(sig))
+		return 0;
+	struct sigaction sa = { 0 };
+	uint64_t h = k->sa[sig].handler;
+	if (h == 0)
+		sa.sa_handler = SIG_DFL;
+	else if (h == 1)
+		sa.sa_handler = SIG_IGN;
+	else {
+		sa.sa_sigaction = host_handler;
+		sa.sa_flags = SA_SIGINFO;
+	}
+	sigfillset(&sa.sa_mask);
+	/* libc refuses its internal signals (32, 33): they stay unmirrored. */
+	if (sigaction(sig, &sa, NULL) && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+void kx_host_mask(struct kx_cpu *c)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	for (int sig = 1; sig <= 64; sig++)
+		if ((c->sigmask & (1ULL << (sig - 1))) && !host_only(sig))
+			sigaddset(&s, sig);
+	pthread_sigmask(SIG_SETMASK, &s, NULL);
+}
+
 bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		uint64_t err, uint64_t cr2, bool ring0)
 {
@@ -75,7 +146,12 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 	    !(sa.flags & SA_RESTORER))
 		return false;
 	uint64_t rsp = rg->rsp;
-	uint64_t base = ((rsp - 128 - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
+	bool on_alt = c->ss_size && rsp > c->ss_sp &&
+		      rsp <= c->ss_sp + c->ss_size;
+	uint64_t top = rsp - 128;      /* the red zone */
+	if ((sa.flags & SA_ONSTACK) && c->ss_size && !on_alt)
+		top = c->ss_sp + c->ss_size;
+	uint64_t base = ((top - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
 	size_t len = 8 + sizeof(struct kx_uc) + 128;
 	if (rsp < 512 || !kx_ok(k, base, len))
 		return false;
@@ -93,7 +169,9 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 	memcpy(f, &sa.restorer, 8);
 	struct kx_uc *uc = (struct kx_uc *)(f + 8);
 	memset(uc, 0, sizeof(*uc));
-	uc->ss_flags = SS_DISABLE;
+	uc->ss_sp = c->ss_sp;
+	uc->ss_size = c->ss_size;
+	uc->ss_flags = !c->ss_size ? SS_DISABLE : on_alt ? SS_ONSTACK : 0;
 	uint64_t g[23] = {
 		[G_R8] = rg->r8, [G_R9] = rg->r9, [G_R10] = rg->r10,
 		[G_R11] = rg->r11, [G_R12] = rg->r12, [G_R13] = rg->r13,
@@ -105,7 +183,10 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		[G_TRAPNO] = trapno, [G_OLDMASK] = c->sigmask, [G_CR2] = cr2,
 	};
 	memcpy(uc->gregs, g, sizeof(g));
-	uc->sigmask = c->sigmask;
+	uc->sigmask = c->use_frame_mask ? c->frame_mask : c->sigmask;
+	if (c->use_frame_mask)
+		uc->gregs[G_OLDMASK] = c->frame_mask;
+	c->use_frame_mask = false;
 	uint8_t *info = f + 8 + sizeof(*uc);
 	memset(info, 0, 128);
 	if (ring0) {
@@ -113,6 +194,8 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		memcpy(info, si, sizeof(si));
 		uint64_t addr = sig == SIGSEGV || sig == SIGBUS ? cr2 : rg->rip;
 		memcpy(info + 16, &addr, 8);
+	} else if (atomic_fetch_and(&c->info_ok, ~bit) & bit) {
+		memcpy(info, c->info[sig], 128);
 	} else {
 		/* Sent by itself (tgkill): SI_TKILL, its pid and uid. */
 		int32_t si[5] = { sig, 0, -6, (int32_t)getpid(),
@@ -123,6 +206,7 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 	if (!(sa.flags & SA_NODEFER))
 		c->sigmask |= bit;
 	c->sigmask |= sa.mask;
+	kx_host_mask(c);
 
 	rg->rip = h;
 	rg->rsp = base;
@@ -151,5 +235,6 @@ int kx_sigreturn(struct kx_cpu *c, struct kvm_regs *rg)
 	rg->rflags = user_flags(g[G_EFL]);
 	c->sigmask = uc->sigmask &
 		     ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	kx_host_mask(c);
 	return 0;
 }

@@ -291,70 +291,145 @@ static long do_sigprocmask(struct kx_cpu *c, uint64_t how, uint64_t set,
 			c->sigmask = v;
 		else
 			return -EINVAL;
+		kx_host_mask(c);
 	}
 	if (o)
 		*o = cur;
 	return 0;
 }
 
-/* A signal the program sends itself (abort, raise): an ignored one is
- * dropped, one with a handler is delivered as the call returns (or, if
- * it cannot be, ends the program like one with the default action). */
-static long self_signal(struct kx_cpu *c, uint64_t sig)
+/* kill/tkill/tgkill to itself or one of its threads: the host sends it
+ * (its handler, if the program has one, records it on the receiving
+ * thread's vCPU; else the host's default action is the program's). */
+static long send_signal(struct kx_cpu *c, int64_t tid, uint64_t sig)
+{
+	if (sig > 64 || (int)sig == KX_KICK)
+		return -EINVAL;
+	if (tid < 0)
+		return ret(kill(getpid(), (int)sig));
+	bool ours = false;
+	struct kx *k = c->k;
+	pthread_mutex_lock(&k->lock);
+	for (unsigned i = 0; i < KX_MAX_CPUS && !ours; i++)
+		ours = k->cpu[i] && atomic_load(&k->cpu[i]->busy) &&
+		       !k->cpu[i]->done && k->cpu[i]->tid == (pid_t)tid;
+	pthread_mutex_unlock(&k->lock);
+	if (!ours)
+		return -ESRCH;
+	return ret(syscall(SYS_tgkill, getpid(), (pid_t)tid, (int)sig));
+}
+
+/* rt_sigsuspend (mask given) and pause (mask NULL): wait with the host
+ * mask atomically replaced until a signal the program takes arrives;
+ * the handler's frame restores the old mask. */
+static long do_suspend(struct kx_cpu *c, const uint64_t *mask)
 {
 	struct kx *k = c->k;
-	if (sig == 0)
-		return 0;
-	if (sig > 64)
-		return -EINVAL;
-	bool ign = k->sa[sig].handler == (uint64_t)(uintptr_t)SIG_IGN;
-	bool dfl_ign = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH ||
-		       sig == SIGCONT;
-	if (ign || (dfl_ign && !k->sa[sig].handler))
-		return 0;
-	if (k->sa[sig].handler) {
-		c->pending |= 1ULL << (sig - 1);
-		return 0;
+	if (mask) {
+		c->frame_mask = c->sigmask;
+		c->use_frame_mask = true;
+		c->sigmask = *mask & ~((1ULL << (SIGKILL - 1)) |
+				       (1ULL << (SIGSTOP - 1)));
 	}
-	kx_exit_group(k, (int)sig);
+	sigset_t all, wait;
+	sigfillset(&all);
+	sigemptyset(&wait);
+	for (int sig = 1; sig <= 64; sig++)
+		if ((c->sigmask & (1ULL << (sig - 1))) && sig != KX_KICK &&
+		    sig != SIGSEGV && sig != SIGBUS && sig != SIGILL &&
+		    sig != SIGFPE && sig != SIGTRAP)
+			sigaddset(&wait, sig);
+	/* Blocked while looking, so none slips in between the look and
+	 * the wait. */
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!(atomic_load(&c->pending) & ~c->sigmask) &&
+	       !atomic_load(&k->exited))
+		sigsuspend(&wait);
+	kx_host_mask(c);
+	return -EINTR;
+}
+
+static long do_sigpending(struct kx_cpu *c, uint64_t set, uint64_t size)
+{
+	struct kx *k = c->k;
+	uint64_t *o = P(set, 8);
+	if (size != 8)
+		return -EINVAL;
+	if (!o)
+		return -EFAULT;
+	sigset_t hs;
+	uint64_t v = atomic_load(&c->pending);
+	if (!sigpending(&hs))
+		for (int sig = 1; sig <= 64; sig++)
+			if (sigismember(&hs, sig) == 1)
+				v |= 1ULL << (sig - 1);
+	*o = v & c->sigmask;
 	return 0;
 }
 
-/* tkill/tgkill: to this thread as self_signal; to another of the
- * program's threads, pending there and a kick to deliver it. */
-static long thread_signal(struct kx_cpu *c, uint64_t tid, uint64_t sig)
+/* rt_sigtimedwait: one already taken by a handler of ours first, else
+ * the host's wait over the same set. */
+static long do_sigtimedwait(struct kx_cpu *c, const uint64_t *a)
 {
 	struct kx *k = c->k;
-	if ((int64_t)tid <= 0)
+	const uint64_t *set = P(a[0], 8);
+	void *info = a[1] ? P(a[1], 128) : NULL;
+	const struct timespec *ts = a[2] ? P(a[2], sizeof(*ts)) : NULL;
+	if (a[3] != 8)
 		return -EINVAL;
-	if ((pid_t)tid == c->tid)
-		return self_signal(c, sig);
-	if (sig > 64)
-		return -EINVAL;
-	long r = -ESRCH;
-	pthread_mutex_lock(&k->lock);
-	for (unsigned i = 0; i < KX_MAX_CPUS; i++) {
-		struct kx_cpu *o = k->cpu[i];
-		if (!o || !atomic_load(&o->busy) || o->done ||
-		    o->tid != (pid_t)tid)
-			continue;
-		r = 0;
-		if (!sig || k->sa[sig].handler == (uint64_t)(uintptr_t)SIG_IGN)
-			break;
-		if (!k->sa[sig].handler) {
-			bool dfl_ign = sig == SIGCHLD || sig == SIGURG ||
-				       sig == SIGWINCH || sig == SIGCONT;
-			pthread_mutex_unlock(&k->lock);
-			if (!dfl_ign)
-				kx_exit_group(k, (int)sig);
-			return 0;
-		}
-		atomic_fetch_or(&o->pending, 1ULL << (sig - 1));
-		kx_kick(o);
-		break;
+	if (!set || (a[1] && !info) || (a[2] && !ts))
+		return -EFAULT;
+	uint64_t want = *set;
+	uint64_t got = atomic_load(&c->pending) & want;
+	if (got) {
+		int sig = __builtin_ctzll(got) + 1;
+		uint64_t bit = 1ULL << (sig - 1);
+		atomic_fetch_and(&c->pending, ~bit);
+		if (info && (atomic_fetch_and(&c->info_ok, ~bit) & bit))
+			memcpy(info, c->info[sig], 128);
+		return sig;
 	}
-	pthread_mutex_unlock(&k->lock);
-	return r;
+	sigset_t hs;
+	sigemptyset(&hs);
+	for (int sig = 1; sig <= 64; sig++)
+		if (want & (1ULL << (sig - 1)))
+			sigaddset(&hs, sig);
+	return ret(syscall(SYS_rt_sigtimedwait, &hs, info, ts, 8));
+}
+
+/* sigaltstack: per thread, used by kx_deliver for SA_ONSTACK. */
+static long do_sigaltstack(struct kx_cpu *c, uint64_t nva, uint64_t ova)
+{
+	struct kx *k = c->k;
+	const stack_t *n = nva ? P(nva, sizeof(stack_t)) : NULL;
+	stack_t *o = ova ? P(ova, sizeof(stack_t)) : NULL;
+	if ((nva && !n) || (ova && !o))
+		return -EFAULT;
+	uint64_t sp = c->regs ? c->regs->rsp : 0;
+	bool on = c->ss_size && sp > c->ss_sp && sp <= c->ss_sp + c->ss_size;
+	stack_t cur = { .ss_sp = (void *)(uintptr_t)c->ss_sp,
+			.ss_size = c->ss_size,
+			.ss_flags = !c->ss_size ? SS_DISABLE : on ? SS_ONSTACK : 0 };
+	if (n) {
+		stack_t v = *n;
+		if (on)
+			return -EPERM;
+		if (v.ss_flags & ~(SS_DISABLE | (1U << 31)))
+			return -EINVAL;
+		if (v.ss_flags & SS_DISABLE) {
+			c->ss_sp = c->ss_size = 0;
+		} else {
+			if (v.ss_size < 2048)   /* MINSIGSTKSZ */
+				return -ENOMEM;
+			if (!kx_ok(k, (uint64_t)(uintptr_t)v.ss_sp, v.ss_size))
+				return -EFAULT;
+			c->ss_sp = (uint64_t)(uintptr_t)v.ss_sp;
+			c->ss_size = v.ss_size;
+		}
+	}
+	if (o)
+		*o = cur;
+	return 0;
 }
 
 /* ---- threads ---- */
@@ -738,31 +813,89 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_rt_sigaction: {
 		pthread_mutex_lock(&k->lock);
 		long r = do_sigaction(k, a[0], a[1], a[2], a[3]);
+		if (!r && a[1])
+			r = kx_host_action(k, (int)a[0]);
 		pthread_mutex_unlock(&k->lock);
 		return r;
 	}
 	case SYS_rt_sigprocmask: return do_sigprocmask(c, a[0], a[1], a[2], a[3]);
-	case SYS_sigaltstack: {
-		/* No handlers run here, so no alternate stack either. */
-		stack_t *old = a[1] ? P(a[1], sizeof(stack_t)) : NULL;
-		if (a[1] && !old)
-			return -EFAULT;
-		if (old)
-			*old = (stack_t){ .ss_flags = SS_DISABLE };
-		return 0;
-	}
+	case SYS_sigaltstack: return do_sigaltstack(c, a[0], a[1]);
 	case SYS_futex: return do_futex(k, a);
 	case SYS_clone: return do_clone(c, a);
 	case SYS_clone3: return -ENOSYS;   /* libc falls back to clone */
 	case SYS_kill:
 		if (a[0] != (uint64_t)getpid() && a[0] != 0)
 			return -EPERM;
-		return self_signal(c, a[1]);
-	case SYS_tkill: return thread_signal(c, a[0], a[1]);
+		return send_signal(c, -1, a[1]);
+	case SYS_tkill: return send_signal(c, (int64_t)a[0], a[1]);
 	case SYS_tgkill:
 		if (a[0] != (uint64_t)getpid())
 			return -ESRCH;
-		return thread_signal(c, a[1], a[2]);
+		return send_signal(c, (int64_t)a[1], a[2]);
+	case SYS_rt_sigsuspend: {
+		const uint64_t *m = P(a[0], 8);
+		if (a[1] != 8)
+			return -EINVAL;
+		if (!m)
+			return -EFAULT;
+		return do_suspend(c, m);
+	}
+	case SYS_pause: return do_suspend(c, NULL);
+	case SYS_rt_sigpending: return do_sigpending(c, a[0], a[1]);
+	case SYS_rt_sigtimedwait: return do_sigtimedwait(c, a);
+	case SYS_alarm: return (long)alarm((unsigned)a[0]);
+	case SYS_setitimer: case SYS_getitimer: {
+		size_t n = sizeof(struct itimerval);
+		void *x = nr == SYS_setitimer ? (a[1] ? P(a[1], n) : NULL) : NULL;
+		void *o = nr == SYS_setitimer ? (a[2] ? P(a[2], n) : NULL) :
+			  P(a[1], n);
+		if ((nr == SYS_setitimer && a[1] && !x) ||
+		    (nr == SYS_setitimer ? a[2] && !o : !o))
+			return -EFAULT;
+		return nr == SYS_setitimer ?
+		       ret(syscall(SYS_setitimer, (int)a[0], x, o)) :
+		       ret(syscall(SYS_getitimer, (int)a[0], o));
+	}
+	case SYS_timer_create: {
+		void *ev = a[1] ? P(a[1], sizeof(struct sigevent)) : NULL;
+		void *id = P(a[2], sizeof(int));
+		if ((a[1] && !ev) || !id)
+			return -EFAULT;
+		return ret(syscall(SYS_timer_create, (clockid_t)a[0], ev, id));
+	}
+	case SYS_timer_settime: case SYS_timerfd_settime: {
+		if (nr == SYS_timerfd_settime)
+			FD(a[0]);
+		const void *nv = P(a[2], sizeof(struct itimerspec));
+		void *ov = a[3] ? P(a[3], sizeof(struct itimerspec)) : NULL;
+		if (!nv || (a[3] && !ov))
+			return -EFAULT;
+		return ret(syscall((long)nr, (long)a[0], (int)a[1], nv, ov));
+	}
+	case SYS_timer_gettime: case SYS_timerfd_gettime: {
+		if (nr == SYS_timerfd_gettime)
+			FD(a[0]);
+		void *cv = P(a[1], sizeof(struct itimerspec));
+		if (!cv)
+			return -EFAULT;
+		return ret(syscall((long)nr, (long)a[0], cv));
+	}
+	case SYS_timer_getoverrun: case SYS_timer_delete:
+		return ret(syscall((long)nr, (long)a[0]));
+	case SYS_timerfd_create:
+		return ret(syscall(SYS_timerfd_create, (int)a[0], (int)a[1]));
+	case SYS_signalfd: case SYS_signalfd4: {
+		if ((int)a[0] != -1)
+			FD(a[0]);
+		const void *m = P(a[1], 8);
+		if (!m)
+			return -EFAULT;
+		return ret(syscall(SYS_signalfd4, (int)a[0], m, (size_t)a[2],
+				   nr == SYS_signalfd4 ? (int)a[3] : 0));
+	}
+	case SYS_eventfd: case SYS_eventfd2:
+		return ret(syscall(SYS_eventfd2, (unsigned)a[0],
+				   nr == SYS_eventfd2 ? (int)a[1] : 0));
 	case SYS_wait4: return -ECHILD;
 	case SYS_rseq: return -ENOSYS;   /* glibc copes; not worth a log */
 	case SYS_prctl:
