@@ -24,6 +24,10 @@ static const char *const calls[] = {
 	"faccessat", "faccessat2", "unlinkat", "mkdirat", "fchmodat",
 	"fchmod", "renameat2", "readlinkat", "readlink", "fsync", "fdatasync",
 	"ftruncate", "sendfile", "poll", "getcwd", "fchdir", "umask",
+	/* the calls that follow a last symlink do it through the confined
+	 * descriptor's /proc/self/fd name (kvm_sys.c follow()) */
+	"chmod", "access", "chown", "truncate", "utimensat", "symlinkat",
+	"linkat", "fchownat", "fchown", "flock",
 	/* memory: guest pages dropped (madvise), the VMM's own heap */
 	"madvise", "mmap", "munmap", "brk", "mremap",
 	/* ids, time, randomness, limits */

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -107,6 +108,21 @@ static void at_put(struct at *at)
 		close(at->fd);
 }
 
+/* The object a whole path names, a final symlink followed inside the
+ * root as open does, as an O_PATH descriptor (to close) or -errno: the
+ * calls that follow a last symlink must not let the host follow it, or a
+ * link to "/etc/..." would reach outside the root. */
+static int follow(struct kx *k, uint64_t dirfd, uint64_t pva)
+{
+	char path[PATH_MAX];
+	if ((int)dirfd != AT_FDCWD && kx_internal_fd(k, (int)dirfd))
+		return -EBADF;
+	int r = gstr(k, pva, path);
+	if (r)
+		return r;
+	return fs_open(&k->fs, (int)dirfd, path, O_PATH | O_CLOEXEC, 0);
+}
+
 static long do_stat(struct kx *k, uint64_t dirfd, uint64_t pva, uint64_t sva,
 		    int flags)
 {
@@ -119,6 +135,14 @@ static long do_stat(struct kx *k, uint64_t dirfd, uint64_t pva, uint64_t sva,
 			FD(dirfd);
 			return ret(fstat((int)dirfd, st));
 		}
+	}
+	if (!(flags & AT_SYMLINK_NOFOLLOW)) {
+		int fd = follow(k, dirfd, pva);
+		if (fd < 0)
+			return fd;
+		long v = ret(fstat(fd, st));
+		close(fd);
+		return v;
 	}
 	struct at at;
 	int r = at_get(k, dirfd, pva, &at);
@@ -164,17 +188,30 @@ static long do_at(struct kx *k, uint64_t dirfd, uint64_t pva, enum op op,
 	if (r)
 		return r;
 	long v;
-	if (at.ro && op != OP_ACCESS) {
-		v = -EROFS;
-	} else {
-		switch (op) {
-		case OP_UNLINK: v = ret(unlinkat(at.fd, at.name, (int)arg)); break;
-		case OP_MKDIR: v = ret(mkdirat(at.fd, at.name, (mode_t)arg)); break;
-		case OP_CHMOD: v = ret(fchmodat(at.fd, at.name, (mode_t)arg, 0)); break;
-		default: v = ret(faccessat(at.fd, at.name, (int)arg, 0)); break;
-		}
+	bool ro = at.ro;
+	if (ro && op != OP_ACCESS) {
+		at_put(&at);
+		return -EROFS;
+	}
+	if (op == OP_UNLINK || op == OP_MKDIR) {
+		v = op == OP_UNLINK ? ret(unlinkat(at.fd, at.name, (int)arg)) :
+		    ret(mkdirat(at.fd, at.name, (mode_t)arg));
+		at_put(&at);
+		return v;
 	}
 	at_put(&at);
+	/* chmod and access follow a final symlink: through the confined
+	 * descriptor's /proc name, never the host's own lookup. */
+	int fd = follow(k, dirfd, pva);
+	if (fd < 0)
+		return fd;
+	char fp[32];
+	snprintf(fp, sizeof(fp), "/proc/self/fd/%d", fd);
+	if (op == OP_CHMOD)
+		v = ret(chmod(fp, (mode_t)arg));
+	else
+		v = (arg & W_OK) && ro ? -EROFS : ret(access(fp, (int)arg));
+	close(fd);
 	return v;
 }
 
@@ -194,6 +231,94 @@ static long do_rename(struct kx *k, uint64_t ofd, uint64_t ova, uint64_t nfd,
 		 ret(syscall(SYS_renameat2, a.fd, a.name, b.fd, b.name, flags));
 	at_put(&a);
 	at_put(&b);
+	return v;
+}
+
+/* symlinkat(target, dirfd, path): the target is only stored. */
+static long do_symlink(struct kx *k, uint64_t tva, uint64_t dirfd, uint64_t pva)
+{
+	char target[PATH_MAX];
+	int r = gstr(k, tva, target);
+	if (r)
+		return r;
+	struct at at;
+	if ((r = at_get(k, dirfd, pva, &at)))
+		return r;
+	long v = at.ro ? -EROFS : ret(symlinkat(target, at.fd, at.name));
+	at_put(&at);
+	return v;
+}
+
+/* linkat: with AT_SYMLINK_FOLLOW the old name is resolved inside the
+ * root first and linked through its /proc name. */
+static long do_link(struct kx *k, uint64_t ofd, uint64_t ova, uint64_t nfd,
+		    uint64_t nva, uint64_t flags)
+{
+	if (flags & ~(uint64_t)AT_SYMLINK_FOLLOW)
+		return -EINVAL;
+	struct at b;
+	int r = at_get(k, nfd, nva, &b);
+	if (r)
+		return r;
+	long v;
+	if (b.ro) {
+		v = -EROFS;
+	} else if (flags & AT_SYMLINK_FOLLOW) {
+		int fd = follow(k, ofd, ova);
+		char fp[32];
+		snprintf(fp, sizeof(fp), "/proc/self/fd/%d", fd);
+		v = fd < 0 ? fd : ret(linkat(AT_FDCWD, fp, b.fd, b.name,
+					     AT_SYMLINK_FOLLOW));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		struct at a;
+		v = at_get(k, ofd, ova, &a);
+		if (!v) {
+			v = ret(linkat(a.fd, a.name, b.fd, b.name, 0));
+			at_put(&a);
+		}
+	}
+	at_put(&b);
+	return v;
+}
+
+/* chown (follow) / lchown (not), utimensat, truncate: the modifying
+ * calls that may follow a final symlink, as do_at's. */
+enum mod { MOD_CHOWN, MOD_UTIMES, MOD_TRUNCATE };
+
+static long do_modify(struct kx *k, uint64_t dirfd, uint64_t pva, enum mod op,
+		      const uint64_t *arg, bool nofollow)
+{
+	struct at at;
+	int r = at_get(k, dirfd, pva, &at);
+	if (r)
+		return r;
+	const struct timespec *ts = NULL;
+	if (op == MOD_UTIMES && arg[0] && !(ts = P(arg[0], 2 * sizeof(*ts)))) {
+		at_put(&at);
+		return -EFAULT;
+	}
+	long v;
+	if (at.ro) {
+		v = -EROFS;
+	} else if (nofollow) {
+		v = op == MOD_CHOWN ?
+		    ret(fchownat(at.fd, at.name, (uid_t)arg[0], (gid_t)arg[1],
+				 AT_SYMLINK_NOFOLLOW)) :
+		    ret(utimensat(at.fd, at.name, ts, AT_SYMLINK_NOFOLLOW));
+	} else {
+		int fd = follow(k, dirfd, pva);
+		char fp[32];
+		snprintf(fp, sizeof(fp), "/proc/self/fd/%d", fd);
+		v = fd < 0 ? fd :
+		    op == MOD_CHOWN ? ret(chown(fp, (uid_t)arg[0], (gid_t)arg[1])) :
+		    op == MOD_UTIMES ? ret(utimensat(AT_FDCWD, fp, ts, 0)) :
+		    ret(truncate(fp, (off_t)arg[0]));
+		if (fd >= 0)
+			close(fd);
+	}
+	at_put(&at);
 	return v;
 }
 
@@ -561,6 +686,15 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 			return ret(statx((int)a[0], "", (int)a[2],
 					 (unsigned)a[3], p));
 		}
+		if (!(a[2] & AT_SYMLINK_NOFOLLOW)) {
+			int fd = follow(k, a[0], a[1]);
+			if (fd < 0)
+				return fd;
+			long v = ret(statx(fd, "", ((int)a[2] & ~AT_SYMLINK_NOFOLLOW) |
+					   AT_EMPTY_PATH, (unsigned)a[3], p));
+			close(fd);
+			return v;
+		}
 		struct at at;
 		int r = at_get(k, a[0], a[1], &at);
 		if (r)
@@ -633,6 +767,38 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_unlinkat: return do_at(k, a[0], a[1], OP_UNLINK, a[2]);
 	case SYS_mkdir: return do_at(k, (uint64_t)AT_FDCWD, a[0], OP_MKDIR, a[1]);
 	case SYS_mkdirat: return do_at(k, a[0], a[1], OP_MKDIR, a[2]);
+	case SYS_symlink: return do_symlink(k, a[0], (uint64_t)AT_FDCWD, a[1]);
+	case SYS_symlinkat: return do_symlink(k, a[0], a[1], a[2]);
+	case SYS_link:
+		return do_link(k, (uint64_t)AT_FDCWD, a[0], (uint64_t)AT_FDCWD, a[1], 0);
+	case SYS_linkat: return do_link(k, a[0], a[1], a[2], a[3], a[4]);
+	case SYS_chown: case SYS_lchown:
+		return do_modify(k, (uint64_t)AT_FDCWD, a[0], MOD_CHOWN, a + 1,
+				 nr == SYS_lchown);
+	case SYS_fchownat:
+		if (a[4] & ~(uint64_t)AT_SYMLINK_NOFOLLOW)
+			return -EINVAL;
+		return do_modify(k, a[0], a[1], MOD_CHOWN, a + 2,
+				 a[4] & AT_SYMLINK_NOFOLLOW);
+	case SYS_fchown:
+		FD(a[0]);
+		return ret(fchown((int)a[0], (uid_t)a[1], (gid_t)a[2]));
+	case SYS_utimensat:
+		if (!a[1]) {
+			const struct timespec *ts = a[2] ? P(a[2], 2 * sizeof(*ts)) : NULL;
+			if (a[2] && !ts)
+				return -EFAULT;
+			FD(a[0]);
+			return ret(futimens((int)a[0], ts));
+		}
+		return do_modify(k, a[0], a[1], MOD_UTIMES, a + 2,
+				 a[3] & AT_SYMLINK_NOFOLLOW);
+	case SYS_truncate:
+		return do_modify(k, (uint64_t)AT_FDCWD, a[0], MOD_TRUNCATE, a + 1,
+				 false);
+	case SYS_flock:
+		FD(a[0]);
+		return ret(flock((int)a[0], (int)a[1]));
 	case SYS_chmod: return do_at(k, (uint64_t)AT_FDCWD, a[0], OP_CHMOD, a[1]);
 	case SYS_fchmodat: return do_at(k, a[0], a[1], OP_CHMOD, a[2]);
 	case SYS_fchmod:

@@ -432,6 +432,24 @@ static long s_readlinkat(struct exec_thread *t, const uint64_t *a)
 	return mm_write(T_MM(t), a[2], buf, (size_t)n) ? -EFAULT : n;
 }
 
+/* The object a whole guest path names, a final symlink followed inside
+ * the root as open does: an O_PATH descriptor (to close) and its /proc
+ * name in fp, or -errno.  The calls that follow a last symlink (access,
+ * chmod, chown, utimes) use it: the host's own lookup of a link to
+ * "/etc/..." would leave the root. */
+static int follow(struct exec_thread *t, uint64_t dirfd, uint64_t pva,
+		  char fp[32])
+{
+	char p[PATH_MAX];
+	int r = gpath(t, pva, p);
+	if (r)
+		return r;
+	int fd = fs_open(&t->p->fs, gdirfd(dirfd), p, O_PATH | O_CLOEXEC, 0);
+	if (fd >= 0)
+		snprintf(fp, 32, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
 static long s_faccessat(struct exec_thread *t, const uint64_t *a)
 {
 	struct at at;
@@ -439,10 +457,21 @@ static long s_faccessat(struct exec_thread *t, const uint64_t *a)
 	if (r)
 		return r;
 	int flags = (int)a[3] & (AT_EACCESS | AT_SYMLINK_NOFOLLOW);
-	if ((a[2] & W_OK) && at.ro)
+	bool ro = at.ro;
+	if ((a[2] & W_OK) && ro) {
 		r = -EROFS;
-	else
+	} else if (flags & AT_SYMLINK_NOFOLLOW) {
 		r = faccessat(at.fd, at.name, (int)a[2], flags) ? -errno : 0;
+	} else {
+		char fp[32];
+		int fd = follow(t, a[0], a[1], fp);
+		if (fd < 0) {
+			at_put(&at);
+			return fd;
+		}
+		r = faccessat(AT_FDCWD, fp, (int)a[2], flags) ? -errno : 0;
+		close(fd);
+	}
 	at_put(&at);
 	return r;
 }
@@ -471,6 +500,30 @@ static long at_modify(struct exec_thread *t, const uint64_t *a, enum at_op op)
 	if (at.ro) {
 		at_put(&at);
 		return -EROFS;
+	}
+	/* chmod always follows a final symlink, chown and utimes unless
+	 * told not to: through the confined descriptor's /proc name. */
+	bool nofollow = (op == OP_FCHOWN && ((int)a[4] & AT_SYMLINK_NOFOLLOW)) ||
+			(op == OP_UTIMENS && ((int)a[3] & AT_SYMLINK_NOFOLLOW));
+	if ((op == OP_FCHMOD || op == OP_FCHOWN || op == OP_UTIMENS) &&
+	    !nofollow) {
+		at_put(&at);
+		char fp[32];
+		int fd = follow(t, dirfd, pva, fp);
+		if (fd < 0)
+			return fd;
+		struct timespec ts[2];
+		if (op == OP_FCHMOD)
+			r = chmod(fp, (mode_t)a[2]);
+		else if (op == OP_FCHOWN)
+			r = chown(fp, (uid_t)a[2], (gid_t)a[3]);
+		else if (a[2] && mm_read(T_MM(t), a[2], ts, sizeof(ts)))
+			r = -1, errno = EFAULT;
+		else
+			r = utimensat(AT_FDCWD, fp, a[2] ? ts : NULL, 0);
+		r = r ? -errno : 0;
+		close(fd);
+		return r;
 	}
 	switch (op) {
 	case OP_MKDIR:
