@@ -2,10 +2,11 @@
  * built and before the program's first instruction: from then on this
  * process only needs KVM_RUN and the register ioctls on its vCPU, and the
  * host calls that kvm_sys.c makes on the program's behalf.  A program
- * that talks the VMM into anything else (by a bug in kvm_sys.c) kills the
- * process instead.  No execve, sockets, ptrace, mount, process_vm_*,
- * new KVM objects.  (Paths are confined by path.c, not here: seccomp
- * cannot look at strings.) */
+ * that talks the VMM into anything else (by a bug in kvm_sys.c or
+ * kvm_net.c) kills the process instead.  No execve, ptrace, mount,
+ * process_vm_*, new KVM objects.  Sockets are the program's (kvm_net.c):
+ * any family the host lets this user open, as natively.  (Paths are
+ * confined by path.c, not here: seccomp cannot look at strings.) */
 #include "kvm_int.h"
 
 #include <linux/kvm.h>
@@ -22,6 +23,11 @@ static const char *const calls[] = {
 	"faccessat", "faccessat2", "unlinkat", "mkdirat", "fchmodat",
 	"fchmod", "renameat2", "readlinkat", "readlink", "fsync", "fdatasync",
 	"ftruncate", "sendfile", "poll", "getcwd", "fchdir", "umask",
+	/* kvm_net.c */
+	"socket", "socketpair", "bind", "connect", "listen", "accept4",
+	"getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "select", "pselect6",
+	"ppoll", "epoll_create1", "epoll_ctl", "epoll_wait",
 	/* memory: guest pages dropped (madvise), the VMM's own heap */
 	"madvise", "mmap", "munmap", "brk", "mremap",
 	/* ids, time, randomness, limits */
