@@ -664,8 +664,12 @@ long kx_syscall(struct kx *k, uint64_t nr, const uint64_t *a)
 		k->exited = true;
 		k->status = (int)((a[0] & 0xff) << 8);
 		return 0;
-	default:
-		warn_once(k, nr);
-		return -ENOSYS;
+	default: {
+		bool net;
+		long r = kx_net(k, nr, a, &net);
+		if (!net)
+			warn_once(k, nr);
+		return r;
+	}
 	}
 }
