@@ -7,6 +7,7 @@
  *              the initial stack
  *   kvm_mm.c   mmap, munmap, brk: placement in the pre-mapped space
  *   kvm_sys.c  the system calls the program makes
+ *   kvm_net.c  its sockets, select, ppoll and epoll
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
  *
@@ -153,6 +154,12 @@ static inline void *kx_ptr(const struct kx *k, uint64_t va, uint64_t len)
  * rax (or -errno).  Sets k->exited for exit/exit_group.  May change the
  * vCPU's FS base (arch_prctl). */
 long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a);
+/* kvm_net.c: serve nr if it is a socket, select, ppoll or epoll call
+ * (*handled true; arguments a[6] as the program passed them), returning
+ * the value for rax or -errno; else *handled is false and it returns
+ * -ENOSYS.  A send that breaks a pipe raises SIGPIPE at the program
+ * through kx_syscall's kill. */
+long kx_net(struct kx *k, uint64_t nr, const uint64_t *a, bool *handled);
 /* kvm_load.c: a #! script at k->path turns into its interpreter
  * (k->path, k->argv replaced); 0 or -ENOEXEC/-ENOMEM. */
 int kx_shebang(struct kx *k, struct err *errp);

@@ -2,10 +2,12 @@
  * built and before the program's first instruction: from then on this
  * process only needs KVM_RUN and the register ioctls on its vCPUs, new
  * vCPUs and host threads for the program's threads, and the host calls
- * that kvm_sys.c makes on the program's behalf.  A program that talks
- * the VMM into anything else (by a bug in kvm_sys.c) kills the process
- * instead.  No execve, sockets, ptrace, mount, process_vm_*, new VMs.  (Paths are confined by path.c, not here: seccomp
- * cannot look at strings.) */
+ * that kvm_sys.c and kvm_net.c make on the program's behalf.  A program
+ * that talks the VMM into anything else (by a bug there) kills the
+ * process instead.  No execve, ptrace, mount, process_vm_*, new VMs.
+ * Sockets are the program's (kvm_net.c): any family the host lets this
+ * user open, as natively.  (Paths are confined by path.c, not here:
+ * seccomp cannot look at strings.) */
 #include "kvm_int.h"
 
 #include <linux/kvm.h>
@@ -28,6 +30,11 @@ static const char *const calls[] = {
 	 * descriptor's /proc/self/fd name (kvm_sys.c follow()) */
 	"chmod", "access", "chown", "truncate", "utimensat", "symlinkat",
 	"linkat", "fchownat", "fchown", "flock",
+	/* kvm_net.c */
+	"socket", "socketpair", "bind", "connect", "listen", "accept4",
+	"getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "select", "pselect6",
+	"ppoll", "epoll_create1", "epoll_ctl", "epoll_wait",
 	/* memory: guest pages dropped (madvise), the VMM's own heap */
 	"madvise", "mmap", "munmap", "brk", "mremap",
 	/* ids, time, randomness, limits */

@@ -1085,8 +1085,12 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_exit_group:
 		kx_exit_group(k, (int)((a[0] & 0xff) << 8));
 		return 0;
-	default:
-		warn_once(k, nr);
-		return -ENOSYS;
+	default: {
+		bool net;
+		long r = kx_net(k, nr, a, &net);
+		if (!net)
+			warn_once(k, nr);
+		return r;
+	}
 	}
 }
