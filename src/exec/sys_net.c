@@ -39,6 +39,58 @@ static long s_socketpair(struct exec_thread *t, const uint64_t *a)
 	return 0;
 }
 
+/* A filesystem AF_UNIX address is a path: confined like any other.
+ * bind names the new socket through its resolved parent's fd (the name
+ * must not exist, so nothing is followed); connect and sendto reach an
+ * existing socket, and connect(2) would follow a final symlink on the
+ * host, so the whole path is resolved inside the root first and the
+ * socket named by its descriptor's /proc name.  Rewrites sa/len in place;
+ * *hold is a descriptor to close after the call (-1: none).  0 or
+ * -errno. */
+static int unix_confine(struct exec_thread *t, uint8_t *sa, socklen_t *len,
+			bool bind_it, int *hold)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)sa;
+	*hold = -1;
+	if (*len <= offsetof(struct sockaddr_un, sun_path) ||
+	    un->sun_family != AF_UNIX || !un->sun_path[0] ||
+	    t->p->fs.root_fd < 0)
+		return 0;
+	char path[sizeof(un->sun_path) + 1];
+	size_t pl = *len - offsetof(struct sockaddr_un, sun_path);
+	if (pl > sizeof(un->sun_path))
+		pl = sizeof(un->sun_path);
+	memcpy(path, un->sun_path, pl);
+	path[pl] = 0;
+	int n;
+	if (bind_it) {
+		int pfd;
+		bool close_it, ro;
+		const char *nm;
+		int r = fs_parent(&t->p->fs, AT_FDCWD, path, &pfd, &close_it,
+				  &nm, &ro);
+		if (r)
+			return r;
+		if (close_it)
+			*hold = pfd;
+		if (ro)
+			return -EROFS;
+		n = snprintf(un->sun_path, sizeof(un->sun_path),
+			     "/proc/self/fd/%d/%s", pfd, nm);
+	} else {
+		int fd = fs_open(&t->p->fs, AT_FDCWD, path, O_PATH | O_CLOEXEC, 0);
+		if (fd < 0)
+			return fd;
+		*hold = fd;
+		n = snprintf(un->sun_path, sizeof(un->sun_path),
+			     "/proc/self/fd/%d", fd);
+	}
+	if (n < 0 || (size_t)n >= sizeof(un->sun_path))
+		return -ENAMETOOLONG;
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	return 0;
+}
+
 /* bind / connect: (fd, addr, len). */
 static long addr_in(struct exec_thread *t, const uint64_t *a, bool conn)
 {
@@ -48,42 +100,14 @@ static long addr_in(struct exec_thread *t, const uint64_t *a, bool conn)
 		return -EINVAL;
 	if (mm_read(&t->p->mm, a[1], sa, len))
 		return -EFAULT;
-	struct sockaddr_un *un = (struct sockaddr_un *)sa;
-	if (len > offsetof(struct sockaddr_un, sun_path) &&
-	    un->sun_family == AF_UNIX && un->sun_path[0] &&
-	    t->p->fs.root_fd >= 0) {
-		/* A filesystem socket is a path: confine it like any other,
-		 * naming it through the resolved parent's fd. */
-		char path[sizeof(un->sun_path) + 1];
-		size_t pl = len - offsetof(struct sockaddr_un, sun_path);
-		memcpy(path, un->sun_path, pl);
-		path[pl] = 0;
-		int pfd;
-		bool close_it, ro;
-		const char *nm;
-		int r = fs_parent(&t->p->fs, AT_FDCWD, path, &pfd, &close_it,
-				  &nm, &ro);
-		if (r)
-			return r;
-		int n = snprintf(un->sun_path, sizeof(un->sun_path),
-				 "/proc/self/fd/%d/%s", pfd, nm);
-		long res;
-		if (n < 0 || (size_t)n >= sizeof(un->sun_path))
-			res = -ENAMETOOLONG;
-		else if (!conn && ro)
-			res = -EROFS;
-		else {
-			len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-					  (size_t)n + 1);
-			res = conn ? R(connect((int)a[0], (struct sockaddr *)sa, len)) :
-				     R(bind((int)a[0], (struct sockaddr *)sa, len));
-		}
-		if (close_it)
-			close(pfd);
-		return res;
-	}
-	return conn ? R(connect((int)a[0], (struct sockaddr *)sa, len)) :
-		      R(bind((int)a[0], (struct sockaddr *)sa, len));
+	int hold;
+	long res = unix_confine(t, sa, &len, !conn, &hold);
+	if (!res)
+		res = conn ? R(connect((int)a[0], (struct sockaddr *)sa, len)) :
+			     R(bind((int)a[0], (struct sockaddr *)sa, len));
+	if (hold >= 0)
+		close(hold);
+	return res;
 }
 static long s_bind(struct exec_thread *t, const uint64_t *a) { return addr_in(t, a, false); }
 static long s_connect(struct exec_thread *t, const uint64_t *a) { return addr_in(t, a, true); }
@@ -182,9 +206,21 @@ static long s_sendto(struct exec_thread *t, const uint64_t *a)
 		m.msg_name = sa;
 		m.msg_namelen = (socklen_t)a[5];
 	}
+	int hold = -1;
+	if (a[4]) {
+		int r = unix_confine(t, sa, &m.msg_namelen, false, &hold);
+		if (r) {
+			if (hold >= 0)
+				close(hold);
+			return r;
+		}
+	}
 	m.msg_iov = iov;
 	m.msg_iovlen = (size_t)n;
-	return R(sendmsg((int)a[0], &m, (int)a[3]));
+	long res = R(sendmsg((int)a[0], &m, (int)a[3]));
+	if (hold >= 0)
+		close(hold);
+	return res;
 }
 
 static long s_recvfrom(struct exec_thread *t, const uint64_t *a)
@@ -228,7 +264,7 @@ static long msg(struct exec_thread *t, const uint64_t *a, bool send)
 	uint8_t *ctl = g.controllen ? malloc(g.controllen) : NULL;
 	struct iovec *iov = malloc(sizeof(*iov) * MAX_IOV * 4);
 	long r = 0;
-	int n = 0;
+	int n = 0, hold = -1;
 	if (!iov || (g.controllen && !ctl)) {
 		r = -ENOMEM;
 		goto out;
@@ -259,6 +295,9 @@ static long msg(struct exec_thread *t, const uint64_t *a, bool send)
 			r = -EFAULT;
 			goto out;
 		}
+		if (send && (r = unix_confine(t, sa, &m.msg_namelen, false,
+					      &hold)))
+			goto out;
 	}
 	if (ctl) {
 		m.msg_control = ctl;
@@ -287,6 +326,8 @@ static long msg(struct exec_thread *t, const uint64_t *a, bool send)
 			r = -EFAULT;
 	}
 out:
+	if (hold >= 0)
+		close(hold);
 	free(ctl);
 	free(iov);
 	return r;

@@ -102,7 +102,7 @@ else
 	ln -sfn "$S/outside.txt" "$esc/tmp/final"
 	touch -d 2001-02-03 "$S/outside.txt"
 	chmod 600 "$S/outside.txt"
-	out=$(rx --root "$esc" -- /bin/sh -c "for f in /tmp/final /tmp/abs$S/outside.txt; do test -e \$f && echo seen; stat -c %s \$f; touch \$f; chmod 666 \$f; done" 2>/dev/null) || true
+	out=$(rx --root "$esc" -- /bin/sh -c "for f in /tmp/final /tmp/abs$S/outside.txt; do test -e \$f && echo seen; stat -L -c %s \$f; touch \$f; chmod 666 \$f; done" 2>/dev/null) || true
 	check exec/escape-follow "stat/access/touch/chmod through a symlink reached the host: '$out', $(stat -c '%a %y' "$S/outside.txt")" \
 		bash -c "[ -z '$out' ] && [ \"\$(stat -c %a '$S/outside.txt')\" = 600 ] && stat -c %y '$S/outside.txt' | grep -q ^2001-02-03"
 fi
