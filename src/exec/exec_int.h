@@ -144,6 +144,13 @@ int exec_elf_parse(const uint8_t *buf, size_t len, struct exec_elf *out,
 int exec_elf_parse_machine(const uint8_t *buf, size_t len, unsigned machine,
 			   struct exec_elf *out, struct err *errp);
 
+/* ---- sys_net.c ---- */
+/* May a program set (set) or get socket option (level, name)?  Only
+ * levels whose values are plain data pass: a value holding a pointer
+ * would make the host kernel use a guest address in ringvm's own
+ * address space.  Same numbers on riscv64 and x86-64 (asm-generic). */
+bool exec_sockopt_ok(int level, int name, bool set);
+
 /* ---- path.c ---- */
 struct exec_fs {
 	int root_fd;                /* -1: host / as is */

@@ -305,39 +305,6 @@ static long do_recvfrom(struct kx *k, const uint64_t *a)
 
 /* ---- socket options ---- */
 
-/* May the program use this option?  A value holding a pointer would make
- * the host kernel use a guest address in the VMM's address space
- * (netfilter's table replacement, TCP_ZEROCOPY_RECEIVE's buffers, XDP's
- * umem, PACKET_FANOUT_DATA's filter...), and the multicast source-filter
- * reads write as many entries as the value asks for, past optlen.  So
- * only these levels pass, minus those; any other level (packet, XDP,
- * SCTP, MPTCP, bluetooth...) is ENOPROTOOPT, as for a protocol without
- * it, and an option added to the kernel later cannot slip a pointer
- * through. */
-static bool opt_ok(int level, int name, bool set)
-{
-	switch (level) {
-	case SOL_SOCKET: case IPPROTO_UDP: case IPPROTO_ICMPV6: case SOL_RAW:
-	case SOL_NETLINK: case SOL_ALG: case SOL_TLS:
-		return true;
-	case IPPROTO_TCP:
-		return name != TCP_ZEROCOPY_RECEIVE;
-	case IPPROTO_IP:
-		/* 64..: ip/arp/ebtables, IPVS; 80 is SO_ORIGINAL_DST, 200..
-		 * multicast routing (plain structures) */
-		if (!set && (name == IP_MSFILTER || name == MCAST_MSFILTER))
-			return false;
-		return name < 64 || name == 80 || (name >= 200 && name < 256);
-	case IPPROTO_IPV6:
-		/* 64..69: ip6tables */
-		if (!set && name == MCAST_MSFILTER)
-			return false;
-		return name < 64 || name > 69;
-	default:
-		return false;
-	}
-}
-
 /* A classic BPF program is a {length, pointer} pair: the pointer is the
  * program's, so it is checked and translated. */
 static long set_filter(struct kx *k, const uint64_t *a, int len)
@@ -371,7 +338,7 @@ static long do_setsockopt(struct kx *k, const uint64_t *a)
 {
 	FD(a[0]);
 	int level = (int)a[1], name = (int)a[2], len = (int)a[4];
-	if (!opt_ok(level, name, true))
+	if (!exec_sockopt_ok(level, name, true))
 		return -ENOPROTOOPT;
 	if (len < 0)
 		return -EINVAL;
@@ -394,7 +361,7 @@ static long do_getsockopt(struct kx *k, const uint64_t *a)
 {
 	FD(a[0]);
 	int level = (int)a[1], name = (int)a[2], len;
-	if (!opt_ok(level, name, false))
+	if (!exec_sockopt_ok(level, name, false))
 		return -ENOPROTOOPT;
 	uint8_t *lp = P(a[4], sizeof(len));
 	if (!lp)

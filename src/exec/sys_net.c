@@ -10,6 +10,9 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -164,21 +167,88 @@ static long name(struct exec_thread *t, const uint64_t *a, bool peer)
 static long s_getsockname(struct exec_thread *t, const uint64_t *a) { return name(t, a, false); }
 static long s_getpeername(struct exec_thread *t, const uint64_t *a) { return name(t, a, true); }
 
+/* May the program use this option?  A value holding a pointer would make
+ * the host kernel use a guest address in the VMM's address space
+ * (netfilter's table replacement, TCP_ZEROCOPY_RECEIVE's buffers, XDP's
+ * umem, PACKET_FANOUT_DATA's filter...), and the multicast source-filter
+ * reads write as many entries as the value asks for, past optlen.  So
+ * only these levels pass, minus those; any other level (packet, XDP,
+ * SCTP, MPTCP, bluetooth...) is ENOPROTOOPT, as for a protocol without
+ * it, and an option added to the kernel later cannot slip a pointer
+ * through. */
+bool exec_sockopt_ok(int level, int name, bool set)
+{
+	switch (level) {
+	case SOL_SOCKET: case IPPROTO_UDP: case IPPROTO_ICMPV6: case SOL_RAW:
+	case SOL_NETLINK: case SOL_ALG: case SOL_TLS:
+		return true;
+	case IPPROTO_TCP:
+		return name != TCP_ZEROCOPY_RECEIVE;
+	case IPPROTO_IP:
+		/* 64..: ip/arp/ebtables, IPVS; 80 is SO_ORIGINAL_DST, 200..
+		 * multicast routing (plain structures) */
+		if (!set && (name == IP_MSFILTER || name == MCAST_MSFILTER))
+			return false;
+		return name < 64 || name == 80 || (name >= 200 && name < 256);
+	case IPPROTO_IPV6:
+		/* 64..69: ip6tables */
+		if (!set && name == MCAST_MSFILTER)
+			return false;
+		return name < 64 || name > 69;
+	default:
+		return false;
+	}
+}
+
+/* A classic BPF program is a {length, pointer} pair (same layout on
+ * riscv64 and x86-64): the instructions are copied in from the guest. */
+static long set_filter(struct exec_thread *t, const uint64_t *a,
+		       const uint8_t *v, socklen_t len)
+{
+	struct sock_fprog f;
+	if (len != sizeof(f))
+		return -EINVAL;
+	memcpy(&f, v, sizeof(f));
+	if (f.len > BPF_MAXINSNS)
+		return -EINVAL;
+	uint64_t gva = (uint64_t)(uintptr_t)f.filter;
+	struct sock_filter *ins = f.len ? calloc(f.len, sizeof(*ins)) : NULL;
+	if (f.len && !ins)
+		return -ENOMEM;
+	long r = 0;
+	if (f.len && mm_read(&t->p->mm, gva, ins, f.len * sizeof(*ins)))
+		r = -EFAULT;
+	f.filter = ins;
+	if (!r)
+		r = R(setsockopt((int)a[0], SOL_SOCKET, (int)a[2], &f, sizeof(f)));
+	free(ins);
+	return r;
+}
+
 static long s_setsockopt(struct exec_thread *t, const uint64_t *a)
 {
 	uint8_t v[256];
 	socklen_t len = (socklen_t)a[4];
+	int level = (int)a[1], name = (int)a[2];
+	if (!exec_sockopt_ok(level, name, true))
+		return -ENOPROTOOPT;
 	if (len > sizeof(v))
 		return -EINVAL;
 	if (len && mm_read(&t->p->mm, a[3], v, len))
 		return -EFAULT;
-	return R(setsockopt((int)a[0], (int)a[1], (int)a[2], v, len));
+	if (level == SOL_SOCKET && (name == SO_ATTACH_FILTER ||
+				    name == SO_ATTACH_REUSEPORT_CBPF))
+		return set_filter(t, a, v, len);
+	return R(setsockopt((int)a[0], level, name, v, len));
 }
 
 static long s_getsockopt(struct exec_thread *t, const uint64_t *a)
 {
-	uint8_t v[256];
+	uint8_t v[256] = { 0 };
 	uint32_t cap;
+	if (!exec_sockopt_ok((int)a[1], (int)a[2], false) ||
+	    ((int)a[1] == SOL_SOCKET && (int)a[2] == SO_GET_FILTER))
+		return -ENOPROTOOPT;
 	if (mm_read(&t->p->mm, a[4], &cap, 4))
 		return -EFAULT;
 	socklen_t len = cap < sizeof(v) ? cap : sizeof(v);
