@@ -99,6 +99,7 @@ static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
 	for (unsigned i = 0; i < 512; i++)
 		pt[i] = (S + i * KX_PAGE) | PTE_P | PTE_W | PTE_NX;
 	pt[KX_ENTRY / KX_PAGE] = (S + KX_ENTRY) | PTE_P | PTE_U;
+	pt[KX_TIME / KX_PAGE] = (S + KX_TIME) | PTE_P | PTE_U | PTE_NX;
 	pt[KX_DOOR / KX_PAGE] = KX_DOOR_GPA | PTE_P | PTE_W | PTE_U | PTE_NX;
 	pt[KX_STUBS / KX_PAGE] = (S + KX_STUBS) | PTE_P;
 	pd[S / KX_2M] = (S + KX_PTSYS) | PTE_P | PTE_W | PTE_U;
@@ -176,14 +177,18 @@ static void build_sys(struct kx *k)
 
 /* The syscall entry page (LSTAR), run in ring 3.  Calls whose answer
  * never changes while the program runs (getpid and the ids) are answered
- * here without an exit, returning as sysret would (flags from R11: popfq
- * cannot set IF or IOPL in ring 3, which is why SFMASK leaves IF alone);
+ * here without an exit, the clocks by kvm_shim.c's code from the time
+ * page, returning as sysret would (flags from R11: popfq cannot set IF or
+ * IOPL in ring 3, which is why SFMASK leaves IF alone; the push for it
+ * goes below the 128-byte red zone, which a syscall must not touch);
  * every other call stores to the doorbell page, an MMIO exit to the VMM:
  *
- *   KX_ENTRY+0:   push %r11; popfq; jmp *%rcx
- *   KX_ENTRY+16:  cmp $nr, %rax; jne 1f; mov $val, %eax; jmp KX_ENTRY
- *              1: ... once per answered call
- *                 movb $0, door(%rip); ud2 */
+ *   KX_ENTRY+0:    lea -128(%rsp),%rsp; push %r11; popfq;
+ *                  lea 128(%rsp),%rsp; jmp *%rcx
+ *   KX_ENTRY+32:   cmp $nr, %rax; jne 1f; mov $val, %eax; jmp KX_ENTRY
+ *               1: ... once per answered call; jmp KX_ENTRY+0x100
+ *   KX_ENTRY+0x80: movb $0, door(%rip); ud2
+ *   KX_ENTRY+0x100: kvm_shim.c (clock_gettime, gettimeofday, time) */
 static void build_entry(struct kx *k)
 {
 	uint8_t *en = k->mem + k->sys + KX_ENTRY;
@@ -192,7 +197,13 @@ static void build_entry(struct kx *k)
 		{ 102, getuid() }, { 107, geteuid() }, { 104, getgid() },
 		{ 108, getegid() },
 	};
-	static const uint8_t ret[] = { 0x41, 0x53, 0x9d, 0xff, 0xe1 };
+	static const uint8_t ret[] = {
+		0x48, 0x8d, 0x64, 0x24, 0x80,                    /* lea -128(%rsp),%rsp */
+		0x41, 0x53, 0x9d,                                /* push %r11; popfq */
+		0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00,  /* lea 128(%rsp),%rsp */
+		0xff, 0xe1,                                      /* jmp *%rcx */
+	};
+	_Static_assert(sizeof(ret) <= KX_SHIM, "entry return sequence");
 	memcpy(en, ret, sizeof(ret));
 	unsigned n = KX_SHIM;
 	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -207,13 +218,20 @@ static void build_entry(struct kx *k)
 		en[n] = (uint8_t)(int8_t)(0 - (int)(n + 1));
 		n++;
 	}
+	int32_t rel = (int32_t)(KX_SHIM_BLOB - (n + 5));
+	en[n++] = 0xe9;                                  /* jmp blob */
+	memcpy(en + n, &rel, 4);
+	n = KX_SHIM_DOOR;
 	int32_t d = (int32_t)(KX_DOOR - (KX_ENTRY + n + 7));
 	en[n++] = 0xc6; en[n++] = 0x05;
 	memcpy(en + n, &d, 4);
 	n += 4;
 	en[n++] = 0;
 	en[n++] = 0x0f; en[n++] = 0x0b;
+	memcpy(en + KX_SHIM_BLOB, kx_shim_start,
+	       (size_t)(kx_shim_end - kx_shim_start));
 }
+
 
 /* KX_KICK makes a vCPU thread leave KVM_RUN or a blocking host call
  * (no SA_RESTART: the call returns EINTR).  Reserved: the program's own
@@ -543,6 +561,7 @@ static void do_syscall(struct kx_cpu *c)
 		return;
 	}
 	uint64_t a[6] = { rg.rdi, rg.rsi, rg.rdx, rg.r10, rg.r8, rg.r9 };
+	kx_time_refresh(k);
 	if (rg.rax == 15) {            /* rt_sigreturn */
 		if (kx_sigreturn(c, &rg))
 			kx_exit_group(k, SIGSEGV);
@@ -797,6 +816,7 @@ static void kx_free(struct kx *k)
 	free(k->bitmap);
 	fs_free(&k->fs);
 	pthread_mutex_destroy(&k->lock);
+	pthread_mutex_destroy(&k->time_lock);
 	pthread_cond_destroy(&k->gone);
 }
 
@@ -810,6 +830,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	k->kvm = k->vm = -1;
 	k->fs.root_fd = -1;
 	pthread_mutex_init(&k->lock, NULL);
+	pthread_mutex_init(&k->time_lock, NULL);
 	pthread_cond_init(&k->gone, NULL);
 	uint64_t size = cfg->mem;
 	if (size < (64ULL << 20))
@@ -868,6 +889,8 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		if (sigaction(KX_KICK, &sa, NULL))
 			r = err_sys(errp, errno, "sigaction");
 	}
+	if (!r)
+		r = kx_time_init(c, errp);
 	if (!r)
 		r = kx_seccomp(k, errp);
 	bool all = true;

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <linux/kvm.h>
 
@@ -50,7 +51,10 @@
 #define KX_IDT    0x8000
 #define KX_STUBS  0x9000
 #define KX_ENTRY  0xa000     /* LSTAR: user, executable */
-#define KX_SHIM   16         /* LSTAR's offset in the entry page */
+#define KX_SHIM   32         /* LSTAR's offset in the entry page */
+#define KX_SHIM_DOOR 0x80    /* the doorbell stub (offsets in the page) */
+#define KX_SHIM_BLOB 0x100   /* kvm_shim.c's code */
+#define KX_TIME   0xc000     /* the time page: user, read-only */
 #define KX_DOOR   0xb000     /* maps the MMIO doorbell */
 #define KX_PTPOOL 0x10000    /* page tables of 4 KiB-mapped chunks */
 #define KX_NPT    64
@@ -70,6 +74,20 @@
 #define KX_MEM_MAX (3ULL << 30)
 
 struct kx;
+
+/* The time page (kvm_time.c writes, kvm_shim.c reads in ring 3): a
+ * seqlock (odd while written); the time of clock c is base[c] + ((tsc -
+ * tsc_base) * mult >> 32) ns for tsc - tsc_base <= limit (guest TSC
+ * cycles).  top: the end of the user range less 16 (pointer check). */
+struct kx_time {
+	_Atomic uint32_t seq;
+	uint32_t pad;
+	uint64_t tsc_base, limit, mult, top;
+	uint64_t pad2[3];
+	uint64_t base[8];
+};
+_Static_assert(KX_TIME - KX_ENTRY == 0x2000 && KX_SHIM_BLOB == 0x100 &&
+	       KX_SHIM_DOOR == 0x80, "offsets kvm_shim.c assumes");
 
 /* One vCPU: a guest thread, run by one host thread whose tid is the
  * guest thread's.  A KVM vCPU cannot be destroyed, so the slot of an
@@ -136,6 +154,9 @@ struct kx {
 	int main_status;           /* the main thread's exit (its code if
 				    * the last thread leaves by exit) */
 	struct kvm_cpuid2 *cpuid;  /* what every vCPU gets */
+	pthread_mutex_t time_lock; /* the time page's writers */
+	int64_t tsc_offset;        /* guest TSC - host TSC */
+	uint64_t tsc_khz;
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -227,6 +248,16 @@ long kx_thread(struct kx_cpu *c, const struct kvm_regs *rg, bool settls,
 /* kvm.c: interrupt vCPU c (KVM_RUN or a blocking host call) so its
  * thread looks at k->exited and its pending signals. */
 void kx_kick(struct kx_cpu *c);
+/* kvm_time.c: the time page — set up from vCPU c's TSC rate and offset
+ * (before the program runs); refreshed from the host's clocks at every
+ * exit (any thread; MONOTONIC and BOOTTIME never step back).  kx_clock:
+ * the value of clock id after a refresh, false for a clock the page does
+ * not keep (the caller asks the host). */
+int kx_time_init(struct kx_cpu *c, struct err *errp);
+void kx_time_refresh(struct kx *k);
+bool kx_clock(struct kx *k, uint64_t id, struct timespec *ts);
+/* kvm_shim.c: the entry page's fast path, [kx_shim_start, kx_shim_end). */
+extern const uint8_t kx_shim_start[], kx_shim_end[];
 /* kvm.c: the vCPU's FS base (arch_prctl). */
 int kx_set_fs(struct kx_cpu *c, uint64_t base);
 int kx_get_fs(struct kx_cpu *c, uint64_t *base);

@@ -909,6 +909,9 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_clock_gettime:
 		if (!(p = P(a[1], sizeof(struct timespec))))
 			return -EFAULT;
+		/* The clocks the shim serves come from the same page. */
+		if (kx_clock(k, a[0], p))
+			return 0;
 		return ret(clock_gettime((clockid_t)a[0], p));
 	case SYS_clock_getres:
 		if (a[1] && !(p = P(a[1], sizeof(struct timespec))))
@@ -919,9 +922,17 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 			return 0;
 		if (!(p = P(a[0], sizeof(struct timeval))))
 			return -EFAULT;
-		return ret(gettimeofday(p, NULL));
+		{
+			struct timespec ts;
+			if (!kx_clock(k, CLOCK_REALTIME, &ts))
+				return ret(gettimeofday(p, NULL));
+			struct timeval tv = { ts.tv_sec, ts.tv_nsec / 1000 };
+			memcpy(p, &tv, sizeof(tv));
+			return 0;
+		}
 	case SYS_time: {
-		time_t t = time(NULL);
+		struct timespec ts;
+		time_t t = kx_clock(k, CLOCK_REALTIME, &ts) ? ts.tv_sec : time(NULL);
 		if (a[0]) {
 			if (!(p = P(a[0], sizeof(t))))
 				return -EFAULT;

@@ -152,6 +152,88 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* A raw `syscall` with every argument register and the red zone set to
+ * known values: after it, only rax, rcx and r11 may differ (the ABI), and
+ * the 128 bytes below rsp must be as they were — what a syscall answered
+ * in ring 3 (the sandbox's shim) must keep too.  Returns the number of
+ * registers or red-zone words that changed; *ret gets rax. */
+static int raw_syscall_keeps(long nr, long a0, long a1, long *ret)
+{
+	long r, bad;
+	__asm__ volatile(
+		"mov %[nr], %%rax\n\t"
+		"mov %[a0], %%rdi\n\t"
+		"mov %[a1], %%rsi\n\t"
+		"movabs $0x1111111111111111, %%rdx\n\t"
+		"movabs $0x2222222222222222, %%r8\n\t"
+		"movabs $0x3333333333333333, %%r9\n\t"
+		"movabs $0x4444444444444444, %%r10\n\t"
+		"movabs $0x5555555555555555, %%rbx\n\t"
+		"mov %%rbx, -8(%%rsp)\n\t"
+		"mov %%rbx, -64(%%rsp)\n\t"
+		"mov %%rbx, -128(%%rsp)\n\t"
+		"syscall\n\t"
+		"xor %%ecx, %%ecx\n\t"
+		"cmp %[a0], %%rdi\n\t setne %%cl\n\t movzbl %%cl, %%r11d\n\t"
+		"cmp %[a1], %%rsi\n\t setne %%cl\n\t add %%rcx, %%r11\n\t"
+		"movabs $0x1111111111111111, %%rcx\n\t cmp %%rcx, %%rdx\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"movabs $0x2222222222222222, %%rcx\n\t cmp %%rcx, %%r8\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"movabs $0x3333333333333333, %%rcx\n\t cmp %%rcx, %%r9\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"movabs $0x4444444444444444, %%rcx\n\t cmp %%rcx, %%r10\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"cmp %%rbx, -8(%%rsp)\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"cmp %%rbx, -64(%%rsp)\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"cmp %%rbx, -128(%%rsp)\n\t setne %%cl\n\t movzbl %%cl, %%ecx\n\t add %%rcx, %%r11\n\t"
+		"mov %%r11, %[bad]\n\t"
+		: "=a"(r), [bad] "=m"(bad)
+		: [nr] "m"(nr), [a0] "m"(a0), [a1] "m"(a1)
+		: "rdi", "rsi", "rdx", "rcx", "r8", "r9", "r10", "r11", "rbx",
+		  "memory", "cc");
+	*ret = r;
+	return (int)bad;
+}
+
+/* The calls the sandbox answers in ring 3 (getpid, clocks): registers,
+ * red zone, results, and EFAULT for a bad pointer, as natively. */
+static int shim(void)
+{
+	struct timespec ts = { 0, 0 }, t2;
+	struct timeval tv;
+	long r;
+	int bad = raw_syscall_keeps(SYS_getpid, 0, 0, &r);
+	printf("getpid keeps %d, right %d\n", bad, r == getpid());
+	const int ids[] = { CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME,
+			    CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE,
+			    CLOCK_PROCESS_CPUTIME_ID };
+	for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		bad = raw_syscall_keeps(SYS_clock_gettime, ids[i], (long)&ts, &r);
+		clock_gettime(ids[i], &t2);
+		double d = (double)(t2.tv_sec - ts.tv_sec) +
+			   (double)(t2.tv_nsec - ts.tv_nsec) / 1e9;
+		printf("clock %d keeps %d, r %ld, close %d\n", ids[i], bad, r,
+		       d >= 0 && d < 0.05 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
+	}
+	bad = raw_syscall_keeps(SYS_gettimeofday, (long)&tv, 0, &r);
+	printf("gettimeofday keeps %d, r %ld, close %d\n", bad, r,
+	       labs(tv.tv_sec - time(NULL)) <= 1 && tv.tv_usec < 1000000);
+	bad = raw_syscall_keeps(SYS_time, 0, 0, &r);
+	printf("time keeps %d, close %d\n", bad, labs(r - time(NULL)) <= 1);
+	bad = raw_syscall_keeps(SYS_clock_gettime, CLOCK_MONOTONIC, 8, &r);
+	printf("bad pointer keeps %d, r %ld\n", bad, r);
+	/* Monotonic, across many reads. */
+	struct timespec prev;
+	clock_gettime(CLOCK_MONOTONIC, &prev);
+	int back = 0;
+	for (int i = 0; i < 200000; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec < prev.tv_sec ||
+		    (ts.tv_sec == prev.tv_sec && ts.tv_nsec < prev.tv_nsec))
+			back++;
+		prev = ts;
+	}
+	printf("monotonic steps back %d\n", back);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "hello";
@@ -186,6 +268,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "handlers"))
 		return handlers();
+	if (!strcmp(m, "shim"))
+		return shim();
 	if (!strcmp(m, "efault")) {
 		/* Pointers the program does not own: EFAULT, as natively
 		 * (the VMM must not read or write there on its behalf). */

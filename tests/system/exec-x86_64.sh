@@ -54,7 +54,7 @@ fi
 # ---- the project's own program, against a native run ----
 mkdir -p "$S/files"
 head -c 4096 /dev/zero >"$S/stdin.bin"
-for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault exit7; do
+for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault shim exit7; do
 	set +e
 	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null <"$S/stdin.bin"
 	ns=$?
