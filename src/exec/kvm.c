@@ -100,6 +100,7 @@ static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
 		pt[i] = (S + i * KX_PAGE) | PTE_P | PTE_W | PTE_NX;
 	pt[KX_ENTRY / KX_PAGE] = (S + KX_ENTRY) | PTE_P | PTE_U;
 	pt[KX_TIME / KX_PAGE] = (S + KX_TIME) | PTE_P | PTE_U | PTE_NX;
+	pt[KX_VDSO / KX_PAGE] = (S + KX_VDSO) | PTE_P | PTE_U;
 	pt[KX_DOOR / KX_PAGE] = KX_DOOR_GPA | PTE_P | PTE_W | PTE_U | PTE_NX;
 	pt[KX_STUBS / KX_PAGE] = (S + KX_STUBS) | PTE_P;
 	pd[S / KX_2M] = (S + KX_PTSYS) | PTE_P | PTE_W | PTE_U;
@@ -173,6 +174,7 @@ static void build_sys(struct kx *k)
 	cm[3] = 0xeb; cm[4] = 0xfb;            /* jmp . - 3 */
 
 	build_entry(k);
+	k->vdso = kx_vdso_build(k);
 }
 
 /* The syscall entry page (LSTAR), run in ring 3.  Calls whose answer

@@ -55,6 +55,7 @@
 #define KX_SHIM_DOOR 0x80    /* the doorbell stub (offsets in the page) */
 #define KX_SHIM_BLOB 0x100   /* kvm_shim.c's code */
 #define KX_TIME   0xc000     /* the time page: user, read-only */
+#define KX_VDSO   0xd000     /* the vDSO image: user, read and execute */
 #define KX_DOOR   0xb000     /* maps the MMIO doorbell */
 #define KX_PTPOOL 0x10000    /* page tables of 4 KiB-mapped chunks */
 #define KX_NPT    64
@@ -87,7 +88,8 @@ struct kx_time {
 	uint64_t base[8];
 };
 _Static_assert(KX_TIME - KX_ENTRY == 0x2000 && KX_SHIM_BLOB == 0x100 &&
-	       KX_SHIM_DOOR == 0x80, "offsets kvm_shim.c assumes");
+	       KX_SHIM_DOOR == 0x80 && KX_VDSO - KX_TIME == 0x1000,
+	       "offsets kvm_shim.c assumes");
 
 /* One vCPU: a guest thread, run by one host thread whose tid is the
  * guest thread's.  A KVM vCPU cannot be destroyed, so the slot of an
@@ -138,6 +140,7 @@ struct kx {
 	uint8_t *bitmap;           /* mmap area pages in use */
 	uint64_t stack_lo;
 	uint64_t entry, phdr, phnum;   /* the program's (auxv) */
+	uint64_t vdso;             /* AT_SYSINFO_EHDR (0: none) */
 	uint64_t start, interp_base;   /* first instruction; AT_BASE */
 	struct { uint64_t handler, flags, restorer, mask; } sa[65];
 	bool warned[512];
@@ -256,8 +259,15 @@ void kx_kick(struct kx_cpu *c);
 int kx_time_init(struct kx_cpu *c, struct err *errp);
 void kx_time_refresh(struct kx *k);
 bool kx_clock(struct kx *k, uint64_t id, struct timespec *ts);
-/* kvm_shim.c: the entry page's fast path, [kx_shim_start, kx_shim_end). */
+/* kvm_shim.c: the entry page's fast path, [kx_shim_start, kx_shim_end);
+ * the vDSO's functions, in [kx_vdso_text_start, kx_vdso_text_end). */
 extern const uint8_t kx_shim_start[], kx_shim_end[];
+extern const uint8_t kx_vdso_text_start[], kx_vdso_text_end[],
+	kx_vdso_clock_gettime[], kx_vdso_gettimeofday[], kx_vdso_time[];
+/* kvm_vdso.c: write the vDSO image (an ELF shared object of the three
+ * clock functions, as the kernel's linux-vdso.so.1 exports them) at
+ * KX_VDSO in the system area; its guest address for AT_SYSINFO_EHDR. */
+uint64_t kx_vdso_build(struct kx *k);
 /* kvm.c: the vCPU's FS base (arch_prctl). */
 int kx_set_fs(struct kx_cpu *c, uint64_t base);
 int kx_get_fs(struct kx_cpu *c, uint64_t *base);

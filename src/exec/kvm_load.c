@@ -100,7 +100,9 @@ int kx_build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 		{ AT_GID, getgid() }, { AT_EGID, getegid() },
 		{ AT_SECURE, 0 }, { AT_CLKTCK, (uint64_t)sysconf(_SC_CLK_TCK) },
 		{ AT_RANDOM, rndp }, { AT_EXECFN, execfn },
-		{ AT_PLATFORM, plat }, { AT_NULL, 0 },
+		{ AT_PLATFORM, plat },
+		/* last but the end: dropped when there is no vDSO */
+		{ k->vdso ? AT_SYSINFO_EHDR : AT_NULL, k->vdso }, { AT_NULL, 0 },
 	};
 	size_t words = 1 + argc + 1 + envc + 1 + sizeof(aux) / 8;
 	s.sp = (s.sp - words * 8) & ~15ULL;
