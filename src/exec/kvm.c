@@ -105,8 +105,6 @@ static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
 	return 0;
 }
 
-static void build_entry(struct kx *k);
-
 static bool has_errcode(unsigned v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 ||
@@ -171,7 +169,7 @@ static void build_sys(struct kx *k)
 	cm[2] = 0xf4;                          /* hlt */
 	cm[3] = 0xeb; cm[4] = 0xfb;            /* jmp . - 3 */
 
-	build_entry(k);
+	kx_build_entry(k);
 }
 
 /* The syscall entry page (LSTAR), run in ring 3.  Calls whose answer
@@ -184,7 +182,7 @@ static void build_sys(struct kx *k)
  *   KX_ENTRY+16:  cmp $nr, %rax; jne 1f; mov $val, %eax; jmp KX_ENTRY
  *              1: ... once per answered call
  *                 movb $0, door(%rip); ud2 */
-static void build_entry(struct kx *k)
+void kx_build_entry(struct kx *k)
 {
 	uint8_t *en = k->mem + k->sys + KX_ENTRY;
 	const uint32_t fixed[][2] = {
@@ -214,11 +212,6 @@ static void build_entry(struct kx *k)
 	en[n++] = 0;
 	en[n++] = 0x0f; en[n++] = 0x0b;
 }
-
-/* The interrupt that makes a vCPU thread leave KVM_RUN or a blocking host
- * call (no SA_RESTART: the call returns EINTR).  Reserved: the program's
- * own handler for it is recorded but never reached from outside. */
-#define KX_KICK (SIGRTMAX)
 
 static void kick_handler(int sig)
 {
@@ -259,9 +252,7 @@ static void user_sregs(struct kx *k, unsigned idx, struct kvm_sregs *sr)
 	sr->efer = 0xd01;              /* SCE, LME, LMA, NXE */
 }
 
-/* Everything but the general registers of a vCPU about to enter ring 3
- * with FS base fs. */
-static int setup_cpu(struct kx_cpu *c, uint64_t fs, struct err *errp)
+int kx_cpu_setup(struct kx_cpu *c, uint64_t fs, struct err *errp)
 {
 	struct kx *k = c->k;
 	struct kvm_sregs sr;
@@ -315,16 +306,11 @@ static int get_cpuid(struct kx *k, struct err *errp)
 	return 0;
 }
 
-/* vCPU idx: created, its run structure mapped, CPUID set. */
-static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
-		      struct err *errp)
+int kx_cpu_open(struct kx_cpu *c, struct err *errp)
 {
-	struct kx_cpu *c = calloc(1, sizeof(*c));
-	if (!c)
-		return err_set(errp, ENOMEM, "out of memory");
-	c->k = k;
-	c->idx = idx;
-	c->fd = ioctl(k->vm, KVM_CREATE_VCPU, (unsigned long)idx);
+	struct kx *k = c->k;
+	c->run = NULL;
+	c->fd = ioctl(k->vm, KVM_CREATE_VCPU, (unsigned long)c->idx);
 	int r = 0;
 	if (c->fd < 0)
 		r = err_sys(errp, errno, "KVM_CREATE_VCPU");
@@ -338,17 +324,46 @@ static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
 	}
 	if (!r && ioctl(c->fd, KVM_SET_CPUID2, k->cpuid))
 		r = err_sys(errp, errno, "KVM_SET_CPUID2");
+	if (r)
+		kx_cpu_close(c);
+	return r;
+}
+
+void kx_cpu_close(struct kx_cpu *c)
+{
+	if (c->run)
+		munmap(c->run, c->k->run_size);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->run = NULL;
+	c->fd = -1;
+}
+
+/* vCPU idx: created, its run structure mapped, CPUID set. */
+static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
+		      struct err *errp)
+{
+	struct kx_cpu *c = calloc(1, sizeof(*c));
+	if (!c)
+		return err_set(errp, ENOMEM, "out of memory");
+	c->k = k;
+	c->idx = idx;
+	int r = kx_cpu_open(c, errp);
 	if (r) {
-		if (c->run)
-			munmap(c->run, k->run_size);
-		if (c->fd >= 0)
-			close(c->fd);
 		free(c);
 		return r;
 	}
 	sem_init(&c->started, 0, 0);
 	*out = k->cpu[idx] = c;
 	return 0;
+}
+
+int kx_vm_memory(struct kx *k)
+{
+	struct kvm_userspace_memory_region reg = { .slot = 0,
+		.guest_phys_addr = 0, .memory_size = k->size,
+		.userspace_addr = (uint64_t)(uintptr_t)k->mem };
+	return ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &reg) ? -errno : 0;
 }
 
 static int vm_create(struct kx *k, struct err *errp)
@@ -365,11 +380,9 @@ static int vm_create(struct kx *k, struct err *errp)
 		k->mem = NULL;
 		return err_sys(errp, errno, "guest memory");
 	}
-	struct kvm_userspace_memory_region reg = { .slot = 0,
-		.guest_phys_addr = 0, .memory_size = k->size,
-		.userspace_addr = (uint64_t)(uintptr_t)k->mem };
-	if (ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &reg))
-		return err_sys(errp, errno, "KVM_SET_USER_MEMORY_REGION");
+	int r = kx_vm_memory(k);
+	if (r)
+		return err_sys(errp, -r, "KVM_SET_USER_MEMORY_REGION");
 	int sz = ioctl(k->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz <= 0)
 		return err_sys(errp, errno, "KVM_GET_VCPU_MMAP_SIZE");
@@ -679,7 +692,7 @@ long kx_thread(struct kx_cpu *p, const struct kvm_regs *rg, bool settls,
 	pthread_mutex_unlock(&k->lock);
 	c->run->immediate_exit = 0;
 	c->run->kvm_dirty_regs = 0;
-	int r = setup_cpu(c, fs, &e);
+	int r = kx_cpu_setup(c, fs, &e);
 	if (!r && ioctl(c->fd, KVM_SET_REGS, rg))
 		r = -errno;
 	if (!r)
@@ -742,9 +755,7 @@ static void kx_free(struct kx *k)
 		struct kx_cpu *c = k->cpu[i];
 		if (!c)
 			continue;
-		if (c->run)
-			munmap(c->run, k->run_size);
-		close(c->fd);
+		kx_cpu_close(c);
 		sem_destroy(&c->started);
 		free(c);
 	}
@@ -810,7 +821,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	if (!r)
 		r = cpu_create(k, 0, &c, errp);
 	if (!r)
-		r = setup_cpu(c, 0, errp);
+		r = kx_cpu_setup(c, 0, errp);
 	if (!r) {
 		struct kvm_regs rg = { .rip = k->start, .rsp = rsp,
 				       .rflags = 0x202 };

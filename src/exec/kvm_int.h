@@ -25,6 +25,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +67,10 @@
 #define KX_DOOR_GPA 0xf0000000ULL
 #define KX_FAULT_PORT 0xf0
 #define KX_MEM_MAX (3ULL << 30)
+/* The interrupt that makes a vCPU thread leave KVM_RUN or a blocking host
+ * call (no SA_RESTART: the call returns EINTR).  Reserved: the program's
+ * own handler for it is recorded but never reached from outside. */
+#define KX_KICK (SIGRTMAX)
 
 struct kx;
 
@@ -201,5 +206,20 @@ void kx_kick(struct kx_cpu *c);
 /* kvm.c: the vCPU's FS base (arch_prctl). */
 int kx_set_fs(struct kx_cpu *c, uint64_t base);
 int kx_get_fs(struct kx_cpu *c, uint64_t *base);
+/* kvm.c, VM and vCPU set-up (also for a VM made later): */
+/* Register k->mem as the guest memory of the VM at k->vm; 0 or -errno. */
+int kx_vm_memory(struct kx *k);
+/* Create vCPU c->idx in k->vm, map its run structure (c->fd, c->run),
+ * give it k->cpuid; 0 or -errno (errp says; c->fd -1). */
+int kx_cpu_open(struct kx_cpu *c, struct err *errp);
+/* Unmap c->run and close c->fd (c->fd -1 after). */
+void kx_cpu_close(struct kx_cpu *c);
+/* Everything but the general registers of vCPU c about to enter ring 3
+ * with FS base fs: its GDT/TSS (area c->idx), segments, paging, syscall
+ * MSRs, XCR0, a default FPU.  0 or -errno (errp says). */
+int kx_cpu_setup(struct kx_cpu *c, uint64_t fs, struct err *errp);
+/* Write the syscall entry page (its answers: getpid and the ids are this
+ * process's now). */
+void kx_build_entry(struct kx *k);
 
 #endif
