@@ -371,16 +371,16 @@ static int vm_create(struct kx *k, struct err *errp)
 	k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->kvm < 0)
 		return err_sys(errp, ENODEV, "/dev/kvm: %s", strerror(errno));
-	k->vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
-	if (k->vm < 0)
-		return err_set(errp, ENODEV, "KVM_CREATE_VM: %s", strerror(errno));
+	int r = kx_vm_new(k);
+	if (r)
+		return err_set(errp, ENODEV, "KVM_CREATE_VM: %s", strerror(-r));
 	k->mem = mmap(NULL, k->size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (k->mem == MAP_FAILED) {
 		k->mem = NULL;
 		return err_sys(errp, errno, "guest memory");
 	}
-	int r = kx_vm_memory(k);
+	r = kx_vm_memory(k);
 	if (r)
 		return err_sys(errp, -r, "KVM_SET_USER_MEMORY_REGION");
 	int sz = ioctl(k->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -636,6 +636,8 @@ static void cpu_leave(struct kx_cpu *c)
 	pthread_mutex_unlock(&k->lock);
 }
 
+static bool leader_end(struct kx_cpu *c);
+
 static void *cpu_thread(void *arg)
 {
 	struct kx_cpu *c = arg;
@@ -649,6 +651,12 @@ static void *cpu_thread(void *arg)
 		memcpy(k->mem + c->set_ctid, &tid, 4);
 	sem_post(&c->started);
 	cpu_loop(c);
+	if (c->idx == 0) {
+		/* A child forked by this thread, which leads it now: no
+		 * exec_kvm_run here to report the end, so end it here. */
+		leader_end(c);
+		kx_proc_exit(c->k->status);
+	}
 	cpu_leave(c);
 	return NULL;
 }
@@ -745,6 +753,18 @@ static bool wait_threads(struct kx *k)
 		if (k->cpu[i] && !k->cpu[i]->no_join)
 			pthread_join(k->cpu[i]->thread, NULL);
 	return all;
+}
+
+/* The end of slot 0's thread (exec_kvm_run's, or in a forked child the
+ * thread that forked): its exit code is the program's if others run on
+ * and leave by exit; then as wait_threads. */
+static bool leader_end(struct kx_cpu *c)
+{
+	struct kx *k = c->k;
+	if (!atomic_load(&k->exited))
+		k->main_status = c->exit_status;
+	cpu_leave(c);
+	return wait_threads(k);
 }
 
 static void kx_free(struct kx *k)
@@ -849,10 +869,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		atomic_store(&c->busy, true);
 		k->live = 1;
 		cpu_loop(c);
-		if (!atomic_load(&k->exited))
-			k->main_status = c->exit_status;
-		cpu_leave(c);
-		all = wait_threads(k);
+		all = leader_end(c);
 		*status = k->status;
 	}
 	if (all) {

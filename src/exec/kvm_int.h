@@ -9,6 +9,8 @@
  *   kvm_sys.c  the system calls the program makes
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
+ *   kvm_proc.c     processes: fork (a host fork and a new VM in the
+ *              child), wait
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -97,7 +99,8 @@ struct kx_cpu {
 	bool no_join;              /* thread is not a joinable pthread */
 	int exit_status;           /* wait status of its exit */
 	struct kvm_regs *regs;     /* during a system call: the caller's
-				    * user registers (clone copies them) */
+				    * user registers (clone copies them;
+				    * a forked child's rsp is set here) */
 };
 
 struct kx {
@@ -221,5 +224,30 @@ int kx_cpu_setup(struct kx_cpu *c, uint64_t fs, struct err *errp);
 /* Write the syscall entry page (its answers: getpid and the ids are this
  * process's now). */
 void kx_build_entry(struct kx *k);
+
+/* kvm_proc.c */
+/* A clone without CLONE_THREAD (fork, vfork, posix_spawn), arguments as
+ * x86-64 clone(flags, stack, ptid, ctid, tls) takes them. */
+struct kx_clone {
+	uint64_t flags, stack, ptid, ctid, tls;
+};
+/* A new process: a host fork() of this one, whose child runs the calling
+ * thread alone on a VM of its own (it returns 0 there, with rsp the new
+ * stack if one was given).  The child's pid, or -errno (-EINVAL for
+ * flags it cannot honour: shared files, namespaces; -ENOSYS for CLONE_VM
+ * without CLONE_VFORK).  CLONE_VFORK: returns once the child exec'd or
+ * exited. */
+long kx_fork(struct kx_cpu *c, const struct kx_clone *a);
+/* A new VM on k->kvm at k->vm's descriptor number (the filter pins it)
+ * or, when k->vm is -1, wherever; 0 or -errno.  Guest memory is not
+ * registered yet (kx_vm_memory). */
+int kx_vm_new(struct kx *k);
+/* End this process with wait status st, as cli/exec.c does for
+ * exec_kvm_run's (a signal is re-raised). */
+_Noreturn void kx_proc_exit(int st);
+/* wait4(pid, status, options, rusage), waitid(idtype, id, info, options,
+ * rusage): the host's (children are host processes). */
+long kx_wait4(struct kx *k, const uint64_t *a);
+long kx_waitid(struct kx *k, const uint64_t *a);
 
 #endif

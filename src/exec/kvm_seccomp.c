@@ -4,8 +4,15 @@
  * vCPUs and host threads for the program's threads, and the host calls
  * that kvm_sys.c makes on the program's behalf.  A program that talks
  * the VMM into anything else (by a bug in kvm_sys.c) kills the process
- * instead.  No execve, sockets, ptrace, mount, process_vm_*, new VMs.  (Paths are confined by path.c, not here: seccomp
- * cannot look at strings.) */
+ * instead.  No execve, sockets, ptrace, mount, process_vm_*.  (Paths are
+ * confined by path.c, not here: seccomp cannot look at strings.)
+ *
+ * Processes (kvm_proc.c): fork is clone without CLONE_THREAD, CLONE_VM
+ * or a namespace; the child stays under this filter and needs a VM of
+ * its own: KVM_CREATE_VM on /dev/kvm's descriptor, then
+ * KVM_SET_USER_MEMORY_REGION and KVM_CREATE_VCPU on the VM's descriptor
+ * number (the child puts its VM there).  wait4, waitid, setpgid, setsid
+ * pass through. */
 #include "kvm_int.h"
 
 #include <linux/kvm.h>
@@ -31,6 +38,8 @@ static const char *const calls[] = {
 	"clock_getres", "gettimeofday", "time", "nanosleep",
 	"clock_nanosleep", "getrandom", "uname", "sysinfo", "prlimit64",
 	"getrlimit", "sched_getaffinity", "futex",
+	/* processes (clone and execveat: below) */
+	"wait4", "waitid", "setpgid", "setsid",
 	/* threads: pthread_create of a vCPU thread (clone is allowed
 	 * with CLONE_THREAD only, below) */
 	"mprotect", "set_robust_list", "rseq", "sched_yield",
@@ -40,7 +49,7 @@ static const char *const calls[] = {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	/* LeakSanitizer's exit check and report symbolization (as in
 	 * vmm/sandbox.c): sanitizer builds only. */
-	"clone", "ptrace", "wait4", "waitid", "prctl",
+	"clone", "ptrace", "prctl",
 	"getdents", "sigaltstack", "pipe", "access",
 #endif
 };
@@ -56,8 +65,31 @@ static const unsigned long tty_ioctls[] = {
  * known here; these requests mean nothing to other files). */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
-	KVM_SET_XCRS, KVM_SET_MSRS, KVM_SET_FPU, KVM_SET_CPUID2,
+	KVM_SET_XCRS, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2,
 };
+
+/* clone flags a fork must not have: a thread (rule of its own), shared
+ * memory, namespaces. */
+#define NOT_FORK (CLONE_THREAD | CLONE_VM | CLONE_NEWNS | CLONE_NEWCGROUP | \
+		  CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+		  CLONE_NEWNET)
+
+/* A forked child's VM (kvm_proc.c). */
+static int process_rules(scmp_filter_ctx ctx, struct kx *k)
+{
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				  SCMP_A0(SCMP_CMP_MASKED_EQ, NOT_FORK, 0));
+	if (!rc)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)k->kvm),
+				      SCMP_A1(SCMP_CMP_EQ, KVM_CREATE_VM));
+	if (!rc)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)k->vm),
+				      SCMP_A1(SCMP_CMP_EQ,
+					      KVM_SET_USER_MEMORY_REGION));
+	return rc;
+}
 
 int kx_seccomp(struct kx *k, struct err *errp)
 {
@@ -81,8 +113,9 @@ int kx_seccomp(struct kx *k, struct err *errp)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)k->vm),
 				      SCMP_A1(SCMP_CMP_EQ, KVM_CREATE_VCPU));
-	/* Host threads only; clone3's flags sit in memory seccomp cannot
-	 * read, so it fails and libc falls back to clone. */
+	/* Host threads (forks: process_rules); clone3's flags sit in
+	 * memory seccomp cannot read, so it fails and libc falls back to
+	 * clone. */
 	if (!rc)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
@@ -90,6 +123,8 @@ int kx_seccomp(struct kx *k, struct err *errp)
 	if (!rc)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				      SCMP_SYS(clone3), 0);
+	if (!rc)
+		rc = process_rules(ctx, k);
 	if (!rc)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

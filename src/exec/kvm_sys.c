@@ -397,12 +397,17 @@ static long do_futex(struct kx *k, const uint64_t *a)
 			   (uint32_t)a[5]));
 }
 
-/* clone(flags, stack, ptid, ctid, tls): threads only (CLONE_VM with
- * CLONE_THREAD and CLONE_SIGHAND), each a vCPU on its own host thread. */
+/* clone(flags, stack, ptid, ctid, tls): a thread (CLONE_VM with
+ * CLONE_THREAD and CLONE_SIGHAND) is a vCPU on its own host thread; a
+ * process is a host fork (kvm_proc.c). */
 static long do_clone(struct kx_cpu *c, const uint64_t *a)
 {
 	uint64_t fl = a[0];
 	uint64_t need = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+	if (!(fl & CLONE_THREAD)) {
+		struct kx_clone p = { fl, a[1], a[2], a[3], a[4] };
+		return kx_fork(c, &p);
+	}
 	if ((fl & need) != need)
 		return -ENOSYS;
 	if (!c->regs)
@@ -754,6 +759,16 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_futex: return do_futex(k, a);
 	case SYS_clone: return do_clone(c, a);
 	case SYS_clone3: return -ENOSYS;   /* libc falls back to clone */
+	case SYS_fork: case SYS_vfork: {
+		struct kx_clone p = { .flags = SIGCHLD };
+		if (nr == SYS_vfork)
+			p.flags |= CLONE_VM | CLONE_VFORK;
+		return kx_fork(c, &p);
+	}
+	case SYS_wait4: return kx_wait4(k, a);
+	case SYS_waitid: return kx_waitid(k, a);
+	case SYS_setpgid: return ret(setpgid((pid_t)a[0], (pid_t)a[1]));
+	case SYS_setsid: return ret(setsid());
 	case SYS_kill:
 		if (a[0] != (uint64_t)getpid() && a[0] != 0)
 			return -EPERM;
@@ -763,7 +778,6 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 		if (a[0] != (uint64_t)getpid())
 			return -ESRCH;
 		return thread_signal(c, a[1], a[2]);
-	case SYS_wait4: return -ECHILD;
 	case SYS_rseq: return -ENOSYS;   /* glibc copes; not worth a log */
 	case SYS_prctl:
 		if (a[0] == PR_SET_NAME)
