@@ -10,7 +10,7 @@
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
  *   kvm_proc.c     processes: fork (a host fork and a new VM in the
- *              child), wait
+ *              child), wait, kill of others
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -249,5 +249,10 @@ _Noreturn void kx_proc_exit(int st);
  * rusage): the host's (children are host processes). */
 long kx_wait4(struct kx *k, const uint64_t *a);
 long kx_waitid(struct kx *k, const uint64_t *a);
+/* kill(pid, sig) for pid other than this process's own: sent by the host
+ * when allowed (see kvm_proc.c); 1 when this process is among the
+ * targets (pid 0, its own group) and the caller still has to signal the
+ * program, 0 done, or -errno. */
+long kx_kill(struct kx *k, pid_t pid, int sig);
 
 #endif

@@ -6,7 +6,8 @@
  * that created it), so it builds one of its own over the same host
  * mapping and runs the forking thread, alone as Linux leaves it, on its
  * vCPU 0.  Children are host processes, so wait4 and waitid are the
- * host's. */
+ * host's, and kill reaches them through the host, within limits
+ * (kx_kill). */
 #include "kvm_int.h"
 
 #include <errno.h>
@@ -235,4 +236,96 @@ long kx_waitid(struct kx *k, const uint64_t *a)
 		return -EFAULT;
 	long r = syscall(SYS_waitid, (int)a[0], (pid_t)a[1], si, (int)a[3], ru);
 	return r < 0 ? -errno : r;
+}
+
+/* ---- kill ---- */
+
+/* The parent of pid from /proc (-1: unknown). */
+static pid_t parent_of(pid_t pid)
+{
+	char p[64], b[512];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	const char *e = strrchr(b, ')');   /* the name may hold anything */
+	int pp;
+	if (!e || sscanf(e + 1, " %*c %d", &pp) != 1)
+		return -1;
+	return pp;
+}
+
+/* Is pid a child, grandchild, ... of this process? */
+static bool descendant(pid_t pid)
+{
+	pid_t self = getpid();
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		pid = parent_of(pid);
+		if (pid == self)
+			return true;
+	}
+	return false;
+}
+
+/* Its own process group or its descendants: a sandboxed program has no
+ * business with the rest of the user's processes.  -ESRCH when pid does
+ * not exist, -EPERM when it is out of reach. */
+static int may_signal(pid_t pid)
+{
+	pid_t g = getpgid(pid);
+	if (g < 0)
+		return -errno;
+	return g == getpgrp() || descendant(pid) ? 0 : -EPERM;
+}
+
+/* sig to every process of this process's group but this one: this one
+ * ignores it meanwhile (setting SIG_IGN again also drops one that came
+ * while blocked).  Those ignored by default need not be. */
+static long group_but_self(pid_t g, int sig)
+{
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG ||
+	    sig == SIGWINCH)
+		return kill(-g, sig) ? -errno : 0;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(sig, &ign, &old))
+		return -errno;
+	long r = kill(-g, sig) ? -errno : 0;
+	sigaction(sig, &ign, NULL);
+	sigaction(sig, &old, NULL);
+	return r;
+}
+
+long kx_kill(struct kx *k, pid_t pid, int sig)
+{
+	(void)k;
+	if (sig < 0 || sig > 64)
+		return -EINVAL;
+	if (pid == -1 || pid == INT_MIN)
+		return -EPERM;   /* every process of the user */
+	if (pid > 0) {
+		int r = may_signal(pid);
+		if (!r && kill(pid, sig))
+			r = -errno;
+		return r;
+	}
+	pid_t g = pid ? -pid : getpgrp();
+	if (g != getpgrp()) {
+		/* Another group: one led by a descendant (a shell's job). */
+		int r = getpgid(g) < 0 ? -ESRCH : descendant(g) ? 0 : -EPERM;
+		if (!r && kill(-g, sig))
+			r = -errno;
+		return r;
+	}
+	/* SIGKILL and SIGSTOP act on ringvm as on the program; sig 0 asks
+	 * whether anyone is there (this process is). */
+	if (sig == 0 || sig == SIGKILL || sig == SIGSTOP)
+		return kill(-g, sig) ? -errno : 0;
+	long r = group_but_self(g, sig);
+	return r ? r : 1;
 }

@@ -11,8 +11,8 @@
  * or a namespace; the child stays under this filter and needs a VM of
  * its own: KVM_CREATE_VM on /dev/kvm's descriptor, then
  * KVM_SET_USER_MEMORY_REGION and KVM_CREATE_VCPU on the VM's descriptor
- * number (the child puts its VM there).  wait4, waitid, setpgid, setsid
- * pass through. */
+ * number (the child puts its VM there).  wait4, waitid, kill (kvm_proc.c
+ * limits whom), setpgid, setsid pass through. */
 #include "kvm_int.h"
 
 #include <linux/kvm.h>
@@ -39,7 +39,7 @@ static const char *const calls[] = {
 	"clock_nanosleep", "getrandom", "uname", "sysinfo", "prlimit64",
 	"getrlimit", "sched_getaffinity", "futex",
 	/* processes (clone and execveat: below) */
-	"wait4", "waitid", "setpgid", "setsid",
+	"wait4", "waitid", "kill", "setpgid", "setsid",
 	/* threads: pthread_create of a vCPU thread (clone is allowed
 	 * with CLONE_THREAD only, below) */
 	"mprotect", "set_robust_list", "rseq", "sched_yield",

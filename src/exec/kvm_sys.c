@@ -424,6 +424,17 @@ static long do_clone(struct kx_cpu *c, const uint64_t *a)
 			 fl & CLONE_CHILD_CLEARTID ? a[3] : 0);
 }
 
+/* kill: to itself as self_signal; to others through the host. */
+static long do_kill(struct kx_cpu *c, uint64_t pid, uint64_t sig)
+{
+	if (sig > 64)
+		return -EINVAL;
+	if ((pid_t)pid == getpid())
+		return self_signal(c, sig);
+	long r = kx_kill(c->k, (pid_t)pid, (int)sig);
+	return r == 1 ? self_signal(c, sig) : r;
+}
+
 static void warn_once(struct kx *k, uint64_t nr)
 {
 	if (k->cfg->verbose && (nr >= 512 || !k->warned[nr])) {
@@ -769,10 +780,7 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_waitid: return kx_waitid(k, a);
 	case SYS_setpgid: return ret(setpgid((pid_t)a[0], (pid_t)a[1]));
 	case SYS_setsid: return ret(setsid());
-	case SYS_kill:
-		if (a[0] != (uint64_t)getpid() && a[0] != 0)
-			return -EPERM;
-		return self_signal(c, a[1]);
+	case SYS_kill: return do_kill(c, a[0], a[1]);
 	case SYS_tkill: return thread_signal(c, a[0], a[1]);
 	case SYS_tgkill:
 		if (a[0] != (uint64_t)getpid())
