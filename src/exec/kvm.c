@@ -368,7 +368,8 @@ int kx_vm_memory(struct kx *k)
 
 static int vm_create(struct kx *k, struct err *errp)
 {
-	k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->kvm < 0)            /* else inherited (kx_proc_init) */
+		k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->kvm < 0)
 		return err_sys(errp, ENODEV, "/dev/kvm: %s", strerror(errno));
 	int r = kx_vm_new(k);
@@ -783,6 +784,8 @@ static void kx_free(struct kx *k)
 		munmap(k->mem, k->size);
 	if (k->vm >= 0)
 		close(k->vm);
+	if (k->self_fd >= 0)
+		close(k->self_fd);
 	if (k->kvm >= 0)
 		close(k->kvm);
 	free(k->cpuid);
@@ -799,7 +802,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	if (!k)
 		return err_set(errp, ENOMEM, "out of memory");
 	k->cfg = cfg;
-	k->kvm = k->vm = -1;
+	k->kvm = k->vm = k->self_fd = -1;
 	k->fs.root_fd = -1;
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->gone, NULL);
@@ -829,6 +832,8 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	else
 		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s", k->path);
 	if (!r)
+		r = kx_proc_init(k, errp);
+	if (!r)
 		r = vm_create(k, errp);
 	if (!r)
 		r = kx_load(k, e, &base, errp);
@@ -840,8 +845,10 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	}
 	if (!r)
 		r = cpu_create(k, 0, &c, errp);
-	if (!r)
+	if (!r) {
+		c->sigmask = kx_proc_mask();
 		r = kx_cpu_setup(c, 0, errp);
+	}
 	if (!r) {
 		struct kvm_regs rg = { .rip = k->start, .rsp = rsp,
 				       .rflags = 0x202 };

@@ -10,7 +10,7 @@
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
  *   kvm_proc.c     processes: fork (a host fork and a new VM in the
- *              child), wait, kill of others
+ *              child), execve (a fresh ringvm), wait, kill of others
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -135,6 +135,8 @@ struct kx {
 	int main_status;           /* the main thread's exit (its code if
 				    * the last thread leaves by exit) */
 	struct kvm_cpuid2 *cpuid;  /* what every vCPU gets */
+	int self_fd;               /* ringvm's own binary (O_PATH): the one
+				    * thing execve may run (kvm_proc.c) */
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -254,5 +256,24 @@ long kx_waitid(struct kx *k, const uint64_t *a);
  * targets (pid 0, its own group) and the caller still has to signal the
  * program, 0 done, or -errno. */
 long kx_kill(struct kx *k, pid_t pid, int sig);
+/* execve/execveat(dirfd, path, argv, envp, flags): replace this process
+ * by a fresh ringvm with this run's options on the new program.  Only
+ * returns on failure (-errno, the program goes on). */
+long kx_execve(struct kx_cpu *c, int dirfd, uint64_t path, uint64_t argv,
+	       uint64_t envp, uint64_t flags);
+/* Before the VM is made: ringvm's own binary for execve (opened, or
+ * with /dev/kvm and the VM's number inherited from the ringvm that
+ * exec'd this one: k->cfg->kvm_fds), the path page the filter pins, and
+ * the ignored signals this process inherited into k->sa (Linux keeps
+ * them across execve).  0 or -errno (errp says). */
+int kx_proc_init(struct kx *k, struct err *errp);
+/* The blocked mask this process inherited, for the first thread (the
+ * kick unblocked on the host whatever it was). */
+uint64_t kx_proc_mask(void);
+/* The path argument the filter allows execveat with: an empty string in
+ * a read-only page at this fixed address, mapped by every ringvm of the
+ * sandbox (a ringvm's own data moves with ASLR, and the filter outlives
+ * execve). */
+#define KX_EXEC_PATH_VA 0x100000000000ULL
 
 #endif

@@ -5,9 +5,11 @@
  * host.  The child cannot use the VM it inherits (KVM ties a VM to the mm
  * that created it), so it builds one of its own over the same host
  * mapping and runs the forking thread, alone as Linux leaves it, on its
- * vCPU 0.  Children are host processes, so wait4 and waitid are the
- * host's, and kill reaches them through the host, within limits
- * (kx_kill). */
+ * vCPU 0.  execve replaces the process by a fresh ringvm on the new
+ * program (ringvm's own binary, opened before the seccomp filter, is the
+ * only thing the filter lets it execute).  Children are host processes,
+ * so wait4 and waitid are the host's, and kill reaches them through the
+ * host, within limits (kx_kill). */
 #include "kvm_int.h"
 
 #include <errno.h>
@@ -25,12 +27,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* execve limits, as Linux's: one string (MAX_ARG_STRLEN), all of argv and
+ * envp with their pointers (a quarter of the 8 MiB default stack). */
+#define ARG_STR_MAX (32 * 4096)
+#define ARG_TOTAL_MAX (2u << 20)
 /* The clone flags a process copy can honour.  CLONE_VM only comes with
  * CLONE_VFORK: the parent waits, so nobody sees the memory is not shared
  * (but for what the child writes, which the parent does not see). */
 #define FORK_FLAGS (CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_SETTLS | \
 		    CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | \
 		    CLONE_CHILD_CLEARTID | CLONE_UNTRACED | CLONE_DETACHED)
+#define SIGBIT(s) (1ULL << ((s) - 1))
+#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 
 /* ---- fork ---- */
 
@@ -43,7 +51,8 @@ int kx_vm_new(struct kx *k)
 		k->vm = vm;
 		return 0;
 	}
-	/* Over the old one (a forked child's is the parent's). */
+	/* Over the old one (a forked child's is the parent's; after execve
+	 * it belongs to no process and goes now). */
 	int r = dup3(vm, k->vm, O_CLOEXEC) < 0 ? -errno : 0;
 	close(vm);
 	return r;
@@ -328,4 +337,383 @@ long kx_kill(struct kx *k, pid_t pid, int sig)
 		return kill(-g, sig) ? -errno : 0;
 	long r = group_but_self(g, sig);
 	return r ? r : 1;
+}
+
+/* ---- execve ---- */
+
+/* Length of the guest string at va (bytes before its NUL), -EFAULT when
+ * it leaves the user range first, -E2BIG beyond max. */
+static long gstrlen(struct kx *k, uint64_t va, size_t max)
+{
+	if (!kx_ok(k, va, 1))
+		return -EFAULT;
+	uint64_t room = k->sys - va;
+	size_t look = room < max + 1 ? (size_t)room : max + 1;
+	const char *z = memchr(k->mem + va, 0, look);
+	if (z)
+		return z - (const char *)(k->mem + va);
+	return look == max + 1 ? -E2BIG : -EFAULT;
+}
+
+/* A copy of the guest string at va (other threads may change it: the
+ * copy ends where its NUL was). */
+static long gstrdup(struct kx *k, uint64_t va, size_t max, char **out)
+{
+	long n = gstrlen(k, va, max);
+	if (n < 0)
+		return n;
+	char *s = malloc((size_t)n + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, k->mem + va, (size_t)n);
+	s[n] = 0;
+	*out = s;
+	return n;
+}
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static void strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+/* The guest's NULL-terminated string array at arr into s; *total counts
+ * bytes (strings and pointers) against ARG_TOTAL_MAX. */
+static int gstrv(struct kx *k, uint64_t arr, struct strv *s, size_t *total)
+{
+	for (size_t i = 0; arr; i++) {
+		const uint64_t *pp = kx_ptr(k, arr + i * 8, 8);
+		if (!pp)
+			return -EFAULT;
+		uint64_t sp = *pp;
+		if (!sp)
+			return 0;
+		if (s->n + 1 >= s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 16;
+			char **nv = realloc(s->v, cap * sizeof(char *));
+			if (!nv)
+				return -ENOMEM;
+			s->v = nv;
+			s->cap = cap;
+		}
+		char *str;
+		long n = gstrdup(k, sp, ARG_STR_MAX - 1, &str);
+		if (n < 0)
+			return (int)n;
+		s->v[s->n++] = str;
+		s->v[s->n] = NULL;
+		*total += (size_t)n + 1 + sizeof(char *);
+		if (*total > ARG_TOTAL_MAX)
+			return -E2BIG;
+	}
+	return 0;
+}
+
+/* The interpreter named by a "#!" line in h (n bytes read), as
+ * kx_shebang parses it, into buf; -ENOEXEC without one. */
+static int shebang_interp(const char *h, size_t n, char *buf, size_t len)
+{
+	const char *nl = memchr(h, '\n', n);
+	if (!nl)
+		return -ENOEXEC;
+	const char *p = h + 2;
+	while (p < nl && (*p == ' ' || *p == '\t'))
+		p++;
+	const char *q = p;
+	while (q < nl && *q && *q != ' ' && *q != '\t')
+		q++;
+	if (q == p || (size_t)(q - p) >= len)
+		return -ENOEXEC;
+	memcpy(buf, p, (size_t)(q - p));
+	buf[q - p] = 0;
+	return 0;
+}
+
+/* What the kernel refuses before the old program is gone: a file that
+ * does not exist, is not a regular executable file, or is neither an
+ * x86-64 ELF nor a #! script whose interpreter is one (one level, as
+ * kx_shebang runs it).  0 or -errno. */
+static int check_exe(struct kx *k, int dirfd, const char *path,
+		     bool nofollow, bool interp)
+{
+	int fd = fs_open(&k->fs, dirfd, path, O_RDONLY | O_CLOEXEC |
+			 (nofollow ? O_NOFOLLOW : 0), 0);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	char h[256];
+	ssize_t n = -1;
+	int r = 0;
+	if (fstat(fd, &st))
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EACCES;
+	else if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS))
+		r = errno == EINVAL ? -EACCES : -errno;
+	else if ((n = pread(fd, h, sizeof(h) - 1, 0)) < 0)
+		r = -errno;
+	close(fd);
+	if (r)
+		return r;
+	const unsigned char *u = (const unsigned char *)h;
+	if (n >= 20 && !memcmp(h, "\177ELF", 4) && u[4] == 2 &&
+	    (u[18] | u[19] << 8) == 62)           /* ELFCLASS64, EM_X86_64 */
+		return 0;
+	if (interp || n < 2 || h[0] != '#' || h[1] != '!')
+		return -ENOEXEC;
+	char ip[PATH_MAX];
+	r = shebang_interp(h, (size_t)n, ip, sizeof(ip));
+	return r ? r : check_exe(k, AT_FDCWD, ip, false, true);
+}
+
+/* Linux keeps ignored signals ignored and the blocked mask across execve
+ * (handlers fall back to SIG_DFL): ringvm's own dispositions and mask
+ * carry them, the way the riscv64 side keeps them, to the new ringvm,
+ * whose kx_proc_init reads them back.  old/omask: to undo if execveat
+ * fails (bit s-1 of *set: old[s] holds the previous action). */
+static void signals_out(struct kx_cpu *c, struct sigaction *old,
+			uint64_t *set, sigset_t *omask)
+{
+	struct kx *k = c->k;
+	uint64_t ign = 0;
+	pthread_mutex_lock(&k->lock);
+	for (int s = 1; s <= 64; s++)
+		if (k->sa[s].handler == (uint64_t)(uintptr_t)SIG_IGN)
+			ign |= SIGBIT(s);
+	pthread_mutex_unlock(&k->lock);
+	*set = 0;
+	for (int s = 1; s <= 64; s++) {
+		if (s == SIGKILL || s == SIGSTOP || s == KX_KICK)
+			continue;
+		struct sigaction sa = { .sa_handler = (ign & SIGBIT(s)) ?
+						      SIG_IGN : SIG_DFL };
+		sigemptyset(&sa.sa_mask);
+		if (!sigaction(s, &sa, &old[s]))
+			*set |= SIGBIT(s);
+	}
+	uint64_t m = c->sigmask & ~SIGBIT(KX_KICK);
+	sigset_t hm;
+	sigemptyset(&hm);
+	memcpy(&hm, &m, sizeof(m));
+	pthread_sigmask(SIG_SETMASK, &hm, omask);
+}
+
+static void signals_back(const struct sigaction *old, uint64_t set,
+			 const sigset_t *omask)
+{
+	pthread_sigmask(SIG_SETMASK, omask, NULL);
+	for (int s = 1; s <= 64; s++)
+		if (set & SIGBIT(s))
+			sigaction(s, &old[s], NULL);
+}
+
+/* The new ringvm's command line: this run's options, the descriptors it
+ * takes over (fds: "KVM,VM,SELF"), the program's environment as --env
+ * (never as ringvm's own: LD_PRELOAD and friends would reach ringvm's
+ * loader), then the program.  Pointers into the arguments; NULL when out
+ * of memory. */
+static char **exec_argv(struct kx *k, char *fds, const char *path,
+			const struct strv *av, const struct strv *ev)
+{
+	char *const *re = k->cfg->reexec_argv;
+	size_t nre = 0;
+	while (re[nre])
+		nre++;
+	char **full = calloc(nre + 2 * ev->n + av->n + 8, sizeof(char *));
+	if (!full)
+		return NULL;
+	size_t i = 0;
+	for (size_t j = 0; j < nre; j++)
+		full[i++] = re[j];
+	full[i++] = "--kvm-fds";
+	full[i++] = fds;
+	/* NAME=value only: cli/exec.c refuses anything else. */
+	for (size_t j = 0; j < ev->n; j++) {
+		if (ev->v[j][0] == '=' || !strchr(ev->v[j], '='))
+			continue;
+		full[i++] = "--env";
+		full[i++] = ev->v[j];
+	}
+	full[i++] = "--argv0";
+	full[i++] = av->n ? av->v[0] : (char *)path;
+	full[i++] = "--";
+	full[i++] = (char *)path;
+	for (size_t j = 1; j < av->n; j++)
+		full[i++] = av->v[j];
+	full[i] = NULL;
+	return full;
+}
+
+/* The path to hand the new ringvm: as given, unless relative to a
+ * directory descriptor (ringvm starts from the cwd). */
+static int exec_path(struct kx *k, int dirfd, const char *path, char *buf,
+		     size_t len)
+{
+	if (path[0] == '/' || dirfd == AT_FDCWD) {
+		if (strlen(path) >= len)
+			return -ENAMETOOLONG;
+		strcpy(buf, path);
+		return 0;
+	}
+	return fs_abs(&k->fs, dirfd, path, buf, len);
+}
+
+/* The descriptors the new ringvm takes over stay open across execveat
+ * (on: clear close-on-exec; off: set it back after a failure). */
+static void keep_fds(struct kx *k, bool on)
+{
+	int fds[] = { k->kvm, k->vm, k->self_fd };
+	for (unsigned i = 0; i < 3; i++)
+		fcntl(fds[i], F_SETFD, on ? 0 : FD_CLOEXEC);
+}
+
+/* Replace the process: ringvm again, on the new program.  The seccomp
+ * filter stays with the process across execveat: the new ringvm starts
+ * under it (kvm_seccomp.c allows its start-up) with the same descriptor
+ * numbers, so the same pins hold for it. */
+static long reexec(struct kx_cpu *c, const char *path, const struct strv *av,
+		   const struct strv *ev)
+{
+	struct kx *k = c->k;
+	char fds[48];
+	snprintf(fds, sizeof(fds), "%d,%d,%d", k->kvm, k->vm, k->self_fd);
+	char **full = exec_argv(k, fds, path, av, ev);
+	if (!full)
+		return -ENOMEM;
+	static char *const none[] = { NULL };
+	char *const *henv = k->cfg->host_envp ? k->cfg->host_envp : none;
+	struct sigaction old[65];
+	uint64_t set;
+	sigset_t omask;
+	signals_out(c, old, &set, &omask);
+	keep_fds(k, true);
+	syscall(SYS_execveat, k->self_fd, (const char *)KX_EXEC_PATH_VA, full,
+		henv, AT_EMPTY_PATH);
+	long r = -errno;
+	keep_fds(k, false);
+	signals_back(old, set, &omask);
+	free(full);
+	return r;
+}
+
+long kx_execve(struct kx_cpu *c, int dirfd, uint64_t pva, uint64_t argv,
+	       uint64_t envp, uint64_t flags)
+{
+	struct kx *k = c->k;
+	if (flags & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -EINVAL;
+	if (dirfd != AT_FDCWD && kx_internal_fd(k, dirfd))
+		return -EBADF;
+	if (k->self_fd < 0)
+		return -ENOSYS;
+	char *path = NULL;
+	long r = gstrdup(k, pva, PATH_MAX - 1, &path);
+	if (r < 0)
+		return r == -E2BIG ? -ENAMETOOLONG : r;
+	char new_path[PATH_MAX];
+	struct strv av = { 0 }, ev = { 0 };
+	size_t total = 0;
+	/* The host's would be ringvm: the program's own, as readlink
+	 * shows it (a program re-running itself). */
+	if (!strcmp(path, "/proc/self/exe")) {
+		char *own = strdup(k->exe_abs);
+		if (!own) {
+			free(path);
+			return -ENOMEM;
+		}
+		free(path);
+		path = own;
+	}
+	if (!path[0])                  /* fexecve: not offered */
+		r = (flags & AT_EMPTY_PATH) ? -ENOSYS : -ENOENT;
+	else
+		r = check_exe(k, dirfd, path, flags & AT_SYMLINK_NOFOLLOW,
+			      false);
+	if (!r)
+		r = exec_path(k, dirfd, path, new_path, sizeof(new_path));
+	if (!r)
+		r = gstrv(k, argv, &av, &total);
+	if (!r)
+		r = gstrv(k, envp, &ev, &total);
+	if (!r)
+		r = reexec(c, new_path, &av, &ev);
+	strv_free(&av);
+	strv_free(&ev);
+	free(path);
+	return r;
+}
+
+/* ---- the process ---- */
+
+/* The descriptors a ringvm that exec'd this one left: "KVM,VM,SELF". */
+static int adopt_fds(struct kx *k, const char *spec, struct err *errp)
+{
+	int fd[3];
+	char end;
+	if (sscanf(spec, "%d,%d,%d%c", &fd[0], &fd[1], &fd[2], &end) != 3)
+		return err_set(errp, EINVAL, "--kvm-fds %s: want KVM,VM,SELF",
+			       spec);
+	for (unsigned i = 0; i < 3; i++)
+		if (fd[i] < 0 || fcntl(fd[i], F_SETFD, FD_CLOEXEC))
+			return err_set(errp, EBADF, "--kvm-fds %s: %d is not "
+				       "open", spec, fd[i]);
+	k->kvm = fd[0];
+	k->vm = fd[1];
+	k->self_fd = fd[2];
+	return 0;
+}
+
+/* The page behind KX_EXEC_PATH_VA (zeros: the empty string). */
+static bool map_exec_path(void)
+{
+	void *p = mmap((void *)KX_EXEC_PATH_VA, KX_PAGE, PROT_READ,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		       -1, 0);
+	if (p == (void *)KX_EXEC_PATH_VA)
+		return true;
+	if (p != MAP_FAILED)
+		munmap(p, KX_PAGE);
+	return false;
+}
+
+int kx_proc_init(struct kx *k, struct err *errp)
+{
+	if (k->cfg->kvm_fds) {
+		int r = adopt_fds(k, k->cfg->kvm_fds, errp);
+		if (r)
+			return r;
+	} else {
+		k->self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	}
+	/* Without them execve is ENOSYS; the program may never need it. */
+	if (k->self_fd >= 0 && !map_exec_path()) {
+		close(k->self_fd);
+		k->self_fd = -1;
+	}
+	for (int s = 1; s <= 64; s++) {
+		struct sigaction old;
+		if (s == SIGKILL || s == SIGSTOP || s == KX_KICK)
+			continue;
+		if (!sigaction(s, NULL, &old) && old.sa_handler == SIG_IGN)
+			k->sa[s].handler = (uint64_t)(uintptr_t)SIG_IGN;
+	}
+	return 0;
+}
+
+uint64_t kx_proc_mask(void)
+{
+	sigset_t m, kick;
+	uint64_t v = 0;
+	pthread_sigmask(SIG_BLOCK, NULL, &m);
+	memcpy(&v, &m, sizeof(v));
+	sigemptyset(&kick);
+	sigaddset(&kick, KX_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	return v & ~UNBLOCKABLE & ~SIGBIT(KX_KICK);
 }

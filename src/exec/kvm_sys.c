@@ -37,6 +37,7 @@
 bool kx_internal_fd(const struct kx *k, long fd)
 {
 	if (fd == k->kvm || fd == k->vm ||
+	    (k->self_fd >= 0 && fd == k->self_fd) ||
 	    (k->fs.root_fd >= 0 && fd == k->fs.root_fd))
 		return true;
 	for (unsigned i = 0; i < KX_MAX_CPUS; i++)
@@ -776,6 +777,9 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 			p.flags |= CLONE_VM | CLONE_VFORK;
 		return kx_fork(c, &p);
 	}
+	case SYS_execve: return kx_execve(c, AT_FDCWD, a[0], a[1], a[2], 0);
+	case SYS_execveat:
+		return kx_execve(c, (int)a[0], a[1], a[2], a[3], a[4]);
 	case SYS_wait4: return kx_wait4(k, a);
 	case SYS_waitid: return kx_waitid(k, a);
 	case SYS_setpgid: return ret(setpgid((pid_t)a[0], (pid_t)a[1]));
