@@ -113,6 +113,19 @@ static int finish(int r, int status, struct err *e)
 	return WEXITSTATUS(status);
 }
 
+/* The environment's pointers as they are now (putenv changes the array,
+ * not the strings). */
+static char **env_copy(void)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	if (v)
+		memcpy(v, environ, n * sizeof(char *));
+	return v;
+}
+
 static char *abs_path(const char *p)
 {
 	char *r = realpath(p, NULL);
@@ -128,6 +141,7 @@ int cli_exec(int argc, char **argv)
 	char **reexec = calloc((size_t)argc + 8, sizeof(char *));
 	/* strings made here (absolute paths, split --mount values) */
 	char **own = calloc((size_t)argc * 3 + 1, sizeof(char *));
+	char **host_env = NULL;
 	size_t nenv = 0, nre = 0, nown = 0;
 	int i, ret = 1;
 
@@ -243,6 +257,8 @@ int cli_exec(int argc, char **argv)
 			reexec[nre++] = (char *)v;
 		} else if (!strcmp(a, "--argv0")) {
 			argv0 = v;
+		} else if (!strcmp(a, "--kvm-fds")) {
+			cfg.kvm_fds = v;   /* from execve in the sandbox */
 		} else {
 			fprintf(stderr, "ringvm exec: unknown option %s\n", a);
 			goto out;
@@ -260,7 +276,11 @@ int cli_exec(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	for (size_t k = 0; k < nenv; k++)
+	/* ringvm's own environment, before the program's is mixed in. */
+	host_env = env_copy();
+	/* From execve in the sandbox: the program's environment is exactly
+	 * the --env list; ringvm's own stays as it came. */
+	for (size_t k = 0; k < nenv && !cfg.kvm_fds; k++)
 		if (putenv(envs[k])) {
 			fprintf(stderr, "ringvm exec: --env: out of memory\n");
 			goto out;
@@ -269,7 +289,8 @@ int cli_exec(int argc, char **argv)
 	if (argv0)
 		argv[i] = (char *)argv0;
 	cfg.argv = argv + i;
-	cfg.envp = environ;
+	cfg.envp = cfg.kvm_fds ? envs : environ;
+	cfg.host_envp = host_env;
 	cfg.reexec_argv = reexec;
 	int status = 0;
 	int r = strcmp(arch, "riscv64") ? exec_kvm_run(&cfg, &status, &e) :
@@ -281,6 +302,7 @@ out:
 	free(own);
 	free(envs);
 	free(reexec);
+	free(host_env);
 	return ret;
 }
 

@@ -46,6 +46,16 @@ struct exec_config {
 	/* The ringvm options to re-run an execve() with (`ringvm exec
 	 * --arch riscv64 ... --`), NULL-terminated; argv of this process. */
 	char *const *reexec_argv;
+	/* x86_64 only, set by an execve inside the KVM sandbox (--kvm-fds
+	 * "KVM,VM,SELF"): the /dev/kvm, VM and ringvm-binary descriptors the
+	 * previous ringvm left open at the numbers its seccomp filter, which
+	 * this process inherited, allows (kvm_proc.c).  NULL: a first start. */
+	const char *kvm_fds;
+	/* ringvm's own environment (before --env), NULL-terminated, or NULL:
+	 * the host environment such a ringvm is started with.  The
+	 * program's never is (LD_PRELOAD and the like would reach ringvm's
+	 * loader, before any filter); it travels as --env. */
+	char *const *host_envp;
 };
 
 /* Run the program to its end in this process.  Returns 0 with *status

@@ -177,6 +177,11 @@ int fs_open(const struct exec_fs *fs, int dirfd, const char *path,
 int fs_parent(const struct exec_fs *fs, int dirfd, const char *path,
 	      int *pfd, bool *close_it, const char **name, bool *ro);
 
+/* Guest path `path` relative to guest dirfd (AT_FDCWD or an fd) as an
+ * absolute guest path in buf (not resolved: ".." and links stay);
+ * 0 or -errno. */
+int fs_abs(const struct exec_fs *fs, int dirfd, const char *path,
+	   char *buf, size_t len);
 /* The current directory in guest terms into buf; 0 or -errno. */
 int fs_getcwd(const struct exec_fs *fs, char *buf, size_t len);
 

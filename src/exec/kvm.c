@@ -107,8 +107,6 @@ static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
 	return 0;
 }
 
-static void build_entry(struct kx *k);
-
 static bool has_errcode(unsigned v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 ||
@@ -173,7 +171,7 @@ static void build_sys(struct kx *k)
 	cm[2] = 0xf4;                          /* hlt */
 	cm[3] = 0xeb; cm[4] = 0xfb;            /* jmp . - 3 */
 
-	build_entry(k);
+	kx_build_entry(k);
 	k->vdso = kx_vdso_build(k);
 }
 
@@ -191,7 +189,7 @@ static void build_sys(struct kx *k)
  *               1: ... once per answered call; jmp KX_ENTRY+0x100
  *   KX_ENTRY+0x80: movb $0, door(%rip); ud2
  *   KX_ENTRY+0x100: kvm_shim.c (clock_gettime, gettimeofday, time) */
-static void build_entry(struct kx *k)
+void kx_build_entry(struct kx *k)
 {
 	uint8_t *en = k->mem + k->sys + KX_ENTRY;
 	const uint32_t fixed[][2] = {
@@ -277,9 +275,7 @@ static void user_sregs(struct kx *k, unsigned idx, struct kvm_sregs *sr)
 	sr->efer = 0xd01;              /* SCE, LME, LMA, NXE */
 }
 
-/* Everything but the general registers of a vCPU about to enter ring 3
- * with FS base fs. */
-static int setup_cpu(struct kx_cpu *c, uint64_t fs, struct err *errp)
+int kx_cpu_setup(struct kx_cpu *c, uint64_t fs, struct err *errp)
 {
 	struct kx *k = c->k;
 	struct kvm_sregs sr;
@@ -333,16 +329,11 @@ static int get_cpuid(struct kx *k, struct err *errp)
 	return 0;
 }
 
-/* vCPU idx: created, its run structure mapped, CPUID set. */
-static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
-		      struct err *errp)
+int kx_cpu_open(struct kx_cpu *c, struct err *errp)
 {
-	struct kx_cpu *c = calloc(1, sizeof(*c));
-	if (!c)
-		return err_set(errp, ENOMEM, "out of memory");
-	c->k = k;
-	c->idx = idx;
-	c->fd = ioctl(k->vm, KVM_CREATE_VCPU, (unsigned long)idx);
+	struct kx *k = c->k;
+	c->run = NULL;
+	c->fd = ioctl(k->vm, KVM_CREATE_VCPU, (unsigned long)c->idx);
 	int r = 0;
 	if (c->fd < 0)
 		r = err_sys(errp, errno, "KVM_CREATE_VCPU");
@@ -356,11 +347,32 @@ static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
 	}
 	if (!r && ioctl(c->fd, KVM_SET_CPUID2, k->cpuid))
 		r = err_sys(errp, errno, "KVM_SET_CPUID2");
+	if (r)
+		kx_cpu_close(c);
+	return r;
+}
+
+void kx_cpu_close(struct kx_cpu *c)
+{
+	if (c->run)
+		munmap(c->run, c->k->run_size);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->run = NULL;
+	c->fd = -1;
+}
+
+/* vCPU idx: created, its run structure mapped, CPUID set. */
+static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
+		      struct err *errp)
+{
+	struct kx_cpu *c = calloc(1, sizeof(*c));
+	if (!c)
+		return err_set(errp, ENOMEM, "out of memory");
+	c->k = k;
+	c->idx = idx;
+	int r = kx_cpu_open(c, errp);
 	if (r) {
-		if (c->run)
-			munmap(c->run, k->run_size);
-		if (c->fd >= 0)
-			close(c->fd);
 		free(c);
 		return r;
 	}
@@ -369,25 +381,32 @@ static int cpu_create(struct kx *k, unsigned idx, struct kx_cpu **out,
 	return 0;
 }
 
+int kx_vm_memory(struct kx *k)
+{
+	struct kvm_userspace_memory_region reg = { .slot = 0,
+		.guest_phys_addr = 0, .memory_size = k->size,
+		.userspace_addr = (uint64_t)(uintptr_t)k->mem };
+	return ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &reg) ? -errno : 0;
+}
+
 static int vm_create(struct kx *k, struct err *errp)
 {
-	k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->kvm < 0)            /* else inherited (kx_proc_init) */
+		k->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->kvm < 0)
 		return err_sys(errp, ENODEV, "/dev/kvm: %s", strerror(errno));
-	k->vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
-	if (k->vm < 0)
-		return err_set(errp, ENODEV, "KVM_CREATE_VM: %s", strerror(errno));
+	int r = kx_vm_new(k);
+	if (r)
+		return err_set(errp, ENODEV, "KVM_CREATE_VM: %s", strerror(-r));
 	k->mem = mmap(NULL, k->size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (k->mem == MAP_FAILED) {
 		k->mem = NULL;
 		return err_sys(errp, errno, "guest memory");
 	}
-	struct kvm_userspace_memory_region reg = { .slot = 0,
-		.guest_phys_addr = 0, .memory_size = k->size,
-		.userspace_addr = (uint64_t)(uintptr_t)k->mem };
-	if (ioctl(k->vm, KVM_SET_USER_MEMORY_REGION, &reg))
-		return err_sys(errp, errno, "KVM_SET_USER_MEMORY_REGION");
+	r = kx_vm_memory(k);
+	if (r)
+		return err_sys(errp, -r, "KVM_SET_USER_MEMORY_REGION");
 	int sz = ioctl(k->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz <= 0)
 		return err_sys(errp, errno, "KVM_GET_VCPU_MMAP_SIZE");
@@ -682,6 +701,8 @@ static void cpu_leave(struct kx_cpu *c)
 	pthread_mutex_unlock(&k->lock);
 }
 
+static bool leader_end(struct kx_cpu *c);
+
 static void *cpu_thread(void *arg)
 {
 	struct kx_cpu *c = arg;
@@ -696,6 +717,12 @@ static void *cpu_thread(void *arg)
 		memcpy(k->mem + c->set_ctid, &tid, 4);
 	sem_post(&c->started);
 	cpu_loop(c);
+	if (c->idx == 0) {
+		/* A child forked by this thread, which leads it now: no
+		 * exec_kvm_run here to report the end, so end it here. */
+		leader_end(c);
+		kx_proc_exit(c->k->status);
+	}
 	cpu_leave(c);
 	return NULL;
 }
@@ -739,7 +766,7 @@ long kx_thread(struct kx_cpu *p, const struct kvm_regs *rg, bool settls,
 	pthread_mutex_unlock(&k->lock);
 	c->run->immediate_exit = 0;
 	c->run->kvm_dirty_regs = 0;
-	int r = setup_cpu(c, fs, &e);
+	int r = kx_cpu_setup(c, fs, &e);
 	if (!r && ioctl(c->fd, KVM_SET_REGS, rg))
 		r = -errno;
 	if (!r)
@@ -794,6 +821,18 @@ static bool wait_threads(struct kx *k)
 	return all;
 }
 
+/* The end of slot 0's thread (exec_kvm_run's, or in a forked child the
+ * thread that forked): its exit code is the program's if others run on
+ * and leave by exit; then as wait_threads. */
+static bool leader_end(struct kx_cpu *c)
+{
+	struct kx *k = c->k;
+	if (!atomic_load(&k->exited))
+		k->main_status = c->exit_status;
+	cpu_leave(c);
+	return wait_threads(k);
+}
+
 static void kx_free(struct kx *k)
 {
 	if (k->argv != k->cfg->argv)
@@ -802,9 +841,7 @@ static void kx_free(struct kx *k)
 		struct kx_cpu *c = k->cpu[i];
 		if (!c)
 			continue;
-		if (c->run)
-			munmap(c->run, k->run_size);
-		close(c->fd);
+		kx_cpu_close(c);
 		sem_destroy(&c->started);
 		free(c);
 	}
@@ -812,6 +849,8 @@ static void kx_free(struct kx *k)
 		munmap(k->mem, k->size);
 	if (k->vm >= 0)
 		close(k->vm);
+	if (k->self_fd >= 0)
+		close(k->self_fd);
 	if (k->kvm >= 0)
 		close(k->kvm);
 	free(k->cpuid);
@@ -829,7 +868,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	if (!k)
 		return err_set(errp, ENOMEM, "out of memory");
 	k->cfg = cfg;
-	k->kvm = k->vm = -1;
+	k->kvm = k->vm = k->self_fd = -1;
 	k->fs.root_fd = -1;
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_mutex_init(&k->time_lock, NULL);
@@ -860,6 +899,8 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	else
 		snprintf(k->exe_abs, sizeof(k->exe_abs), "%s", k->path);
 	if (!r)
+		r = kx_proc_init(k, errp);
+	if (!r)
 		r = vm_create(k, errp);
 	if (!r)
 		r = kx_load(k, e, &base, errp);
@@ -871,8 +912,10 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 	}
 	if (!r)
 		r = cpu_create(k, 0, &c, errp);
-	if (!r)
-		r = setup_cpu(c, 0, errp);
+	if (!r) {
+		c->sigmask = kx_proc_mask();
+		r = kx_cpu_setup(c, 0, errp);
+	}
 	if (!r) {
 		struct kvm_regs rg = { .rip = k->start, .rsp = rsp,
 				       .rflags = 0x202 };
@@ -903,10 +946,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		atomic_store(&c->busy, true);
 		k->live = 1;
 		cpu_loop(c);
-		if (!atomic_load(&k->exited))
-			k->main_status = c->exit_status;
-		cpu_leave(c);
-		all = wait_threads(k);
+		all = leader_end(c);
 		*status = k->status;
 	}
 	if (all) {

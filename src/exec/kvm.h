@@ -15,9 +15,13 @@
  * program died of: the caller re-raises it), or -errno with errp filled
  * when it could not start: -ENODEV no usable /dev/kvm or KVM_CREATE_VM
  * refused, -ENOENT no such program, -ENOEXEC not an x86-64 ELF (or a
- * bad interpreter).  Single-threaded: clone/fork return -ENOSYS.  Once
- * the program runs, the process is under a seccomp filter (kvm_seccomp.c)
- * for the rest of its life: the caller may only print and exit. */
+ * bad interpreter).  The program's threads are host threads of this
+ * process; its children are host forks of it (one forked by the main
+ * thread returns from here too, with its own program's status; one
+ * forked by another thread exits in kvm_proc.c), and its execve replaces
+ * this process by a new ringvm (kvm_proc.c).  Once the program runs, the
+ * process is under a seccomp filter (kvm_seccomp.c) for the rest of its
+ * life: the caller may only print and exit. */
 int exec_kvm_run(const struct exec_config *cfg, int *status,
 		 struct err *errp);
 

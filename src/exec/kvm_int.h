@@ -10,6 +10,8 @@
  *   kvm_net.c  its sockets, select, ppoll and epoll
  *   kvm_seccomp.c  the host filter around it all
  *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
+ *   kvm_proc.c     processes: fork (a host fork and a new VM in the
+ *              child), execve (a fresh ringvm), wait, kill of others
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -73,6 +75,10 @@
 #define KX_DOOR_GPA 0xf0000000ULL
 #define KX_FAULT_PORT 0xf0
 #define KX_MEM_MAX (3ULL << 30)
+/* The interrupt that makes a vCPU thread leave KVM_RUN or a blocking host
+ * call (no SA_RESTART: the call returns EINTR).  Reserved: the program's
+ * own handler for it is recorded but never reached from outside. */
+#define KX_KICK (SIGRTMAX)
 
 struct kx;
 
@@ -114,7 +120,8 @@ struct kx_cpu {
 	bool no_join;              /* thread is not a joinable pthread */
 	int exit_status;           /* wait status of its exit */
 	struct kvm_regs *regs;     /* during a system call: the caller's
-				    * user registers (clone copies them) */
+				    * user registers (clone copies them;
+				    * a forked child's rsp is set here) */
 	uint8_t info[65][128];     /* siginfo of each pending signal that
 				    * came through the host */
 	_Atomic uint64_t info_ok;  /* which info[] entries are valid */
@@ -160,6 +167,8 @@ struct kx {
 	pthread_mutex_t time_lock; /* the time page's writers */
 	int64_t tsc_offset;        /* guest TSC - host TSC */
 	uint64_t tsc_khz;
+	int self_fd;               /* ringvm's own binary (O_PATH): the one
+				    * thing execve may run (kvm_proc.c) */
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -271,5 +280,69 @@ uint64_t kx_vdso_build(struct kx *k);
 /* kvm.c: the vCPU's FS base (arch_prctl). */
 int kx_set_fs(struct kx_cpu *c, uint64_t base);
 int kx_get_fs(struct kx_cpu *c, uint64_t *base);
+/* kvm.c, VM and vCPU set-up (also for a VM made later): */
+/* Register k->mem as the guest memory of the VM at k->vm; 0 or -errno. */
+int kx_vm_memory(struct kx *k);
+/* Create vCPU c->idx in k->vm, map its run structure (c->fd, c->run),
+ * give it k->cpuid; 0 or -errno (errp says; c->fd -1). */
+int kx_cpu_open(struct kx_cpu *c, struct err *errp);
+/* Unmap c->run and close c->fd (c->fd -1 after). */
+void kx_cpu_close(struct kx_cpu *c);
+/* Everything but the general registers of vCPU c about to enter ring 3
+ * with FS base fs: its GDT/TSS (area c->idx), segments, paging, syscall
+ * MSRs, XCR0, a default FPU.  0 or -errno (errp says). */
+int kx_cpu_setup(struct kx_cpu *c, uint64_t fs, struct err *errp);
+/* Write the syscall entry page (its answers: getpid and the ids are this
+ * process's now). */
+void kx_build_entry(struct kx *k);
+
+/* kvm_proc.c */
+/* A clone without CLONE_THREAD (fork, vfork, posix_spawn), arguments as
+ * x86-64 clone(flags, stack, ptid, ctid, tls) takes them. */
+struct kx_clone {
+	uint64_t flags, stack, ptid, ctid, tls;
+};
+/* A new process: a host fork() of this one, whose child runs the calling
+ * thread alone on a VM of its own (it returns 0 there, with rsp the new
+ * stack if one was given).  The child's pid, or -errno (-EINVAL for
+ * flags it cannot honour: shared files, namespaces; -ENOSYS for CLONE_VM
+ * without CLONE_VFORK).  CLONE_VFORK: returns once the child exec'd or
+ * exited. */
+long kx_fork(struct kx_cpu *c, const struct kx_clone *a);
+/* A new VM on k->kvm at k->vm's descriptor number (the filter pins it)
+ * or, when k->vm is -1, wherever; 0 or -errno.  Guest memory is not
+ * registered yet (kx_vm_memory). */
+int kx_vm_new(struct kx *k);
+/* End this process with wait status st, as cli/exec.c does for
+ * exec_kvm_run's (a signal is re-raised). */
+_Noreturn void kx_proc_exit(int st);
+/* wait4(pid, status, options, rusage), waitid(idtype, id, info, options,
+ * rusage): the host's (children are host processes). */
+long kx_wait4(struct kx *k, const uint64_t *a);
+long kx_waitid(struct kx *k, const uint64_t *a);
+/* kill(pid, sig) for pid other than this process's own: sent by the host
+ * when allowed (see kvm_proc.c); 1 when this process is among the
+ * targets (pid 0, its own group) and the caller still has to signal the
+ * program, 0 done, or -errno. */
+long kx_kill(struct kx *k, pid_t pid, int sig);
+/* execve/execveat(dirfd, path, argv, envp, flags): replace this process
+ * by a fresh ringvm with this run's options on the new program.  Only
+ * returns on failure (-errno, the program goes on). */
+long kx_execve(struct kx_cpu *c, int dirfd, uint64_t path, uint64_t argv,
+	       uint64_t envp, uint64_t flags);
+/* Before the VM is made: ringvm's own binary for execve (opened, or
+ * with /dev/kvm and the VM's number inherited from the ringvm that
+ * exec'd this one: k->cfg->kvm_fds), the path page the filter pins, and
+ * the ignored signals this process inherited into k->sa (Linux keeps
+ * them across execve).  0 or -errno (errp says). */
+int kx_proc_init(struct kx *k, struct err *errp);
+/* The blocked mask this process inherited, for the first thread (the
+ * kick unblocked on the host whatever it was). */
+uint64_t kx_proc_mask(void);
+/* The path argument the filter allows execveat with: an empty string in
+ * a read-only page at this fixed address, mapped by every ringvm of the
+ * sandbox (a ringvm's own data moves with ASLR, and the filter outlives
+ * execve). */
+#define KX_EXEC_PATH_VA 0x100000000000ULL
 
 #endif

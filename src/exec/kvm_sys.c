@@ -38,6 +38,7 @@
 bool kx_internal_fd(const struct kx *k, long fd)
 {
 	if (fd == k->kvm || fd == k->vm ||
+	    (k->self_fd >= 0 && fd == k->self_fd) ||
 	    (k->fs.root_fd >= 0 && fd == k->fs.root_fd))
 		return true;
 	for (unsigned i = 0; i < KX_MAX_CPUS; i++)
@@ -597,12 +598,17 @@ static long do_futex(struct kx *k, const uint64_t *a)
 			   (uint32_t)a[5]));
 }
 
-/* clone(flags, stack, ptid, ctid, tls): threads only (CLONE_VM with
- * CLONE_THREAD and CLONE_SIGHAND), each a vCPU on its own host thread. */
+/* clone(flags, stack, ptid, ctid, tls): a thread (CLONE_VM with
+ * CLONE_THREAD and CLONE_SIGHAND) is a vCPU on its own host thread; a
+ * process is a host fork (kvm_proc.c). */
 static long do_clone(struct kx_cpu *c, const uint64_t *a)
 {
 	uint64_t fl = a[0];
 	uint64_t need = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+	if (!(fl & CLONE_THREAD)) {
+		struct kx_clone p = { fl, a[1], a[2], a[3], a[4] };
+		return kx_fork(c, &p);
+	}
 	if ((fl & need) != need)
 		return -ENOSYS;
 	if (!c->regs)
@@ -617,6 +623,17 @@ static long do_clone(struct kx_cpu *c, const uint64_t *a)
 			 fl & CLONE_PARENT_SETTID ? a[2] : 0,
 			 fl & CLONE_CHILD_SETTID ? a[3] : 0,
 			 fl & CLONE_CHILD_CLEARTID ? a[3] : 0);
+}
+
+/* kill: to itself as send_signal; to others through the host. */
+static long do_kill(struct kx_cpu *c, uint64_t pid, uint64_t sig)
+{
+	if (sig > 64)
+		return -EINVAL;
+	if ((pid_t)pid == getpid())
+		return send_signal(c, -1, sig);
+	long r = kx_kill(c->k, (pid_t)pid, (int)sig);
+	return r == 1 ? send_signal(c, -1, sig) : r;
 }
 
 static void warn_once(struct kx *k, uint64_t nr)
@@ -1000,10 +1017,20 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_futex: return do_futex(k, a);
 	case SYS_clone: return do_clone(c, a);
 	case SYS_clone3: return -ENOSYS;   /* libc falls back to clone */
-	case SYS_kill:
-		if (a[0] != (uint64_t)getpid() && a[0] != 0)
-			return -EPERM;
-		return send_signal(c, -1, a[1]);
+	case SYS_fork: case SYS_vfork: {
+		struct kx_clone p = { .flags = SIGCHLD };
+		if (nr == SYS_vfork)
+			p.flags |= CLONE_VM | CLONE_VFORK;
+		return kx_fork(c, &p);
+	}
+	case SYS_execve: return kx_execve(c, AT_FDCWD, a[0], a[1], a[2], 0);
+	case SYS_execveat:
+		return kx_execve(c, (int)a[0], a[1], a[2], a[3], a[4]);
+	case SYS_wait4: return kx_wait4(k, a);
+	case SYS_waitid: return kx_waitid(k, a);
+	case SYS_setpgid: return ret(setpgid((pid_t)a[0], (pid_t)a[1]));
+	case SYS_setsid: return ret(setsid());
+	case SYS_kill: return do_kill(c, a[0], a[1]);
 	case SYS_tkill: return send_signal(c, (int64_t)a[0], a[1]);
 	case SYS_tgkill:
 		if (a[0] != (uint64_t)getpid())
@@ -1073,7 +1100,6 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 	case SYS_eventfd: case SYS_eventfd2:
 		return ret(syscall(SYS_eventfd2, (unsigned)a[0],
 				   nr == SYS_eventfd2 ? (int)a[1] : 0));
-	case SYS_wait4: return -ECHILD;
 	case SYS_rseq: return -ENOSYS;   /* glibc copes; not worth a log */
 	case SYS_prctl:
 		if (a[0] == PR_SET_NAME)

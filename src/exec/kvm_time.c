@@ -81,9 +81,15 @@ static uint64_t extrapolate(const struct kx_time *t, unsigned id, uint64_t tsc)
 					 t->mult) >> 32);
 }
 
-void kx_time_refresh(struct kx *k)
+/* wait: take the lock even if another thread holds it (a reader that
+ * must see a fresh page); else leave it to that thread. */
+static void refresh(struct kx *k, bool wait)
 {
-	if (!k->tsc_khz || pthread_mutex_trylock(&k->time_lock))
+	if (!k->tsc_khz)
+		return;
+	if (wait)
+		pthread_mutex_lock(&k->time_lock);
+	else if (pthread_mutex_trylock(&k->time_lock))
 		return;                       /* another thread is at it */
 	struct kx_time *t = page(k);
 	uint64_t tsc = (uint64_t)((int64_t)__rdtsc() + k->tsc_offset);
@@ -106,12 +112,17 @@ void kx_time_refresh(struct kx *k)
 	pthread_mutex_unlock(&k->time_lock);
 }
 
+void kx_time_refresh(struct kx *k)
+{
+	refresh(k, false);
+}
+
 bool kx_clock(struct kx *k, uint64_t id, struct timespec *ts)
 {
 	if (!k->tsc_khz || id > 7 || !(kept & (1u << id)))
 		return false;
 	struct kx_time *t = page(k);
-	kx_time_refresh(k);
+	refresh(k, true);
 	uint64_t ns;
 	uint32_t s;
 	do {

@@ -179,6 +179,12 @@ static int guest_abs(const struct exec_fs *fs, int dirfd, const char *path,
 	return 0;
 }
 
+int fs_abs(const struct exec_fs *fs, int dirfd, const char *path,
+	   char *buf, size_t len)
+{
+	return guest_abs(fs, dirfd, path, buf, len);
+}
+
 static bool writes(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY ||

@@ -2,18 +2,24 @@
  * bench/exec.sh): built with the host gcc -static, each mode prints what
  * the test compares with a native run. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static __thread int tls_counter = 41;
 
@@ -132,6 +138,247 @@ static int handlers(void)
 	signal(SIGUSR1, on_trap);
 	raise(SIGUSR1);
 	printf("after raise %d\n", traps);
+	return 0;
+}
+
+/* ---- processes ---- */
+
+static const char *self_path;
+
+/* How a child ended, as a shell would say it. */
+static const char *how(int st)
+{
+	static char b[64];
+	if (WIFEXITED(st))
+		snprintf(b, sizeof(b), "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(b, sizeof(b), "signal %d", WTERMSIG(st));
+	else
+		snprintf(b, sizeof(b), "status %#x", st);
+	return b;
+}
+
+static const char *reap(pid_t pid)
+{
+	int st = 0;
+	if (waitpid(pid, &st, 0) != pid)
+		return strerror(errno);
+	return how(st);
+}
+
+/* A child running f, waited for. */
+static const char *child(void (*f)(void))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		f();
+		_exit(99);
+	}
+	return pid < 0 ? strerror(errno) : reap(pid);
+}
+
+static int shared = 5;
+static int up[2];
+static pid_t parent;
+
+/* Its own pid (told through the pipe), the parent's, its own copy of
+ * the memory. */
+static void c_ids(void)
+{
+	pid_t me = getpid();
+	shared = 6;
+	if (write(up[1], &me, sizeof(me)) != sizeof(me))
+		_exit(1);
+	_exit(getppid() == parent && shared == 6 ? 3 : 4);
+}
+
+static void c_abort(void) { abort(); }
+static void c_null(void) { *(volatile int *)0 = 1; }
+static void c_exec_code(void)
+{
+	execl(self_path, "kvmtest", "exitcode", "9", (char *)NULL);
+	_exit(98);
+}
+static void c_exec_procself(void)
+{
+	execl("/proc/self/exe", "kvmtest", "exitcode", "12", (char *)NULL);
+	_exit(98);
+}
+static void c_sigstate(void)
+{
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGHUP, on_trap);
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &m, NULL);
+	execl(self_path, "kvmtest", "sigstate", (char *)NULL);
+	_exit(98);
+}
+static void c_setsid(void)
+{
+	pid_t s = setsid();
+	_exit(s == getpid() && getsid(0) == s && getpgid(0) == s ? 4 : 5);
+}
+
+static void *t_fork(void *arg)
+{
+	(void)arg;
+	pid_t pid = fork();
+	if (pid == 0)
+		exit(shared == 5 ? 5 : 6);   /* the only thread of the child */
+	return (void *)(intptr_t)pid;
+}
+
+static void *t_sleep(void *arg)
+{
+	(void)arg;
+	for (;;)
+		usleep(1000);
+	return NULL;
+}
+
+/* A second thread keeps running while the first execs. */
+static void c_exec_threaded(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, t_sleep, NULL))
+		_exit(97);
+	execl(self_path, "kvmtest", "exitcode", "11", (char *)NULL);
+	_exit(98);
+}
+
+/* A file at path with mode and contents: execve's refusals. */
+static void make_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			perror("write");
+		close(fd);
+	}
+	chmod(path, mode);
+}
+
+static void exec_error(const char *what, const char *path)
+{
+	char *av[] = { "x", NULL };
+	execve(path, av, environ);
+	printf("execve %s: %s\n", what, strerror(errno));
+}
+
+/* fork, vfork, posix_spawn, execve, wait4, waitid, kill of a child: what
+ * each child did comes back through exit statuses and a pipe only. */
+static int procs(const char *self, const char *tmp)
+{
+	self_path = self;
+	parent = getpid();
+	if (pipe(up))
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0)
+		c_ids();
+	pid_t seen = 0;
+	if (read(up[0], &seen, sizeof(seen)) != sizeof(seen))
+		seen = -1;
+	printf("fork: %s, pid %d, parent's copy %d\n", reap(pid), seen == pid,
+	       shared);
+	printf("abort: %s\n", child(c_abort));
+	printf("null: %s\n", child(c_null));
+	printf("exec: %s\n", child(c_exec_code));
+	printf("exec /proc/self/exe: %s\n", child(c_exec_procself));
+	printf("exec from a thread: %s\n", child(c_exec_threaded));
+	printf("setsid: %s\n", child(c_setsid));
+	fflush(stdout);
+	printf("sigstate: %s\n", child(c_sigstate));
+
+	/* vfork: the parent goes on once the child exec'd. */
+	fflush(stdout);
+	pid = vfork();
+	if (pid == 0) {
+		execl(self, "kvmtest", "exitcode", "10", (char *)NULL);
+		_exit(98);
+	}
+	printf("vfork: %s\n", reap(pid));
+	char *sav[] = { "kvmtest", "hello", "spawned", NULL };
+	fflush(stdout);
+	int e = posix_spawn(&pid, self, NULL, NULL, sav, environ);
+	printf("posix_spawn: %s, %s\n", strerror(e), e ? "-" : reap(pid));
+
+	/* A thread forks: the child is that thread alone. */
+	pthread_t t;
+	void *ret = NULL;
+	fflush(stdout);
+	if (!pthread_create(&t, NULL, t_fork, NULL))
+		pthread_join(t, &ret);
+	pid = (pid_t)(intptr_t)ret;
+	printf("fork in a thread: %s\n", pid > 0 ? reap(pid) : "failed");
+
+	/* The parent kills a child blocked in read. */
+	int blk[2];
+	if (pipe(blk))
+		return 1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char b;
+		close(blk[1]);
+		_exit((int)read(blk[0], &b, 1) + 20);
+	}
+	usleep(50000);
+	printf("kill: %d", kill(pid, SIGTERM));
+	printf(" %s\n", reap(pid));
+	close(blk[0]);
+	close(blk[1]);
+
+	/* waitid, wait4 with rusage, and no child left. */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(2);
+	siginfo_t si = { 0 };
+	int r = waitid(P_PID, (id_t)pid, &si, WEXITED);
+	printf("waitid: %d pid %d code %d status %d\n", r, si.si_pid == pid,
+	       si.si_code, si.si_status);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(1);
+	struct rusage ru;
+	int st = 0;
+	printf("wait4: %d", wait4(pid, &st, 0, &ru) == pid);
+	printf(" %s\n", how(st));
+	r = (int)wait(NULL);
+	printf("no child: %d %s\n", r, strerror(errno));
+
+	char p1[512], p2[512];
+	snprintf(p1, sizeof(p1), "%s/kvmtest-noexec", tmp);
+	snprintf(p2, sizeof(p2), "%s/kvmtest-garbage", tmp);
+	make_file(p1, "#!/bin/sh\n", 0644);
+	make_file(p2, "not a program\n", 0755);
+	exec_error("missing", "/nonexistent/kvmtest");
+	exec_error("directory", "/");
+	exec_error("not executable", p1);
+	exec_error("not a program", p2);
+	unlink(p1);
+	unlink(p2);
+	return 0;
+}
+
+/* What execve kept: SIG_IGN stays, a handler falls back to SIG_DFL, the
+ * mask stays. */
+static int sigstate(void)
+{
+	struct sigaction a, b;
+	sigaction(SIGUSR2, NULL, &a);
+	sigaction(SIGHUP, NULL, &b);
+	sigset_t m;
+	sigprocmask(SIG_BLOCK, NULL, &m);
+	printf("USR2 ignored %d, HUP default %d, USR1 blocked %d, "
+	       "USR2 blocked %d\n", a.sa_handler == SIG_IGN,
+	       b.sa_handler == SIG_DFL, sigismember(&m, SIGUSR1),
+	       sigismember(&m, SIGUSR2));
 	return 0;
 }
 
@@ -270,6 +517,12 @@ int main(int argc, char **argv)
 		return handlers();
 	if (!strcmp(m, "shim"))
 		return shim();
+	if (!strcmp(m, "procs"))
+		return procs(argv[0], argc > 2 ? argv[2] : "/tmp");
+	if (!strcmp(m, "sigstate"))
+		return sigstate();
+	if (!strcmp(m, "exitcode"))
+		return argc > 2 ? atoi(argv[2]) : 0;
 	if (!strcmp(m, "efault")) {
 		/* Pointers the program does not own: EFAULT, as natively
 		 * (the VMM must not read or write there on its behalf). */

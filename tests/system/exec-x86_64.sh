@@ -2,13 +2,18 @@
 # `ringvm exec` of x86-64 programs in the KVM ring-3 sandbox.
 #  - tests/exec-x86/kvmtest.c (host gcc -static): output and status as a
 #    native run (hello with argv/--env, files, memory, a compute loop, exit
-#    status 7); its faults end it as natively (NULL deref, store to code,
-#    wild jump, stack overflow 139; ud2 132; divide error 136; abort 134);
+#    status 7, processes: fork, vfork, posix_spawn, execve and its errors,
+#    wait4, waitid, kill of a child, a fork in a thread, an exec with a
+#    second thread running, what execve keeps of signals); its faults end
+#    it as natively (NULL deref, store to code, wild jump, stack overflow
+#    139; ud2 132; divide error 136; abort 134);
 #  - the same program linked dynamically (the host's ld.so and libc) and
-#    the host's python3;
+#    the host's python3, also starting a child by subprocess;
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
-#    (against the host's), sh -c without fork, a #! script, --mount (ro
-#    refuses writes);
+#    (against the host's), sh -c with builtins, pipelines and external
+#    commands, exit statuses (127, 126, 143 for a child killed by SIGTERM),
+#    exec, a #! script, --mount (ro refuses writes), kill of a process
+#    outside its reach refused;
 #  - escapes from --root (.., absolute symlinks, /proc/self/root) stay inside;
 #  - the VMM runs under its seccomp filter;
 #  - the shared C programs of tests/exec (files, mmap, threads, signals,
@@ -54,7 +59,7 @@ fi
 # ---- the project's own program, against a native run ----
 mkdir -p "$S/files"
 head -c 4096 /dev/zero >"$S/stdin.bin"
-for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault shim exit7; do
+for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault shim exit7 "procs $S"; do
 	set +e
 	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null <"$S/stdin.bin"
 	ns=$?
@@ -83,7 +88,7 @@ done
 
 # ---- dynamic programs: the host's ld.so and libc (no --root) ----
 if gcc -O2 -o "$S/kvmtest-dyn" tests/exec-x86/kvmtest.c 2>>"$S/cc.log"; then
-	for m in "hello a b" "files $S/files" memory handlers; do
+	for m in "hello a b" "files $S/files" memory handlers "procs $S"; do
 		set +e
 		KVMTEST=yes "$S/kvmtest-dyn" $m >"$S/native.out" 2>/dev/null
 		ns=$?
@@ -105,6 +110,9 @@ if [ -n "$py" ] && [ "$(head -c4 "$py" | od -An -c | tr -d ' ')" = '177ELF' ]; t
 	out=$(kx -- "$py" -c 'import hashlib; print(6 * 7, hashlib.sha256(b"kvm").hexdigest()[:8])' 2>&1) || true
 	want=$("$py" -c 'import hashlib; print(6 * 7, hashlib.sha256(b"kvm").hexdigest()[:8])')
 	check exec-x86/dynamic-python3 "got '$out', want '$want'" [ "$out" = "$want" ]
+	# subprocess: vfork and execve of a dynamic program, a pipe back
+	out=$(kx -- "$py" -c 'import subprocess; print(subprocess.run(["/bin/echo","hi"],capture_output=True).stdout)' 2>&1) || true
+	check exec-x86/dynamic-python3-subprocess "got '$out'" [ "$out" = "b'hi\\n'" ]
 else
 	skip exec-x86/dynamic-python3 "no ELF /usr/bin/python3"
 fi
@@ -174,6 +182,19 @@ out=$(kx --root "$bb" --mount "$S:/data" -- /data/script.sh a "b c" 2>&1)
 st=$?
 set -e
 both exec-x86/shebang-script "got '$out', status $st" [ "$out" = "/data/script.sh a b c" ] -- [ "$st" -eq 3 ]
+
+# Processes: pipelines, external commands and their statuses, exec.
+out=$(kx --root "$bb" -- /bin/sh -c 'echo a | wc -c; ls / | wc -l; echo hello | tr a-z A-Z | sed s/L/l/g; seq 1 1000 | sort -rn | head -n 1' 2>&1 | tr '\n' ' ')
+check exec-x86/busybox-pipelines "got '$out'" [ "$out" = "2 4 HEllO 1000 " ]
+out=$(kx --root "$bb" --mount "$S:/data" -- /bin/sh -c '/bin/echo ext; /bin/false; echo $?; sh -c "exit 3"; echo $?; x=$(cat /data/in.txt | grep -c line); echo "n $x"; /data/script.sh a | cat; FOO=bar /bin/sh -c "echo \$FOO"; seq 1 20000 | xargs echo | wc -w' 2>&1 | tr '\n' ' ')
+check exec-x86/busybox-commands "got '$out'" [ "$out" = "ext 1 3 n 2 /data/script.sh a bar 20000 " ]
+out=$(kx --root "$bb" --mount "$S:/data" -- /bin/sh -c '/nonexistent; echo "missing $?"; /data/in.txt; echo "noexec $?"; sh -c "kill -TERM \$\$"; echo "term $?"' 2>/dev/null | tr '\n' ' ')
+check exec-x86/busybox-statuses "got '$out'" [ "$out" = "missing 127 noexec 126 term 143 " ]
+out=$(kx --root "$bb" -- /bin/sh -c 'exec sh -c "exec sh -c \"exec /bin/echo replaced\""' 2>&1)
+check exec-x86/busybox-exec "got '$out'" [ "$out" = replaced ]
+# kill reaches the program's own process group and descendants only.
+out=$(kx --root "$bb" -- /bin/sh -c 'kill -0 1' 2>&1) || true
+check exec-x86/kill-outside "got '$out'" grep -q 'not permitted' <<<"$out"
 
 set +e
 kx --root "$bb" --mount "$S:/data:ro" -- /bin/sh -c 'echo x > /data/new' >/dev/null 2>&1
