@@ -180,6 +180,10 @@ int cli_exec(int argc, char **argv)
 			reexec[nre++] = "--verbose";
 			continue;
 		}
+		if (!strcmp(a, "--env-exact")) {
+			cfg.env_exact = true;   /* from execve in the sandbox */
+			continue;
+		}
 		if (!v) {
 			fprintf(stderr, "ringvm exec: %s needs a value\n", a);
 			goto out;
@@ -280,7 +284,8 @@ int cli_exec(int argc, char **argv)
 	host_env = env_copy();
 	/* From execve in the sandbox: the program's environment is exactly
 	 * the --env list; ringvm's own stays as it came. */
-	for (size_t k = 0; k < nenv && !cfg.kvm_fds; k++)
+	bool exact = cfg.kvm_fds || cfg.env_exact;
+	for (size_t k = 0; k < nenv && !exact; k++)
 		if (putenv(envs[k])) {
 			fprintf(stderr, "ringvm exec: --env: out of memory\n");
 			goto out;
@@ -289,7 +294,7 @@ int cli_exec(int argc, char **argv)
 	if (argv0)
 		argv[i] = (char *)argv0;
 	cfg.argv = argv + i;
-	cfg.envp = cfg.kvm_fds ? envs : environ;
+	cfg.envp = exact ? envs : environ;
 	cfg.host_envp = host_env;
 	cfg.reexec_argv = reexec;
 	int status = 0;

@@ -51,6 +51,9 @@ struct exec_config {
 	 * previous ringvm left open at the numbers its seccomp filter, which
 	 * this process inherited, allows (kvm_proc.c).  NULL: a first start. */
 	const char *kvm_fds;
+	/* --env-exact (internal, from a riscv64 execve): the guest's
+	 * environment is exactly the --env list. */
+	bool env_exact;
 	/* ringvm's own environment (before --env), NULL-terminated, or NULL:
 	 * the host environment such a ringvm is started with.  The
 	 * program's never is (LD_PRELOAD and the like would reach ringvm's

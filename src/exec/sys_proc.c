@@ -359,6 +359,13 @@ long sys_execve_impl(struct exec_thread *t, const uint64_t *a)
 	int r = mm_strdup(&p->mm, a[0], path, sizeof(path));
 	if (r)
 		return r;
+	/* The one magic link programs exec: themselves (the host's would
+	 * be ringvm). */
+	if (!strcmp(path, "/proc/self/exe")) {
+		if (strlen(p->exe) >= sizeof(path))
+			return -ENAMETOOLONG;
+		strcpy(path, p->exe);
+	}
 	/* The file must exist and be executable for the guest: fail here
 	 * as the kernel would, before this process is gone. */
 	int fd = fs_open(&p->fs, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
@@ -434,8 +441,13 @@ long sys_execve_impl(struct exec_thread *t, const uint64_t *a)
 			(*v)[*n] = NULL;
 		}
 	}
-	/* ringvm exec --arch riscv64 [opts] --argv0 A -- path args... */
-	char **full = calloc(nopt + na + 6, sizeof(char *));
+	/* ringvm exec --arch riscv64 [opts] --env-exact --env K=V...
+	 * --argv0 A -- path args...: the guest's environment travels as
+	 * options, never as the new ringvm's own (a guest LD_PRELOAD or
+	 * GLIBC_TUNABLES would reach ringvm's loader: code of the guest's
+	 * choosing outside the sandbox); ringvm gets the one it started
+	 * with. */
+	char **full = calloc(nopt + na + 2 * ne + 7, sizeof(char *));
 	if (!full) {
 		r = -ENOMEM;
 		goto out;
@@ -443,6 +455,13 @@ long sys_execve_impl(struct exec_thread *t, const uint64_t *a)
 	size_t k = 0;
 	for (size_t i = 0; i < nopt; i++)
 		full[k++] = p->cfg->reexec_argv[i];
+	full[k++] = "--env-exact";
+	for (size_t i = 0; i < ne; i++) {
+		if (envp[i][0] == '=' || !strchr(envp[i], '='))
+			continue;     /* cli/exec.c takes NAME=value only */
+		full[k++] = "--env";
+		full[k++] = envp[i];
+	}
 	full[k++] = "--argv0";
 	full[k++] = na ? argv[0] : path;
 	full[k++] = "--";
@@ -450,7 +469,9 @@ long sys_execve_impl(struct exec_thread *t, const uint64_t *a)
 	for (size_t i = 1; i < na; i++)
 		full[k++] = argv[i];
 	full[k] = NULL;
-	execve("/proc/self/exe", full, envp);
+	static char *const none[] = { NULL };
+	execve("/proc/self/exe", full,
+	       p->cfg->host_envp ? p->cfg->host_envp : none);
 	r = -errno;
 	free(full);
 out:

@@ -68,6 +68,11 @@ else
 	out=$(rx --root "$bb" --mount "$S:/data" -- /bin/sh -c '/data/script.sh a "b c"; echo "status $?"' 2>&1 | tr '\n' ' ')
 	set -e
 	check exec/shebang-script "got '$out'" [ "$out" = "/data/script.sh a b c status 3 " ]
+	# execve: the program's environment reaches the new program, never
+	# the loader of the ringvm that runs it (a guest LD_PRELOAD there
+	# would be code of its choosing outside the sandbox).
+	out=$(rx --root "$bb" -- /bin/sh -c 'export LD_PRELOAD=/nonexistent.so FOO=bar; exec /bin/sh -c "echo \$FOO \$LD_PRELOAD"' 2>&1 | tr '\n' ' ')
+	check exec/execve-env "got '$out'" [ "$out" = "bar /nonexistent.so " ]
 	check exec/stdin "read from stdin gave $st2" [ "$st2" -eq 0 ]
 	check exec/killed-by-signal "kill -TERM gave $st3, want 143" [ "$st3" -eq 143 ]
 

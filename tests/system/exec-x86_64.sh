@@ -182,6 +182,10 @@ out=$(kx --root "$bb" --mount "$S:/data" -- /data/script.sh a "b c" 2>&1)
 st=$?
 set -e
 both exec-x86/shebang-script "got '$out', status $st" [ "$out" = "/data/script.sh a b c" ] -- [ "$st" -eq 3 ]
+# execve: the program's environment reaches the new program, never the
+# loader of the ringvm that runs it.
+out=$(kx --root "$bb" -- /bin/sh -c 'export LD_PRELOAD=/nonexistent.so FOO=bar; exec /bin/sh -c "echo \$FOO \$LD_PRELOAD"' 2>&1 | tr '\n' ' ')
+check exec-x86/execve-env "got '$out'" [ "$out" = "bar /nonexistent.so " ]
 
 # Processes: pipelines, external commands and their statuses, exec.
 out=$(kx --root "$bb" -- /bin/sh -c 'echo a | wc -c; ls / | wc -l; echo hello | tr a-z A-Z | sed s/L/l/g; seq 1 1000 | sort -rn | head -n 1' 2>&1 | tr '\n' ' ')
