@@ -1,10 +1,11 @@
 #!/bin/bash
 # ringvm exec --arch riscv64 against native and qemu-riscv64-static, and
 # ringvm exec of the x86-64 build in the KVM sandbox (column kvm):
-# bench/execwork.c's compute loop (sieve + hash), a getpid() loop and a
-# 4 KiB pipe write/read loop, wall time of each, and the ratios.  The KVM
-# column runs the syscall loops 100 times shorter and scales the time up
-# (every call is a VM exit of tens of µs); "-" when KVM is unusable.
+# bench/execwork.c's compute loop (sieve + hash), a getpid() loop, a
+# 4 KiB pipe write/read loop and a clock_gettime loop, wall time of each,
+# and the ratios.  The KVM column runs the getpid and pipe loops 100 times
+# shorter and scales the time up (every such call costs tens of µs: a
+# `syscall` switch or a VM exit); "-" when KVM is unusable.
 #   bench/exec.sh [--quick]
 # Needs build/ringvm and riscv64-linux-gnu-gcc; QEMU is optional.
 set -euo pipefail
@@ -40,7 +41,7 @@ secs() {
 }
 
 printf '%-22s %10s %10s %10s %10s %10s %10s %10s\n' workload native ringvm qemu kvm ringvm/nat qemu/nat kvm/nat
-for w in "compute 20" "getpid 2000000" "pipe 200000"; do
+for w in "compute 20" "getpid 2000000" "pipe 200000" "clock 2000000"; do
 	# shellcheck disable=SC2086
 	n=$(secs build/bench/execwork.native $w)
 	# shellcheck disable=SC2086
@@ -54,7 +55,7 @@ for w in "compute 20" "getpid 2000000" "pipe 200000"; do
 	kn=-
 	if [ "$kvm" = 1 ]; then
 		set -- $w
-		if [ "$1" = compute ]; then
+		if [ "$1" = compute ] || [ "$1" = clock ]; then
 			k=$(secs "$RINGVM" exec -- build/bench/execwork.x86 $w)
 		else
 			k=$(secs "$RINGVM" exec -- build/bench/execwork.x86 "$1" $(($2 / 100)))

@@ -2,11 +2,14 @@
  *   compute N   integer and memory work (a sieve and a hash), N rounds
  *   getpid N    N getpid() system calls
  *   pipe N      N 4 KiB write+read pairs through a pipe
+ *   clock N     N clock_gettime(CLOCK_MONOTONIC) calls (the vDSO where
+ *               there is one)
  * Prints a checksum so the work cannot be optimised away. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -41,6 +44,13 @@ int main(int argc, char **argv)
 				return 1;
 			sum += (unsigned char)buf[i % 4096];
 		}
+	} else if (!strcmp(argv[1], "clock")) {
+		struct timespec t;
+		for (long i = 0; i < n; i++) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			sum += (unsigned long)t.tv_nsec & 1;
+		}
+		sum = n > 0;   /* the time itself is not reproducible */
 	} else {
 		return 2;
 	}
