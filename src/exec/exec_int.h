@@ -83,6 +83,14 @@ void mm_unmap(struct exec_mm *mm, uint64_t va, uint64_t len);
 /* Drop the frames of [va, va+len) but keep the mappings (MADV_DONTNEED:
  * the next touch reads zeros).  Caller holds the lock. */
 void mm_discard(struct exec_mm *mm, uint64_t va, uint64_t len);
+/* mremap(2) of [old, old+olen) to nlen > olen bytes (page aligned):
+ * grown in place when the pages after it are free, else (may_move)
+ * moved with its frames to a free range or to fixed (MREMAP_FIXED, not
+ * overlapping the old one); the new address, or -EFAULT (the old range
+ * is not one mapping), -ENOMEM, -EINVAL.  Caller holds the lock and
+ * shoots down the TLBs after a move. */
+long mm_remap(struct exec_mm *mm, uint64_t old, uint64_t olen, uint64_t nlen,
+	      bool may_move, uint64_t fixed);
 /* Change prot of [va, va+len); -ENOMEM if part of it is unmapped. */
 int mm_protect(struct exec_mm *mm, uint64_t va, uint64_t len, int prot);
 /* A free range of len bytes, highest below `below` (top-down) and at or

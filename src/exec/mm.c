@@ -328,6 +328,52 @@ uint64_t mm_find_free(const struct exec_mm *mm, uint64_t len, uint64_t above,
 	return top >= above + len ? top - len : 0;
 }
 
+long mm_remap(struct exec_mm *mm, uint64_t old, uint64_t olen, uint64_t nlen,
+	      bool may_move, uint64_t fixed)
+{
+	const struct exec_vma *v = old < EXEC_USER_TOP ? vma_find(mm, old) : NULL;
+	if (!v || !range_ok(old, olen) || v->end < old + olen)
+		return -EFAULT;
+	int prot = v->prot;
+	uint64_t to = old;
+	if (!fixed && range_ok(old + olen, nlen - olen) &&
+	    !mm_is_mapped(mm, old + olen, nlen - olen)) {
+		/* In place: the pages after it are free. */
+		int r = vma_add(mm, old + olen, old + nlen, prot);
+		return r ? r : (long)old;
+	}
+	if (!may_move)
+		return -ENOMEM;
+	if (fixed) {
+		to = fixed;
+		if (!range_ok(to, nlen) || (to < old + olen && old < to + nlen))
+			return -EINVAL;
+		pt_each(mm, to, to + nlen, drop_leaf, NULL);
+	} else {
+		to = mm_find_free(mm, nlen, 0x10000, EXEC_MMAP_TOP);
+		if (!to)
+			return -ENOMEM;
+	}
+	int r = vma_add(mm, to, to + nlen, prot);
+	if (r)
+		return r;
+	/* The frames move with their contents: only the leaves change. */
+	for (uint64_t off = 0; off < olen; off += EXEC_PAGE) {
+		uint64_t *from = pt_slot(mm, old + off, false);
+		if (!from || !*from)
+			continue;
+		uint64_t *slot = pt_slot(mm, to + off, true);
+		if (!slot) {
+			mm_unmap(mm, to, nlen);
+			return -ENOMEM;
+		}
+		__atomic_store_n(slot, *from, __ATOMIC_RELEASE);
+		__atomic_store_n(from, 0, __ATOMIC_RELEASE);
+	}
+	mm_unmap(mm, old, olen);
+	return (long)to;
+}
+
 bool mm_is_mapped(const struct exec_mm *mm, uint64_t va, uint64_t len)
 {
 	size_t i = vma_first_end_above(mm, va);

@@ -182,9 +182,15 @@ static long s_mremap(struct exec_thread *t, const uint64_t *a)
 {
 	struct exec_mm *mm = T_MM(t);
 	uint64_t old = a[0], olen = PAGE_UP(a[1]), nlen = PAGE_UP(a[2]);
-	if ((old & EXEC_PAGE_MASK) || !nlen)
+	uint64_t flags = a[3];
+	if ((old & EXEC_PAGE_MASK) || !nlen ||
+	    (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) ||
+	    ((flags & MREMAP_FIXED) && (a[4] & EXEC_PAGE_MASK)))
 		return -EINVAL;
-	if (nlen <= olen) {
+	if (!olen)
+		return -EINVAL;     /* duplicating a shared mapping: not here */
+	if (nlen <= olen && !(flags & MREMAP_FIXED)) {
 		if (nlen < olen) {
 			pthread_mutex_lock(&mm->lock);
 			mm_unmap(mm, old + nlen, olen - nlen);
@@ -193,9 +199,20 @@ static long s_mremap(struct exec_thread *t, const uint64_t *a)
 		}
 		return (long)old;
 	}
-	/* Growing in place or moving is not offered: callers (glibc's
-	 * realloc) fall back to allocate, copy, free. */
-	return -ENOMEM;
+	if (nlen < olen) {
+		/* Shrink first, then move what is left (MREMAP_FIXED). */
+		pthread_mutex_lock(&mm->lock);
+		mm_unmap(mm, old + nlen, olen - nlen);
+		pthread_mutex_unlock(&mm->lock);
+		olen = nlen;
+	}
+	pthread_mutex_lock(&mm->lock);
+	long r = mm_remap(mm, old, olen, nlen, flags & MREMAP_MAYMOVE,
+			  (flags & MREMAP_FIXED) ? a[4] : 0);
+	pthread_mutex_unlock(&mm->lock);
+	if (r != (long)old)
+		rt_shootdown(t);
+	return r;
 }
 
 static long s_nop(struct exec_thread *t, const uint64_t *a)

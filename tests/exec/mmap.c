@@ -1,5 +1,6 @@
 /* mmap, munmap, mprotect, brk, file mappings; a SIGSEGV handler that
  * catches a write to a read-only page. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -90,6 +91,32 @@ int main(int argc, char **argv)
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(sh != MAP_FAILED);
 	strcpy(sh, "shared");
-	printf("%s\nmmap ok\n", sh);
+	printf("%s\n", sh);
+
+	/* mremap: grown in place where the pages after are free, moved
+	 * with the contents where they are not, moved to a given place. */
+	char *m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED && munmap(m + 2 * pg, 2 * pg) == 0);
+	memset(m, 0x5a, 2 * pg);
+	char *g = mremap(m, 2 * pg, 4 * pg, 0);
+	CHECK(g != MAP_FAILED);
+	g[4 * pg - 1] = 1;
+	printf("mremap in place: %d kept %d\n", g == m, g[2 * pg - 1] == 0x5a);
+	CHECK(mmap(m + 4 * pg, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_FIXED, -1, 0) == m + 4 * pg);
+	CHECK(mremap(m, 4 * pg, 8 * pg, 0) == MAP_FAILED && errno == ENOMEM);
+	char *mv = mremap(m, 4 * pg, 8 * pg, MREMAP_MAYMOVE);
+	CHECK(mv != MAP_FAILED);
+	mv[8 * pg - 1] = 2;
+	printf("mremap moved: %d kept %d %d\n", mv != m,
+	       (unsigned char)mv[0] == 0x5a, mv[4 * pg - 1] == 1);
+	char *dst = mmap(NULL, 8 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	CHECK(dst != MAP_FAILED);
+	char *fx = mremap(mv, 8 * pg, 8 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	printf("mremap fixed: %d kept %d\n", fx == dst, fx[8 * pg - 1] == 2);
+	CHECK(munmap(fx, 8 * pg) == 0 && munmap(m + 4 * pg, pg) == 0);
+	printf("mmap ok\n");
 	return 0;
 }
