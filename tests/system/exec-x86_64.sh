@@ -2,8 +2,13 @@
 # `ringvm exec` of x86-64 programs in the KVM ring-3 sandbox.
 #  - tests/exec-x86/kvmtest.c (host gcc -static): output and status as a
 #    native run (hello with argv/--env, files, memory, a compute loop, exit
-#    status 7); its faults end it as natively (NULL deref, store to code,
-#    wild jump, stack overflow 139; ud2 132; divide error 136; abort 134);
+#    status 7); page permissions (mmap's prot, mprotect: a PROT_NONE
+#    guard, read-only then back, NX, munmap, the errors; hostile calls
+#    on the VMM's system area; a page made PROT_NONE by one thread while
+#    another uses it; threads flipping pages of one table while signals
+#    come; glibc's thread stack guard); its faults end it as
+#    natively (NULL deref, store to code, wild jump, stack overflow 139;
+#    ud2 132; divide error 136; abort 134);
 #  - the same program linked dynamically (the host's ld.so and libc) and
 #    the host's python3;
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
@@ -52,7 +57,10 @@ fi
 # ---- the project's own program, against a native run ----
 mkdir -p "$S/files"
 head -c 4096 /dev/zero >"$S/stdin.bin"
-for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault exit7; do
+# The system area of the default 2 GiB guest (natively nothing is there).
+sys=0x7fe00000
+for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault \
+	prot "hostile $sys" threadprot protstress guard exit7; do
 	set +e
 	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null <"$S/stdin.bin"
 	ns=$?
@@ -67,6 +75,9 @@ for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault e
 	fi
 done
 check exec-x86/exit-status-7 "exit7 gave something else" bash -c "'$RINGVM' exec -- '$S/kvmtest' exit7; [ \$? -eq 7 ]"
+out=$(kx -- "$S/kvmtest" sysmap $sys 2>&1 | tr '\n' '|') || true
+want="mmap over the entry page: Cannot allocate memory|mmap into the system area: Cannot allocate memory|munmap of the system area: -1 Invalid argument|entry page w: MAPERR at the address|system area r: MAPERR at the address|"
+check exec-x86/sysmap "got '$out'" [ "$out" = "$want" ]
 
 for m in "null 139" "writetext 139" "wild 139" "stackoverflow 139" "ud2 132" "div0 136" "abort 134"; do
 	set -- $m
@@ -81,7 +92,7 @@ done
 
 # ---- dynamic programs: the host's ld.so and libc (no --root) ----
 if gcc -O2 -o "$S/kvmtest-dyn" tests/exec-x86/kvmtest.c 2>>"$S/cc.log"; then
-	for m in "hello a b" "files $S/files" memory handlers; do
+	for m in "hello a b" "files $S/files" memory handlers prot; do
 		set +e
 		KVMTEST=yes "$S/kvmtest-dyn" $m >"$S/native.out" 2>/dev/null
 		ns=$?
