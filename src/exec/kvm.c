@@ -26,86 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PTE_P  1ULL
-#define PTE_W  2ULL
-#define PTE_U  4ULL
-#define PTE_PS 0x80ULL
-#define PTE_NX (1ULL << 63)
-
-static uint64_t *pt_at(struct kx *k, uint64_t off)
-{
-	return (uint64_t *)(k->mem + k->sys + off);
-}
-
-/* Page-table flags of a 4 KiB page of the ELF chunk: its segment's
- * permissions; pages outside every segment are ordinary RW memory. */
-static uint64_t seg_flags(const struct exec_elf *e, uint64_t base, uint64_t va)
-{
-	uint64_t f = PTE_P | PTE_U | PTE_W;
-	bool in = false;
-	int prot = 0;
-	for (unsigned i = 0; i < e->nseg; i++) {
-		uint64_t lo = (base + e->seg[i].vaddr) & ~(KX_PAGE - 1);
-		uint64_t hi = (base + e->seg[i].vaddr + e->seg[i].memsz +
-			       KX_PAGE - 1) & ~(KX_PAGE - 1);
-		if (va >= lo && va < hi) {
-			in = true;
-			prot |= e->seg[i].prot;   /* shared boundary page */
-		}
-	}
-	if (!in)
-		return f;
-	f = PTE_P | PTE_U;
-	if (prot & EXEC_PROT_W)
-		f |= PTE_W;
-	if (!(prot & EXEC_PROT_X))
-		f |= PTE_NX;
-	return f;
-}
-
-static int build_tables(struct kx *k, const struct exec_elf *e, uint64_t base,
-			struct err *errp)
-{
-	uint64_t *pml4 = pt_at(k, KX_PML4), *pdpt = pt_at(k, KX_PDPT);
-	uint64_t S = k->sys;
-	uint64_t elo = (base + e->lo) & ~(KX_2M - 1);
-	uint64_t ehi = (base + e->hi + KX_2M - 1) & ~(KX_2M - 1);
-	unsigned npt = 0;
-
-	pml4[0] = (S + KX_PDPT) | PTE_P | PTE_W | PTE_U;
-	for (unsigned g = 0; g < 4; g++)
-		pdpt[g] = (S + KX_PD + g * KX_PAGE) | PTE_P | PTE_W | PTE_U;
-	uint64_t *pd = pt_at(k, KX_PD);
-	for (uint64_t c = KX_2M; c < S; c += KX_2M) {
-		if (c == k->stack_lo - KX_2M)
-			continue;              /* the stack guard gap */
-		if (c >= elo && c < ehi) {
-			if (npt == KX_NPT)
-				return err_set(errp, ENOEXEC, "program too "
-					       "large (over %u MiB)", KX_NPT * 2);
-			uint64_t off = KX_PTPOOL + npt++ * KX_PAGE;
-			uint64_t *pt = pt_at(k, off);
-			for (unsigned i = 0; i < 512; i++) {
-				uint64_t va = c + i * KX_PAGE;
-				pt[i] = va | seg_flags(e, base, va);
-			}
-			pd[c / KX_2M] = (S + off) | PTE_P | PTE_W | PTE_U;
-		} else {
-			pd[c / KX_2M] = c | PTE_P | PTE_W | PTE_U | PTE_PS;
-		}
-	}
-	/* The system chunk: supervisor pages but for the entry page. */
-	uint64_t *pt = pt_at(k, KX_PTSYS);
-	for (unsigned i = 0; i < 512; i++)
-		pt[i] = (S + i * KX_PAGE) | PTE_P | PTE_W | PTE_NX;
-	pt[KX_ENTRY / KX_PAGE] = (S + KX_ENTRY) | PTE_P | PTE_U;
-	pt[KX_TIME / KX_PAGE] = (S + KX_TIME) | PTE_P | PTE_U | PTE_NX;
-	pt[KX_VDSO / KX_PAGE] = (S + KX_VDSO) | PTE_P | PTE_U;
-	pt[KX_DOOR / KX_PAGE] = KX_DOOR_GPA | PTE_P | PTE_W | PTE_U | PTE_NX;
-	pt[KX_STUBS / KX_PAGE] = (S + KX_STUBS) | PTE_P;
-	pd[S / KX_2M] = (S + KX_PTSYS) | PTE_P | PTE_W | PTE_U;
-	return 0;
-}
 
 static bool has_errcode(unsigned v)
 {
@@ -134,11 +54,18 @@ static void build_cpu_sys(struct kx *k, unsigned idx)
 	memcpy(t + 4, &rsp0, 8);
 	uint16_t iomap = 0x68;
 	memcpy(t + 0x66, &iomap, 2);
+	/* A program jumping to the entry page's int3 before any system
+	 * call returns to RIP 0 (a fault) with sane flags. */
+	uint64_t *q = (uint64_t *)(k->mem + area + KX_CPU_EDIT);
+	q[KX_EDIT_RIP] = 0;
+	q[KX_EDIT_FLAGS] = 0x202;
+	q[KX_EDIT_SIG_RIP] = 0;
+	q[KX_EDIT_REC + 2] = 0;
 }
 
 /* An IDT whose 32 exception gates lead to 16-byte stubs pushing (error
- * code, vector) then `out` to the fault port, and the syscall entry
- * page. */
+ * code, vector) then `out` to the fault port (#BP through the edit
+ * stub's check), and the syscall entry page. */
 static void build_sys(struct kx *k)
 {
 	uint64_t S = k->sys;
@@ -171,6 +98,17 @@ static void build_sys(struct kx *k)
 	cm[2] = 0xf4;                          /* hlt */
 	cm[3] = 0xeb; cm[4] = 0xfb;            /* jmp . - 3 */
 
+	/* #BP also takes the entry page's int3 to the page-table edit
+	 * stub (kvm_pt.c). */
+	uint64_t h = S + KX_STUBS + KX_EDIT_STUB;
+	kx_pt_write_stub(k->mem + h, h, S + KX_STUBS + 3 * 16,
+			 S + KX_ENTRY + KX_EDIT_INT + 1);
+	uint8_t *g = idt + 3 * 16;
+	g[0] = h & 0xff; g[1] = (h >> 8) & 0xff;
+	g[6] = (h >> 16) & 0xff; g[7] = (h >> 24) & 0xff;
+	uint32_t hi = (uint32_t)(h >> 32);
+	memcpy(g + 8, &hi, 4);
+
 	kx_build_entry(k);
 	k->vdso = kx_vdso_build(k);
 }
@@ -185,10 +123,12 @@ static void build_sys(struct kx *k)
  *
  *   KX_ENTRY+0:    lea -128(%rsp),%rsp; push %r11; popfq;
  *                  lea 128(%rsp),%rsp; jmp *%rcx
+ *   KX_ENTRY+24:   int3; ud2   (kx_pt_route returns here: kvm_pt.c)
  *   KX_ENTRY+32:   cmp $nr, %rax; jne 1f; mov $val, %eax; jmp KX_ENTRY
  *               1: ... once per answered call; jmp KX_ENTRY+0x100
  *   KX_ENTRY+0x80: movb $0, door(%rip); ud2
- *   KX_ENTRY+0x100: kvm_shim.c (clock_gettime, gettimeofday, time) */
+ *   KX_ENTRY+0x100: kvm_shim.c (clock_gettime, gettimeofday, time)
+ *   KX_ENTRY+KX_SIGEXIT:  movb $0, door+KX_DOOR_SIG(%rip); ud2 */
 void kx_build_entry(struct kx *k)
 {
 	uint8_t *en = k->mem + k->sys + KX_ENTRY;
@@ -205,6 +145,8 @@ void kx_build_entry(struct kx *k)
 	};
 	_Static_assert(sizeof(ret) <= KX_SHIM, "entry return sequence");
 	memcpy(en, ret, sizeof(ret));
+	static const uint8_t edit[] = { 0xcc, 0x0f, 0x0b };
+	memcpy(en + KX_EDIT_INT, edit, sizeof(edit));
 	unsigned n = KX_SHIM;
 	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		en[n++] = 0x48; en[n++] = 0x3d;
@@ -230,6 +172,14 @@ void kx_build_entry(struct kx *k)
 	en[n++] = 0x0f; en[n++] = 0x0b;
 	memcpy(en + KX_SHIM_BLOB, kx_shim_start,
 	       (size_t)(kx_shim_end - kx_shim_start));
+	/* kx_pt_defer's way out: movb $0, door+KX_DOOR_SIG(%rip); ud2 */
+	d = (int32_t)(KX_DOOR + KX_DOOR_SIG - (KX_ENTRY + KX_SIGEXIT + 7));
+	n = KX_SIGEXIT;
+	en[n++] = 0xc6; en[n++] = 0x05;
+	memcpy(en + n, &d, 4);
+	n += 4;
+	en[n++] = 0;
+	en[n++] = 0x0f; en[n++] = 0x0b;
 }
 
 
@@ -617,8 +567,12 @@ static void do_syscall(struct kx_cpu *c)
 		c->use_frame_mask = false;
 		kx_host_mask(c);
 	}
-	if (ok)
+	/* A handler entered here runs after the call's page-table edits:
+	 * the stub returns into it. */
+	if (ok) {
+		kx_pt_route(c, &rg);
 		put_regs(c, &rg);
+	}
 }
 
 /* KVM_RUN came back early (a kick): run a handler for a signal sent to
@@ -634,8 +588,29 @@ static void kicked(struct kx_cpu *c)
 	if (flush_regs(c) || ioctl(c->fd, KVM_GET_REGS, &rg) ||
 	    ioctl(c->fd, KVM_GET_SREGS, &sr) || (sr.cs.selector & 3) != 3)
 		return;
+	if (kx_pt_defer(c, &rg))
+		return;
 	if (deliver_pending(c, &rg) && ioctl(c->fd, KVM_SET_REGS, &rg))
 		kx_exit_group(c->k, SIGKILL);
+}
+
+/* The edit stub went on to KX_SIGEXIT (kx_pt_defer): the signal a kick
+ * brought, with the system call's return as the state to go back to. */
+static void sig_exit(struct kx_cpu *c)
+{
+	struct kvm_regs rg;
+	if (c->k->sync)
+		rg = c->run->s.regs.regs;
+	else if (ioctl(c->fd, KVM_GET_REGS, &rg)) {
+		kx_exit_group(c->k, SIGKILL);
+		return;
+	}
+	if (!kx_pt_resume(c, &rg)) {
+		kx_exit_group(c->k, SIGSEGV);
+		return;
+	}
+	if (deliver_pending(c, &rg))
+		put_regs(c, &rg);
 }
 
 static void cpu_loop(struct kx_cpu *c)
@@ -654,6 +629,11 @@ static void cpu_loop(struct kx_cpu *c)
 		}
 		switch (c->run->exit_reason) {
 		case KVM_EXIT_MMIO:
+			if (c->run->mmio.phys_addr == KX_DOOR_GPA + KX_DOOR_SIG &&
+			    c->run->mmio.is_write) {
+				sig_exit(c);
+				break;
+			}
 			if (c->run->mmio.phys_addr >= KX_DOOR_GPA &&
 			    c->run->mmio.phys_addr < KX_DOOR_GPA + KX_PAGE &&
 			    c->run->mmio.is_write) {
@@ -855,6 +835,7 @@ static void kx_free(struct kx *k)
 		close(k->kvm);
 	free(k->cpuid);
 	free(k->bitmap);
+	kx_pt_free(&k->pt);
 	fs_free(&k->fs);
 	pthread_mutex_destroy(&k->lock);
 	pthread_mutex_destroy(&k->time_lock);
@@ -902,10 +883,10 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		r = kx_proc_init(k, errp);
 	if (!r)
 		r = vm_create(k, errp);
+	if (!r && (r = kx_pt_init(&k->pt, k->mem, k->sys, cfg->verbose)))
+		r = err_set(errp, -r, "page tables: %s", strerror(-r));
 	if (!r)
 		r = kx_load(k, e, &base, errp);
-	if (!r)
-		r = build_tables(k, e, base, errp);
 	if (!r) {
 		build_sys(k);
 		r = kx_build_stack(k, &rsp, errp);
@@ -940,6 +921,7 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		r = kx_seccomp(k, errp);
 	bool all = true;
 	if (!r) {
+		kx_pt_start(&k->pt);
 		c->tid = (pid_t)syscall(SYS_gettid);
 		kx_bind_thread(c);
 		c->no_join = true;

@@ -5,7 +5,9 @@
  *              the ELF and its stack, the run loop
  *   kvm_load.c the program, its interpreter or #! line, the layout and
  *              the initial stack
- *   kvm_mm.c   mmap, munmap, brk: placement in the pre-mapped space
+ *   kvm_mm.c   mmap, munmap, mprotect, brk: placement and permissions
+ *   kvm_pt.c   the page tables: built before start, changed after it by
+ *              edits a ring-0 stub makes (shadow paging, see there)
  *   kvm_sys.c  the system calls the program makes
  *   kvm_net.c  its sockets, select, ppoll and epoll
  *   kvm_seccomp.c  the host filter around it all
@@ -16,13 +18,16 @@
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
  *
- *   [0, 2M)             not mapped (NULL dereferences fault)
- *   [2M, brk_max)       the ELF (4 KiB pages with its permissions), brk
- *   [mmap_lo, mmap_hi)  mmap area, page bitmap allocator
+ *   [0, 2M)             never mapped (NULL dereferences fault)
+ *   [2M, brk_max)       the ELF (its segments' permissions), brk (RW)
+ *   [mmap_lo, mmap_hi)  mmap area, page bitmap allocator; unmapped but
+ *                       for what mmap maps, with its permissions
  *   [stack_lo, sys)     the stack
- *   [sys, sys + 2M)     supervisor-only: page tables, GDT, TSS, IDT,
- *                       fault stubs, ring-0 stack; plus the user-visible
- *                       syscall entry page and the MMIO doorbell page */
+ *   [sys, sys + 2M)     supervisor-only: page tables (and their pool),
+ *                       GDT, TSS, IDT, fault and edit stubs, per-vCPU
+ *                       edit pages and ring-0 stacks; plus the
+ *                       user-visible syscall entry page and the MMIO
+ *                       doorbell page */
 #ifndef RINGVM_EXEC_KVM_INT_H
 #define RINGVM_EXEC_KVM_INT_H
 
@@ -52,15 +57,22 @@
 #define KX_TSS    0x7800
 #define KX_IDT    0x8000
 #define KX_STUBS  0x9000
+#define KX_EDIT_STUB 0x400   /* offset in KX_STUBS: the #BP gate's code */
 #define KX_ENTRY  0xa000     /* LSTAR: user, executable */
+#define KX_EDIT_INT 24       /* offset in the entry page: int3 to edit */
 #define KX_SHIM   32         /* LSTAR's offset in the entry page */
 #define KX_SHIM_DOOR 0x80    /* the doorbell stub (offsets in the page) */
 #define KX_SHIM_BLOB 0x100   /* kvm_shim.c's code */
+#define KX_SIGEXIT 0x800     /* offset in the entry page: kx_pt_defer */
 #define KX_TIME   0xc000     /* the time page: user, read-only */
 #define KX_VDSO   0xd000     /* the vDSO image: user, read and execute */
 #define KX_DOOR   0xb000     /* maps the MMIO doorbell */
-#define KX_PTPOOL 0x10000    /* page tables of 4 KiB-mapped chunks */
-#define KX_NPT    64
+#define KX_DOOR_SIG 8        /* doorbell offset of KX_SIGEXIT's store */
+/* The page-table pool (kvm_pt.c): [KX_PTPOOL, KX_CPU_AREA) and
+ * [KX_PTPOOL2, 2M), pages used for nothing else. */
+#define KX_PTPOOL 0x10000
+#define KX_PTPOOL2 0x180000
+#define KX_NPT    ((KX_CPU_AREA - KX_PTPOOL + 0x200000 - KX_PTPOOL2) / 0x1000)
 /* One area per vCPU (index i at KX_CPU_AREA + i * KX_CPU_SIZE): its GDT
  * and TSS (so each has its own ring-0 stack), a page for page-table
  * edits the vCPU makes in ring 0 (kvm_pt.c), and the ring-0 stack. */
@@ -71,6 +83,18 @@
 #define KX_CPU_TSS  0x0080
 #define KX_CPU_EDIT 0x1000
 #define KX_CPU_STK0 0x4000   /* ring-0 stack top (8 KiB below) */
+/* The edit page, in 64-bit words: the RIP and RFLAGS the stub returns
+ * to (words 1, 2), the ones a deferred signal returns to (words 0, 3;
+ * kx_pt_defer), then records of 4 words {guest-physical address, value,
+ * count, step}: write count words from the address on, value + i * step
+ * into the i-th (a run of entries mapping consecutive pages).  A count
+ * of 0 ends the list; the stub zeroes the first once done. */
+#define KX_EDIT_SIG_RIP   0
+#define KX_EDIT_RIP   1
+#define KX_EDIT_FLAGS 2
+#define KX_EDIT_SIG_FLAGS 3
+#define KX_EDIT_REC   4
+#define KX_EDIT_MAX   ((4096 / 8 - KX_EDIT_REC) / 4 - 1)
 /* Guest-physical doorbell (outside the memory slot) and fault port. */
 #define KX_DOOR_GPA 0xf0000000ULL
 #define KX_FAULT_PORT 0xf0
@@ -96,6 +120,28 @@ struct kx_time {
 _Static_assert(KX_TIME - KX_ENTRY == 0x2000 && KX_SHIM_BLOB == 0x100 &&
 	       KX_SHIM_DOOR == 0x80 && KX_VDSO - KX_TIME == 0x1000,
 	       "offsets kvm_shim.c assumes");
+
+/* The page tables as the VMM means them (kvm_pt.c).  On kvm_pvm the
+ * guest runs on KVM's shadow of its page tables, kept in step only with
+ * writes the guest itself makes: so once the vCPUs run, an entry in a
+ * table the guest may have walked changes by an edit a vCPU makes in
+ * ring 0, and this copy (the tables as they are once every queued edit
+ * ran) is what the VMM reads and changes instead.  A 2 MiB chunk is one
+ * PDE (a 2 MiB page, or absent) or, once it needs 4 KiB pages, a table
+ * from the pool, which stays its own for good (never reused for
+ * another chunk: KVM may still shadow it). */
+struct kx_pt {
+	uint8_t *mem;              /* guest memory (host mapping) */
+	uint64_t sys;              /* the system area (guest-physical) */
+	uint64_t pd[2048];         /* the PDEs of [0, 4 GiB) */
+	uint64_t (*tab)[512];      /* the pool's tables, by slot */
+	int16_t slot[2048];        /* per 2 MiB chunk: its table's slot, -1 */
+	bool walked[KX_NPT];       /* the slot was linked: it may be shadowed */
+	unsigned next;             /* slots handed out (from 0 up) */
+	bool started;              /* vCPUs run: linked tables change by edits */
+	bool verbose;              /* say once that the pool ran out */
+	bool said;
+};
 
 /* One vCPU: a guest thread, run by one host thread whose tid is the
  * guest thread's.  A KVM vCPU cannot be destroyed, so the slot of an
@@ -169,6 +215,7 @@ struct kx {
 	uint64_t tsc_khz;
 	int self_fd;               /* ringvm's own binary (O_PATH): the one
 				    * thing execve may run (kvm_proc.c) */
+	struct kx_pt pt;           /* page tables, under lock once started */
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -205,11 +252,13 @@ int kx_load(struct kx *k, struct exec_elf *e, uint64_t *base,
 int kx_build_stack(struct kx *k, uint64_t *rsp, struct err *errp);
 /* kvm_sys.c: is fd one of the VMM's own (EBADF to the program)? */
 bool kx_internal_fd(const struct kx *k, long fd);
-/* kvm_mm.c: the calls (arguments as the program passed them; the value
- * for rax or -errno). */
-long kx_mmap(struct kx *k, const uint64_t *a);
-long kx_munmap(struct kx *k, uint64_t va, uint64_t len);
-long kx_brk(struct kx *k, uint64_t want);
+/* kvm_mm.c: the calls of vCPU c (arguments as the program passed them;
+ * the value for rax or -errno).  The caller holds k->lock (kx_pt_lock);
+ * page-table edits they queue run as the call returns (kx_pt_route). */
+long kx_mmap(struct kx_cpu *c, const uint64_t *a);
+long kx_munmap(struct kx_cpu *c, uint64_t va, uint64_t len);
+long kx_mprotect(struct kx_cpu *c, uint64_t va, uint64_t len, uint64_t prot);
+long kx_brk(struct kx_cpu *c, uint64_t want);
 /* Give checked, page-aligned guest [va, va+len) back to the host: it
  * reads as zeros afterwards. */
 void kx_zero(struct kx *k, uint64_t va, uint64_t len);
@@ -218,6 +267,57 @@ void kx_zero(struct kx *k, uint64_t va, uint64_t len);
  * none). */
 void kx_mark(struct kx *k, uint64_t va, uint64_t len, bool used);
 uint64_t kx_find_free(struct kx *k, uint64_t n);
+/* kvm_pt.c: the page-table entry flags (present, user, writable, NX and
+ * the software "mapped" bit) of a mapping with prot (PROT_*; PROT_NONE:
+ * mapped, not present).  0 means not mapped. */
+uint64_t kx_pt_flags(int prot);
+/* Set pt up for guest memory mem (host mapping) whose system area is at
+ * guest-physical sys (2 MiB aligned, below 4 GiB): writes the PML4, the
+ * PDPT, the PDs with every user chunk absent and the system chunk's
+ * table.  0, -EINVAL (sys) or -ENOMEM; kx_pt_free releases it. */
+int kx_pt_init(struct kx_pt *pt, uint8_t *mem, uint64_t sys, bool verbose);
+void kx_pt_free(struct kx_pt *pt);
+/* From now on the guest may walk the tables: linked ones change only by
+ * edits (called once, before the first KVM_RUN). */
+void kx_pt_start(struct kx_pt *pt);
+/* Give the guest pages [va, va + len) (bytes, page-aligned, inside the
+ * user range [2 MiB, sys)) the entry flags f (kx_pt_flags).  Before
+ * kx_pt_start the tables are written; after, q is the calling vCPU's
+ * edit page (kx_edits) and the writes to live entries are queued there.
+ * A chunk that needs a table when the pool is out becomes one 2 MiB RWX
+ * page.  Caller holds k->lock once started.  0; -EINVAL: a bad range or
+ * f; -ENOMEM: q is full (the chunks before the failing one changed). */
+int kx_pt_set(struct kx_pt *pt, uint64_t va, uint64_t len, uint64_t f,
+	      uint64_t *q);
+/* Is every page of [va, va + len) mapped (a mapping of any protection,
+ * PROT_NONE too)?  false outside the user range.  Caller holds k->lock
+ * once started. */
+bool kx_pt_mapped(const struct kx_pt *pt, uint64_t va, uint64_t len);
+/* vCPU c's edit page (KX_CPU_EDIT), as 64-bit words. */
+uint64_t *kx_edits(struct kx_cpu *c);
+/* Take k->lock once no other vCPU has edits queued (the order of two
+ * queues' stores to one entry is not the order of the changes); returns
+ * with it held. */
+void kx_pt_lock(struct kx_cpu *c);
+/* Returning from a system call to the user state rg: when edits are
+ * queued, rg's RIP and RFLAGS move to the edit page and rg continues at
+ * the entry page's int3, whose stub performs them and returns there. */
+void kx_pt_route(struct kx_cpu *c, struct kvm_regs *rg);
+/* vCPU c, stopped (a kick) in user state rg, has a signal to take: true
+ * when the stub of its edits has yet to run, whose int3 may already be
+ * on its way in (KVM_SET_REGS would drop it): then the registers must
+ * stay as they are, and the stub returns to KX_SIGEXIT instead, whose
+ * exit (KX_DOOR_SIG) takes the signal (kx_pt_resume). */
+bool kx_pt_defer(struct kx_cpu *c, const struct kvm_regs *rg);
+/* At that exit: rg (the vCPU's registers) gets the user state the stub
+ * would have returned to; false when nothing was deferred (the program
+ * jumped there itself). */
+bool kx_pt_resume(struct kx_cpu *c, struct kvm_regs *rg);
+/* Write the breakpoint gate's ring-0 code (the edit stub for the int3
+ * returning to guest address `from`, below 4 GiB; else on to the #BP
+ * fault stub at guest-physical bp) at host address `at`, which is
+ * guest-physical gpa (in KX_STUBS, from KX_EDIT_STUB). */
+void kx_pt_write_stub(uint8_t *at, uint64_t gpa, uint64_t bp, uint64_t from);
 /* kvm_seccomp.c: confine this process to what serving the program
  * needs (PR_SET_NO_NEW_PRIVS is set by libseccomp).  0 or -errno. */
 int kx_seccomp(struct kx *k, struct err *errp);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,10 +122,44 @@ int kx_build_stack(struct kx *k, uint64_t *rsp, struct err *errp)
 	return 0;
 }
 
+/* The prot of page va of an ELF loaded at base: its segments' (a page
+ * two share gets both); -1 in none. */
+static int seg_prot(const struct exec_elf *e, uint64_t base, uint64_t va)
+{
+	int prot = -1;
+	for (unsigned i = 0; i < e->nseg; i++) {
+		uint64_t lo = (base + e->seg[i].vaddr) & ~(KX_PAGE - 1);
+		uint64_t hi = (base + e->seg[i].vaddr + e->seg[i].memsz +
+			       KX_PAGE - 1) & ~(KX_PAGE - 1);
+		if (va >= lo && va < hi)
+			prot = (prot < 0 ? 0 : prot) | e->seg[i].prot;
+	}
+	return prot;
+}
+
+/* Map an ELF's pages with its segments' permissions (before start); the
+ * gaps between segments stay unmapped, as Linux leaves them. */
+static int map_segments(struct kx *k, const struct exec_elf *e, uint64_t base,
+			struct err *errp)
+{
+	uint64_t lo = base + e->lo, hi = base + e->hi;
+	for (uint64_t va = lo; va < hi;) {
+		int prot = seg_prot(e, base, va);
+		uint64_t to = va + KX_PAGE;
+		while (to < hi && seg_prot(e, base, to) == prot)
+			to += KX_PAGE;
+		int r = prot < 0 ? 0 : kx_pt_set(&k->pt, va, to - va,
+						  kx_pt_flags(prot), NULL);
+		if (r)
+			return err_set(errp, -r, "page tables: %s", strerror(-r));
+		va = to;
+	}
+	return 0;
+}
+
 /* A dynamic program's interpreter (PT_INTERP, read through the root):
- * placed in the mmap area like Linux places it above the program, so its
- * pages are the area's plain RW/executable 2 MiB pages (its segment
- * permissions are not enforced). */
+ * placed in the mmap area like Linux places it above the program, with
+ * its segments' permissions. */
 static int load_interp(struct kx *k, const char *path, struct err *errp)
 {
 	uint8_t *buf = NULL;
@@ -155,6 +190,7 @@ static int load_interp(struct kx *k, const char *path, struct err *errp)
 			       buf + ie->seg[i].off, ie->seg[i].filesz);
 		k->interp_base = base;
 		k->start = base + ie->entry;
+		r = map_segments(k, ie, base, errp);
 	}
 	free(buf);
 	free(ie);
@@ -253,6 +289,20 @@ int kx_load(struct kx *k, struct exec_elf *e, uint64_t *base_out,
 	k->bitmap = calloc((k->mmap_hi - k->mmap_lo) / KX_PAGE / 8 + 1, 1);
 	if (!k->bitmap)
 		return err_set(errp, ENOMEM, "out of memory");
+	r = map_segments(k, e, base, errp);
+	if (r)
+		return r;
+	/* brk's whole reserve is read/write memory from the start (growing
+	 * costs no page-table edits); the stack is also executable (the ELF
+	 * parser does not read PT_GNU_STACK). */
+	r = kx_pt_set(&k->pt, hi, k->brk_max - hi,
+		      kx_pt_flags(PROT_READ | PROT_WRITE), NULL);
+	if (!r)
+		r = kx_pt_set(&k->pt, k->stack_lo, k->sys - k->stack_lo,
+			      kx_pt_flags(PROT_READ | PROT_WRITE | PROT_EXEC),
+			      NULL);
+	if (r)
+		return err_set(errp, -r, "page tables: %s", strerror(-r));
 	*base_out = base;
 	k->start = k->entry;
 	return e->interp[0] ? load_interp(k, e->interp, errp) : 0;

@@ -1,7 +1,9 @@
-/* The KVM sandbox's memory calls: the whole address space is mapped
- * before start (kvm_int.h), so mmap, munmap and brk only place ranges (a
- * page bitmap over the mmap area), fill file mappings and give pages
- * back to the host (they read as zeros next time). */
+/* The KVM sandbox's memory calls: guest memory is all there from the
+ * start (kvm_int.h), so mmap, munmap and brk place ranges (a page bitmap
+ * over the mmap area), fill file mappings and give pages back to the
+ * host (they read as zeros next time); what the program may do with a
+ * page (mapped or not, its protection) is in the page tables, which
+ * kvm_pt.c changes. */
 #include "kvm_int.h"
 
 #include <errno.h>
@@ -9,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef PROT_SEM
+#define PROT_SEM 0x8   /* uapi asm-generic/mman-common.h; glibc lacks it */
+#endif
 
 static bool bit(struct kx *k, uint64_t pg)
 {
@@ -60,9 +65,19 @@ void kx_zero(struct kx *k, uint64_t va, uint64_t len)
 	madvise(k->mem + va, len, MADV_DONTNEED);
 }
 
-long kx_mmap(struct kx *k, const uint64_t *a)
+/* Undo a mapping that could not be filled: nothing there any more. */
+static void unmap(struct kx_cpu *c, uint64_t va, uint64_t len)
 {
+	struct kx *k = c->k;
+	kx_mark(k, va, len, false);
+	(void)kx_pt_set(&k->pt, va, len, 0, kx_edits(c));
+}
+
+long kx_mmap(struct kx_cpu *c, const uint64_t *a)
+{
+	struct kx *k = c->k;
 	uint64_t addr = a[0], len = a[1], flags = a[3], off = a[5];
+	int prot = (int)a[2] & (PROT_READ | PROT_WRITE | PROT_EXEC);
 	int fd = (int)a[4];
 	if (!len || (addr & (KX_PAGE - 1)) || (off & (KX_PAGE - 1)))
 		return -EINVAL;
@@ -91,6 +106,11 @@ long kx_mmap(struct kx *k, const uint64_t *a)
 		if (!va)
 			return -ENOMEM;
 	}
+	/* The pages' entries first: it is what can fail (the edit page
+	 * full), before anything of an old mapping there is lost. */
+	int r = kx_pt_set(&k->pt, va, len, kx_pt_flags(prot), kx_edits(c));
+	if (r)
+		return r;
 	kx_mark(k, va, len, true);
 	kx_zero(k, va, len);
 	if (!(flags & MAP_ANONYMOUS)) {
@@ -99,8 +119,9 @@ long kx_mmap(struct kx *k, const uint64_t *a)
 			ssize_t n = pread(fd, k->mem + va + got, len - got,
 					  (off_t)(off + got));
 			if (n < 0) {
-				kx_mark(k, va, len, false);
-				return -errno;
+				r = -errno;
+				unmap(c, va, len);
+				return r;
 			}
 			if (!n)
 				break;
@@ -110,13 +131,17 @@ long kx_mmap(struct kx *k, const uint64_t *a)
 	return (long)va;
 }
 
-long kx_munmap(struct kx *k, uint64_t va, uint64_t len)
+long kx_munmap(struct kx_cpu *c, uint64_t va, uint64_t len)
 {
+	struct kx *k = c->k;
 	if ((va & (KX_PAGE - 1)) || !len || len > k->size)
 		return -EINVAL;
 	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
 	if (!kx_ok(k, va, len))
 		return -EINVAL;
+	int r = kx_pt_set(&k->pt, va, len, 0, kx_edits(c));
+	if (r)
+		return r;
 	if (va >= k->mmap_lo && va + len <= k->mmap_hi) {
 		kx_mark(k, va, len, false);
 		kx_zero(k, va, len);
@@ -124,8 +149,39 @@ long kx_munmap(struct kx *k, uint64_t va, uint64_t len)
 	return 0;
 }
 
-long kx_brk(struct kx *k, uint64_t want)
+/* As Linux's mprotect: EINVAL for an unaligned start or unknown bits,
+ * ENOMEM when a page of the range is not mapped (or the range wraps);
+ * PROT_GROWSDOWN reaches down to the stack's start. */
+long kx_mprotect(struct kx_cpu *c, uint64_t va, uint64_t len, uint64_t prot)
 {
+	struct kx *k = c->k;
+	uint64_t grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+	prot &= ~grows;
+	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP) || (va & (KX_PAGE - 1)))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	if (!len || va + len <= va)
+		return -ENOMEM;
+	if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+		return -EINVAL;
+	if (grows == PROT_GROWSUP)
+		return -EINVAL;   /* x86 has no grows-up mappings */
+	if (grows) {
+		if (va < k->stack_lo || va >= k->sys)
+			return -EINVAL;
+		len += va - k->stack_lo;
+		va = k->stack_lo;
+	}
+	if (!kx_ok(k, va, len) || !kx_pt_mapped(&k->pt, va, len))
+		return -ENOMEM;
+	return kx_pt_set(&k->pt, va, len, kx_pt_flags((int)prot), kx_edits(c));
+}
+
+long kx_brk(struct kx_cpu *c, uint64_t want)
+{
+	struct kx *k = c->k;
 	if (want < k->brk_start || want > k->brk_max)
 		return (long)k->brk_cur;
 	uint64_t pa = (want + KX_PAGE - 1) & ~(KX_PAGE - 1);
@@ -133,6 +189,11 @@ long kx_brk(struct kx *k, uint64_t want)
 	/* Shrunk then regrown memory reads zeros, as on Linux. */
 	if (pa < pc)
 		kx_zero(k, pa, pc - pa);
+	/* brk memory is read/write (and already is, unless the program
+	 * unmapped or protected it meanwhile: then no edits either way). */
+	if (pa > pc && kx_pt_set(&k->pt, pc, pa - pc,
+				 kx_pt_flags(PROT_READ | PROT_WRITE), kx_edits(c)))
+		return (long)k->brk_cur;
 	k->brk_cur = want;
 	return (long)want;
 }

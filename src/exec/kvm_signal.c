@@ -54,10 +54,17 @@ static uint64_t user_flags(uint64_t f)
 	return (f & 0x3c7fd7ULL & ~0x7000ULL) | 0x202;
 }
 
-static int si_code(int sig, uint64_t err)
+/* pf: a page fault, mapped: on a page some mapping covers.  Linux's
+ * codes go by its mappings: ACCERR for a PROT_NONE page (not present
+ * here), MAPERR for the system area (present, supervisor), as for its
+ * own kernel's addresses. */
+static int si_code(int sig, uint64_t err, bool pf, bool mapped)
 {
 	switch (sig) {
-	case SIGSEGV: return (err & 1) ? SEGV_ACCERR : SEGV_MAPERR;
+	case SIGSEGV:
+		if (pf)
+			return mapped ? SEGV_ACCERR : SEGV_MAPERR;
+		return (err & 1) ? SEGV_ACCERR : SEGV_MAPERR;
 	case SIGILL: return ILL_ILLOPN;
 	case SIGFPE: return FPE_INTDIV;
 	case SIGTRAP: return 0x80;   /* SI_KERNEL, as for int3 */
@@ -134,6 +141,7 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 	pthread_mutex_lock(&k->lock);
 	struct { uint64_t handler, flags, restorer, mask; } sa;
 	memcpy(&sa, &k->sa[sig], sizeof(sa));
+	bool mapped = ring0 && trapno == 14 && kx_pt_mapped(&k->pt, cr2, 1);
 	if ((sa.flags & SA_RESETHAND) && sa.handler > 1 &&
 	    !(c->sigmask & (1ULL << (sig - 1))))
 		k->sa[sig].handler = 0;
@@ -190,7 +198,8 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 	uint8_t *info = f + 8 + sizeof(*uc);
 	memset(info, 0, 128);
 	if (ring0) {
-		int32_t si[3] = { sig, 0, si_code(sig, err) };
+		int32_t si[3] = { sig, 0, si_code(sig, err, trapno == 14,
+						   mapped) };
 		memcpy(info, si, sizeof(si));
 		uint64_t addr = sig == SIGSEGV || sig == SIGBUS ? cr2 : rg->rip;
 		memcpy(info + 16, &addr, 8);

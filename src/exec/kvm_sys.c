@@ -882,20 +882,15 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 		FD(a[0]);
 		return ret(fchdir((int)a[0]));
 	case SYS_umask: return (long)umask((mode_t)a[0]);
-	case SYS_mmap: case SYS_munmap: case SYS_brk: {
-		pthread_mutex_lock(&k->lock);
-		long r = nr == SYS_mmap ? kx_mmap(k, a) :
-			 nr == SYS_munmap ? kx_munmap(k, a[0], a[1]) :
-			 kx_brk(k, a[0]);
+	case SYS_mmap: case SYS_munmap: case SYS_brk: case SYS_mprotect: {
+		kx_pt_lock(c);
+		long r = nr == SYS_mmap ? kx_mmap(c, a) :
+			 nr == SYS_munmap ? kx_munmap(c, a[0], a[1]) :
+			 nr == SYS_mprotect ? kx_mprotect(c, a[0], a[1], a[2]) :
+			 kx_brk(c, a[0]);
 		pthread_mutex_unlock(&k->lock);
 		return r;
 	}
-	case SYS_mprotect:
-		/* Pages stay as mapped (PTE changes after start need a
-		 * guest-side stub); the range is checked. */
-		if (a[0] & (KX_PAGE - 1))
-			return -EINVAL;
-		return kx_ok(k, a[0], a[1]) ? 0 : -ENOMEM;
 	case SYS_madvise:
 		if (a[2] == MADV_DONTNEED && a[1] <= k->size &&
 		    kx_ok(k, a[0], a[1]) &&

@@ -1,12 +1,14 @@
 /* The x86-64 KVM sandbox's own test program (tests/system/exec-x86_64.sh,
  * bench/exec.sh): built with the host gcc -static, each mode prints what
  * the test compares with a native run. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,6 +384,322 @@ static int sigstate(void)
 	return 0;
 }
 
+/* ---- page permissions (mmap prot, mprotect, munmap) ---- */
+
+static __thread sigjmp_buf pjb;
+static __thread volatile int pcode;
+static __thread volatile uintptr_t paddr;
+
+static void on_prot(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	pcode = si->si_code;
+	paddr = (uintptr_t)si->si_addr;
+	siglongjmp(pjb, 1);
+}
+
+static void prot_handler(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_prot, .sa_flags = SA_SIGINFO };
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+static const char *code_name(int c)
+{
+	return c == SEGV_MAPERR ? "MAPERR" : c == SEGV_ACCERR ? "ACCERR" : "?";
+}
+
+/* What a read, a write or a call at p does: "ok" or the fault's code,
+ * with whether si_addr is p. */
+static void touch(const char *what, volatile char *p, char op)
+{
+	pcode = 0;
+	if (!sigsetjmp(pjb, 1)) {
+		if (op == 'r')
+			(void)*p;
+		else if (op == 'w')
+			*p = 1;
+		else
+			((void (*)(void))(uintptr_t)p)();
+		printf("%s %c: ok\n", what, op);
+		return;
+	}
+	printf("%s %c: %s at %s\n", what, op, code_name(pcode),
+	       paddr == (uintptr_t)p ? "the address" : "elsewhere");
+}
+
+/* One process, one thread: a guard page, read-only and back, mmap's
+ * prot, exec and NX, munmap, and the errors Linux gives. */
+static int prot(void)
+{
+	prot_handler();
+	long pg = 4096;
+	char *a = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return puts("mmap failed"), 1;
+	memset(a, 5, 4 * pg);
+	printf("guard %d\n", mprotect(a + pg, pg, PROT_NONE));
+	touch("guard", a + pg + 8, 'r');
+	touch("guard", a + pg, 'w');
+	touch("below guard", a + pg - 1, 'w');
+	touch("above guard", a + 2 * pg, 'w');
+	printf("read-only %d\n", mprotect(a, 4 * pg, PROT_READ));
+	touch("read-only", a + 3 * pg + 100, 'w');
+	touch("read-only", a + 3 * pg + 100, 'r');
+	printf("back %d\n", mprotect(a, 4 * pg, PROT_READ | PROT_WRITE));
+	touch("back", a + 3 * pg + 100, 'w');
+	printf("kept %d %d\n", a[0], a[3 * pg + 100]);
+	/* mmap's own prot. */
+	char *r = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *n = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	touch("mmap read-only", r, 'w');
+	touch("mmap read-only", r, 'r');
+	touch("mmap none", n, 'r');
+	/* MAP_FIXED over them: what the new mapping asks. */
+	mmap(r, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+	     MAP_FIXED, -1, 0);
+	touch("remapped", r, 'w');
+	/* Code: runs once executable, not after. */
+	char *x = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	x[0] = (char)0xc3;                       /* ret */
+	touch("not executable", x, 'x');
+	printf("exec %d\n", mprotect(x, pg, PROT_READ | PROT_EXEC));
+	touch("executable", x, 'x');
+	touch("executable", x, 'w');
+	/* munmap: gone, and the neighbours stay. */
+	printf("munmap %d\n", munmap(a + pg, 2 * pg));
+	touch("unmapped", a + 2 * pg, 'r');
+	touch("left", a, 'r');
+	touch("right", a + 3 * pg, 'w');
+	/* Errors. */
+	const struct { const char *what; void *va; size_t len; int prot; } e[] = {
+		{ "unmapped range", a, 4 * pg, PROT_READ },
+		{ "unaligned", a + 1, pg, PROT_READ },
+		{ "bad prot", a, pg, 0x100 },
+		{ "empty", a + 2 * pg, 0, PROT_READ },
+		{ "wraps", a, -(size_t)pg, PROT_READ },
+		{ "growsdown", a, pg, PROT_READ | PROT_GROWSDOWN },
+		{ "null", NULL, pg, PROT_READ },
+	};
+	for (unsigned i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+		errno = 0;
+		int rc = mprotect(e[i].va, e[i].len, e[i].prot);
+		printf("%s %d %s\n", e[i].what, rc, strerror(errno));
+	}
+	/* brk memory is read/write. */
+	char *b = sbrk(0);
+	if (sbrk(3 * pg) != b)
+		return puts("sbrk failed"), 1;
+	touch("brk", b + 2 * pg, 'w');
+	return 0;
+}
+
+/* Pages the program must not reach, whatever it asks for: the address
+ * of the VMM's system area under KVM (argv), which natively is nothing
+ * mapped, so both runs say the same. */
+static int hostile(uintptr_t sys)
+{
+	prot_handler();
+	long pg = 4096;
+	char *a = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const struct { const char *what; uintptr_t va; size_t len; } c[] = {
+		{ "system area", sys, 2 << 20 },
+		{ "entry page", sys + 0xa000, pg },
+		{ "last page", sys + (2 << 20) - pg, pg },
+		{ "into the system area", (uintptr_t)a, sys + pg - (uintptr_t)a },
+		{ "va 0", 0, pg },
+		{ "va 0 to here", 0, (uintptr_t)a + pg },
+		{ "len overflow", (uintptr_t)a, (size_t)-pg },
+		{ "kernel half", 0xffff800000000000ULL, pg },
+	};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		errno = 0;
+		int r = mprotect((void *)c[i].va, c[i].len,
+				 PROT_READ | PROT_WRITE | PROT_EXEC);
+		printf("mprotect %s: %d %s\n", c[i].what, r, strerror(errno));
+	}
+	touch("entry page", (char *)sys + 0xa000, 'w');
+	touch("system area", (char *)sys + 0x8000, 'r');
+	touch("still", a, 'w');
+	return 0;
+}
+
+/* Under KVM only (natively these addresses are free to map): mmap and
+ * munmap cannot reach the system area either. */
+static int sysmap(uintptr_t sys)
+{
+	prot_handler();
+	const int rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
+	const int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+	void *m = mmap((void *)(sys + 0xa000), 4096, rwx, fl, -1, 0);
+	printf("mmap over the entry page: %s\n",
+	       m == MAP_FAILED ? strerror(errno) : "mapped");
+	m = mmap((void *)(sys - 4096), 8192, rwx, fl, -1, 0);
+	printf("mmap into the system area: %s\n",
+	       m == MAP_FAILED ? strerror(errno) : "mapped");
+	errno = 0;
+	int r = munmap((void *)sys, 2 << 20);
+	printf("munmap of the system area: %d %s\n", r, strerror(errno));
+	touch("entry page", (char *)sys + 0xa000, 'w');
+	touch("system area", (char *)sys + 0x8000, 'r');
+	return 0;
+}
+
+/* Threads: one changes a page another has been using (its TLB holds
+ * it); the other's next touch follows the change.  One flag per step
+ * and direction (the fault may come before `changed` is seen). */
+static char *tp;
+static volatile int ready, changed, caught, restored;
+static char tlog[256];
+
+static void *toucher(void *arg)
+{
+	(void)arg;
+	volatile char *p = tp;
+	for (int i = 0; i < 1000; i++)
+		(void)p[i];
+	pcode = 0;
+	if (!sigsetjmp(pjb, 1)) {
+		/* Kept in the TLB until the other thread's mprotect (a fault
+		 * may come while spinning, or at the read after). */
+		ready = 1;
+		while (!changed)
+			(void)p[64];
+		(void)p[64];
+		snprintf(tlog, sizeof(tlog), "thread read: ok\n");
+	} else {
+		snprintf(tlog, sizeof(tlog), "thread read: %s at %s\n",
+			 code_name(pcode), paddr == (uintptr_t)p + 64 ?
+			 "the address" : "elsewhere");
+	}
+	caught = 1;
+	while (!restored)
+		;
+	p[100] = 7;                               /* writable again */
+	size_t n = strlen(tlog);
+	snprintf(tlog + n, sizeof(tlog) - n, "thread write: ok\n");
+	return NULL;
+}
+
+static int threadprot(void)
+{
+	prot_handler();
+	tp = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	tp[0] = 1;
+	pthread_t t;
+	if (pthread_create(&t, NULL, toucher, NULL))
+		return puts("pthread_create failed"), 1;
+	while (!ready)
+		;
+	printf("none %d\n", mprotect(tp, 4096, PROT_NONE));
+	changed = 1;
+	while (!caught)
+		;
+	printf("back %d\n", mprotect(tp, 4096, PROT_READ | PROT_WRITE));
+	restored = 1;
+	pthread_join(t, NULL);
+	fputs(tlog, stdout);
+	printf("value %d\n", tp[100]);
+	return 0;
+}
+
+/* Threads flipping their own pages of one table between read-only and
+ * read/write, each checking what a store does every time, while the
+ * main thread sends them signals (their handlers may start while a
+ * call's edits are pending). */
+#define NSTRESS 4
+static char *sp;
+static volatile int sdone;
+static volatile long sigs[NSTRESS];
+static __thread int sidx;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	sigs[sidx]++;
+}
+
+static void *flipper(void *arg)
+{
+	sidx = (int)(intptr_t)arg;
+	volatile char *p = sp + sidx * 4096;
+	int faults = 0, writes = 0, bad = 0;
+	for (int i = 0; i < 300; i++) {
+		if (mprotect((void *)p, 4096, PROT_READ))
+			bad++;
+		pcode = 0;
+		if (!sigsetjmp(pjb, 1)) {
+			p[i] = 1;
+		} else {
+			faults += pcode == SEGV_ACCERR &&
+				  paddr == (uintptr_t)(p + i);
+		}
+		if (mprotect((void *)p, 4096, PROT_READ | PROT_WRITE))
+			bad++;
+		p[i] = 2;
+		writes += p[i] == 2;
+		/* The neighbours stay readable throughout. */
+		(void)sp[((sidx + 1) % NSTRESS) * 4096 + i];
+	}
+	char *log = sp + NSTRESS * 4096 + sidx * 64;
+	snprintf(log, 64, "thread %d: faults %d writes %d bad %d\n", sidx,
+		 faults, writes, bad);
+	return NULL;
+}
+
+static int protstress(void)
+{
+	prot_handler();
+	signal(SIGUSR1, on_usr1);
+	sp = mmap(NULL, (NSTRESS + 1) * 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_t t[NSTRESS];
+	for (int i = 0; i < NSTRESS; i++)
+		if (pthread_create(&t[i], NULL, flipper, (void *)(intptr_t)i))
+			return puts("pthread_create failed"), 1;
+	for (int r = 0; r < 200; r++)
+		for (int i = 0; i < NSTRESS; i++)
+			pthread_kill(t[i], SIGUSR1);
+	for (int i = 0; i < NSTRESS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < NSTRESS; i++)
+		fputs(sp + NSTRESS * 4096 + i * 64, stdout);
+	return 0;
+}
+
+/* glibc's thread stacks: an mmap'd stack whose lowest page(s) are made
+ * PROT_NONE by mprotect; touching it faults. */
+static void *guarded(void *arg)
+{
+	(void)arg;
+	pthread_attr_t at;
+	void *lo;
+	size_t size, guard;
+	pthread_getattr_np(pthread_self(), &at);
+	pthread_attr_getstack(&at, &lo, &size);
+	pthread_attr_getguardsize(&at, &guard);
+	pthread_attr_destroy(&at);
+	printf("guard size %zu\n", guard);
+	touch("stack bottom", (char *)lo, 'w');
+	touch("guard page", (char *)lo - 1, 'w');
+	return NULL;
+}
+
+static int guard(void)
+{
+	prot_handler();
+	pthread_t t;
+	if (pthread_create(&t, NULL, guarded, NULL))
+		return puts("pthread_create failed"), 1;
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static uint64_t compute(uint64_t n)
 {
 	uint64_t x = 1;
@@ -513,6 +831,25 @@ int main(int argc, char **argv)
 		printf("getpid %.3f us\n", t / (double)n * 1e6);
 		return 0;
 	}
+	if (!strcmp(m, "mprotect")) {
+		/* Each call flips one page between read-only and read/write
+		 * (a page-table edit every time); "same" keeps it as is. */
+		long n = argc > 2 ? atol(argv[2]) : 1000;
+		int flip = !(argc > 3 && !strcmp(argv[3], "same"));
+		char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return puts("mmap failed"), 1;
+		p[0] = 1;
+		double t = now();
+		for (long i = 0; i < n; i++)
+			if (mprotect(p, 4096, PROT_READ |
+				     (flip && (i & 1) ? 0 : PROT_WRITE)))
+				return perror("mprotect"), 1;
+		t = now() - t;
+		printf("mprotect %.3f us\n", t / (double)n * 1e6);
+		return 0;
+	}
 	if (!strcmp(m, "handlers"))
 		return handlers();
 	if (!strcmp(m, "shim"))
@@ -523,6 +860,18 @@ int main(int argc, char **argv)
 		return sigstate();
 	if (!strcmp(m, "exitcode"))
 		return argc > 2 ? atoi(argv[2]) : 0;
+	if (!strcmp(m, "prot"))
+		return prot();
+	if (!strcmp(m, "hostile") && argc > 2)
+		return hostile((uintptr_t)strtoull(argv[2], NULL, 0));
+	if (!strcmp(m, "sysmap") && argc > 2)
+		return sysmap((uintptr_t)strtoull(argv[2], NULL, 0));
+	if (!strcmp(m, "threadprot"))
+		return threadprot();
+	if (!strcmp(m, "protstress"))
+		return protstress();
+	if (!strcmp(m, "guard"))
+		return guard();
 	if (!strcmp(m, "efault")) {
 		/* Pointers the program does not own: EFAULT, as natively
 		 * (the VMM must not read or write there on its behalf). */

@@ -4,9 +4,14 @@
 #    native run (hello with argv/--env, files, memory, a compute loop, exit
 #    status 7, processes: fork, vfork, posix_spawn, execve and its errors,
 #    wait4, waitid, kill of a child, a fork in a thread, an exec with a
-#    second thread running, what execve keeps of signals); its faults end
-#    it as natively (NULL deref, store to code, wild jump, stack overflow
-#    139; ud2 132; divide error 136; abort 134);
+#    second thread running, what execve keeps of signals; page
+#    permissions: mmap's prot, mprotect — a PROT_NONE guard, read-only
+#    then back, NX, munmap, the errors; hostile calls on the VMM's system
+#    area; a page made PROT_NONE by one thread while another uses it;
+#    threads flipping pages of one table while signals come; glibc's
+#    thread stack guard; the ring-3 shim's registers and red zone); its
+#    faults end it as natively (NULL deref, store to code, wild jump,
+#    stack overflow 139; ud2 132; divide error 136; abort 134);
 #  - the same program linked dynamically (the host's ld.so and libc) and
 #    the host's python3, also starting a child by subprocess;
 #  - Debian's busybox-static amd64 inside --root: echo, cat, ls, sha256sum
@@ -59,7 +64,10 @@ fi
 # ---- the project's own program, against a native run ----
 mkdir -p "$S/files"
 head -c 4096 /dev/zero >"$S/stdin.bin"
-for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault shim exit7 "procs $S"; do
+# The system area of the default 2 GiB guest (natively nothing is there).
+sys=0x7fe00000
+for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault \
+	shim prot "hostile $sys" threadprot protstress guard exit7 "procs $S"; do
 	set +e
 	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null <"$S/stdin.bin"
 	ns=$?
@@ -74,6 +82,9 @@ for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault s
 	fi
 done
 check exec-x86/exit-status-7 "exit7 gave something else" bash -c "'$RINGVM' exec -- '$S/kvmtest' exit7; [ \$? -eq 7 ]"
+out=$(kx -- "$S/kvmtest" sysmap $sys 2>&1 | tr '\n' '|') || true
+want="mmap over the entry page: Cannot allocate memory|mmap into the system area: Cannot allocate memory|munmap of the system area: -1 Invalid argument|entry page w: MAPERR at the address|system area r: MAPERR at the address|"
+check exec-x86/sysmap "got '$out'" [ "$out" = "$want" ]
 
 for m in "null 139" "writetext 139" "wild 139" "stackoverflow 139" "ud2 132" "div0 136" "abort 134"; do
 	set -- $m
@@ -88,7 +99,7 @@ done
 
 # ---- dynamic programs: the host's ld.so and libc (no --root) ----
 if gcc -O2 -o "$S/kvmtest-dyn" tests/exec-x86/kvmtest.c 2>>"$S/cc.log"; then
-	for m in "hello a b" "files $S/files" memory handlers "procs $S"; do
+	for m in "hello a b" "files $S/files" memory handlers prot "procs $S"; do
 		set +e
 		KVMTEST=yes "$S/kvmtest-dyn" $m >"$S/native.out" 2>/dev/null
 		ns=$?

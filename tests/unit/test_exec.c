@@ -1,5 +1,6 @@
-/* src/exec: the ELF checks, the guest address space (mm.c) and the
- * riscv64 ABI structures (abi.h). */
+/* src/exec: the ELF checks, the guest address space (mm.c), the KVM
+ * sandbox's page tables (kvm_pt.c) and the riscv64 ABI structures
+ * (abi.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,9 +10,11 @@
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "exec/abi.h"
 #include "exec/exec_int.h"
+#include "exec/kvm_int.h"
 
 /* A minimal riscv64 executable: PT_PHDR, optional PT_INTERP, one PT_LOAD
  * of the first 0x1100 bytes at vaddr (+ 0x2000 bss). */
@@ -243,6 +246,262 @@ static void mm_pool_exhausted(void **state)
 	assert_int_equal(mm_fault(mm, 0x1000000, 1), 0);   /* frames came back */
 }
 
+/* ---- kvm_pt.c: the tables as the guest sees them in memory, and the
+ * edits the ring-0 stub would make ---- */
+
+struct ptfix {
+	uint8_t *mem;
+	uint64_t sys, size;
+	struct kx_pt pt;
+	uint64_t q[512];             /* the edit page */
+	bool seen[512];              /* system-area pages ever walked */
+};
+
+static int pt_setup_size(void **state, uint64_t sys)
+{
+	struct ptfix *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->sys = sys;
+	f->size = sys + KX_2M;
+	f->mem = mmap(NULL, f->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(f->mem != MAP_FAILED);
+	assert_int_equal(kx_pt_init(&f->pt, f->mem, sys, false), 0);
+	*state = f;
+	return 0;
+}
+
+static int pt_setup(void **state)
+{
+	return pt_setup_size(state, 64ULL << 20);
+}
+
+/* Enough chunks to run the pool out. */
+static int pt_setup_big(void **state)
+{
+	return pt_setup_size(state, (uint64_t)(KX_NPT + 8) * KX_2M);
+}
+
+static int pt_teardown(void **state)
+{
+	struct ptfix *f = *state;
+	kx_pt_free(&f->pt);
+	munmap(f->mem, f->size);
+	free(f);
+	return 0;
+}
+
+static uint64_t *gq(struct ptfix *f, uint64_t gpa)
+{
+	return (uint64_t *)(f->mem + gpa);
+}
+
+#define ADDR(e) ((e) & 0x000ffffffffff000ULL)
+
+/* The MMU's walk from CR3 (the system area's PML4): the leaf entry for
+ * va (a 2 MiB PDE or a PTE), 0 when some level is absent; marks the
+ * tables it passes as seen. */
+static uint64_t walk(struct ptfix *f, uint64_t va)
+{
+	uint64_t t = f->sys + KX_PML4;
+	for (int level = 3; level >= 0; level--) {
+		if (t >= f->sys)
+			f->seen[(t - f->sys) / KX_PAGE] = true;
+		uint64_t e = gq(f, t)[(va >> (12 + 9 * level)) & 511];
+		if (!(e & 1))
+			return 0;
+		if (level == 0 || (level == 1 && (e & 0x80)))
+			return e;
+		assert_true((e & 6) == 6);       /* upper levels: user, RW */
+		t = ADDR(e);
+	}
+	return 0;
+}
+
+/* Walk every page once (so every linked table counts as seen). */
+static void walk_all(struct ptfix *f)
+{
+	for (uint64_t va = KX_2M; va < f->sys; va += KX_PAGE)
+		(void)walk(f, va);
+}
+
+/* What the stub does: every record, then the list is done. */
+static void run_edits(struct ptfix *f)
+{
+	for (uint64_t *r = f->q + KX_EDIT_REC; r[2]; r += 4)
+		for (uint64_t i = 0; i < r[2]; i++)
+			gq(f, r[0])[i] = r[1] + i * r[3];
+	f->q[KX_EDIT_REC + 2] = 0;
+	walk_all(f);
+}
+
+/* kx_pt_set after start, checking that no page the guest may have
+ * walked changed in memory (only records may change those). */
+static int set_live(struct ptfix *f, uint64_t va, uint64_t len, uint64_t fl)
+{
+	static uint8_t before[512][4096];
+	for (unsigned i = 0; i < 512; i++)
+		if (f->seen[i])
+			memcpy(before[i], f->mem + f->sys + i * KX_PAGE, KX_PAGE);
+	int r = kx_pt_set(&f->pt, va, len, fl, f->q);
+	for (unsigned i = 0; i < 512; i++)
+		if (f->seen[i])
+			assert_memory_equal(before[i], f->mem + f->sys + i * KX_PAGE,
+					    KX_PAGE);
+	return r;
+}
+
+#define RW  kx_pt_flags(PROT_READ | PROT_WRITE)
+#define RO  kx_pt_flags(PROT_READ)
+#define RX  kx_pt_flags(PROT_READ | PROT_EXEC)
+#define NONE kx_pt_flags(PROT_NONE)
+#define NX (1ULL << 63)
+
+static void pt_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(RW & 7, 7);                  /* P W U */
+	assert_true(RW & NX);
+	assert_int_equal(RO & 7, 5);                  /* P U */
+	assert_false(RX & NX);
+	assert_int_equal(kx_pt_flags(PROT_EXEC) & 7, 5);   /* x86: readable */
+	assert_int_equal(kx_pt_flags(PROT_WRITE) & 7, 7);
+	assert_int_equal(NONE & 1, 0);                /* not present */
+	assert_true(NONE != 0);                       /* but mapped */
+}
+
+static void pt_before_and_after_start(void **state)
+{
+	struct ptfix *f = *state;
+	const uint64_t c = 8 * KX_2M;                 /* a chunk */
+	/* Before start: written directly, 2 MiB pages where whole. */
+	assert_int_equal(kx_pt_set(&f->pt, c, 2 * KX_2M, RW, NULL), 0);
+	assert_int_equal(kx_pt_set(&f->pt, c + 3 * KX_2M, KX_PAGE, RX, NULL), 0);
+	assert_true(walk(f, c + 5) & 0x80);
+	assert_int_equal(ADDR(walk(f, c + KX_2M + 5)), c + KX_2M);
+	assert_int_equal(walk(f, c + 3 * KX_2M) & ~ADDR(~0ULL), RX);
+	assert_int_equal(walk(f, c + 3 * KX_2M + KX_PAGE), 0);
+	assert_int_equal(walk(f, c - KX_PAGE), 0);
+	assert_true(kx_pt_mapped(&f->pt, c, 2 * KX_2M));
+	assert_false(kx_pt_mapped(&f->pt, c, 2 * KX_2M + KX_PAGE));
+	walk_all(f);
+	kx_pt_start(&f->pt);
+	assert_int_equal(kx_pt_set(&f->pt, c, KX_PAGE, RO, NULL), -EINVAL);
+
+	/* A guard page in a 2 MiB page: a new table, filled directly, and
+	 * one queued PDE; the guest sees nothing before the stub runs. */
+	assert_int_equal(set_live(f, c + KX_PAGE, KX_PAGE, NONE), 0);
+	assert_int_equal(f->q[KX_EDIT_REC + 2], 1);
+	assert_int_equal(f->q[KX_EDIT_REC + 4 + 2], 0);    /* the end */
+	assert_true(walk(f, c + KX_PAGE) & 0x80);
+	run_edits(f);
+	assert_int_equal(walk(f, c + KX_PAGE), 0);
+	assert_int_equal(walk(f, c) & ~ADDR(~0ULL), RW);
+	assert_int_equal(ADDR(walk(f, c + 2 * KX_PAGE)), c + 2 * KX_PAGE);
+	assert_true(kx_pt_mapped(&f->pt, c + KX_PAGE, KX_PAGE));   /* NONE */
+
+	/* Read-only over the guard and its neighbours: PTEs of a live
+	 * table, one run. */
+	assert_int_equal(set_live(f, c, 3 * KX_PAGE, RO), 0);
+	assert_int_equal(f->q[KX_EDIT_REC + 2], 3);
+	run_edits(f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(walk(f, c + i * KX_PAGE) & ~ADDR(~0ULL), RO);
+	assert_int_equal(walk(f, c + 3 * KX_PAGE) & ~ADDR(~0ULL), RW);
+
+	/* Nothing to change: nothing queued. */
+	assert_int_equal(set_live(f, c, 3 * KX_PAGE, RO), 0);
+	assert_int_equal(f->q[KX_EDIT_REC + 2], 0);
+
+	/* The whole chunk and the next at once: one run of two PDEs. */
+	assert_int_equal(set_live(f, c, 2 * KX_2M, 0), 0);
+	assert_int_equal(f->q[KX_EDIT_REC + 2], 2);
+	run_edits(f);
+	assert_int_equal(walk(f, c + KX_PAGE * 3), 0);
+	assert_int_equal(walk(f, c + KX_2M), 0);
+	assert_false(kx_pt_mapped(&f->pt, c, KX_PAGE));
+
+	/* Split again: the chunk's own table comes back, every entry
+	 * stored by the stub (KVM may still shadow it). */
+	assert_int_equal(set_live(f, c + 10 * KX_PAGE, KX_PAGE, RW), 0);
+	run_edits(f);
+	for (unsigned i = 0; i < 512; i++)
+		assert_int_equal(walk(f, c + i * KX_PAGE) != 0, i == 10);
+}
+
+static void pt_refused(void **state)
+{
+	struct ptfix *f = *state;
+	kx_pt_start(&f->pt);
+	uint64_t sys = f->sys;
+	uint64_t entry = walk(f, sys + KX_ENTRY);
+	assert_int_equal(kx_pt_set(&f->pt, sys, KX_PAGE, RW, f->q), -EINVAL);
+	assert_int_equal(kx_pt_set(&f->pt, sys - KX_PAGE, 2 * KX_PAGE, RW, f->q),
+			 -EINVAL);
+	assert_int_equal(kx_pt_set(&f->pt, 0, KX_PAGE, RW, f->q), -EINVAL);
+	assert_int_equal(kx_pt_set(&f->pt, KX_2M, -KX_PAGE, RW, f->q), -EINVAL);
+	assert_int_equal(kx_pt_set(&f->pt, KX_2M + 1, KX_PAGE, RW, f->q), -EINVAL);
+	assert_int_equal(kx_pt_set(&f->pt, KX_2M, KX_PAGE, 1ULL << 40, f->q),
+			 -EINVAL);
+	assert_int_equal(f->q[KX_EDIT_REC + 2], 0);
+	assert_int_equal(walk(f, sys + KX_ENTRY), entry);
+	assert_int_equal(entry & 7, 5);               /* user, read-only */
+	assert_int_equal(walk(f, sys + KX_IDT) & 4, 0);     /* supervisor */
+	assert_false(kx_pt_mapped(&f->pt, sys + KX_ENTRY, 1));
+	assert_false(kx_pt_mapped(&f->pt, KX_PAGE, 1));
+}
+
+static void pt_edit_page_full(void **state)
+{
+	struct ptfix *f = *state;
+	kx_pt_start(&f->pt);
+	/* Guard pages two pages apart: one record each, until the page
+	 * cannot take a chunk's worth more. */
+	int r = 0;
+	uint64_t va = 4 * KX_2M, n = 0;
+	for (; !r && va < f->sys; va += 2 * KX_PAGE, n++)
+		r = set_live(f, va, KX_PAGE, RW);
+	assert_int_equal(r, -ENOMEM);
+	assert_true(n > KX_EDIT_MAX - 8 && n <= KX_EDIT_MAX);
+	run_edits(f);
+	for (uint64_t a = 4 * KX_2M; a < va - 2 * KX_PAGE; a += 2 * KX_PAGE) {
+		assert_true(walk(f, a) & 1);
+		assert_int_equal(walk(f, a + KX_PAGE), 0);
+	}
+}
+
+static void pt_pool_exhausted(void **state)
+{
+	struct ptfix *f = *state;
+	kx_pt_start(&f->pt);
+	/* One page in each chunk: a table each while the pool lasts, then
+	 * whole 2 MiB pages with every permission (before: absent). */
+	unsigned chunks = (unsigned)(f->sys / KX_2M) - 1;
+	for (unsigned c = 1; c <= chunks; c++) {
+		assert_int_equal(set_live(f, c * KX_2M, KX_PAGE, RO), 0);
+		run_edits(f);
+	}
+	unsigned split = 0, whole = 0;
+	for (unsigned c = 1; c <= chunks; c++) {
+		uint64_t e = walk(f, c * KX_2M + KX_PAGE);
+		if (!e)
+			split++;
+		else if ((e & 0x80) && (e & 7) == 7 && !(e & NX))
+			whole++;
+	}
+	assert_int_equal(split, KX_NPT);
+	assert_int_equal(whole, chunks - KX_NPT);
+	/* Absent and staying so needs no table: a PROT_NONE reservation
+	 * in an absent chunk leaves it absent (and mapped). */
+	uint64_t top = (uint64_t)chunks * KX_2M;
+	assert_int_equal(set_live(f, top, KX_2M, 0), 0);
+	run_edits(f);
+	assert_int_equal(set_live(f, top + KX_PAGE, KX_PAGE, NONE), 0);
+	assert_int_equal(f->q[KX_EDIT_REC + 2], 0);
+	assert_int_equal(walk(f, top + KX_PAGE), 0);
+	assert_true(kx_pt_mapped(&f->pt, top + KX_PAGE, KX_PAGE));
+}
+
 static void abi_layouts(void **state)
 {
 	(void)state;
@@ -305,6 +564,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(mm_lazy_and_faults, mm_setup, mm_teardown),
 		cmocka_unit_test_setup_teardown(mm_placement_and_iov, mm_setup, mm_teardown),
 		cmocka_unit_test_setup_teardown(mm_pool_exhausted, mm_setup, mm_teardown),
+		cmocka_unit_test(pt_flags),
+		cmocka_unit_test_setup_teardown(pt_before_and_after_start, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(pt_refused, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(pt_edit_page_full, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(pt_pool_exhausted, pt_setup_big, pt_teardown),
 		cmocka_unit_test(abi_layouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
