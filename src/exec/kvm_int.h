@@ -259,6 +259,10 @@ long kx_mmap(struct kx_cpu *c, const uint64_t *a);
 long kx_munmap(struct kx_cpu *c, uint64_t va, uint64_t len);
 long kx_mprotect(struct kx_cpu *c, uint64_t va, uint64_t len, uint64_t prot);
 long kx_brk(struct kx_cpu *c, uint64_t want);
+/* mremap(old, old_len, new_len, flags, new): shrink, grow in place, or
+ * (MREMAP_MAYMOVE, MREMAP_FIXED) move with the contents; the address or
+ * -errno as Linux's.  Caller holds k->lock. */
+long kx_mremap(struct kx_cpu *c, const uint64_t *a);
 /* Give checked, page-aligned guest [va, va+len) back to the host: it
  * reads as zeros afterwards. */
 void kx_zero(struct kx *k, uint64_t va, uint64_t len);
@@ -293,6 +297,9 @@ int kx_pt_set(struct kx_pt *pt, uint64_t va, uint64_t len, uint64_t f,
  * PROT_NONE too)?  false outside the user range.  Caller holds k->lock
  * once started. */
 bool kx_pt_mapped(const struct kx_pt *pt, uint64_t va, uint64_t len);
+/* The entry flags (kx_pt_flags' form) of the page at va; 0 when it is
+ * not mapped or outside the user range.  Caller holds k->lock. */
+uint64_t kx_pt_get(const struct kx_pt *pt, uint64_t va);
 /* vCPU c's edit page (KX_CPU_EDIT), as 64-bit words. */
 uint64_t *kx_edits(struct kx_cpu *c);
 /* Take k->lock once no other vCPU has edits queued (the order of two

@@ -7,6 +7,7 @@
 #include "kvm_int.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -196,4 +197,73 @@ long kx_brk(struct kx_cpu *c, uint64_t want)
 		return (long)k->brk_cur;
 	k->brk_cur = want;
 	return (long)want;
+}
+
+/* Every page of [va, va+len) has flags f (one mapping, as Linux's mremap
+ * wants the old range to be). */
+static bool same_flags(struct kx *k, uint64_t va, uint64_t len, uint64_t f)
+{
+	for (uint64_t a = va; a < va + len; a += KX_PAGE)
+		if (kx_pt_get(&k->pt, a) != f)
+			return false;
+	return true;
+}
+
+/* The contents move by copying (the guest-physical pages stay where they
+ * are; the host's mremap would leave a hole in the memory slot under
+ * vCPUs that may still use the old range until the edits run). */
+long kx_mremap(struct kx_cpu *c, const uint64_t *a)
+{
+	struct kx *k = c->k;
+	uint64_t old = a[0], flags = a[3], to = a[4];
+	uint64_t olen = (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	uint64_t nlen = (a[2] + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	bool fixed = flags & MREMAP_FIXED;
+	if ((old & (KX_PAGE - 1)) || !nlen || a[2] > k->size || a[1] > k->size ||
+	    (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
+	    (fixed && !(flags & MREMAP_MAYMOVE)) ||
+	    (fixed && (to & (KX_PAGE - 1))))
+		return -EINVAL;
+	if (!olen)
+		return -EINVAL;     /* duplicating a shared mapping: not here */
+	uint64_t f = kx_pt_get(&k->pt, old);
+	if (!f || !kx_ok(k, old, olen) || !same_flags(k, old, olen, f))
+		return -EFAULT;
+	if (nlen < olen) {
+		long r = kx_munmap(c, old + nlen, olen - nlen);
+		if (r)
+			return r;
+		olen = nlen;
+	}
+	if (!fixed) {
+		if (nlen == olen)
+			return (long)old;
+		/* In place: the pages after it free in the mmap area. */
+		uint64_t end = old + nlen;
+		if (old + olen >= k->mmap_lo && end <= k->mmap_hi &&
+		    end > old && !kx_used(k, old + olen, nlen - olen)) {
+			int r = kx_pt_set(&k->pt, old + olen, nlen - olen, f,
+					  kx_edits(c));
+			if (r)
+				return r;
+			kx_mark(k, old + olen, nlen - olen, true);
+			kx_zero(k, old + olen, nlen - olen);
+			return (long)old;
+		}
+		if (!(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
+		to = kx_find_free(k, nlen / KX_PAGE);
+		if (!to)
+			return -ENOMEM;
+	} else if (!kx_ok(k, to, nlen) || (to < old + olen && old < to + nlen)) {
+		return -EINVAL;
+	}
+	int r = kx_pt_set(&k->pt, to, nlen, f, kx_edits(c));
+	if (r)
+		return r;
+	kx_mark(k, to, nlen, true);
+	kx_zero(k, to, nlen);
+	memcpy(k->mem + to, k->mem + old, olen);
+	r = (int)kx_munmap(c, old, olen);
+	return r ? r : (long)to;
 }

@@ -259,6 +259,14 @@ bool kx_pt_mapped(const struct kx_pt *pt, uint64_t va, uint64_t len)
 	return true;
 }
 
+uint64_t kx_pt_get(const struct kx_pt *pt, uint64_t va)
+{
+	if (va < KX_2M || va >= pt->sys)
+		return 0;
+	uint64_t e = entry(pt, va);
+	return e & PTE_MAP ? e & FLAGS : 0;
+}
+
 int kx_pt_init(struct kx_pt *pt, uint8_t *mem, uint64_t sys, bool verbose)
 {
 	if (sys % KX_2M || sys / KX_2M >= 2048)

@@ -897,7 +897,12 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 		    !(a[0] & (KX_PAGE - 1)))
 			kx_zero(k, a[0], (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1));
 		return 0;
-	case SYS_mremap: return -ENOMEM;
+	case SYS_mremap: {
+		kx_pt_lock(c);
+		long r = kx_mremap(c, a);
+		pthread_mutex_unlock(&k->lock);
+		return r;
+	}
 	case SYS_getpid: return getpid();
 	case SYS_gettid: return c->tid;
 	case SYS_getppid: return getppid();
