@@ -52,6 +52,16 @@
 struct exec_vma {
 	uint64_t start, end;
 	int prot;
+	struct exec_file *file;    /* MAP_SHARED of a file, or NULL */
+	uint64_t off;              /* its file offset at start */
+};
+
+/* A file behind MAP_SHARED mappings: frames there are the file's own
+ * pages (mm.c maps them over the frame's host address). */
+struct exec_file {
+	int fd;                    /* a dup, closed with the last mapping */
+	unsigned refs;             /* VMAs using it */
+	bool w;                    /* open for writing (may map writable) */
 };
 
 struct exec_mm {
@@ -91,7 +101,16 @@ void mm_discard(struct exec_mm *mm, uint64_t va, uint64_t len);
  * shoots down the TLBs after a move. */
 long mm_remap(struct exec_mm *mm, uint64_t old, uint64_t olen, uint64_t nlen,
 	      bool may_move, uint64_t fixed);
-/* Change prot of [va, va+len); -ENOMEM if part of it is unmapped. */
+/* mm_map for MAP_SHARED of file fd at off (page aligned): the frames
+ * become the file's pages when touched.  fd is dup'ed.  0, -EACCES (a
+ * writable mapping of a file not open for writing, or write-only),
+ * -EBADF, -ENOMEM.  Caller holds the lock. */
+int mm_map_file(struct exec_mm *mm, uint64_t va, uint64_t len, int prot,
+		int fd, uint64_t off);
+/* msync(2) of [va, va+len): MS_SYNC writes back the files behind it. */
+int mm_sync(struct exec_mm *mm, uint64_t va, uint64_t len, int flags);
+/* Change prot of [va, va+len); -ENOMEM if part of it is unmapped,
+ * -EACCES for PROT_WRITE on a shared mapping of a read-only file. */
 int mm_protect(struct exec_mm *mm, uint64_t va, uint64_t len, int prot);
 /* A free range of len bytes, highest below `below` (top-down) and at or
  * above `above`; 0 when none.  Caller holds the lock. */

@@ -624,7 +624,10 @@ static void cpu_loop(struct kx_cpu *c)
 				kicked(c);
 				continue;
 			}
-			kx_exit_group(k, SIGKILL);
+			/* EFAULT: guest memory the host cannot provide — a
+			 * shared file mapping past the file's end, SIGBUS
+			 * natively (a handler for it is not run). */
+			kx_exit_group(k, errno == EFAULT ? SIGBUS : SIGKILL);
 			break;
 		}
 		switch (c->run->exit_reason) {

@@ -77,6 +77,7 @@
  * and TSS (so each has its own ring-0 stack), a page for page-table
  * edits the vCPU makes in ring 0 (kvm_pt.c), and the ring-0 stack. */
 #define KX_MAX_CPUS 64
+#define KX_MAX_SHARED 128    /* MAP_SHARED file mappings at once */
 #define KX_CPU_AREA 0x80000
 #define KX_CPU_SIZE 0x4000
 #define KX_CPU_GDT  0x0000
@@ -216,6 +217,10 @@ struct kx {
 	int self_fd;               /* ringvm's own binary (O_PATH): the one
 				    * thing execve may run (kvm_proc.c) */
 	struct kx_pt pt;           /* page tables, under lock once started */
+	/* MAP_SHARED file mappings: guest memory there is the file's own
+	 * pages (the host's mmap over k->mem), under lock. */
+	struct kx_shared { uint64_t va, len; bool w; } shared[KX_MAX_SHARED];
+	unsigned nshared;
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -264,8 +269,11 @@ long kx_brk(struct kx_cpu *c, uint64_t want);
  * -errno as Linux's.  Caller holds k->lock. */
 long kx_mremap(struct kx_cpu *c, const uint64_t *a);
 /* Give checked, page-aligned guest [va, va+len) back to the host: it
- * reads as zeros afterwards. */
+ * reads as zeros afterwards (the file's contents again where a
+ * MAP_SHARED file mapping is: MADV_DONTNEED's meaning). */
 void kx_zero(struct kx *k, uint64_t va, uint64_t len);
+/* msync of a MAP_SHARED file range: the host's, on the same pages. */
+long kx_msync(struct kx *k, uint64_t va, uint64_t len, int flags);
 /* The mmap area's page bitmap: mark [va, va+len) (parts outside the
  * area ignored) used or free; the highest free run of n pages (0:
  * none). */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,6 +67,103 @@ void kx_zero(struct kx *k, uint64_t va, uint64_t len)
 	madvise(k->mem + va, len, MADV_DONTNEED);
 }
 
+/* ---- MAP_SHARED file mappings ---- */
+
+/* Anonymous private memory again under [va, va+len), where a shared file
+ * mapping was: the host mapping is replaced (MAP_FIXED), the list of
+ * shared ranges trimmed.  -ENOMEM when a split finds the list full. */
+static int drop_shared(struct kx *k, uint64_t va, uint64_t len)
+{
+	uint64_t end = va + len;
+	for (unsigned i = 0; i < k->nshared;) {
+		struct kx_shared *s = &k->shared[i];
+		uint64_t lo = s->va > va ? s->va : va;
+		uint64_t hi = s->va + s->len < end ? s->va + s->len : end;
+		if (lo >= hi) {
+			i++;
+			continue;
+		}
+		bool split = s->va < lo && s->va + s->len > hi;
+		if (split && k->nshared == KX_MAX_SHARED)
+			return -ENOMEM;
+		if (mmap(k->mem + lo, hi - lo, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+			 -1, 0) == MAP_FAILED)
+			return -errno;
+		if (split) {
+			k->shared[k->nshared++] = (struct kx_shared){
+				hi, s->va + s->len - hi, s->w };
+			s->len = lo - s->va;
+			i++;
+		} else if (s->va < lo) {
+			s->len = lo - s->va;
+			i++;
+		} else if (s->va + s->len > hi) {
+			s->len = s->va + s->len - hi;
+			s->va = hi;
+			i++;
+		} else {
+			*s = k->shared[--k->nshared];
+		}
+	}
+	return 0;
+}
+
+/* Does [va, va+len) touch a shared file mapping (read-only ones only
+ * when ro_only)? */
+static bool shared_in(const struct kx *k, uint64_t va, uint64_t len,
+		      bool ro_only)
+{
+	for (unsigned i = 0; i < k->nshared; i++) {
+		const struct kx_shared *s = &k->shared[i];
+		if (s->va < va + len && va < s->va + s->len && (!ro_only || !s->w))
+			return true;
+	}
+	return false;
+}
+
+long kx_msync(struct kx *k, uint64_t va, uint64_t len, int flags)
+{
+	if ((va & (KX_PAGE - 1)) || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	len = (len + KX_PAGE - 1) & ~(KX_PAGE - 1);
+	if (!kx_ok(k, va, len ? len : 1))
+		return -ENOMEM;
+	for (unsigned i = 0; i < k->nshared; i++) {
+		const struct kx_shared *s = &k->shared[i];
+		uint64_t lo = s->va > va ? s->va : va;
+		uint64_t hi = s->va + s->len < va + len ? s->va + s->len : va + len;
+		if (lo < hi && msync(k->mem + lo, hi - lo, flags))
+			return -errno;
+	}
+	return 0;
+}
+
+/* A shared file mapping at checked [va, va+len): the file's pages
+ * themselves (host MAP_SHARED over guest memory: KVM follows through its
+ * MMU notifier), so stores reach the file and other processes' mappings
+ * as natively. */
+static long share(struct kx *k, uint64_t va, uint64_t len, int fd,
+		  uint64_t off, int prot)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -EBADF;
+	if ((fl & O_ACCMODE) == O_WRONLY)
+		return -EACCES;
+	bool w = (fl & O_ACCMODE) == O_RDWR;
+	if ((prot & PROT_WRITE) && !w)
+		return -EACCES;
+	if (k->nshared == KX_MAX_SHARED)
+		return -ENOMEM;
+	if (mmap(k->mem + va, len, PROT_READ | (w ? PROT_WRITE : 0),
+		 MAP_SHARED | MAP_FIXED, fd, (off_t)off) == MAP_FAILED)
+		return -errno;
+	k->shared[k->nshared++] = (struct kx_shared){ va, len, w };
+	return 0;
+}
+
 /* Undo a mapping that could not be filled: nothing there any more. */
 static void unmap(struct kx_cpu *c, uint64_t va, uint64_t len)
 {
@@ -91,9 +189,10 @@ long kx_mmap(struct kx_cpu *c, const uint64_t *a)
 		struct stat st;
 		if (fstat(fd, &st))
 			return -errno;
-		if ((flags & MAP_TYPE) == MAP_SHARED && (a[2] & PROT_WRITE))
-			return -ENODEV;   /* no write-back to files */
 	}
+	bool shared_file = !(flags & MAP_ANONYMOUS) &&
+			   ((flags & MAP_TYPE) == MAP_SHARED ||
+			    (flags & MAP_TYPE) == MAP_SHARED_VALIDATE);
 	uint64_t va;
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (!kx_ok(k, addr, len))
@@ -113,8 +212,18 @@ long kx_mmap(struct kx_cpu *c, const uint64_t *a)
 	if (r)
 		return r;
 	kx_mark(k, va, len, true);
+	if ((r = drop_shared(k, va, len))) {
+		unmap(c, va, len);
+		return r;
+	}
 	kx_zero(k, va, len);
-	if (!(flags & MAP_ANONYMOUS)) {
+	if (shared_file) {
+		long e = share(k, va, len, fd, off, prot);
+		if (e) {
+			unmap(c, va, len);
+			return e;
+		}
+	} else if (!(flags & MAP_ANONYMOUS)) {
 		uint64_t got = 0;
 		while (got < len) {
 			ssize_t n = pread(fd, k->mem + va + got, len - got,
@@ -142,6 +251,8 @@ long kx_munmap(struct kx_cpu *c, uint64_t va, uint64_t len)
 		return -EINVAL;
 	int r = kx_pt_set(&k->pt, va, len, 0, kx_edits(c));
 	if (r)
+		return r;
+	if ((r = drop_shared(k, va, len)))
 		return r;
 	if (va >= k->mmap_lo && va + len <= k->mmap_hi) {
 		kx_mark(k, va, len, false);
@@ -177,6 +288,9 @@ long kx_mprotect(struct kx_cpu *c, uint64_t va, uint64_t len, uint64_t prot)
 	}
 	if (!kx_ok(k, va, len) || !kx_pt_mapped(&k->pt, va, len))
 		return -ENOMEM;
+	/* A shared mapping of a file not open for writing stays so. */
+	if ((prot & PROT_WRITE) && shared_in(k, va, len, true))
+		return -EACCES;
 	return kx_pt_set(&k->pt, va, len, kx_pt_flags((int)prot), kx_edits(c));
 }
 
@@ -188,6 +302,8 @@ long kx_brk(struct kx_cpu *c, uint64_t want)
 	uint64_t pa = (want + KX_PAGE - 1) & ~(KX_PAGE - 1);
 	uint64_t pc = (k->brk_cur + KX_PAGE - 1) & ~(KX_PAGE - 1);
 	/* Shrunk then regrown memory reads zeros, as on Linux. */
+	if (pa < pc && drop_shared(k, pa, pc - pa))
+		return (long)k->brk_cur;
 	if (pa < pc)
 		kx_zero(k, pa, pc - pa);
 	/* brk memory is read/write (and already is, unless the program
@@ -229,6 +345,10 @@ long kx_mremap(struct kx_cpu *c, const uint64_t *a)
 	uint64_t f = kx_pt_get(&k->pt, old);
 	if (!f || !kx_ok(k, old, olen) || !same_flags(k, old, olen, f))
 		return -EFAULT;
+	/* Moving or growing a file's own pages: not offered (the copy
+	 * below would detach them from the file). */
+	if (shared_in(k, old, olen, false) && (nlen > olen || fixed))
+		return -ENOMEM;
 	if (nlen < olen) {
 		long r = kx_munmap(c, old + nlen, olen - nlen);
 		if (r)
@@ -262,6 +382,8 @@ long kx_mremap(struct kx_cpu *c, const uint64_t *a)
 	if (r)
 		return r;
 	kx_mark(k, to, nlen, true);
+	if ((r = drop_shared(k, to, nlen)))
+		return r;
 	kx_zero(k, to, nlen);
 	memcpy(k->mem + to, k->mem + old, olen);
 	r = (int)kx_munmap(c, old, olen);

@@ -58,7 +58,7 @@ static const char *const calls[] = {
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "select", "pselect6",
 	"ppoll", "epoll_create1", "epoll_ctl", "epoll_wait",
 	/* memory: guest pages dropped (madvise), the VMM's own heap */
-	"madvise", "mmap", "munmap", "brk", "mremap",
+	"madvise", "mmap", "munmap", "brk", "mremap", "msync",
 	/* ids, time, randomness, limits */
 	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
 	"getegid", "getpgrp", "getpgid", "getsid", "clock_gettime",

@@ -897,6 +897,12 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 		    !(a[0] & (KX_PAGE - 1)))
 			kx_zero(k, a[0], (a[1] + KX_PAGE - 1) & ~(KX_PAGE - 1));
 		return 0;
+	case SYS_msync: {
+		pthread_mutex_lock(&k->lock);
+		long r = kx_msync(k, a[0], a[1], (int)a[2]);
+		pthread_mutex_unlock(&k->lock);
+		return r;
+	}
 	case SYS_mremap: {
 		kx_pt_lock(c);
 		long r = kx_mremap(c, a);

@@ -16,9 +16,12 @@
 #include "exec_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define PTE_V (1ULL << 0)
 #define PTE_R (1ULL << 1)
@@ -28,6 +31,9 @@
 #define PTE_A (1ULL << 6)
 #define PTE_D (1ULL << 7)
 #define PTE_PPN(p) (((p) >> 10) & ((1ULL << 44) - 1))
+/* RSW (software, ignored by the walk): the frame is a file's page,
+ * host-mapped MAP_SHARED; freeing it maps anonymous memory back. */
+#define PTE_FILE (1ULL << 8)
 #define MAX_VMAS 65530
 
 int mm_init(struct exec_mm *mm, struct guest_mem *mem, struct err *errp)
@@ -47,8 +53,12 @@ int mm_init(struct exec_mm *mm, struct guest_mem *mem, struct err *errp)
 	return 0;
 }
 
+static void file_put(struct exec_file *f);
+
 void mm_free(struct exec_mm *mm)
 {
+	for (size_t i = 0; i < mm->nvma; i++)
+		file_put(mm->vma[i].file);
 	free(mm->free);
 	free(mm->vma);
 	mm->free = NULL;
@@ -162,6 +172,14 @@ static int vma_reserve(struct exec_mm *mm, size_t extra)
 	return 0;
 }
 
+static void file_put(struct exec_file *f)
+{
+	if (f && !--f->refs) {
+		close(f->fd);
+		free(f);
+	}
+}
+
 /* Remove [s, e) from the list, splitting mappings that straddle it. */
 static int vma_cut(struct exec_mm *mm, uint64_t s, uint64_t e)
 {
@@ -174,16 +192,21 @@ static int vma_cut(struct exec_mm *mm, uint64_t s, uint64_t e)
 			memmove(v + 1, v, (mm->nvma - i) * sizeof(*v));
 			mm->nvma++;
 			v[0].end = s;
+			v[1].off += e - v[1].start;
 			v[1].start = e;
+			if (v[1].file)
+				v[1].file->refs++;
 			return 0;
 		}
 		if (v->start < s) {
 			v->end = s;
 			i++;
 		} else if (v->end > e) {
+			v->off += e - v->start;
 			v->start = e;
 			break;
 		} else {
+			file_put(v->file);
 			memmove(v, v + 1, (mm->nvma - i - 1) * sizeof(*v));
 			mm->nvma--;
 		}
@@ -199,10 +222,11 @@ static int vma_add(struct exec_mm *mm, uint64_t s, uint64_t e, int prot)
 	size_t i = vma_first_end_above(mm, s);
 	/* Merge with neighbours of the same prot (keeps the list short
 	 * for brk and stack-like growth). */
-	if (i > 0 && mm->vma[i - 1].end == s && mm->vma[i - 1].prot == prot) {
+	if (i > 0 && mm->vma[i - 1].end == s && mm->vma[i - 1].prot == prot &&
+	    !mm->vma[i - 1].file) {
 		mm->vma[i - 1].end = e;
 		if (i < mm->nvma && mm->vma[i].start == e &&
-		    mm->vma[i].prot == prot) {
+		    mm->vma[i].prot == prot && !mm->vma[i].file) {
 			mm->vma[i - 1].end = mm->vma[i].end;
 			memmove(&mm->vma[i], &mm->vma[i + 1],
 				(mm->nvma - i - 1) * sizeof(struct exec_vma));
@@ -210,13 +234,14 @@ static int vma_add(struct exec_mm *mm, uint64_t s, uint64_t e, int prot)
 		}
 		return 0;
 	}
-	if (i < mm->nvma && mm->vma[i].start == e && mm->vma[i].prot == prot) {
+	if (i < mm->nvma && mm->vma[i].start == e && mm->vma[i].prot == prot &&
+	    !mm->vma[i].file) {
 		mm->vma[i].start = s;
 		return 0;
 	}
 	memmove(&mm->vma[i + 1], &mm->vma[i],
 		(mm->nvma - i) * sizeof(struct exec_vma));
-	mm->vma[i] = (struct exec_vma){ s, e, prot };
+	mm->vma[i] = (struct exec_vma){ s, e, prot, NULL, 0 };
 	mm->nvma++;
 	return 0;
 }
@@ -255,8 +280,16 @@ static void pt_each(struct exec_mm *mm, uint64_t s, uint64_t e,
 
 static void drop_leaf(struct exec_mm *mm, uint64_t *slot, void *arg)
 {
-	uint64_t pa = PTE_PPN(*slot) << 12;
+	uint64_t pte = *slot;
+	uint64_t pa = PTE_PPN(pte) << 12;
 	__atomic_store_n(slot, 0, __ATOMIC_RELEASE);
+	/* A file's page: plain memory again before the frame is reused
+	 * (a later anonymous use must not write the file). */
+	if ((pte & PTE_FILE) &&
+	    mmap(pa_host(mm, pa), EXEC_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
+		return;   /* leak the frame rather than hand it out */
 	page_free(mm, pa);
 }
 
@@ -286,26 +319,104 @@ static void reprot_leaf(struct exec_mm *mm, uint64_t *slot, void *arg)
 {
 	uint64_t ppn = PTE_PPN(*slot);
 	/* A frame without V must stay recognisable as populated: keep the
-	 * PPN (a pool page is never PPN 0). */
-	__atomic_store_n(slot, ppn << 10 | pte_bits(*(int *)arg),
-			 __ATOMIC_RELEASE);
+	 * PPN (a pool page is never PPN 0), and whose page it is. */
+	__atomic_store_n(slot, ppn << 10 | pte_bits(*(int *)arg) |
+			 (*slot & PTE_FILE), __ATOMIC_RELEASE);
+}
+
+/* Split the mapping that contains a strictly inside it (a file
+ * mapping's right half keeps its offset). */
+static int vma_split(struct exec_mm *mm, uint64_t a)
+{
+	size_t i = vma_first_end_above(mm, a);
+	if (i >= mm->nvma || mm->vma[i].start >= a)
+		return 0;
+	if (vma_reserve(mm, 1))
+		return -ENOMEM;
+	struct exec_vma *v = &mm->vma[i];
+	memmove(v + 1, v, (mm->nvma - i) * sizeof(*v));
+	mm->nvma++;
+	v[0].end = a;
+	v[1].off += a - v[1].start;
+	v[1].start = a;
+	if (v[1].file)
+		v[1].file->refs++;
+	return 0;
 }
 
 int mm_protect(struct exec_mm *mm, uint64_t va, uint64_t len, int prot)
 {
 	if (!range_ok(va, len))
 		return -EINVAL;
-	/* Linux: ENOMEM if any page of the range is unmapped. */
+	/* Linux: ENOMEM if any page of the range is unmapped; EACCES for
+	 * a shared file mapping the file's open mode cannot write. */
 	for (uint64_t a = va; a < va + len;) {
 		const struct exec_vma *v = vma_find(mm, a);
 		if (!v)
 			return -ENOMEM;
+		if ((prot & EXEC_PROT_W) && v->file && !v->file->w)
+			return -EACCES;
 		a = v->end;
 	}
-	int r = vma_add(mm, va, va + len, prot);
+	int r = vma_split(mm, va);
+	if (!r)
+		r = vma_split(mm, va + len);
 	if (r)
 		return r;
+	/* In place: a file mapping stays one. */
+	for (size_t i = vma_first_end_above(mm, va);
+	     i < mm->nvma && mm->vma[i].start < va + len; i++)
+		mm->vma[i].prot = prot;
 	pt_each(mm, va, va + len, reprot_leaf, &prot);
+	return 0;
+}
+
+int mm_map_file(struct exec_mm *mm, uint64_t va, uint64_t len, int prot,
+		int fd, uint64_t off)
+{
+	if (!range_ok(va, len))
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -EBADF;
+	bool w = (fl & O_ACCMODE) == O_RDWR;
+	if ((fl & O_ACCMODE) == O_WRONLY || ((prot & EXEC_PROT_W) && !w))
+		return -EACCES;
+	struct exec_file *f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	*f = (struct exec_file){ fcntl(fd, F_DUPFD_CLOEXEC, 0), 1, w };
+	if (f->fd < 0) {
+		int e = -errno;
+		free(f);
+		return e;
+	}
+	pt_each(mm, va, va + len, drop_leaf, NULL);
+	int r = vma_cut(mm, va, va + len);
+	if (!r)
+		r = vma_reserve(mm, 1);
+	if (r) {
+		file_put(f);
+		return r;
+	}
+	size_t i = vma_first_end_above(mm, va);
+	memmove(&mm->vma[i + 1], &mm->vma[i],
+		(mm->nvma - i) * sizeof(struct exec_vma));
+	mm->vma[i] = (struct exec_vma){ va, va + len, prot, f, off };
+	mm->nvma++;
+	return 0;
+}
+
+int mm_sync(struct exec_mm *mm, uint64_t va, uint64_t len, int flags)
+{
+	if ((va & EXEC_PAGE_MASK) || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	for (size_t i = vma_first_end_above(mm, va);
+	     i < mm->nvma && mm->vma[i].start < va + len; i++)
+		if (mm->vma[i].file && (flags & MS_SYNC) &&
+		    fdatasync(mm->vma[i].file->fd))
+			return -errno;
 	return 0;
 }
 
@@ -336,6 +447,8 @@ long mm_remap(struct exec_mm *mm, uint64_t old, uint64_t olen, uint64_t nlen,
 		return -EFAULT;
 	int prot = v->prot;
 	uint64_t to = old;
+	if (v->file)
+		return -ENOMEM;   /* a file's pages do not move here */
 	if (!fixed && range_ok(old + olen, nlen - olen) &&
 	    !mm_is_mapped(mm, old + olen, nlen - olen)) {
 		/* In place: the pages after it are free. */
@@ -388,6 +501,24 @@ static bool prot_allows(int prot, int acc)
 	return (prot & need[acc]) != 0;
 }
 
+/* Frame pa becomes the page of v's file behind va: -EIO past the end of
+ * the file (SIGBUS, as Linux), -errno when the host cannot map it. */
+static int file_page(struct exec_mm *mm, const struct exec_vma *v,
+		     uint64_t va, uint64_t pa)
+{
+	uint64_t off = v->off + ((va & ~EXEC_PAGE_MASK) - v->start);
+	struct stat st;
+	if (fstat(v->file->fd, &st))
+		return -errno;
+	if (off >= (uint64_t)st.st_size)
+		return -EIO;
+	if (mmap(pa_host(mm, pa), EXEC_PAGE,
+		 PROT_READ | (v->file->w ? PROT_WRITE : 0),
+		 MAP_SHARED | MAP_FIXED, v->file->fd, (off_t)off) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
 /* Populated leaf of va inside v, or NULL when the pool is exhausted. */
 static uint64_t *populate(struct exec_mm *mm, const struct exec_vma *v,
 			  uint64_t va)
@@ -399,8 +530,15 @@ static uint64_t *populate(struct exec_mm *mm, const struct exec_vma *v,
 		uint64_t pa = page_alloc(mm);
 		if (!pa)
 			return NULL;
-		__atomic_store_n(slot, (pa >> 12) << 10 | pte_bits(v->prot),
-				 __ATOMIC_RELEASE);
+		uint64_t file = 0;
+		if (v->file && file_page(mm, v, va, pa)) {
+			page_free(mm, pa);
+			return NULL;
+		}
+		if (v->file)
+			file = PTE_FILE;
+		__atomic_store_n(slot, (pa >> 12) << 10 | pte_bits(v->prot) |
+				 file, __ATOMIC_RELEASE);
 	}
 	return slot;
 }
@@ -415,7 +553,7 @@ int mm_fault(struct exec_mm *mm, uint64_t va, int acc)
 	else if (!prot_allows(v->prot, acc))
 		r = -EACCES;
 	else if (!populate(mm, v, va))
-		r = -ENOMEM;
+		r = v->file ? -EIO : -ENOMEM;
 	pthread_mutex_unlock(&mm->lock);
 	return r;
 }

@@ -135,8 +135,11 @@ static void serve_trap(struct exec_thread *t)
 		int r = mm_fault(&t->p->mm, t->tval, acc);
 		if (!r)
 			return;   /* populated: the instruction runs again */
-		sig_fault(t, SIGSEGV, r == -EACCES ? SEGV_ACCERR : SEGV_MAPERR,
-			  t->tval);
+		if (r == -EIO)    /* a shared file's page past its end */
+			sig_fault(t, SIGBUS, BUS_ADRERR, t->tval);
+		else
+			sig_fault(t, SIGSEGV, r == -EACCES ? SEGV_ACCERR :
+				  SEGV_MAPERR, t->tval);
 		return;
 	}
 	case C_ILLEGAL:

@@ -1,9 +1,8 @@
-/* mmap, munmap, mprotect, brk, madvise, mremap (mmap(2) semantics on the
- * page tables of mm.c).  File mappings are private copies read at mmap
- * time; a writable MAP_SHARED file mapping is refused with ENODEV (its
- * writes could not reach the file); MAP_SHARED anonymous memory is
- * private to the process (shared only between its threads, not with a
- * forked child).  Anything that removes or narrows a mapping is followed
+/* mmap, munmap, mprotect, brk, madvise, mremap, msync (mmap(2)
+ * semantics on the page tables of mm.c).  MAP_PRIVATE file mappings are
+ * copies read at mmap time; a MAP_SHARED file mapping's frames are the
+ * file's own pages (mm.c); MAP_SHARED anonymous memory is private to the
+ * process (shared only between its threads, not with a forked child).  Anything that removes or narrows a mapping is followed
  * by a TLB and decoded-code shootdown on every thread. */
 #include "exec_int.h"
 
@@ -59,8 +58,6 @@ static long s_mmap(struct exec_thread *t, const uint64_t *a)
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0)
 			return -EBADF;
-		if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-			return -ENODEV;
 		if ((fl & O_ACCMODE) == O_WRONLY)
 			return -EACCES;
 	}
@@ -89,9 +86,14 @@ static long s_mmap(struct exec_thread *t, const uint64_t *a)
 			return -ENOMEM;
 		}
 	}
-	long r = mm_map(mm, addr, len, prot);
-	if (!r && !anon)
-		r = fill(mm, addr, len, fd, off);
+	long r;
+	if (!anon && type != MAP_PRIVATE) {
+		r = mm_map_file(mm, addr, len, prot, fd, off);
+	} else {
+		r = mm_map(mm, addr, len, prot);
+		if (!r && !anon)
+			r = fill(mm, addr, len, fd, off);
+	}
 	if (r)
 		mm_unmap(mm, addr, len);
 	pthread_mutex_unlock(&mm->lock);
@@ -220,6 +222,15 @@ static long s_nop(struct exec_thread *t, const uint64_t *a)
 	return 0;
 }
 
+static long s_msync(struct exec_thread *t, const uint64_t *a)
+{
+	struct exec_mm *mm = T_MM(t);
+	pthread_mutex_lock(&mm->lock);
+	int r = mm_sync(mm, a[0], PAGE_UP(a[1]), (int)a[2]);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
 sys_fn sys_mm_lookup(long nr)
 {
 	switch (nr) {
@@ -229,7 +240,8 @@ sys_fn sys_mm_lookup(long nr)
 	case RV_NR_brk: return s_brk;
 	case RV_NR_madvise: return s_madvise;
 	case RV_NR_mremap: return s_mremap;
-	case RV_NR_msync: case RV_NR_mlock: case RV_NR_munlock:
+	case RV_NR_msync: return s_msync;
+	case RV_NR_mlock: case RV_NR_munlock:
 	case RV_NR_mlockall: case RV_NR_munlockall:
 		return s_nop;
 	default: return NULL;

@@ -117,6 +117,39 @@ int main(int argc, char **argv)
 	char *fx = mremap(mv, 8 * pg, 8 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	printf("mremap fixed: %d kept %d\n", fx == dst, fx[8 * pg - 1] == 2);
 	CHECK(munmap(fx, 8 * pg) == 0 && munmap(m + 4 * pg, pg) == 0);
+
+	/* MAP_SHARED of a file: stores reach the file, the file's changes
+	 * reach the mapping; after munmap the address is plain memory. */
+	char spath[] = "/tmp/ringvm-exec-shared-XXXXXX";
+	int sfd = mkstemp(spath);
+	CHECK(sfd >= 0 && ftruncate(sfd, (off_t)(2 * pg)) == 0);
+	char *sm = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	CHECK(sm != MAP_FAILED);
+	strcpy(sm + pg, "to the file");
+	char back[16] = { 0 };
+	CHECK(pread(sfd, back, 11, (off_t)pg) == 11);
+	CHECK(pwrite(sfd, "from the file", 13, 0) == 13);
+	CHECK(msync(sm, 2 * pg, MS_SYNC) == 0);
+	printf("shared file: %s / %.13s\n", back, sm);
+	CHECK(munmap(sm, 2 * pg) == 0);
+	char *an = mmap(sm, 2 * pg, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(an == sm && an[0] == 0);
+	strcpy(an, "private");
+	CHECK(pread(sfd, back, 13, 0) == 13);
+	printf("after munmap: %.13s\n", back);
+	CHECK(munmap(an, 2 * pg) == 0);
+	int rfd = open(spath, O_RDONLY);
+	CHECK(rfd >= 0);
+	CHECK(mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0) ==
+	      MAP_FAILED && errno == EACCES);
+	char *ro = mmap(NULL, pg, PROT_READ, MAP_SHARED, rfd, 0);
+	CHECK(ro != MAP_FAILED && ro[0] == 'f');
+	CHECK(mprotect(ro, pg, PROT_READ | PROT_WRITE) == -1 && errno == EACCES);
+	CHECK(munmap(ro, pg) == 0);
+	close(rfd);
+	close(sfd);
+	unlink(spath);
 	printf("mmap ok\n");
 	return 0;
 }
