@@ -190,9 +190,24 @@ long kx_mmap(struct kx_cpu *c, const uint64_t *a)
 		if (fstat(fd, &st))
 			return -errno;
 	}
-	bool shared_file = !(flags & MAP_ANONYMOUS) &&
-			   ((flags & MAP_TYPE) == MAP_SHARED ||
-			    (flags & MAP_TYPE) == MAP_SHARED_VALIDATE);
+	bool shared = (flags & MAP_TYPE) == MAP_SHARED ||
+		      (flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
+	bool shared_file = shared && !(flags & MAP_ANONYMOUS);
+	/* Shared anonymous memory is a memfd's pages, so a forked child
+	 * shares it as natively. */
+	int memfd = -1;
+	if (shared && (flags & MAP_ANONYMOUS)) {
+		memfd = memfd_create("ringvm-shared", MFD_CLOEXEC);
+		if (memfd < 0)
+			return -errno;
+		if (ftruncate(memfd, (off_t)len)) {
+			close(memfd);
+			return -ENOMEM;
+		}
+		shared_file = true;
+		fd = memfd;
+		off = 0;
+	}
 	uint64_t va;
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (!kx_ok(k, addr, len))
@@ -209,16 +224,23 @@ long kx_mmap(struct kx_cpu *c, const uint64_t *a)
 	/* The pages' entries first: it is what can fail (the edit page
 	 * full), before anything of an old mapping there is lost. */
 	int r = kx_pt_set(&k->pt, va, len, kx_pt_flags(prot), kx_edits(c));
-	if (r)
+	if (r) {
+		if (memfd >= 0)
+			close(memfd);
 		return r;
+	}
 	kx_mark(k, va, len, true);
 	if ((r = drop_shared(k, va, len))) {
 		unmap(c, va, len);
+		if (memfd >= 0)
+			close(memfd);
 		return r;
 	}
 	kx_zero(k, va, len);
 	if (shared_file) {
 		long e = share(k, va, len, fd, off, prot);
+		if (memfd >= 0)
+			close(memfd);    /* the mapping keeps the memory */
 		if (e) {
 			unmap(c, va, len);
 			return e;

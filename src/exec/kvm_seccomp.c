@@ -59,6 +59,7 @@ static const char *const calls[] = {
 	"ppoll", "epoll_create1", "epoll_ctl", "epoll_wait",
 	/* memory: guest pages dropped (madvise), the VMM's own heap */
 	"madvise", "mmap", "munmap", "brk", "mremap", "msync",
+	"memfd_create",   /* MAP_SHARED|MAP_ANONYMOUS: shared with children */
 	/* ids, time, randomness, limits */
 	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
 	"getegid", "getpgrp", "getpgid", "getsid", "clock_gettime",

@@ -1,8 +1,8 @@
 /* mmap, munmap, mprotect, brk, madvise, mremap, msync (mmap(2)
  * semantics on the page tables of mm.c).  MAP_PRIVATE file mappings are
  * copies read at mmap time; a MAP_SHARED file mapping's frames are the
- * file's own pages (mm.c); MAP_SHARED anonymous memory is private to the
- * process (shared only between its threads, not with a forked child).  Anything that removes or narrows a mapping is followed
+ * file's own pages (mm.c); MAP_SHARED anonymous memory is a memfd's,
+ * shared with forked children as natively.  Anything that removes or narrows a mapping is followed
  * by a TLB and decoded-code shootdown on every thread. */
 #include "exec_int.h"
 
@@ -87,7 +87,15 @@ static long s_mmap(struct exec_thread *t, const uint64_t *a)
 		}
 	}
 	long r;
-	if (!anon && type != MAP_PRIVATE) {
+	if (anon && type != MAP_PRIVATE) {
+		/* Shared anonymous memory is a memfd's pages, so a forked
+		 * child shares it as natively. */
+		int mfd = memfd_create("ringvm-shared", MFD_CLOEXEC);
+		r = mfd < 0 ? -errno : ftruncate(mfd, (off_t)len) ? -ENOMEM :
+		    mm_map_file(mm, addr, len, prot, mfd, 0);
+		if (mfd >= 0)
+			close(mfd);   /* the mapping holds its own dup */
+	} else if (!anon && type != MAP_PRIVATE) {
 		r = mm_map_file(mm, addr, len, prot, fd, off);
 	} else {
 		r = mm_map(mm, addr, len, prot);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d %s (errno %d)\n", \
@@ -91,7 +92,15 @@ int main(int argc, char **argv)
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(sh != MAP_FAILED);
 	strcpy(sh, "shared");
-	printf("%s\n", sh);
+	/* Shared with a forked child, as the kernel's shmem is. */
+	fflush(stdout);
+	pid_t kid = fork();
+	if (kid == 0) {
+		strcpy(sh + 100, "from the child");
+		_exit(0);
+	}
+	CHECK(kid > 0 && waitpid(kid, NULL, 0) == kid);
+	printf("%s, %s\n", sh, sh + 100);
 
 	/* mremap: grown in place where the pages after are free, moved
 	 * with the contents where they are not, moved to a given place. */
