@@ -704,7 +704,7 @@ static void *cpu_thread(void *arg)
 		/* A child forked by this thread, which leads it now: no
 		 * exec_kvm_run here to report the end, so end it here. */
 		leader_end(c);
-		kx_proc_exit(c->k->status);
+		exec_exit_as(c->k->status);
 	}
 	cpu_leave(c);
 	return NULL;

@@ -428,9 +428,6 @@ long kx_fork(struct kx_cpu *c, const struct kx_clone *a);
  * or, when k->vm is -1, wherever; 0 or -errno.  Guest memory is not
  * registered yet (kx_vm_memory). */
 int kx_vm_new(struct kx *k);
-/* End this process with wait status st, as cli/exec.c does for
- * exec_kvm_run's (a signal is re-raised). */
-_Noreturn void kx_proc_exit(int st);
 /* wait4(pid, status, options, rusage), waitid(idtype, id, info, options,
  * rusage): the host's (children are host processes). */
 long kx_wait4(struct kx *k, const uint64_t *a);

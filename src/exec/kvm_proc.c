@@ -209,20 +209,6 @@ long kx_fork(struct kx_cpu *c, const struct kx_clone *a)
 	return fork_parent(c, a, pid, p[0]);
 }
 
-_Noreturn void kx_proc_exit(int st)
-{
-	int sig = st & 0x7f;
-	if (sig) {
-		sigset_t s;
-		signal(sig, SIG_DFL);
-		sigemptyset(&s);
-		sigaddset(&s, sig);
-		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-		raise(sig);
-	}
-	for (;;)
-		syscall(SYS_exit_group, sig ? 128 + sig : (st >> 8) & 0xff);
-}
 
 /* ---- wait ---- */
 

@@ -88,6 +88,21 @@ int rt_thread_new(struct exec_proc *p, struct exec_thread **out)
 	return 0;
 }
 
+_Noreturn void exec_exit_as(int status)
+{
+	int sig = status & 0x7f;
+	if (sig) {
+		sigset_t s;
+		signal(sig, SIG_DFL);
+		sigemptyset(&s);
+		sigaddset(&s, sig);
+		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+		raise(sig);
+	}
+	for (;;)
+		syscall(SYS_exit_group, sig ? 128 + sig : (status >> 8) & 0xff);
+}
+
 void rt_shootdown(struct exec_thread *t)
 {
 	rv_harts_flush(&t->p->m, t->h, ~0ULL, RV_REQ_TLB | RV_REQ_CODE);
@@ -102,16 +117,7 @@ void rt_exit_group(struct exec_thread *t, int status)
 	if (n > 1 || t->slot != 0) {
 		/* Other threads may sit in blocking host calls: end the
 		 * process the way the native one ends, all at once. */
-		if (WIFSIGNALED(status)) {
-			int sig = WTERMSIG(status);
-			sigset_t s;
-			signal(sig, SIG_DFL);
-			sigemptyset(&s);
-			sigaddset(&s, sig);
-			pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-			raise(sig);
-		}
-		syscall(SYS_exit_group, WEXITSTATUS(status));
+		exec_exit_as(status);
 	}
 	/* The only thread: unwind to exec_run(), which returns it. */
 	p->exit_status = status;
