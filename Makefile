@@ -157,6 +157,10 @@ FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop
 FUZZLIBS_api := -ljson-c -lpthread
 FUZZSRCS_ctrlog := src/container/ctrlog.c
 FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
+# The KVM sandbox's system calls on a guest-memory buffer (no KVM).
+FUZZSRCS_kvm_sys := $(wildcard src/exec/kvm*.c) src/exec/path.c src/exec/elf.c \
+                    src/exec/sockopt.c src/exec/exit.c src/core/err.c
+FUZZLIBS_kvm_sys := -lseccomp -lpthread
 # Guest code through the JIT translator against the interpreter.
 FUZZSRCS_jit := $(wildcard src/engine/rv64/*.c src/engine/rv64/jit/*.c) \
                 src/core/guest_mem.c src/core/err.c src/core/bus.c

@@ -171,7 +171,7 @@ int exec_elf_parse(const uint8_t *buf, size_t len, struct exec_elf *out,
 int exec_elf_parse_machine(const uint8_t *buf, size_t len, unsigned machine,
 			   struct exec_elf *out, struct err *errp);
 
-/* ---- runtime.c ---- */
+/* ---- exit.c ---- */
 /* End this process as a native one with wait status `status` ends: the
  * signal re-raised at itself with its default action (exit status
  * 128 + N if that does not end it), or exit_group with the code; every

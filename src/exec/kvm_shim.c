@@ -92,7 +92,8 @@ __asm__(
 	"	jb kxs_s96\n"
 	"	cmp TOP(%rip), %rdi\n"
 	"	jae kxs_s96\n"
-	"	NOW kxs_s96, %rsi          /* rsi is 0 here: clock 0 */\n"
+	/* rsi is 0 here: the index of clock 0 */
+	"	NOW kxs_s96, %rsi\n"
 	"	mov %rax, (%rdi)\n"
 	"	mov %rdx, %rax\n"
 	"	xor %edx, %edx\n"
@@ -105,7 +106,8 @@ __asm__(
 	"kxs_tm:	SAVE\n"
 	"	test %rdi, %rdi\n"
 	"	jnz kxs_s201\n"
-	"	NOW kxs_s201, %rdi         /* rdi is 0 here: clock 0 */\n"
+	/* rdi is 0 here: the index of clock 0 */
+	"	NOW kxs_s201, %rdi\n"
 	"	jmp kxs_out\n"
 	"\n"
 	"kxs_s228:	mov $228, %eax\n"

@@ -231,9 +231,13 @@ int kx_sigreturn(struct kx_cpu *c, struct kvm_regs *rg)
 {
 	struct kx *k = c->k;
 	/* The restorer's `syscall` runs with RSP at the ucontext. */
-	const struct kx_uc *uc = kx_ptr(k, rg->rsp, sizeof(*uc));
-	if (!uc)
+	const void *at = kx_ptr(k, rg->rsp, sizeof(struct kx_uc));
+	if (!at)
 		return -EFAULT;
+	/* A copy: rsp need not be aligned, and other threads may write. */
+	struct kx_uc ucv;
+	memcpy(&ucv, at, sizeof(ucv));
+	const struct kx_uc *uc = &ucv;
 	const uint64_t *g = uc->gregs;
 	rg->r8 = g[G_R8]; rg->r9 = g[G_R9]; rg->r10 = g[G_R10];
 	rg->r11 = g[G_R11]; rg->r12 = g[G_R12]; rg->r13 = g[G_R13];

@@ -13,7 +13,9 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -329,15 +331,18 @@ static long do_iov(struct kx *k, uint64_t fd, uint64_t va, uint64_t cnt,
 	FD(fd);
 	if (cnt > IOV_MAX)
 		return -EINVAL;
-	const struct iovec *g = P(va, cnt * sizeof(struct iovec));
+	/* Guest structures are copied, never used in place: they need
+	 * not be aligned, and another thread may change them. */
+	const uint8_t *g = P(va, cnt * sizeof(struct iovec));
 	if (!g && cnt)
 		return -EFAULT;
 	struct iovec io[IOV_MAX];
 	for (uint64_t i = 0; i < cnt; i++) {
-		uint64_t b = (uint64_t)(uintptr_t)g[i].iov_base;
-		io[i].iov_len = g[i].iov_len;
-		io[i].iov_base = g[i].iov_len ? P(b, g[i].iov_len) : NULL;
-		if (g[i].iov_len && !io[i].iov_base)
+		uint64_t e[2];
+		memcpy(e, g + i * sizeof(e), sizeof(e));
+		io[i].iov_len = e[1];
+		io[i].iov_base = e[1] ? P(e[0], e[1]) : NULL;
+		if (e[1] && !io[i].iov_base)
 			return -EFAULT;
 	}
 	if (pos)
@@ -370,6 +375,47 @@ static long do_ioctl(struct kx *k, uint64_t fd, uint64_t req, uint64_t arg)
 	return ret(ioctl((int)fd, req, p));
 }
 
+/* poll: the array copied in once (another thread may change it, and it
+ * need not be aligned), the VMM's descriptors POLLNVAL as a closed one
+ * natively, revents copied back. */
+static long do_poll(struct kx *k, uint64_t va, uint64_t n, int timeout)
+{
+	if (n > 4096)
+		return -EINVAL;
+	uint8_t *g = n ? P(va, n * sizeof(struct pollfd)) : NULL;
+	if (n && !g)
+		return -EFAULT;
+	struct pollfd *f = n ? malloc(n * sizeof(*f)) : NULL;
+	if (n && !f)
+		return -ENOMEM;
+	if (n)
+		memcpy(f, g, n * sizeof(*f));
+	bool *ours = n ? calloc(n, sizeof(bool)) : NULL;
+	if (n && !ours) {
+		free(f);
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		if (f[i].fd >= 0 && kx_internal_fd(k, f[i].fd)) {
+			ours[i] = true;
+			f[i].fd = -1;
+		}
+	long r = ret(poll(f, n, timeout));
+	if (r >= 0) {
+		for (uint64_t i = 0; i < n; i++) {
+			if (ours[i]) {
+				f[i].revents = POLLNVAL;
+				r++;
+			}
+			memcpy(g + i * sizeof(*f) + offsetof(struct pollfd, revents),
+			       &f[i].revents, sizeof(f[i].revents));
+		}
+	}
+	free(f);
+	free(ours);
+	return r;
+}
+
 /* ---- signals ---- */
 
 static long do_sigaction(struct kx *k, uint64_t sig, uint64_t act,
@@ -379,20 +425,22 @@ static long do_sigaction(struct kx *k, uint64_t sig, uint64_t act,
 	    (sig == SIGSTOP && act))
 		return -EINVAL;
 	struct ksa { uint64_t handler, flags, restorer, mask; };
-	struct ksa *o = old ? P(old, sizeof(*o)) : NULL;
-	const struct ksa *n = act ? P(act, sizeof(*n)) : NULL;
+	uint8_t *o = old ? P(old, sizeof(struct ksa)) : NULL;
+	const uint8_t *n = act ? P(act, sizeof(struct ksa)) : NULL;
 	if ((old && !o) || (act && !n))
 		return -EFAULT;
 	struct ksa cur = { k->sa[sig].handler, k->sa[sig].flags,
 			   k->sa[sig].restorer, k->sa[sig].mask };
 	if (n) {
-		k->sa[sig].handler = n->handler;
-		k->sa[sig].flags = n->flags;
-		k->sa[sig].restorer = n->restorer;
-		k->sa[sig].mask = n->mask;
+		struct ksa v;
+		memcpy(&v, n, sizeof(v));
+		k->sa[sig].handler = v.handler;
+		k->sa[sig].flags = v.flags;
+		k->sa[sig].restorer = v.restorer;
+		k->sa[sig].mask = v.mask;
 	}
 	if (o)
-		*o = cur;
+		memcpy(o, &cur, sizeof(cur));
 	return 0;
 }
 
@@ -402,13 +450,15 @@ static long do_sigprocmask(struct kx_cpu *c, uint64_t how, uint64_t set,
 	struct kx *k = c->k;
 	if (size != 8)
 		return -EINVAL;
-	uint64_t *o = old ? P(old, 8) : NULL;
-	const uint64_t *s = set ? P(set, 8) : NULL;
+	uint8_t *o = old ? P(old, 8) : NULL;
+	const uint8_t *s = set ? P(set, 8) : NULL;
 	if ((old && !o) || (set && !s))
 		return -EFAULT;
 	uint64_t cur = c->sigmask;
 	if (s) {
-		uint64_t v = *s & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+		uint64_t v;
+		memcpy(&v, s, 8);
+		v &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 		if (how == SIG_BLOCK)
 			c->sigmask |= v;
 		else if (how == SIG_UNBLOCK)
@@ -420,7 +470,7 @@ static long do_sigprocmask(struct kx_cpu *c, uint64_t how, uint64_t set,
 		kx_host_mask(c);
 	}
 	if (o)
-		*o = cur;
+		memcpy(o, &cur, 8);
 	return 0;
 }
 
@@ -478,7 +528,7 @@ static long do_suspend(struct kx_cpu *c, const uint64_t *mask)
 static long do_sigpending(struct kx_cpu *c, uint64_t set, uint64_t size)
 {
 	struct kx *k = c->k;
-	uint64_t *o = P(set, 8);
+	uint8_t *o = P(set, 8);
 	if (size != 8)
 		return -EINVAL;
 	if (!o)
@@ -489,7 +539,8 @@ static long do_sigpending(struct kx_cpu *c, uint64_t set, uint64_t size)
 		for (int sig = 1; sig <= 64; sig++)
 			if (sigismember(&hs, sig) == 1)
 				v |= 1ULL << (sig - 1);
-	*o = v & c->sigmask;
+	v &= c->sigmask;
+	memcpy(o, &v, 8);
 	return 0;
 }
 
@@ -498,14 +549,15 @@ static long do_sigpending(struct kx_cpu *c, uint64_t set, uint64_t size)
 static long do_sigtimedwait(struct kx_cpu *c, const uint64_t *a)
 {
 	struct kx *k = c->k;
-	const uint64_t *set = P(a[0], 8);
+	const uint8_t *set = P(a[0], 8);
 	void *info = a[1] ? P(a[1], 128) : NULL;
 	const struct timespec *ts = a[2] ? P(a[2], sizeof(*ts)) : NULL;
 	if (a[3] != 8)
 		return -EINVAL;
 	if (!set || (a[1] && !info) || (a[2] && !ts))
 		return -EFAULT;
-	uint64_t want = *set;
+	uint64_t want;
+	memcpy(&want, set, 8);
 	uint64_t got = atomic_load(&c->pending) & want;
 	if (got) {
 		int sig = __builtin_ctzll(got) + 1;
@@ -527,8 +579,8 @@ static long do_sigtimedwait(struct kx_cpu *c, const uint64_t *a)
 static long do_sigaltstack(struct kx_cpu *c, uint64_t nva, uint64_t ova)
 {
 	struct kx *k = c->k;
-	const stack_t *n = nva ? P(nva, sizeof(stack_t)) : NULL;
-	stack_t *o = ova ? P(ova, sizeof(stack_t)) : NULL;
+	const uint8_t *n = nva ? P(nva, sizeof(stack_t)) : NULL;
+	uint8_t *o = ova ? P(ova, sizeof(stack_t)) : NULL;
 	if ((nva && !n) || (ova && !o))
 		return -EFAULT;
 	uint64_t sp = c->regs ? c->regs->rsp : 0;
@@ -537,7 +589,8 @@ static long do_sigaltstack(struct kx_cpu *c, uint64_t nva, uint64_t ova)
 			.ss_size = c->ss_size,
 			.ss_flags = !c->ss_size ? SS_DISABLE : on ? SS_ONSTACK : 0 };
 	if (n) {
-		stack_t v = *n;
+		stack_t v;
+		memcpy(&v, n, sizeof(v));
 		if (on)
 			return -EPERM;
 		if (v.ss_flags & ~(SS_DISABLE | (1U << 31)))
@@ -554,7 +607,7 @@ static long do_sigaltstack(struct kx_cpu *c, uint64_t nva, uint64_t ova)
 		}
 	}
 	if (o)
-		*o = cur;
+		memcpy(o, &cur, sizeof(cur));
 	return 0;
 }
 
@@ -847,15 +900,7 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 			return -EFAULT;
 		return ret(sendfile((int)a[0], (int)a[1], off, a[3]));
 	}
-	case SYS_poll: {
-		struct pollfd *f = P(a[0], a[1] * sizeof(struct pollfd));
-		if ((!f && a[1]) || a[1] > 4096)
-			return -EFAULT;
-		for (uint64_t i = 0; i < a[1]; i++)
-			if (kx_internal_fd(k, f[i].fd))
-				return -EBADF;
-		return ret(poll(f, a[1], (int)a[2]));
-	}
+	case SYS_poll: return do_poll(k, a[0], a[1], (int)a[2]);
 	case SYS_getcwd: {
 		char buf[PATH_MAX];
 		int r = fs_getcwd(&k->fs, buf, sizeof(buf));
@@ -1043,12 +1088,14 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 			return -ESRCH;
 		return send_signal(c, (int64_t)a[1], a[2]);
 	case SYS_rt_sigsuspend: {
-		const uint64_t *m = P(a[0], 8);
+		const uint8_t *g = P(a[0], 8);
+		uint64_t m;
 		if (a[1] != 8)
 			return -EINVAL;
-		if (!m)
+		if (!g)
 			return -EFAULT;
-		return do_suspend(c, m);
+		memcpy(&m, g, 8);
+		return do_suspend(c, &m);
 	}
 	case SYS_pause: return do_suspend(c, NULL);
 	case SYS_rt_sigpending: return do_sigpending(c, a[0], a[1]);

@@ -88,21 +88,6 @@ int rt_thread_new(struct exec_proc *p, struct exec_thread **out)
 	return 0;
 }
 
-_Noreturn void exec_exit_as(int status)
-{
-	int sig = status & 0x7f;
-	if (sig) {
-		sigset_t s;
-		signal(sig, SIG_DFL);
-		sigemptyset(&s);
-		sigaddset(&s, sig);
-		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-		raise(sig);
-	}
-	for (;;)
-		syscall(SYS_exit_group, sig ? 128 + sig : (status >> 8) & 0xff);
-}
-
 void rt_shootdown(struct exec_thread *t)
 {
 	rv_harts_flush(&t->p->m, t->h, ~0ULL, RV_REQ_TLB | RV_REQ_CODE);
