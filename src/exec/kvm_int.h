@@ -455,6 +455,6 @@ uint64_t kx_proc_mask(void);
  * a read-only page at this fixed address, mapped by every ringvm of the
  * sandbox (a ringvm's own data moves with ASLR, and the filter outlives
  * execve). */
-#define KX_EXEC_PATH_VA 0x100000000000ULL
+#define KX_EXEC_PATH_VA 0x6ffff0000000ULL   /* outside ASan's shadow too */
 
 #endif
