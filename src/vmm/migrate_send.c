@@ -629,8 +629,13 @@ static int final_phase(struct migration *m, uint8_t *buf, struct err *errp)
 		return err_set(errp, ECANCELED, "migration cancelled");
 	mig_put_u8(&m->out, MIG_REC_END);
 	mig_out_flush(&m->out);
-	if ((rc = check_out(m, errp)))
-		return rc;
+	/* A failed write: END did not go out whole, so the target cannot
+	 * run the guest.  Not check_out: a target that took END and then
+	 * went away (closed, crashed, its ack lost) may run it, which only
+	 * the ack below tells. */
+	if (m->out.err)
+		return err_set(errp, -m->out.err, "migration: the link to the "
+			       "target failed: %s", strerror(-m->out.err));
 	mig_set_timeouts(m->fd, SEND_TIMEOUT_MS, ACK_TIMEOUT_MS);
 	int status;
 	char msg[256];
