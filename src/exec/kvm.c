@@ -750,6 +750,10 @@ long kx_thread(struct kx_cpu *p, const struct kvm_regs *rg, bool settls,
 	c->run->immediate_exit = 0;
 	c->run->kvm_dirty_regs = 0;
 	int r = kx_cpu_setup(c, fs, &e);
+	/* The creating thread's FPU/vector state, as clone copies it. */
+	struct kvm_xsave xs;
+	if (!r && !ioctl(p->fd, KVM_GET_XSAVE, &xs))
+		(void)ioctl(c->fd, KVM_SET_XSAVE, &xs);
 	if (!r && ioctl(c->fd, KVM_SET_REGS, rg))
 		r = -errno;
 	if (!r)

@@ -103,6 +103,8 @@ static const unsigned long vcpu_ioctls[] = {
 	/* read-only: a ringvm started by execve under this filter asks its
 	 * vCPU for the TSC rate and value (kvm_time.c) */
 	KVM_GET_TSC_KHZ, KVM_GET_MSRS,
+	/* the FPU/vector state of signal frames and new threads */
+	KVM_GET_XSAVE, KVM_SET_XSAVE,
 };
 
 /* clone flags a fork must not have: a thread (rule of its own), shared

@@ -4,8 +4,8 @@
  * does it (arch/x86/kernel/signal_64.c: the rt_sigframe of the
  * sa_restorer return address, struct ucontext with the sigcontext,
  * siginfo), and rt_sigreturn takes the registers back from that
- * ucontext.  The FPU state is not saved (uc_mcontext.fpregs is NULL): a
- * handler that changes vector registers and returns leaves them changed.
+ * ucontext.  The FPU/vector state is saved below it in xsave format
+ * (uc_mcontext.fpregs points there) and restored from there.
  *
  * Asynchronous signals are the host's: the program's dispositions and
  * masks are mirrored onto this process and its vCPU threads, so whatever
@@ -159,9 +159,18 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 	uint64_t top = rsp - 128;      /* the red zone */
 	if ((sa.flags & SA_ONSTACK) && c->ss_size && !on_alt)
 		top = c->ss_sp + c->ss_size;
-	uint64_t base = ((top - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
-	size_t len = 8 + sizeof(struct kx_uc) + 128;
-	if (rsp < 512 || !kx_ok(k, base, len))
+	/* The FPU/vector state first (xsave format, 64-byte aligned), as
+	 * Linux's frame has it: a handler that uses xmm/ymm registers (any
+	 * libc string function does) must not change the interrupted
+	 * code's. */
+	uint64_t fp = (top - sizeof(struct kvm_xsave)) & ~63ULL;
+	uint64_t base = ((fp - 128 - sizeof(struct kx_uc)) & ~15ULL) - 8;
+	size_t len = top - base;
+	if (rsp < 512 || top < 2 * sizeof(struct kvm_xsave) ||
+	    !kx_ok(k, base, len))
+		return false;
+	struct kvm_xsave xs;
+	if (ioctl(c->fd, KVM_GET_XSAVE, &xs))
 		return false;
 	if (ring0) {
 		/* Back to ring 3 from the fault stub. */
@@ -173,6 +182,7 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		if (ioctl(c->fd, KVM_SET_SREGS, &sr))
 			return false;
 	}
+	memcpy(k->mem + fp, &xs, sizeof(xs));
 	uint8_t *f = k->mem + base;
 	memcpy(f, &sa.restorer, 8);
 	struct kx_uc *uc = (struct kx_uc *)(f + 8);
@@ -191,6 +201,7 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		[G_TRAPNO] = trapno, [G_OLDMASK] = c->sigmask, [G_CR2] = cr2,
 	};
 	memcpy(uc->gregs, g, sizeof(g));
+	uc->fpregs = fp;
 	uc->sigmask = c->use_frame_mask ? c->frame_mask : c->sigmask;
 	if (c->use_frame_mask)
 		uc->gregs[G_OLDMASK] = c->frame_mask;
@@ -246,6 +257,17 @@ int kx_sigreturn(struct kx_cpu *c, struct kvm_regs *rg)
 	rg->rdx = g[G_RDX]; rg->rax = g[G_RAX]; rg->rcx = g[G_RCX];
 	rg->rsp = g[G_RSP]; rg->rip = g[G_RIP];
 	rg->rflags = user_flags(g[G_EFL]);
+	/* The FPU/vector state the handler left in the frame (it may have
+	 * changed it, as on Linux); none: it stays as the handler left it. */
+	if (uc->fpregs) {
+		const void *fs = kx_ptr(k, uc->fpregs, sizeof(struct kvm_xsave));
+		struct kvm_xsave xs;
+		if (!fs)
+			return -EFAULT;
+		memcpy(&xs, fs, sizeof(xs));
+		if (ioctl(c->fd, KVM_SET_XSAVE, &xs))
+			return -EFAULT;
+	}
 	c->sigmask = uc->sigmask &
 		     ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 	kx_host_mask(c);

@@ -799,6 +799,39 @@ static int shim(void)
 	return 0;
 }
 
+/* A handler that wrecks the vector registers must not change the
+ * interrupted code's: the signal comes from a raw tgkill (a `syscall`
+ * keeps every xmm register, a call would not), the values are read
+ * right after it. */
+static void fp_wreck(int sig)
+{
+	(void)sig;
+	__asm__ volatile("pcmpeqd %%xmm0, %%xmm0\n\tpcmpeqd %%xmm1, %%xmm1\n\t"
+			 "pcmpeqd %%xmm15, %%xmm15" ::: "xmm0", "xmm1", "xmm15");
+}
+
+static int fpsig(void)
+{
+	signal(SIGUSR1, fp_wreck);
+	uint64_t out[3];
+	long pid = getpid(), tid = syscall(SYS_gettid);
+	__asm__ volatile(
+		"movabs $0x4045000000000000, %%rax\n\t movq %%rax, %%xmm0\n\t"
+		"movabs $0x1122334455667788, %%rax\n\t movq %%rax, %%xmm1\n\t"
+		"movabs $0x0badc0ffee0ddf00, %%rax\n\t movq %%rax, %%xmm15\n\t"
+		"mov %[pid], %%rdi\n\t mov %[tid], %%rsi\n\t mov $10, %%edx\n\t"
+		"mov $234, %%eax\n\t syscall\n\t"
+		"movq %%xmm0, 0(%[o])\n\t movq %%xmm1, 8(%[o])\n\t"
+		"movq %%xmm15, 16(%[o])"
+		: : [pid] "r"(pid), [tid] "r"(tid), [o] "r"(out)
+		: "rax", "rdi", "rsi", "rdx", "rcx", "r11", "xmm0", "xmm1",
+		  "xmm15", "memory");
+	printf("vector registers kept across a handler: %d %d %d\n",
+	       out[0] == 0x4045000000000000ULL, out[1] == 0x1122334455667788ULL,
+	       out[2] == 0x0badc0ffee0ddf00ULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "hello";
@@ -854,6 +887,8 @@ int main(int argc, char **argv)
 		return handlers();
 	if (!strcmp(m, "shim"))
 		return shim();
+	if (!strcmp(m, "fpsig"))
+		return fpsig();
 	if (!strcmp(m, "procs"))
 		return procs(argv[0], argc > 2 ? argv[2] : "/tmp");
 	if (!strcmp(m, "sigstate"))
