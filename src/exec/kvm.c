@@ -590,6 +590,13 @@ static void kicked(struct kx_cpu *c)
 		return;
 	if (kx_pt_defer(c, &rg))
 		return;
+	/* Inside the entry page (the shim answering a call, its way back,
+	 * the doorbell): the shim keeps registers below the red zone, where
+	 * a frame would go, and the state to return to is not the vCPU's
+	 * yet.  The signal stays pending for the thread's next exit. */
+	uint64_t entry = c->k->sys + KX_ENTRY;
+	if (rg.rip >= entry && rg.rip < entry + KX_PAGE)
+		return;
 	if (deliver_pending(c, &rg) && ioctl(c->fd, KVM_SET_REGS, &rg))
 		kx_exit_group(c->k, SIGKILL);
 }
