@@ -234,6 +234,9 @@ int kx_cpu_setup(struct kx_cpu *c, uint64_t fs, struct err *errp)
 		return err_sys(errp, errno, "KVM_GET_SREGS");
 	user_sregs(k, c->idx, &sr);
 	sr.fs.base = fs;
+	/* GS (which x86-64 Linux programs leave alone) points at this
+	 * vCPU's slot of the I/O queue, for the shim. */
+	sr.gs.base = k->sys + KX_IOQ + c->idx * KX_IOQ_SLOT;
 	if (ioctl(c->fd, KVM_SET_SREGS, &sr)) {
 		/* Without XSAVE the program still runs (no AVX). */
 		sr.cr4 = 0x620;
@@ -541,7 +544,14 @@ static void do_syscall(struct kx_cpu *c)
 		return;
 	}
 	c->regs = &rg;
-	long r = kx_syscall(c, rg.rax, a);
+	long r;
+	if (rg.rax == KX_NR_IORET) {
+		/* The I/O queue answered; a signal waits (kicked). */
+		r = kx_ioq_slot(c)->ret;
+	} else {
+		r = kx_syscall(c, rg.rax, a);
+		kx_ioq_kick(k, rg.rax, a);
+	}
 	c->regs = NULL;
 	if (k->cfg->trace)
 		fprintf(stderr, "[kvm %d] syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
@@ -595,8 +605,11 @@ static void kicked(struct kx_cpu *c)
 	 * a frame would go, and the state to return to is not the vCPU's
 	 * yet.  The signal stays pending for the thread's next exit. */
 	uint64_t entry = c->k->sys + KX_ENTRY;
-	if (rg.rip >= entry && rg.rip < entry + KX_PAGE)
+	if (rg.rip >= entry && rg.rip < entry + KX_PAGE) {
+		/* A call waiting in the I/O queue answers by an exit. */
+		atomic_store(&kx_ioq_slot(c)->sigpend, 1);
 		return;
+	}
 	if (deliver_pending(c, &rg) && ioctl(c->fd, KVM_SET_REGS, &rg))
 		kx_exit_group(c->k, SIGKILL);
 }
@@ -824,7 +837,10 @@ static bool leader_end(struct kx_cpu *c)
 	if (!atomic_load(&k->exited))
 		k->main_status = c->exit_status;
 	cpu_leave(c);
-	return wait_threads(k);
+	bool all = wait_threads(k);
+	if (all)
+		kx_ioq_stop(k);
+	return all;
 }
 
 static void kx_free(struct kx *k)

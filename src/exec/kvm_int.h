@@ -11,9 +11,13 @@
  *   kvm_sys.c  the system calls the program makes
  *   kvm_net.c  its sockets, select, ppoll and epoll
  *   kvm_seccomp.c  the host filter around it all
- *   kvm_signal.c   handlers for the program's own faults, rt_sigreturn
+ *   kvm_signal.c   signals: the host's, mirrored; frames, rt_sigreturn
  *   kvm_proc.c     processes: fork (a host fork and a new VM in the
  *              child), execve (a fresh ringvm), wait, kill of others
+ *   kvm_shim.c     the entry page's ring-3 fast paths and the vDSO text
+ *   kvm_time.c     the time page they read the clocks from
+ *   kvm_vdso.c     the vDSO image (AT_SYSINFO_EHDR)
+ *   kvm_ioq.c      the I/O queue: file calls answered without an exit
  *
  * Guest virtual addresses equal guest-physical ones (identity map), so a
  * guest pointer is checked against the user range and used at mem + va.
@@ -66,6 +70,10 @@
 #define KX_SIGEXIT 0x800     /* offset in the entry page: kx_pt_defer */
 #define KX_TIME   0xc000     /* the time page: user, read-only */
 #define KX_VDSO   0xd000     /* the vDSO image: user, read and execute */
+#define KX_IOQ    0xe000     /* the I/O queue (kvm_ioq.c): user, read/write,
+				* two pages: a 128-byte slot per vCPU */
+#define KX_IOQ_SLOT 128
+#define KX_NR_IORET 0x7fff0001   /* the shim's exit with a queued result */
 #define KX_DOOR   0xb000     /* maps the MMIO doorbell */
 #define KX_DOOR_SIG 8        /* doorbell offset of KX_SIGEXIT's store */
 /* The page-table pool (kvm_pt.c): [KX_PTPOOL, KX_CPU_AREA) and
@@ -113,14 +121,26 @@ struct kx;
  * cycles).  top: the end of the user range less 16 (pointer check). */
 struct kx_time {
 	_Atomic uint32_t seq;
-	uint32_t pad;
+	_Atomic uint32_t io_awake; /* kvm_ioq.c's thread serves the queue */
 	uint64_t tsc_base, limit, mult, top;
 	uint64_t pad2[3];
 	uint64_t base[8];
 };
 _Static_assert(KX_TIME - KX_ENTRY == 0x2000 && KX_SHIM_BLOB == 0x100 &&
-	       KX_SHIM_DOOR == 0x80 && KX_VDSO - KX_TIME == 0x1000,
+	       KX_SHIM_DOOR == 0x80 && KX_VDSO - KX_TIME == 0x1000 &&
+	       KX_MAX_CPUS * KX_IOQ_SLOT == 2 * 4096,
 	       "offsets kvm_shim.c assumes");
+
+/* One vCPU's slot of the I/O queue (kvm_shim.c writes a call, kvm_ioq.c
+ * answers it): state 0 idle, 1 posted, 2 taken, 3 done, 4 declined. */
+struct kx_ioslot {
+	_Atomic uint32_t state;
+	_Atomic uint32_t sigpend;  /* a signal waits: answer by an exit */
+	uint64_t nr, a[6];
+	int64_t ret;
+	uint8_t pad[KX_IOQ_SLOT - 72];
+};
+_Static_assert(sizeof(struct kx_ioslot) == KX_IOQ_SLOT, "I/O slot");
 
 /* The page tables as the VMM means them (kvm_pt.c).  On kvm_pvm the
  * guest runs on KVM's shadow of its page tables, kept in step only with
@@ -221,6 +241,11 @@ struct kx {
 	 * pages (the host's mmap over k->mem), under lock. */
 	struct kx_shared { uint64_t va, len; bool w; } shared[KX_MAX_SHARED];
 	unsigned nshared;
+	/* kvm_ioq.c: the thread answering queued calls. */
+	pthread_t io_thread;
+	bool io_started;
+	_Atomic uint32_t io_wake;  /* its futex: 1 = work may be there */
+	struct kx_cpu io_cpu;      /* what kx_syscall sees of it */
 };
 
 /* Is guest [va, va+len) inside the user range (not the system area)? */
@@ -383,6 +408,16 @@ void kx_kick(struct kx_cpu *c);
 int kx_time_init(struct kx_cpu *c, struct err *errp);
 void kx_time_refresh(struct kx *k);
 bool kx_clock(struct kx *k, uint64_t id, struct timespec *ts);
+/* kvm_ioq.c: the I/O queue.  kx_ioq_kick: a call of the queue's kinds
+ * went by an exit (nr, args): wake (or start) the thread if the call was
+ * one it would serve, so the next ones need no exit.  kx_ioq_stop: end
+ * the thread (the program ended; every vCPU has stopped).  kx_ioq_reset:
+ * in a forked child, which has no such thread (the page says asleep). */
+void kx_ioq_kick(struct kx *k, uint64_t nr, const uint64_t *a);
+void kx_ioq_stop(struct kx *k);
+void kx_ioq_reset(struct kx *k);
+/* The slot of vCPU c (for the shim's KX_NR_IORET and sigpend). */
+struct kx_ioslot *kx_ioq_slot(struct kx_cpu *c);
 /* kvm_shim.c: the entry page's fast path, [kx_shim_start, kx_shim_end);
  * the vDSO's functions, in [kx_vdso_text_start, kx_vdso_text_end). */
 extern const uint8_t kx_shim_start[], kx_shim_end[];

@@ -90,6 +90,7 @@ static int child_vm(struct kx_cpu *c, const struct fork_cpu *f)
 	pthread_cond_init(&k->gone, NULL);
 	pthread_mutex_init(&k->time_lock, NULL);
 	atomic_store(&c->info_ok, 0);
+	kx_ioq_reset(k);          /* its thread stayed with the parent */
 	for (unsigned i = 0; i < KX_MAX_CPUS; i++) {
 		struct kx_cpu *o = k->cpu[i];
 		k->cpu[i] = NULL;

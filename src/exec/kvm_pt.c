@@ -295,6 +295,9 @@ int kx_pt_init(struct kx_pt *pt, uint8_t *mem, uint64_t sys, bool verbose)
 	t[KX_ENTRY / KX_PAGE] = (sys + KX_ENTRY) | PTE_P | PTE_U;
 	t[KX_TIME / KX_PAGE] = (sys + KX_TIME) | PTE_P | PTE_U | PTE_NX;
 	t[KX_VDSO / KX_PAGE] = (sys + KX_VDSO) | PTE_P | PTE_U;
+	for (unsigned i = 0; i < 2; i++)       /* the I/O queue's slots */
+		t[KX_IOQ / KX_PAGE + i] = (sys + KX_IOQ + i * KX_PAGE) |
+					 PTE_P | PTE_W | PTE_U | PTE_NX;
 	t[KX_DOOR / KX_PAGE] = KX_DOOR_GPA | PTE_P | PTE_W | PTE_U | PTE_NX;
 	t[KX_STUBS / KX_PAGE] = (sys + KX_STUBS) | PTE_P;
 	pt->pd[sys / KX_2M] = (sys + KX_PTSYS) | LINK;

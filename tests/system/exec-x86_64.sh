@@ -22,8 +22,8 @@
 #  - escapes from --root (.., absolute symlinks, /proc/self/root) stay inside;
 #  - the VMM runs under its seccomp filter;
 #  - the shared C programs of tests/exec (files, mmap, threads, signals,
-#    timers, clocks, pipes, sockets, auxv), static, against their native
-#    run.
+#    timers, clocks, pipes, sockets, auxv, fileio: the I/O queue under
+#    threads, a timer and fork), static, against their native run.
 # SKIP without /dev/kvm or when KVM_CREATE_VM fails.
 set -eu
 # shellcheck source=tests/system/lib/common.sh
