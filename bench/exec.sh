@@ -2,7 +2,8 @@
 # ringvm exec --arch riscv64 against native and qemu-riscv64-static, and
 # ringvm exec of the x86-64 build in the KVM sandbox (column kvm):
 # bench/execwork.c's compute loop (sieve + hash), a getpid() loop, a
-# 4 KiB pipe write/read loop and a clock_gettime loop, wall time of each,
+# 4 KiB pipe write/read loop, a 4 KiB file pwrite/pread loop and a
+# clock_gettime loop, wall time of each,
 # and the ratios.  The KVM column runs the getpid and pipe loops 100 times
 # shorter and scales the time up (every such call costs tens of µs: a
 # `syscall` switch or a VM exit); "-" when KVM is unusable.
@@ -41,7 +42,7 @@ secs() {
 }
 
 printf '%-22s %10s %10s %10s %10s %10s %10s %10s\n' workload native ringvm qemu kvm ringvm/nat qemu/nat kvm/nat
-for w in "compute 20" "getpid 2000000" "pipe 200000" "clock 2000000"; do
+for w in "compute 20" "getpid 2000000" "pipe 200000" "file 200000" "clock 2000000"; do
 	# shellcheck disable=SC2086
 	n=$(secs build/bench/execwork.native $w)
 	# shellcheck disable=SC2086
@@ -55,7 +56,7 @@ for w in "compute 20" "getpid 2000000" "pipe 200000" "clock 2000000"; do
 	kn=-
 	if [ "$kvm" = 1 ]; then
 		set -- $w
-		if [ "$1" = compute ] || [ "$1" = clock ]; then
+		if [ "$1" = compute ] || [ "$1" = clock ] || [ "$1" = file ]; then
 			k=$(secs "$RINGVM" exec -- build/bench/execwork.x86 $w)
 		else
 			k=$(secs "$RINGVM" exec -- build/bench/execwork.x86 "$1" $(($2 / 100)))

@@ -4,6 +4,7 @@
  *   pipe N      N 4 KiB write+read pairs through a pipe
  *   clock N     N clock_gettime(CLOCK_MONOTONIC) calls (the vDSO where
  *               there is one)
+ *   file N      N 4 KiB pwrite+pread pairs on a regular file
  * Prints a checksum so the work cannot be optimised away. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,21 @@ int main(int argc, char **argv)
 				return 1;
 			sum += (unsigned char)buf[i % 4096];
 		}
+	} else if (!strcmp(argv[1], "file")) {
+		char path[] = "/tmp/execwork-XXXXXX", buf[4096];
+		int fd = mkstemp(path);
+		if (fd < 0)
+			return 1;
+		unlink(path);
+		memset(buf, 5, sizeof(buf));
+		for (long i = 0; i < n; i++) {
+			off_t at = (off_t)(i % 256) * 4096;
+			if (pwrite(fd, buf, sizeof(buf), at) != (ssize_t)sizeof(buf) ||
+			    pread(fd, buf, sizeof(buf), at) != (ssize_t)sizeof(buf))
+				return 1;
+			sum += (unsigned char)buf[i % 4096];
+		}
+		close(fd);
 	} else if (!strcmp(argv[1], "clock")) {
 		struct timespec t;
 		for (long i = 0; i < n; i++) {
