@@ -172,6 +172,8 @@ void kx_build_entry(struct kx *k)
 	en[n++] = 0x0f; en[n++] = 0x0b;
 	memcpy(en + KX_SHIM_BLOB, kx_shim_start,
 	       (size_t)(kx_shim_end - kx_shim_start));
+	static const uint8_t probe[] = { 0x0f, 0x05, 0x0f, 0x0b };
+	memcpy(en + KX_PROBE, probe, sizeof(probe));
 	/* kx_pt_defer's way out: movb $0, door+KX_DOOR_SIG(%rip); ud2 */
 	d = (int32_t)(KX_DOOR + KX_DOOR_SIG - (KX_ENTRY + KX_SIGEXIT + 7));
 	n = KX_SIGEXIT;
@@ -843,6 +845,35 @@ static bool leader_end(struct kx_cpu *c)
 	return all;
 }
 
+/* The sandbox is built for kvm_pvm, where a ring-3 `syscall` reaches
+ * LSTAR still in ring 3 (../shared/KVM-PVM-NOTES.md).  Under hardware
+ * virtualization it enters ring 0, and the entry page would hand the
+ * program back in ring 0: one probe call before the program says which
+ * (it exits through the doorbell; the code segment tells the ring), and
+ * the other kind is refused until its ring-0 path exists. */
+static int probe_syscall(struct kx_cpu *c, uint64_t rsp, struct err *errp)
+{
+	struct kx *k = c->k;
+	struct kvm_regs rg = { .rip = k->sys + KX_ENTRY + KX_PROBE,
+			       .rax = KX_NR_PROBE, .rsp = rsp, .rflags = 0x202 };
+	if (ioctl(c->fd, KVM_SET_REGS, &rg))
+		return err_sys(errp, errno, "KVM_SET_REGS");
+	int r;
+	while ((r = ioctl(c->fd, KVM_RUN, 0)) < 0 && errno == EINTR)
+		;
+	struct kvm_sregs sr;
+	if (r < 0 || c->run->exit_reason != KVM_EXIT_MMIO ||
+	    c->run->mmio.phys_addr != KX_DOOR_GPA ||
+	    ioctl(c->fd, KVM_GET_SREGS, &sr))
+		return 0;   /* not what either kind does: let the run tell */
+	if ((sr.cs.selector & 3) != 3)
+		return err_set(errp, ENODEV, "this host's KVM enters ring 0 on "
+			       "a system call (hardware virtualization); the "
+			       "x86-64 sandbox is built for kvm_pvm, where it "
+			       "stays in ring 3 (--arch riscv64 works here)");
+	return 0;
+}
+
 static void kx_free(struct kx *k)
 {
 	if (k->argv != k->cfg->argv)
@@ -927,6 +958,8 @@ int exec_kvm_run(const struct exec_config *cfg, int *status,
 		c->sigmask = kx_proc_mask();
 		r = kx_cpu_setup(c, 0, errp);
 	}
+	if (!r)
+		r = probe_syscall(c, rsp, errp);
 	if (!r) {
 		struct kvm_regs rg = { .rip = k->start, .rsp = rsp,
 				       .rflags = 0x202 };

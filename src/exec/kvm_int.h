@@ -68,6 +68,8 @@
 #define KX_SHIM_DOOR 0x80    /* the doorbell stub (offsets in the page) */
 #define KX_SHIM_BLOB 0x100   /* kvm_shim.c's code */
 #define KX_SIGEXIT 0x800     /* offset in the entry page: kx_pt_defer */
+#define KX_PROBE  0x90       /* offset in the entry page: syscall; ud2 */
+#define KX_NR_PROBE 0x7fff0002   /* the probe's call: no shim answers it */
 #define KX_TIME   0xc000     /* the time page: user, read-only */
 #define KX_VDSO   0xd000     /* the vDSO image: user, read and execute */
 #define KX_IOQ    0xe000     /* the I/O queue (kvm_ioq.c): user, read/write,

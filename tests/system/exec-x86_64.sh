@@ -56,7 +56,7 @@ set +e
 out=$(kx -- "$S/kvmtest" hello 2>&1)
 st=$?
 set -e
-if [ "$st" -ne 0 ] && grep -qE '/dev/kvm|KVM_CREATE_VM' <<<"$out"; then
+if [ "$st" -ne 0 ] && grep -qE '/dev/kvm|KVM_CREATE_VM|enters ring 0' <<<"$out"; then
 	skip exec-x86/kvm "KVM unusable here: $out"
 	exit 0
 fi
