@@ -271,7 +271,7 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a);
  * the value for rax or -errno; else *handled is false and it returns
  * -ENOSYS.  A send that breaks a pipe raises SIGPIPE at the program
  * through kx_syscall's kill. */
-long kx_net(struct kx *k, uint64_t nr, const uint64_t *a, bool *handled);
+long kx_net(struct kx_cpu *c, uint64_t nr, const uint64_t *a, bool *handled);
 /* kvm_load.c: a #! script at k->path turns into its interpreter
  * (k->path, k->argv replaced); 0 or -ENOEXEC/-ENOMEM. */
 int kx_shebang(struct kx *k, struct err *errp);
@@ -380,6 +380,12 @@ bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
  * host disposition of sig after the program changed k->sa[sig]; 0 or
  * -errno. */
 int kx_host_action(struct kx *k, int sig);
+/* ppoll, pselect6, epoll_pwait: the program's mask (8 bytes at guest
+ * va) for the wait.  It becomes c->sigmask meanwhile, the old one coming
+ * back as sigsuspend's does (the frame of a handler that runs restores
+ * it, else do_syscall does after the call); *host is the set to give
+ * the host's wait.  0, -EINVAL (size not 8), -EFAULT. */
+int kx_wait_mask(struct kx_cpu *c, uint64_t va, uint64_t size, sigset_t *host);
 /* This thread's host mask from c->sigmask (never blocking the kick). */
 void kx_host_mask(struct kx_cpu *c);
 /* Bind the calling host thread to c (for kx_host_handler). */

@@ -692,15 +692,9 @@ static long do_recvmmsg(struct kx *k, const uint64_t *a)
 
 /* ---- select, ppoll ---- */
 
-/* A signal mask argument (ppoll, pselect6, epoll_pwait) is checked, not
- * applied: no host signal reaches the program, so there is nothing for
- * it to let in during the wait. */
-static int mask_arg(struct kx *k, uint64_t va, uint64_t size)
-{
-	if (size != 8)
-		return -EINVAL;
-	return P(va, 8) ? 0 : -EFAULT;
-}
+/* A signal mask argument (ppoll, pselect6, epoll_pwait) applies for the
+ * wait: kx_wait_mask swaps it in and gives the host's wait the same set
+ * (the host swaps the thread's mask atomically for it). */
 
 /* select's three sets, copied in and out.  A bit set for one of the
  * VMM's descriptors is EBADF, as for a closed one. */
@@ -733,8 +727,9 @@ static int sets_in(struct kx *k, int nfds, const uint64_t *va, struct fdsets *s)
 	return 0;
 }
 
-static long do_select(struct kx *k, const uint64_t *a, bool p6)
+static long do_select(struct kx_cpu *c, const uint64_t *a, bool p6)
 {
+	struct kx *k = c->k;
 	struct fdsets s;
 	int r = sets_in(k, (int)a[0], a + 1, &s);
 	if (r)
@@ -746,16 +741,21 @@ static long do_select(struct kx *k, const uint64_t *a, bool p6)
 		return -EFAULT;
 	if (gt)
 		memcpy(&t, gt, tl);
+	sigset_t hs;
+	struct { const sigset_t *ss; size_t len; } hm = { NULL, 8 };
 	if (p6 && a[5]) {
 		uint64_t m[2];     /* { const sigset_t *ss; size_t ss_len; } */
 		if (!gin(k, m, a[5], sizeof(m)))
 			return -EFAULT;
-		if (m[0] && (r = mask_arg(k, m[0], m[1])))
+		if (m[0] && (r = kx_wait_mask(c, m[0], m[1], &hs)))
 			return r;
+		if (m[0])
+			hm.ss = &hs;
 	}
 	long v = ret(syscall(p6 ? SYS_pselect6 : SYS_select, (int)a[0],
 			     s.g[0] ? s.v[0] : NULL, s.g[1] ? s.v[1] : NULL,
-			     s.g[2] ? s.v[2] : NULL, gt ? &t : NULL, NULL));
+			     s.g[2] ? s.v[2] : NULL, gt ? &t : NULL,
+			     p6 ? &hm : NULL));
 	if (gt)
 		memcpy(gt, &t, tl);    /* the time left, as Linux */
 	for (int i = 0; v >= 0 && i < 3; i++)
@@ -766,7 +766,8 @@ static long do_select(struct kx *k, const uint64_t *a, bool p6)
 
 /* One of the VMM's descriptors reads as closed (POLLNVAL, which ends the
  * wait at once), as it would natively; the host never polls it. */
-static long ppoll_fds(struct kx *k, uint8_t *g, size_t n, struct timespec *tp)
+static long ppoll_fds(struct kx *k, uint8_t *g, size_t n, struct timespec *tp,
+		      const sigset_t *mask)
 {
 	struct pollfd *f = malloc(n * (sizeof(*f) + 1) + 1);
 	if (!f)
@@ -783,7 +784,7 @@ static long ppoll_fds(struct kx *k, uint8_t *g, size_t n, struct timespec *tp)
 			bad++;
 		}
 	}
-	long r = ret(syscall(SYS_ppoll, f, n, bad ? &zero : tp, NULL, 8));
+	long r = ret(syscall(SYS_ppoll, f, n, bad ? &zero : tp, mask, 8));
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		short re = nval[i] ? POLLNVAL : f[i].revents;
 		memcpy(g + i * sizeof(*f) + offsetof(struct pollfd, revents),
@@ -793,8 +794,9 @@ static long ppoll_fds(struct kx *k, uint8_t *g, size_t n, struct timespec *tp)
 	return r < 0 ? r : r + bad;
 }
 
-static long do_ppoll(struct kx *k, const uint64_t *a)
+static long do_ppoll(struct kx_cpu *c, const uint64_t *a)
 {
+	struct kx *k = c->k;
 	size_t n = a[1];
 	if (n > NFDS_MAX)
 		return -EINVAL;
@@ -807,12 +809,13 @@ static long do_ppoll(struct kx *k, const uint64_t *a)
 		return -EFAULT;
 	if (gt)
 		memcpy(&t, gt, sizeof(t));
+	sigset_t hs;
 	if (a[3]) {
-		int r = mask_arg(k, a[3], a[4]);
+		int r = kx_wait_mask(c, a[3], a[4], &hs);
 		if (r)
 			return r;
 	}
-	long r = ppoll_fds(k, g, n, gt ? &t : NULL);
+	long r = ppoll_fds(k, g, n, gt ? &t : NULL, a[3] ? &hs : NULL);
 	if (gt)
 		memcpy(gt, &t, sizeof(t));    /* the time left, as Linux */
 	return r;
@@ -835,7 +838,8 @@ static long do_epoll_ctl(struct kx *k, const uint64_t *a)
 
 /* epoll_wait and its variants, timeout in ms; the events go straight to
  * the program's buffer (only the kernel reads them). */
-static long do_epoll_wait(struct kx *k, const uint64_t *a, int timeout)
+static long do_epoll_wait(struct kx *k, const uint64_t *a, int timeout,
+			  const sigset_t *mask)
 {
 	FD(a[0]);
 	int max = (int)a[2];
@@ -844,13 +848,16 @@ static long do_epoll_wait(struct kx *k, const uint64_t *a, int timeout)
 	void *ev = P(a[1], (uint64_t)max * sizeof(struct epoll_event));
 	if (!ev)
 		return -EFAULT;
-	return ret(syscall(SYS_epoll_wait, (int)a[0], ev, max, timeout));
+	return mask ? ret(syscall(SYS_epoll_pwait, (int)a[0], ev, max, timeout,
+				  mask, 8)) :
+		      ret(syscall(SYS_epoll_wait, (int)a[0], ev, max, timeout));
 }
 
-/* epoll_pwait2's timespec as the ms of epoll_wait, rounded up (so the
+/* epoll_pwait2's timespec as the ms of epoll_pwait, rounded up (so the
  * host filter needs no epoll_pwait2). */
-static long do_epoll_pwait2(struct kx *k, const uint64_t *a)
+static long do_epoll_pwait2(struct kx_cpu *c, const uint64_t *a)
 {
+	struct kx *k = c->k;
 	int ms = -1;
 	if (a[3]) {
 		struct timespec t;
@@ -861,16 +868,18 @@ static long do_epoll_pwait2(struct kx *k, const uint64_t *a)
 		ms = t.tv_sec >= INT_MAX / 1000 - 1 ? INT_MAX :
 		     (int)(t.tv_sec * 1000 + (t.tv_nsec + 999999) / 1000000);
 	}
+	sigset_t hs;
 	if (a[4]) {
-		int r = mask_arg(k, a[4], a[5]);
+		int r = kx_wait_mask(c, a[4], a[5], &hs);
 		if (r)
 			return r;
 	}
-	return do_epoll_wait(k, a, ms);
+	return do_epoll_wait(k, a, ms, a[4] ? &hs : NULL);
 }
 
-long kx_net(struct kx *k, uint64_t nr, const uint64_t *a, bool *handled)
+long kx_net(struct kx_cpu *c, uint64_t nr, const uint64_t *a, bool *handled)
 {
+	struct kx *k = c->k;
 	*handled = true;
 	switch (nr) {
 	case SYS_socket: return ret(socket((int)a[0], (int)a[1], (int)a[2]));
@@ -895,24 +904,26 @@ long kx_net(struct kx *k, uint64_t nr, const uint64_t *a, bool *handled)
 	case SYS_recvmsg: return do_msg1(k, a, false);
 	case SYS_sendmmsg: return do_sendmmsg(k, a);
 	case SYS_recvmmsg: return do_recvmmsg(k, a);
-	case SYS_select: return do_select(k, a, false);
-	case SYS_pselect6: return do_select(k, a, true);
-	case SYS_ppoll: return do_ppoll(k, a);
+	case SYS_select: return do_select(c, a, false);
+	case SYS_pselect6: return do_select(c, a, true);
+	case SYS_ppoll: return do_ppoll(c, a);
 	case SYS_epoll_create:
 		if ((int)a[0] <= 0)
 			return -EINVAL;
 		return ret(syscall(SYS_epoll_create1, 0));
 	case SYS_epoll_create1: return ret(syscall(SYS_epoll_create1, (int)a[0]));
 	case SYS_epoll_ctl: return do_epoll_ctl(k, a);
-	case SYS_epoll_wait: return do_epoll_wait(k, a, (int)a[3]);
-	case SYS_epoll_pwait:
+	case SYS_epoll_wait: return do_epoll_wait(k, a, (int)a[3], NULL);
+	case SYS_epoll_pwait: {
+		sigset_t hs;
 		if (a[4]) {
-			int r = mask_arg(k, a[4], a[5]);
+			int r = kx_wait_mask(c, a[4], a[5], &hs);
 			if (r)
 				return r;
 		}
-		return do_epoll_wait(k, a, (int)a[3]);
-	case SYS_epoll_pwait2: return do_epoll_pwait2(k, a);
+		return do_epoll_wait(k, a, (int)a[3], a[4] ? &hs : NULL);
+	}
+	case SYS_epoll_pwait2: return do_epoll_pwait2(c, a);
 	default:
 		*handled = false;
 		return -ENOSYS;

@@ -56,7 +56,7 @@ static const char *const calls[] = {
 	"socket", "socketpair", "bind", "connect", "listen", "accept4",
 	"getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown",
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "select", "pselect6",
-	"ppoll", "epoll_create1", "epoll_ctl", "epoll_wait",
+	"ppoll", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
 	/* memory: guest pages dropped (madvise), the VMM's own heap */
 	"madvise", "mmap", "munmap", "brk", "mremap", "msync",
 	"memfd_create",   /* MAP_SHARED|MAP_ANONYMOUS: shared with children */

@@ -134,6 +134,25 @@ void kx_host_mask(struct kx_cpu *c)
 	pthread_sigmask(SIG_SETMASK, &s, NULL);
 }
 
+int kx_wait_mask(struct kx_cpu *c, uint64_t va, uint64_t size, sigset_t *host)
+{
+	if (size != 8)
+		return -EINVAL;
+	const void *g = kx_ptr(c->k, va, 8);
+	if (!g)
+		return -EFAULT;
+	uint64_t m;
+	memcpy(&m, g, 8);
+	c->frame_mask = c->sigmask;
+	c->use_frame_mask = true;
+	c->sigmask = m & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	sigemptyset(host);
+	for (int sig = 1; sig <= 64; sig++)
+		if ((c->sigmask & (1ULL << (sig - 1))) && !host_only(sig))
+			sigaddset(host, sig);
+	return 0;
+}
+
 bool kx_deliver(struct kx_cpu *c, int sig, struct kvm_regs *rg, uint64_t trapno,
 		uint64_t err, uint64_t cr2, bool ring0)
 {

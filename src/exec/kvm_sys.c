@@ -1177,7 +1177,7 @@ long kx_syscall(struct kx_cpu *c, uint64_t nr, const uint64_t *a)
 		return 0;
 	default: {
 		bool net;
-		long r = kx_net(k, nr, a, &net);
+		long r = kx_net(c, nr, a, &net);
 		if (!net)
 			warn_once(k, nr);
 		return r;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <fcntl.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -832,6 +835,52 @@ static int fpsig(void)
 	return 0;
 }
 
+/* ppoll/pselect/epoll_pwait with a mask: a signal blocked outside the
+ * wait but not in its mask interrupts it (EINTR, the handler runs) and
+ * is blocked again afterwards; without the mask it waits out its
+ * timeout. */
+static volatile int waited;
+static void on_wait_sig(int s)
+{
+	(void)s;
+	waited++;
+}
+
+static int waitmask(void)
+{
+	signal(SIGUSR1, on_wait_sig);
+	sigset_t blk, empty, now;
+	sigemptyset(&blk);
+	sigaddset(&blk, SIGUSR1);
+	sigemptyset(&empty);
+	sigprocmask(SIG_BLOCK, &blk, NULL);
+	int ep = epoll_create1(0);
+	for (int how = 0; how < 3; how++) {
+		waited = 0;
+		raise(SIGUSR1);                 /* pending, blocked */
+		struct timespec ts = { 5, 0 };
+		int r;
+		if (how == 0)
+			r = ppoll(NULL, 0, &ts, &empty);
+		else if (how == 1)
+			r = pselect(0, NULL, NULL, NULL, &ts, &empty);
+		else {
+			struct epoll_event ev;
+			r = epoll_pwait(ep, &ev, 1, 5000, &empty);
+		}
+		int e = errno;
+		sigprocmask(SIG_BLOCK, NULL, &now);
+		printf("%s: r %d EINTR %d handler %d still blocked %d\n",
+		       how == 0 ? "ppoll" : how == 1 ? "pselect" : "epoll_pwait",
+		       r, r < 0 && e == EINTR, waited, sigismember(&now, SIGUSR1));
+	}
+	struct timespec z = { 0, 1000000 };
+	raise(SIGUSR1);
+	int r = ppoll(NULL, 0, &z, NULL);   /* no mask: stays pending */
+	printf("no mask: r %d handler %d\n", r, waited);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "hello";
@@ -889,6 +938,8 @@ int main(int argc, char **argv)
 		return shim();
 	if (!strcmp(m, "fpsig"))
 		return fpsig();
+	if (!strcmp(m, "waitmask"))
+		return waitmask();
 	if (!strcmp(m, "procs"))
 		return procs(argv[0], argc > 2 ? argv[2] : "/tmp");
 	if (!strcmp(m, "sigstate"))

@@ -67,7 +67,7 @@ head -c 4096 /dev/zero >"$S/stdin.bin"
 # The system area of the default 2 GiB guest (natively nothing is there).
 sys=0x7fe00000
 for m in "hello a b" "files $S/files" memory "compute 3000000" handlers efault \
-	shim fpsig prot "hostile $sys" threadprot protstress guard exit7 "procs $S"; do
+	shim fpsig waitmask prot "hostile $sys" threadprot protstress guard exit7 "procs $S"; do
 	set +e
 	KVMTEST=yes "$S/kvmtest" $m >"$S/native.out" 2>/dev/null <"$S/stdin.bin"
 	ns=$?
