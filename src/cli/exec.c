@@ -100,16 +100,8 @@ static int finish(int r, int status, struct err *e)
 		fprintf(stderr, "ringvm exec: %s\n", e->msg);
 		return r == -ENOENT ? 127 : 126;
 	}
-	if (WIFSIGNALED(status) || (status & 0x7f)) {
-		int sig = status & 0x7f;
-		sigset_t s;
-		signal(sig, SIG_DFL);
-		sigemptyset(&s);
-		sigaddset(&s, sig);
-		sigprocmask(SIG_UNBLOCK, &s, NULL);
-		raise(sig);
-		return 128 + sig;
-	}
+	if (WIFSIGNALED(status) || (status & 0x7f))
+		exec_exit_as(status);     /* the program's signal, as native */
 	return WEXITSTATUS(status);
 }
 

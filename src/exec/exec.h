@@ -70,4 +70,10 @@ struct exec_config {
  * creates are host threads of this process. */
 int exec_run(const struct exec_config *cfg, int *status, struct err *errp);
 
+/* End this process as a native one with wait status `status` ends: the
+ * signal re-raised at itself with its default action (exit status
+ * 128 + N if that does not end it), or exit_group with the code; every
+ * thread at once, even those in blocking host calls. */
+_Noreturn void exec_exit_as(int status);
+
 #endif

@@ -171,12 +171,6 @@ int exec_elf_parse(const uint8_t *buf, size_t len, struct exec_elf *out,
 int exec_elf_parse_machine(const uint8_t *buf, size_t len, unsigned machine,
 			   struct exec_elf *out, struct err *errp);
 
-/* ---- exit.c ---- */
-/* End this process as a native one with wait status `status` ends: the
- * signal re-raised at itself with its default action (exit status
- * 128 + N if that does not end it), or exit_group with the code; every
- * thread at once, even those in blocking host calls. */
-_Noreturn void exec_exit_as(int status);
 
 /* ---- sys_net.c ---- */
 /* May a program set (set) or get socket option (level, name)?  Only
