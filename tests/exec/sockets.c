@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d %s (errno %d)\n", \
@@ -31,8 +32,24 @@ static void *client(void *arg)
 	return (void *)(long)(strcmp(b, "PONG") != 0);
 }
 
-int main(void)
+/* `sockets connect PATH`: one AF_UNIX connect, for the escape checks
+ * (a socket named through a symlink must resolve inside the root). */
+static int connect_to(const char *path)
 {
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+		printf("connected\n");
+	else
+		printf("refused: %s\n", strerror(errno));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && !strcmp(argv[1], "connect"))
+		return connect_to(argv[2]);
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(ls >= 0);
 	int one = 1;
