@@ -186,7 +186,8 @@ else
 	for _ in $(seq 50); do [ -S "$S/host.sock" ] && break; sleep 0.1; done
 	out=$(rx --root "$croot" --mount "$S:/data" -- /data/sockets.rv connect /tmp/final_sock 2>&1) || true
 	ctl=$(rx -- "$S/sockets.rv" connect "$S/host.sock" 2>&1) || true
-	kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null || true
+	kill "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
 	check exec/escape-unix-connect "connect through a planted symlink: '$out' (control without a root: '$ctl')" \
 		bash -c "[ '$out' != connected ] && [ '$ctl' = connected ]"
 fi

@@ -169,7 +169,8 @@ if [ -s build/exec-tests/sockets.x86 ]; then
 	for _ in $(seq 50); do [ -S "$S/host.sock" ] && break; sleep 0.1; done
 	out=$(kx --root "$croot" --mount "$S:/data" -- /data/sockets.x86 connect /tmp/final_sock 2>&1) || true
 	ctl=$(kx -- "$S/sockets.x86" connect "$S/host.sock" 2>&1) || true
-	kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null || true
+	kill "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
 	check exec-x86/escape-unix-connect "connect through a planted symlink: '$out' (control without a root: '$ctl')" \
 		bash -c "[ '$out' != connected ] && [ '$ctl' = connected ]"
 fi
