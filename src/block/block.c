@@ -258,8 +258,14 @@ static int open_image(struct block_open_ctx *ctx, const char *path,
 	       ctx->nallow_devs * sizeof(ctx->allow_devs[0]));
 	if (!drv->preadv || !drv->pwritev) {
 		bd->nbounce = drv->thread_safe ? BLOCK_BOUNCE_POOL : 1;
-		(*out)->bounce = malloc((size_t)bd->nbounce *
-					BLOCK_BOUNCE_BYTES);
+		/* Page-aligned: under cache=none the driver hands these to
+		 * O_DIRECT as they are (malloc's 16-byte alignment sent
+		 * every transfer through fd_bounce, 64 KiB at a time). */
+		void *pool = NULL;
+		if (posix_memalign(&pool, 4096, (size_t)bd->nbounce *
+				   BLOCK_BOUNCE_BYTES))
+			pool = NULL;
+		(*out)->bounce = pool;
 		if (!(*out)->bounce) {
 			block_close(*out);
 			*out = NULL;

@@ -195,6 +195,7 @@ static void q_free(struct qcow2 *q)
 	free(q->zin);
 	free(q->zout);
 	free(q->path);
+	pthread_cond_destroy(&q->alloc_cv);
 	pthread_rwlock_destroy(&q->inflight);
 	pthread_mutex_destroy(&q->meta);
 	free(q);
@@ -463,6 +464,7 @@ static int q_open(int fd, const char *path, bool read_only,
 	q->bd.drv = &block_qcow2;
 	pthread_mutex_init(&q->meta, NULL);
 	pthread_rwlock_init(&q->inflight, NULL);
+	pthread_cond_init(&q->alloc_cv, NULL);
 	q->bd.read_only = read_only;
 	q->fd = fd;
 	q->align = ctx->dio_align;  /* before the backing open changes it */

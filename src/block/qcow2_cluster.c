@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <zlib.h>
 
 enum { E_UNALLOC, E_ZERO, E_NORMAL, E_COMPRESSED };
@@ -277,52 +278,134 @@ static bool in_place(const struct qcow2 *q, uint64_t e)
 	return classify(q, e) == E_NORMAL && (e & OFLAG_COPIED);
 }
 
+static bool alloc_busy(const struct qcow2 *q, uint64_t vc, uint64_t cnt)
+{
+	for (const struct q_alloc_req *r = q->allocs; r; r = r->next)
+		if (vc < r->vc + r->cnt && r->vc < vc + cnt)
+			return true;
+	return false;
+}
+
+/* q->meta held: sleep until an allocating write in flight ends.  A
+ * request that quiesced gives inflight back first: its refcount drops are
+ * done and every later lookup sees them, and the allocator it waits for
+ * may need inflight exclusive to finish. */
+static void alloc_wait(struct qcow2 *q)
+{
+	if (q->quiesced) {
+		q->quiesced = false;
+		pthread_rwlock_unlock(&q->inflight);
+	}
+	q->locked = false;
+	pthread_cond_wait(&q->alloc_cv, &q->meta);
+	q->locked = true;
+}
+
+/* Whether the part of a cluster outside a write reads as zeros from the
+ * entry it has now (no data, no backing file to show through). */
+static bool cow_zero(const struct qcow2 *q, uint64_t e)
+{
+	int t = classify(q, e);
+	return t == E_ZERO || (t == E_UNALLOC && !q->bd.backing);
+}
+
+/* Grow the file to end bytes (never shrinks: only called with q->meta
+ * held, and no write reaches past q->file_size). */
+static int grow_file(struct qcow2 *q, uint64_t end)
+{
+	if (end <= q->file_size)
+		return 0;
+	while (ftruncate(q->fd, (off_t)end) < 0)
+		if (errno != EINTR)
+			return -errno;
+	q->file_size = end;
+	return 0;
+}
+
 /* Write into clusters [vc, vc + cnt) of one L2 table that need new host
  * clusters: one run is allocated, the guest bytes plus the old contents
  * around them (head/tail of partial clusters) go out in one pwritev, then
- * the L2 entries, then the old clusters are released. */
+ * the L2 entries, then the old clusters are released.  Parts around the
+ * guest bytes that read as zeros are not written when the run is new
+ * space at the end of the file (a hole reads as zeros).  With may_unlock
+ * the pwritev runs without q->meta (see "Threads"). */
 static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
-		       uint32_t in_off, const uint8_t *p, size_t wlen)
+		       uint32_t in_off, const uint8_t *p, size_t wlen,
+		       bool may_unlock)
 {
 	uint32_t cs = q->cluster_size, l2i = vc & ((1u << q->l2_bits) - 1);
+	uint32_t l1i = (uint32_t)(vc >> q->l2_bits);
 	struct l2_slot *s;
-	int rc = q_l2_writable(q, vc >> q->l2_bits, &s);
+	int rc = q_l2_writable(q, l1i, &s);
 	if (rc)
 		return rc;
 	uint64_t first = be64toh(s->tab[l2i]);
 	uint64_t last = be64toh(s->tab[l2i + cnt - 1]);
-	struct iovec iov[3];
-	int niov = 0;
-	if (in_off) {
-		rc = read_part(q, vc, first, 0, in_off, q->cow_head);
-		if (rc)
-			return rc;
-		iov[niov++] = (struct iovec){ q->cow_head, in_off };
-	}
-	iov[niov++] = (struct iovec){ (void *)p, wlen };
 	uint64_t endpos = in_off + wlen - (uint64_t)(cnt - 1) * cs;
-	if (endpos < cs) {
-		rc = read_part(q, vc + cnt - 1, last, (uint32_t)endpos,
-			       cs - endpos, q->cow_tail);
-		if (rc)
-			return rc;
-		iov[niov++] = (struct iovec){ q->cow_tail, cs - endpos };
-	}
+	uint32_t tail = endpos < cs ? (uint32_t)(cs - endpos) : 0;
 	uint64_t host;
 	rc = q_alloc(q, cnt, &host);
 	if (rc)
 		return rc;
-	rc = block_fd_xferv(q->fd, q->align, iov, niov, host, true);
-	if (rc) {
-		/* ENOSPC/EFBIG: give the run back, or every failed guest
-		 * write on a full disk leaks it. */
-		(void)q_rc_update(q, host, cnt, -1);
-		return rc;
+	bool fresh = host >= q->file_size;
+	bool head_w = in_off && !(fresh && cow_zero(q, first));
+	bool tail_w = tail && !(fresh && cow_zero(q, last));
+	/* Unlocked, the O_DIRECT bounce of a cluster smaller than a block
+	 * would read-modify-write a neighbour's bytes. */
+	bool unlock = may_unlock && !q->quiesced && !q->rc_batch &&
+		      q->align <= cs;
+	uint8_t *hbuf = q->cow_head, *tbuf = q->cow_tail, *own = NULL;
+	if (unlock && (head_w || tail_w)) {
+		own = malloc(2 * (size_t)cs);
+		if (!own) {
+			rc = -ENOMEM;
+			goto give_back;
+		}
+		hbuf = own;
+		tbuf = own + cs;
 	}
-	if (host + (uint64_t)cnt * cs > q->file_size)
-		q->file_size = host + (uint64_t)cnt * cs;
+	struct iovec iov[3];
+	int niov = 0;
+	uint64_t wpos = host + in_off;
+	if (head_w) {
+		rc = read_part(q, vc, first, 0, in_off, hbuf);
+		if (rc)
+			goto give_back;
+		iov[niov++] = (struct iovec){ hbuf, in_off };
+		wpos = host;
+	}
+	iov[niov++] = (struct iovec){ (void *)p, wlen };
+	if (tail_w) {
+		rc = read_part(q, vc + cnt - 1, last, (uint32_t)endpos, tail,
+			       tbuf);
+		if (rc)
+			goto give_back;
+		iov[niov++] = (struct iovec){ tbuf, tail };
+	}
+	rc = grow_file(q, host + (uint64_t)cnt * cs);
+	if (rc)
+		goto give_back;
+	struct q_alloc_req req = { vc, cnt, q->allocs };
+	if (unlock) {
+		q->allocs = &req;
+		q_unlock(q);
+	}
+	rc = block_fd_xferv(q->fd, q->align, iov, niov, wpos, true);
+	if (unlock) {
+		q_lock(q);
+		struct q_alloc_req **pp = &q->allocs;
+		while (*pp != &req)
+			pp = &(*pp)->next;
+		*pp = req.next;
+		pthread_cond_broadcast(&q->alloc_cv);
+		/* The slot may have been reused meanwhile. */
+		if (!rc)
+			rc = q_l2_writable(q, l1i, &s);
+	}
+	if (rc)
+		goto give_back;
 	/* The old entries are needed after the table changes: keep them in
-	 * the (already consumed) COW head buffer. */
+	 * the COW head buffer (ours again: q->meta is held). */
 	uint64_t *olde = (uint64_t *)q->cow_head;
 	memcpy(olde, s->tab + l2i, (size_t)cnt * 8);
 	for (uint32_t j = 0; j < cnt; j++)
@@ -333,9 +416,9 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	if (rc) {
 		/* The cached table must keep saying what the disk says. */
 		memcpy(s->tab + l2i, olde, (size_t)cnt * 8);
-		(void)q_rc_update(q, host, cnt, -1);
-		return rc;
+		goto give_back;
 	}
+	free(own);
 	for (uint32_t j = 0; j < cnt; j++) {
 		uint64_t e = be64toh(olde[j]);
 		if (e & OFLAG_COMPRESSED)
@@ -345,6 +428,13 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 			return rc;
 	}
 	return 0;
+
+give_back:
+	/* ENOSPC/EFBIG: give the run back, or every failed guest write on
+	 * a full disk leaks it. */
+	(void)q_rc_update(q, host, cnt, -1);
+	free(own);
+	return rc;
 }
 
 /* The pwrite of n guest bytes into host clusters that were COPIED at
@@ -418,7 +508,12 @@ static int write_locked(struct qcow2 *q, const void *buf, size_t len,
 				n += cs < len - n ? cs : len - n;
 				cnt++;
 			}
-			rc = write_alloc(q, vc, cnt, in_off, p, n);
+			if (alloc_busy(q, vc, cnt)) {
+				alloc_wait(q);
+				continue;  /* the entries have changed */
+			}
+			rc = write_alloc(q, vc, cnt, in_off, p, n,
+					 may_unlock);
 		}
 		if (rc)
 			return rc;
@@ -447,6 +542,10 @@ static int zero_clusters(struct qcow2 *q, uint64_t vc, uint64_t n)
 	while (n) {
 		uint32_t l1i = vc >> q->l2_bits, l2i = vc & (l2n - 1);
 		uint32_t k = l2n - l2i < n ? l2n - l2i : (uint32_t)n;
+		if (alloc_busy(q, vc, k)) {
+			alloc_wait(q);
+			continue;
+		}
 		struct l2_slot *s;
 		int rc = q_l2_load(q, l1i, &s);
 		if (rc)

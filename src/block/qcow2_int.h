@@ -14,7 +14,14 @@
  *  - the pread of a run of normal (allocated, uncompressed) clusters;
  *  - the pwrite into a run of clusters that were COPIED (refcount 1, no
  *    COW) at lookup, inside the file.  The writer takes q->inflight
- *    shared before dropping q->meta and releases it when the pwrite is done.
+ *    shared before dropping q->meta and releases it when the pwrite is done;
+ *  - the pwritev of an allocating write (guest data and COW) into the run
+ *    it was just given, which no L2 entry names yet: the run is announced
+ *    in q->allocs first, so any other write, discard or write-zeroes
+ *    reaching those virtual clusters waits on q->alloc_cv, and the L2
+ *    entries are set under q->meta once the data is down.  The file is
+ *    grown (ftruncate, under q->meta) to cover the run before the lock is
+ *    dropped, so unlocked writes never move the end of the file.
  * The rule: a refcount decrement (q_rc_update with addend < 0, q_rc_set 0)
  * made while q->meta is held first calls q_quiesce(), which takes
  * q->inflight exclusive until q->meta is released — so a cluster an
@@ -107,6 +114,13 @@ struct qsnap {
 	uint8_t *extra;    /* as read, for the fields we do not interpret */
 };
 
+/* An allocating write whose data transfer runs without q->meta: the
+ * virtual clusters [vc, vc + cnt) it is about to map (see "Threads"). */
+struct q_alloc_req {
+	uint64_t vc, cnt;
+	struct q_alloc_req *next;
+};
+
 struct qcow2 {
 	struct block_dev bd;  /* first */
 	int fd;
@@ -162,6 +176,8 @@ struct qcow2 {
 	pthread_mutex_t meta;
 	pthread_rwlock_t inflight;
 	bool locked, quiesced;
+	struct q_alloc_req *allocs;  /* under meta */
+	pthread_cond_t alloc_cv;     /* an entry left allocs */
 };
 
 static inline struct qcow2 *to_q(struct block_dev *bd)

@@ -423,6 +423,101 @@ static void discard_vs_inplace_write(void **state)
 	free(buf);
 }
 
+/* Allocating writes to one cluster at once: the data of an allocating
+ * write goes out without q->meta, so a second write into a cluster whose
+ * allocation is still in flight must wait for it (else it allocates again,
+ * copies the old contents around its own bytes, and its L2 update drops the
+ * first writer's data).  SC_THREADS threads each own a quarter of every
+ * cluster (minus a gap that shows what lies below) and walk the clusters
+ * in the same order, so they keep meeting in one cluster. */
+#define SC_THREADS 4
+
+struct same_cluster {
+	struct block_dev *bd;
+	uint32_t cs, id, nclusters;
+	int failures;
+};
+
+static uint8_t sc_byte(uint32_t c, uint32_t id)
+{
+	return (uint8_t)(1 + c * SC_THREADS + id);
+}
+
+static void *sc_writer(void *opaque)
+{
+	struct same_cluster *a = opaque;
+	uint32_t piece = a->cs / SC_THREADS, len = piece - piece / 4;
+	uint8_t *buf = malloc(len);
+	for (uint32_t c = 0; c < a->nclusters; c++) {
+		memset(buf, sc_byte(c, a->id), len);
+		if (block_pwrite(a->bd, buf, len,
+				 (uint64_t)c * a->cs + a->id * piece))
+			a->failures++;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void same_cluster_allocs(struct fx *f, uint32_t cs, bool backing)
+{
+	const uint32_t nclusters = 256;
+	const uint64_t size = (uint64_t)nclusters * cs;
+	uint8_t *below = calloc(1, size), *got = malloc(size);
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = cs };
+	if (backing) {
+		int fd = open(p(f, "scb.raw"), O_CREAT | O_RDWR | O_TRUNC,
+			      0644);
+		fill(below, size, 11);
+		assert_int_equal(write(fd, below, size), (ssize_t)size);
+		close(fd);
+		o.backing_file = "scb.raw";
+		o.backing_fmt = "raw";
+	}
+	assert_int_equal(qcow2_create(p(f, "sc.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "sc.qcow2"));
+	struct same_cluster a[SC_THREADS];
+	pthread_t t[SC_THREADS];
+	for (uint32_t i = 0; i < SC_THREADS; i++) {
+		a[i] = (struct same_cluster){ .bd = bd, .cs = cs, .id = i,
+					      .nclusters = nclusters };
+		assert_int_equal(pthread_create(&t[i], NULL, sc_writer,
+						&a[i]), 0);
+	}
+	for (uint32_t i = 0; i < SC_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (uint32_t i = 0; i < SC_THREADS; i++)
+		assert_int_equal(a[i].failures, 0);
+	assert_int_equal(block_pread(bd, got, size, 0), 0);
+	uint32_t piece = cs / SC_THREADS, len = piece - piece / 4;
+	for (uint64_t i = 0; i < size; i++) {
+		uint32_t c = (uint32_t)(i / cs), in = (uint32_t)(i % cs);
+		uint32_t id = in / piece;
+		uint8_t want = in % piece < len ? sc_byte(c, id) : below[i];
+		if (got[i] != want)
+			fail_msg("cluster %u byte %u: %02x, want %02x", c, in,
+				 got[i], want);
+	}
+	block_close(bd);
+	our_check_clean(p(f, "sc.qcow2"));
+	qemu_check_clean(p(f, "sc.qcow2"));
+	free(below);
+	free(got);
+}
+
+static void same_cluster_allocs_4k(void **state)
+{
+	same_cluster_allocs(*state, 4096, false);
+}
+static void same_cluster_allocs_64k(void **state)
+{
+	same_cluster_allocs(*state, 65536, false);
+}
+static void same_cluster_allocs_backing(void **state)
+{
+	same_cluster_allocs(*state, 65536, true);
+}
+
 static void create_and_info(void **state)
 {
 	struct fx *f = *state;
@@ -1265,6 +1360,9 @@ int main(void)
 		T(threaded_io_4k),
 		T(threaded_io_64k),
 		T(discard_vs_inplace_write),
+		T(same_cluster_allocs_4k),
+		T(same_cluster_allocs_64k),
+		T(same_cluster_allocs_backing),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
