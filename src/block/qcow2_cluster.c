@@ -5,8 +5,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/uio.h>
-#include <unistd.h>
 #include <zlib.h>
 
 enum { E_UNALLOC, E_ZERO, E_NORMAL, E_COMPRESSED };
@@ -309,15 +309,27 @@ static bool cow_zero(const struct qcow2 *q, uint64_t e)
 	return t == E_ZERO || (t == E_UNALLOC && !q->bd.backing);
 }
 
-/* Grow the file to end bytes (never shrinks: only called with q->meta
- * held, and no write reaches past q->file_size). */
+/* Grow the file to end bytes, the new part reading as zeros: q->meta
+ * held, and no write reaches past q->file_size, so nothing races the
+ * growth.  fallocate (unwritten extents) where the file system has it,
+ * else a zero written at the last byte (the rest is a hole). */
 static int grow_file(struct qcow2 *q, uint64_t end)
 {
 	if (end <= q->file_size)
 		return 0;
-	while (ftruncate(q->fd, (off_t)end) < 0)
-		if (errno != EINTR)
-			return -errno;
+	int rc = 0;
+	while (fallocate(q->fd, 0, (off_t)q->file_size,
+			 (off_t)(end - q->file_size)) < 0) {
+		rc = -errno;
+		if (rc != -EINTR)
+			break;
+	}
+	if (rc == -EOPNOTSUPP || rc == -ENOSYS) {
+		static const uint8_t zero;
+		rc = block_fd_pwrite(q->fd, q->align, &zero, 1, end - 1);
+	}
+	if (rc)
+		return rc;
 	q->file_size = end;
 	return 0;
 }
