@@ -309,10 +309,11 @@ static bool cow_zero(const struct qcow2 *q, uint64_t e)
 	return t == E_ZERO || (t == E_UNALLOC && !q->bd.backing);
 }
 
-/* Grow the file to end bytes, the new part reading as zeros: q->meta
- * held, and no write reaches past q->file_size, so nothing races the
- * growth.  fallocate (unwritten extents) where the file system has it,
- * else a zero written at the last byte (the rest is a hole). */
+/* Grow the file to end bytes, the new part reading as zeros (q->meta
+ * held): fallocate (unwritten extents) where the file system has it, else
+ * a zero written at the last byte (the rest is a hole).  Neither ever
+ * shrinks the file, so unlocked writes past the old end may run at the
+ * same time. */
 static int grow_file(struct qcow2 *q, uint64_t end)
 {
 	if (end <= q->file_size)
@@ -394,7 +395,15 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 			goto give_back;
 		iov[niov++] = (struct iovec){ tbuf, tail };
 	}
-	rc = grow_file(q, host + (uint64_t)cnt * cs);
+	/* A tail left unwritten must read as zeros from the file: grow it
+	 * over the run.  Otherwise the pwritev itself reaches the run's end
+	 * (a skipped head past the old end is a hole); q->file_size covers
+	 * the run from now on, so later allocations see it as taken space. */
+	uint64_t run_end = host + (uint64_t)cnt * cs;
+	if (tail && !tail_w)
+		rc = grow_file(q, run_end);
+	else if (run_end > q->file_size)
+		q->file_size = run_end;
 	if (rc)
 		goto give_back;
 	struct q_alloc_req req = { vc, cnt, q->allocs };

@@ -19,9 +19,9 @@
  *    it was just given, which no L2 entry names yet: the run is announced
  *    in q->allocs first, so any other write, discard or write-zeroes
  *    reaching those virtual clusters waits on q->alloc_cv, and the L2
- *    entries are set under q->meta once the data is down.  The file is
- *    grown (ftruncate, under q->meta) to cover the run before the lock is
- *    dropped, so unlocked writes never move the end of the file.
+ *    entries are set under q->meta once the data is down.  q->file_size
+ *    covers the run before the lock is dropped (the file itself grows by
+ *    that write, or by fallocate when a zero tail is left unwritten).
  * The rule: a refcount decrement (q_rc_update with addend < 0, q_rc_set 0)
  * made while q->meta is held first calls q_quiesce(), which takes
  * q->inflight exclusive until q->meta is released — so a cluster an

@@ -563,7 +563,15 @@ static void fill_config(struct virtio_blk *b)
 	memset(c, 0, sizeof(b->config));
 	put_le(c, 0, b->capacity, 8);                  /* capacity */
 	put_le(c, 12, VIRTIO_BLK_SEG_MAX, 4);          /* seg_max */
-	put_le(c, 20, VIRTIO_BLK_SECTOR, 4);           /* blk_size */
+	/* blk_size: Linux takes it as the logical block size.  Under
+	 * cache=none a write smaller than the host's O_DIRECT block is a
+	 * read-modify-write of that block, and two of them in one block on
+	 * different I/O threads would lose one; a guest told the host's
+	 * block size does not send such writes. */
+	unsigned bs = b->bd->dio_align > VIRTIO_BLK_SECTOR &&
+		      b->bd->dio_align <= 4096 ? b->bd->dio_align
+					      : VIRTIO_BLK_SECTOR;
+	put_le(c, 20, bs, 4);                          /* blk_size */
 	put_le(c, 34, 1, 2);                           /* num_queues */
 	put_le(c, 36, VIRTIO_BLK_MAX_DISCARD_SECTORS, 4);
 	put_le(c, 40, VIRTIO_BLK_MAX_DISCARD_SEG, 4);

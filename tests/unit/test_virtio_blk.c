@@ -281,6 +281,24 @@ static void config_and_features(void **state)
 	assert_int_equal(cfg(f, 0, 8), DISK_SECTORS);
 }
 
+/* Under cache=none the guest is told the host's O_DIRECT block size, so
+ * it never sends writes that the host must read-modify-write. */
+static void blk_size_follows_host_block(void **state)
+{
+	struct fx *f = *state;
+	struct irq_line irq = { set_level, f, 1 };
+	const unsigned aligns[] = { 4096, 1024, 65536, 0 };
+	const uint32_t want[] = { 4096, 1024, 512, 512 };
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(virtio_blk_exit(&f->blk), 0);
+		f->bd->dio_align = aligns[i];
+		assert_int_equal(virtio_blk_init(&f->blk, &f->bus, BASE,
+						 &f->mem, irq, f->bd,
+						 "ringvm-0", NULL), 0);
+		assert_int_equal(cfg(f, 20, 4), want[i]);
+	}
+}
+
 static void read_sectors(void **state)
 {
 	struct fx *f = *state;
@@ -1071,6 +1089,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define G(fn) cmocka_unit_test_setup_teardown(fn, setup_gate, teardown_gate)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(blk_size_follows_host_block,
+						setup_idle, teardown),
 		cmocka_unit_test_setup_teardown(config_and_features, setup_idle,
 						teardown),
 		T(read_sectors),
