@@ -26,6 +26,24 @@ int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+void *q_cluster_buf(const struct qcow2 *q)
+{
+	void *p = NULL;
+	return posix_memalign(&p, 4096, q->cluster_size) ? NULL : p;
+}
+
+int q_write_meta(struct qcow2 *q, const void *buf, uint64_t off, size_t pos,
+		 size_t len)
+{
+	size_t a = q->align;
+	if (a && a <= q->cluster_size && !((uintptr_t)buf & (a - 1))) {
+		size_t end = (pos + len + a - 1) & ~(a - 1);
+		pos &= ~(a - 1);
+		len = end - pos;
+	}
+	return q_pwrite_full(q, (const uint8_t *)buf + pos, len, off + pos);
+}
+
 static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return alen && blen && a < b + blen && b < a + alen;
@@ -479,8 +497,8 @@ static int q_open(int fd, const char *path, bool read_only,
 
 	q->end_cluster = q_clusters(q, q->file_size);
 	q->free_hint = 0;
-	q->cow_head = malloc(q->cluster_size);
-	q->cow_tail = malloc(q->cluster_size);
+	q->cow_head = q_cluster_buf(q);
+	q->cow_tail = q_cluster_buf(q);
 	q->zin = malloc(2 * (size_t)q->cluster_size);
 	q->zout = malloc(q->cluster_size);
 	uint64_t cache = ctx->l2_cache;

@@ -45,7 +45,7 @@ static int l2_slot_buf(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 {
 	struct l2_slot *s = &q->l2c[l1_idx % q->nl2];
 	if (!s->tab) {
-		s->tab = malloc(q->cluster_size);
+		s->tab = q_cluster_buf(q);
 		if (!s->tab)
 			return -ENOMEM;
 	}
@@ -432,8 +432,7 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	for (uint32_t j = 0; j < cnt; j++)
 		s->tab[l2i + j] = htobe64((host + (uint64_t)j * cs) |
 					  OFLAG_COPIED);
-	rc = q_pwrite_full(q, s->tab + l2i, (size_t)cnt * 8,
-			   s->off + (uint64_t)l2i * 8);
+	rc = q_write_meta(q, s->tab, s->off, (size_t)l2i * 8, (size_t)cnt * 8);
 	if (rc) {
 		/* The cached table must keep saying what the disk says. */
 		memcpy(s->tab + l2i, olde, (size_t)cnt * 8);
@@ -585,8 +584,8 @@ static int zero_clusters(struct qcow2 *q, uint64_t vc, uint64_t n)
 			memcpy(olde, s->tab + l2i, (size_t)k * 8);
 			for (uint32_t i = 0; i < k; i++)
 				s->tab[l2i + i] = htobe64(want);
-			rc = q_pwrite_full(q, s->tab + l2i, (size_t)k * 8,
-					   s->off + (uint64_t)l2i * 8);
+			rc = q_write_meta(q, s->tab, s->off, (size_t)l2i * 8,
+					  (size_t)k * 8);
 			for (uint32_t i = 0; i < k && !rc; i++)
 				rc = q_free_entry(q, be64toh(olde[i]));
 			q->zout_entry = 0;

@@ -234,6 +234,15 @@ int q_pread_full(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len,
 		  uint64_t off);
 int q_write_l1_entry(struct qcow2 *q, uint32_t idx);
+/* A cluster-sized buffer aligned for O_DIRECT (free()), NULL if no memory. */
+void *q_cluster_buf(const struct qcow2 *q);
+/* Write bytes [pos, pos + len) of the metadata cluster at host offset off
+ * whose cached copy is buf (identical to the file outside those bytes).
+ * Under O_DIRECT, with buf from q_cluster_buf(), the write is widened to
+ * whole blocks of the cached copy, so no block has to be read first.
+ * 0 or -errno. */
+int q_write_meta(struct qcow2 *q, const void *buf, uint64_t off, size_t pos,
+		 size_t len);
 int q_write_header(struct qcow2 *q, struct err *errp);
 struct qcow2 *q_get(struct block_dev *bd, struct err *errp);
 /* Take / release q->meta for a data call (releasing also ends q_quiesce). */

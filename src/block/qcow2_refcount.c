@@ -84,7 +84,7 @@ static int rb_load(struct qcow2 *q, uint64_t idx, struct rb_slot **out)
 			return rc;
 	}
 	if (!s->blk) {
-		s->blk = malloc(q->cluster_size);
+		s->blk = q_cluster_buf(q);
 		if (!s->blk)
 			return -ENOMEM;
 	}
@@ -185,8 +185,8 @@ static int rb_apply(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
 	if (q->rc_batch) {
 		s->dirty = true;
 	} else {
-		rc = q_pwrite_full(q, s->blk + i0, n * 2,
-				   s->off + (uint64_t)i0 * 2);
+		rc = q_write_meta(q, s->blk, s->off, (size_t)i0 * 2,
+				  (size_t)n * 2);
 		if (rc)
 			return rc;
 	}
