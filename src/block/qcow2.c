@@ -701,6 +701,7 @@ const struct block_driver block_qcow2 = {
 	.probe = q_probe,
 	.open = q_open,
 	.pread = q_pread,
+	.preadv = q_preadv,
 	.pwrite = q_pwrite,
 	.flush = q_flush,
 	.discard = q_discard,

@@ -149,8 +149,8 @@ static int read_backing(struct qcow2 *q, void *buf, size_t len,
 	return 0;
 }
 
-static int read_compressed(struct qcow2 *q, uint64_t e, uint32_t in_off,
-			   size_t len, void *buf)
+/* The cluster of compressed entry e, inflated into q->zout. */
+static int zout_load(struct qcow2 *q, uint64_t e)
 {
 	if (q->zout_entry != e) {
 		uint64_t host = e & ((UINT64_C(1) << q->csize_shift) - 1);
@@ -181,8 +181,16 @@ static int read_compressed(struct qcow2 *q, uint64_t e, uint32_t in_off,
 			return -EIO;
 		q->zout_entry = e;
 	}
-	memcpy(buf, q->zout + in_off, len);
 	return 0;
+}
+
+static int read_compressed(struct qcow2 *q, uint64_t e, uint32_t in_off,
+			   size_t len, void *buf)
+{
+	int rc = zout_load(q, e);
+	if (!rc)
+		memcpy(buf, q->zout + in_off, len);
+	return rc;
 }
 
 /* len bytes at in_off of virtual cluster vc whose L2 entry is e. */
@@ -211,11 +219,54 @@ static inline uint64_t tab_get(const struct l2_slot *s, uint32_t i)
 	return s ? be64toh(s->tab[i]) : 0;
 }
 
-/* q->meta held; dropped and retaken around each pread of normal
- * clusters (see "Threads" in qcow2_int.h). */
-static int read_locked(struct qcow2 *q, void *buf, size_t len, uint64_t off)
+/* A position in a caller's vector (block.h: iovcnt <= IOV_MAX). */
+enum { QIOV_MAX = 1024 };
+struct qiov {
+	const struct iovec *v;
+	size_t skip;  /* bytes of v[0] already consumed */
+};
+
+/* The next n bytes of c (which has them) as a vector in out[QIOV_MAX];
+ * returns its length. */
+static int qiov_take(struct qiov *c, size_t n, struct iovec *out)
 {
-	uint8_t *p = buf;
+	int k = 0;
+	while (n) {
+		size_t t = c->v->iov_len - c->skip;
+		if (t > n)
+			t = n;
+		out[k++] = (struct iovec){
+			(uint8_t *)c->v->iov_base + c->skip, t };
+		n -= t;
+		c->skip += t;
+		if (c->skip == c->v->iov_len) {
+			c->v++;
+			c->skip = 0;
+		}
+	}
+	return k;
+}
+
+/* Fill a vector from src, or with zeros when src is NULL. */
+static void qiov_fill(const struct iovec *v, int k, const uint8_t *src)
+{
+	for (int i = 0; i < k; i++) {
+		if (src) {
+			memcpy(v[i].iov_base, src, v[i].iov_len);
+			src += v[i].iov_len;
+		} else {
+			memset(v[i].iov_base, 0, v[i].iov_len);
+		}
+	}
+}
+
+/* q->meta held; dropped and retaken around each read of normal clusters
+ * (see "Threads" in qcow2_int.h), which goes straight into the caller's
+ * vector. */
+static int read_locked(struct qcow2 *q, struct qiov *c, size_t len,
+		       uint64_t off)
+{
+	struct iovec v[QIOV_MAX];
 	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
 	while (len) {
 		uint64_t vc = off >> q->cluster_bits;
@@ -229,7 +280,10 @@ static int read_locked(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 		int t = classify(q, e);
 		size_t n = cs - in_off < len ? cs - in_off : len;
 		if (t == E_COMPRESSED) {
-			rc = read_compressed(q, e, in_off, n, p);
+			rc = zout_load(q, e);
+			if (!rc)
+				qiov_fill(v, qiov_take(c, n, v),
+					  q->zout + in_off);
 		} else {
 			/* Extend over following clusters of the same kind
 			 * (contiguous on the host for data). */
@@ -247,17 +301,29 @@ static int read_locked(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 				n += cs < len - n ? cs : len - n;
 			}
 			if (t == E_NORMAL) {
+				int k = qiov_take(c, n, v);
 				q_unlock(q);
-				rc = q_pread_full(q, p, n, host + in_off);
+				rc = block_fd_xferv(q->fd, q->align, v, k,
+						    host + in_off, false);
 				q_lock(q);
-			} else if (t == E_ZERO)
-				memset(p, 0, n);
-			else
-				rc = read_backing(q, p, n, off);
+			} else if (t == E_ZERO) {
+				qiov_fill(v, qiov_take(c, n, v), NULL);
+			} else {
+				/* The backing file, zeros past its end. */
+				struct block_dev *b = q->bd.backing;
+				size_t nb = 0;
+				if (b && off < b->size)
+					nb = b->size - off < n ? b->size - off
+							       : n;
+				if (nb)
+					rc = block_preadv(b, v,
+							  qiov_take(c, nb, v),
+							  off);
+				qiov_fill(v, qiov_take(c, n - nb, v), NULL);
+			}
 		}
 		if (rc)
 			return rc;
-		p += n;
 		off += n;
 		len -= n;
 	}
@@ -267,8 +333,26 @@ static int read_locked(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
 {
 	struct qcow2 *q = to_q(bd);
+	struct iovec one = { buf, len };
+	struct qiov c = { &one, 0 };
 	q_lock(q);
-	int rc = read_locked(q, buf, len, off);
+	int rc = read_locked(q, &c, len, off);
+	q_unlock(q);
+	return rc;
+}
+
+int q_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+	     uint64_t off)
+{
+	struct qcow2 *q = to_q(bd);
+	size_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (iovcnt > QIOV_MAX)
+		return -EINVAL;
+	struct qiov c = { iov, 0 };
+	q_lock(q);
+	int rc = read_locked(q, &c, len, off);
 	q_unlock(q);
 	return rc;
 }

@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "block/qcow2.h"
 
@@ -281,6 +282,9 @@ void q_l2_drop_cache(struct qcow2 *q);
 /* The block_driver data entries: each takes q->meta itself (see
  * "Threads"); q_status does not (used by metadata operations too). */
 int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
+/* Reads straight into the vector (iovcnt <= IOV_MAX, else -EINVAL). */
+int q_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+	     uint64_t off);
 int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off);
 int q_discard(struct block_dev *bd, uint64_t off, uint64_t len);
 int q_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,

@@ -1015,6 +1015,52 @@ static void vectored_io(void **state)
 	assert_int_equal(sh("qemu-img check -q %s", p(f, "v.qcow2")), 0);
 }
 
+/* Vectored reads go straight into the caller's pieces, whatever lies
+ * under them: data, a compressed cluster, a zero cluster, unallocated
+ * clusters showing a backing file, and past the backing file's end. */
+static void vectored_reads_every_kind(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t cs = 4096;
+	const uint64_t size = 16 * cs;
+	static uint8_t model[16 * 4096], got[16 * 4096];
+	int fd = open(p(f, "vb.raw"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+	fill(model, 10 * cs + 123, 3);  /* the base ends mid-cluster */
+	assert_int_equal(write(fd, model, 10 * cs + 123),
+			 (ssize_t)(10 * cs + 123));
+	close(fd);
+	memset(model + 10 * cs + 123, 0, size - (10 * cs + 123));
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = cs,
+				       .backing_file = "vb.raw",
+				       .backing_fmt = "raw" };
+	assert_int_equal(qcow2_create(p(f, "vr.qcow2"), size, &o, &e), 0);
+	struct block_dev *bd = open_rw(p(f, "vr.qcow2"));
+	fill(model + 1 * cs + 100, 2 * cs, 5);  /* data, partial clusters */
+	assert_int_equal(block_pwrite(bd, model + cs + 100, 2 * cs,
+				      cs + 100), 0);
+	memset(model + 4 * cs, 0x5a, cs);       /* compressed */
+	assert_int_equal(qcow2_write_compressed(bd, 4 * cs, model + 4 * cs,
+						cs, &e), 0);
+	memset(model + 6 * cs, 0, 2 * cs);      /* zero clusters */
+	assert_int_equal(block_write_zeroes(bd, 6 * cs, 2 * cs, false), 0);
+	/* Pieces of 1, 7, 4096, 333, ... bytes, crossing every boundary. */
+	static const size_t sizes[] = { 1, 7, 4096, 333, 9000, 4095, 2 };
+	struct iovec v[64];
+	int n = 0;
+	size_t pos = 0;
+	while (pos < size) {
+		size_t k = sizes[n % 7] < size - pos ? sizes[n % 7]
+						     : size - pos;
+		v[n++] = (struct iovec){ got + pos, k };
+		pos += k;
+	}
+	memset(got, 0xee, sizeof(got));
+	assert_int_equal(block_preadv(bd, v, n, 0), 0);
+	assert_memory_equal(got, model, size);
+	block_close(bd);
+}
+
 static uint64_t rd64(const char *path, uint64_t off)
 {
 	uint64_t v = 0;
@@ -1351,6 +1397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(create_and_info),
 		T(vectored_io),
+		T(vectored_reads_every_kind),
 		T(random_io_512),
 		T(random_io_4k),
 		T(random_io_64k),
