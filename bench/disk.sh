@@ -2,7 +2,7 @@
 # Disk benchmark: ringvm vs QEMU, raw vs qcow2, inside the default guest.
 #
 #   bench/disk.sh [-n RUNS] [--secs S] [--caches "MODE..."] [--no-qemu]
-#                 [--no-convert] [--timeout SECS]
+#                 [--images "IMAGE..."] [--no-convert] [--timeout SECS]
 #
 # A static riscv64 program (bench/diskio.c, cross-built with
 # riscv64-linux-gnu-gcc into build/bench/, carried into the guest on a small
@@ -17,6 +17,7 @@
 #   raw          512 MiB of random data
 #   qcow2-fresh  an empty qcow2 (every first write allocates a cluster)
 #   qcow2-alloc  the raw image converted to qcow2 (fully allocated)
+# (--images picks some of them),
 # under build/ringvm (--disk F,cache=MODE) and qemu-system-riscv64 -M virt
 # -bios default (-drive if=none,format=...,cache=MODE -device
 # virtio-blk-device), same kernel/initrd, for each host cache MODE (default
@@ -36,11 +37,18 @@ cd "$(dirname "$0")/.."
 die() { echo "bench/disk.sh: $*" >&2; exit 1; }
 
 runs=3 secs=2 use_qemu=1 do_convert=1 run_timeout=600 caches="writeback none"
+configs="raw qcow2-fresh qcow2-alloc"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n|--runs) [ $# -ge 2 ] || die "$1 needs a number"; runs=$2; shift ;;
 	--secs) [ $# -ge 2 ] || die "$1 needs seconds"; secs=$2; shift ;;
 	--caches) [ $# -ge 2 ] || die "$1 needs cache modes"; caches=$2; shift ;;
+	--images) [ $# -ge 2 ] || die "$1 needs image kinds"; configs=$2; shift
+		for c in $configs; do
+			case $c in raw|qcow2-fresh|qcow2-alloc) ;;
+			*) die "unknown image kind $c (raw, qcow2-fresh, qcow2-alloc)" ;;
+			esac
+		done ;;
 	--no-qemu) use_qemu=0 ;;
 	--no-convert) do_convert=0 ;;
 	--timeout) [ $# -ge 2 ] || die "$1 needs seconds"; run_timeout=$2; shift ;;
@@ -122,7 +130,6 @@ boot() {
 echo "bench/disk.sh: $runs run(s) each, ${secs}s per timed test, kernel $(cat "$GUEST/VERSION" 2>/dev/null || echo '?')"
 echo "QEMU: $("$QEMU" --version 2>/dev/null | head -n1); cache modes: $caches"
 echo "host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC')"
-configs="raw qcow2-fresh qcow2-alloc"
 for i in $(seq 1 "$runs"); do
 	for k in $caches; do
 		for c in $configs; do
