@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/uio.h>
 #include <zlib.h>
 
@@ -393,38 +392,13 @@ static bool cow_zero(const struct qcow2 *q, uint64_t e)
 	return t == E_ZERO || (t == E_UNALLOC && !q->bd.backing);
 }
 
-/* Grow the file to end bytes, the new part reading as zeros (q->meta
- * held): fallocate (unwritten extents) where the file system has it, else
- * a zero written at the last byte (the rest is a hole).  Neither ever
- * shrinks the file, so unlocked writes past the old end may run at the
- * same time. */
-static int grow_file(struct qcow2 *q, uint64_t end)
-{
-	if (end <= q->file_size)
-		return 0;
-	int rc = 0;
-	while (fallocate(q->fd, 0, (off_t)q->file_size,
-			 (off_t)(end - q->file_size)) < 0) {
-		rc = -errno;
-		if (rc != -EINTR)
-			break;
-	}
-	if (rc == -EOPNOTSUPP || rc == -ENOSYS) {
-		static const uint8_t zero;
-		rc = block_fd_pwrite(q->fd, q->align, &zero, 1, end - 1);
-	}
-	if (rc)
-		return rc;
-	q->file_size = end;
-	return 0;
-}
-
 /* Write into clusters [vc, vc + cnt) of one L2 table that need new host
  * clusters: one run is allocated, the guest bytes plus the old contents
  * around them (head/tail of partial clusters) go out in one pwritev, then
  * the L2 entries, then the old clusters are released.  Parts around the
  * guest bytes that read as zeros are not written when the run is new
- * space at the end of the file (a hole reads as zeros).  With may_unlock
+ * space at the end of the file (as QEMU, whose check accepts a last
+ * cluster that ends past the end of the file).  With may_unlock
  * the pwritev runs without q->meta (see "Threads"). */
 static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 		       uint32_t in_off, const uint8_t *p, size_t wlen,
@@ -479,17 +453,13 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 			goto give_back;
 		iov[niov++] = (struct iovec){ tbuf, tail };
 	}
-	/* A tail left unwritten must read as zeros from the file: grow it
-	 * over the run.  Otherwise the pwritev itself reaches the run's end
-	 * (a skipped head past the old end is a hole); q->file_size covers
-	 * the run from now on, so later allocations see it as taken space. */
+	/* A head or tail left unwritten reads as zeros: a hole, or past the
+	 * end of the file (reads there are zero-filled, and the file never
+	 * shrinks while open).  q->file_size covers the run from now on, so
+	 * later allocations see it as taken space. */
 	uint64_t run_end = host + (uint64_t)cnt * cs;
-	if (tail && !tail_w)
-		rc = grow_file(q, run_end);
-	else if (run_end > q->file_size)
+	if (run_end > q->file_size)
 		q->file_size = run_end;
-	if (rc)
-		goto give_back;
 	struct q_alloc_req req = { vc, cnt, q->allocs };
 	if (unlock) {
 		q->allocs = &req;

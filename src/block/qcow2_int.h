@@ -20,8 +20,9 @@
  *    in q->allocs first, so any other write, discard or write-zeroes
  *    reaching those virtual clusters waits on q->alloc_cv, and the L2
  *    entries are set under q->meta once the data is down.  q->file_size
- *    covers the run before the lock is dropped (the file itself grows by
- *    that write, or by fallocate when a zero tail is left unwritten).
+ *    covers the run before the lock is dropped; the file itself grows by
+ *    that write (the file's end is not tracked otherwise: nothing ever
+ *    truncates it while it is open).
  * The rule: a refcount decrement (q_rc_update with addend < 0, q_rc_set 0)
  * made while q->meta is held first calls q_quiesce(), which takes
  * q->inflight exclusive until q->meta is released — so a cluster an

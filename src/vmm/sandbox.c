@@ -47,8 +47,7 @@ static const char *const common_calls[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64",
 	"preadv", "pwritev", "preadv2", "pwritev2", "lseek", "close",
 	/* Guest FLUSH is fdatasync; discard and write-zeroes punch holes
-	 * (fallocate); qcow2 grows its file by fallocate or by writing past
-	 * the end. */
+	 * (fallocate); qcow2 grows its file by writing past the end. */
 	"fsync", "fdatasync", "fallocate",
 	/* The event loop and timers (switch port reconnect back-off). */
 	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll",
