@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "block/block.h"
@@ -62,7 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		if (len > bd->size - offs[i])
 			len = bd->size - offs[i];
-		block_pread(bd, buf, len, offs[i]);
+		if (i & 1) {
+			/* The vectored path (q_preadv), odd pieces. */
+			size_t a = len / 3, b = len / 3 + 1 < len ? 1 : 0;
+			struct iovec v[3] = { { buf, a }, { buf + a, b },
+					      { buf + a + b, len - a - b } };
+			block_preadv(bd, v, 3, offs[i]);
+		} else {
+			block_pread(bd, buf, len, offs[i]);
+		}
 		struct block_status st;
 		uint64_t off = offs[i];
 		for (int k = 0; k < 16 && off < bd->size; k++) {
