@@ -778,8 +778,8 @@ static int xferv_locked(struct block_dev *bd, const struct iovec *iov,
 	if (!write && bd->drv->preadv)
 		return bd->drv->preadv(bd, iov, iovcnt, off);
 	/* Concurrent calls each take a free buffer of the pool; with none
-	 * free they go piece by piece.  (No malloc here: an I/O thread's
-	 * first malloc makes glibc read /sys, which the sandbox forbids.) */
+	 * free they go piece by piece (a pool, not a malloc of up to 1 MiB
+	 * per request). */
 	unsigned slot = 0;
 	uint8_t *buf = len > BLOCK_BOUNCE_BYTES || iovcnt < 2 ? NULL
 		     : bounce_get(bd, &slot);
