@@ -262,6 +262,13 @@ int q_rc_update(struct qcow2 *q, uint64_t off, uint64_t n, int addend);
 int q_rc_set(struct qcow2 *q, uint64_t cluster, uint16_t rc);
 /* n contiguous free clusters, refcount set to 1: *off in bytes. */
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off);
+/* The same at clusters [c, c + n) exactly: -ENOSPC when they are not all
+ * free, need a refcount block that does not exist yet, or lie more than
+ * Q_ALLOC_AT_GAP clusters past the last one in use (the caller then uses
+ * q_alloc).  For keeping guest-contiguous data host-contiguous when
+ * concurrent requests allocate out of order. */
+#define Q_ALLOC_AT_GAP 64
+int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off);
 int q_rc_sync(struct qcow2 *q);
 /* Rebuild q->rbs from the refcount table; *shared (may be NULL) tells
  * whether two entries name one block.  0 or -ENOMEM. */

@@ -388,6 +388,38 @@ static int create_rb(struct qcow2 *q, uint64_t b, uint64_t c)
 	return q_rbs_rebuild(q, NULL);
 }
 
+int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off)
+{
+	if (!n || c + n > q->end_cluster + Q_ALLOC_AT_GAP ||
+	    c + n >= (UINT64_C(1) << (56 - q->cluster_bits)))
+		return -ENOSPC;
+	for (uint64_t b = c >> q->rb_bits; b <= (c + n - 1) >> q->rb_bits;
+	     b++)
+		if (b >= q->rt_entries || !q->rt[b])
+			return -ENOSPC;  /* no block yet: q_alloc makes it */
+	if (q_overlaps_meta(q, c << q->cluster_bits, n << q->cluster_bits))
+		return -ENOSPC;
+	for (uint64_t i = 0; i < n; i++) {
+		uint16_t r = 0;
+		if (q_is_rb(q, c + i))
+			return -ENOSPC;
+		int rc = q_rc_get(q, c + i, &r);
+		if (rc)
+			return rc;
+		if (r)
+			return -ENOSPC;
+	}
+	int rc = rc_range(q, c, n, 0, true, 1);
+	if (rc)
+		return rc;
+	if (c + n > q->end_cluster)
+		q->end_cluster = c + n;
+	if (c == q->free_hint)
+		q->free_hint = c + n;
+	*off = c << q->cluster_bits;
+	return 0;
+}
+
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 {
 	for (int tries = 0; tries < 64; tries++) {

@@ -526,6 +526,71 @@ static void same_cluster_allocs_backing(void **state)
 	same_cluster_allocs(*state, 65536, true);
 }
 
+/* The halves of each 1 MiB piece written at the same moment by two
+ * threads (a guest's large request split in two): whichever allocates
+ * first, the image's layout stays sequential, so reading it back is one
+ * host run per L2 table, not one or two per request. */
+struct halves {
+	struct block_dev *bd;
+	pthread_barrier_t *bar;
+	int id, failures;
+};
+
+static void *half_writer(void *opaque)
+{
+	struct halves *h = opaque;
+	static uint8_t buf[2][512 << 10];
+	memset(buf[h->id], 0x11 + h->id, sizeof(buf[h->id]));
+	for (uint64_t i = 0; i < 64; i++) {
+		pthread_barrier_wait(h->bar);
+		if (block_pwrite(h->bd, buf[h->id], 512 << 10,
+				 (i << 20) + ((uint64_t)h->id << 19)))
+			h->failures++;
+	}
+	return NULL;
+}
+
+static void split_requests_stay_sequential(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct qcow2_create_opts o = { .cluster_size = 65536 };
+	assert_int_equal(qcow2_create(p(f, "seq.qcow2"), 64 << 20, &o, &e),
+			 0);
+	struct block_dev *bd = open_rw(p(f, "seq.qcow2"));
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, 2);
+	struct halves h[2] = { { bd, &bar, 0, 0 }, { bd, &bar, 1, 0 } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, half_writer,
+						&h[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(h[0].failures + h[1].failures, 0);
+	unsigned runs = 0;
+	for (uint64_t off = 0; off < (64u << 20); runs++) {
+		struct block_status st;
+		assert_int_equal(block_status(bd, off, (64u << 20) - off, &st),
+				 0);
+		assert_true(st.flags & BLOCK_STATUS_DATA);
+		off += st.len;
+	}
+	if (runs > 4)
+		fail_msg("%u host runs", runs);
+	uint8_t *got = malloc(64 << 20);
+	assert_int_equal(block_pread(bd, got, 64 << 20, 0), 0);
+	for (uint64_t i = 0; i < (64u << 20); i++)
+		if (got[i] != 0x11 + ((i >> 19) & 1))
+			fail_msg("byte %llu: %02x", (unsigned long long)i,
+				 got[i]);
+	free(got);
+	block_close(bd);
+	our_check_clean(p(f, "seq.qcow2"));
+	qemu_check_clean(p(f, "seq.qcow2"));
+}
+
 static void create_and_info(void **state)
 {
 	struct fx *f = *state;
@@ -1418,6 +1483,7 @@ int main(void)
 		T(same_cluster_allocs_4k),
 		T(same_cluster_allocs_64k),
 		T(same_cluster_allocs_backing),
+		T(split_requests_stay_sequential),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
