@@ -388,6 +388,20 @@ static int create_rb(struct qcow2 *q, uint64_t b, uint64_t c)
 	return q_rbs_rebuild(q, NULL);
 }
 
+/* Clusters [c, c + n), all free, become a run in use: *off in bytes. */
+static int take_run(struct qcow2 *q, uint64_t c, uint64_t n, uint64_t *off)
+{
+	int rc = rc_range(q, c, n, 0, true, 1);
+	if (rc)
+		return rc;
+	if (c + n > q->end_cluster)
+		q->end_cluster = c + n;
+	if (c == q->free_hint)
+		q->free_hint = c + n;
+	*off = c << q->cluster_bits;
+	return 0;
+}
+
 int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off)
 {
 	if (!n || c + n > q->end_cluster + Q_ALLOC_AT_GAP ||
@@ -409,15 +423,7 @@ int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off)
 		if (r)
 			return -ENOSPC;
 	}
-	int rc = rc_range(q, c, n, 0, true, 1);
-	if (rc)
-		return rc;
-	if (c + n > q->end_cluster)
-		q->end_cluster = c + n;
-	if (c == q->free_hint)
-		q->free_hint = c + n;
-	*off = c << q->cluster_bits;
-	return 0;
+	return take_run(q, c, n, off);
 }
 
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
@@ -467,15 +473,7 @@ int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 		if (q_overlaps_meta(q, start << q->cluster_bits,
 				    n << q->cluster_bits))
 			return -EIO;  /* refcounts say metadata is free */
-		int rc = rc_range(q, start, n, 0, true, 1);
-		if (rc)
-			return rc;
-		if (start + n > q->end_cluster)
-			q->end_cluster = start + n;
-		if (start == q->free_hint)
-			q->free_hint = start + n;
-		*off = start << q->cluster_bits;
-		return 0;
+		return take_run(q, start, n, off);
 	}
 	return -EIO;
 }
