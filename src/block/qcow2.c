@@ -44,18 +44,13 @@ int q_write_meta(struct qcow2 *q, const void *buf, uint64_t off, size_t pos,
 	return q_pwrite_full(q, (const uint8_t *)buf + pos, len, off + pos);
 }
 
-static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return alen && blen && a < b + blen && b < a + alen;
-}
-
 bool q_overlaps_meta(const struct qcow2 *q, uint64_t off, uint64_t len)
 {
-	return overlap(off, len, 0, q->cluster_size) ||
-	       overlap(off, len, q->l1_off, (uint64_t)q->l1_size * 8) ||
-	       overlap(off, len, q->rt_off,
+	return q_overlap(off, len, 0, q->cluster_size) ||
+	       q_overlap(off, len, q->l1_off, (uint64_t)q->l1_size * 8) ||
+	       q_overlap(off, len, q->rt_off,
 		       (uint64_t)q->rt_clusters << q->cluster_bits) ||
-	       (q->nsnaps && overlap(off, len, q->snap_off, 1));
+	       (q->nsnaps && q_overlap(off, len, q->snap_off, 1));
 }
 
 int q_write_l1_entry(struct qcow2 *q, uint32_t idx)

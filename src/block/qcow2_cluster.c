@@ -343,12 +343,12 @@ int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off)
 int q_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 	     uint64_t off)
 {
+	if (iovcnt > QIOV_MAX)
+		return -EINVAL;
 	struct qcow2 *q = to_q(bd);
 	size_t len = 0;
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
-	if (iovcnt > QIOV_MAX)
-		return -EINVAL;
 	struct qiov c = { iov, 0 };
 	q_lock(q);
 	int rc = read_locked(q, &c, len, off);
@@ -364,7 +364,7 @@ static bool in_place(const struct qcow2 *q, uint64_t e)
 static bool alloc_busy(const struct qcow2 *q, uint64_t vc, uint64_t cnt)
 {
 	for (const struct q_alloc_req *r = q->allocs; r; r = r->next)
-		if (vc < r->vc + r->cnt && r->vc < vc + cnt)
+		if (q_overlap(vc, cnt, r->vc, r->cnt))
 			return true;
 	return false;
 }

@@ -221,6 +221,13 @@ static inline void st16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, 2);
 }
 
+/* Whether [a, a + alen) and [b, b + blen) share a unit (empty: never). */
+static inline bool q_overlap(uint64_t a, uint64_t alen, uint64_t b,
+			     uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
 static inline uint64_t q_clusters(const struct qcow2 *q, uint64_t bytes)
 {
 	return (bytes + q->cluster_size - 1) >> q->cluster_bits;
