@@ -8,17 +8,6 @@
 #include <sys/uio.h>
 #include <zlib.h>
 
-enum { E_UNALLOC, E_ZERO, E_NORMAL, E_COMPRESSED };
-
-static int classify(const struct qcow2 *q, uint64_t e)
-{
-	if (e & OFLAG_COMPRESSED)
-		return E_COMPRESSED;
-	if (q->version >= 3 && (e & OFLAG_ZERO))
-		return E_ZERO;
-	return (e & OFFSET_MASK) ? E_NORMAL : E_UNALLOC;
-}
-
 uint64_t q_entry_clusters(struct qcow2 *q, uint64_t e, uint64_t *off)
 {
 	if (e & OFLAG_COMPRESSED) {
@@ -213,11 +202,6 @@ static int read_part(struct qcow2 *q, uint64_t vc, uint64_t e,
 	}
 }
 
-static inline uint64_t tab_get(const struct l2_slot *s, uint32_t i)
-{
-	return s ? be64toh(s->tab[i]) : 0;
-}
-
 /* A position in a caller's vector (block.h: iovcnt <= IOV_MAX). */
 enum { QIOV_MAX = 1024 };
 struct qiov {
@@ -392,32 +376,6 @@ static bool cow_zero(const struct qcow2 *q, uint64_t e)
 	return t == E_ZERO || (t == E_UNALLOC && !q->bd.backing);
 }
 
-/* A run for clusters [l2i, l2i + cnt) of table s: where it continues the
- * nearest data cluster before it in the table (up to 32 entries back), if
- * that space is free, else wherever q_alloc finds room.  A guest's large
- * request arrives split in several requests that allocate in whatever
- * order their I/O threads take q->meta; placing each by its virtual
- * offset keeps the image's layout sequential (one host run, one syscall
- * when it is read back). */
-static int alloc_near(struct qcow2 *q, const struct l2_slot *s, uint32_t l2i,
-		      uint32_t cnt, uint64_t *host)
-{
-	for (uint32_t back = 1; back <= 32 && back <= l2i; back++) {
-		uint64_t e = tab_get(s, l2i - back);
-		if (classify(q, e) != E_NORMAL)
-			continue;
-		uint64_t h = e & OFFSET_MASK;
-		if (h & (q->cluster_size - 1))
-			break;
-		int rc = q_alloc_at(q, cnt, (h >> q->cluster_bits) + back,
-				    host);
-		if (rc != -ENOSPC)
-			return rc;
-		break;
-	}
-	return q_alloc(q, cnt, host);
-}
-
 /* Write into clusters [vc, vc + cnt) of one L2 table that need new host
  * clusters: one run is allocated, the guest bytes plus the old contents
  * around them (head/tail of partial clusters) go out in one pwritev, then
@@ -441,7 +399,7 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	uint64_t endpos = in_off + wlen - (uint64_t)(cnt - 1) * cs;
 	uint32_t tail = endpos < cs ? (uint32_t)(cs - endpos) : 0;
 	uint64_t host;
-	rc = alloc_near(q, s, l2i, cnt, &host);
+	rc = q_place(q, s, vc, cnt, &host);
 	if (rc)
 		return rc;
 	bool fresh = host >= q->file_size;
@@ -486,7 +444,8 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	uint64_t run_end = host + (uint64_t)cnt * cs;
 	if (run_end > q->file_size)
 		q->file_size = run_end;
-	struct q_alloc_req req = { vc, cnt, q->allocs };
+	struct q_alloc_req req = { vc, cnt, host >> q->cluster_bits,
+				   q->allocs };
 	if (unlock) {
 		q->allocs = &req;
 		q_unlock(q);

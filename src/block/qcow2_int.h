@@ -117,9 +117,10 @@ struct qsnap {
 };
 
 /* An allocating write whose data transfer runs without q->meta: the
- * virtual clusters [vc, vc + cnt) it is about to map (see "Threads"). */
+ * virtual clusters [vc, vc + cnt) it is about to map to host clusters
+ * [hc, hc + cnt) (see "Threads"). */
 struct q_alloc_req {
-	uint64_t vc, cnt;
+	uint64_t vc, cnt, hc;
 	struct q_alloc_req *next;
 };
 
@@ -185,6 +186,24 @@ struct qcow2 {
 static inline struct qcow2 *to_q(struct block_dev *bd)
 {
 	return (struct qcow2 *)bd;
+}
+
+/* What an L2 entry maps its cluster to (spec "Cluster mapping"). */
+enum { E_UNALLOC, E_ZERO, E_NORMAL, E_COMPRESSED };
+
+static inline int classify(const struct qcow2 *q, uint64_t e)
+{
+	if (e & OFLAG_COMPRESSED)
+		return E_COMPRESSED;
+	if (q->version >= 3 && (e & OFLAG_ZERO))
+		return E_ZERO;
+	return (e & OFFSET_MASK) ? E_NORMAL : E_UNALLOC;
+}
+
+/* Entry i of a cached table; a table not allocated (s NULL) reads 0. */
+static inline uint64_t tab_get(const struct l2_slot *s, uint32_t i)
+{
+	return s ? be64toh(s->tab[i]) : 0;
 }
 
 static inline uint64_t ld64(const uint8_t *p)
@@ -270,12 +289,25 @@ int q_rc_set(struct qcow2 *q, uint64_t cluster, uint16_t rc);
 /* n contiguous free clusters, refcount set to 1: *off in bytes. */
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off);
 /* The same at clusters [c, c + n) exactly: -ENOSPC when they are not all
- * free, need a refcount block that does not exist yet, or lie more than
- * Q_ALLOC_AT_GAP clusters past the last one in use (the caller then uses
- * q_alloc).  For keeping guest-contiguous data host-contiguous when
- * concurrent requests allocate out of order. */
-#define Q_ALLOC_AT_GAP 64
+ * free, need a refcount block that does not exist yet, or start more than
+ * q_near_window() clusters past the last one in use (the caller then
+ * uses q_alloc).  For q_place. */
 int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off);
+/* Whether clusters [c, c + n) are all free (n may be 0: true); -errno
+ * when a refcount cannot be read. */
+int q_clusters_free(struct qcow2 *q, uint64_t c, uint64_t n, bool *free);
+
+/* qcow2_place.c: where new data clusters go */
+/* How far placement looks for a neighbour, in L2 entries: 2 MiB of guest
+ * space, at least 32 entries, at most one table. */
+uint32_t q_near_window(const struct qcow2 *q);
+/* A new run of cnt host clusters, refcount 1, for virtual clusters
+ * [vc, vc + cnt) of the table cached in s (NULL: not allocated yet), in
+ * bytes in *host.  Placed where it continues the guest's neighbouring
+ * data on the host when that space is free, else by q_alloc.  q->meta
+ * held.  0 or -errno (-ENOSPC, -EFBIG, -EIO from refcount reads). */
+int q_place(struct qcow2 *q, const struct l2_slot *s, uint64_t vc,
+	    uint32_t cnt, uint64_t *host);
 int q_rc_sync(struct qcow2 *q);
 /* Rebuild q->rbs from the refcount table; *shared (may be NULL) tells
  * whether two entries name one block.  0 or -ENOMEM. */

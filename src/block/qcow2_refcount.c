@@ -402,9 +402,26 @@ static int take_run(struct qcow2 *q, uint64_t c, uint64_t n, uint64_t *off)
 	return 0;
 }
 
+int q_clusters_free(struct qcow2 *q, uint64_t c, uint64_t n, bool *free)
+{
+	*free = false;
+	for (uint64_t i = 0; i < n; i++) {
+		uint16_t r = 0;
+		if (q_is_rb(q, c + i))
+			return 0;
+		int rc = q_rc_get(q, c + i, &r);
+		if (rc)
+			return rc;
+		if (r)
+			return 0;
+	}
+	*free = true;
+	return 0;
+}
+
 int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off)
 {
-	if (!n || c + n > q->end_cluster + Q_ALLOC_AT_GAP ||
+	if (!n || c > q->end_cluster + q_near_window(q) ||
 	    c + n >= (UINT64_C(1) << (56 - q->cluster_bits)))
 		return -ENOSPC;
 	for (uint64_t b = c >> q->rb_bits; b <= (c + n - 1) >> q->rb_bits;
@@ -413,17 +430,11 @@ int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off)
 			return -ENOSPC;  /* no block yet: q_alloc makes it */
 	if (q_overlaps_meta(q, c << q->cluster_bits, n << q->cluster_bits))
 		return -ENOSPC;
-	for (uint64_t i = 0; i < n; i++) {
-		uint16_t r = 0;
-		if (q_is_rb(q, c + i))
-			return -ENOSPC;
-		int rc = q_rc_get(q, c + i, &r);
-		if (rc)
-			return rc;
-		if (r)
-			return -ENOSPC;
-	}
-	return take_run(q, c, n, off);
+	bool free;
+	int rc = q_clusters_free(q, c, n, &free);
+	if (rc)
+		return rc;
+	return free ? take_run(q, c, n, off) : -ENOSPC;
 }
 
 int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
