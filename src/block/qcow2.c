@@ -90,7 +90,13 @@ struct qcow2 *q_get(struct block_dev *bd, struct err *errp)
 			bd && bd->path ? bd->path : "?");
 		return NULL;
 	}
-	return to_q(bd);
+	struct qcow2 *q = to_q(bd);
+	int rc = q_l2_flush(q);
+	if (rc) {
+		err_sys(errp, -rc, "disk `%s`: writing L2 tables", q->path);
+		return NULL;
+	}
+	return q;
 }
 
 static int q_probe(const uint8_t *head, size_t head_len)
@@ -218,6 +224,8 @@ static void q_close(struct block_dev *bd)
 {
 	struct qcow2 *q = to_q(bd);
 	q_rc_sync(q);
+	if (q->l2c)
+		q_l2_flush(q);
 	close(q->fd);
 	q_free(q);
 }
@@ -227,6 +235,16 @@ static int q_flush(struct block_dev *bd)
 	struct qcow2 *q = to_q(bd);
 	q_lock(q);
 	int rc = q_rc_sync(q);
+	bool deferred = false;
+	for (uint32_t i = 0; i < q->nl2; i++)
+		deferred |= q->l2c[i].dhi != 0;
+	/* The refcounts on the disk before any table that names their
+	 * clusters (as QEMU orders its caches), then the tables. */
+	if (!rc && deferred) {
+		rc = block_fd_sync(bd, q->fd);
+		if (!rc)
+			rc = q_l2_flush(q);
+	}
 	if (!rc)
 		rc = block_fd_sync(bd, q->fd);
 	q_unlock(q);

@@ -23,15 +23,58 @@ uint64_t q_entry_clusters(struct qcow2 *q, uint64_t e, uint64_t *off)
 	return *off ? 1 : 0;
 }
 
-void q_l2_drop_cache(struct qcow2 *q)
+/* The deferred entries of s to the file.  Their refcounts were written
+ * through when they were allocated, or sit in a refcount batch: those go
+ * first. */
+static int l2_write_back(struct qcow2 *q, struct l2_slot *s)
 {
-	for (uint32_t i = 0; i < q->nl2; i++)
+	if (!s->dhi)
+		return 0;
+	int rc = q_rc_sync(q);
+	if (!rc)
+		rc = q_write_meta(q, s->tab, s->off, (size_t)s->dlo * 8,
+				  (size_t)(s->dhi - s->dlo) * 8);
+	if (!rc)
+		s->dlo = s->dhi = 0;
+	return rc;
+}
+
+/* Entries [i, i + n) of s changed in the cache only. */
+static void l2_defer(struct l2_slot *s, uint32_t i, uint32_t n)
+{
+	if (!s->dhi || i < s->dlo)
+		s->dlo = i;
+	if (i + n > s->dhi)
+		s->dhi = i + n;
+}
+
+int q_l2_flush(struct qcow2 *q)
+{
+	int first = 0;
+	for (uint32_t i = 0; i < q->nl2; i++) {
+		int rc = l2_write_back(q, &q->l2c[i]);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
+int q_l2_drop_cache(struct qcow2 *q)
+{
+	int rc = q->l2c ? q_l2_flush(q) : 0;
+	for (uint32_t i = 0; i < q->nl2; i++) {
 		q->l2c[i].l1_idx = -1;
+		q->l2c[i].dlo = q->l2c[i].dhi = 0;
+	}
+	return rc;
 }
 
 static int l2_slot_buf(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 {
 	struct l2_slot *s = &q->l2c[l1_idx % q->nl2];
+	int rc = l2_write_back(q, s);  /* the table it held leaves */
+	if (rc)
+		return rc;
 	if (!s->tab) {
 		s->tab = q_cluster_buf(q);
 		if (!s->tab)
@@ -115,6 +158,7 @@ int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 	}
 	s->l1_idx = l1_idx;
 	s->off = nw;
+	s->dlo = s->dhi = 0;  /* all of it is in the new table */
 	if (old)
 		rc = q_rc_update(q, old, 1, -1);
 	*out = s;
@@ -468,9 +512,21 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	 * the COW head buffer (ours again: q->meta is held). */
 	uint64_t *olde = (uint64_t *)q->cow_head;
 	memcpy(olde, s->tab + l2i, (size_t)cnt * 8);
-	for (uint32_t j = 0; j < cnt; j++)
+	bool frees = false;
+	for (uint32_t j = 0; j < cnt; j++) {
+		uint64_t o;
+		frees |= q_entry_clusters(q, be64toh(olde[j]), &o) != 0;
 		s->tab[l2i + j] = htobe64((host + (uint64_t)j * cs) |
 					  OFLAG_COPIED);
+	}
+	if (!frees && q->bd.cache != BLOCK_CACHE_WRITETHROUGH) {
+		/* Nothing to free: the entries may wait (see "Deferred L2
+		 * entries"); under writethrough a completed write is on the
+		 * disk, mapping included. */
+		l2_defer(s, l2i, cnt);
+		free(own);
+		return 0;
+	}
 	rc = q_write_meta(q, s->tab, s->off, (size_t)l2i * 8, (size_t)cnt * 8);
 	if (rc) {
 		/* The cached table must keep saying what the disk says. */
@@ -758,6 +814,9 @@ int q_status(struct block_dev *bd, uint64_t off, uint64_t len,
 int q_update_l1_refcounts(struct qcow2 *q, const uint64_t *l1, uint32_t n,
 			  int addend)
 {
+	int frc = q_l2_flush(q);  /* the tables are read from the file */
+	if (frc)
+		return frc;
 	uint64_t *tab = malloc(q->cluster_size);
 	if (!tab)
 		return -ENOMEM;

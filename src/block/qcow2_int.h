@@ -1,10 +1,11 @@
 /* qcow2 driver internals shared by src/block/qcow2*.c (not a public API).
  *
- * Metadata is written through: every change to an L1/L2 entry, refcount or
- * header field is a pwrite() issued in the order the spec's consistency
- * rules need (data, then refcount, then the L2 entry; L2 table before the
- * L1 entry; decrements after the last reference is gone), so a killed
- * process leaves at worst leaked clusters.  FLUSH makes it durable.
+ * Metadata is written through (but see "Deferred L2 entries" below):
+ * every change to an L1/L2 entry, refcount or header field is a pwrite()
+ * issued in the order the spec's consistency rules need (data, then
+ * refcount, then the L2 entry; L2 table before the L1 entry; decrements
+ * after the last reference is gone), so a killed process leaves at worst
+ * leaked clusters.  FLUSH makes it durable.
  *
  * Threads (the driver is thread_safe: block.c calls its data entries
  * concurrently).  q->meta is held for everything that reads or changes
@@ -33,7 +34,23 @@
  * a request that has quiesced writes in place under meta (no rdlock on a
  * lock it holds exclusive).
  * The metadata operations of qcow2.h run with no data call in flight
- * (block.h) and take neither lock. */
+ * (block.h) and take neither lock.
+ *
+ * Deferred L2 entries.  The one exception to writing metadata through:
+ * a new data run that replaces entries referencing no cluster (unmapped,
+ * or zero without an offset) sets its entries in the cached table only
+ * (slot range dlo..dhi), as QEMU's qcow2 cache does — a per-request
+ * table write otherwise costs as much as the guest's own write under
+ * cache=none.  Its refcounts are written through before, so a killed
+ * process loses only the new mapping: the clusters leak (check repairs
+ * them) and the guest's unflushed writes to fresh space read as before,
+ * which is what a disk with a volatile write cache (virtio-blk's FLUSH
+ * feature, offered in every cache mode) may do.  The entries go out:
+ * at FLUSH (refcounts synced to the disk first, so no table on the disk
+ * names a cluster whose refcount is not), when the slot is reused, at
+ * close, and before any metadata operation (q_get) — never later than
+ * the table is read from the file.  Entries whose change frees a cluster
+ * are written through before its refcount drops, as everything else. */
 #ifndef RINGVM_BLOCK_QCOW2_INT_H
 #define RINGVM_BLOCK_QCOW2_INT_H
 
@@ -95,6 +112,8 @@ struct l2_slot {
 	int64_t l1_idx;    /* -1: empty */
 	uint64_t off;      /* host offset of the table */
 	uint64_t *tab;     /* big-endian entries, cluster_size bytes */
+	uint32_t dlo, dhi; /* entries [dlo, dhi) not in the file yet (see
+			    * "Deferred L2 entries"); dhi 0: none */
 };
 
 struct rb_slot {
@@ -272,6 +291,9 @@ void *q_cluster_buf(const struct qcow2 *q);
 int q_write_meta(struct qcow2 *q, const void *buf, uint64_t off, size_t pos,
 		 size_t len);
 int q_write_header(struct qcow2 *q, struct err *errp);
+/* The qcow2 image behind bd for a metadata operation of qcow2.h, which
+ * may read tables from the file: deferred L2 entries are written first.
+ * NULL with errp set when bd is not qcow2 or that write fails. */
 struct qcow2 *q_get(struct block_dev *bd, struct err *errp);
 /* Take / release q->meta for a data call (releasing also ends q_quiesce). */
 void q_lock(struct qcow2 *q);
@@ -325,7 +347,12 @@ int q_l2_load(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
 /* The L2 table for l1_idx, allocated or copied so this image alone owns
  * it (ready for entries to change). */
 int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out);
-void q_l2_drop_cache(struct qcow2 *q);
+/* Write every deferred L2 entry to the file (refcounts first).  0 or
+ * -errno; the entries a failed write left stay deferred. */
+int q_l2_flush(struct qcow2 *q);
+/* Forget the cached tables, deferred entries written first (their error,
+ * if any, is returned; the cache is emptied either way). */
+int q_l2_drop_cache(struct qcow2 *q);
 /* The block_driver data entries: each takes q->meta itself (see
  * "Threads"); q_status does not (used by metadata operations too). */
 int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);

@@ -632,6 +632,151 @@ static void split_requests_seeded(void **state)
 	split_requests(*state, SPLIT_SEEDED);
 }
 
+/* The L2 entry the file holds (not the driver's cache) for guest byte
+ * voff: 0 when the file maps nothing there. */
+static uint64_t file_l2_entry(const char *path, uint64_t voff)
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t h[48];
+	assert_int_equal(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	uint32_t cbits = be32toh(*(uint32_t *)(h + 20));
+	uint64_t l1_off = be64toh(*(uint64_t *)(h + 40));
+	uint64_t vc = voff >> cbits, l1e = 0, l2e = 0;
+	unsigned l2_bits = cbits - 3;
+	assert_int_equal(pread(fd, &l1e, 8, l1_off + (vc >> l2_bits) * 8), 8);
+	uint64_t l2_off = be64toh(l1e) & 0x00fffffffffffe00ull;
+	if (l2_off)
+		assert_int_equal(pread(fd, &l2e, 8, l2_off +
+				       (vc & ((1u << l2_bits) - 1)) * 8), 8);
+	close(fd);
+	return be64toh(l2e);
+}
+
+static struct block_dev *open_cache_l2(const char *path,
+				       enum block_cache cache, uint64_t l2)
+{
+	struct block_dev *bd = NULL;
+	struct err e = { 0 };
+	struct block_open_opts o = { .format = "qcow2", .l2_cache = l2,
+				     .cache = cache };
+	if (block_open_with(path, &o, &bd, &e))
+		fail_msg("open %s: %s", path, e.msg);
+	return bd;
+}
+
+static void expect_byte(struct block_dev *bd, uint64_t off, uint8_t want)
+{
+	static uint8_t b[4096];
+	assert_int_equal(block_pread(bd, b, sizeof(b), off), 0);
+	for (size_t i = 0; i < sizeof(b); i++)
+		if (b[i] != want)
+			fail_msg("byte %llu: %02x, want %02x",
+				 (unsigned long long)(off + i), b[i], want);
+}
+
+/* New mappings of fresh clusters stay in the L2 cache until FLUSH, the
+ * table's eviction, a metadata operation or close; a writethrough disk
+ * writes them at once. */
+static void deferred_l2_entries(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const char *img = p(f, "d.qcow2");
+	struct qcow2_create_opts o = { .cluster_size = 4096 };  /* 2 MiB/table */
+	assert_int_equal(qcow2_create(img, 16 << 20, &o, &e), 0);
+	struct block_dev *bd = open_cache_l2(img, BLOCK_CACHE_WRITEBACK, 4096);
+	static uint8_t b[4096];
+	const uint64_t at[] = { 0, 4 << 20, 8 << 20, 12 << 20 };
+	for (int i = 0; i < 4; i++) {
+		memset(b, 0x50 + i, sizeof(b));
+		assert_int_equal(block_pwrite(bd, b, sizeof(b), at[i]), 0);
+		assert_int_equal(file_l2_entry(img, at[i]), 0);
+		if (i)  /* one slot: the table before was written on its way out */
+			assert_true(file_l2_entry(img, at[i - 1]) != 0);
+		switch (i) {
+		case 0:
+			break;
+		case 1:
+			assert_int_equal(block_flush(bd), 0);
+			break;
+		case 2: {
+			struct qcow2_check_result r;
+			assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+			assert_int_equal(r.corruptions + r.leaks, 0);
+			break;
+		}
+		case 3:
+			assert_int_equal(qcow2_snapshot_create(bd, "s", &e),
+					 0);
+			break;
+		}
+		if (i)  /* 0 goes out when the next write evicts it */
+			assert_true(file_l2_entry(img, at[i]) != 0);
+	}
+	/* The snapshot holds the data written before it without a flush. */
+	memset(b, 0x60, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), at[3]), 0);
+	assert_int_equal(qcow2_snapshot_apply(bd, "s", &e), 0);
+	expect_byte(bd, at[3], 0x53);
+	memset(b, 0x70, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 14 << 20), 0);
+	assert_int_equal(file_l2_entry(img, 14 << 20), 0);
+	block_close(bd);
+	assert_true(file_l2_entry(img, 14 << 20) != 0);
+	our_check_clean(img);
+	qemu_check_clean(img);
+	bd = open_rw(img);
+	for (int i = 0; i < 4; i++)
+		expect_byte(bd, at[i], 0x50 + i);
+	expect_byte(bd, 14 << 20, 0x70);
+	block_close(bd);
+
+	bd = open_cache_l2(img, BLOCK_CACHE_WRITETHROUGH, 0);
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 15 << 20), 0);
+	assert_true(file_l2_entry(img, 15 << 20) != 0);
+	block_close(bd);
+}
+
+/* A process that dies without FLUSH loses at most its unflushed writes
+ * to fresh space (leaked clusters, no corruption); flushed ones stay. */
+static void deferred_l2_crash(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const char *img = p(f, "k.qcow2");
+	assert_int_equal(qcow2_create(img, 16 << 20, NULL, &e), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct block_dev *bd;
+		static uint8_t b[65536];
+		if (block_open(img, false, &bd, &e))
+			_exit(1);
+		memset(b, 0xa1, sizeof(b));
+		if (block_pwrite(bd, b, sizeof(b), 0) || block_flush(bd))
+			_exit(2);
+		memset(b, 0xb2, sizeof(b));
+		if (block_pwrite(bd, b, sizeof(b), 1 << 20))
+			_exit(3);
+		_exit(0);  /* no flush, no close */
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct block_dev *bd;
+	assert_int_equal(block_open_format(img, "qcow2", true, &bd, &e), 0);
+	struct qcow2_check_result r;
+	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
+	assert_int_equal(r.corruptions, 0);
+	assert_int_equal(r.leaks, 1);  /* the unflushed write's cluster */
+	expect_byte(bd, 0, 0xa1);
+	expect_byte(bd, 1 << 20, 0);
+	block_close(bd);
+	if (have_qemu())
+		assert_int_equal(sh("qemu-img check -q %s", img), 3);
+}
+
 static void create_and_info(void **state)
 {
 	struct fx *f = *state;
@@ -1527,6 +1672,8 @@ int main(void)
 		T(split_requests_race),
 		T(split_requests_second_first),
 		T(split_requests_seeded),
+		T(deferred_l2_entries),
+		T(deferred_l2_crash),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
