@@ -91,9 +91,11 @@ struct qcow2 *q_get(struct block_dev *bd, struct err *errp)
 		return NULL;
 	}
 	struct qcow2 *q = to_q(bd);
-	int rc = q_l2_flush(q);
+	int rc = q_rc_sync(q);
+	if (!rc)
+		rc = q_l2_flush(q);
 	if (rc) {
-		err_sys(errp, -rc, "disk `%s`: writing L2 tables", q->path);
+		err_sys(errp, -rc, "disk `%s`: writing metadata", q->path);
 		return NULL;
 	}
 	return q;
@@ -234,7 +236,7 @@ static int q_flush(struct block_dev *bd)
 {
 	struct qcow2 *q = to_q(bd);
 	q_lock(q);
-	int rc = q_rc_sync(q);
+	int rc = q_rc_sync(q);  /* deferred increments */
 	bool deferred = false;
 	for (uint32_t i = 0; i < q->nl2; i++)
 		deferred |= q->l2c[i].dhi != 0;

@@ -23,17 +23,24 @@ uint64_t q_entry_clusters(struct qcow2 *q, uint64_t e, uint64_t *off)
 	return *off ? 1 : 0;
 }
 
-/* The deferred entries of s to the file.  Their refcounts were written
- * through when they were allocated, or sit in a refcount batch: those go
- * first. */
+/* Entries [i, i + n) of table s to the file.  The cached table may hold
+ * deferred entries in the blocks written (O_DIRECT widens the write), and
+ * their refcounts may be deferred too: those go first, so the file never
+ * maps a cluster its refcounts call free. */
+static int l2_write(struct qcow2 *q, struct l2_slot *s, uint32_t i,
+		    uint32_t n)
+{
+	int rc = q_rc_sync(q);
+	return rc ? rc : q_write_meta(q, s->tab, s->off, (size_t)i * 8,
+				      (size_t)n * 8);
+}
+
+/* The deferred entries of s to the file. */
 static int l2_write_back(struct qcow2 *q, struct l2_slot *s)
 {
 	if (!s->dhi)
 		return 0;
-	int rc = q_rc_sync(q);
-	if (!rc)
-		rc = q_write_meta(q, s->tab, s->off, (size_t)s->dlo * 8,
-				  (size_t)(s->dhi - s->dlo) * 8);
+	int rc = l2_write(q, s, s->dlo, s->dhi - s->dlo);
 	if (!rc)
 		s->dlo = s->dhi = 0;
 	return rc;
@@ -143,7 +150,9 @@ int q_l2_writable(struct qcow2 *q, uint32_t l1_idx, struct l2_slot **out)
 	rc = q_alloc(q, 1, &nw);
 	if (rc)
 		return rc;
-	rc = q_pwrite_full(q, s->tab, q->cluster_size, nw);
+	rc = q_rc_sync(q);  /* the copy may hold deferred entries */
+	if (!rc)
+		rc = q_pwrite_full(q, s->tab, q->cluster_size, nw);
 	if (!rc) {
 		q->l1[l1_idx] = nw | OFLAG_COPIED;
 		rc = q_write_l1_entry(q, l1_idx);
@@ -442,8 +451,19 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	uint64_t last = be64toh(s->tab[l2i + cnt - 1]);
 	uint64_t endpos = in_off + wlen - (uint64_t)(cnt - 1) * cs;
 	uint32_t tail = endpos < cs ? (uint32_t)(cs - endpos) : 0;
+	/* Entries that map nothing yet: their successors, and the run's
+	 * refcounts, may wait (see "Deferred L2 entries"); not under
+	 * writethrough, where a completed write is on the disk, mapping
+	 * included. */
+	bool defer = q->bd.cache != BLOCK_CACHE_WRITETHROUGH;
+	for (uint32_t j = 0; j < cnt && defer; j++) {
+		uint64_t o;
+		defer = !q_entry_clusters(q, be64toh(s->tab[l2i + j]), &o);
+	}
 	uint64_t host;
+	q->rc_defer = defer;
 	rc = q_place(q, s, vc, cnt, &host);
+	q->rc_defer = false;
 	if (rc)
 		return rc;
 	bool fresh = host >= q->file_size;
@@ -512,22 +532,22 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	 * the COW head buffer (ours again: q->meta is held). */
 	uint64_t *olde = (uint64_t *)q->cow_head;
 	memcpy(olde, s->tab + l2i, (size_t)cnt * 8);
-	bool frees = false;
 	for (uint32_t j = 0; j < cnt; j++) {
 		uint64_t o;
-		frees |= q_entry_clusters(q, be64toh(olde[j]), &o) != 0;
+		/* The entries cannot have changed while unlocked (callers
+		 * wait for q->allocs), but deferring one that frees a
+		 * cluster would free it before the file stops naming it. */
+		if (q_entry_clusters(q, be64toh(olde[j]), &o))
+			defer = false;
 		s->tab[l2i + j] = htobe64((host + (uint64_t)j * cs) |
 					  OFLAG_COPIED);
 	}
-	if (!frees && q->bd.cache != BLOCK_CACHE_WRITETHROUGH) {
-		/* Nothing to free: the entries may wait (see "Deferred L2
-		 * entries"); under writethrough a completed write is on the
-		 * disk, mapping included. */
+	if (defer) {
 		l2_defer(s, l2i, cnt);
 		free(own);
 		return 0;
 	}
-	rc = q_write_meta(q, s->tab, s->off, (size_t)l2i * 8, (size_t)cnt * 8);
+	rc = l2_write(q, s, l2i, cnt);
 	if (rc) {
 		/* The cached table must keep saying what the disk says. */
 		memcpy(s->tab + l2i, olde, (size_t)cnt * 8);
@@ -679,8 +699,7 @@ static int zero_clusters(struct qcow2 *q, uint64_t vc, uint64_t n)
 			memcpy(olde, s->tab + l2i, (size_t)k * 8);
 			for (uint32_t i = 0; i < k; i++)
 				s->tab[l2i + i] = htobe64(want);
-			rc = q_write_meta(q, s->tab, s->off, (size_t)l2i * 8,
-					  (size_t)k * 8);
+			rc = l2_write(q, s, l2i, k);
 			for (uint32_t i = 0; i < k && !rc; i++)
 				rc = q_free_entry(q, be64toh(olde[i]));
 			q->zout_entry = 0;

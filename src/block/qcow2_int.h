@@ -39,17 +39,19 @@
  * Deferred L2 entries.  The one exception to writing metadata through:
  * a new data run that replaces entries referencing no cluster (unmapped,
  * or zero without an offset) sets its entries in the cached table only
- * (slot range dlo..dhi), as QEMU's qcow2 cache does — a per-request
- * table write otherwise costs as much as the guest's own write under
- * cache=none.  Its refcounts are written through before, so a killed
- * process loses only the new mapping: the clusters leak (check repairs
- * them) and the guest's unflushed writes to fresh space read as before,
- * which is what a disk with a volatile write cache (virtio-blk's FLUSH
- * feature, offered in every cache mode) may do.  The entries go out:
- * at FLUSH (refcounts synced to the disk first, so no table on the disk
- * names a cluster whose refcount is not), when the slot is reused, at
- * close, and before any metadata operation (q_get) — never later than
- * the table is read from the file.  Entries whose change frees a cluster
+ * (slot range dlo..dhi), and the run's refcount increments in the
+ * cached refcount block (rb_slot.dirty), as QEMU's qcow2 caches do: two
+ * small metadata writes per request otherwise cost as much as the
+ * guest's own write under cache=none.  Every L2 write first writes the
+ * dirty refcount blocks (l2_write), so the file never maps a cluster its
+ * refcounts call free; a killed process loses the new mappings — the
+ * guest's unflushed writes to fresh space read as before, which a disk
+ * with a volatile write cache (virtio-blk's FLUSH feature, offered in
+ * every cache mode) may do — and at worst leaks clusters.  The entries go
+ * out at FLUSH (refcounts, fdatasync, tables, fdatasync: ordered on the
+ * disk too), when the slot is reused, at close, and before any metadata
+ * operation (q_get) — never later than the table is read from the
+ * file.  Entries whose change frees a cluster
  * are written through before its refcount drops, as everything else. */
 #ifndef RINGVM_BLOCK_QCOW2_INT_H
 #define RINGVM_BLOCK_QCOW2_INT_H
@@ -175,6 +177,9 @@ struct qcow2 {
 	uint32_t nl2;
 	struct rb_slot rbc[RB_SLOTS];
 	bool rc_batch;        /* refcount writes deferred to q_rc_sync() */
+	bool rc_defer;        /* the same for increments only: set while a
+			       * run whose L2 entries are deferred is
+			       * allocated */
 
 	char *backing_file, *backing_fmt;
 	uint8_t *ext_other;   /* unknown header extensions, verbatim */
@@ -292,7 +297,8 @@ int q_write_meta(struct qcow2 *q, const void *buf, uint64_t off, size_t pos,
 		 size_t len);
 int q_write_header(struct qcow2 *q, struct err *errp);
 /* The qcow2 image behind bd for a metadata operation of qcow2.h, which
- * may read tables from the file: deferred L2 entries are written first.
+ * may read tables from the file: deferred refcounts and L2 entries are
+ * written first.
  * NULL with errp set when bd is not qcow2 or that write fails. */
 struct qcow2 *q_get(struct block_dev *bd, struct err *errp);
 /* Take / release q->meta for a data call (releasing also ends q_quiesce). */

@@ -182,7 +182,10 @@ static int rb_apply(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
 				q->cbuf_off = 0;
 		}
 	}
-	if (q->rc_batch) {
+	/* A deferred allocation's refcounts go out before any table that
+	 * names the run (see "Deferred L2 entries"); decrements never
+	 * wait. */
+	if (q->rc_batch || (q->rc_defer && (set ? val > 0 : addend > 0))) {
 		s->dirty = true;
 	} else {
 		rc = q_write_meta(q, s->blk, s->off, (size_t)i0 * 2,

@@ -769,12 +769,84 @@ static void deferred_l2_crash(void **state)
 	struct qcow2_check_result r;
 	assert_int_equal(qcow2_check(bd, false, &r, &e), 0);
 	assert_int_equal(r.corruptions, 0);
-	assert_int_equal(r.leaks, 1);  /* the unflushed write's cluster */
+	/* The unflushed write's cluster: leaked if its refcount got out. */
+	assert_true(r.leaks <= 1);
 	expect_byte(bd, 0, 0xa1);
 	expect_byte(bd, 1 << 20, 0);
 	block_close(bd);
-	if (have_qemu())
-		assert_int_equal(sh("qemu-img check -q %s", img), 3);
+	if (have_qemu()) {
+		int rc = sh("qemu-img check -q %s", img);
+		assert_true(rc == 0 || rc == 3);
+	}
+}
+
+/* What the file says at this moment (a copy, the image stays open) has
+ * no corruption: no table names a cluster whose refcount is 0.  Leaks
+ * are allowed unless clean. */
+static void file_consistent(struct fx *f, const char *img, bool clean)
+{
+	char copy[200];
+	snprintf(copy, sizeof(copy), "%s/copy.qcow2", f->dir);
+	assert_int_equal(sh("cp --sparse=always %s %s", img, copy), 0);
+	if (clean)
+		our_check_clean(copy);
+	else
+		our_check_clean_or_leaks(copy);
+	unlink(copy);
+}
+
+/* Deferred entries and refcounts never reach the file out of order: a
+ * table written through for another reason (zeroing a cluster of an
+ * overlay, a discard; under O_DIRECT the write covers whole blocks of the
+ * cached table, with the deferred entries in them) has their refcounts
+ * written before it. */
+static void deferred_refcounts_first(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	char img[200];
+	snprintf(img, sizeof(img), "%s/o.qcow2", f->dir);
+	assert_int_equal(sh("truncate -s 16M %s/b.raw", f->dir), 0);
+	struct qcow2_create_opts o = { .cluster_size = 4096,
+				       .backing_file = "b.raw",
+				       .backing_fmt = "raw" };
+	assert_int_equal(qcow2_create(img, 16 << 20, &o, &e), 0);
+	struct block_dev *bd = NULL;
+	struct block_open_opts oo = { .format = "qcow2", .l2_cache = 4096,
+				      .cache = BLOCK_CACHE_NONE };
+	int rc = block_open_with(img, &oo, &bd, &e);
+	if (rc == -EINVAL && strstr(e.msg, "direct I/O")) {
+		fprintf(stderr, "SKIP: %s (writeback instead)\n", e.msg);
+		bd = open_cache_l2(img, BLOCK_CACHE_WRITEBACK, 4096);
+	} else {
+		assert_int_equal(rc, 0);
+	}
+	_Alignas(4096) static uint8_t b[4096];
+	memset(b, 0x31, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 0), 0);
+	assert_int_equal(block_flush(bd), 0);
+	file_consistent(f, img, true);
+	memset(b, 0x32, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 8192), 0);  /* deferred */
+	assert_int_equal(file_l2_entry(img, 8192), 0);
+	file_consistent(f, img, true);
+	/* Written through, no refcount changes with it. */
+	assert_int_equal(block_write_zeroes(bd, 4096, 4096, false), 0);
+	assert_true(file_l2_entry(img, 4096) != 0);
+	file_consistent(f, img, true);
+	assert_int_equal(block_discard(bd, 0, 4096), 0);  /* written through */
+	file_consistent(f, img, false);
+	memset(b, 0x33, sizeof(b));
+	assert_int_equal(block_pwrite(bd, b, sizeof(b), 4 << 20), 0);  /* evicts */
+	assert_true(file_l2_entry(img, 8192) != 0);
+	file_consistent(f, img, false);
+	assert_int_equal(block_flush(bd), 0);
+	file_consistent(f, img, true);
+	expect_byte(bd, 0, 0);
+	expect_byte(bd, 8192, 0x32);
+	expect_byte(bd, 4 << 20, 0x33);
+	block_close(bd);
+	qemu_check_clean(img);
 }
 
 static void create_and_info(void **state)
@@ -1674,6 +1746,7 @@ int main(void)
 		T(split_requests_seeded),
 		T(deferred_l2_entries),
 		T(deferred_l2_crash),
+		T(deferred_refcounts_first),
 		T(reads_qemu_images),
 		T(backing_chain),
 		T(snapshots),
