@@ -177,9 +177,9 @@ struct qcow2 {
 	uint32_t nl2;
 	struct rb_slot rbc[RB_SLOTS];
 	bool rc_batch;        /* refcount writes deferred to q_rc_sync() */
-	bool rc_defer;        /* the same for increments only: set while a
-			       * run whose L2 entries are deferred is
-			       * allocated */
+	bool rc_defer;        /* the data run being placed will have its L2
+			       * entries deferred: its refcounts may wait
+			       * too (not those of blocks made for it) */
 
 	char *backing_file, *backing_fmt;
 	uint8_t *ext_other;   /* unknown header extensions, verbatim */

@@ -148,7 +148,7 @@ static void punch(struct qcow2 *q, uint64_t c, uint64_t n)
 /* Apply addend (or, with set, the value) to clusters [c, c + n) that all
  * lie in one existing refcount block. */
 static int rb_apply(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
-		    bool set, uint16_t val)
+		    bool set, uint16_t val, bool defer)
 {
 	struct rb_slot *s;
 	int rc = rb_load(q, c >> q->rb_bits, &s);
@@ -182,10 +182,10 @@ static int rb_apply(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
 				q->cbuf_off = 0;
 		}
 	}
-	/* A deferred allocation's refcounts go out before any table that
-	 * names the run (see "Deferred L2 entries"); decrements never
-	 * wait. */
-	if (q->rc_batch || (q->rc_defer && (set ? val > 0 : addend > 0))) {
+	/* defer: a data run whose L2 entries are deferred; its refcounts
+	 * go out before any table that names it (see "Deferred L2
+	 * entries"). */
+	if (q->rc_batch || defer) {
 		s->dirty = true;
 	} else {
 		rc = q_write_meta(q, s->blk, s->off, (size_t)i0 * 2,
@@ -199,12 +199,12 @@ static int rb_apply(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
 }
 
 static int rc_range(struct qcow2 *q, uint64_t c, uint64_t n, int addend,
-		    bool set, uint16_t val)
+		    bool set, uint16_t val, bool defer)
 {
 	while (n) {
 		uint64_t room = q->rb_entries - (c & (q->rb_entries - 1));
 		uint64_t k = n < room ? n : room;
-		int rc = rb_apply(q, c, k, addend, set, val);
+		int rc = rb_apply(q, c, k, addend, set, val, defer);
 		if (rc)
 			return rc;
 		c += k;
@@ -219,14 +219,15 @@ int q_rc_update(struct qcow2 *q, uint64_t off, uint64_t n, int addend)
 		return 0;
 	if (addend < 0)
 		q_quiesce(q);
-	return rc_range(q, off >> q->cluster_bits, n, addend, false, 0);
+	return rc_range(q, off >> q->cluster_bits, n, addend, false, 0,
+			false);
 }
 
 int q_rc_set(struct qcow2 *q, uint64_t cluster, uint16_t val)
 {
 	if (!val)
 		q_quiesce(q);
-	return rc_range(q, cluster, 1, 0, true, val);
+	return rc_range(q, cluster, 1, 0, true, val, false);
 }
 
 int q_free_entry(struct qcow2 *q, uint64_t entry)
@@ -394,7 +395,9 @@ static int create_rb(struct qcow2 *q, uint64_t b, uint64_t c)
 /* Clusters [c, c + n), all free, become a run in use: *off in bytes. */
 static int take_run(struct qcow2 *q, uint64_t c, uint64_t n, uint64_t *off)
 {
-	int rc = rc_range(q, c, n, 0, true, 1);
+	/* Only the run itself may wait: refcount blocks and tables made
+	 * on the way were written through. */
+	int rc = rc_range(q, c, n, 0, true, 1, q->rc_defer);
 	if (rc)
 		return rc;
 	if (c + n > q->end_cluster)
