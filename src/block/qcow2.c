@@ -17,8 +17,16 @@ int q_pread_full(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 {
-	uint64_t end = off + len;
-	int rc = block_fd_pwrite(q->fd, q->align, buf, len, off);
+	struct iovec one = { (void *)buf, len };
+	return q_pwritev_full(q, &one, 1, off);
+}
+
+int q_pwritev_full(struct qcow2 *q, struct iovec *v, int k, uint64_t off)
+{
+	uint64_t end = off;
+	for (int i = 0; i < k; i++)
+		end += v[i].iov_len;
+	int rc = block_fd_xferv(q->fd, q->align, v, k, off, true);
 	if (rc)
 		return rc;
 	if (end > q->file_size)
@@ -717,6 +725,7 @@ const struct block_driver block_qcow2 = {
 	.open = q_open,
 	.pread = q_pread,
 	.preadv = q_preadv,
+	.pwritev = q_pwritev,
 	.pwrite = q_pwrite,
 	.flush = q_flush,
 	.discard = q_discard,

@@ -438,7 +438,7 @@ static bool cow_zero(const struct qcow2 *q, uint64_t e)
  * cluster that ends past the end of the file).  With may_unlock
  * the pwritev runs without q->meta (see "Threads"). */
 static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
-		       uint32_t in_off, const uint8_t *p, size_t wlen,
+		       uint32_t in_off, struct qiov *c, size_t wlen,
 		       bool may_unlock)
 {
 	uint32_t cs = q->cluster_size, l2i = vc & ((1u << q->l2_bits) - 1);
@@ -483,7 +483,9 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 		hbuf = own;
 		tbuf = own + cs;
 	}
-	struct iovec iov[3];
+	/* Head, the guest's pieces (fewer than QIOV_MAX - 1: q_pwritev),
+	 * tail. */
+	struct iovec iov[QIOV_MAX];
 	int niov = 0;
 	uint64_t wpos = host + in_off;
 	if (head_w) {
@@ -493,7 +495,7 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 		iov[niov++] = (struct iovec){ hbuf, in_off };
 		wpos = host;
 	}
-	iov[niov++] = (struct iovec){ (void *)p, wlen };
+	niov += qiov_take(c, wlen, iov + niov);
 	if (tail_w) {
 		rc = read_part(q, vc + cnt - 1, last, (uint32_t)endpos, tail,
 			       tbuf);
@@ -577,16 +579,18 @@ give_back:
  * clusters from being freed meanwhile.  Runs reaching past the file's end
  * (hostile or odd images) stay under the lock: q_pwrite_full tracks the
  * file size. */
-static int write_in_place(struct qcow2 *q, const uint8_t *p, size_t n,
+static int write_in_place(struct qcow2 *q, struct qiov *c, size_t n,
 			  uint64_t host, bool may_unlock)
 {
+	struct iovec v[QIOV_MAX];
+	int k = qiov_take(c, n, v);
 	/* quiesced: this call holds inflight exclusive already (it freed
 	 * clusters earlier in the request), so it writes under the lock. */
 	if (!may_unlock || q->quiesced || host + n > q->file_size)
-		return q_pwrite_full(q, p, n, host);
+		return q_pwritev_full(q, v, k, host);
 	pthread_rwlock_rdlock(&q->inflight);
 	q_unlock(q);
-	int rc = block_fd_pwrite(q->fd, q->align, p, n, host);
+	int rc = block_fd_xferv(q->fd, q->align, v, k, host, true);
 	pthread_rwlock_unlock(&q->inflight);
 	q_lock(q);
 	return rc;
@@ -595,10 +599,9 @@ static int write_in_place(struct qcow2 *q, const uint8_t *p, size_t n,
 /* q->meta held.  may_unlock: the caller allows q->meta to be dropped
  * around in-place data writes (not inside write-zeroes, whose steps must
  * stay atomic). */
-static int write_locked(struct qcow2 *q, const void *buf, size_t len,
+static int write_locked(struct qcow2 *q, struct qiov *c, size_t len,
 			uint64_t off, bool may_unlock)
 {
-	const uint8_t *p = buf;
 	uint32_t l2n = 1u << q->l2_bits, cs = q->cluster_size;
 	while (len) {
 		uint64_t vc = off >> q->cluster_bits;
@@ -633,7 +636,7 @@ static int write_locked(struct qcow2 *q, const void *buf, size_t len,
 			}
 			if (q_overlaps_meta(q, host + in_off, n))
 				return -EIO;
-			rc = write_in_place(q, p, n, host + in_off,
+			rc = write_in_place(q, c, n, host + in_off,
 					    may_unlock);
 		} else {
 			uint32_t cnt = 1;
@@ -647,12 +650,11 @@ static int write_locked(struct qcow2 *q, const void *buf, size_t len,
 				alloc_wait(q);
 				continue;  /* the entries have changed */
 			}
-			rc = write_alloc(q, vc, cnt, in_off, p, n,
+			rc = write_alloc(q, vc, cnt, in_off, c, n,
 					 may_unlock);
 		}
 		if (rc)
 			return rc;
-		p += n;
 		off += n;
 		len -= n;
 	}
@@ -662,8 +664,36 @@ static int write_locked(struct qcow2 *q, const void *buf, size_t len,
 int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
 {
 	struct qcow2 *q = to_q(bd);
+	struct iovec one = { (void *)buf, len };
+	struct qiov c = { &one, 0 };
 	q_lock(q);
-	int rc = write_locked(q, buf, len, off, true);
+	int rc = write_locked(q, &c, len, off, true);
+	q_unlock(q);
+	return rc;
+}
+
+int q_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+	      uint64_t off)
+{
+	size_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (iovcnt > QIOV_MAX - 2) {
+		/* With a COW head and tail the write would pass IOV_MAX:
+		 * gather it (the block layer's limit is IOV_MAX pieces). */
+		uint8_t *buf = malloc(len ? len : 1), *b = buf;
+		if (!buf)
+			return -ENOMEM;
+		for (int i = 0; i < iovcnt; b += iov[i++].iov_len)
+			memcpy(b, iov[i].iov_base, iov[i].iov_len);
+		int rc = q_pwrite(bd, buf, len, off);
+		free(buf);
+		return rc;
+	}
+	struct qcow2 *q = to_q(bd);
+	struct qiov c = { iov, 0 };
+	q_lock(q);
+	int rc = write_locked(q, &c, len, off, true);
 	q_unlock(q);
 	return rc;
 }
@@ -771,7 +801,9 @@ static int write_zeroes_locked(struct qcow2 *q, uint64_t off, uint64_t len)
 		uint64_t lim = (end > first && pos < zs) ? zs : off + len;
 		size_t k = lim - pos < sizeof(zeros) ? lim - pos
 						     : sizeof(zeros);
-		int rc = write_locked(q, zeros, k, pos, false);
+		struct iovec one = { (void *)zeros, k };
+		struct qiov c = { &one, 0 };
+		int rc = write_locked(q, &c, k, pos, false);
 		if (rc)
 			return rc;
 		pos += k;

@@ -285,6 +285,8 @@ bool q_overlaps_meta(const struct qcow2 *q, uint64_t off, uint64_t len);
 int q_pread_full(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int q_pwrite_full(struct qcow2 *q, const void *buf, size_t len,
 		  uint64_t off);
+/* The same for a vector of k (<= IOV_MAX) pieces, which it consumes. */
+int q_pwritev_full(struct qcow2 *q, struct iovec *v, int k, uint64_t off);
 int q_write_l1_entry(struct qcow2 *q, uint32_t idx);
 /* A cluster-sized buffer aligned for O_DIRECT (free()), NULL if no memory. */
 void *q_cluster_buf(const struct qcow2 *q);
@@ -366,6 +368,10 @@ int q_pread(struct block_dev *bd, void *buf, size_t len, uint64_t off);
 int q_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 	     uint64_t off);
 int q_pwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off);
+/* Writes straight from the vector (iovcnt <= IOV_MAX; one of more than
+ * QIOV_MAX - 2 pieces is gathered first). */
+int q_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+	      uint64_t off);
 int q_discard(struct block_dev *bd, uint64_t off, uint64_t len);
 int q_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len,
 		   bool unmap);

@@ -101,12 +101,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		if (len > bd->size - off)
 			len = bd->size - off;
-		if (i == 4)
+		if (i == 4) {
 			block_discard(bd, off, len);
-		else if (i == 5)
+		} else if (i == 5) {
 			block_write_zeroes(bd, off, len, true);
-		else
+		} else if (i == 3) {
+			/* The vectored path (q_pwritev), odd pieces. */
+			size_t a = len / 3, b = len / 3 + 1 < len ? 1 : 0;
+			struct iovec v[3] = { { buf, a }, { buf + a, b },
+					      { buf + a + b, len - a - b } };
+			block_pwritev(bd, v, 3, off);
+		} else {
 			block_pwrite(bd, buf, len, off);
+		}
 	}
 	block_pread(bd, buf, bd->size < 4096 ? bd->size : 4096, 0);
 	block_close(bd);
