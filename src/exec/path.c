@@ -31,7 +31,16 @@ static int sys_openat2(int dirfd, const char *path, int flags, unsigned mode,
 				.mode = mode, .resolve = resolve };
 	if (!(flags & (O_CREAT | O_TMPFILE)))
 		how.mode = 0;
-	long r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	/* EAGAIN: a rename or mount anywhere on the host raced a scoped
+	 * lookup, and the kernel could not vouch for its ".." steps; retry
+	 * as openat2(2) says (bounded: a guest renaming in a loop gets
+	 * EAGAIN, not a spinning VMM). */
+	long r;
+	int tries = 0;
+	do
+		r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (r < 0 && errno == EAGAIN && (resolve & RESOLVE_IN_ROOT) &&
+	       ++tries < 64);
 	return r < 0 ? -errno : (int)r;
 }
 
