@@ -155,7 +155,7 @@ FUZZLIBS_snapshot_state := -lz
 # The control socket: its parser, and its server with a fake VM.
 FUZZSRCS_api := src/vmm/api.c src/vmm/api_proto.c src/core/err.c src/core/evloop.c
 FUZZLIBS_api := -ljson-c -lpthread
-FUZZSRCS_ctrlog := src/container/ctrlog.c
+FUZZSRCS_ctrlog := src/container/ctrlog.c src/container/ctrlog_when.c
 FUZZSRCS_elf_exec := src/exec/elf.c src/exec/mm.c src/core/guest_mem.c src/core/err.c
 # The KVM sandbox's system calls on a guest-memory buffer (no KVM).
 FUZZSRCS_kvm_sys := $(wildcard src/exec/kvm*.c) src/exec/path.c src/exec/elf.c \

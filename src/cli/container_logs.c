@@ -1,6 +1,8 @@
-/* ringvm container logs [-f] [-t] [--tail N] CONTAINER: a detached
- * container's output as docker prints it — stdout records to stdout,
- * stderr records to stderr, -t prefixing each line with its time.  The
+/* ringvm container logs [-f] [-t] [--tail N] [--since T] [--until T]
+ * CONTAINER: a detached container's output as docker prints it — stdout
+ * records to stdout, stderr records to stderr, -t prefixing each line
+ * with its time, --since/--until keeping the lines whose first piece was
+ * read in that range.  The
  * log is CRI records (container/ctrlog.h); a line that is not one (a log
  * written by an older ringvm) is printed as it is, to stdout. */
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -21,8 +24,10 @@ struct reader {
 	char *buf;
 	size_t len, cap;
 	bool timestamps;
-	/* Per stream: inside a line whose first piece (P) was printed. */
-	bool open[3];
+	int64_t since, until;      /* ns since the epoch, inclusive */
+	/* Per stream: inside a line whose first piece (P) was printed, and
+	 * whether that line is in the time range. */
+	bool open[3], keep[3];
 	/* Logical lines still to skip (--tail), or counted (first pass). */
 	uint64_t skip, lines;
 	bool count_only;
@@ -47,6 +52,11 @@ static void emit(struct reader *r, const char *line, size_t len)
 	}
 	bool starts = !r->open[rec.stream];
 	r->open[rec.stream] = rec.partial;
+	if (starts)
+		r->keep[rec.stream] = rec.ts_ns >= r->since &&
+				      rec.ts_ns <= r->until;
+	if (!r->keep[rec.stream])
+		return;
 	if (r->count_only) {
 		if (!rec.partial)
 			r->lines++;
@@ -122,10 +132,16 @@ int ctr_logs(int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "timestamps", no_argument, NULL, 't' },
 		{ "tail", required_argument, NULL, 'n' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
 		{ 0 },
 	};
 	bool follow = false, timestamps = false;
 	uint64_t tail = UINT64_MAX;
+	int64_t since = INT64_MIN, until = INT64_MAX;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	optind = 0;
 	opterr = 0;
 	for (int c; (c = getopt_long(argc, argv, "+ftn:", opts, NULL)) != -1;) {
@@ -138,6 +154,15 @@ int ctr_logs(int argc, char **argv)
 		else if (c == 'n')
 			return ctr_fail("logs: --tail `%s`: expected a number "
 					"of lines or `all`", optarg);
+		else if ((c == 'S' || c == 'U') &&
+			 ctrlog_parse_when(optarg, now_ns,
+					   c == 'S' ? &since : &until))
+			return ctr_fail("logs: --%s `%s`: expected a time "
+					"(2026-12-04T10:00:00Z), Unix seconds "
+					"or a duration (10m)",
+					c == 'S' ? "since" : "until", optarg);
+		else if (c == 'S' || c == 'U')
+			;
 		else
 			return ctr_fail("logs: unknown option `%s`",
 					argv[optind - 1]);
@@ -157,7 +182,8 @@ int ctr_logs(int argc, char **argv)
 	ctr_dir(&s, m.id, dir, sizeof(dir));
 	snprintf(p, sizeof(p), "%s/ctr.log", dir);
 	struct reader r = { .fd = open(p, O_RDONLY | O_CLOEXEC),
-			    .timestamps = timestamps };
+			    .timestamps = timestamps, .since = since,
+			    .until = until };
 	int status = 0;
 	if (r.fd < 0 && errno != ENOENT)
 		status = ctr_fail("logs: %s: %s", p, strerror(errno));
@@ -173,6 +199,7 @@ int ctr_logs(int argc, char **argv)
 		r.count_only = false;
 		r.len = 0;
 		memset(r.open, 0, sizeof(r.open));
+		memset(r.keep, 0, sizeof(r.keep));
 		if (k < 0 || lseek(r.fd, 0, SEEK_SET) < 0)
 			status = ctr_fail("logs: %s: %s", p, strerror(errno));
 	}

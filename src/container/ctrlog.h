@@ -49,4 +49,12 @@ int ctrlog_parse(const char *line, size_t len, struct ctrlog_rec *r);
  * (at least 32 bytes).  Returns buf. */
 char *ctrlog_time(int64_t ts_ns, char *buf, size_t size);
 
+/* ctrlog_when.c: a time as `logs --since/--until` take it (docker's
+ * forms) — RFC 3339 ("2026-12-04T10:00:00Z", "...+01:00", a date alone;
+ * without a zone, local time), Unix seconds ("1764842400.5"), or a Go
+ * duration back from now ("10m", "1h30m", "250ms").  now and *ns in ns
+ * since the epoch (CLOCK_REALTIME).  0, or -EINVAL for anything else,
+ * -ERANGE for a time outside 1678..2262 or a duration past ~146 years. */
+int ctrlog_parse_when(const char *v, int64_t now, int64_t *ns);
+
 #endif

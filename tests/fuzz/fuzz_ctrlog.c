@@ -1,7 +1,8 @@
 /* libFuzzer: container log records (src/container/ctrlog.c) — the bytes
  * after the header are the container's, so the parser must take any line
  * without reading past it, its data must be the line's tail, and the
- * time it returns must format back to the line's time of day. */
+ * time it returns must format back to the line's time of day.  The same
+ * bytes also go to the `logs --since/--until` time parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,5 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	free(line);
+	/* The same bytes as a `logs --since/--until` value (a string). */
+	char *v = malloc(size + 1);
+	if (!v)
+		return 0;
+	memcpy(v, data, size);
+	v[size] = 0;
+	int64_t ns;
+	(void)ctrlog_parse_when(v, INT64_C(1764842400000000000), &ns);
+	free(v);
 	return 0;
 }

@@ -47,6 +47,16 @@ check detach/logs-timestamps "got '$ts'" cond \
 check detach/logs-tail "got '$(ctr logs --tail 1 web 2>&1)'" \
 	cond '[ -z "$(ctr logs --tail 1 web 2>/dev/null)" ] && [ "$(ctr logs --tail 1 web 2>&1)" = err-line ]'
 refused125 detach/logs-bad-tail "--tail \`-3\`" ctr logs --tail -3 web
+# --since/--until: docker's forms (a duration back from now, Unix seconds,
+# RFC 3339); the lines were written within the last minute.
+since_all=$(ctr logs --since 1h web 2>&1 | tr '\n' ' ')
+since_none=$(ctr logs --since "$(( $(date +%s) + 60 ))" web 2>&1)
+until_none=$(ctr logs --until 2000-01-01T00:00:00Z web 2>&1)
+until_all=$(ctr logs --since 1h --until "$(date -u -d '+1 min' +%Y-%m-%dT%H:%M:%SZ)" web 2>/dev/null)
+check detach/logs-since-until "1h '$since_all', future '$since_none', until 2000 '$until_none', window '$until_all'" \
+	cond '{ [ "$since_all" = "out-line err-line " ] || [ "$since_all" = "err-line out-line " ]; } &&
+	      [ -z "$since_none" ] && [ -z "$until_none" ] && [ "$until_all" = out-line ]'
+refused125 detach/logs-bad-since "--since \`yesterday\`" ctr logs --since yesterday web
 
 out=$(ctr exec -e X=1 -w /opt web sh -c 'echo $X $(pwd) $(hostname); cat /proc/2/cmdline | tr "\0" " "')
 check detach/exec "got '$out'" grep -qE "^1 /opt ${id:0:12}$" <<<"$(head -1 <<<"$out")"

@@ -169,12 +169,59 @@ static void parser_refuses(void **state)
 			    "2026-12-03T10:00:01.000000002Z");
 }
 
+/* `logs --since/--until` times: docker's three forms, and refusals. */
+static void when_forms(void **state)
+{
+	(void)state;
+	const int64_t NS = 1000000000LL, now = 1764842400LL * NS;
+	int64_t v;
+	static const struct {
+		const char *in;
+		int64_t want;
+	} ok[] = {
+		{ "2025-12-04T10:00:00Z", 1764842400LL * NS },
+		{ "2025-12-04T10:00:00.25Z", 1764842400LL * NS + NS / 4 },
+		{ "2025-12-04T11:30:00+01:30", 1764842400LL * NS },
+		{ "2025-12-04T08:00:00-02:00", 1764842400LL * NS },
+		{ "1764842400", 1764842400LL * NS },
+		{ "1764842400.000000001", 1764842400LL * NS + 1 },
+		{ "10m", now - 600 * NS },
+		{ "1h30m", now - 5400 * NS },
+		{ "1.5s", now - 3 * NS / 2 },
+		{ "250ms", now - NS / 4 },
+		{ "7us", now - 7000 },
+		{ "3ns", now - 3 },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (ctrlog_parse_when(ok[i].in, now, &v))
+			fail_msg("%s refused", ok[i].in);
+		if (v != ok[i].want)
+			fail_msg("%s: %lld, want %lld", ok[i].in,
+				 (long long)v, (long long)ok[i].want);
+	}
+	/* A date alone is local midnight. */
+	assert_int_equal(ctrlog_parse_when("2025-12-04", now, &v), 0);
+	struct tm tm = { .tm_year = 125, .tm_mon = 11, .tm_mday = 4,
+			 .tm_isdst = -1 };
+	assert_int_equal(v, (int64_t)mktime(&tm) * NS);
+	static const char *const bad[] = {
+		"", "x", "10x", "-10m", "1h-5m", "m", ".s", "10 m",
+		"2025-13-01", "2025-12-04T25:00:00Z", "2025-12-04T10:00:00Q",
+		"2025-12-04T10:00:00+1:00", "2025-12-04T", "2025-12", "0x10s",
+		"inf", "nan", "1e3s", "99999999999999h",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!ctrlog_parse_when(bad[i], now, &v))
+			fail_msg("`%s` accepted: %lld", bad[i], (long long)v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(records),
 		cmocka_unit_test(long_line_in_pieces),
 		cmocka_unit_test(parser_refuses),
+		cmocka_unit_test(when_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
