@@ -234,8 +234,7 @@ static void q_close(struct block_dev *bd)
 {
 	struct qcow2 *q = to_q(bd);
 	q_rc_sync(q);
-	if (q->l2c)
-		q_l2_flush(q);
+	q_l2_flush(q);
 	close(q->fd);
 	q_free(q);
 }

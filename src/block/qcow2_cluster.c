@@ -68,7 +68,7 @@ int q_l2_flush(struct qcow2 *q)
 
 int q_l2_drop_cache(struct qcow2 *q)
 {
-	int rc = q->l2c ? q_l2_flush(q) : 0;
+	int rc = q_l2_flush(q);
 	for (uint32_t i = 0; i < q->nl2; i++) {
 		q->l2c[i].l1_idx = -1;
 		q->l2c[i].dlo = q->l2c[i].dhi = 0;
@@ -429,6 +429,17 @@ static bool cow_zero(const struct qcow2 *q, uint64_t e)
 	return t == E_ZERO || (t == E_UNALLOC && !q->bd.backing);
 }
 
+/* Whether n big-endian L2 entries reference no host cluster. */
+static bool maps_nothing(struct qcow2 *q, const uint64_t *tab, uint32_t n)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		uint64_t o;
+		if (q_entry_clusters(q, be64toh(tab[j]), &o))
+			return false;
+	}
+	return true;
+}
+
 /* Write into clusters [vc, vc + cnt) of one L2 table that need new host
  * clusters: one run is allocated, the guest bytes plus the old contents
  * around them (head/tail of partial clusters) go out in one pwritev, then
@@ -455,11 +466,8 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	 * refcounts, may wait (see "Deferred L2 entries"); not under
 	 * writethrough, where a completed write is on the disk, mapping
 	 * included. */
-	bool defer = q->bd.cache != BLOCK_CACHE_WRITETHROUGH;
-	for (uint32_t j = 0; j < cnt && defer; j++) {
-		uint64_t o;
-		defer = !q_entry_clusters(q, be64toh(s->tab[l2i + j]), &o);
-	}
+	bool defer = q->bd.cache != BLOCK_CACHE_WRITETHROUGH &&
+		     maps_nothing(q, s->tab + l2i, cnt);
 	uint64_t host;
 	q->rc_defer = defer;
 	rc = q_place(q, s, vc, cnt, &host);
@@ -534,16 +542,13 @@ static int write_alloc(struct qcow2 *q, uint64_t vc, uint32_t cnt,
 	 * the COW head buffer (ours again: q->meta is held). */
 	uint64_t *olde = (uint64_t *)q->cow_head;
 	memcpy(olde, s->tab + l2i, (size_t)cnt * 8);
-	for (uint32_t j = 0; j < cnt; j++) {
-		uint64_t o;
-		/* The entries cannot have changed while unlocked (callers
-		 * wait for q->allocs), but deferring one that frees a
-		 * cluster would free it before the file stops naming it. */
-		if (q_entry_clusters(q, be64toh(olde[j]), &o))
-			defer = false;
+	/* The entries cannot have changed while unlocked (callers wait for
+	 * q->allocs), but deferring one that frees a cluster would free it
+	 * before the file stops naming it. */
+	defer = defer && maps_nothing(q, olde, cnt);
+	for (uint32_t j = 0; j < cnt; j++)
 		s->tab[l2i + j] = htobe64((host + (uint64_t)j * cs) |
 					  OFLAG_COPIED);
-	}
 	if (defer) {
 		l2_defer(s, l2i, cnt);
 		free(own);

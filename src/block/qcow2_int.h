@@ -51,8 +51,8 @@
  * out at FLUSH (refcounts, fdatasync, tables, fdatasync: ordered on the
  * disk too), when the slot is reused, at close, and before any metadata
  * operation (q_get) — never later than the table is read from the
- * file.  Entries whose change frees a cluster
- * are written through before its refcount drops, as everything else. */
+ * file.  Entries whose change frees a cluster are written through before
+ * its refcount drops, as everything else. */
 #ifndef RINGVM_BLOCK_QCOW2_INT_H
 #define RINGVM_BLOCK_QCOW2_INT_H
 

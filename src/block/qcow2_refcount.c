@@ -425,15 +425,24 @@ int q_clusters_free(struct qcow2 *q, uint64_t c, uint64_t n, bool *free)
 	return 0;
 }
 
+/* The first refcount table index covering clusters [c, c + n) that has
+ * no block yet, UINT64_MAX when all have one. */
+static uint64_t missing_rb(const struct qcow2 *q, uint64_t c, uint64_t n)
+{
+	for (uint64_t b = c >> q->rb_bits; b <= (c + n - 1) >> q->rb_bits;
+	     b++)
+		if (b >= q->rt_entries || !q->rt[b])
+			return b;
+	return UINT64_MAX;
+}
+
 int q_alloc_at(struct qcow2 *q, uint64_t n, uint64_t c, uint64_t *off)
 {
 	if (!n || c > q->end_cluster + q_near_window(q) ||
 	    c + n >= (UINT64_C(1) << (56 - q->cluster_bits)))
 		return -ENOSPC;
-	for (uint64_t b = c >> q->rb_bits; b <= (c + n - 1) >> q->rb_bits;
-	     b++)
-		if (b >= q->rt_entries || !q->rt[b])
-			return -ENOSPC;  /* no block yet: q_alloc makes it */
+	if (missing_rb(q, c, n) != UINT64_MAX)
+		return -ENOSPC;  /* no block yet: q_alloc makes it */
 	if (q_overlaps_meta(q, c << q->cluster_bits, n << q->cluster_bits))
 		return -ENOSPC;
 	bool free;
@@ -473,14 +482,7 @@ int q_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 				return -EFBIG;
 		}
 		/* Every block covering the run must exist first. */
-		uint64_t missing = UINT64_MAX;
-		for (uint64_t b = start >> q->rb_bits;
-		     b <= (start + n - 1) >> q->rb_bits; b++) {
-			if (b >= q->rt_entries || !q->rt[b]) {
-				missing = b;
-				break;
-			}
-		}
+		uint64_t missing = missing_rb(q, start, n);
 		if (missing != UINT64_MAX) {
 			int rc = create_rb(q, missing, start);
 			if (rc && rc != -EAGAIN)
