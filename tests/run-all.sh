@@ -2,13 +2,16 @@
 # Run every ringvm test and summarize (called by `make check` after it built
 # build/ringvm, build/asan/ringvm, build/asan/tests/test_* and build/guest).
 #
-#   tests/run-all.sh [unit|fuzz|isa|system]...    (default: all four, in that order)
+#   tests/run-all.sh [unit|fuzz|isa|system|interp]...  (default: all five, in that order)
 #
 # 1. each cmocka unit test binary build/asan/tests/test_* (every cmocka test
 #    case counts as one test; a binary that crashes or stops early adds a FAIL),
 # 2. tests/fuzz/check.sh (a short fixed-seed run of each libFuzzer target),
 # 3. tests/isa/run.sh, if present,
-# 4. each tests/system/*.sh.
+# 4. each tests/system/*.sh (guests run under the default engine, the JIT),
+# 5. again, under the interpreter (RINGVM_ACCEL=interp), each system script
+#    that runs guest code: those with a "# ringvm-engines: jit interp" line.
+#    Their results are named "interp/NAME".
 # Every script prints "PASS <name>", "FAIL <name>: <why>" or
 # "SKIP <name>: <reason>" lines (other lines pass through uncounted); a script
 # that exits non-zero without a FAIL line, or prints no result at all, counts
@@ -86,12 +89,13 @@ run_unit() {
 	echo "# $name: $(secs "$t0")s"
 }
 
-# A script following the PASS/FAIL/SKIP convention.
+# A script following the PASS/FAIL/SKIP convention; PREFIX (optional) goes
+# before each result's name.
 run_script() {
-	local script=$1 st nfail_before=$nfail counted_before t0 line
+	local script=$1 prefix=${2:-} st nfail_before=$nfail counted_before t0 line
 	counted_before=$((npass + nfail + nskip))
 	t0=$(date +%s)
-	echo "# $script"
+	echo "# $prefix$script"
 	set +e
 	if [ -x "$script" ]; then
 		timeout -k 10 "$script_timeout" "$script" </dev/null >"$out"
@@ -102,23 +106,22 @@ run_script() {
 	set -e
 	while IFS= read -r line || [ -n "$line" ]; do
 		case $line in
-		"PASS "*) result PASS "$line" ;;
-		"FAIL "*) result FAIL "$line" ;;
-		"SKIP "*) result SKIP "$line" ;;
+		"PASS "*|"FAIL "*|"SKIP "*)
+			result "${line%% *}" "${line%% *} $prefix${line#* }" ;;
 		*) echo "$line" ;;
 		esac
 	done <"$out"
 	if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
-		result FAIL "FAIL $script: timed out after ${script_timeout}s"
+		result FAIL "FAIL $prefix$script: timed out after ${script_timeout}s"
 	elif [ "$st" -ne 0 ] && [ "$nfail" -eq "$nfail_before" ]; then
-		result FAIL "FAIL $script: exited with status $st without reporting a failure"
+		result FAIL "FAIL $prefix$script: exited with status $st without reporting a failure"
 	elif [ $((npass + nfail + nskip)) -eq "$counted_before" ]; then
-		result FAIL "FAIL $script: reported no results"
+		result FAIL "FAIL $prefix$script: reported no results"
 	fi
-	echo "# $script: $(secs "$t0")s"
+	echo "# $prefix$script: $(secs "$t0")s"
 }
 
-sections=${*:-unit fuzz isa system}
+sections=${*:-unit fuzz isa system interp}
 for section in $sections; do
 	case $section in
 	unit)
@@ -148,8 +151,14 @@ for section in $sections; do
 			run_script "$script"
 		done
 		;;
+	interp)
+		for script in tests/system/*.sh; do
+			grep -q '^# ringvm-engines: .*interp' "$script" || continue
+			RINGVM_ACCEL=interp run_script "$script" interp/
+		done
+		;;
 	*)
-		echo "tests/run-all.sh: unknown section '$section' (want unit, fuzz, isa or system)" >&2
+		echo "tests/run-all.sh: unknown section '$section' (want unit, fuzz, isa, system or interp)" >&2
 		exit 2
 		;;
 	esac

@@ -25,4 +25,11 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e);
 void cli_run_free(struct vm_config *cfg);
 
+/* The engine when no --accel is given: RINGVM_ACCEL from the environment
+ * (same values as --accel; the test suite runs every guest under both
+ * engines with it).  Sets *accel to the variable's value, or leaves it
+ * alone when the variable is unset or empty.  Returns 0, or -EINVAL with
+ * a message naming the variable when its value is not an --accel. */
+int cli_accel_env(const char **accel, struct err *e);
+
 #endif

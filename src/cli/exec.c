@@ -41,7 +41,8 @@ static void usage(FILE *f)
 "  --mem SIZE             guest memory (default 2G, x86_64 at most 3G;\n"
 "                         used lazily)\n"
 "  --accel MODE           riscv64: interp, jit (translate hot code to\n"
-"                         x86-64) or jit-verify (both, in lockstep)\n"
+"                         x86-64) or jit-verify (both, in lockstep);\n"
+"                         default: RINGVM_ACCEL, else jit\n"
 "  --verbose              log unimplemented system calls to stderr\n"
 "  --install-binfmt       register riscv64 ELFs with binfmt_misc (root)\n"
 "  --uninstall-binfmt     remove that registration\n"
@@ -260,6 +261,16 @@ int cli_exec(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (!cfg.accel) {
+		if (cli_accel_env(&cfg.accel, &e)) {
+			fprintf(stderr, "ringvm exec: %s\n", e.msg);
+			goto out;
+		}
+		if (cfg.accel) {
+			reexec[nre++] = "--accel";
+			reexec[nre++] = (char *)cfg.accel;
+		}
+	}
 	if (!arch)
 		arch = "x86_64";
 	if (strcmp(arch, "riscv64") && strcmp(arch, "x86_64") &&
@@ -316,6 +327,8 @@ int cli_exec_binfmt(int argc, char **argv)
 		return 126;
 	}
 	cfg.mem = 2ULL << 30;
+	if (cli_accel_env(&cfg.accel, &e))
+		return finish(-EINVAL, 0, &e);
 	cfg.path = argv[1];
 	cfg.argv = argv + 2;
 	cfg.envp = environ;

@@ -75,7 +75,8 @@ static void usage(FILE *f)
 "                      how guest code runs: the interpreter, binary\n"
 "                      translation of hot blocks to x86-64, or both in\n"
 "                      lockstep, stopping at the first difference (testing);\n"
-"                      tb-size: translated code per vCPU (default 32)\n"
+"                      tb-size: translated code per vCPU (default 32);\n"
+"                      without it, RINGVM_ACCEL from the environment\n"
 "  --incoming URI      wait for a live migration on tcp:ADDR:PORT or\n"
 "                      unix:PATH and run the VM it brings (--disk: the\n"
 "                      images to use instead of the source's paths)\n"
@@ -264,6 +265,20 @@ void cli_run_free(struct vm_config *cfg)
 	cfg->nnics = 0;
 }
 
+int cli_accel_env(const char **accel, struct err *e)
+{
+	const char *v = getenv("RINGVM_ACCEL");
+	enum rv_accel a;
+	size_t tb;
+	if (!v || !*v)
+		return 0;
+	if (rv_accel_parse(v, &a, &tb))
+		return err_set(e, EINVAL, "RINGVM_ACCEL `%s`: expected interp, "
+			       "jit or jit-verify[,tb-size=MiB]", v);
+	*accel = v;
+	return 0;
+}
+
 int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 		  struct err *e)
 {
@@ -397,6 +412,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg,
 	if (rc == 0 && optind < argc)
 		rc = err_set(e, EINVAL, "unexpected argument `%s`",
 			     argv[optind]);
+	if (rc == 0 && !cfg->accel)
+		rc = cli_accel_env(&cfg->accel, e);
 	if (rc == 0 && cfg->incoming_uri &&
 	    (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->nnics))
 		rc = err_set(e, EINVAL, "--incoming takes the machine from the "

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # The control socket (`ringvm run --api`, `ringvm ctl`): one boot of the
 # default guest printing a tick every 0.2 s, then, against the running VM:
 # the socket's mode, status fields, pause (console output and instret stand

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # The sanitizer build (build/asan/ringvm: ASan+UBSan, LeakSanitizer at exit)
 # on a real guest, with the seccomp sandbox on: one boot exercises every
 # device kind — a raw and a qcow2 disk (writes, read-back, discard), a

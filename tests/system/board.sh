@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # The board devices a distribution expects, on the default guest:
 #  1. goldfish RTC: /dev/rtc0 exists and the guest's `date +%s` is within
 #     2 s of the host's at the moment the line reaches the console (the

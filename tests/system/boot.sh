@@ -1,20 +1,30 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Boot the default guest with a ringvm.cmd and check the whole path: kernel,
 # initramfs /init, RINGVM-GUEST-READY, the command's output and status, and
 # poweroff -> ringvm exit 0.  A second boot checks a failing command's status
-# is reported and still powers off cleanly.
+# is reported and still powers off cleanly.  boot/engine checks the guest
+# ran on the engine asked for: RINGVM_ACCEL (tests/run-all.sh's second pass
+# sets it to interp), else the JIT.
 set -eu
 # shellcheck source=tests/system/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 names="boot/exit-0 boot/guest-ready boot/cmd-output boot/cmd-exit-0 boot/kernel-version
-	boot/cmd-status-7"
+	boot/cmd-status-7 boot/engine"
 need_ringvm $names
 need_guest $names
 
 log=$scratch/boot
-run_guest "$log" --cmdline 'ringvm.cmd="echo ringvm-hello $((6*7)); uname -r"'
+run_guest "$log" --stats --cmdline 'ringvm.cmd="echo ringvm-hello $((6*7)); uname -r"'
 status_ok boot/exit-0 "$log"
+# --stats adds a "jit:" line when blocks were translated.
+case ${RINGVM_ACCEL:-jit} in
+interp) check boot/engine "RINGVM_ACCEL=interp, but --stats reports translated blocks" \
+		eval '! grep -q "^ringvm: jit: " "$log.err"' ;;
+*) check boot/engine "no translated blocks in --stats (want the JIT)" \
+		grep -qE "^ringvm: jit: [1-9][0-9]* blocks translated" "$log.err" ;;
+esac
 check boot/guest-ready "no RINGVM-GUEST-READY line on the console" has "$log" '^RINGVM-GUEST-READY$'
 check boot/cmd-output "ringvm.cmd output 'ringvm-hello 42' missing" has "$log" '^ringvm-hello 42$'
 check boot/cmd-exit-0 "no 'RINGVM-CMD-EXIT 0' line" has "$log" '^RINGVM-CMD-EXIT 0$'

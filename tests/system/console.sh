@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Without ringvm.cmd the guest runs an interactive shell on the console.  With
 # stdin not a terminal, ringvm feeds stdin to the guest's UART and sends
 # Ctrl-D at EOF, so the shell exits and the guest powers off: ringvm exit 0.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Container networking through net/ backends: `--net user` (libslirp NAT,
 # eth0 10.0.2.15/24 via 10.0.2.2; IPv6 by SLAAC in fec0::/64), `-p` host forwards to a detached busybox
 # httpd (curl from the host, PORTS in ps), `--net switch` (containers and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # kill -9 of ringvm while the Debian guest of `make debian` writes, then
 # recovery, on a copy of the image:
 #   - the guest, booted from its disk, writes files in a loop over ssh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # The full Debian VM of `make debian`, booted from its own disk: no --kernel
 # (ringvm's SBI, U-Boot, the image's extlinux.conf, kernel and initramfs).
 # One boot, in order:

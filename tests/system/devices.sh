@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # One boot with --cpus 2, a read-write ext4 disk and a read-only ext4 disk; a
 # guest script (tests/system/guest/devices-check, carried on the read-only
 # disk) reports facts as "RVT ..." lines, and this side judges each one:

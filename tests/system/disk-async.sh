@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Disk I/O runs off the vCPU: one boot with --cpus 1 where a guest process
 # hammers two disks with O_DIRECT I/O (1 MiB writes to a cache=writethrough
 # disk, host O_DSYNC writes; 64 KiB reads from a cache=none disk) while

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # `ringvm exec --install-binfmt`: riscv64 ELFs then run directly, through
 # ringvm (like qemu-user-static's registration): output, exit status,
 # argv[0] kept (a busybox applet by symlink name), the process image is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # `ringvm exec --arch riscv64`: riscv64 Linux programs on this host.
 #  - Debian's busybox-static inside --root: echo, ls, cat, sha256sum (against
 #    the host's), a pipeline through sh -c, exit statuses;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Real M-mode firmware and the other kernel paths, one boot each:
 #  1. Debian's OpenSBI (fw_dynamic) on 2 harts boots a gzip-compressed copy of
 #     the default kernel; the guest sees 2 harts and `reboot -f` ends ringvm

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # A hostile Linux guest: detach the driver from a virtio disk and program its
 # virtio-mmio registers by hand (tests/system/guest/hostile-check, sent on the
 # kernel command line as a script on the first disk).  ringvm must neither

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Crash consistency of qcow2 under kill -9.  The guest
 # (tests/system/guest/img-crash-writer) writes to a qcow2 disk: a pattern
 # that it flushes and announces, then numbered records, each flushed and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # One boot of the default guest on qcow2 disks; the guest script
 # (tests/system/guest/img-check, carried on the base filesystem) reports
 # "RVT ..." lines and this side judges them, then inspects the images:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # A TCP connection to a VM survives its live migration: the VM sits on a
 # `ringvm switch` (VLAN 10) and echoes a TCP stream (busybox nc -e cat)
 # from a container on the same VLAN; the VM migrates to a target on the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Live migration on loopback (docs/LIFECYCLE.md "Live migration"), the
 # default guest driven through the control socket (--api) on both sides.
 # The guest fills a 4 MiB buffer in its tmpfs and prints its md5 now and

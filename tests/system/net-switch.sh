@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Four guests on one `ringvm switch` with 802.1Q VLANs:
 #   A, B  access VLAN 10   (10.0.10.1, .2)
 #   C     access VLAN 20   (10.0.20.3, and 10.0.10.3 too: same IP subnet as

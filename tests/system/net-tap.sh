@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # --net tap,ifname=NAME: the test makes a network namespace with a
 # persistent TAP device (host side 10.99.0.1/24), boots the guest inside that
 # namespace attached to the TAP (guest 10.99.0.2/24, static), and checks

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # --net user (libslirp NAT), one boot: the guest gets its address by DHCP,
 # fetches a small page and a 2 MiB file from an HTTP server on the host's
 # loopback (through slirp's host alias 10.0.2.2: receive path, GUEST_TSO

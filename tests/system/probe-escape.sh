@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # A guest must not reach host files through format probing.  The attack: a
 # guest on a raw --disk (format probed) writes a qcow2 header naming a host
 # file as its raw backing file over its own first sector; the next run with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # The seccomp sandbox of `ringvm run` (src/vmm/sandbox.c).  A forbidden call
 # made after set-up (RINGVM_TEST_SECCOMP_PROBE makes ringvm attempt one) must
 # end ringvm with exit status 4 and one line naming the call; with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # One boot of the default guest with --cpus 4: Linux brings up all four
 # harts (nproc, /proc/cpuinfo, /sys/devices/system/cpu/online), and a
 # static riscv64 program (tests/system/guest/smp-counter.c, cross-built

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Snapshots of a running default guest (docs/LIFECYCLE.md, "## Snapshots"),
 # driven through its console (stdin a FIFO this script writes to) and its
 # control socket (`ringvm ctl SOCK snapshot DIR`):

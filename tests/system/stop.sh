@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # `ringvm ctl SOCK stop` without the power button (--no-power-button, the
 # device list of older ringvm): the reply names the SysRq method, the guest
 # kernel sees sync, remount read-only and power off, and the VM ends with

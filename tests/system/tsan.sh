@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # The ThreadSanitizer build (build/tsan/ringvm, `make tsan`) on the paths
 # where hart threads meet: every multi-hart ISA test (tests/isa programs
 # whose RINGVM-ARGS ask for --cpus) and a 4-hart boot of the default guest

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ringvm-engines: jit interp (tests/run-all.sh runs this under each)
 # Booting from a disk as a real machine does: `ringvm run --disk D` with no
 # --kernel starts the built-in SBI, then U-Boot (build/guest/u-boot.elf, from
 # Debian's u-boot-qemu), which finds the bootable partition of the virtio
