@@ -108,6 +108,31 @@ void guest_mem_clear(struct guest_mem *m)
 	}
 }
 
+void guest_mem_backed(const struct guest_mem *m, unsigned i, int pagemap_fd,
+		      uint64_t first, unsigned n, uint64_t *bits)
+{
+	uint64_t ent[GUEST_MEM_BACKED_MAX];
+	const struct guest_mem_region *r = &m->r[i];
+	uint64_t pages = r->size >> GUEST_PAGE_SHIFT;
+	if (n > GUEST_MEM_BACKED_MAX)
+		n = GUEST_MEM_BACKED_MAX;
+	if (first >= pages)
+		return;
+	if (n > pages - first)
+		n = (unsigned)(pages - first);
+	memset(bits, 0xff, (n + 63) / 64 * 8);
+	uint64_t host_pg = (uint64_t)sysconf(_SC_PAGE_SIZE);
+	if (pagemap_fd < 0 || r->file_backed || host_pg != GUEST_PAGE_SIZE)
+		return;
+	uint64_t vpn = (uint64_t)(uintptr_t)r->hva / host_pg + first;
+	size_t len = (size_t)n * 8;
+	if (pread(pagemap_fd, ent, len, (off_t)(vpn * 8)) != (ssize_t)len)
+		return;
+	for (unsigned k = 0; k < n; k++)
+		if (!(ent[k] >> 62))   /* neither present (63) nor swapped (62) */
+			bits[k / 64] &= ~(1ULL << (k % 64));
+}
+
 void guest_mem_free(struct guest_mem *m)
 {
 	guest_mem_dirty_log_stop(m);

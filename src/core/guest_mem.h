@@ -76,6 +76,24 @@ int guest_mem_map_file(struct guest_mem *m, unsigned i, int fd, uint64_t off,
  * thread touches guest memory. */
 void guest_mem_clear(struct guest_mem *m);
 
+/* Pages of region i that may hold data, without touching any (a read of
+ * a page the host never backed would fault in a zero page per 4 KiB:
+ * most of a snapshot's or a first migration round's time for a large,
+ * mostly idle guest).  For pages [first, first + n) of the region
+ * (n <= GUEST_MEM_BACKED_MAX), sets bit k of bits[k / 64] when page
+ * first + k may hold data and clears it when the page reads as zeros
+ * because it was never backed: an anonymous region's page that is
+ * neither present nor swapped in /proc/self/pagemap (pagemap_fd, opened
+ * read-only by the caller; linux Documentation/admin-guide/mm/
+ * pagemap.rst, bits 62 and 63).  Every bit is set for a file-backed
+ * region, for pagemap_fd < 0 and when pagemap cannot be read, so callers
+ * fall back to reading every page.  The answer is only as fresh as the
+ * call: with vCPUs running, rely on the dirty log for later writes.
+ * Thread-safe (pread only). */
+#define GUEST_MEM_BACKED_MAX 512
+void guest_mem_backed(const struct guest_mem *m, unsigned i, int pagemap_fd,
+		      uint64_t first, unsigned n, uint64_t *bits);
+
 /* Unmap every region; the struct may be reused afterwards. */
 void guest_mem_free(struct guest_mem *m);
 

@@ -25,6 +25,7 @@
 #include "migrate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -57,6 +58,7 @@ struct migration {
 	char *uri;
 	uint64_t max_downtime_ns;
 	bool copy_disks;
+	int pagemap_fd;              /* /proc/self/pagemap in round 0, or -1 */
 	migrate_event_fn *on_event;
 	void *opaque;
 	pthread_t tid;
@@ -230,20 +232,30 @@ static int sync_target(struct migration *m, struct err *errp)
 	return 0;
 }
 
-/* Send the pages of region ri whose bit is set in bits (all when bits is
- * NULL), in batches. */
+/* Send the pages of region ri whose bit is set in bits, in batches; all
+ * when bits is NULL (round 0), except pages the host never backed: the
+ * target's RAM starts zeroed, and a write after the check is in the
+ * dirty log for the next round. */
 static int send_region(struct migration *m, unsigned ri,
 		       const uint64_t *bits, struct err *errp)
 {
 	const struct guest_mem_region *r = &m->mem->r[ri];
 	uint64_t npages = r->size >> GUEST_PAGE_SHIFT;
 	uint64_t batch[MIG_BATCH];
+	uint64_t backed[GUEST_MEM_BACKED_MAX / 64], skipped = 0;
 	unsigned nb = 0;
 	for (uint64_t pg = 0; pg <= npages; pg++) {
+		unsigned k = (unsigned)(pg % GUEST_MEM_BACKED_MAX);
+		if (!bits && !k && pg < npages)
+			guest_mem_backed(m->mem, ri, m->pagemap_fd, pg,
+					 GUEST_MEM_BACKED_MAX, backed);
 		bool take = pg < npages &&
-			    (!bits || (bits[pg / 64] >> (pg % 64) & 1));
+			    (bits ? bits[pg / 64] >> (pg % 64) & 1 :
+				    backed[k / 64] >> (k % 64) & 1);
 		if (take)
 			batch[nb++] = pg;
+		else if (!bits && pg < npages)
+			skipped++;
 		if (nb == MIG_BATCH || (pg == npages && nb)) {
 			mig_put_u8(&m->out, MIG_REC_PAGES);
 			mig_put_u8(&m->out, (uint8_t)ri);
@@ -259,8 +271,10 @@ static int send_region(struct migration *m, unsigned ri,
 					data += GUEST_PAGE_SIZE;
 				}
 			}
-			add_sent(m, (uint64_t)nb * GUEST_PAGE_SIZE, 0);
+			/* Progress counts the unsent zero pages as done. */
+			add_sent(m, (nb + skipped) * GUEST_PAGE_SIZE, 0);
 			nb = 0;
+			skipped = 0;
 			throttle(m);
 			int rc = check_out(m, errp);
 			if (rc)
@@ -685,6 +699,9 @@ static int run(struct migration *m, struct err *errp)
 	}
 	if ((rc = send_header(m, errp)) || (rc = tracking_start(m, errp)))
 		goto out;
+	/* Round 0 skips pages never backed (send_region); without it, it
+	 * reads every page. */
+	m->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	/* Round 0: everything; the disks first, as what the guest writes
 	 * meanwhile is in their dirty bitmaps anyway. */
 	uint64_t t = evloop_now_ns(), b0 = m->out.bytes;
@@ -730,6 +747,9 @@ static int run(struct migration *m, struct err *errp)
 	}
 	rc = final_phase(m, buf, errp);
 out:
+	if (m->pagemap_fd >= 0)
+		close(m->pagemap_fd);
+	m->pagemap_fd = -1;
 	free(buf);
 	return rc;
 }
@@ -818,6 +838,7 @@ int migrate_start(struct vm *vm, const struct migrate_opts *o,
 	m->on_event = on_event;
 	m->opaque = opaque;
 	m->fd = -1;
+	m->pagemap_fd = -1;
 	m->st.state = MIGRATE_ACTIVE;
 	m->t_start = evloop_now_ns();
 	pthread_mutex_init(&m->lock, NULL);

@@ -100,13 +100,14 @@ static const char *const swport_calls[] = {
  * hard link, renames of the dir and of each disk's new overlay,
  * read-only bases (chmod), removal on failure, realpath (readlink,
  * getcwd), and opening the overlay like any disk (stat, fcntl for
- * O_NONBLOCK, flock LOCK_EX/LOCK_SH: add_flock_rule). */
+ * O_NONBLOCK, flock LOCK_EX/LOCK_SH: add_flock_rule); writeback of the
+ * files started early (sync_file_range). */
 static const char *const snapshot_calls[] = {
 	"mkdir", "mkdirat", "open", "openat", "getdents64", "link", "linkat",
 	"rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir",
 	"chmod", "fchmodat", "fchmod", "ftruncate", "readlink",
 	"readlinkat", "getcwd", "newfstatat", "stat", "lstat", "statx",
-	"fcntl",
+	"fcntl", "sync_file_range",
 };
 
 /* The control socket (vmm/api.c): new clients on its listening socket

@@ -59,6 +59,7 @@ struct snap_job {
 	char parent[SNAP_PATH_MAX];  /* the directory holding DIR */
 	char tmp[SNAP_PATH_MAX];     /* the temp dir beside DIR */
 	int tmpfd;                   /* O_DIRECTORY of tmp */
+	int pagemap_fd;              /* /proc/self/pagemap, or -1 */
 	struct snap_info si;
 	struct snap_disk_freeze fz[VM_MAX_DISKS];
 	/* Pages taken from the dirty log: a diff writes only these; any
@@ -166,8 +167,14 @@ static int write_memory(struct snap_job *j, int fd, struct err *errp)
 							       : NULL;
 		uint64_t pages = r->size >> GUEST_PAGE_SHIFT;
 		struct mem_run m = { fd, r->hva, j->si.r[i].file_off, 0, 0 };
+		uint64_t backed[GUEST_MEM_BACKED_MAX / 64];
 		for (uint64_t p = 0; !rc && p < pages; p++) {
+			unsigned k = (unsigned)(p % GUEST_MEM_BACKED_MAX);
+			if (!k)
+				guest_mem_backed(mem, i, j->pagemap_fd, p,
+						 GUEST_MEM_BACKED_MAX, backed);
 			bool want = (!bm || (bm[p / 64] >> (p % 64) & 1)) &&
+				    (backed[k / 64] >> (k % 64) & 1) &&
 				    !page_zero(r->hva + (p << GUEST_PAGE_SHIFT));
 			if (!want || m.n == 256 || m.first + m.n != p)
 				rc = flush_run(&m);
@@ -355,6 +362,14 @@ static int sync_fd(int fd)
 	return 0;
 }
 
+/* Start writing fd's dirty pages back without waiting, so that the
+ * fsync after the instant finds them on their way (advice: errors show in
+ * that fsync). */
+static void start_writeback(int fd)
+{
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 static int sync_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -409,6 +424,9 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	j->progress = progress;
 	j->opaque = opaque;
 	j->tmpfd = -1;
+	/* Which pages were never backed (write_memory skips them unread);
+	 * without it every page is read. */
+	j->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	int statefd = -1, memfd = -1, bootfd = -1, rc;
 	bool paused = false, made = false, renamed = false;
 	if ((rc = abs_paths(j, dir, errp)) || (rc = check_target(j->abs, errp)) ||
@@ -440,6 +458,8 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	 * the pause, once, outside the state a restore reads. */
 	if (!linked && (rc = vm_boot_file_write(vm, bootfd, errp)))
 		goto out;
+	if (bootfd >= 0)
+		start_writeback(bootfd);
 	if ((rc = vm_pause(vm)) < 0) {
 		rc = err_set(errp, ESRCH, "the VM is not running");
 		goto out;
@@ -458,6 +478,7 @@ int vm_snapshot(struct vm *vm, const char *dir, unsigned flags,
 	remember(j, evloop_now_ns() - t0);
 	vm_resume(vm);
 	paused = false;
+	start_writeback(memfd);
 	/* Durable after the instant, while the guest runs again. */
 	int s = 0;
 	if ((s = sync_fd(statefd)) || (s = sync_fd(memfd)) ||
@@ -487,6 +508,8 @@ out:
 		rmdir(j->tmp);
 	if (j->tmpfd >= 0)
 		close(j->tmpfd);
+	if (j->pagemap_fd >= 0)
+		close(j->pagemap_fd);
 	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
 		free(j->bitmap[i]);
 	free(j);
