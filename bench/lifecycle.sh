@@ -3,7 +3,7 @@
 # (total time, downtime), idle and under a memory-dirtying load, ringvm vs
 # qemu-system-riscv64, in one run.
 #
-#   bench/lifecycle.sh [--sizes 256M,2G] [--no-qemu]
+#   bench/lifecycle.sh [--sizes 256M,2G] [--restores N] [--no-qemu]
 #
 # Both boot the default guest (build/guest; same kernel, initrd, 1 vCPU,
 # a 64 MiB qcow2 data disk) with a heartbeat command; bench/lifecycle.py
@@ -17,9 +17,11 @@ cd "$(dirname "$0")/.."
 die() { echo "bench/lifecycle.sh: $*" >&2; exit 1; }
 
 sizes=256M,2G use_qemu=1
+extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) [ $# -ge 2 ] || die "$1 needs a list"; sizes=$2; shift ;;
+	--restores) [ $# -ge 2 ] || die "$1 needs a count"; extra+=(--restores "$2"); shift ;;
 	--no-qemu) use_qemu=0 ;;
 	-h|--help) sed -n "2,$(grep -n "^set -eu" "$0" | cut -d: -f1)p" "$0" | sed "$ d" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -39,7 +41,6 @@ if [ "$use_qemu" = 1 ]; then
 		die "$QEMU not found (install qemu-system-misc, or use --no-qemu)"
 	command -v qemu-img >/dev/null || die "qemu-img not found (install qemu-utils)"
 fi
-extra=()
 [ "$use_qemu" = 1 ] || extra+=(--no-qemu)
 echo "ringvm $("$RINGVM" --version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%F)"
 exec python3 bench/lifecycle.py --ringvm "$RINGVM" --qemu "$QEMU" \
