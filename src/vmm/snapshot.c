@@ -150,6 +150,8 @@ static int flush_run(struct mem_run *m)
 	return rc;
 }
 
+#define WRITEBACK_PAGES 4096ULL   /* 16 MiB */
+
 /* RAM into the memory file: runs of pages that are wanted (all, or the
  * diff's dirty ones) and not zero; the rest stays a hole. */
 static int write_memory(struct snap_job *j, int fd, struct err *errp)
@@ -173,6 +175,13 @@ static int write_memory(struct snap_job *j, int fd, struct err *errp)
 			if (!k)
 				guest_mem_backed(mem, i, j->pagemap_fd, p,
 						 GUEST_MEM_BACKED_MAX, backed);
+			/* The disk starts on each 16 MiB behind the copy,
+			 * instead of on all of it after the pause. */
+			if (p && !(p % WRITEBACK_PAGES))
+				(void)sync_file_range(fd, (off_t)(m.file_off +
+					((p - WRITEBACK_PAGES) << GUEST_PAGE_SHIFT)),
+					(off_t)(WRITEBACK_PAGES << GUEST_PAGE_SHIFT),
+					SYNC_FILE_RANGE_WRITE);
 			bool want = (!bm || (bm[p / 64] >> (p % 64) & 1)) &&
 				    (backed[k / 64] >> (k % 64) & 1) &&
 				    !page_zero(r->hva + (p << GUEST_PAGE_SHIFT));
