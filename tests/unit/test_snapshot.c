@@ -55,6 +55,7 @@
 
 #include "block/block.h"
 #include "block/qcow2.h"
+#include "board/virt/boot_file.h"
 #include "core/file.h"
 #include "core/guest_mem.h"
 #include "core/state.h"
@@ -836,6 +837,42 @@ static void set_flag(struct vm *vm)
 	assert_int_equal(vm_resume(vm), 0);
 }
 
+/* The boot file's writer leaves zero blocks as holes and the bytes read
+ * back are the image's, at aligned and unaligned offsets. */
+static void boot_file_sparse(void **state)
+{
+	struct fx *f = *state;
+	char path[300];
+	snprintf(path, sizeof(path), "%s/sparse", f->dir);
+	enum { LEN = 64 * 4096 + 100 };
+	uint8_t *img = calloc(1, LEN), *back = malloc(LEN + 8192);
+	assert_non_null(img);
+	assert_non_null(back);
+	for (size_t i = 0; i < LEN; i++)   /* blocks 0-7, 40, the tail */
+		if (i < 8 * 4096 || (i >= 40 * 4096 && i < 41 * 4096) ||
+		    i >= 64 * 4096)
+			img[i] = (uint8_t)(i * 7 + 1);
+	img[20 * 4096 + 4095] = 9;      /* one byte makes a block non-zero */
+	for (unsigned k = 0; k < 2; k++) {
+		uint64_t off = k ? 4096 + 123 : 4096;
+		int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, (off_t)(off + LEN + 4096)), 0);
+		assert_int_equal(boot_file_pwrite_fresh(fd, img, LEN, off), 0);
+		assert_int_equal(fsync(fd), 0);
+		assert_int_equal(pread(fd, back, LEN, (off_t)off), LEN);
+		assert_memory_equal(back, img, LEN);
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		/* 11 data blocks (12 unaligned) of 66: most stayed holes. */
+		assert_true(st.st_blocks * 512 <= 20 * 4096);
+		close(fd);
+	}
+	unlink(path);
+	free(img);
+	free(back);
+}
+
 static void reboot_from_boot_file(void **state)
 {
 	struct fx *f = *state;
@@ -956,6 +993,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(disk_frozen_as_overlay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(diff_snapshot_chain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(boot_file_sparse, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(reboot_from_boot_file, setup,
 						teardown),

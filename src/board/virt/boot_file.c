@@ -72,6 +72,36 @@ int boot_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 
+int boot_file_pwrite_fresh(int fd, const void *buf, size_t len, uint64_t off)
+{
+	static const uint8_t zero[ALIGN];
+	const uint8_t *p = buf;
+	while (len) {
+		/* To the next ALIGN boundary of the file. */
+		size_t n = ALIGN - (size_t)(off % ALIGN);
+		if (n > len)
+			n = len;
+		if (memcmp(p, zero, n)) {
+			/* A run of non-zero blocks, up to 1 MiB, in one write. */
+			size_t run = n;
+			while (run < len && run < (1u << 20)) {
+				size_t m = len - run < ALIGN ? len - run : ALIGN;
+				if (!memcmp(p + run, zero, m))
+					break;
+				run += m;
+			}
+			int rc = file_pwrite_all(fd, p, run, off);
+			if (rc)
+				return rc;
+			n = run;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int boot_file_write_header(int fd, const struct boot_file_layout *l)
 {
 	uint8_t h[BOOT_FILE_HDR];

@@ -63,4 +63,10 @@ int boot_file_read_image(int fd, const struct boot_file_layout *l,
 /* pwrite all of buf at off, retrying short writes.  0 or -errno. */
 int boot_file_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 
+/* The same for a file just truncated to its size (all zeros): 4 KiB
+ * blocks of the file that buf would fill with zeros are not written and
+ * stay holes (the kernel Image has ~8 MiB of them: fewer bytes for the
+ * page cache and the disk).  Readers see the same bytes.  0 or -errno. */
+int boot_file_pwrite_fresh(int fd, const void *buf, size_t len, uint64_t off);
+
 #endif

@@ -61,7 +61,8 @@ int virt_boot_file_write(struct virt_board *v, int fd, struct err *errp)
 {
 	struct boot_file_layout l;
 	virt_boot_layout(v, &l);
-	if (ftruncate(fd, (off_t)l.size) < 0)
+	/* All zeros first: zero blocks of the images are left as holes. */
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)l.size) < 0)
 		return err_sys(errp, errno, "boot file");
 	for (unsigned i = 0; i < l.n; i++) {
 		const uint8_t *p;
@@ -69,7 +70,7 @@ int virt_boot_file_write(struct virt_board *v, int fd, struct err *errp)
 		int rc = image_bytes(v, i, &p, &owned, errp);
 		if (rc)
 			return rc;
-		rc = boot_file_pwrite(fd, p, l.img[i].len, l.img[i].off);
+		rc = boot_file_pwrite_fresh(fd, p, l.img[i].len, l.img[i].off);
 		free(owned);
 		if (rc)
 			return err_sys(errp, -rc, "write the boot file");
