@@ -111,7 +111,7 @@ FUZZSRCS_switch_fwd := src/net/switch/fwd.c src/net/switch/mac_table.c \
 FUZZSRCS_switch_proto := src/net/switch/proto.c src/net/switch/fwd.c \
                          src/net/switch_port_cfg.c src/core/err.c
 
-FUZZSRCS_oci_config := src/container/config.c src/core/err.c
+FUZZSRCS_oci_config := src/container/config.c src/container/sysctl.c src/core/err.c
 FUZZLIBS_oci_config := -ljson-c
 FUZZSRCS_image_manifest := src/container/manifest.c src/container/ref.c \
                            src/container/auth.c src/container/digest.c src/core/err.c

@@ -10,6 +10,7 @@
 #include "container/ctr.h"
 #include "container/ctrnet.h"
 #include "container/runtime.h"
+#include "container/sysctl.h"
 #include "core/parse.h"
 
 static const char run_usage[] =
@@ -27,6 +28,9 @@ static const char run_usage[] =
 "  -m, --memory SIZE    memory limit (bytes, or with k/m/g suffix)\n"
 "  --cpus N             CPU quota in CPUs (0.5: half of one)\n"
 "  --pids-limit N       at most N processes\n"
+"  --sysctl NAME=VALUE  set a namespaced kernel parameter in the container\n"
+"                       (net.*, kernel.shm*/msg*/sem, fs.mqueue.*)\n"
+"  --oom-score-adj N    the command's OOM score adjustment (-1000..1000)\n"
 "  --net, --network none|host|user|switch,path=SOCK[,vlan=N]\n"
 "                       network: none (default: only lo), the host's, NAT\n"
 "                       through libslirp (10.0.2.15/24), or a ringvm switch\n"
@@ -99,11 +103,13 @@ int ctr_run(int argc, char **argv)
 		{ "publish", required_argument, NULL, 'P' },
 		{ "ip", required_argument, NULL, 'A' },
 		{ "tty", no_argument, NULL, 't' },
+		{ "sysctl", required_argument, NULL, 'S' },
+		{ "oom-score-adj", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 }
 	};
 	struct ctr_opts o = { 0 };
-	struct strv env = { 0 }, vol = { 0 };
+	struct strv env = { 0 }, vol = { 0 }, sysctls = { 0 };
 	bool rm = false, tty = false, detach = false, net_given = false;
 	const char *netbase = NULL;
 	char fwd[1024] = "", ports[512] = "", netspec[1400];
@@ -153,6 +159,29 @@ int ctr_run(int argc, char **argv)
 				goto out;
 			}
 			o.pids = v > 0 ? v : 0;
+			break;
+		}
+		case 'S': {
+			const char *eq = strchr(optarg, '=');
+			char key[256];
+			snprintf(key, sizeof(key), "%.*s",
+				 eq ? (int)(eq - optarg) : 0, optarg);
+			if (!eq || (size_t)(eq - optarg) >= sizeof(key) ||
+			    !sysctl_key_ok(key)) {
+				status = ctr_fail("run: --sysctl `%s`: expected NAME=VALUE (e.g. net.ipv4.ip_forward=1)", optarg);
+				goto out;
+			}
+			push(&sysctls, optarg);
+			break;
+		}
+		case 'O': {
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < -1000 || v > 1000) {
+				status = ctr_fail("run: --oom-score-adj `%s`: expected -1000..1000", optarg);
+				goto out;
+			}
+			o.has_oom_score_adj = true;
+			o.oom_score_adj = (int)v;
 			break;
 		}
 		case 'n':
@@ -231,6 +260,22 @@ int ctr_run(int argc, char **argv)
 		status = ctr_fail("run: --ip needs --net user or switch");
 		goto out;
 	}
+	/* As the runtime would refuse them, before a container exists:
+	 * ipc and uts namespaces are always the container's own. */
+	for (size_t i = 0; i < sysctls.n; i++) {
+		char key[256];
+		snprintf(key, sizeof(key), "%.*s",
+			 (int)(strchr(sysctls.v[i], '=') - sysctls.v[i]), sysctls.v[i]);
+		int ns = sysctl_key_ns(key);
+		if (ns < 0) {
+			status = ctr_fail("run: --sysctl `%s`: `%s` is not in a kernel namespace: setting it would change the host", sysctls.v[i], key);
+			goto out;
+		}
+		if (ns == OCI_NS_NET && o.net == CTR_NET_HOST) {
+			status = ctr_fail("run: --sysctl `%s`: `%s` needs a network namespace of the container's own (not --net host)", sysctls.v[i], key);
+			goto out;
+		}
+	}
 	const char *image = argv[optind];
 	o.args = (const char *const *)argv + optind + 1;
 	o.nargs = (size_t)(argc - optind - 1);
@@ -238,6 +283,8 @@ int ctr_run(int argc, char **argv)
 	o.nenv = env.n;
 	o.volumes = vol.v;
 	o.nvolumes = vol.n;
+	o.sysctls = sysctls.v;
+	o.nsysctls = sysctls.n;
 	o.terminal = tty && isatty(0) && !detach;
 	o.ephemeral = rm;
 
@@ -314,5 +361,6 @@ close:
 out:
 	free(env.v);
 	free(vol.v);
+	free(sysctls.v);
 	return status;
 }

@@ -307,6 +307,9 @@ int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 	for (int i = 0; i < 3; i++)
 		json_object_object_add(caps, sets[i], strs(default_caps, ncaps));
 	json_object_object_add(p, "capabilities", caps);
+	if (o->has_oom_score_adj)
+		json_object_object_add(p, "oomScoreAdj",
+				       json_object_new_int(o->oom_score_adj));
 	json_object_object_add(c, "process", p);
 	json_object_object_add(root, "path", json_object_new_string("rootfs"));
 	json_object_object_add(root, "readonly", json_object_new_boolean(o->readonly));
@@ -433,6 +436,25 @@ int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 		"/proc/sysrq-trigger" };
 	json_object_object_add(lin, "maskedPaths", strs(masked, 10));
 	json_object_object_add(lin, "readonlyPaths", strs(ro, 5));
+	if (o->nsysctls) {
+		struct json_object *sy = json_object_new_object();
+		for (size_t i = 0; i < o->nsysctls; i++) {
+			const char *eq = strchr(o->sysctls[i], '=');
+			char key[256];
+			if (!eq || eq == o->sysctls[i] ||
+			    (size_t)(eq - o->sysctls[i]) >= sizeof(key)) {
+				json_object_put(sy);
+				r = err_set(errp, EINVAL, "--sysctl `%.64s`: "
+					    "expected NAME=VALUE", o->sysctls[i]);
+				goto out;
+			}
+			snprintf(key, sizeof(key), "%.*s",
+				 (int)(eq - o->sysctls[i]), o->sysctls[i]);
+			json_object_object_add(sy, key,
+					       json_object_new_string(eq + 1));
+		}
+		json_object_object_add(lin, "sysctl", sy);
+	}
 	json_object_object_add(c, "linux", lin);
 	lin = NULL;
 	r = write_file(dir, "config.json",

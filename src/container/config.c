@@ -1,6 +1,7 @@
 /* OCI runtime-spec config.json parser (the subset in config.h). */
 #include "container/config.h"
 #include "container/json_doc.h"
+#include "container/sysctl.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -316,6 +317,14 @@ static int parse_process(struct json_object *p, struct oci_config *cfg,
 	struct json_object *rl = field(p, "rlimits");
 	if (rl && (r = parse_rlimits(rl, cfg, e)))
 		return r;
+	if (field(p, "oomScoreAdj")) {
+		int64_t x = 0;
+		if ((r = opt_int(p, "oomScoreAdj", "process.oomScoreAdj",
+				 -1000, 1000, &x, e)))
+			return r;
+		cfg->has_oom_score_adj = true;
+		cfg->oom_score_adj = (int)x;
+	}
 	struct json_object *c = field(p, "capabilities");
 	return c ? parse_caps(c, cfg, e) : 0;
 }
@@ -538,6 +547,33 @@ static int parse_idmaps(struct json_object *l, const char *k,
 	return 0;
 }
 
+/* linux.sysctl: {"net.ipv4.ip_forward": "1", ...}; which keys a
+ * container may set is sysctl_check()'s, once the namespaces are known. */
+static int parse_sysctl(struct json_object *a, struct oci_config *cfg,
+			struct err *e)
+{
+	if (!json_object_is_type(a, json_type_object))
+		return bad(e, "linux.sysctl", "must be an object");
+	size_t n = (size_t)json_object_object_length(a), i = 0;
+	if (n > OCI_MAX_LIST)
+		return bad(e, "linux.sysctl", "too many entries");
+	cfg->sysctl = calloc(2 * n + 1, sizeof(char *));
+	if (!cfg->sysctl)
+		return err_set(e, ENOMEM, "out of memory");
+	json_object_object_foreach(a, k, v) {
+		int r;
+		if (!sysctl_key_ok(k))
+			return err_set(e, EINVAL, "linux.sysctl: `%.64s` is not a "
+				       "sysctl name (letters, digits, `_`, `-`, "
+				       "dot-separated)", k);
+		if (!(cfg->sysctl[i++] = strdup(k)))
+			return err_set(e, ENOMEM, "out of memory");
+		if ((r = dup_str(v, "linux.sysctl", &cfg->sysctl[i++], e)))
+			return r;
+	}
+	return 0;
+}
+
 static int parse_linux(struct json_object *l, struct oci_config *cfg,
 		       struct err *e)
 {
@@ -585,6 +621,9 @@ static int parse_linux(struct json_object *l, struct oci_config *cfg,
 		return r;
 	struct json_object *res = field(l, "resources");
 	if (res && (r = parse_resources(res, cfg, e)))
+		return r;
+	struct json_object *sy = field(l, "sysctl");
+	if (sy && (r = parse_sysctl(sy, cfg, e)))
 		return r;
 	struct json_object *sc = field(l, "seccomp");
 	return sc ? parse_seccomp(sc, cfg, e) : 0;
@@ -688,6 +727,8 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config *cfg,
 		r = bad(errp, "linux.uidMappings", "mappings given without a user namespace");
 	if (!r && cfg->ns_wanted[OCI_NS_TIME])
 		r = bad(errp, "linux.namespaces", "time namespaces are not supported yet");
+	if (!r)
+		r = sysctl_check(cfg, errp);
 	json_object_put(doc);
 	if (r)
 		oci_config_free(cfg);
@@ -754,6 +795,7 @@ void oci_config_free(struct oci_config *cfg)
 	free(cfg->cgroups_path);
 	free_strv(cfg->masked_paths);
 	free_strv(cfg->readonly_paths);
+	free_strv(cfg->sysctl);
 	if (cfg->seccomp) {
 		for (size_t i = 0; i < cfg->seccomp->nrules; i++) {
 			free_strv(cfg->seccomp->rules[i].names);

@@ -86,6 +86,8 @@ struct oci_config {
 	bool no_new_privileges;
 	struct oci_rlimit *rlimits;
 	size_t n_rlimits;
+	bool has_oom_score_adj;   /* process.oomScoreAdj present */
+	int oom_score_adj;        /* -1000..1000 */
 	bool has_caps;       /* process.capabilities present */
 	uint64_t caps[5];    /* bounding, effective, inheritable, permitted,
 	                      * ambient: bit N = capability N */
@@ -108,6 +110,10 @@ struct oci_config {
 	char **masked_paths;
 	char **readonly_paths;
 	struct oci_seccomp *seccomp;     /* NULL: ringvm's default profile */
+	/* linux.sysctl: pairs key, value, NULL (NULL: none).  Keys are
+	 * checked (sysctl.h): only sysctls of a namespace the container
+	 * has of its own. */
+	char **sysctl;
 	/* annotations: pairs key, value, NULL */
 	char **annotations;
 };

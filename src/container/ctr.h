@@ -50,6 +50,10 @@ struct ctr_opts {
 	const char *netspec;         /* CTR_NET_BACKEND: net/ backend spec */
 	const char *addr;            /* --ip A.B.C.D/N or NULL */
 	const char *ports;           /* docker's PORTS text or NULL */
+	const char *const *sysctls;  /* --sysctl K=V (linux.sysctl) */
+	size_t nsysctls;
+	bool has_oom_score_adj;      /* --oom-score-adj given */
+	int oom_score_adj;           /* -1000..1000 */
 };
 
 /* A container's record (meta.json). */

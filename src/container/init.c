@@ -66,6 +66,20 @@ __attribute__((noreturn)) static void supervise(pid_t child)
 	}
 }
 
+/* process.oomScoreAdj: the init's, which the command inherits.  Done
+ * while the init still has every capability (lowering it needs
+ * CAP_SYS_RESOURCE); through the host's /proc, before pivot_root. */
+static int set_oom_score_adj(const struct oci_config *cfg, struct err *e)
+{
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%d", cfg->oom_score_adj);
+	cleanup_close int fd = open("/proc/self/oom_score_adj",
+				    O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, v, (size_t)n) != n)
+		return err_sys(e, errno, "process.oomScoreAdj: set %s", v);
+	return 0;
+}
+
 __attribute__((noreturn)) void init_main(struct init_args *a)
 {
 	const struct oci_config *cfg = a->cfg;
@@ -84,6 +98,8 @@ __attribute__((noreturn)) void init_main(struct init_args *a)
 	/* Into the cgroup before anything else: the cgroup namespace made
 	 * next is rooted where init is. */
 	if ((r = cgroup_join_self(a->cg_fds, a->cg_nfds, &e)))
+		goto fail;
+	if (cfg->has_oom_score_adj && (r = set_oom_score_adj(cfg, &e)))
 		goto fail;
 	for (int i = 0; i < a->cg_nfds; i++)
 		close(a->cg_fds[i]);

@@ -4,6 +4,7 @@
  * rootfs (absolute or relative) can make a mount land outside it; mounts
  * then target the resolved inode through /proc/self/fd/N. */
 #include "container/container.h"
+#include "container/sysctl.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -289,6 +290,9 @@ int mounts_setup(const struct oci_config *cfg, const char *rootfs,
 	if (console_sock >= 0 && (r = console_setup(rootdir, console_sock, slave, errp)))
 		return r;
 	if ((r = do_pivot(rootdir, errp)))
+		return r;
+	/* The container's /proc is mounted and /proc/sys still writable. */
+	if ((r = sysctl_apply(cfg, errp)))
 		return r;
 	for (char **p = cfg->masked_paths; p && *p; p++)
 		if ((r = mask_path(*p, errp)))

@@ -389,6 +389,15 @@ else
 	fail oci/100-runs-no-leaks "$ok/100 ok; diff: $(diff "$scratch/before" "$scratch/after" | tr '\n' '|' | head -c 300)"
 fi
 
+# linux.sysctl and process.oomScoreAdj, through the runtime alone.
+run_ctr --set '{"process": {"args": ["/bin/sh", "-c", "cat /proc/sys/kernel/msgmax /proc/sys/net/ipv4/tcp_syncookies /proc/self/oom_score_adj"], "cwd": "/", "oomScoreAdj": 7}, "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "network"}, {"type": "uts"}], "sysctl": {"kernel.msgmax": "4242", "net.ipv4.tcp_syncookies": "0"}}}'
+check oci/sysctl-oom "status $st: got '$(tr '\n' '|' <"$scratch/out")' $(head -c 200 "$scratch/err")" \
+	[ "$st" = 0 ] && [ "$(tr '\n' ' ' <"$scratch/out")" = "4242 0 7 " ]
+"$cfg" "$bundle/config.json" --set '{"linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"}], "sysctl": {"kernel.msgmax": "1"}}}'
+refused oci/sysctl-needs-ns "kernel.msgmax. needs a ipc namespace" oci run --bundle "$bundle" x
+"$cfg" "$bundle/config.json" --set '{"linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}], "sysctl": {"vm.swappiness": "1"}}}'
+refused oci/sysctl-host-wide "vm.swappiness. is not in a kernel namespace" oci run --bundle "$bundle" x
+
 # Bad input: one line on stderr, exit status 1.
 refused oci/missing-bundle "bundle .*nonexistent.*No such file" oci run --bundle "$scratch/nonexistent" x
 "$cfg" "$bundle/config.json" --set '{"process": {"args": "sh"}}'

@@ -3,7 +3,8 @@
 # busybox rootfs (lib/busybox-image.py) on the existing runtime: exit
 # statuses (the command's; 125/126/127 as docker), the image config
 # (Cmd, Env, layers with whiteouts) and options (-e -w -u -h -v --read-only
-# --memory --cpus --pids-limit --net --name --rm -t), overlayfs and the copy
+# --memory --cpus --pids-limit --net --name --rm -t --sysctl
+# --oom-score-adj), overlayfs and the copy
 # fallback, signals forwarded, and that nothing is left behind: mounts,
 # cgroups, runtime state, container directories.  Needs root.
 set -eu
@@ -83,6 +84,21 @@ check run/net-host "links: $(cat "$scratch/out")" [ "$(cat "$scratch/out")" -ge 
 crun --rm busybox sh -c 'ls /sys/class/net'
 check run/net-none "links: $(tr '\n' ' ' <"$scratch/out")" out_is lo
 
+# Kernel parameters of the container's own namespaces, and the OOM score.
+host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+new_fwd=$((1 - host_fwd))
+crun --rm --sysctl "net.ipv4.ip_forward=$new_fwd" --sysctl kernel.shmmax=123456789 \
+	--sysctl 'net.ipv4.ping_group_range=0 1000' --oom-score-adj 321 busybox sh -c \
+	'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ping_group_range /proc/self/oom_score_adj; echo 1 >/proc/sys/net/ipv4/ip_forward 2>/dev/null || echo sys-ro'
+check run/sysctl-oom "got '$(tr '\n' '|' <"$scratch/out") $(head -c 200 "$scratch/err")'" \
+	out_is "$new_fwd
+123456789
+0	1000
+321
+sys-ro"
+check run/sysctl-host-untouched "host ip_forward $(cat /proc/sys/net/ipv4/ip_forward), was $host_fwd" \
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$host_fwd" ]
+
 # Resources.
 crun --rm --memory 64m --pids-limit 20 --cpus 0.5 busybox sh -c \
 	'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null; true'
@@ -157,6 +173,10 @@ refused125 run/missing-volume "host path.*No such file" -v "$scratch/none:/x" bu
 refused125 run/bad-name "invalid container name" --name '-x' busybox true
 refused125 run/bad-workdir "must be absolute" -w rel busybox true
 refused125 run/missing-image-arg "missing IMAGE" --rm
+refused125 run/bad-sysctl "--sysctl .net/x=1.: expected NAME=VALUE" --sysctl net/x=1 busybox true
+refused125 run/host-sysctl "kernel.pid_max. is not in a kernel namespace" --sysctl kernel.pid_max=99999 busybox true
+refused125 run/sysctl-host-net "net.ipv4.ip_forward. needs a network namespace" --net host --sysctl net.ipv4.ip_forward=1 busybox true
+refused125 run/bad-oom-score-adj "--oom-score-adj .2000." --oom-score-adj 2000 busybox true
 
 # 100 runs in a row (foreground and --rm), then nothing may be left.
 bad=0

@@ -249,6 +249,64 @@ static void deep_nesting_and_size(void **state)
 	free(j);
 }
 
+/* process.oomScoreAdj and linux.sysctl: parsed, bounded, and only
+ * sysctls of a namespace the container has of its own. */
+static void sysctl_and_oom(void **state)
+{
+	(void)state;
+	struct oci_config c;
+	struct err e = { 0 };
+	const char *ok = MINI_HEAD "\"process\":{\"args\":[\"a\"],\"oomScoreAdj\":-500},"
+		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
+		"{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}],"
+		"\"sysctl\":{\"net.ipv4.ip_forward\":\"1\",\"kernel.shmmax\":\"65536\","
+		"\"fs.mqueue.msg_max\":\"20\",\"kernel.domainname\":\"example.org\","
+		"\"net.ipv4.ping_group_range\":\"0 2147483647\"}}}";
+	assert_int_equal(parse(ok, &c, &e), 0);
+	assert_true(c.has_oom_score_adj);
+	assert_int_equal(c.oom_score_adj, -500);
+	size_t n = 0;
+	for (char **kv = c.sysctl; kv && kv[0]; kv += 2, n++)
+		if (!strcmp(kv[0], "net.ipv4.ping_group_range"))
+			assert_string_equal(kv[1], "0 2147483647");
+	assert_int_equal(n, 5);
+	oci_config_free(&c);
+	assert_int_equal(parse(MINI "}", &c, &e), 0);
+	assert_false(c.has_oom_score_adj);
+	assert_null(c.sysctl);
+	oci_config_free(&c);
+
+#define NS(list) "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}" list "],"
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"oomScoreAdj\":1001}}", "process.oomScoreAdj");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"oomScoreAdj\":-1001}}", "process.oomScoreAdj");
+	refused(MINI_HEAD "\"process\":{\"args\":[\"a\"],\"oomScoreAdj\":\"5\"}}", "process.oomScoreAdj");
+	/* Host-wide parameters, and namespaced ones without the namespace. */
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\"kernel.pid_max\":\"9\"}}}",
+		"kernel.pid_max` is not in a kernel namespace");
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\"vm.overcommit_memory\":\"1\"}}}",
+		"vm.overcommit_memory");
+	refused(MINI "," NS("") "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}}",
+		"needs a network namespace");
+	refused(MINI "," NS("") "\"sysctl\":{\"kernel.shmmax\":\"1\"}}}",
+		"needs a ipc namespace");
+	refused(MINI "," NS("") "\"sysctl\":{\"kernel.hostname\":\"h\"}}}",
+		"needs a uts namespace");
+	/* Names that are not sysctl names, or could leave /proc/sys. */
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\"net/../../etc\":\"1\"}}}",
+		"not a sysctl name");
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\"net..ipv4\":\"1\"}}}",
+		"not a sysctl name");
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\".net\":\"1\"}}}",
+		"not a sysctl name");
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\"\":\"1\"}}}",
+		"not a sysctl name");
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":{\"net.ipv4.ip_forward\":1}}}",
+		"linux.sysctl");
+	refused(MINI "," NS(",{\"type\":\"network\"}") "\"sysctl\":[\"net.a=1\"]}}",
+		"linux.sysctl");
+#undef NS
+}
+
 static void cgroup_paths(void **state)
 {
 	struct oci_config c = { 0 };
@@ -302,6 +360,7 @@ int main(void)
 		cmocka_unit_test(full),
 		cmocka_unit_test(hostile),
 		cmocka_unit_test(deep_nesting_and_size),
+		cmocka_unit_test(sysctl_and_oom),
 		cmocka_unit_test(cgroup_paths),
 		cmocka_unit_test(ids_and_signals),
 	};
