@@ -107,6 +107,12 @@ int seccomp_prepare(const struct oci_config *cfg, struct sock_fprog *prog,
  * CAP_SYS_ADMIN. */
 int seccomp_install(const struct sock_fprog *prog, struct err *errp);
 
+/* Install ringvm's device-node filter (devfilter.c): mknod/mknodat of a
+ * block device, or of a character device other than runtime-spec's
+ * default devices, fail with EPERM whatever the config's profile allows.
+ * Same privilege rules as seccomp_install.  0 or -errno. */
+int devfilter_install(struct err *errp);
+
 /* ---- exec.c ---- */
 
 /* Find cfg->args[0] along the PATH in cfg->env (or the default PATH) in

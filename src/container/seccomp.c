@@ -150,6 +150,10 @@ int seccomp_prepare(const struct oci_config *cfg, struct sock_fprog *prog,
 
 int seccomp_install(const struct sock_fprog *prog, struct err *errp)
 {
+	/* Stacked: every filter's verdict applies, the strictest wins. */
+	int r = devfilter_install(errp);
+	if (r)
+		return r;
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
 		return err_sys(errp, errno, "seccomp: install the filter");
 	return 0;

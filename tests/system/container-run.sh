@@ -84,6 +84,19 @@ check run/net-host "links: $(cat "$scratch/out")" [ "$(cat "$scratch/out")" -ge 
 crun --rm busybox sh -c 'ls /sys/class/net'
 check run/net-none "links: $(tr '\n' ' ' <"$scratch/out")" out_is lo
 
+# No device of the host through mknod (CAP_MKNOD is in the default set and
+# /dev is a tmpfs without nodev): block devices and character devices
+# other than the default ones are refused; the default ones work.
+crun --rm busybox sh -c 'mknod /dev/hd b 8 0 2>/dev/null || echo blk-refused
+mknod /dev/kmem2 c 1 1 2>/dev/null || echo mem-refused
+mknod /dev/null2 c 1 3 && echo x >/dev/null2 && echo null-ok
+mkfifo /tmp/fifo && echo fifo-ok'
+check run/mknod-host-devices "got '$(tr '\n' '|' <"$scratch/out") $(head -c 200 "$scratch/err")'" \
+	out_is "blk-refused
+mem-refused
+null-ok
+fifo-ok"
+
 # Kernel parameters of the container's own namespaces, and the OOM score.
 host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 new_fwd=$((1 - host_fwd))
