@@ -547,28 +547,33 @@ static int parse_idmaps(struct json_object *l, const char *k,
 	return 0;
 }
 
-/* linux.sysctl: {"net.ipv4.ip_forward": "1", ...}; which keys a
- * container may set is sysctl_check()'s, once the namespaces are known. */
-static int parse_sysctl(struct json_object *a, struct oci_config *cfg,
-			struct err *e)
+static bool annotation_key_ok(const char *k)
+{
+	return strlen(k) <= OCI_MAX_STR;
+}
+
+/* An object of strings (annotations, linux.sysctl) into pairs key, value,
+ * NULL; key_ok says which keys are accepted, `what` what they must be. */
+static int string_map(struct json_object *a, const char *name,
+		      bool (*key_ok)(const char *), const char *what,
+		      char ***out, struct err *e)
 {
 	if (!json_object_is_type(a, json_type_object))
-		return bad(e, "linux.sysctl", "must be an object");
+		return bad(e, name, "must be an object");
 	size_t n = (size_t)json_object_object_length(a), i = 0;
 	if (n > OCI_MAX_LIST)
-		return bad(e, "linux.sysctl", "too many entries");
-	cfg->sysctl = calloc(2 * n + 1, sizeof(char *));
-	if (!cfg->sysctl)
+		return bad(e, name, "too many entries");
+	char **m = *out = calloc(2 * n + 1, sizeof(char *));
+	if (!m)
 		return err_set(e, ENOMEM, "out of memory");
 	json_object_object_foreach(a, k, v) {
 		int r;
-		if (!sysctl_key_ok(k))
-			return err_set(e, EINVAL, "linux.sysctl: `%.64s` is not a "
-				       "sysctl name (letters, digits, `_`, `-`, "
-				       "dot-separated)", k);
-		if (!(cfg->sysctl[i++] = strdup(k)))
+		if (!key_ok(k))
+			return err_set(e, EINVAL, "%s: `%.64s` is not %s", name,
+				       k, what);
+		if (!(m[i++] = strdup(k)))
 			return err_set(e, ENOMEM, "out of memory");
-		if ((r = dup_str(v, "linux.sysctl", &cfg->sysctl[i++], e)))
+		if ((r = dup_str(v, name, &m[i++], e)))
 			return r;
 	}
 	return 0;
@@ -622,34 +627,15 @@ static int parse_linux(struct json_object *l, struct oci_config *cfg,
 	struct json_object *res = field(l, "resources");
 	if (res && (r = parse_resources(res, cfg, e)))
 		return r;
+	/* Which keys a container may set is sysctl_check()'s, once the
+	 * namespaces are known. */
 	struct json_object *sy = field(l, "sysctl");
-	if (sy && (r = parse_sysctl(sy, cfg, e)))
+	if (sy && (r = string_map(sy, "linux.sysctl", sysctl_key_ok,
+				  "a sysctl name (letters, digits, `_`, `-`, "
+				  "dot-separated)", &cfg->sysctl, e)))
 		return r;
 	struct json_object *sc = field(l, "seccomp");
 	return sc ? parse_seccomp(sc, cfg, e) : 0;
-}
-
-static int parse_annotations(struct json_object *a, struct oci_config *cfg,
-			     struct err *e)
-{
-	if (!json_object_is_type(a, json_type_object))
-		return bad(e, "annotations", "must be an object");
-	size_t n = (size_t)json_object_object_length(a), i = 0;
-	if (n > OCI_MAX_LIST)
-		return bad(e, "annotations", "too many entries");
-	cfg->annotations = calloc(2 * n + 1, sizeof(char *));
-	if (!cfg->annotations)
-		return err_set(e, ENOMEM, "out of memory");
-	json_object_object_foreach(a, k, v) {
-		int r;
-		if (strlen(k) > OCI_MAX_STR)
-			return bad(e, "annotations", "key too long");
-		if (!(cfg->annotations[i++] = strdup(k)))
-			return err_set(e, ENOMEM, "out of memory");
-		if ((r = dup_str(v, "annotations", &cfg->annotations[i++], e)))
-			return r;
-	}
-	return 0;
 }
 
 static int parse_root(struct json_object *doc, struct oci_config *cfg,
@@ -707,7 +693,9 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config *cfg,
 	if (!r && (v = field(doc, "linux")))
 		r = parse_linux(v, cfg, errp);
 	if (!r && (v = field(doc, "annotations")))
-		r = parse_annotations(v, cfg, errp);
+		r = string_map(v, "annotations", annotation_key_ok,
+			       "a key of at most 4096 bytes", &cfg->annotations,
+			       errp);
 	if (!r && field(doc, "hooks")) {
 		/* Hooks run host programs; skipping them silently would leave
 		 * e.g. networking unset up, so they are refused for now. */
