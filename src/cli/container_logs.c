@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +112,17 @@ static ssize_t pass(struct reader *r)
 	return k;
 }
 
+/* Everything the file has now, including a last unterminated line. */
+static void drain_fd(struct reader *r)
+{
+	ssize_t k;
+	while ((k = pass(r)) > 0 || k == -EINTR)
+		;
+	if (r->len)
+		emit(r, r->buf, r->len);
+	r->len = 0;
+}
+
 static int parse_tail(const char *v, uint64_t *n)
 {
 	if (!strcmp(v, "all")) {
@@ -178,31 +190,57 @@ int ctr_logs(int argc, char **argv)
 		store_close(&s);
 		return ctr_fail("logs: %s", e.msg);
 	}
-	char dir[PATH_MAX], p[PATH_MAX + 16];
+	char dir[PATH_MAX], p[PATH_MAX + 16], rp[PATH_MAX + 32];
 	ctr_dir(&s, m.id, dir, sizeof(dir));
 	snprintf(p, sizeof(p), "%s/ctr.log", dir);
-	struct reader r = { .fd = open(p, O_RDONLY | O_CLOEXEC),
-			    .timestamps = timestamps, .since = since,
-			    .until = until };
+	/* The rotated files, oldest first, then the log itself; opened now
+	 * so that a rotation while we read moves nothing under us. */
+	int fds[CTRLOG_MAX_FILES], nfd = 0;
 	int status = 0;
-	if (r.fd < 0 && errno != ENOENT)
-		status = ctr_fail("logs: %s: %s", p, strerror(errno));
-	if (r.fd >= 0 && tail != UINT64_MAX) {
+	for (int k = m.log_max_file - 1; k >= 0 && status == 0; k--) {
+		const char *path = k ? ctrlog_rotated(p, k, rp, sizeof(rp)) : p;
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			fds[nfd++] = fd;
+		else if (errno != ENOENT)
+			status = ctr_fail("logs: %s: %s", path, strerror(errno));
+	}
+	struct reader r = { .fd = -1, .timestamps = timestamps, .since = since,
+			    .until = until };
+	if (status == 0 && nfd && tail != UINT64_MAX) {
 		/* First pass: count the lines, to skip all but the last N. */
 		r.count_only = true;
-		ssize_t k;
-		while ((k = pass(&r)) > 0)
-			;
-		if (r.len)
-			emit(&r, r.buf, r.len);
+		for (int i = 0; i < nfd && status == 0; i++) {
+			r.fd = fds[i];
+			ssize_t k;
+			while ((k = pass(&r)) > 0)
+				;
+			if (r.len)
+				emit(&r, r.buf, r.len);
+			r.len = 0;
+			if (k < 0 || lseek(r.fd, 0, SEEK_SET) < 0)
+				status = ctr_fail("logs: %s: %s", p, strerror(errno));
+		}
 		r.skip = r.lines > tail ? r.lines - tail : 0;
 		r.count_only = false;
-		r.len = 0;
 		memset(r.open, 0, sizeof(r.open));
 		memset(r.keep, 0, sizeof(r.keep));
-		if (k < 0 || lseek(r.fd, 0, SEEK_SET) < 0)
-			status = ctr_fail("logs: %s: %s", p, strerror(errno));
 	}
+	/* The older files whole; the last one followed with -f. */
+	for (int i = 0; i + 1 < nfd && status == 0; i++) {
+		r.fd = fds[i];
+		ssize_t k;
+		while ((k = pass(&r)) > 0 || k == -EINTR)
+			;
+		if (k < 0)
+			status = ctr_fail("logs: %s: %s", p, strerror((int)-k));
+		if (r.len)
+			emit(&r, r.buf, r.len);
+		r.len = 0;
+	}
+	r.fd = nfd ? fds[nfd - 1] : -1;
+	for (int i = 0; i + 1 < nfd; i++)
+		close(fds[i]);
 	for (int idle = 0; r.fd >= 0 && status == 0;) {
 		ssize_t k = pass(&r);
 		if (k > 0)
@@ -217,6 +255,45 @@ int ctr_logs(int argc, char **argv)
 		 * (one more pass after it stops). */
 		if (!follow || idle)
 			break;
+		/* Rotated away (read to its end just now): go on with the
+		 * new log; emptied in place (max-file=1): from its start. */
+		struct stat now_st, fd_st;
+		if (stat(p, &now_st) == 0 && fstat(r.fd, &fd_st) == 0) {
+			if (now_st.st_ino != fd_st.st_ino ||
+			    now_st.st_dev != fd_st.st_dev) {
+				int nfd2 = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+				if (nfd2 >= 0) {
+					/* What was written before the rename,
+					 * then the files rotated since, if more
+					 * than one rotation went by. */
+					drain_fd(&r);
+					int k = m.log_max_file - 1;
+					for (int j = 1; j < m.log_max_file; j++) {
+						struct stat js;
+						if (stat(ctrlog_rotated(p, j, rp, sizeof(rp)), &js) == 0 &&
+						    js.st_ino == fd_st.st_ino &&
+						    js.st_dev == fd_st.st_dev) {
+							k = j - 1;
+							break;
+						}
+					}
+					for (; k >= 1; k--) {
+						close(r.fd);
+						r.fd = open(ctrlog_rotated(p, k, rp, sizeof(rp)),
+							    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+						if (r.fd >= 0)
+							drain_fd(&r);
+					}
+					if (r.fd >= 0)
+						close(r.fd);
+					r.fd = nfd2;
+					continue;
+				}
+			} else if (lseek(r.fd, 0, SEEK_CUR) > fd_st.st_size) {
+				lseek(r.fd, 0, SEEK_SET);
+				continue;
+			}
+		}
 		if (!ctr_is_running(&s, &m))
 			idle = 1;
 		poll(NULL, 0, 100);

@@ -8,6 +8,7 @@
 
 #include "container.h"
 #include "container/ctr.h"
+#include "container/ctrlog.h"
 #include "container/ctrnet.h"
 #include "container/runtime.h"
 #include "container/sysctl.h"
@@ -31,6 +32,8 @@ static const char run_usage[] =
 "  --sysctl NAME=VALUE  set a namespaced kernel parameter in the container\n"
 "                       (net.*, kernel.shm*/msg*/sem, fs.mqueue.*)\n"
 "  --oom-score-adj N    the command's OOM score adjustment (-1000..1000)\n"
+"  --log-opt max-size=SIZE|max-file=N   rotate a detached container's log\n"
+"                       past SIZE (k/m/g), keeping N files (default 1)\n"
 "  --net, --network none|host|user|switch,path=SOCK[,vlan=N]\n"
 "                       network: none (default: only lo), the host's, NAT\n"
 "                       through libslirp (10.0.2.15/24), or a ringvm switch\n"
@@ -105,6 +108,7 @@ int ctr_run(int argc, char **argv)
 		{ "tty", no_argument, NULL, 't' },
 		{ "sysctl", required_argument, NULL, 'S' },
 		{ "oom-score-adj", required_argument, NULL, 'O' },
+		{ "log-opt", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'H' },
 		{ 0 }
 	};
@@ -184,6 +188,32 @@ int ctr_run(int argc, char **argv)
 			o.oom_score_adj = (int)v;
 			break;
 		}
+		case 'G':
+			if (!strncmp(optarg, "max-size=", 9)) {
+				double v = strtod(optarg + 9, &end);
+				double mul = *end == 'k' || *end == 'K' ? 1024.0 :
+					     *end == 'm' || *end == 'M' ? 1048576.0 :
+					     *end == 'g' || *end == 'G' ? 1073741824.0 : 1;
+				if (*end && mul != 1)
+					end++;
+				if (end == optarg + 9 || *end || !(v * mul >= 1) ||
+				    v * mul > 1e15) {
+					status = ctr_fail("run: --log-opt `%s`: expected max-size=SIZE (e.g. 10m)", optarg);
+					goto out;
+				}
+				o.log_max_size = (int64_t)(v * mul);
+			} else if (!strncmp(optarg, "max-file=", 9)) {
+				long v = strtol(optarg + 9, &end, 10);
+				if (end == optarg + 9 || *end || v < 1 || v > CTRLOG_MAX_FILES) {
+					status = ctr_fail("run: --log-opt `%s`: expected max-file=1..%d", optarg, CTRLOG_MAX_FILES);
+					goto out;
+				}
+				o.log_max_file = (int)v;
+			} else {
+				status = ctr_fail("run: --log-opt `%s`: expected max-size=SIZE or max-file=N", optarg);
+				goto out;
+			}
+			break;
 		case 'n':
 			net_given = true;
 			if (!strcmp(optarg, "none")) {
@@ -258,6 +288,10 @@ int ctr_run(int argc, char **argv)
 		o.netspec = netspec;
 	} else if (o.addr) {
 		status = ctr_fail("run: --ip needs --net user or switch");
+		goto out;
+	}
+	if (o.log_max_file > 1 && !o.log_max_size) {
+		status = ctr_fail("run: --log-opt max-file needs max-size");
 		goto out;
 	}
 	/* As the runtime would refuse them, before a container exists:

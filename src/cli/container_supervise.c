@@ -86,7 +86,9 @@ static __attribute__((noreturn)) void supervise(struct store *s,
 		close(s->rootfd);
 		close(po[1]);
 		close(pe[1]);
-		_exit(ctrlog_pump(po[0], pe[0], 1) ? 1 : 0);
+		struct ctrlog_rotation rot = { log, m->log_max_size,
+					       m->log_max_file };
+		_exit(ctrlog_pump(po[0], pe[0], 1, &rot) ? 1 : 0);
 	}
 	if (dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
 		_exit(1);

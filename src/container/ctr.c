@@ -1,5 +1,6 @@
 /* Container records in the store (ctr.h). */
 #include "container/ctr.h"
+#include "container/ctrlog.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -52,6 +53,8 @@ int ctr_meta_save(struct store *s, const struct ctr_meta *m, struct err *errp)
 	json_object_object_add(o, "net", json_object_new_string(m->net));
 	json_object_object_add(o, "addr", json_object_new_string(m->addr));
 	json_object_object_add(o, "ports", json_object_new_string(m->ports));
+	json_object_object_add(o, "log_max_size", json_object_new_int64(m->log_max_size));
+	json_object_object_add(o, "log_max_file", json_object_new_int(m->log_max_file));
 	char dir[PATH_MAX], tmp[PATH_MAX + 16], dst[PATH_MAX + 16];
 	ctr_dir(s, m->id, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s/meta.json.tmp", dir);
@@ -100,6 +103,14 @@ int ctr_meta_load(struct store *s, const char *id, struct ctr_meta *m,
 		m->exit_code = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "copied", &v))
 		m->copied = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "log_max_size", &v))
+		m->log_max_size = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "log_max_file", &v))
+		m->log_max_file = json_object_get_int(v);
+	if (m->log_max_size < 0)
+		m->log_max_size = 0;
+	if (m->log_max_file < 1 || m->log_max_file > CTRLOG_MAX_FILES)
+		m->log_max_file = 1;
 	json_object_put(o);
 	if (strcmp(m->id, id))
 		return err_set(errp, EINVAL, "container `%.64s`: damaged record", id);
@@ -167,6 +178,8 @@ int ctr_create(struct store *s, const struct store_image *img,
 		snprintf(m->ports, sizeof(m->ports), "%s", o->ports ? o->ports : "");
 	}
 	snprintf(m->image_name, sizeof(m->image_name), "%s", image_name);
+	m->log_max_size = o->log_max_size;
+	m->log_max_file = o->log_max_file ? o->log_max_file : 1;
 	m->created = (int64_t)time(NULL);
 	int r = store_lock(s, errp);
 	if (r)

@@ -52,6 +52,8 @@ struct ctr_opts {
 	const char *ports;           /* docker's PORTS text or NULL */
 	const char *const *sysctls;  /* --sysctl K=V (linux.sysctl) */
 	size_t nsysctls;
+	int64_t log_max_size;        /* --log-opt max-size; 0: none */
+	int log_max_file;            /* --log-opt max-file; 0: 1 */
 	bool has_oom_score_adj;      /* --oom-score-adj given */
 	int oom_score_adj;           /* -1000..1000 */
 };
@@ -73,6 +75,11 @@ struct ctr_meta {
 	char net[1024];
 	char addr[40];
 	char ports[512];
+	/* --log-opt max-size / max-file (docker's json-file names): the
+	 * log is rotated past log_max_size bytes (0: never), keeping at most
+	 * log_max_file files (1..CTRLOG_MAX_FILES) in all. */
+	int64_t log_max_size;
+	int log_max_file;
 };
 
 /* Docker-style name rules: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 127. */

@@ -2,8 +2,12 @@
 #include "ctrlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +51,47 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int put(int log_fd, enum ctrlog_stream st, bool partial,
+/* Where records go: the log's fd, its size so far, and the rotation. */
+struct sink {
+	int fd;
+	const struct ctrlog_rotation *rot;
+	int64_t size;
+};
+
+char *ctrlog_rotated(const char *path, int k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.%d", path, k);
+	return buf;
+}
+
+/* PATH.(k) -> PATH.(k+1), oldest first (the last one is replaced, i.e.
+ * dropped), PATH -> PATH.1, and a new PATH in place of k->fd. */
+static int rotate(struct sink *k)
+{
+	const struct ctrlog_rotation *r = k->rot;
+	k->size = 0;
+	if (r->max_files <= 1)
+		return ftruncate(k->fd, 0) < 0 ? -errno : 0;
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	for (int i = r->max_files - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", r->path);
+		else
+			ctrlog_rotated(r->path, i - 1, from, sizeof(from));
+		ctrlog_rotated(r->path, i, to, sizeof(to));
+		if (rename(from, to) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	int fd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+		      O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = dup2(fd, k->fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+static int put(struct sink *k, enum ctrlog_stream st, bool partial,
 	       const char *data, size_t len)
 {
 	/* One buffer, one write: a reader never sees half a record. */
@@ -60,7 +104,11 @@ static int put(int log_fd, enum ctrlog_stream st, bool partial,
 			 partial ? 'P' : 'F');
 	memcpy(rec + n, data, len);
 	rec[n + len] = '\n';
-	return write_all(log_fd, rec, (size_t)n + len + 1);
+	int rc = write_all(k->fd, rec, (size_t)n + len + 1);
+	k->size += (int64_t)((size_t)n + len + 1);
+	if (!rc && k->rot && k->rot->max_size && k->size >= k->rot->max_size)
+		rc = rotate(k);
+	return rc;
 }
 
 struct pending {
@@ -71,7 +119,7 @@ struct pending {
 };
 
 /* Emit every whole line in p->buf, and the buffer itself when full. */
-static int drain(struct pending *p, int log_fd, bool eof)
+static int drain(struct pending *p, struct sink *k, bool eof)
 {
 	size_t start = 0;
 	int rc = 0;
@@ -80,13 +128,13 @@ static int drain(struct pending *p, int log_fd, bool eof)
 		if (!nl)
 			break;
 		size_t n = (size_t)(nl - (p->buf + start));
-		if ((rc = put(log_fd, p->st, false, p->buf + start, n)))
+		if ((rc = put(k, p->st, false, p->buf + start, n)))
 			return rc;
 		start += n + 1;
 	}
 	size_t rest = p->len - start;
 	if (rest && (eof || rest == sizeof(p->buf))) {
-		if ((rc = put(log_fd, p->st, true, p->buf + start, rest)))
+		if ((rc = put(k, p->st, true, p->buf + start, rest)))
 			return rc;
 		rest = 0;
 		start = p->len;
@@ -96,8 +144,11 @@ static int drain(struct pending *p, int log_fd, bool eof)
 	return 0;
 }
 
-int ctrlog_pump(int out_fd, int err_fd, int log_fd)
+int ctrlog_pump(int out_fd, int err_fd, int log_fd,
+		const struct ctrlog_rotation *rot)
 {
+	struct stat st;
+	struct sink k = { log_fd, rot, fstat(log_fd, &st) ? 0 : st.st_size };
 	struct pending pend[2];
 	pend[0] = (struct pending){ .fd = out_fd, .st = CTRLOG_STDOUT };
 	pend[1] = (struct pending){ .fd = err_fd, .st = CTRLOG_STDERR };
@@ -130,7 +181,7 @@ int ctrlog_pump(int out_fd, int err_fd, int log_fd)
 			bool eof = r <= 0;
 			if (r > 0)
 				p->len += (size_t)r;
-			int e = drain(p, log_fd, eof);
+			int e = drain(p, &k, eof);
 			if (e && !rc)
 				rc = e;
 			if (eof) {

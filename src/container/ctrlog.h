@@ -32,13 +32,30 @@ struct ctrlog_rec {
 	size_t len;                /* bytes of data */
 };
 
+/* Log rotation (docker's json-file max-size/max-file): when the log at
+ * `path` reaches max_size bytes, PATH.(k) becomes PATH.(k+1) for the
+ * older ones, PATH becomes PATH.1 and a new PATH is started, so that at
+ * most max_files files (PATH and PATH.1 .. PATH.(max_files - 1)) exist.
+ * max_files 1: the log starts again empty. */
+#define CTRLOG_MAX_FILES 100
+struct ctrlog_rotation {
+	const char *path;
+	int64_t max_size;          /* bytes; 0: never rotate */
+	int max_files;             /* 1..CTRLOG_MAX_FILES */
+};
+
 /* Copy everything read from out_fd and err_fd (pipes; either may be -1)
  * to log_fd as records until both reach end of file; each record is one
  * write(2) (O_APPEND logs stay whole records for concurrent readers).
- * Blocks; meant for a process of its own (the container's supervisor
- * forks it).  Returns 0, or -errno when reading or writing failed (what
- * could be written was). */
-int ctrlog_pump(int out_fd, int err_fd, int log_fd);
+ * rot (NULL: none) rotates the log between records; log_fd is then
+ * replaced (dup2) by the new file.  Blocks; meant for a process of its
+ * own (the container's supervisor forks it).  Returns 0, or -errno when
+ * reading or writing failed (what could be written was). */
+int ctrlog_pump(int out_fd, int err_fd, int log_fd,
+		const struct ctrlog_rotation *rot);
+
+/* The name of rotated log file k (1..) of path into buf.  Returns buf. */
+char *ctrlog_rotated(const char *path, int k, char *buf, size_t size);
 
 /* Parse one record: line (len bytes, without its newline).  Returns 0
  * with *r filled (r->data points into line), or -EINVAL for anything

@@ -124,6 +124,36 @@ ctr logs lines >"$scratch/got" 2>&1
 check detach/logs-long-and-partial "$(wc -c <"$scratch/got") bytes" cmp -s "$scratch/want" "$scratch/got"
 ctr rm lines >/dev/null
 
+# --log-opt max-size/max-file: the log rotates, at most max-file files
+# stay, `logs` reads them oldest first (the newest lines, in order) and
+# `logs -f` started before the output follows it across rotations.
+# The output comes in batches of 10 lines, 0.1 s apart (a rotation about
+# every 0.4 s; the follower looks every 0.1 s): it falls behind only when more than
+# max-file rotations pass between two looks, as docker's does.
+ctr run -d --name rot --log-opt max-size=2k --log-opt max-file=3 busybox \
+	sh -c 'sleep 1; i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); [ $((i % 10)) = 0 ] && sleep 0.1; done' >/dev/null
+ctr logs -f rot >"$scratch/rot-follow" 2>&1 &
+follower=$!
+bg_track "$follower"
+for _ in $(seq 100); do ctr ps -a | grep -qE 'Exited \(0\) .* rot$' && break; sleep 0.1; done
+wait_bounded "$follower" 20
+rotdir=$store/containers/$(ctr ps -a --no-trunc | awk '$NF == "rot" { print $1 }')
+nlogs=$(ls "$rotdir" | grep -c '^ctr\.log')
+ctr logs rot >"$scratch/rot" 2>&1
+first=$(head -1 "$scratch/rot" | sed 's/line-//')
+want=$(seq "$first" 399 | sed 's/^/line-/')
+check detach/log-rotation "files $nlogs, lines $(wc -l <"$scratch/rot"), from $(head -1 "$scratch/rot") to $(tail -1 "$scratch/rot")" \
+	cond '[ "$nlogs" = 3 ] && [ "$first" -gt 0 ] && [ "$(cat "$scratch/rot")" = "$want" ]'
+check detach/log-rotation-follow "follow got $(wc -l <"$scratch/rot-follow") lines, $(head -1 "$scratch/rot-follow") .. $(tail -1 "$scratch/rot-follow")" \
+	cond '[ "$(cat "$scratch/rot-follow")" = "$(seq 0 399 | sed "s/^/line-/")" ]'
+ctr logs --tail 3 rot >"$scratch/rot-tail" 2>&1
+check detach/log-rotation-tail "got '$(tr '\n' ' ' <"$scratch/rot-tail")'" \
+	cond '[ "$(tr "\n" " " <"$scratch/rot-tail")" = "line-397 line-398 line-399 " ]'
+ctr rm rot >/dev/null
+refused125 detach/bad-log-opt "--log-opt .max-age=1.: expected max-size=SIZE or max-file=N" \
+	ctr run -d --log-opt max-age=1 busybox true
+refused125 detach/log-max-file-alone "max-file needs max-size" ctr run -d --log-opt max-file=2 busybox true
+
 # run -d --rm: gone by itself after exiting; a failing command: 127.
 id2=$(ctr run -d --rm busybox sh -c 'exit 0')
 for _ in $(seq 50); do [ -e "$store/containers/$id2" ] || break; sleep 0.1; done

@@ -9,22 +9,23 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "container/ctrlog.h"
 
-/* Run the pump over what `feed` writes to its two pipes; returns the log
- * (malloc'd, NUL-terminated). */
-static char *pump(void (*feed)(int out, int err))
+/* Run the pump over what `feed` (a child) writes to its two pipes, into
+ * log_fd with rotation rot. */
+static void run_pump(void (*feed)(int out, int err), int log_fd,
+		     const struct ctrlog_rotation *rot)
 {
 	int po[2], pe[2];
-	FILE *log = tmpfile();
-	assert_non_null(log);
 	assert_int_equal(pipe(po), 0);
 	assert_int_equal(pipe(pe), 0);
 	pid_t pid = fork();
@@ -37,9 +38,17 @@ static char *pump(void (*feed)(int out, int err))
 	}
 	close(po[1]);
 	close(pe[1]);
-	assert_int_equal(ctrlog_pump(po[0], pe[0], fileno(log)), 0);
+	assert_int_equal(ctrlog_pump(po[0], pe[0], log_fd, rot), 0);
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+/* The log the pump writes for `feed` (malloc'd, NUL-terminated). */
+static char *pump(void (*feed)(int out, int err))
+{
+	FILE *log = tmpfile();
+	assert_non_null(log);
+	run_pump(feed, fileno(log), NULL);
 	long n = ftell(log);
 	char *buf = calloc(1, (size_t)n + 1);
 	rewind(log);
@@ -73,6 +82,75 @@ static size_t parse_all(char *log, struct ctrlog_rec *r, size_t max)
 		n++;
 	}
 	return n;
+}
+
+static void feed_many(int out, int err)
+{
+	(void)err;
+	char line[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "line-%03d\n", i);
+		put(out, line);
+	}
+}
+
+/* Read a whole file into a NUL-terminated buffer (NULL: no file). */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *b = calloc(1, 1 << 20);
+	size_t n = fread(b, 1, (1 << 20) - 1, f);
+	b[n] = '\0';
+	fclose(f);
+	return b;
+}
+
+/* max-size/max-file: the log rotates between whole records; at most
+ * max_files files exist, the newest lines are kept in order across them,
+ * and no file grows past max_size by more than one record. */
+static void rotation(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ringvm-ctrlog.XXXXXX", path[64], rp[96];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctr.log", dir);
+	for (int files = 1; files <= 3; files++) {
+		for (int k = 0; k <= 4; k++)
+			unlink(k ? ctrlog_rotated(path, k, rp, sizeof(rp)) : path);
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		assert_true(fd >= 0);
+		struct ctrlog_rotation rot = { path, 500, files };
+		run_pump(feed_many, fd, &rot);
+		close(fd);
+		/* Oldest first: every line a record, numbers in a row up to
+		 * the last one fed. */
+		int next = -1, seen = 0;
+		for (int k = files - 1; k >= 0; k--) {
+			const char *f = k ? ctrlog_rotated(path, k, rp, sizeof(rp)) : path;
+			char *b = slurp(f);
+			assert_non_null(b);
+			assert_true(strlen(b) <= 500 + 60);
+			struct ctrlog_rec r[64];
+			size_t n = parse_all(b, r, 64);
+			for (size_t i = 0; i < n; i++) {
+				int v = atoi(r[i].data + 5);
+				if (next >= 0)
+					assert_int_equal(v, next);
+				next = v + 1;
+				seen++;
+			}
+			free(b);
+		}
+		assert_int_equal(next, 100);
+		assert_true(seen < 100);   /* the oldest were dropped */
+		struct stat sb;
+		assert_int_equal(stat(ctrlog_rotated(path, files, rp, sizeof(rp)), &sb), -1);
+	}
+	for (int k = 0; k <= 4; k++)
+		unlink(k ? ctrlog_rotated(path, k, rp, sizeof(rp)) : path);
+	rmdir(dir);
 }
 
 static void records(void **state)
@@ -219,6 +297,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(records),
+		cmocka_unit_test(rotation),
 		cmocka_unit_test(long_line_in_pieces),
 		cmocka_unit_test(parser_refuses),
 		cmocka_unit_test(when_forms),
