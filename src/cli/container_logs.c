@@ -112,8 +112,9 @@ static ssize_t pass(struct reader *r)
 	return k;
 }
 
-/* Everything the file has now, including a last unterminated line. */
-static void drain_fd(struct reader *r)
+/* Everything the file has now, including a last unterminated line.
+ * 0, or -errno of the read that failed. */
+static ssize_t drain_fd(struct reader *r)
 {
 	ssize_t k;
 	while ((k = pass(r)) > 0 || k == -EINTR)
@@ -121,6 +122,51 @@ static void drain_fd(struct reader *r)
 	if (r->len)
 		emit(r, r->buf, r->len);
 	r->len = 0;
+	return k;
+}
+
+/* -f at the end of r->fd: when the log at p was rotated (its inode is not
+ * ours), read the rest of ours and the files rotated after it, then go
+ * on with the new log; when it was emptied in place (max-file=1), start
+ * over.  True when there is something new to read. */
+static bool follow_rotation(struct reader *r, const char *p, int max_file)
+{
+	struct stat now, ours;
+	if (stat(p, &now) < 0 || fstat(r->fd, &ours) < 0)
+		return false;
+	if (now.st_ino == ours.st_ino && now.st_dev == ours.st_dev) {
+		if (lseek(r->fd, 0, SEEK_CUR) <= ours.st_size)
+			return false;
+		lseek(r->fd, 0, SEEK_SET);
+		return true;
+	}
+	int next = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (next < 0)
+		return false;
+	/* What was written before the rename, then the files rotated since,
+	 * if more than one rotation went by: ours is now PATH.j. */
+	drain_fd(r);
+	char rp[PATH_MAX + 32];
+	int k = max_file - 1;
+	for (int j = 1; j < max_file; j++) {
+		struct stat js;
+		if (stat(ctrlog_rotated(p, j, rp, sizeof(rp)), &js) == 0 &&
+		    js.st_ino == ours.st_ino && js.st_dev == ours.st_dev) {
+			k = j - 1;
+			break;
+		}
+	}
+	for (; k >= 1; k--) {
+		close(r->fd);
+		r->fd = open(ctrlog_rotated(p, k, rp, sizeof(rp)),
+			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (r->fd >= 0)
+			drain_fd(r);
+	}
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = next;
+	return true;
 }
 
 static int parse_tail(const char *v, uint64_t *n)
@@ -212,14 +258,9 @@ int ctr_logs(int argc, char **argv)
 		r.count_only = true;
 		for (int i = 0; i < nfd && status == 0; i++) {
 			r.fd = fds[i];
-			ssize_t k;
-			while ((k = pass(&r)) > 0)
-				;
-			if (r.len)
-				emit(&r, r.buf, r.len);
-			r.len = 0;
+			ssize_t k = drain_fd(&r);
 			if (k < 0 || lseek(r.fd, 0, SEEK_SET) < 0)
-				status = ctr_fail("logs: %s: %s", p, strerror(errno));
+				status = ctr_fail("logs: %s: %s", p, strerror(k < 0 ? (int)-k : errno));
 		}
 		r.skip = r.lines > tail ? r.lines - tail : 0;
 		r.count_only = false;
@@ -229,14 +270,9 @@ int ctr_logs(int argc, char **argv)
 	/* The older files whole; the last one followed with -f. */
 	for (int i = 0; i + 1 < nfd && status == 0; i++) {
 		r.fd = fds[i];
-		ssize_t k;
-		while ((k = pass(&r)) > 0 || k == -EINTR)
-			;
+		ssize_t k = drain_fd(&r);
 		if (k < 0)
 			status = ctr_fail("logs: %s: %s", p, strerror((int)-k));
-		if (r.len)
-			emit(&r, r.buf, r.len);
-		r.len = 0;
 	}
 	r.fd = nfd ? fds[nfd - 1] : -1;
 	for (int i = 0; i + 1 < nfd; i++)
@@ -255,45 +291,8 @@ int ctr_logs(int argc, char **argv)
 		 * (one more pass after it stops). */
 		if (!follow || idle)
 			break;
-		/* Rotated away (read to its end just now): go on with the
-		 * new log; emptied in place (max-file=1): from its start. */
-		struct stat now_st, fd_st;
-		if (stat(p, &now_st) == 0 && fstat(r.fd, &fd_st) == 0) {
-			if (now_st.st_ino != fd_st.st_ino ||
-			    now_st.st_dev != fd_st.st_dev) {
-				int nfd2 = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-				if (nfd2 >= 0) {
-					/* What was written before the rename,
-					 * then the files rotated since, if more
-					 * than one rotation went by. */
-					drain_fd(&r);
-					int k = m.log_max_file - 1;
-					for (int j = 1; j < m.log_max_file; j++) {
-						struct stat js;
-						if (stat(ctrlog_rotated(p, j, rp, sizeof(rp)), &js) == 0 &&
-						    js.st_ino == fd_st.st_ino &&
-						    js.st_dev == fd_st.st_dev) {
-							k = j - 1;
-							break;
-						}
-					}
-					for (; k >= 1; k--) {
-						close(r.fd);
-						r.fd = open(ctrlog_rotated(p, k, rp, sizeof(rp)),
-							    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-						if (r.fd >= 0)
-							drain_fd(&r);
-					}
-					if (r.fd >= 0)
-						close(r.fd);
-					r.fd = nfd2;
-					continue;
-				}
-			} else if (lseek(r.fd, 0, SEEK_CUR) > fd_st.st_size) {
-				lseek(r.fd, 0, SEEK_SET);
-				continue;
-			}
-		}
+		if (follow_rotation(&r, p, m.log_max_file))
+			continue;
 		if (!ctr_is_running(&s, &m))
 			idle = 1;
 		poll(NULL, 0, 100);

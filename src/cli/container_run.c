@@ -166,12 +166,8 @@ int ctr_run(int argc, char **argv)
 			break;
 		}
 		case 'S': {
-			const char *eq = strchr(optarg, '=');
 			char key[256];
-			snprintf(key, sizeof(key), "%.*s",
-				 eq ? (int)(eq - optarg) : 0, optarg);
-			if (!eq || (size_t)(eq - optarg) >= sizeof(key) ||
-			    !sysctl_key_ok(key)) {
+			if (sysctl_kv_key(optarg, key, sizeof(key))) {
 				status = ctr_fail("run: --sysctl `%s`: expected NAME=VALUE (e.g. net.ipv4.ip_forward=1)", optarg);
 				goto out;
 			}
@@ -298,8 +294,7 @@ int ctr_run(int argc, char **argv)
 	 * ipc and uts namespaces are always the container's own. */
 	for (size_t i = 0; i < sysctls.n; i++) {
 		char key[256];
-		snprintf(key, sizeof(key), "%.*s",
-			 (int)(strchr(sysctls.v[i], '=') - sysctls.v[i]), sysctls.v[i]);
+		sysctl_kv_key(sysctls.v[i], key, sizeof(key));   /* checked */
 		int ns = sysctl_key_ns(key);
 		if (ns < 0) {
 			status = ctr_fail("run: --sysctl `%s`: `%s` is not in a kernel namespace: setting it would change the host", sysctls.v[i], key);

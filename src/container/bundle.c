@@ -1,6 +1,7 @@
 /* config.json for a container made from an image (ctr.h): what docker
  * would ask runc for, from the image config and `run`'s options. */
 #include "container/ctr.h"
+#include "container/sysctl.h"
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -439,19 +440,15 @@ int ctr_bundle_write(const char *dir, const struct ctr_meta *m,
 	if (o->nsysctls) {
 		struct json_object *sy = json_object_new_object();
 		for (size_t i = 0; i < o->nsysctls; i++) {
-			const char *eq = strchr(o->sysctls[i], '=');
 			char key[256];
-			if (!eq || eq == o->sysctls[i] ||
-			    (size_t)(eq - o->sysctls[i]) >= sizeof(key)) {
+			if (sysctl_kv_key(o->sysctls[i], key, sizeof(key))) {
 				json_object_put(sy);
 				r = err_set(errp, EINVAL, "--sysctl `%.64s`: "
 					    "expected NAME=VALUE", o->sysctls[i]);
 				goto out;
 			}
-			snprintf(key, sizeof(key), "%.*s",
-				 (int)(eq - o->sysctls[i]), o->sysctls[i]);
-			json_object_object_add(sy, key,
-					       json_object_new_string(eq + 1));
+			json_object_object_add(sy, key, json_object_new_string(
+				strchr(o->sysctls[i], '=') + 1));
 		}
 		json_object_object_add(lin, "sysctl", sy);
 	}

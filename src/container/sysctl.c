@@ -26,6 +26,16 @@ bool sysctl_key_ok(const char *key)
 	return true;
 }
 
+int sysctl_kv_key(const char *kv, char *key, size_t size)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || (size_t)(eq - kv) >= size)
+		return -EINVAL;
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	return sysctl_key_ok(key) ? 0 : -EINVAL;
+}
+
 int sysctl_key_ns(const char *key)
 {
 	static const char *const ipc[] = {

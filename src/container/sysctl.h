@@ -5,6 +5,7 @@
 #define RINGVM_CONTAINER_SYSCTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "container/config.h"
 #include "core/err.h"
@@ -13,6 +14,11 @@
  * separated by single dots, none first or last ("net.ipv4.ip_forward").
  * It cannot name a path outside /proc/sys once dots become slashes. */
 bool sysctl_key_ok(const char *key);
+
+/* The name of a "NAME=VALUE" argument (--sysctl) into key (size bytes).
+ * 0, or -EINVAL when there is no `=`, the name does not fit or is not
+ * sysctl_key_ok().  The value is what follows the first `=`. */
+int sysctl_kv_key(const char *kv, char *key, size_t size);
 
 /* The namespace whose parameter KEY is (OCI_NS_IPC, _NET or _UTS), or -1
  * for a host-wide one (see sysctl_check). */

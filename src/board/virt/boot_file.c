@@ -54,24 +54,14 @@ static size_t encode(const struct boot_file_layout *l, uint8_t *h)
 	return (size_t)(p - h);
 }
 
-/* In 1 MiB writes: one 32 MiB pwrite of the kernel into ext4's page
- * cache measured 44 ms here, the same bytes in 1 MiB pieces 9 ms. */
 int boot_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
-	while (len) {
-		size_t n = len < (1u << 20) ? len : (1u << 20);
-		int rc = file_pwrite_all(fd, p, n, off);
-		if (rc)
-			return rc;
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return file_pwrite_all(fd, buf, len, off);
 }
 
-
+/* Non-zero runs go out in writes of at most 1 MiB: one 32 MiB pwrite of
+ * the kernel into ext4's page cache measured 44 ms here, the same bytes
+ * in 1 MiB pieces 9 ms. */
 int boot_file_pwrite_fresh(int fd, const void *buf, size_t len, uint64_t off)
 {
 	static const uint8_t zero[ALIGN];
